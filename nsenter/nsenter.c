@@ -1,0 +1,323 @@
+// The namespace stage of oci-rt's init and exec processes.
+//
+// setns(2) into a user or mount namespace is refused to a multi-threaded
+// process, and the Go runtime starts threads before main, so joining and
+// creating namespaces has to happen here, in a constructor that runs before
+// the Go runtime. Outside oci-rt's own init/exec children (no
+// _OCIRT_SYNC_FD in the environment) it returns at once.
+//
+// Protocol on the sync socket (SOCK_STREAM; every frame is a little-endian
+// uint32 length followed by that many bytes):
+//   parent -> here: one bootstrap frame, a sequence of records
+//                   { uint16 type; uint16 reserved; uint32 len; byte data[len] }.
+//   here -> parent: JSON frames {"type":"usermap","pid":N} (then a one-byte
+//                   frame back once the parent wrote the maps),
+//                   {"type":"pid","pid":N} naming the process that goes on
+//                   into Go, or {"type":"error","message":"..."}.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+enum {
+	BOOT_CLONE_FLAGS = 1, // uint32: namespaces to create
+	BOOT_NS_PATH = 2,     // uint32 CLONE_NEW* type, then the path bytes
+	BOOT_TIME_OFFSETS = 3, // text for /proc/self/timens_offsets
+	BOOT_FORK = 4,        // uint32: 1 when the process must fork to enter a pid namespace
+};
+
+#define MAX_BOOTSTRAP (1 << 20)
+#define MAX_NS_PATHS 16
+
+static int sync_fd = -1;
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (n == 0)
+			return -1; // the parent went away: give up quietly
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int send_frame(const char *payload, uint32_t len)
+{
+	if (write_all(sync_fd, &len, sizeof(len)) < 0)
+		return -1;
+	return write_all(sync_fd, payload, len);
+}
+
+// fail reports a one-line error to the parent, which shows it to the user,
+// and exits: there is nobody else to tell.
+static void fail(const char *fmt, ...)
+{
+	char msg[512], frame[1100];
+	va_list ap;
+	int saved = errno;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	// The message may carry a path from the config: escape it for JSON.
+	size_t o = 0;
+	o += (size_t)snprintf(frame, sizeof(frame), "{\"type\":\"error\",\"message\":\"");
+	for (const char *c = msg; *c && o < sizeof(frame) - 16; c++) {
+		unsigned char ch = (unsigned char)*c;
+		if (ch == '"' || ch == '\\')
+			o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\\%c", ch);
+		else if (ch < 0x20)
+			o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\\u%04x", ch);
+		else
+			frame[o++] = (char)ch;
+	}
+	if (saved)
+		o += (size_t)snprintf(frame + o, sizeof(frame) - o, ": %s", strerror(saved));
+	o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\"}");
+	send_frame(frame, (uint32_t)o);
+	_exit(1);
+}
+
+// failx is fail for errors that errno does not describe.
+#define failx(...) \
+	do { \
+		errno = 0; \
+		fail(__VA_ARGS__); \
+	} while (0)
+
+static void send_pid_message(const char *type, pid_t pid)
+{
+	char frame[64];
+	int n = snprintf(frame, sizeof(frame), "{\"type\":\"%s\",\"pid\":%d}", type, (int)pid);
+	if (send_frame(frame, (uint32_t)n) < 0)
+		_exit(1);
+}
+
+struct ns_path {
+	uint32_t type;
+	char path[4096];
+	int fd;
+};
+
+struct bootstrap {
+	uint32_t clone_flags;
+	uint32_t fork;
+	struct ns_path ns[MAX_NS_PATHS];
+	int n_ns;
+	char time_offsets[1024];
+	size_t time_offsets_len;
+};
+
+static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
+{
+	uint32_t off = 0;
+	while (off < len) {
+		uint16_t type;
+		uint32_t rlen;
+		if (len - off < 8)
+			failx("nsenter: truncated bootstrap record");
+		memcpy(&type, buf + off, 2);
+		memcpy(&rlen, buf + off + 4, 4);
+		off += 8;
+		if (rlen > len - off)
+			failx("nsenter: bootstrap record longer than the message");
+		const char *data = buf + off;
+		switch (type) {
+		case BOOT_CLONE_FLAGS:
+		case BOOT_FORK:
+			if (rlen != 4)
+				failx("nsenter: bad bootstrap record %u", type);
+			memcpy(type == BOOT_FORK ? &b->fork : &b->clone_flags, data, 4);
+			break;
+		case BOOT_NS_PATH: {
+			if (b->n_ns == MAX_NS_PATHS)
+				failx("nsenter: more than %d namespace paths", MAX_NS_PATHS);
+			if (rlen <= 4 || rlen - 4 >= sizeof(b->ns[0].path))
+				failx("nsenter: bad namespace path record");
+			struct ns_path *ns = &b->ns[b->n_ns++];
+			memcpy(&ns->type, data, 4);
+			memcpy(ns->path, data + 4, rlen - 4);
+			ns->path[rlen - 4] = '\0';
+			break;
+		}
+		case BOOT_TIME_OFFSETS:
+			if (rlen >= sizeof(b->time_offsets))
+				failx("nsenter: time offsets too long");
+			memcpy(b->time_offsets, data, rlen);
+			b->time_offsets_len = rlen;
+			break;
+		default:
+			failx("nsenter: unknown bootstrap record %u", type);
+		}
+		off += rlen;
+	}
+}
+
+static const char *ns_name(uint32_t type)
+{
+	switch (type) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWNS: return "mnt";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWNET: return "net";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWCGROUP: return "cgroup";
+	case CLONE_NEWTIME: return "time";
+	}
+	return "unknown";
+}
+
+// join_namespaces opens every path first, because joining one namespace (the
+// mount namespace above all) can make the next path unreachable, then joins
+// the user namespace first (it grants the rights to join the rest) and the
+// mount namespace last.
+static void join_namespaces(struct bootstrap *b)
+{
+	for (int i = 0; i < b->n_ns; i++) {
+		b->ns[i].fd = open(b->ns[i].path, O_RDONLY | O_CLOEXEC);
+		if (b->ns[i].fd < 0)
+			fail("open %s namespace %s", ns_name(b->ns[i].type), b->ns[i].path);
+	}
+	static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
+					 CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		for (int i = 0; i < b->n_ns; i++) {
+			if (b->ns[i].type != order[k])
+				continue;
+			if (setns(b->ns[i].fd, (int)b->ns[i].type) < 0)
+				fail("join %s namespace %s", ns_name(b->ns[i].type), b->ns[i].path);
+			close(b->ns[i].fd);
+		}
+	}
+}
+
+static void become_root_in_userns(void)
+{
+	// Without a mapping for 0 the container runs as some other mapped id and
+	// the Go side switches to it; EINVAL only says 0 is not mapped.
+	if (setresgid(0, 0, 0) < 0 && errno != EINVAL)
+		fail("setresgid(0) in the user namespace");
+	if (setresuid(0, 0, 0) < 0 && errno != EINVAL)
+		fail("setresuid(0) in the user namespace");
+}
+
+static void create_user_namespace(void)
+{
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail("create user namespace");
+	// The maps can only be written from the parent user namespace.
+	send_pid_message("usermap", getpid());
+	char ack;
+	uint32_t len;
+	if (read_all(sync_fd, &len, sizeof(len)) < 0 || len != 1 || read_all(sync_fd, &ack, 1) < 0)
+		_exit(1);
+	become_root_in_userns();
+}
+
+static void write_time_offsets(const struct bootstrap *b)
+{
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail("open /proc/self/timens_offsets");
+	if (write(fd, b->time_offsets, b->time_offsets_len) != (ssize_t)b->time_offsets_len)
+		fail("write time namespace offsets");
+	close(fd);
+}
+
+__attribute__((constructor)) static void nsenter(void)
+{
+	const char *env = getenv("_OCIRT_SYNC_FD");
+	if (env == NULL)
+		return;
+	char *end;
+	long fd = strtol(env, &end, 10);
+	if (*env == '\0' || *end != '\0' || fd < 3 || fd > 1024)
+		_exit(1);
+	sync_fd = (int)fd;
+
+	// Until execve the process holds host resources (the runtime binary,
+	// the sync socket); a non-dumpable process cannot be ptraced or have its
+	// /proc files opened by the container (CVE-2016-9962).
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("prctl(PR_SET_DUMPABLE)");
+
+	uint32_t len;
+	if (read_all(sync_fd, &len, sizeof(len)) < 0)
+		_exit(1);
+	if (len > MAX_BOOTSTRAP)
+		failx("nsenter: bootstrap of %u bytes is too large", len);
+	char *buf = malloc(len ? len : 1);
+	static struct bootstrap b;
+	if (buf == NULL)
+		fail("nsenter: allocate bootstrap");
+	if (read_all(sync_fd, buf, len) < 0)
+		_exit(1);
+	parse_bootstrap(buf, len, &b);
+	free(buf);
+
+	join_namespaces(&b);
+	for (int i = 0; i < b.n_ns; i++)
+		if (b.ns[i].type == CLONE_NEWUSER)
+			become_root_in_userns();
+
+	if (b.clone_flags & CLONE_NEWUSER)
+		create_user_namespace();
+	uint32_t rest = b.clone_flags & ~(uint32_t)CLONE_NEWUSER;
+	if (rest && unshare((int)rest) < 0)
+		fail("create namespaces (flags %#x)", rest);
+	if (b.time_offsets_len > 0)
+		write_time_offsets(&b);
+
+	if (!b.fork) {
+		send_pid_message("pid", getpid());
+		return;
+	}
+	// CLONE_PARENT makes the child a child of the runtime itself, which
+	// waits for it as a foreground run would: no monitor process in between.
+	pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (child < 0)
+		fail("fork into the new pid namespace");
+	if (child > 0) {
+		send_pid_message("pid", child);
+		_exit(0);
+	}
+}

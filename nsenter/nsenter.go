@@ -1,0 +1,132 @@
+// Package nsenter joins and creates the namespaces of oci-rt's init and exec
+// processes before the Go runtime starts (see nsenter.c), and holds the Go
+// side of that stage's protocol. Importing it for side effects is enough to
+// install the constructor; it does nothing unless the process was started
+// with SyncFDEnv set.
+package nsenter
+
+/*
+#cgo CFLAGS: -Wall -Wextra -O2
+*/
+import "C"
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// SyncFDEnv names the environment variable that carries the sync socket's
+// fd number to the constructor.
+const SyncFDEnv = "_OCIRT_SYNC_FD"
+
+// MaxFrame bounds a frame on the sync socket so that a confused peer cannot
+// make the other side allocate without limit.
+const MaxFrame = 64 << 20
+
+const (
+	recCloneFlags  = 1
+	recNSPath      = 2
+	recTimeOffsets = 3
+	recFork        = 4
+)
+
+// NSPath is an existing namespace to join.
+type NSPath struct {
+	Type uint32 // a CLONE_NEW* constant
+	Path string
+}
+
+// Bootstrap tells the constructor which namespaces to join and create.
+type Bootstrap struct {
+	CloneFlags uint32   // namespaces to create (CLONE_NEW*)
+	Join       []NSPath // namespaces to join, in any order
+	// TimeOffsets is written to /proc/self/timens_offsets after a new time
+	// namespace is created ("monotonic SECS NANOSECS\n" lines).
+	TimeOffsets string
+	// Fork makes the stage fork once more, so that the process that goes on
+	// is inside the new or joined pid (and time) namespace.
+	Fork bool
+}
+
+// Encode lays the bootstrap out as the records nsenter.c parses.
+func (b *Bootstrap) Encode() []byte {
+	var out []byte
+	record := func(typ uint16, data []byte) {
+		var h [8]byte
+		binary.LittleEndian.PutUint16(h[0:], typ)
+		binary.LittleEndian.PutUint32(h[4:], uint32(len(data)))
+		out = append(out, h[:]...)
+		out = append(out, data...)
+	}
+	u32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	record(recCloneFlags, u32(b.CloneFlags))
+	for _, ns := range b.Join {
+		record(recNSPath, append(u32(ns.Type), ns.Path...))
+	}
+	if b.TimeOffsets != "" {
+		record(recTimeOffsets, []byte(b.TimeOffsets))
+	}
+	if b.Fork {
+		record(recFork, u32(1))
+	}
+	return out
+}
+
+// WriteFrame sends one length-prefixed frame.
+func WriteFrame(w io.Writer, payload []byte) error {
+	if len(payload) > MaxFrame {
+		return fmt.Errorf("sync frame of %d bytes is too large", len(payload))
+	}
+	buf := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(payload)), uint32(len(payload)))
+	_, err := w.Write(append(buf, payload...))
+	return err
+}
+
+// ReadFrame receives one length-prefixed frame; io.EOF means the peer closed
+// the socket between frames.
+func ReadFrame(r io.Reader) ([]byte, error) {
+	var h [4]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return nil, err
+	}
+	n := binary.LittleEndian.Uint32(h[:])
+	if n > MaxFrame {
+		return nil, fmt.Errorf("sync frame of %d bytes is too large", n)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	return buf, nil
+}
+
+// Reply is a message from the constructor.
+type Reply struct {
+	Type    string `json:"type"` // "usermap", "pid" or "error"
+	Pid     int    `json:"pid,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// ReadReply reads and decodes one constructor message.
+func ReadReply(r io.Reader) (*Reply, error) {
+	frame, err := ReadFrame(r)
+	if err != nil {
+		return nil, err
+	}
+	var rep Reply
+	if err := json.Unmarshal(frame, &rep); err != nil {
+		return nil, fmt.Errorf("bad message from nsenter: %w", err)
+	}
+	return &rep, nil
+}
+
+// AckUserMap tells the constructor that its uid and gid maps are written.
+func AckUserMap(w io.Writer) error {
+	return WriteFrame(w, []byte{1})
+}

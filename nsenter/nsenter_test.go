@@ -1,0 +1,180 @@
+package nsenter
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+const childEnv = "NSENTER_TEST_CHILD"
+
+// TestMain lets the test binary play the role of oci-rt's init: by the time
+// it runs, the constructor has done its work, and the child reports what it
+// sees.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		uts, _ := os.Readlink("/proc/self/ns/uts")
+		user, _ := os.Readlink("/proc/self/ns/user")
+		uidMap, _ := os.ReadFile("/proc/self/uid_map")
+		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","))
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+type stage struct {
+	cmd    *exec.Cmd
+	sock   *os.File
+	stdout *bytes.Buffer
+}
+
+func startStage(t *testing.T, b *Bootstrap) *stage {
+	t.Helper()
+	return startStageRaw(t, b.Encode())
+}
+
+// startStageRaw starts the test binary as the stage and sends it bootstrap.
+func startStageRaw(t *testing.T, bootstrap []byte) *stage {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("nsenter tests create namespaces and need root")
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
+	defer child.Close()
+	t.Cleanup(func() { parent.Close() })
+	var out bytes.Buffer
+	cmd := exec.Command("/proc/self/exe")
+	cmd.Env = append(os.Environ(), childEnv+"=1", SyncFDEnv+"=3")
+	cmd.ExtraFiles = []*os.File{child}
+	cmd.Stdout = &out
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFrame(parent, bootstrap); err != nil {
+		t.Fatal(err)
+	}
+	return &stage{cmd: cmd, sock: parent, stdout: &out}
+}
+
+// waitPid reaps a process that the stage forked with CLONE_PARENT, which
+// makes it a child of the test process rather than of the stage.
+func waitPid(t *testing.T, pid int) {
+	t.Helper()
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatalf("wait for %d: %v", pid, err)
+	}
+	if ws.ExitStatus() != 0 {
+		t.Fatalf("child %d exited with %v", pid, ws)
+	}
+}
+
+func TestForkIntoNewPidAndUTSNamespace(t *testing.T) {
+	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWPID | unix.CLONE_NEWUTS, Fork: true})
+	rep, err := ReadReply(s.sock)
+	if err != nil || rep.Type != "pid" {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if rep.Pid == s.cmd.Process.Pid {
+		t.Fatal("with Fork the reported pid must be the forked child")
+	}
+	// The child's stdout is the same buffer as the stage's: wait for both.
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitPid(t, rep.Pid)
+	hostUTS, _ := os.Readlink("/proc/self/ns/uts")
+	got := s.stdout.String()
+	if !strings.Contains(got, "pid=1 ") {
+		t.Errorf("child is not pid 1 of a new pid namespace: %q", got)
+	}
+	if strings.Contains(got, "uts="+hostUTS) {
+		t.Errorf("child still in the host uts namespace: %q", got)
+	}
+}
+
+func TestNewUserNamespaceAsksForMaps(t *testing.T) {
+	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER})
+	rep, err := ReadReply(s.sock)
+	if err != nil || rep.Type != "usermap" || rep.Pid != s.cmd.Process.Pid {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	for _, f := range []string{"uid_map", "gid_map"} {
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", rep.Pid, f), []byte("0 100000 65536"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := AckUserMap(s.sock); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = ReadReply(s.sock)
+	if err != nil || rep.Type != "pid" || rep.Pid != s.cmd.Process.Pid {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.stdout.String(); !strings.Contains(got, "uid=0 ") || !strings.Contains(got, "uidmap=0,100000,65536") {
+		t.Errorf("child is not root of the mapped user namespace: %q", got)
+	}
+}
+
+func TestJoinNamespaceOfAnotherProcess(t *testing.T) {
+	// A sleeping child in a new uts namespace is the namespace to join.
+	holder := exec.Command("/bin/sleep", "30")
+	holder.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWUTS}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Process.Kill(); _ = holder.Wait() }()
+	path := fmt.Sprintf("/proc/%d/ns/uts", holder.Process.Pid)
+	want, _ := os.Readlink(path)
+
+	s := startStage(t, &Bootstrap{Join: []NSPath{{Type: unix.CLONE_NEWUTS, Path: path}}})
+	rep, err := ReadReply(s.sock)
+	if err != nil || rep.Type != "pid" {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.stdout.String(); !strings.Contains(got, "uts="+want) {
+		t.Errorf("child did not join %s (%s): %q", path, want, got)
+	}
+}
+
+func TestErrorsAreReadableMessages(t *testing.T) {
+	s := startStage(t, &Bootstrap{Join: []NSPath{{Type: unix.CLONE_NEWNET, Path: "/nonexistent/ns\"net"}}})
+	rep, err := ReadReply(s.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `open net namespace /nonexistent/ns"net: No such file or directory`
+	if rep.Type != "error" || rep.Message != want {
+		t.Fatalf("got %+v, want error %q", rep, want)
+	}
+	if err := s.cmd.Wait(); err == nil {
+		t.Fatal("stage exited 0 after an error")
+	}
+}
+
+func TestGarbageBootstrapIsRejected(t *testing.T) {
+	s := startStageRaw(t, []byte{9, 0, 0, 0, 0, 0, 0, 0})
+	rep, err := ReadReply(s.sock)
+	if err != nil || rep.Type != "error" || rep.Message != "nsenter: unknown bootstrap record 9" {
+		t.Fatalf("got %+v, %v", rep, err)
+	}
+	if err := s.cmd.Wait(); err == nil {
+		t.Fatal("stage exited 0 after a bad bootstrap")
+	}
+}
