@@ -1,0 +1,338 @@
+package cgroups
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Bounds on waiting for the kernel: freezing needs every task to reach a
+// freezable point, and rmdir fails with EBUSY until exiting tasks are gone.
+// Both normally take milliseconds; the bounds only stop a wedged task from
+// hanging the runtime forever.
+var (
+	freezeTimeout  = 10 * time.Second
+	destroyTimeout = 10 * time.Second
+)
+
+// Manager operates on one cgroup of the unified hierarchy. It holds no open
+// resources, so separate runtime invocations can each build their own.
+type Manager struct {
+	root string // mountpoint of the hierarchy
+	path string // canonical path within the hierarchy, starting with "/"
+}
+
+// New returns a manager for path (as returned by ResolvePath) on the
+// hierarchy found by Mountpoint.
+func New(path string) (*Manager, error) {
+	root, err := Mountpoint()
+	if err != nil {
+		return nil, err
+	}
+	return NewAt(root, path)
+}
+
+// NewAt is New with an explicit mountpoint.
+func NewAt(root, path string) (*Manager, error) {
+	p, err := cleanPath(path)
+	if err != nil {
+		return nil, err
+	}
+	if p == "/" {
+		return nil, errors.New("the root cgroup cannot be managed as a container cgroup")
+	}
+	return &Manager{root: root, path: p}, nil
+}
+
+// Path is the cgroup's path within the hierarchy, as /proc/<pid>/cgroup shows it.
+func (m *Manager) Path() string { return m.path }
+
+// Dir is the cgroup's directory.
+func (m *Manager) Dir() string { return filepath.Join(m.root, m.path) }
+
+// OpenDir opens the cgroup directory, e.g. for clone3's CLONE_INTO_CGROUP
+// (so that a process starts inside the cgroup instead of being moved later).
+func (m *Manager) OpenDir() (*os.File, error) {
+	fd, err := unix.Open(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: open: %w", m.path, err)
+	}
+	return os.NewFile(uintptr(fd), m.Dir()), nil
+}
+
+func (m *Manager) read(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(m.Dir(), name))
+	if err != nil {
+		return "", fmt.Errorf("cgroup %s: read %s: %w", m.path, name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func (m *Manager) write(name, value string) error {
+	return writeFile(m.Dir(), name, value, m.path)
+}
+
+// writeFile does a single write(2): cgroup files parse one value per write,
+// and a missing file must be an error (never created), so os.WriteFile is
+// not usable.
+func writeFile(dir, name, value, label string) error {
+	fd, err := unix.Open(filepath.Join(dir, name), unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+	if err == nil {
+		_, err = unix.Write(fd, []byte(value))
+		unix.Close(fd)
+	}
+	if err != nil {
+		return fmt.Errorf("cgroup %s: write %q to %s: %w", label, value, name, err)
+	}
+	return nil
+}
+
+func (m *Manager) exists(name string) bool {
+	_, err := os.Stat(filepath.Join(m.Dir(), name))
+	return err == nil
+}
+
+// keyValues parses flat-keyed files such as cgroup.events and memory.events.
+func keyValues(s string) map[string]string {
+	kv := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), " "); ok {
+			kv[k] = strings.TrimSpace(v)
+		}
+	}
+	return kv
+}
+
+// Create makes the cgroup and its missing ancestors. Every available
+// controller is enabled in each ancestor's cgroup.subtree_control so that the
+// container sees them all. An existing cgroup is reused only if it is empty
+// and not frozen: anything else means another container or a stale, paused
+// workload owns it (SECURITY.md 23).
+func (m *Manager) Create() error {
+	if err := m.checkReusable(); err != nil {
+		return err
+	}
+	dir := m.root
+	for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
+		enableControllers(dir)
+		dir = filepath.Join(dir, c)
+		if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
+		}
+	}
+	return nil
+}
+
+func (m *Manager) checkReusable() error {
+	events, err := m.read("cgroup.events")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	kv := keyValues(events)
+	if kv["populated"] == "1" {
+		return fmt.Errorf("cgroup %s already exists and has processes", m.path)
+	}
+	freeze, err := m.read("cgroup.freeze")
+	if err != nil {
+		return err
+	}
+	if kv["frozen"] == "1" || freeze == "1" {
+		return fmt.Errorf("cgroup %s already exists and is frozen", m.path)
+	}
+	return nil
+}
+
+// enableControllers is best effort: a parent that holds processes itself
+// cannot delegate (the no-internal-process rule), and a controller that
+// could not be enabled is reported by Apply, for the resource that needs it,
+// which is the error a user can act on.
+func enableControllers(dir string) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		return
+	}
+	for _, c := range strings.Fields(string(b)) {
+		_ = writeFile(dir, "cgroup.subtree_control", "+"+c, dir)
+	}
+}
+
+// Controllers lists the controllers usable in this cgroup.
+func (m *Manager) Controllers() ([]string, error) {
+	s, err := m.read("cgroup.controllers")
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(s), nil
+}
+
+// AddProc moves a process (all its threads) into the cgroup.
+func (m *Manager) AddProc(pid int) error {
+	return m.write("cgroup.procs", strconv.Itoa(pid))
+}
+
+// Pids lists the processes in the cgroup and all its descendants.
+func (m *Manager) Pids() ([]int, error) {
+	var pids []int
+	err := filepath.WalkDir(m.Dir(), func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			// A sub-cgroup removed during the walk is not an error.
+			if errors.Is(err, fs.ErrNotExist) && p != m.Dir() {
+				return nil
+			}
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p != m.Dir() {
+				return nil
+			}
+			return err
+		}
+		for _, f := range bytes.Fields(b) {
+			pid, err := strconv.Atoi(string(f))
+			if err != nil {
+				return fmt.Errorf("%s/cgroup.procs: %w", p, err)
+			}
+			pids = append(pids, pid)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: list processes: %w", m.path, err)
+	}
+	return pids, nil
+}
+
+// Freeze stops every process in the cgroup and waits until the kernel
+// reports the cgroup frozen. If that does not happen in time the cgroup is
+// thawed again, so that a failed pause does not leave a half-frozen container.
+func (m *Manager) Freeze() error {
+	if err := m.write("cgroup.freeze", "1"); err != nil {
+		return err
+	}
+	if err := m.waitFrozen(true); err != nil {
+		_ = m.write("cgroup.freeze", "0")
+		return err
+	}
+	return nil
+}
+
+// Thaw resumes the cgroup and waits until it is no longer frozen. (It stays
+// frozen while an ancestor is frozen; that is reported as a timeout.)
+func (m *Manager) Thaw() error {
+	if err := m.write("cgroup.freeze", "0"); err != nil {
+		return err
+	}
+	return m.waitFrozen(false)
+}
+
+// Frozen reports whether the cgroup is effectively frozen (by itself or an
+// ancestor).
+func (m *Manager) Frozen() (bool, error) {
+	s, err := m.read("cgroup.events")
+	if err != nil {
+		return false, err
+	}
+	return keyValues(s)["frozen"] == "1", nil
+}
+
+func (m *Manager) waitFrozen(want bool) error {
+	deadline := time.Now().Add(freezeTimeout)
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		frozen, err := m.Frozen()
+		if err != nil {
+			return err
+		}
+		if frozen == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup %s: still frozen=%t after %v", m.path, frozen, freezeTimeout)
+		}
+		time.Sleep(delay)
+	}
+}
+
+// Kill sends SIGKILL to every process in the cgroup and its descendants. It
+// does not wait for them to exit; Destroy does.
+func (m *Manager) Kill() error {
+	err := m.write("cgroup.kill", "1")
+	if errors.Is(err, fs.ErrNotExist) && m.exists("cgroup.procs") {
+		// Kernels before 5.14 have no cgroup.kill.
+		return m.killEach()
+	}
+	return err
+}
+
+// killEach kills process by process. Freezing first keeps processes from
+// forking new ones past the listing (fatal signals still reach frozen tasks).
+func (m *Manager) killEach() error {
+	freezeErr := m.Freeze()
+	pids, err := m.Pids()
+	if err == nil {
+		for _, pid := range pids {
+			if e := unix.Kill(pid, unix.SIGKILL); e != nil && !errors.Is(e, unix.ESRCH) {
+				err = fmt.Errorf("cgroup %s: kill %d: %w", m.path, pid, e)
+			}
+		}
+	}
+	if freezeErr == nil {
+		if e := m.Thaw(); e != nil && err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Destroy removes the cgroup and all its descendants, deepest first. A
+// missing cgroup is not an error. rmdir is retried while it fails with EBUSY,
+// which it does for a short while after the last process was killed.
+func (m *Manager) Destroy() error {
+	if err := removeTree(m.Dir(), time.Now().Add(destroyTimeout)); err != nil {
+		return fmt.Errorf("cgroup %s: destroy: %w", m.path, err)
+	}
+	return nil
+}
+
+func removeTree(dir string, deadline time.Time) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if err := removeTree(filepath.Join(dir, e.Name()), deadline); err != nil {
+				return err
+			}
+		}
+	}
+	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
+		err := unix.Rmdir(dir)
+		switch {
+		case err == nil, errors.Is(err, unix.ENOENT):
+			return nil
+		case !errors.Is(err, unix.EBUSY) || time.Now().After(deadline):
+			return fmt.Errorf("rmdir %s: %w", dir, err)
+		}
+		time.Sleep(delay)
+	}
+}

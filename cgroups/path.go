@@ -1,0 +1,126 @@
+// Package cgroups manages a container's cgroup on the unified (v2) hierarchy:
+// placement, resource limits, the eBPF device filter, freezing, killing,
+// statistics and removal. It knows nothing about the command line; callers
+// pass runtime-spec values and get errors that name the cgroup and the file.
+package cgroups
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Candidate mountpoints of the unified hierarchy: a pure v2 system mounts it
+// at /sys/fs/cgroup, hybrid systems (systemd's "unified" layout) one level down.
+var mountpoints = []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}
+
+// DefaultParent is where a container without linux.cgroupsPath is placed:
+// /oci-rt/<container id>, absolute so that the location does not depend on
+// which cgroup the runtime happens to be started from (runc places such
+// containers next to itself, which breaks when it runs inside a busy cgroup).
+const DefaultParent = "/oci-rt"
+
+// Mountpoint returns where the cgroup2 filesystem is mounted.
+func Mountpoint() (string, error) {
+	for _, p := range mountpoints {
+		var st unix.Statfs_t
+		if err := unix.Statfs(p, &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no cgroup2 filesystem mounted at %s", strings.Join(mountpoints, " or "))
+}
+
+// ResolvePath turns linux.cgroupsPath into a path within the unified
+// hierarchy (always starting with "/"), following the runtime spec: an
+// absolute path is taken from the hierarchy's root, a relative one from the
+// runtime's own cgroup (as runc does), and an empty one becomes
+// DefaultParent/<containerID>. Paths with ".." components, NUL or other
+// control characters, and the root cgroup itself are rejected.
+func ResolvePath(cgroupsPath, containerID string) (string, error) {
+	own := ""
+	if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
+		data, err := os.ReadFile("/proc/self/cgroup")
+		if err != nil {
+			return "", fmt.Errorf("cgroupsPath %q: own cgroup: %w", cgroupsPath, err)
+		}
+		if own, err = parseOwnCgroup(data); err != nil {
+			return "", fmt.Errorf("cgroupsPath %q: %w", cgroupsPath, err)
+		}
+	}
+	return resolvePath(cgroupsPath, containerID, own)
+}
+
+func resolvePath(cgroupsPath, containerID, own string) (string, error) {
+	switch {
+	case cgroupsPath == "":
+		if err := checkName(containerID); err != nil {
+			return "", fmt.Errorf("default cgroup for container %q: %w", containerID, err)
+		}
+		cgroupsPath = DefaultParent + "/" + containerID
+	case !strings.HasPrefix(cgroupsPath, "/"):
+		cgroupsPath = own + "/" + cgroupsPath
+	}
+	p, err := cleanPath(cgroupsPath)
+	if err != nil {
+		return "", err
+	}
+	if p == "/" {
+		return "", fmt.Errorf("cgroupsPath %q: the root cgroup cannot hold a container", cgroupsPath)
+	}
+	return p, nil
+}
+
+// parseOwnCgroup extracts the unified-hierarchy path from /proc/self/cgroup
+// (the "0::" line, present on v2 and hybrid systems).
+func parseOwnCgroup(data []byte) (string, error) {
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
+			return cleanPath(p)
+		}
+	}
+	return "", errors.New("no cgroup2 entry (0::) in /proc/self/cgroup")
+}
+
+// cleanPath validates a path within the hierarchy and returns it in canonical
+// form. ".." is refused outright rather than resolved, so a configuration
+// can never name a cgroup outside the subtree it appears to name.
+func cleanPath(p string) (string, error) {
+	if !strings.HasPrefix(p, "/") {
+		return "", fmt.Errorf("cgroup path %q is not absolute", p)
+	}
+	for _, r := range p {
+		if r < 0x20 || r == 0x7f {
+			return "", fmt.Errorf("cgroup path %q contains a control character", p)
+		}
+	}
+	for _, c := range strings.Split(p, "/") {
+		if c == ".." {
+			return "", fmt.Errorf("cgroup path %q contains \"..\"", p)
+		}
+	}
+	return path.Clean(p), nil
+}
+
+// checkName validates a single path component.
+func checkName(n string) error {
+	switch {
+	case n == "", n == ".", n == "..":
+		return fmt.Errorf("invalid name %q", n)
+	case strings.ContainsAny(n, "/\x00"):
+		return fmt.Errorf("name %q contains '/' or NUL", n)
+	}
+	for _, r := range n {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("name %q contains a control character", n)
+		}
+	}
+	return nil
+}
