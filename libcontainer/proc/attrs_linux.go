@@ -1,0 +1,279 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var rlimitResources = map[string]int{
+	"RLIMIT_AS":         unix.RLIMIT_AS,
+	"RLIMIT_CORE":       unix.RLIMIT_CORE,
+	"RLIMIT_CPU":        unix.RLIMIT_CPU,
+	"RLIMIT_DATA":       unix.RLIMIT_DATA,
+	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
+	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
+	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE":       unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
+	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
+	"RLIMIT_RSS":        unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK":      unix.RLIMIT_STACK,
+}
+
+// RlimitResource maps a spec rlimit type ("RLIMIT_NOFILE") to its resource
+// number.
+func RlimitResource(name string) (int, error) {
+	resource, known := rlimitResources[name]
+	if !known {
+		return 0, fmt.Errorf("unknown rlimit type %q", name)
+	}
+	return resource, nil
+}
+
+// PrepareProcess applies the process attributes that need privileges, so it
+// runs before SwitchIdentity. Scheduler, I/O priority and CPU affinity are
+// per-thread: the caller must stay on its locked OS thread until execve.
+func PrepareProcess(p *specs.Process, noNewKeyring bool) error {
+	if err := setRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	if p.OOMScoreAdj != nil {
+		if err := setOOMScoreAdj(*p.OOMScoreAdj); err != nil {
+			return err
+		}
+	}
+	if p.Scheduler != nil {
+		if err := setScheduler(p.Scheduler); err != nil {
+			return err
+		}
+	}
+	if p.IOPriority != nil {
+		if err := setIOPriority(p.IOPriority); err != nil {
+			return err
+		}
+	}
+	if p.ExecCPUAffinity != nil && p.ExecCPUAffinity.Initial != "" {
+		if err := setCPUAffinity(p.ExecCPUAffinity.Initial); err != nil {
+			return fmt.Errorf("execCPUAffinity.initial: %w", err)
+		}
+	}
+	if err := applyLSMLabels(p); err != nil {
+		return err
+	}
+	if !noNewKeyring {
+		if err := joinNewSessionKeyring(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func setRlimits(rlimits []specs.POSIXRlimit) error {
+	for _, r := range rlimits {
+		resource, err := RlimitResource(r.Type)
+		if err != nil {
+			return err
+		}
+		if r.Soft > r.Hard {
+			return fmt.Errorf("rlimit %s: soft limit %d exceeds hard limit %d", r.Type, r.Soft, r.Hard)
+		}
+		// prlimit (unlike a raw syscall) tells the Go runtime not to restore
+		// its own RLIMIT_NOFILE at execve.
+		limit := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
+		if err := unix.Prlimit(0, resource, &limit, nil); err != nil {
+			if errors.Is(err, unix.EPERM) {
+				var current unix.Rlimit
+				if unix.Prlimit(0, resource, nil, &current) == nil && r.Hard > current.Max {
+					return fmt.Errorf("set rlimit %s to soft %d hard %d: %w (raising the hard limit above %d needs CAP_SYS_RESOURCE)", r.Type, r.Soft, r.Hard, err, current.Max)
+				}
+			}
+			return fmt.Errorf("set rlimit %s to soft %d hard %d: %w", r.Type, r.Soft, r.Hard, err)
+		}
+	}
+	return nil
+}
+
+// setOOMScoreAdj writes through a private procfs handle so that a mount the
+// container placed over /proc cannot redirect the write (CVE-2025-52881). The
+// task's file sets the score of the whole process.
+func setOOMScoreAdj(score int) error {
+	if err := writeProcThreadSelf("oom_score_adj", strconv.Itoa(score)); err != nil {
+		return fmt.Errorf("oomScoreAdj %d: %w", score, err)
+	}
+	return nil
+}
+
+var schedulerPolicies = map[specs.LinuxSchedulerPolicy]uint32{
+	specs.SchedOther:    unix.SCHED_NORMAL,
+	specs.SchedFIFO:     unix.SCHED_FIFO,
+	specs.SchedRR:       unix.SCHED_RR,
+	specs.SchedBatch:    unix.SCHED_BATCH,
+	specs.SchedISO:      4, // reserved by the kernel; sched_setattr refuses it
+	specs.SchedIdle:     unix.SCHED_IDLE,
+	specs.SchedDeadline: unix.SCHED_DEADLINE,
+}
+
+var schedulerFlags = map[specs.LinuxSchedulerFlag]uint64{
+	specs.SchedFlagResetOnFork:  unix.SCHED_FLAG_RESET_ON_FORK,
+	specs.SchedFlagReclaim:      unix.SCHED_FLAG_RECLAIM,
+	specs.SchedFlagDLOverrun:    unix.SCHED_FLAG_DL_OVERRUN,
+	specs.SchedFlagKeepPolicy:   unix.SCHED_FLAG_KEEP_POLICY,
+	specs.SchedFlagKeepParams:   unix.SCHED_FLAG_KEEP_PARAMS,
+	specs.SchedFlagUtilClampMin: unix.SCHED_FLAG_UTIL_CLAMP_MIN,
+	specs.SchedFlagUtilClampMax: unix.SCHED_FLAG_UTIL_CLAMP_MAX,
+}
+
+// schedAttr translates the spec's scheduler into sched_setattr's argument.
+func schedAttr(s *specs.Scheduler) (*unix.SchedAttr, error) {
+	policy, known := schedulerPolicies[s.Policy]
+	if !known {
+		return nil, fmt.Errorf("scheduler: unknown policy %q", s.Policy)
+	}
+	if s.Priority < 0 {
+		return nil, fmt.Errorf("scheduler: negative priority %d", s.Priority)
+	}
+	attr := &unix.SchedAttr{
+		Size:     unix.SizeofSchedAttr,
+		Policy:   policy,
+		Nice:     s.Nice,
+		Priority: uint32(s.Priority),
+		Runtime:  s.Runtime,
+		Deadline: s.Deadline,
+		Period:   s.Period,
+	}
+	for _, name := range s.Flags {
+		flag, known := schedulerFlags[name]
+		if !known {
+			return nil, fmt.Errorf("scheduler: unknown flag %q", name)
+		}
+		attr.Flags |= flag
+	}
+	return attr, nil
+}
+
+func setScheduler(s *specs.Scheduler) error {
+	attr, err := schedAttr(s)
+	if err != nil {
+		return err
+	}
+	if err := unix.SchedSetAttr(0, attr, 0); err != nil {
+		return fmt.Errorf("scheduler: sched_setattr policy %s nice %d priority %d: %w", s.Policy, s.Nice, s.Priority, err)
+	}
+	return nil
+}
+
+const (
+	ioprioClassShift = 13
+	ioprioWhoProcess = 1
+)
+
+var ioPriorityClasses = map[specs.IOPriorityClass]int{
+	specs.IOPRIO_CLASS_RT:   1,
+	specs.IOPRIO_CLASS_BE:   2,
+	specs.IOPRIO_CLASS_IDLE: 3,
+}
+
+// ioPriorityValue encodes class and level the way ioprio_set takes them.
+func ioPriorityValue(p *specs.LinuxIOPriority) (int, error) {
+	class, known := ioPriorityClasses[p.Class]
+	if !known {
+		return 0, fmt.Errorf("ioPriority: unknown class %q", p.Class)
+	}
+	if p.Priority < 0 || p.Priority > 7 {
+		return 0, fmt.Errorf("ioPriority: priority %d is outside 0..7", p.Priority)
+	}
+	return class<<ioprioClassShift | p.Priority, nil
+}
+
+func setIOPriority(p *specs.LinuxIOPriority) error {
+	value, err := ioPriorityValue(p)
+	if err != nil {
+		return err
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, 0, uintptr(value)); errno != 0 {
+		return fmt.Errorf("ioPriority: ioprio_set class %s priority %d: %w", p.Class, p.Priority, errno)
+	}
+	return nil
+}
+
+// parseCPUList parses a cpuset list such as "0-3,7".
+func parseCPUList(list string) (*unix.CPUSet, error) {
+	set := &unix.CPUSet{}
+	maxCPU := int(unsafe.Sizeof(*set)) * 8
+	for part := range strings.SplitSeq(list, ",") {
+		first, last, isRange := strings.Cut(strings.TrimSpace(part), "-")
+		lo, err := strconv.Atoi(first)
+		hi := lo
+		if err == nil && isRange {
+			hi, err = strconv.Atoi(last)
+		}
+		if err != nil || lo < 0 || hi < lo {
+			return nil, fmt.Errorf("invalid CPU list %q", list)
+		}
+		if hi >= maxCPU {
+			return nil, fmt.Errorf("invalid CPU list %q: CPU %d is beyond the supported %d", list, hi, maxCPU)
+		}
+		for cpu := lo; cpu <= hi; cpu++ {
+			set.Set(cpu)
+		}
+	}
+	return set, nil
+}
+
+func setCPUAffinity(list string) error {
+	set, err := parseCPUList(list)
+	if err != nil {
+		return err
+	}
+	if err := unix.SchedSetaffinity(0, set); err != nil {
+		return fmt.Errorf("set CPU affinity %q: %w", list, err)
+	}
+	return nil
+}
+
+// joinNewSessionKeyring gives the process a fresh anonymous session keyring so
+// that it cannot reach the keys of the session it was started from.
+func joinNewSessionKeyring() error {
+	_, _, errno := unix.Syscall(unix.SYS_KEYCTL, unix.KEYCTL_JOIN_SESSION_KEYRING, 0, 0)
+	// Without keyring support there is nothing to inherit.
+	if errno != 0 && errno != unix.ENOSYS {
+		return fmt.Errorf("join a new session keyring: %w", errno)
+	}
+	return nil
+}
+
+// personality(2) domains from <linux/personality.h>.
+var personalityDomains = map[specs.LinuxPersonalityDomain]uintptr{
+	specs.PerLinux:   0x0000,
+	specs.PerLinux32: 0x0008,
+}
+
+// SetPersonality applies linux.personality (not part of process, hence
+// separate from PrepareProcess). The spec defines no flags, so any flag is an
+// error rather than silently dropped.
+func SetPersonality(p *specs.LinuxPersonality) error {
+	if p == nil {
+		return nil
+	}
+	domain, known := personalityDomains[p.Domain]
+	if !known {
+		return fmt.Errorf("personality: unknown domain %q", p.Domain)
+	}
+	if len(p.Flags) > 0 {
+		return fmt.Errorf("personality: unknown flag %q", p.Flags[0])
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_PERSONALITY, domain, 0, 0); errno != 0 {
+		return fmt.Errorf("personality %s: %w", p.Domain, errno)
+	}
+	return nil
+}

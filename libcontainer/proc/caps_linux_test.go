@@ -1,0 +1,104 @@
+package proc
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func TestParseCapabilitiesMasks(t *testing.T) {
+	sets, err := ParseCapabilities(&specs.LinuxCapabilities{
+		Bounding:    []string{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"},
+		Effective:   []string{"CAP_CHOWN"},
+		Inheritable: []string{"CAP_NET_BIND_SERVICE"},
+		Permitted:   []string{"CAP_CHOWN", "CAP_NET_BIND_SERVICE"},
+		Ambient:     []string{"CAP_NET_BIND_SERVICE"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CapSets{
+		Bounding:    1<<unix.CAP_CHOWN | 1<<unix.CAP_KILL | 1<<unix.CAP_NET_BIND_SERVICE,
+		Effective:   1 << unix.CAP_CHOWN,
+		Inheritable: 1 << unix.CAP_NET_BIND_SERVICE,
+		Permitted:   1<<unix.CAP_CHOWN | 1<<unix.CAP_NET_BIND_SERVICE,
+		Ambient:     1 << unix.CAP_NET_BIND_SERVICE,
+	}
+	if *sets != want {
+		t.Fatalf("got %+v, want %+v", *sets, want)
+	}
+}
+
+func TestParseCapabilitiesIgnoresCase(t *testing.T) {
+	sets, err := ParseCapabilities(&specs.LinuxCapabilities{Bounding: []string{"cap_sys_admin", "Cap_Chown"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(1<<unix.CAP_SYS_ADMIN | 1<<unix.CAP_CHOWN); sets.Bounding != want {
+		t.Fatalf("bounding %#x, want %#x", sets.Bounding, want)
+	}
+}
+
+func TestParseCapabilitiesRejectsUnknownNames(t *testing.T) {
+	for _, name := range []string{"CAP_TEST", "SYS_ADMIN", "", "CAP_SYS_ADMIN ", "CAP_CHOWN\x00"} {
+		_, err := ParseCapabilities(&specs.LinuxCapabilities{Permitted: []string{"CAP_KILL", name}})
+		if err == nil {
+			t.Errorf("%q: accepted", name)
+			continue
+		}
+		if want := `permitted capabilities: unknown capability "` + strings.ReplaceAll(name, "\x00", `\x00`) + `"`; err.Error() != want {
+			t.Errorf("%q: error %q, want %q", name, err, want)
+		}
+	}
+}
+
+func TestParseCapabilitiesNilKeepsNothing(t *testing.T) {
+	sets, err := ParseCapabilities(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *sets != (CapSets{}) {
+		t.Fatalf("got %+v, want all empty", *sets)
+	}
+}
+
+func TestParseCapabilitiesAmbientNeedsPermittedAndInheritable(t *testing.T) {
+	_, err := ParseCapabilities(&specs.LinuxCapabilities{
+		Permitted: []string{"CAP_KILL"},
+		Ambient:   []string{"CAP_KILL"},
+	})
+	if err == nil || !strings.Contains(err.Error(), "ambient capabilities CAP_KILL must also be in the permitted and inheritable sets") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestKnownCapabilitiesMatchKernel(t *testing.T) {
+	known := KnownCapabilities()
+	// The kernel's own count, read independently of the PR_CAPBSET_READ probe.
+	last := readCapLastCap(t)
+	if len(known) != last+1 {
+		t.Fatalf("%d names for cap_last_cap %d: %v", len(known), last, known)
+	}
+	if known[0] != "CAP_CHOWN" || !slices.Contains(known, "CAP_SYS_ADMIN") {
+		t.Fatalf("unexpected list %v", known)
+	}
+}
+
+func TestWithExecCapsLeavesInheritableAlone(t *testing.T) {
+	base := &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}, Permitted: []string{"CAP_KILL"}}
+	got := WithExecCaps(base, []string{"CAP_NET_ADMIN"})
+	if len(got.Inheritable) != 0 || len(got.Ambient) != 0 {
+		t.Fatalf("inheritable %v ambient %v, want both empty", got.Inheritable, got.Ambient)
+	}
+	for set, names := range map[string][]string{"bounding": got.Bounding, "effective": got.Effective, "permitted": got.Permitted} {
+		if !slices.Contains(names, "CAP_NET_ADMIN") {
+			t.Errorf("%s %v lacks CAP_NET_ADMIN", set, names)
+		}
+	}
+	if len(base.Bounding) != 1 {
+		t.Fatalf("the base config was modified: %v", base.Bounding)
+	}
+}

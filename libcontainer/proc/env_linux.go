@@ -1,0 +1,159 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// defaultPath is the PATH a process gets when its env has none, as in runc.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ValidateEnv checks that each entry is KEY=VALUE with a non-empty key and no
+// NUL byte, which execve could not pass on intact.
+func ValidateEnv(env []string) error {
+	for _, kv := range env {
+		key, _, hasValue := strings.Cut(kv, "=")
+		switch {
+		case !hasValue:
+			return fmt.Errorf("invalid environment variable %q: missing '='", kv)
+		case key == "":
+			return fmt.Errorf("invalid environment variable %q: name is empty", kv)
+		case strings.IndexByte(kv, 0) >= 0:
+			return fmt.Errorf("invalid environment variable %q: contains a NUL byte", kv)
+		}
+	}
+	return nil
+}
+
+// Env builds the process environment: the spec's env with later duplicates
+// winning, plus HOME from id and a default PATH when the spec sets neither.
+func Env(p *specs.Process, id *Identity) []string {
+	position := make(map[string]int, len(p.Env))
+	env := make([]string, 0, len(p.Env)+2)
+	for _, kv := range p.Env {
+		key, _, _ := strings.Cut(kv, "=")
+		if i, seen := position[key]; seen {
+			env[i] = kv
+			continue
+		}
+		position[key] = len(env)
+		env = append(env, kv)
+	}
+	if _, set := position["HOME"]; !set && id != nil {
+		env = append(env, "HOME="+id.Home)
+	}
+	if _, set := position["PATH"]; !set {
+		env = append(env, "PATH="+defaultPath)
+	}
+	return env
+}
+
+// LookPath finds name the way execve will see it inside the container,
+// searching the PATH from env when name has no slash. Paths through procfs
+// magic links (/proc/self/fd/N, /proc/self/exe, /proc/self/cwd) are refused:
+// they can lead to a leaked host directory or the runtime binary
+// (CVE-2024-21626, CVE-2019-5736).
+func LookPath(name string, env []string) (string, error) {
+	if name == "" {
+		return "", errors.New(`exec: "": executable file not found in $PATH`)
+	}
+	if strings.Contains(name, "/") {
+		if err := checkExecutable(name); err != nil {
+			return "", fmt.Errorf("exec: %q: %w", name, err)
+		}
+		return name, nil
+	}
+	path := defaultPath
+	for _, kv := range env {
+		if value, isPath := strings.CutPrefix(kv, "PATH="); isPath {
+			path = value
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		candidate := filepath.Join(dir, name)
+		if dir == "." {
+			candidate = "./" + name
+		}
+		if checkExecutable(candidate) == nil {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", name)
+}
+
+// checkExecutable reports whether path is a regular file with an execute bit,
+// resolved like execve would except that magic links are not followed.
+func checkExecutable(path string) error {
+	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.ELOOP) {
+		return errors.New("executable file not found: the path crosses a procfs magic link or too many symlinks")
+	}
+	if err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("stat %s: %w", path, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return errors.New("not a regular file")
+	}
+	if st.Mode&0o111 == 0 {
+		return errors.New("permission denied: no execute bit")
+	}
+	return nil
+}
+
+// Chdir makes cwd the working directory and verifies it lies inside the
+// container's root. cwd is resolved within "/" (the container's root by
+// now) and may not pass through a procfs magic link, so /proc/self/fd/N of an
+// fd leaked from the host cannot take the process outside (CVE-2024-21626).
+func Chdir(cwd string) error {
+	fail := func(err error) error {
+		return fmt.Errorf("chdir to cwd (%q) set in config.json failed: %w", cwd, err)
+	}
+	if !filepath.IsAbs(cwd) {
+		return fail(errors.New("not an absolute path"))
+	}
+	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fail(err)
+	}
+	defer unix.Close(root)
+	dir, err := unix.Openat2(root, cwd, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.ELOOP) {
+		return fail(errors.New("the path crosses a procfs magic link or too many symlinks"))
+	}
+	if err != nil {
+		return fail(err)
+	}
+	defer unix.Close(dir)
+	if err := unix.Fchdir(dir); err != nil {
+		return fail(err)
+	}
+	// getcwd prefixes "(unreachable)" to a directory outside the root.
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Getcwd(buf)
+	if err != nil {
+		return fail(fmt.Errorf("getcwd: %w", err))
+	}
+	if got := strings.TrimRight(string(buf[:n]), "\x00"); !strings.HasPrefix(got, "/") {
+		return fail(fmt.Errorf("the directory %q is outside the container", got))
+	}
+	return nil
+}

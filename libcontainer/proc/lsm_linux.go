@@ -1,0 +1,108 @@
+package proc
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/selinux/go-selinux"
+	"golang.org/x/sys/unix"
+)
+
+// applyLSMLabels sets the labels the kernel gives the process at execve.
+func applyLSMLabels(p *specs.Process) error {
+	if p.ApparmorProfile != "" {
+		if err := setAppArmorExecProfile(p.ApparmorProfile); err != nil {
+			return err
+		}
+	}
+	// A label is only meaningful to an SELinux kernel; elsewhere the config
+	// is portable and the label is skipped, as in runc.
+	if p.SelinuxLabel != "" && selinux.GetEnabled() {
+		if err := selinux.SetExecLabel(p.SelinuxLabel); err != nil {
+			return fmt.Errorf("set SELinux label %q: %w", p.SelinuxLabel, err)
+		}
+	}
+	return nil
+}
+
+// AppArmorEnabled reports whether AppArmor confines processes on this host.
+func AppArmorEnabled() bool {
+	_, err := appArmorExecAttr()
+	return err == nil
+}
+
+// appArmorExecAttr finds the thread-self attribute file through which the
+// profile for the next execve is set. The per-LSM directory exists since Linux
+// 5.1, where reading its "current" only succeeds with AppArmor active; older
+// kernels share attr/exec and need the module parameter to tell.
+func appArmorExecAttr() (string, error) {
+	content, err := readProcThreadSelf("attr/apparmor/current")
+	if err == nil && len(content) > 0 {
+		return "attr/apparmor/exec", nil
+	}
+	if enabled, err := os.ReadFile("/sys/module/apparmor/parameters/enabled"); err == nil && bytes.HasPrefix(enabled, []byte("Y")) {
+		return "attr/exec", nil
+	}
+	return "", fmt.Errorf("AppArmor is not enabled")
+}
+
+func setAppArmorExecProfile(profile string) error {
+	attr, err := appArmorExecAttr()
+	if err != nil {
+		return fmt.Errorf("apparmor profile %s requested but AppArmor is not enabled", profile)
+	}
+	if err := writeProcThreadSelf(attr, "exec "+profile); err != nil {
+		return fmt.Errorf("set apparmor profile %s: %w", profile, err)
+	}
+	return nil
+}
+
+func readProcThreadSelf(subpath string) ([]byte, error) {
+	f, closeThread, err := openProcThreadSelf(subpath, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
+	}
+	defer closeThread()
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 4096))
+}
+
+func writeProcThreadSelf(subpath, value string) error {
+	f, closeThread, err := openProcThreadSelf(subpath, unix.O_WRONLY)
+	if err != nil {
+		return err
+	}
+	defer closeThread()
+	defer f.Close()
+	if _, err := f.WriteString(value); err != nil {
+		return fmt.Errorf("write /proc/thread-self/%s: %w", subpath, err)
+	}
+	return nil
+}
+
+// openProcThreadSelf opens /proc/thread-self/<subpath> through a private
+// procfs handle, so a mount the container placed over /proc cannot redirect
+// it (CVE-2025-52881). The caller must call the returned closer when done.
+func openProcThreadSelf(subpath string, flags int) (*os.File, procfs.ProcThreadSelfCloser, error) {
+	proc, err := procfs.OpenProcRoot()
+	if err != nil {
+		return nil, nil, fmt.Errorf("open procfs: %w", err)
+	}
+	defer proc.Close()
+	handle, closeThread, err := proc.OpenThreadSelf(subpath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /proc/thread-self/%s: %w", subpath, err)
+	}
+	defer handle.Close()
+	f, err := pathrs.Reopen(handle, flags)
+	if err != nil {
+		closeThread()
+		return nil, nil, fmt.Errorf("open /proc/thread-self/%s: %w", subpath, err)
+	}
+	return f, closeThread, nil
+}
