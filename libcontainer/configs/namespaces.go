@@ -115,8 +115,11 @@ func validateIDMappings(spec *specs.Spec) error {
 	l := spec.Linux
 	_, hasUserNS := namespaceEntry(spec, specs.UserNamespace)
 	if !hasUserNS {
-		if len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0 {
-			return errors.New("linux.uidMappings/gidMappings: set, but the config has no user namespace")
+		if len(l.UIDMappings) > 0 {
+			return errors.New("linux.uidMappings: set, but the config has no user namespace")
+		}
+		if len(l.GIDMappings) > 0 {
+			return errors.New("linux.gidMappings: set, but the config has no user namespace")
 		}
 		return nil
 	}
