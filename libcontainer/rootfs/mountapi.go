@@ -1,0 +1,133 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// cloneTree makes a detached copy of the mount at dirfd/p (or of dirfd
+// itself when p is empty), which can then be adjusted before anyone sees it.
+func cloneTree(dirfd int, p string, recursive bool) (*os.File, error) {
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	if p == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	fd, err := unix.OpenTree(dirfd, p, flags)
+	if err != nil {
+		return nil, os.NewSyscallError("open_tree", err)
+	}
+	return os.NewFile(uintptr(fd), "clone of "+p), nil
+}
+
+func setMountAttr(mnt *os.File, attr unix.MountAttr, recursive bool) error {
+	if attr == (unix.MountAttr{}) {
+		return nil
+	}
+	flags := uint(unix.AT_EMPTY_PATH)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	if err := unix.MountSetattr(int(mnt.Fd()), "", flags, &attr); err != nil {
+		return os.NewSyscallError("mount_setattr", err)
+	}
+	return nil
+}
+
+// applyAttrs sets the per-mount flags on the top mount only, as a bind
+// remount does, then the r* flags on the whole tree.
+func applyAttrs(mnt *os.File, opts mountOptions) error {
+	if err := setMountAttr(mnt, unix.MountAttr{Attr_set: opts.attrSet, Attr_clr: opts.attrClr}, false); err != nil {
+		return err
+	}
+	return setMountAttr(mnt, unix.MountAttr{Attr_set: opts.recAttrSet, Attr_clr: opts.recAttrClr}, true)
+}
+
+// applyPropagation runs after attaching: a detached mount has no peers to
+// share with yet.
+func applyPropagation(mnt *os.File, opts mountOptions) error {
+	if opts.propagation == 0 {
+		return nil
+	}
+	return setMountAttr(mnt, unix.MountAttr{Propagation: opts.propagation}, opts.recursivePropagation)
+}
+
+// attachMount moves a detached (or attached) mount onto exactly the inode
+// target refers to; no path is looked up again, so nothing can be swapped
+// underneath.
+func attachMount(mnt, target *os.File) error {
+	err := unix.MoveMount(int(mnt.Fd()), "", int(target.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	if err != nil {
+		return os.NewSyscallError("move_mount", err)
+	}
+	return nil
+}
+
+// newFilesystem creates a detached mount of a fresh filesystem instance.
+func newFilesystem(fsType, source string, opts mountOptions) (*os.File, error) {
+	fsfd, err := unix.Fsopen(fsType, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("fsopen "+fsType, err)
+	}
+	defer unix.Close(fsfd)
+	if source != "" {
+		if err := unix.FsconfigSetString(fsfd, "source", source); err != nil {
+			return nil, fsconfigError(fsfd, "source="+source, err)
+		}
+	}
+	for _, flag := range opts.superblockFlags {
+		if err := unix.FsconfigSetFlag(fsfd, flag); err != nil {
+			return nil, fsconfigError(fsfd, flag, err)
+		}
+	}
+	for _, item := range opts.data {
+		key, value, hasValue := strings.Cut(item, "=")
+		if hasValue {
+			err = unix.FsconfigSetString(fsfd, key, value)
+		} else {
+			err = unix.FsconfigSetFlag(fsfd, key)
+		}
+		if err != nil {
+			return nil, fsconfigError(fsfd, item, err)
+		}
+	}
+	if err := unix.FsconfigCreate(fsfd); err != nil {
+		return nil, fsconfigError(fsfd, "create", err)
+	}
+	// A fresh filesystem has no submounts, so the r* flags mean the same as
+	// the plain ones here.
+	attrs := (opts.attrSet &^ opts.recAttrClr) | opts.recAttrSet
+	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, int(attrs))
+	if err != nil {
+		return nil, fsconfigError(fsfd, "fsmount", err)
+	}
+	return os.NewFile(uintptr(mfd), fsType), nil
+}
+
+// fsconfigError adds the filesystem's own explanation, which the kernel
+// queues on the context fd, to the bare errno.
+func fsconfigError(fsfd int, what string, err error) error {
+	var messages []string
+	buf := make([]byte, 1024)
+	for {
+		n, readErr := unix.Read(fsfd, buf)
+		if readErr != nil || n <= 0 {
+			break
+		}
+		messages = append(messages, strings.TrimSpace(string(buf[:n])))
+	}
+	if len(messages) > 0 {
+		return fmt.Errorf("%s: %w (%s)", what, err, strings.Join(messages, "; "))
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func isNotExist(err error) bool {
+	return errors.Is(err, unix.ENOENT)
+}

@@ -1,0 +1,162 @@
+// Package rootfs builds a container's filesystem view from inside its init:
+// every spec mount, the device nodes, the root switch, and the masking that
+// must follow it. Every path inside the rootfs is resolved through a file
+// descriptor of the rootfs (openat2 RESOLVE_IN_ROOT) and every mount is made
+// with the new mount API from fd to fd, so a container that races symlinks
+// into its own tree can only ever redirect a mount to somewhere inside itself.
+package rootfs
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountOptions is a spec mount's option list translated into what the new
+// mount API wants: mount attributes for the top mount and for the whole
+// tree, superblock flags for fsconfig, and the remaining filesystem data.
+type mountOptions struct {
+	attrSet, attrClr       uint64 // MOUNT_ATTR_* on the mount itself
+	recAttrSet, recAttrClr uint64 // MOUNT_ATTR_* on the mount and every submount
+	propagation            uint64 // MS_SHARED, MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE; 0 leaves it alone
+	recursivePropagation   bool
+	bind, recursiveBind    bool
+	remount                bool
+	idmap, recursiveIdmap  bool
+	superblockFlags        []string // fsconfig flags such as "sync" that only a new superblock honours
+	data                   []string // filesystem-specific "key" or "key=value" items, passed through
+}
+
+type attrChange struct {
+	flag  uint64
+	clear bool
+}
+
+// The atime family is one three-way field in the kernel: options that say
+// "not X" fall back to the kernel default, relatime.
+var mountAttrOptions = map[string]attrChange{
+	"ro":          {unix.MOUNT_ATTR_RDONLY, false},
+	"rw":          {unix.MOUNT_ATTR_RDONLY, true},
+	"nosuid":      {unix.MOUNT_ATTR_NOSUID, false},
+	"suid":        {unix.MOUNT_ATTR_NOSUID, true},
+	"nodev":       {unix.MOUNT_ATTR_NODEV, false},
+	"dev":         {unix.MOUNT_ATTR_NODEV, true},
+	"noexec":      {unix.MOUNT_ATTR_NOEXEC, false},
+	"exec":        {unix.MOUNT_ATTR_NOEXEC, true},
+	"nodiratime":  {unix.MOUNT_ATTR_NODIRATIME, false},
+	"diratime":    {unix.MOUNT_ATTR_NODIRATIME, true},
+	"nosymfollow": {unix.MOUNT_ATTR_NOSYMFOLLOW, false},
+	"symfollow":   {unix.MOUNT_ATTR_NOSYMFOLLOW, true},
+}
+
+var atimeOptions = map[string]uint64{
+	"relatime":      unix.MOUNT_ATTR_RELATIME,
+	"norelatime":    unix.MOUNT_ATTR_RELATIME,
+	"noatime":       unix.MOUNT_ATTR_NOATIME,
+	"atime":         unix.MOUNT_ATTR_RELATIME,
+	"strictatime":   unix.MOUNT_ATTR_STRICTATIME,
+	"nostrictatime": unix.MOUNT_ATTR_RELATIME,
+}
+
+// Superblock flags: true sets the flag on a new filesystem, false is the
+// default already and needs nothing.
+var superblockOptions = map[string]bool{
+	"sync": true, "async": false,
+	"dirsync": true,
+	"mand":    true, "nomand": false,
+	"lazytime": true, "nolazytime": false,
+}
+
+var propagationOptions = map[string]struct {
+	flag      uint64
+	recursive bool
+}{
+	"private":     {unix.MS_PRIVATE, false},
+	"rprivate":    {unix.MS_PRIVATE, true},
+	"shared":      {unix.MS_SHARED, false},
+	"rshared":     {unix.MS_SHARED, true},
+	"slave":       {unix.MS_SLAVE, false},
+	"rslave":      {unix.MS_SLAVE, true},
+	"unbindable":  {unix.MS_UNBINDABLE, false},
+	"runbindable": {unix.MS_UNBINDABLE, true},
+}
+
+func (o *mountOptions) applyAttr(change attrChange, recursive bool) {
+	set, clr := &o.attrSet, &o.attrClr
+	if recursive {
+		set, clr = &o.recAttrSet, &o.recAttrClr
+	}
+	if change.clear {
+		*set &^= change.flag
+		*clr |= change.flag
+	} else {
+		*set |= change.flag
+		*clr &^= change.flag
+	}
+}
+
+func (o *mountOptions) applyAtime(mode uint64, recursive bool) {
+	set, clr := &o.attrSet, &o.attrClr
+	if recursive {
+		set, clr = &o.recAttrSet, &o.recAttrClr
+	}
+	*clr |= unix.MOUNT_ATTR__ATIME
+	*set = (*set &^ unix.MOUNT_ATTR__ATIME) | mode
+}
+
+// parseMountOptions never fails on an unknown word: like runc it hands it to
+// the filesystem, which is the one that knows whether it is valid.
+func parseMountOptions(options []string) (mountOptions, error) {
+	var o mountOptions
+	for _, opt := range options {
+		if opt == "" {
+			return o, fmt.Errorf("empty mount option")
+		}
+		recursiveAttr := strings.HasPrefix(opt, "r")
+		if change, ok := mountAttrOptions[opt]; ok {
+			o.applyAttr(change, false)
+			continue
+		}
+		if change, ok := mountAttrOptions[strings.TrimPrefix(opt, "r")]; ok && recursiveAttr {
+			o.applyAttr(change, true)
+			continue
+		}
+		if mode, ok := atimeOptions[opt]; ok {
+			o.applyAtime(mode, false)
+			continue
+		}
+		if mode, ok := atimeOptions[strings.TrimPrefix(opt, "r")]; ok && recursiveAttr {
+			o.applyAtime(mode, true)
+			continue
+		}
+		if set, ok := superblockOptions[opt]; ok {
+			if set {
+				o.superblockFlags = append(o.superblockFlags, opt)
+			}
+			continue
+		}
+		if p, ok := propagationOptions[opt]; ok {
+			o.propagation, o.recursivePropagation = p.flag, p.recursive
+			continue
+		}
+		switch opt {
+		case "defaults":
+		case "bind":
+			o.bind = true
+		case "rbind":
+			o.bind, o.recursiveBind = true, true
+		case "remount":
+			o.remount = true
+		case "idmap":
+			o.idmap = true
+		case "ridmap":
+			o.idmap, o.recursiveIdmap = true, true
+		case "tmpcopyup":
+			return o, fmt.Errorf("mount option tmpcopyup is not supported")
+		default:
+			o.data = append(o.data, opt)
+		}
+	}
+	return o, nil
+}

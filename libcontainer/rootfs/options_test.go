@@ -1,0 +1,152 @@
+package rootfs
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func TestParseMountOptions(t *testing.T) {
+	cases := []struct {
+		options []string
+		want    mountOptions
+	}{
+		{[]string{"ro"}, mountOptions{attrSet: unix.MOUNT_ATTR_RDONLY}},
+		{[]string{"ro", "rw"}, mountOptions{attrClr: unix.MOUNT_ATTR_RDONLY}},
+		{[]string{"nosuid", "nodev", "noexec"}, mountOptions{attrSet: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}},
+		{[]string{"suid", "dev", "exec"}, mountOptions{attrClr: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}},
+		{[]string{"nodiratime"}, mountOptions{attrSet: unix.MOUNT_ATTR_NODIRATIME}},
+		{[]string{"diratime"}, mountOptions{attrClr: unix.MOUNT_ATTR_NODIRATIME}},
+		{[]string{"nosymfollow"}, mountOptions{attrSet: unix.MOUNT_ATTR_NOSYMFOLLOW}},
+		{[]string{"noatime"}, mountOptions{attrSet: unix.MOUNT_ATTR_NOATIME, attrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"strictatime"}, mountOptions{attrSet: unix.MOUNT_ATTR_STRICTATIME, attrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"noatime", "relatime"}, mountOptions{attrSet: unix.MOUNT_ATTR_RELATIME, attrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"noatime", "atime"}, mountOptions{attrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"strictatime", "nostrictatime"}, mountOptions{attrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"norelatime"}, mountOptions{attrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"rro", "rnosuid", "rnodev", "rnoexec", "rnodiratime", "rnosymfollow"}, mountOptions{recAttrSet: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NODIRATIME | unix.MOUNT_ATTR_NOSYMFOLLOW}},
+		{[]string{"rrw", "rsuid", "rdev", "rexec", "rdiratime", "rsymfollow"}, mountOptions{recAttrClr: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NODIRATIME | unix.MOUNT_ATTR_NOSYMFOLLOW}},
+		{[]string{"rnoatime"}, mountOptions{recAttrSet: unix.MOUNT_ATTR_NOATIME, recAttrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"rstrictatime"}, mountOptions{recAttrSet: unix.MOUNT_ATTR_STRICTATIME, recAttrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"ratime"}, mountOptions{recAttrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"rrelatime"}, mountOptions{recAttrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"rnorelatime", "rnostrictatime"}, mountOptions{recAttrClr: unix.MOUNT_ATTR__ATIME}},
+		{[]string{"sync", "async", "dirsync", "mand", "nomand", "lazytime", "nolazytime"}, mountOptions{superblockFlags: []string{"sync", "dirsync", "mand", "lazytime"}}},
+		{[]string{"bind"}, mountOptions{bind: true}},
+		{[]string{"rbind"}, mountOptions{bind: true, recursiveBind: true}},
+		{[]string{"remount"}, mountOptions{remount: true}},
+		{[]string{"idmap"}, mountOptions{idmap: true}},
+		{[]string{"ridmap"}, mountOptions{idmap: true, recursiveIdmap: true}},
+		{[]string{"defaults"}, mountOptions{}},
+		{[]string{"private"}, mountOptions{propagation: unix.MS_PRIVATE}},
+		{[]string{"rprivate"}, mountOptions{propagation: unix.MS_PRIVATE, recursivePropagation: true}},
+		{[]string{"shared"}, mountOptions{propagation: unix.MS_SHARED}},
+		{[]string{"rshared"}, mountOptions{propagation: unix.MS_SHARED, recursivePropagation: true}},
+		{[]string{"slave"}, mountOptions{propagation: unix.MS_SLAVE}},
+		{[]string{"rslave"}, mountOptions{propagation: unix.MS_SLAVE, recursivePropagation: true}},
+		{[]string{"unbindable"}, mountOptions{propagation: unix.MS_UNBINDABLE}},
+		{[]string{"runbindable"}, mountOptions{propagation: unix.MS_UNBINDABLE, recursivePropagation: true}},
+		{[]string{"mode=755", "size=65536k", "newinstance", "rsize"}, mountOptions{data: []string{"mode=755", "size=65536k", "newinstance", "rsize"}}},
+	}
+	for _, c := range cases {
+		got, err := parseMountOptions(c.options)
+		if err != nil {
+			t.Errorf("%v: %v", c.options, err)
+			continue
+		}
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%v:\n got %+v\nwant %+v", c.options, got, c.want)
+		}
+	}
+}
+
+func TestParseMountOptionsErrors(t *testing.T) {
+	for _, options := range [][]string{{""}, {"tmpcopyup"}} {
+		if _, err := parseMountOptions(options); err == nil {
+			t.Errorf("%q: expected an error", options)
+		}
+	}
+}
+
+func TestValidateMount(t *testing.T) {
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	good := []specs.Mount{
+		{Destination: "/proc", Type: "proc", Source: "proc"},
+		{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755"}},
+		{Destination: "/data", Type: "bind", Source: "data"},
+		{Destination: "/data", Type: "none", Source: "/srv", Options: []string{"rbind", "rro"}},
+		{Destination: "/data", Source: "/srv", Options: []string{"bind", "idmap"}},
+		{Destination: "/data", Type: "bind", Source: "/srv", UIDMappings: maps, GIDMappings: maps},
+		{Destination: "/proc/cpuinfo", Type: "bind", Source: "/var/lib/lxcfs/proc/cpuinfo"},
+		{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup"},
+		{Destination: "/a/./b/", Type: "tmpfs"},
+		{Destination: "/x", Type: "fuse.sshfs", Source: "host:/"},
+	}
+	for _, m := range good {
+		if err := ValidateMount(m); err != nil {
+			t.Errorf("%+v: unexpected error %v", m, err)
+		}
+	}
+	bad := []struct {
+		m    specs.Mount
+		word string
+	}{
+		{specs.Mount{Destination: "data", Type: "tmpfs"}, "absolute"},
+		{specs.Mount{Destination: "", Type: "tmpfs"}, "absolute"},
+		{specs.Mount{Destination: "/a/../../etc", Type: "tmpfs"}, "'..'"},
+		{specs.Mount{Destination: "/", Type: "tmpfs"}, "root"},
+		{specs.Mount{Destination: "/x\x00y", Type: "tmpfs"}, "NUL"},
+		{specs.Mount{Destination: "/x", Type: ""}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: "../tmpfs"}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: "bind"}, "needs a source"},
+		{specs.Mount{Destination: "/x", Type: "tmpfs", Options: []string{"idmap"}}, "only allowed on bind"},
+		{specs.Mount{Destination: "/x", Type: "tmpfs", UIDMappings: maps, GIDMappings: maps}, "only allowed on bind"},
+		{specs.Mount{Destination: "/x", Type: "bind", Source: "/s", UIDMappings: maps}, "together"},
+		{specs.Mount{Destination: "/x", Type: "bind", Source: "/s", UIDMappings: []specs.LinuxIDMapping{{}}, GIDMappings: maps}, "size 0"},
+		{specs.Mount{Destination: "/x", Type: "bind", Source: "/s", Options: []string{"remount"}}, "remount"},
+		{specs.Mount{Destination: "/proc", Type: "tmpfs"}, "only a procfs"},
+		{specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc"}, "only a procfs"},
+		{specs.Mount{Destination: "/proc/", Type: "overlay", Source: "/proc"}, "only a procfs"},
+		{specs.Mount{Destination: "/proc/sys", Type: "bind", Source: "/tmp"}, "under /proc"},
+		{specs.Mount{Destination: "/proc/sys/kernel/core_pattern", Type: "bind", Source: "/tmp/x"}, "under /proc"},
+		{specs.Mount{Destination: "/proc/cpuinfo", Type: "tmpfs"}, "must be bind"},
+		{specs.Mount{Destination: "/x", Type: "tmpfs", Options: []string{"tmpcopyup"}}, "tmpcopyup"},
+	}
+	for _, c := range bad {
+		err := ValidateMount(c.m)
+		if err == nil {
+			t.Errorf("%+v: expected an error", c.m)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, c.word) || strings.Contains(msg, "\n") || !strings.Contains(msg, "mount ") {
+			t.Errorf("%+v: error %q should be one line naming the mount and containing %q", c.m, msg, c.word)
+		}
+	}
+}
+
+func TestSysctlPath(t *testing.T) {
+	for key, want := range map[string]string{
+		"net.ipv4.ip_forward":             "sys/net/ipv4/ip_forward",
+		"net.ipv4.conf.eth0/1.forwarding": "sys/net/ipv4/conf/eth0.1/forwarding",
+		"kernel.shm_rmid_forced":          "sys/kernel/shm_rmid_forced",
+	} {
+		if got, err := sysctlPath(key); err != nil || got != want {
+			t.Errorf("%s: got %q, %v; want %q", key, got, err, want)
+		}
+	}
+	for _, key := range []string{"", "net..x", "net.ipv4./..", "kernel."} {
+		if _, err := sysctlPath(key); err == nil {
+			t.Errorf("%q: expected an error", key)
+		}
+	}
+}
+
+func TestUnescapeMountinfo(t *testing.T) {
+	if got := unescapeMountinfo(`/a\040b\134c\011`); got != "/a b\\c\t" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -1,0 +1,403 @@
+package rootfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Config is what Setup needs; the parent has validated the spec already.
+type Config struct {
+	Spec    *specs.Spec
+	Rootfs  string // absolute host path of the rootfs, symlinks already resolved by the parent
+	Bundle  string // relative bind sources are relative to it, as in runc
+	NoPivot bool   // MS_MOVE + chroot instead of pivot_root (runc --no-pivot)
+	// MountFDs maps an index in Spec.Mounts to a detached mount prepared by
+	// the parent with PrepareMountFDs (idmapped mounts).
+	MountFDs map[int]*os.File
+}
+
+// Setup runs in init, inside the container's new mount namespace, as
+// namespaced root. On return "/" is the container's root and every fd it
+// opened, including cfg.MountFDs, is closed.
+func Setup(cfg *Config, beforePivot func() error) error {
+	defer closeMountFDs(cfg.MountFDs)
+	if cfg.Spec == nil || cfg.Spec.Linux == nil {
+		return errors.New("rootfs setup: spec has no linux section")
+	}
+	if err := setRootPropagation(cfg.Spec.Linux.RootfsPropagation); err != nil {
+		return err
+	}
+	if err := makeParentMountPrivate(cfg.Rootfs); err != nil {
+		return fmt.Errorf("make the mount above rootfs %s private: %w", cfg.Rootfs, err)
+	}
+	root, err := bindRootfs(cfg.Rootfs)
+	if err != nil {
+		return fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
+	}
+	defer root.Close()
+
+	for i, m := range cfg.Spec.Mounts {
+		if err := mountOne(root, cfg, i, m); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", mountSourceName(m), m.Destination, err)
+		}
+	}
+	if needsDevSetup(cfg.Spec) {
+		if err := setupDev(root, cfg.Spec); err != nil {
+			return err
+		}
+	}
+	if beforePivot != nil {
+		if err := beforePivot(); err != nil {
+			return err
+		}
+	}
+	if cfg.NoPivot {
+		err = moveRoot(root)
+	} else {
+		err = pivotRoot(root)
+	}
+	if err != nil {
+		return fmt.Errorf("switch root to %s: %w", cfg.Rootfs, err)
+	}
+	return applyRootfsPropagation(cfg.Spec.Linux.RootfsPropagation)
+}
+
+func closeMountFDs(fds map[int]*os.File) {
+	for _, f := range fds {
+		f.Close()
+	}
+}
+
+func mountSourceName(m specs.Mount) string {
+	if m.Source != "" {
+		return m.Source
+	}
+	return m.Type
+}
+
+func propagationOf(name string) (flag uint64, recursive bool, err error) {
+	if name == "" {
+		return unix.MS_SLAVE, true, nil
+	}
+	p, ok := propagationOptions[name]
+	if !ok {
+		return 0, false, fmt.Errorf("unknown rootfsPropagation %q", name)
+	}
+	return p.flag, p.recursive, nil
+}
+
+// setRootPropagation is what keeps container mounts from reaching the host
+// (rslave by default) or lets them reach it when the config says shared.
+func setRootPropagation(name string) error {
+	flag, recursive, err := propagationOf(name)
+	if err != nil {
+		return err
+	}
+	flags := uint(0)
+	if recursive {
+		flags = unix.AT_RECURSIVE
+	}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", flags, &unix.MountAttr{Propagation: flag}); err != nil {
+		return fmt.Errorf("set propagation of / to %s: %w", name, err)
+	}
+	return nil
+}
+
+// applyRootfsPropagation gives the new root the propagation the config asked
+// for; without one the rslave set before the switch stands.
+func applyRootfsPropagation(name string) error {
+	if name == "" {
+		return nil
+	}
+	flag, recursive, _ := propagationOf(name)
+	flags := uint(0)
+	if recursive {
+		flags = unix.AT_RECURSIVE
+	}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", flags, &unix.MountAttr{Propagation: flag}); err != nil {
+		return fmt.Errorf("set rootfsPropagation %s: %w", name, err)
+	}
+	return nil
+}
+
+// makeParentMountPrivate: pivot_root refuses a new root whose parent mount
+// is shared, which it is once rootfsPropagation asks for shared.
+func makeParentMountPrivate(rootfs string) error {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, rootfs, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+		return err
+	}
+	mountPoint, shared, err := mountPointOf(stx.Mnt_id)
+	if err != nil || !shared {
+		return err
+	}
+	return unix.MountSetattr(unix.AT_FDCWD, mountPoint, 0, &unix.MountAttr{Propagation: unix.MS_PRIVATE})
+}
+
+// mountPointOf reads the host's mountinfo: this runs before the root switch,
+// in a mount namespace the container has not touched yet.
+func mountPointOf(mountID uint64) (mountPoint string, shared bool, err error) {
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
+	for scanner.Scan() {
+		fields := strings.Fields(scanner.Text())
+		if len(fields) < 7 || fields[0] != strconv.FormatUint(mountID, 10) {
+			continue
+		}
+		for _, optional := range fields[6:] {
+			if optional == "-" {
+				break
+			}
+			shared = shared || strings.HasPrefix(optional, "shared:")
+		}
+		return unescapeMountinfo(fields[4]), shared, nil
+	}
+	if err := scanner.Err(); err != nil {
+		return "", false, err
+	}
+	return "", false, fmt.Errorf("mount id %d not in mountinfo", mountID)
+}
+
+// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space...).
+func unescapeMountinfo(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// bindRootfs returns the handle every later lookup is rooted at: the root of
+// the new bind mount itself, not the directory below it.
+func bindRootfs(rootfs string) (*os.File, error) {
+	if !filepath.IsAbs(rootfs) {
+		return nil, fmt.Errorf("rootfs path %q is not absolute", rootfs)
+	}
+	mnt, err := cloneTree(unix.AT_FDCWD, rootfs, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.MoveMount(int(mnt.Fd()), "", unix.AT_FDCWD, rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		mnt.Close()
+		return nil, os.NewSyscallError("move_mount", err)
+	}
+	return mnt, nil
+}
+
+func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
+	if err := ValidateMount(m); err != nil {
+		return err
+	}
+	opts, err := parseMountOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	dest := path.Clean(m.Destination)
+	if opts.remount {
+		return remountExisting(root, dest, opts)
+	}
+	mnt, err := prepareMount(cfg, index, m, opts)
+	if err != nil {
+		return err
+	}
+	if _, fromParent := cfg.MountFDs[index]; !fromParent {
+		// Setup closes the parent's fds when it returns.
+		defer mnt.Close()
+	}
+
+	var target *os.File
+	if m.Type == "proc" || m.Type == "sysfs" {
+		target, err = plainDirTarget(root, dest)
+	} else {
+		target, err = ensureTarget(root, dest, kindOf(mnt))
+	}
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if m.Type != "proc" && !procOvermountAllowed[dest] {
+		if err := refuseProcfsTarget(target, dest); err != nil {
+			return err
+		}
+	}
+	if err := attachMount(mnt, target); err != nil {
+		return err
+	}
+	return applyPropagation(mnt, opts)
+}
+
+// prepareMount builds the mount detached, flags and all, so it is complete
+// the moment it appears in the container.
+func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os.File, error) {
+	if !isBind(m, opts) {
+		fsType := m.Type
+		if fsType == "cgroup" {
+			// Containers join the cgroup v2 hierarchy only.
+			fsType = "cgroup2"
+		}
+		if fsType == "cgroup2" && opts.attrClr&unix.MOUNT_ATTR_RDONLY == 0 {
+			// SECURITY 11: a container may not write its cgroup tree
+			// unless the config says "rw".
+			opts.attrSet |= unix.MOUNT_ATTR_RDONLY
+		}
+		return newFilesystem(fsType, m.Source, opts)
+	}
+	var mnt *os.File
+	if idmapped, ok := cfg.MountFDs[index]; ok {
+		mnt = idmapped
+	} else if opts.idmap || len(m.UIDMappings) > 0 {
+		return nil, errors.New("idmapped mount was not prepared by the parent")
+	} else {
+		source := m.Source
+		if !filepath.IsAbs(source) {
+			source = filepath.Join(cfg.Bundle, source)
+		}
+		var err error
+		if mnt, err = cloneTree(unix.AT_FDCWD, source, opts.recursiveBind); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyAttrs(mnt, opts); err != nil {
+		if _, fromParent := cfg.MountFDs[index]; !fromParent {
+			mnt.Close()
+		}
+		return nil, err
+	}
+	return mnt, nil
+}
+
+func kindOf(mnt *os.File) targetKind {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(mnt.Fd()), &st); err == nil && st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return targetFile
+	}
+	return targetDir
+}
+
+// plainDirTarget is for /proc and /sys: a symlink anywhere on the way would
+// let the container choose where procfs or sysfs lands (SECURITY 3).
+func plainDirTarget(root *os.File, dest string) (*os.File, error) {
+	lookup := func() (*os.File, error) {
+		return openInRoot(root, dest, unix.O_PATH|unix.O_NOFOLLOW, unix.RESOLVE_NO_SYMLINKS)
+	}
+	target, err := lookup()
+	if isNotExist(err) {
+		var created *os.File
+		if created, err = ensureInRoot(root, dest, targetDir); err == nil {
+			created.Close()
+			target, err = lookup()
+		}
+	}
+	if errors.Is(err, unix.ELOOP) {
+		return nil, fmt.Errorf("%s must not be reached through a symlink", dest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
+		target.Close()
+		return nil, err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return target, nil
+	case unix.S_IFLNK:
+		target.Close()
+		return nil, fmt.Errorf("%s is a symlink, it must be a plain directory", dest)
+	default:
+		target.Close()
+		return nil, fmt.Errorf("%s is not a directory", dest)
+	}
+}
+
+// refuseProcfsTarget catches a destination that only reaches procfs through
+// a symlink (for example /etc/x -> /proc/sys/kernel/core_pattern): covering
+// procfs files is allowed only at the lexically checked places.
+func refuseProcfsTarget(target *os.File, dest string) error {
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(target.Fd()), &st); err != nil {
+		return fmt.Errorf("statfs %s: %w", dest, err)
+	}
+	if st.Type == unix.PROC_SUPER_MAGIC {
+		return fmt.Errorf("%s resolves into procfs, where this mount is not allowed", dest)
+	}
+	return nil
+}
+
+// remountExisting changes the flags of a mount already at dest.
+func remountExisting(root *os.File, dest string, opts mountOptions) error {
+	target, err := openInRoot(root, dest, unix.O_PATH, 0)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	if err := applyAttrs(target, opts); err != nil {
+		return err
+	}
+	return applyPropagation(target, opts)
+}
+
+// pivotRoot uses the "pivot_root(".", ".")" idiom: no path names, and the
+// old root ends up stacked on the new one where it can be lazily detached.
+func pivotRoot(root *os.File) error {
+	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open old root: %w", err)
+	}
+	defer unix.Close(oldRoot)
+	if err := unix.Fchdir(int(root.Fd())); err != nil {
+		return fmt.Errorf("chdir to rootfs: %w", err)
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot_root: %w", err)
+	}
+	if err := unix.Fchdir(oldRoot); err != nil {
+		return fmt.Errorf("chdir to old root: %w", err)
+	}
+	// Detaching the old root must not propagate an unmount to the host.
+	if err := unix.MountSetattr(unix.AT_FDCWD, ".", unix.AT_RECURSIVE, &unix.MountAttr{Propagation: unix.MS_SLAVE}); err != nil {
+		return fmt.Errorf("make old root rslave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// moveRoot is --no-pivot: for roots pivot_root cannot leave (initramfs).
+// The host tree stays underneath, reachable only by a process that can
+// escape a chroot, which is why it is opt-in.
+func moveRoot(root *os.File) error {
+	if err := unix.MoveMount(int(root.Fd()), "", unix.AT_FDCWD, "/", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("move rootfs to /: %w", err)
+	}
+	if err := unix.Fchdir(int(root.Fd())); err != nil {
+		return fmt.Errorf("chdir to rootfs: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
+}

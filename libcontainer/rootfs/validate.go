@@ -1,0 +1,107 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// procOvermountAllowed lists the only places under /proc a mount may cover:
+// lxcfs-style binds that fake per-container resource views. Anything else
+// over procfs could hide a masked path or fake a file the runtime trusts.
+var procOvermountAllowed = map[string]bool{
+	"/proc/cpuinfo":                true,
+	"/proc/diskstats":              true,
+	"/proc/meminfo":                true,
+	"/proc/stat":                   true,
+	"/proc/swaps":                  true,
+	"/proc/uptime":                 true,
+	"/proc/loadavg":                true,
+	"/proc/slabinfo":               true,
+	"/proc/net/dev":                true,
+	"/proc/sys/kernel/ns_last_pid": true,
+	"/proc/pressure/cpu":           true,
+	"/proc/pressure/io":            true,
+	"/proc/pressure/memory":        true,
+}
+
+var fsTypeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// ValidateMount checks one spec mount without touching the system, so that a
+// bad config fails at create time before anything exists.
+func ValidateMount(m specs.Mount) error {
+	if err := validateMount(m); err != nil {
+		return fmt.Errorf("mount %q (type %q) on %q: %w", m.Source, m.Type, m.Destination, err)
+	}
+	return nil
+}
+
+func validateMount(m specs.Mount) error {
+	dest := m.Destination
+	if !path.IsAbs(dest) {
+		return errors.New("destination must be an absolute path")
+	}
+	for _, part := range strings.Split(dest, "/") {
+		if part == ".." {
+			return errors.New("destination must not contain '..'")
+		}
+	}
+	dest = path.Clean(dest)
+	if dest == "/" {
+		return errors.New("cannot mount over the container's root")
+	}
+	if strings.ContainsRune(dest, 0) || strings.ContainsRune(m.Source, 0) {
+		return errors.New("path contains a NUL byte")
+	}
+	opts, err := parseMountOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	bind := isBind(m, opts)
+	if !bind && !fsTypeName.MatchString(m.Type) {
+		return errors.New("unknown filesystem type (a bind mount needs the bind or rbind option)")
+	}
+	if bind && m.Source == "" {
+		return errors.New("bind mount needs a source")
+	}
+	if (len(m.UIDMappings) == 0) != (len(m.GIDMappings) == 0) {
+		return errors.New("uidMappings and gidMappings must be given together")
+	}
+	if (opts.idmap || len(m.UIDMappings) > 0) && !bind {
+		return errors.New("idmap and uid/gid mappings are only allowed on bind mounts")
+	}
+	for _, maps := range [][]specs.LinuxIDMapping{m.UIDMappings, m.GIDMappings} {
+		for _, idm := range maps {
+			if idm.Size == 0 {
+				return errors.New("id mapping with size 0")
+			}
+		}
+	}
+	if opts.remount && bind {
+		return errors.New("remount cannot be combined with bind")
+	}
+	switch {
+	case dest == "/proc":
+		if m.Type != "proc" {
+			return errors.New("only a procfs may be mounted on /proc")
+		}
+	case strings.HasPrefix(dest, "/proc/"):
+		if !procOvermountAllowed[dest] {
+			return errors.New("mounts under /proc are only allowed on lxcfs-style files such as /proc/cpuinfo")
+		}
+		if !bind {
+			return errors.New("mounts under /proc must be bind mounts")
+		}
+	}
+	return nil
+}
+
+// isBind follows runc: a mount is a bind when its type says so or when its
+// options ask for one (type "none" with "rbind" is the common spelling).
+func isBind(m specs.Mount, opts mountOptions) bool {
+	return m.Type == "bind" || opts.bind
+}
