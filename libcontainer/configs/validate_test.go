@@ -52,8 +52,9 @@ func TestValidateRejects(t *testing.T) {
 		{"env NUL", func(s *specs.Spec) { s.Process.Env = []string{"A=b\x00c"} }, []string{"NUL"}},
 		{"umask too big", func(s *specs.Spec) { s.Process.User.Umask = ptr(uint32(0o1000)) }, []string{"process.user.umask 01000"}},
 		{"oomScoreAdj out of range", func(s *specs.Spec) { s.Process.OOMScoreAdj = ptr(1001) }, []string{"process.oomScoreAdj 1001"}},
-		{"unknown capability", func(s *specs.Spec) { s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NOPE") },
-			[]string{"process.capabilities", `"CAP_NOPE"`}},
+		{"unknown capability", func(s *specs.Spec) {
+			s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NOPE")
+		}, []string{"process.capabilities", `"CAP_NOPE"`}},
 		{"unknown rlimit", func(s *specs.Spec) { s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_FOO"}} },
 			[]string{"process.rlimits[0]", `unknown rlimit type "RLIMIT_FOO"`}},
 		{"rlimit soft above hard", func(s *specs.Spec) {
@@ -78,8 +79,9 @@ func TestValidateRejects(t *testing.T) {
 		}, []string{"only for SCHED_DEADLINE"}},
 		{"ioPriority class", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_NONE"} },
 			[]string{`process.ioPriority.class "IOPRIO_CLASS_NONE"`}},
-		{"ioPriority level", func(s *specs.Spec) { s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 8} },
-			[]string{"process.ioPriority.priority 8"}},
+		{"ioPriority level", func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 8}
+		}, []string{"process.ioPriority.priority 8"}},
 		{"cpu affinity syntax", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0-x"} },
 			[]string{`process.execCPUAffinity.initial "0-x"`}},
 		{"cpu affinity backwards", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "3-1"} },
@@ -220,8 +222,9 @@ func TestValidateRejects(t *testing.T) {
 		{"negative hook timeout", func(s *specs.Spec) {
 			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true", Timeout: ptr(-5)}}}
 		}, []string{"hooks.prestart[0].timeout -5"}},
-		{"hook env", func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Env: []string{"X"}}}} },
-			[]string{`hooks.poststop[0].env[0] "X"`}},
+		{"hook env", func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Env: []string{"X"}}}}
+		}, []string{`hooks.poststop[0].env[0] "X"`}},
 
 		// Cgroups (SECURITY 17).
 		{"cgroupsPath with ..", func(s *specs.Spec) { s.Linux.CgroupsPath = "/oci-rt/../../x" },
@@ -249,15 +252,18 @@ func TestValidateRejects(t *testing.T) {
 		}, []string{"linux.resources.devices[1]", `access "rwx"`}},
 
 		// linux.devices.
-		{"device outside /dev", func(s *specs.Spec) { s.Linux.Devices = []specs.LinuxDevice{{Path: "/etc/null", Type: "c", Major: 1, Minor: 3}} },
-			[]string{`linux.devices[0].path "/etc/null"`, "under /dev"}},
+		{"device outside /dev", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/etc/null", Type: "c", Major: 1, Minor: 3}}
+		}, []string{`linux.devices[0].path "/etc/null"`, "under /dev"}},
 		{"device escaping /dev", func(s *specs.Spec) {
 			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/../etc/null", Type: "c", Major: 1, Minor: 3}}
 		}, []string{`linux.devices[0].path "/dev/../etc/null"`, "under /dev"}},
-		{"device is /dev", func(s *specs.Spec) { s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev", Type: "c", Major: 1, Minor: 3}} },
-			[]string{`linux.devices[0].path "/dev"`}},
-		{"device relative", func(s *specs.Spec) { s.Linux.Devices = []specs.LinuxDevice{{Path: "dev/null", Type: "c", Major: 1, Minor: 3}} },
-			[]string{`linux.devices[0].path "dev/null"`, "not an absolute path"}},
+		{"device is /dev", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev", Type: "c", Major: 1, Minor: 3}}
+		}, []string{`linux.devices[0].path "/dev"`}},
+		{"device relative", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "dev/null", Type: "c", Major: 1, Minor: 3}}
+		}, []string{`linux.devices[0].path "dev/null"`, "not an absolute path"}},
 		{"device type", func(s *specs.Spec) { s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "s"}} },
 			[]string{`linux.devices[0].type "s"`}},
 		{"device twice", func(s *specs.Spec) {
