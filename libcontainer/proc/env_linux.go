@@ -146,14 +146,22 @@ func Chdir(cwd string) error {
 	if err := unix.Fchdir(dir); err != nil {
 		return fail(err)
 	}
-	// getcwd prefixes "(unreachable)" to a directory outside the root.
+	if err := verifyCwdInsideRoot(); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+// verifyCwdInsideRoot is the second line of defence should resolution ever be
+// fooled: getcwd prefixes "(unreachable)" to a directory outside the root.
+func verifyCwdInsideRoot() error {
 	buf := make([]byte, unix.PathMax)
 	n, err := unix.Getcwd(buf)
 	if err != nil {
-		return fail(fmt.Errorf("getcwd: %w", err))
+		return fmt.Errorf("getcwd: %w", err)
 	}
 	if got := strings.TrimRight(string(buf[:n]), "\x00"); !strings.HasPrefix(got, "/") {
-		return fail(fmt.Errorf("the directory %q is outside the container", got))
+		return fmt.Errorf("the directory %q is outside the container", got)
 	}
 	return nil
 }
