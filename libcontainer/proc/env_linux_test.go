@@ -128,3 +128,46 @@ func TestLookPathRefusesMagicLinks(t *testing.T) {
 		}
 	}
 }
+
+func openFdCount(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
+}
+
+func TestNoFdLeaks(t *testing.T) {
+	root := accountRoot(t, testPasswd, testGroup)
+	dir := t.TempDir()
+	writeExecutable(t, filepath.Join(dir, "tool"), 0o755)
+	t.Chdir(dir)
+	exercise := func() {
+		if _, err := resolveUserIn(root, specs.User{Username: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = resolveUserIn(root, specs.User{Username: "nobody-here"})
+		if _, err := LookPath("tool", []string{"PATH=/nonexistent:" + dir}); err != nil {
+			t.Fatal(err)
+		}
+		_, _ = LookPath("/proc/self/exe", nil)
+		if err := Chdir(dir); err != nil {
+			t.Fatal(err)
+		}
+		_ = Chdir("/proc/self/cwd")
+		if _, err := readProcThreadSelf("setgroups"); err != nil {
+			t.Fatal(err)
+		}
+		AppArmorEnabled()
+	}
+	// The first round may open cached handles (the procfs root) for good.
+	exercise()
+	before := openFdCount(t)
+	for range 50 {
+		exercise()
+	}
+	if after := openFdCount(t); after != before {
+		t.Fatalf("%d fds open before, %d after 50 rounds", before, after)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -152,5 +153,28 @@ func TestSwitchIdentityInheritableOutsideBoundingIsAnError(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(cmdOut, "inheritable CAP_SYS_ADMIN not in the bounding set") {
 		t.Fatalf("got %v: %s", err, cmdOut)
+	}
+}
+
+func TestSwitchIdentityWhereSetgroupsIsDenied(t *testing.T) {
+	requireRoot(t)
+	// Root stays root inside, so the re-exec'd child keeps its capabilities.
+	idMap := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: 1, HostID: 100001, Size: 65535}}
+	userns := func() *syscall.SysProcAttr {
+		return &syscall.SysProcAttr{
+			Cloneflags:                 syscall.CLONE_NEWUSER,
+			UidMappings:                idMap,
+			GidMappings:                idMap,
+			GidMappingsEnableSetgroups: false,
+		}
+	}
+	out := runScenario(t, "switch-identity", switchArg{ID: Identity{UID: 1000, GID: 1000}}, userns())
+	_, after := splitAtExec(t, out)
+	// status shows the ids as the reader's (the namespace's) view.
+	assertStatus(t, "after execve", after, map[string]string{"Uid": "1000 1000 1000 1000", "Gid": "1000 1000 1000 1000", "Groups": ""})
+
+	stdout, stderr, err := startScenario(t, "switch-identity", switchArg{ID: Identity{UID: 1000, GID: 1000, AdditionalGids: []uint32{10}}}, userns())
+	if err == nil || !strings.Contains(stderr, "additional gids [10] requested but setgroups is denied in this user namespace") {
+		t.Fatalf("got %v: %s%s", err, stdout, stderr)
 	}
 }
