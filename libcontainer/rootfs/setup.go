@@ -206,7 +206,8 @@ func bindRootfs(rootfs string) (*os.File, error) {
 }
 
 func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
-	if err := ValidateMount(m); err != nil {
+	// Setup's caller already names the mount; the bare reason is enough.
+	if err := validateMount(m); err != nil {
 		return err
 	}
 	opts, err := parseMountOptions(m.Options)
