@@ -145,6 +145,14 @@ func capabilityNames(mask uint64) []string {
 	return names
 }
 
+// capabilityName names capability number n, also one newer than this runtime.
+func capabilityName(n uint) string {
+	if names := capabilityNames(1 << n); len(names) == 1 {
+		return names[0]
+	}
+	return fmt.Sprintf("capability %d", n)
+}
+
 // KnownCapabilities lists the capability names the running kernel supports,
 // sorted by capability number.
 func KnownCapabilities() []string {
@@ -176,11 +184,13 @@ func WithExecCaps(c *specs.LinuxCapabilities, names []string) *specs.LinuxCapabi
 // in keep. It needs CAP_SETPCAP, so it runs before the uid switch.
 func dropBoundingSet(keep uint64) error {
 	for c := uint(0); c <= lastKernelCap(); c++ {
+		// Capabilities newer than this runtime are dropped too: nothing asked
+		// for them.
 		if keep&(1<<c) != 0 {
 			continue
 		}
 		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0); err != nil {
-			return fmt.Errorf("drop %s from the bounding set: %w", capabilityNames(1 << c)[0], err)
+			return fmt.Errorf("drop %s from the bounding set: %w", capabilityName(c), err)
 		}
 	}
 	return nil
@@ -211,7 +221,7 @@ func raiseAmbient(ambient uint64) error {
 		c := uint(bits.TrailingZeros64(ambient))
 		ambient &^= 1 << c
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-			return fmt.Errorf("raise ambient capability %s: %w", capabilityNames(1 << c)[0], err)
+			return fmt.Errorf("raise ambient capability %s: %w", capabilityName(c), err)
 		}
 	}
 	return nil

@@ -102,3 +102,12 @@ func TestWithExecCapsLeavesInheritableAlone(t *testing.T) {
 		t.Fatalf("the base config was modified: %v", base.Bounding)
 	}
 }
+
+func TestCapabilityName(t *testing.T) {
+	if got := capabilityName(unix.CAP_SYS_ADMIN); got != "CAP_SYS_ADMIN" {
+		t.Errorf("got %q", got)
+	}
+	if got := capabilityName(63); got != "capability 63" {
+		t.Errorf("a number newer than the table: got %q", got)
+	}
+}
