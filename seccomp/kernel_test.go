@@ -21,7 +21,7 @@ func kernelProfile(t testing.TB) *specs.LinuxSeccomp {
 	p := dockerDefault(t)
 	e := uint(unix.EXDEV)
 	p.Syscalls = append(p.Syscalls,
-		specs.LinuxSyscall{Names: []string{"getpriority"}, Action: specs.ActErrno, ErrnoRet: &e},
+		specs.LinuxSyscall{Names: []string{"syslog"}, Action: specs.ActErrno, ErrnoRet: &e},
 		specs.LinuxSyscall{Names: []string{"sethostname"}, Action: specs.ActKillProcess})
 	return p
 }
@@ -50,9 +50,9 @@ func child(mode string) int {
 	switch mode {
 	case "eperm":
 		checks := map[string]syscall.Errno{
-			"unshare":     errnoOf(unix.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWNS, 0, 0)),
-			"mount":       errnoOf(unix.RawSyscall(unix.SYS_MOUNT, 0, 0, 0)),
-			"keyctl":      errnoOf(unix.RawSyscall(unix.SYS_KEYCTL, 0, 0, 0)),
+			"unshare": errnoOf(unix.RawSyscall(unix.SYS_UNSHARE, unix.CLONE_NEWNS, 0, 0)),
+			"mount":   errnoOf(unix.RawSyscall(unix.SYS_MOUNT, 0, 0, 0)),
+			"keyctl":  errnoOf(unix.RawSyscall(unix.SYS_KEYCTL, 0, 0, 0)),
 			// Docker allows only a few personalities; 0xffffffff (a query)
 			// is one of them, READ_IMPLIES_EXEC is not.
 			"personality": errnoOf(unix.RawSyscall(unix.SYS_PERSONALITY, 0x0400000, 0, 0)),
@@ -63,8 +63,8 @@ func child(mode string) int {
 				return 1
 			}
 		}
-		if e := errnoOf(unix.RawSyscall(unix.SYS_GETPRIORITY, 0, 0, 0)); e != unix.EXDEV {
-			fmt.Printf("getpriority: got %v, want EXDEV\n", e)
+		if e := errnoOf(unix.RawSyscall(unix.SYS_SYSLOG, 0, 0, 0)); e != unix.EXDEV {
+			fmt.Printf("syslog: got %v, want EXDEV\n", e)
 			return 1
 		}
 		if e := errnoOf(unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)); e != 0 {
