@@ -8,10 +8,10 @@
 //	id, err := ResolveUser(p.User)                 // reads the container's /etc/passwd, /etc/group
 //	err = SetPersonality(spec.Linux.Personality)
 //	err = PrepareProcess(p, noNewKeyring)
-//	err = Chdir(p.Cwd)
+//	err = SwitchIdentity(p, id, caps)
+//	err = Chdir(p.Cwd)                             // as the user, like runc: permissions apply
 //	env := Env(p, id)
 //	path, err := LookPath(p.Args[0], env)
-//	err = SwitchIdentity(p, id, caps)
 //	err = NoNewPrivileges(p)
 //	// seccomp, then execve(path, p.Args, env) from the same thread
 package proc
