@@ -1,0 +1,214 @@
+#!/bin/bash
+# Run commands as root inside a throw-away qemu VM with a pure cgroup v2
+# hierarchy (see README.md). The guest sees the host's / read-only, so the
+# commands run from the host's current directory, at the same path.
+set -euo pipefail
+
+usage() {
+	cat <<'EOF'
+usage: tests/vm/run.sh [options] -- CMD [ARGS...] [--- CMD [ARGS...]]...
+
+Boots a qemu VM (Debian's kernel, cgroup v2 only, host / mounted read-only),
+runs each CMD in order as root with the host's current directory as working
+directory, streams the output, and exits with the first non-zero status of the
+commands (0 if all succeeded). All commands run even if one fails.
+
+options:
+  --timeout SECS  kill the VM after SECS seconds (default 1200); exit 124
+  --mem MB        guest memory (default 4096)
+  --cpus N        guest CPUs (default 2)
+  --env NAME=VAL  set an environment variable for the commands (repeatable)
+  --out DIR       copy what the commands wrote to $VM_OUT into host DIR
+  --verbose       show kernel messages and the qemu command line
+
+Exit status: the commands' status, 124 on timeout, 125 if the VM could not
+run the commands, 2 on a usage error.
+EOF
+}
+
+die() {
+	echo "vm: $*" >&2
+	exit 125
+}
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=$here/.cache
+
+timeout_s=1200
+mem=4096
+cpus=2
+outdir=
+verbose=
+envs=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--timeout) timeout_s=${2:?--timeout needs a value}; shift 2 ;;
+	--mem) mem=${2:?--mem needs a value}; shift 2 ;;
+	--cpus) cpus=${2:?--cpus needs a value}; shift 2 ;;
+	--env) envs+=("${2:?--env needs NAME=VALUE}"); shift 2 ;;
+	--out) outdir=${2:?--out needs a directory}; shift 2 ;;
+	--verbose) verbose=1; shift ;;
+	-h | --help) usage; exit 0 ;;
+	--) shift; break ;;
+	*) echo "vm: unknown option $1" >&2; usage >&2; exit 2 ;;
+	esac
+done
+if [ $# -eq 0 ]; then
+	echo "vm: no command given" >&2
+	usage >&2
+	exit 2
+fi
+for n in "$timeout_s" "$mem" "$cpus"; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "vm: not a positive number: $n" >&2; exit 2; }
+done
+for e in "${envs[@]}"; do
+	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "vm: --env wants NAME=VALUE, got $e" >&2; exit 2; }
+done
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (qemu exports the host's / and reads /boot)"
+
+# The guest mounts fresh filesystems over these, hiding the host's contents.
+cwd=$(pwd -P)
+case $cwd/ in
+/tmp/* | /run/* | /proc/* | /sys/* | /dev/*)
+	die "the current directory $cwd is hidden in the guest (it gets its own /tmp, /run, /proc, /sys, /dev); run from elsewhere" ;;
+esac
+
+# CI starts from a fresh machine, so install what is missing.
+newest_kernel() {
+	local k v best=
+	for k in /boot/vmlinuz-*; do
+		v=${k#/boot/vmlinuz-}
+		[ -f "$k" ] && [ -d "/lib/modules/$v/kernel" ] || continue
+		best=$(printf '%s\n%s\n' "$best" "$v" | sort -V | tail -1)
+	done
+	echo "$best"
+}
+missing=()
+command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+[ -n "$(newest_kernel)" ] || missing+=(linux-image-amd64)
+dpkg-query -W -f='${Status}\n' busybox-static 2>/dev/null | grep -q '^install ok installed$' ||
+	missing+=(busybox-static)
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "vm: installing ${missing[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2 || die "apt-get update failed"
+	apt-get install -y -qq "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+fi
+kver=$(newest_kernel)
+[ -n "$kver" ] || die "no kernel in /boot with modules in /lib/modules"
+kernel=/boot/vmlinuz-$kver
+
+# Rebuild the cached boot files when anything that goes into them changes
+# (Debian ships updated kernels under the same version string).
+mkdir -p "$cache"
+key=$( (cat "$here/init" "$here/mkinitramfs.sh" "$here/mkvmlinux.sh" /bin/busybox \
+	"$kernel" "/lib/modules/$kver/modules.dep") | sha256sum | cut -c1-16)
+initrd=$cache/initramfs-$kver-$key.cpio
+if [ ! -f "$initrd" ]; then
+	echo "vm: building $initrd" >&2
+	"$here/mkinitramfs.sh" "$kver" "$initrd" || die "building the initramfs failed"
+fi
+vmlinux=$cache/vmlinux-$kver-$key
+if [ ! -f "$vmlinux" ] && [ ! -f "$vmlinux.none" ]; then
+	"$here/mkvmlinux.sh" "$kernel" "/boot/config-$kver" "$vmlinux" || : >"$vmlinux.none"
+fi
+[ ! -f "$vmlinux" ] || kernel=$vmlinux
+# Old versions (and runs killed with -9) go once surely no run still uses them.
+find "$cache" -maxdepth 1 \( -name 'initramfs-*' -o -name 'vmlinux-*' -o -name 'run.*' \) \
+	! -name "${initrd##*/}" ! -name "${vmlinux##*/}*" -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+
+# The read-write share: the command script in, status and results out.
+run=$(mktemp -d "$cache/run.XXXXXX")
+mkdir "$run/out"
+{
+	echo 'export VM_OUT=/run/vm/out'
+	for e in "${envs[@]}"; do
+		printf 'export %q\n' "$e"
+	done
+	printf 'cd -- %q || exit 125\n' "$cwd"
+	echo 'rc=0'
+	several=
+	for a in "$@"; do [ "$a" != --- ] || several=1; done
+	cmd=()
+	for a in "$@" ---; do
+		if [ "$a" != --- ]; then
+			cmd+=("$a")
+			continue
+		fi
+		[ ${#cmd[@]} -gt 0 ] || { echo "vm: empty command between ---" >&2; exit 2; }
+		line=$(printf '%q ' "${cmd[@]}")
+		[ -z "$several" ] || printf 'echo %q\n' "=== vm: $line"
+		printf '%s\n' "$line"
+		# shellcheck disable=SC2016 # expanded in the guest
+		echo 's=$?; [ "$rc" -ne 0 ] || rc=$s'
+		cmd=()
+	done
+	echo 'exit "$rc"'
+} >"$run/cmd"
+
+qpid=
+cleanup() {
+	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+		# timeout(1) passes TERM on to qemu; if qemu lingers, kill it directly.
+		kill -TERM "$qpid" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 0.3
+		done
+		pkill -KILL -P "$qpid" 2>/dev/null || true
+		kill -KILL "$qpid" 2>/dev/null || true
+		wait "$qpid" 2>/dev/null || true
+	fi
+	rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'echo "vm: interrupted, stopping the VM" >&2; exit 130' INT TERM
+
+append="console=ttyS0 panic=-1 cgroup_no_v1=all hugepages=16 mitigations=off"
+[ -n "$verbose" ] || append+=" quiet"
+qemu=(
+	qemu-system-x86_64
+	-accel tcg,thread=multi -cpu max -m "$mem" -smp "$cpus"
+	-nodefaults -no-user-config -display none -no-reboot -nic none
+	-serial "file:$run/console.log" -serial stdio
+	-kernel "$kernel" -initrd "$initrd" -append "$append"
+	-virtfs local,path=/,mount_tag=host0,security_model=passthrough,readonly=on,multidevs=remap
+	-virtfs "local,path=$run,mount_tag=vmshare,security_model=passthrough,multidevs=remap"
+)
+[ -z "$verbose" ] || echo "vm: ${qemu[*]}" >&2
+
+start=${EPOCHREALTIME/./}
+# No stdin: qemu must not put a terminal into raw mode or wait for input.
+timeout --kill-after=5 "$timeout_s" "${qemu[@]}" </dev/null &
+qpid=$!
+qrc=0
+wait "$qpid" || qrc=$?
+qpid=
+us=$((${EPOCHREALTIME/./} - start))
+wall=$(printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)))
+
+show_console() {
+	echo "vm: ---- kernel console (${1:-all}) ----" >&2
+	if [ -n "${1:-}" ]; then tail -n "$1" "$run/console.log" >&2; else cat "$run/console.log" >&2; fi
+	echo "vm: ---- end of kernel console ----" >&2
+}
+if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+	show_console 40
+	echo "vm: timed out after ${timeout_s}s; qemu killed" >&2
+	exit 124
+fi
+if [ ! -s "$run/status" ]; then
+	show_console 40
+	die "the guest ended without reporting the command's status (qemu exit status $qrc)"
+fi
+[ -z "$verbose" ] || show_console
+status=$(cat "$run/status")
+if [ -n "$outdir" ]; then
+	mkdir -p "$outdir"
+	cp -a "$run/out/." "$outdir/"
+	cp "$run/dmesg" "$outdir/vm-dmesg.txt" 2>/dev/null || true
+fi
+ready=$(cat "$run/ready-uptime" 2>/dev/null || echo '?')
+echo "vm: exit status $status; guest ready ${ready}s after kernel start; ${wall}s wall in total" >&2
+exit "$status"
