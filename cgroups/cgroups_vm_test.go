@@ -30,6 +30,34 @@ func init() {
 	helpers["forkloop"] = helperForkLoop
 	helpers["hugemmap"] = helperHugeMmap
 	helpers["hold"] = helperHold
+	helpers["readdev"] = helperReadDev
+}
+
+// helperReadDev reads $BYTES from block device $DEV with O_DIRECT (so the
+// page cache cannot hide the throttle) and prints the milliseconds it took.
+func helperReadDev() {
+	n, _ := strconv.Atoi(os.Getenv("BYTES"))
+	fd, err := unix.Open(os.Getenv("DEV"), unix.O_RDONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	// mmap gives the page alignment O_DIRECT needs.
+	buf, err := unix.Mmap(-1, 0, 64<<10, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	start := time.Now()
+	for done := 0; done < n; {
+		r, err := unix.Pread(fd, buf, int64(done))
+		if err != nil || r == 0 {
+			fmt.Println("read:", r, err)
+			os.Exit(1)
+		}
+		done += r
+	}
+	fmt.Println(time.Since(start).Milliseconds())
 }
 
 // helperHog allocates and touches memory until it is killed.
@@ -309,42 +337,103 @@ func TestVMCpusetPins(t *testing.T) {
 	}
 }
 
-// wholeDisk returns MAJ:MIN of some whole block device, if the VM has one.
-func wholeDisk() (uint64, uint64, bool) {
-	devs, _ := filepath.Glob("/sys/class/block/*/dev")
-	for _, d := range devs {
-		if _, err := os.Stat(filepath.Join(filepath.Dir(d), "partition")); err == nil {
-			continue
+// wholeDisk returns the node and MAJ:MIN of a whole block device. The VM's
+// root is 9p, so without one it loads null_blk, a disk without storage.
+func wholeDisk(t *testing.T) (string, uint64, uint64) {
+	t.Helper()
+	find := func() (string, uint64, uint64, bool) {
+		devs, _ := filepath.Glob("/sys/class/block/*/dev")
+		for _, d := range devs {
+			if _, err := os.Stat(filepath.Join(filepath.Dir(d), "partition")); err == nil {
+				continue
+			}
+			b, err := os.ReadFile(d)
+			if err != nil {
+				continue
+			}
+			var maj, min uint64
+			if _, err := fmt.Sscanf(string(b), "%d:%d", &maj, &min); err == nil {
+				return "/dev/" + filepath.Base(filepath.Dir(d)), maj, min, true
+			}
 		}
-		b, err := os.ReadFile(d)
-		if err != nil {
-			continue
-		}
-		var maj, min uint64
-		if _, err := fmt.Sscanf(string(b), "%d:%d", &maj, &min); err == nil {
-			return maj, min, true
-		}
+		return "", 0, 0, false
 	}
-	return 0, 0, false
+	if dev, maj, min, ok := find(); ok {
+		return dev, maj, min
+	}
+	if out, err := exec.Command("modprobe", "null_blk").CombinedOutput(); err != nil {
+		t.Skipf("no block device in the VM, and modprobe null_blk: %v %s", err, out)
+	}
+	for i := 0; i < 50; i++ {
+		if dev, maj, min, ok := find(); ok {
+			if _, err := os.Stat(dev); err == nil {
+				return dev, maj, min
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("null_blk loaded but no block device appeared")
+	return "", 0, 0
 }
 
 func TestVMIOMax(t *testing.T) {
 	m := vmCgroup(t, "io", "io")
-	maj, min, ok := wholeDisk()
-	if !ok {
-		t.Skip("the VM has no block device to limit")
-	}
+	node, maj, min := wholeDisk(t)
 	dev := specs.LinuxBlockIODevice{Major: int64(maj), Minor: int64(min)}
-	err := m.Apply(&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{
-		ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 1 << 20}},
-		ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 50}},
-	}})
+	const rate = 1 << 20
+	err := m.Apply(&specs.LinuxResources{
+		// Apply always installs a device filter; this one lets the disk be read.
+		Devices: append(DefaultAllowedDevices(), rule(true, "b", int64(maj), int64(min), "r")),
+		BlockIO: &specs.LinuxBlockIO{
+			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: rate}},
+			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 50}},
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := fmt.Sprintf("%d:%d rbps=1048576 wbps=max riops=max wiops=50", maj, min)
 	if got, _ := m.read("io.max"); !strings.Contains(got, want) {
 		t.Errorf("io.max = %q, want a line %q", got, want)
+	}
+	read := func() time.Duration {
+		t.Helper()
+		cmd, _ := helperCmd(t, m, "readdev", "DEV="+node, "BYTES="+strconv.Itoa(3*rate))
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("readdev: %v %s", err, out)
+		}
+		ms, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			t.Fatalf("readdev output %q", out)
+		}
+		return time.Duration(ms) * time.Millisecond
+	}
+	// 3 MiB at 1 MiB/s: at least ~2 s even with the throttle's initial slice.
+	if d := read(); d < 1500*time.Millisecond {
+		t.Errorf("reading 3 MiB under rbps=1MiB/s took only %v", d)
+	}
+	s, err := m.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var readBytes uint64
+	for _, e := range s.Blkio.IoServiceBytesRecursive {
+		if e.Major == maj && e.Minor == min && e.Op == "Read" {
+			readBytes = e.Value
+		}
+	}
+	if readBytes < 3*rate {
+		t.Errorf("blkio stats report %d bytes read, want >= %d", readBytes, 3*rate)
+	}
+	// Control: without the limit the same read is fast.
+	err = m.Update(&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{
+		ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 0}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := read(); d > time.Second {
+		t.Errorf("unthrottled read of 3 MiB took %v", d)
 	}
 }
 

@@ -124,7 +124,7 @@ func (m *Manager) Create() error {
 	}
 	dir := m.root
 	for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
-		enableControllers(dir)
+		enableControllers(dir, dir == m.root)
 		dir = filepath.Join(dir, c)
 		if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
@@ -155,11 +155,20 @@ func (m *Manager) checkReusable() error {
 	return nil
 }
 
-// enableControllers is best effort: a parent that holds processes itself
-// cannot delegate (the no-internal-process rule), and a controller that
-// could not be enabled is reported by Apply, for the resource that needs it,
-// which is the error a user can act on.
-func enableControllers(dir string) {
+// enableControllers is best effort: a controller that could not be enabled
+// is reported by Apply, for the resource that needs it, which is the error
+// a user can act on. A non-root cgroup that holds processes itself is left
+// alone: it cannot delegate domain controllers (the no-internal-process
+// rule), and enabling only the threaded ones (cpu, cpuset, pids) would turn
+// it into a thread root, under which a container's cgroup cannot hold
+// processes at all (EOPNOTSUPP).
+func enableControllers(dir string, isRoot bool) {
+	if !isRoot {
+		procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if err != nil || len(bytes.TrimSpace(procs)) > 0 {
+			return
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 	if err != nil {
 		return

@@ -130,6 +130,8 @@ func TestAddProcAndPids(t *testing.T) {
 	if !strings.Contains(string(b), "0::"+m.Path()+"\n") {
 		t.Errorf("/proc/pid/cgroup after AddProc:\n%s", b)
 	}
+	// Creating a child of a cgroup that holds a process must leave a child
+	// that can hold processes too (no thread-root parent).
 	sub, _ := NewAt(m.root, m.path+"/sub")
 	if err := sub.Create(); err != nil {
 		t.Fatal(err)

@@ -81,13 +81,18 @@ func TestStatsOnHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Pids.Current != 2 {
-		t.Errorf("pids.current = %d, want 2", s.Pids.Current)
+	env, _ := m.env()
+	switch {
+	case !env.controllers["pids"] && s.Pids.Current != 2:
+		t.Errorf("process count = %d, want 2", s.Pids.Current)
+	case env.controllers["pids"] && s.Pids.Current < 2:
+		// The pids controller counts tasks: each Go helper has several threads.
+		t.Errorf("pids.current = %d for two multi-threaded processes", s.Pids.Current)
 	}
 	if s.CPU.Usage.Total < uint64(50*time.Millisecond) {
 		t.Errorf("two spinners for 200ms used only %dns of CPU", s.CPU.Usage.Total)
 	}
-	if env, _ := m.env(); !env.controllers["memory"] {
+	if !env.controllers["memory"] {
 		if _, err := m.OOMKillCount(); err == nil || !strings.Contains(err.Error(), "memory.events") {
 			t.Errorf("OOMKillCount without memory controller: %v", err)
 		}
