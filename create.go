@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/oci-rt/oci-rt/libcontainer"
+)
+
+// createFlags are shared by create and run.
+var createFlags = []cli.Flag{
+	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the OCI bundle"},
+	&cli.StringFlag{Name: "console-socket", Usage: "unix socket to send the pty master to"},
+	&cli.StringFlag{Name: "pid-file", Usage: "file to write the init's host pid to"},
+	&cli.BoolFlag{Name: "no-pivot", Usage: "switch root with MS_MOVE and chroot instead of pivot_root"},
+	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring"},
+	&cli.IntFlag{Name: "preserve-fds", Usage: "pass this many fds from 3 up to the process"},
+}
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container, its init waiting for start",
+	ArgsUsage: "<container-id>",
+	Flags:     createFlags,
+	Action: func(ctx *cli.Context) error {
+		_, err := createContainer(ctx, nil)
+		return err
+	},
+}
+
+// createContainer runs create with the flags of create or run.
+func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Container, error) {
+	id, err := containerID(ctx, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	if n := ctx.Int("preserve-fds"); n < 0 {
+		return nil, fmt.Errorf("--preserve-fds must not be negative")
+	}
+	store, err := openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pidFile := ctx.String("pid-file")
+	if pidFile != "" {
+		if pidFile, err = filepath.Abs(pidFile); err != nil {
+			return nil, err
+		}
+	}
+	return libcontainer.Create(store, &libcontainer.CreateOptions{
+		ID:            id,
+		Bundle:        ctx.String("bundle"),
+		ConsoleSocket: ctx.String("console-socket"),
+		ConsoleConn:   consoleConn,
+		PidFile:       pidFile,
+		NoPivot:       ctx.Bool("no-pivot"),
+		NoNewKeyring:  ctx.Bool("no-new-keyring"),
+		PreserveFDs:   ctx.Int("preserve-fds"),
+		Stdio:         [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
+		Pause:         testPausePoint(),
+	})
+}
+
+// testPausePoint lets the fault-injection tests stop create at a named
+// point (OCIRT_TEST_PAUSE_AT=point) and kill it there. It stops by
+// SIGSTOP-ing itself, so that nothing else about create changes.
+func testPausePoint() func(string) {
+	at := os.Getenv("OCIRT_TEST_PAUSE_AT")
+	if at == "" {
+		return nil
+	}
+	return func(point string) {
+		if point == at {
+			p, _ := os.FindProcess(os.Getpid())
+			_ = p.Signal(syscall.SIGSTOP)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/opencontainers/selinux/go-selinux"
+	"github.com/urfave/cli/v2"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/libcontainer/proc"
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
+	"github.com/oci-rt/oci-rt/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+var featuresCommand = &cli.Command{
+	Name:  "features",
+	Usage: "print what this runtime supports on this host, as JSON",
+	Action: func(ctx *cli.Context) error {
+		return printJSON(hostFeatures())
+	},
+}
+
+// hostFeatures reports only what works here: each list comes from the
+// code that implements it, and host-dependent parts are probed.
+func hostFeatures() *features.Features {
+	yes, no := true, false
+	flag := func(b bool) *bool {
+		if b {
+			return &yes
+		}
+		return &no
+	}
+	sc := seccomp.Supported()
+	f := &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
+		MountOptions:  rootfs.KnownMountOptions(),
+		Linux: &features.Linux{
+			Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
+			Capabilities: proc.KnownCapabilities(),
+			Seccomp: &features.Seccomp{
+				Enabled:        &yes,
+				Actions:        sc.Actions,
+				Operators:      sc.Operators,
+				Archs:          sc.Archs,
+				KnownFlags:     sc.Flags,
+				SupportedFlags: sc.Flags,
+			},
+			Apparmor:        &features.Apparmor{Enabled: flag(proc.AppArmorEnabled())},
+			Selinux:         &features.Selinux{Enabled: flag(selinux.GetEnabled())},
+			IntelRdt:        &features.IntelRdt{Enabled: &no},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
+		},
+	}
+	cg := &features.Cgroup{V1: &no, V2: &yes, Systemd: &no, SystemdUser: &no}
+	if fs, err := cgroups.Features(); err == nil {
+		cg.Rdma = flag(fs.RDMA)
+	} else {
+		cg.V2 = &no
+	}
+	f.Linux.Cgroup = cg
+	return f
+}

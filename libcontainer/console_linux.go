@@ -1,0 +1,87 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
+)
+
+// ptmxRdev is the device number of every devpts instance's ptmx node.
+var ptmxRdev = unix.Mkdev(5, 2)
+
+// setupConsole opens a pty in the container's devpts, sends the master to
+// the console socket, and makes the slave the process's stdio and
+// controlling terminal. The slave is reached through the master
+// (TIOCGPTPEER), never by a path the container could have planted
+// (CVE-2025-52565).
+func setupConsole(cfg *initConfig, bindDevConsole bool) error {
+	if cfg.ConsoleSocketFD == 0 {
+		return fmt.Errorf("terminal requested but no console socket given")
+	}
+	socket := os.NewFile(uintptr(cfg.ConsoleSocketFD), "console-socket")
+	defer socket.Close()
+	master, err := os.OpenFile("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	defer master.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(master.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != ptmxRdev {
+		return fmt.Errorf("/dev/ptmx in the container is not a pty multiplexer")
+	}
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("unlock pty: %w", err)
+	}
+	slaveFD, err := unix.IoctlRetInt(int(master.Fd()), unix.TIOCGPTPEER)
+	if err != nil {
+		return fmt.Errorf("open pty slave: %w", err)
+	}
+	slave := os.NewFile(uintptr(slaveFD), "pty-slave")
+	defer slave.Close()
+	if size := cfg.Spec.Process.ConsoleSize; size != nil {
+		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
+		if err := unix.IoctlSetWinsize(slaveFD, unix.TIOCSWINSZ, ws); err != nil {
+			return fmt.Errorf("set console size: %w", err)
+		}
+	}
+	if err := unix.Sendmsg(int(socket.Fd()), []byte("/dev/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("send pty master to the console socket: %w", err)
+	}
+	if bindDevConsole {
+		if err := rootfs.MountConsole(slave); err != nil {
+			return err
+		}
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(slaveFD, fd, 0); err != nil {
+			return fmt.Errorf("make the pty stdio: %w", err)
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("make the pty the controlling terminal: %w", err)
+	}
+	return nil
+}
+
+// ReceiveConsole reads the pty master that init sends over a console
+// socket the runtime holds itself (foreground run and exec with -t).
+func ReceiveConsole(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("receive pty master: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("receive pty master: no fd in the message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("receive pty master: want exactly one fd")
+	}
+	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+}

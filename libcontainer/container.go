@@ -1,0 +1,343 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+)
+
+// Container is a loaded container: its recorded state and where it lives.
+type Container struct {
+	store *Store
+	State *State
+}
+
+// Load reads a container's state.
+func Load(store *Store, id string) (*Container, error) {
+	st, err := store.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	return &Container{store: store, State: st}, nil
+}
+
+// ID is the container's ID.
+func (c *Container) ID() string { return c.State.ID }
+
+// Spec returns the config recorded at create.
+func (c *Container) Spec() (*specs.Spec, error) {
+	data, err := c.store.LoadSpecBytes(c.State.ID)
+	if err != nil {
+		return nil, fmt.Errorf("read config of %s: %w", c.State.ID, err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, fmt.Errorf("config of %s is corrupt: %w", c.State.ID, err)
+	}
+	return &spec, nil
+}
+
+// initAlive reports whether the recorded init still runs. A pid whose start
+// time differs is another process that reused it: the init is gone.
+func (c *Container) initAlive() bool {
+	if c.State.InitPid <= 0 {
+		return false
+	}
+	start, state, err := procStat(c.State.InitPid)
+	return err == nil && start == c.State.InitStartTime && state != 'Z' && state != 'X'
+}
+
+// Status derives the container's status from the world, not from what was
+// last written: the init may have exited or been frozen since.
+func (c *Container) Status() string {
+	if !c.State.Complete {
+		if c.initAlive() {
+			return StatusCreating
+		}
+		return StatusStopped
+	}
+	if !c.initAlive() {
+		return StatusStopped
+	}
+	if m := c.cgroup(); m != nil {
+		if frozen, err := m.Frozen(); err == nil && frozen {
+			return StatusPaused
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(c.store.dir(c.State.ID), fifoName)); err == nil {
+		return StatusCreated
+	}
+	return StatusRunning
+}
+
+// Pid is the init's pid while it runs, else 0.
+func (c *Container) Pid() int {
+	if c.initAlive() {
+		return c.State.InitPid
+	}
+	return 0
+}
+
+// SpecState is the runtime-spec state, as hooks receive it.
+func (c *Container) SpecState() *specs.State {
+	return &specs.State{
+		Version:     specs.Version,
+		ID:          c.State.ID,
+		Status:      specs.ContainerState(c.Status()),
+		Pid:         c.Pid(),
+		Bundle:      c.State.Bundle,
+		Annotations: c.State.Annotations,
+	}
+}
+
+func (c *Container) cgroup() *cgroups.Manager {
+	if c.State.CgroupPath == "" {
+		return nil
+	}
+	m, err := cgroups.New(c.State.CgroupPath)
+	if err != nil {
+		return nil
+	}
+	return m
+}
+
+// Start releases a created container's init to exec the process, then runs
+// the poststart hooks. It returns once the process runs (or failed to).
+func (c *Container) Start() error {
+	lock, err := c.store.Lock(c.State.ID)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if st := c.Status(); st != StatusCreated {
+		return fmt.Errorf("cannot start a container that is %s", st)
+	}
+	fifoPath := filepath.Join(lock.Dir(), fifoName)
+	if err := waitExec(fifoPath, c.State.InitPid); err != nil {
+		return err
+	}
+	if err := os.Remove(fifoPath); err != nil {
+		return fmt.Errorf("remove exec fifo: %w", err)
+	}
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	if spec.Hooks != nil && len(spec.Hooks.Poststart) > 0 {
+		if err := runHooks("poststart", spec.Hooks.Poststart, c.SpecState()); err != nil {
+			// Spec 1.3: a failed poststart hook fails start and stops the
+			// container.
+			_ = c.signalLocked(unix.SIGKILL, true)
+			return err
+		}
+	}
+	return nil
+}
+
+// waitExec opens the exec fifo, which lets the blocked init go on, and
+// waits for the outcome: the init closes its end at a successful execve
+// (we read EOF) or writes why it failed.
+func waitExec(fifoPath string, initPid int) error {
+	pidfd, err := unix.PidfdOpen(initPid, 0)
+	if err != nil {
+		return fmt.Errorf("container init %d: %w", initPid, err)
+	}
+	defer unix.Close(pidfd)
+	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
+	// Until init opens its end, a read would return EOF at once; POLLHUP
+	// only comes once a writer has come and gone.
+	var msg []byte
+	buf := make([]byte, 4096)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return fmt.Errorf("wait for container init: %w", err)
+		}
+		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
+			n, err := unix.Read(fd, buf)
+			if n > 0 {
+				msg = append(msg, buf[:n]...)
+				continue
+			}
+			if err == nil || !errors.Is(err, unix.EAGAIN) {
+				break
+			}
+		}
+		if fds[1].Revents&unix.POLLIN != 0 && fds[0].Revents == 0 {
+			return fmt.Errorf("container init exited before start")
+		}
+	}
+	if len(msg) > 0 {
+		return errors.New(strings.TrimSpace(string(msg)))
+	}
+	return nil
+}
+
+// Signal sends sig to the init, or with all to every process in the
+// container's cgroup.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	lock, err := c.store.Lock(c.State.ID)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	return c.signalLocked(sig, all)
+}
+
+func (c *Container) signalLocked(sig unix.Signal, all bool) error {
+	status := c.Status()
+	if all {
+		if m := c.cgroup(); m != nil {
+			return signalCgroup(m, sig)
+		}
+	}
+	if status == StatusStopped {
+		if all {
+			return nil
+		}
+		return errors.New("container not running")
+	}
+	pidfd, err := unix.PidfdOpen(c.State.InitPid, 0)
+	if err != nil {
+		return errors.New("container not running")
+	}
+	defer unix.Close(pidfd)
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		return fmt.Errorf("signal container init: %w", err)
+	}
+	return nil
+}
+
+// signalCgroup signals every process in the cgroup; SIGKILL goes through
+// cgroup.kill so that nothing escapes by forking.
+func signalCgroup(m *cgroups.Manager, sig unix.Signal) error {
+	if sig == unix.SIGKILL {
+		return m.Kill()
+	}
+	pids, err := m.Pids()
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal %d: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// Delete removes the container. Without force only a stopped or created
+// container may go; with force a running or paused one is killed first.
+// Every step is tried even when an earlier one failed, so that a partly
+// created container is cleaned as far as possible.
+func Delete(store *Store, id string, force bool) error {
+	lock, err := store.Lock(id)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	st, err := store.Load(id)
+	if err != nil {
+		if !force {
+			return err
+		}
+		// A runtime killed before its first state write leaves an empty
+		// directory: nothing else of the container exists yet.
+		return lock.Remove()
+	}
+	c := &Container{store: store, State: st}
+	status := c.Status()
+	if (status == StatusRunning || status == StatusPaused) && !force {
+		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
+	}
+	var errs []error
+	if m := c.cgroup(); m != nil {
+		if err := m.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	if c.initAlive() {
+		// Outside a cgroup (or with the init in the host pid namespace) the
+		// init is killed directly.
+		if pidfd, err := unix.PidfdOpen(st.InitPid, 0); err == nil {
+			_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+			waitPidfd(pidfd, 5*time.Second)
+			unix.Close(pidfd)
+		}
+	}
+	if m := c.cgroup(); m != nil {
+		if err := m.Destroy(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if st.Complete {
+		if spec, err := c.Spec(); err == nil && spec.Hooks != nil {
+			state := c.SpecState()
+			state.Status = specs.StateStopped
+			if err := runHooks("poststop", spec.Hooks.Poststop, state); err != nil {
+				// A failed poststop hook is reported, but the container is
+				// removed all the same.
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := lock.Remove(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+func waitPidfd(pidfd int, timeout time.Duration) {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	_, _ = unix.Poll(fds, int(timeout.Milliseconds()))
+}
+
+// procStat returns a process's start time (field 22 of /proc/PID/stat) and
+// state letter.
+func procStat(pid int) (uint64, byte, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// The command name may hold spaces and parentheses: fields start after
+	// the last ')'.
+	i := strings.LastIndexByte(string(data), ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	fields := strings.Fields(string(data[i+1:]))
+	if len(fields) < 20 {
+		return 0, 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	}
+	start, err := strconv.ParseUint(fields[19], 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("malformed /proc/%d/stat: %w", pid, err)
+	}
+	return start, fields[0][0], nil
+}
+
+// ownerName is the state's owner field: the user name of the caller.
+func ownerName() string {
+	if u, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil {
+		return u.Username
+	}
+	return strconv.Itoa(os.Geteuid())
+}

@@ -1,0 +1,346 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/libcontainer/configs"
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
+	"github.com/oci-rt/oci-rt/seccomp"
+)
+
+// CreateOptions are create's inputs besides the bundle's config.
+type CreateOptions struct {
+	ID, Bundle    string
+	ConsoleSocket string // path of a unix socket to send the pty master to
+	// ConsoleConn, when set, is a socket the caller holds itself and reads
+	// the pty master from (foreground run); used only when the config asks
+	// for a terminal and no ConsoleSocket is given.
+	ConsoleConn  *os.File
+	PidFile      string
+	NoPivot      bool
+	NoNewKeyring bool
+	PreserveFDs  int
+	// Stdio is handed to the process unchanged when it has no terminal.
+	Stdio [3]*os.File
+	// Pause, when set, is called at named points of create; tests use it to
+	// kill the runtime there and prove that delete --force cleans up.
+	Pause func(point string)
+}
+
+// Create builds a container and leaves its init blocked before execve.
+// Whatever fails, nothing is left behind: no state, cgroup or process.
+func Create(store *Store, o *CreateOptions) (c *Container, err error) {
+	if err := configs.ValidateID(o.ID); err != nil {
+		return nil, err
+	}
+	spec, bundle, rootfsPath, err := configs.LoadBundle(o.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := configs.Validate(spec); err != nil {
+		return nil, err
+	}
+	if spec.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
+		return nil, errors.New("cannot allocate a terminal without --console-socket: process.terminal is true")
+	}
+	if !spec.Process.Terminal && o.ConsoleSocket != "" {
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	specBytes, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	pause := o.Pause
+	if pause == nil {
+		pause = func(string) {}
+	}
+
+	lock, err := store.Create(o.ID)
+	if err != nil {
+		return nil, err
+	}
+	st := &State{
+		ID:          o.ID,
+		Bundle:      bundle,
+		Rootfs:      rootfsPath,
+		Created:     time.Now().UTC(),
+		Owner:       ownerName(),
+		Annotations: spec.Annotations,
+	}
+	c = &Container{store: store, State: st}
+	defer func() {
+		if err != nil {
+			lock.Unlock()
+			_ = Delete(store, o.ID, true)
+			return
+		}
+		lock.Unlock()
+	}()
+	cgroupPath, err := cgroups.ResolvePath(spec.Linux.CgroupsPath, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	st.CgroupPath = cgroupPath
+	// Record everything we are about to create before creating it.
+	if err := lock.Save(st); err != nil {
+		return nil, err
+	}
+	if err := lock.SaveSpec(specBytes); err != nil {
+		return nil, err
+	}
+	pause("recorded")
+
+	cg, err := cgroups.New(cgroupPath)
+	if err != nil {
+		return nil, err
+	}
+	if err := cg.Create(); err != nil {
+		return nil, err
+	}
+	if err := applyResources(cg, spec); err != nil {
+		return nil, err
+	}
+	pause("cgroup")
+
+	req, cleanup, err := buildCreateRequest(spec, o, lock.Dir(), bundle, rootfsPath)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	cgDir, err := cg.OpenDir()
+	if err != nil {
+		return nil, err
+	}
+	defer cgDir.Close()
+	req.cgroupFD = int(cgDir.Fd())
+	init, err := spawn(req, "oci-rt")
+	if err != nil {
+		return nil, err
+	}
+	defer init.conn.f.Close()
+	st.InitPid = init.pid
+	if st.InitStartTime, _, err = procStat(init.pid); err != nil {
+		killAndReap(init.pid)
+		return nil, fmt.Errorf("container init %d: %w", init.pid, err)
+	}
+	if err := lock.Save(st); err != nil {
+		return nil, err
+	}
+	pause("spawned")
+
+	req.config.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreating, Pid: init.pid, Bundle: bundle, Annotations: spec.Annotations}
+	if err := init.conn.sendValue(&req.config); err != nil {
+		return nil, fmt.Errorf("send config to container init: %w", err)
+	}
+	if err := c.talkToInit(init, spec, cg); err != nil {
+		return nil, err
+	}
+	pause("ready")
+	if o.PidFile != "" {
+		if err := WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(init.pid)), 0o644); err != nil {
+			return nil, fmt.Errorf("pid file: %w", err)
+		}
+	}
+	st.Complete = true
+	if err := lock.Save(st); err != nil {
+		return nil, err
+	}
+	if err := init.conn.send(msgAck, ""); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// buildCreateRequest assembles the spawn request for a new container. The
+// returned cleanup closes the parent's copies of the fds handed to init.
+func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, rootfsPath string) (*spawnRequest, func(), error) {
+	var toClose []*os.File
+	cleanup := func() {
+		for _, f := range toClose {
+			f.Close()
+		}
+	}
+	req := &spawnRequest{
+		bootstrap: createBootstrap(spec),
+		config: initConfig{
+			Spec: spec, ID: o.ID, Bundle: bundle, Rootfs: rootfsPath,
+			NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFDs: o.PreserveFDs,
+		},
+		stdio:  o.Stdio,
+		uidMap: spec.Linux.UIDMappings,
+		gidMap: spec.Linux.GIDMappings,
+	}
+	for fd := 3; fd < 3+o.PreserveFDs; fd++ {
+		req.preserved = append(req.preserved, os.NewFile(uintptr(fd), fmt.Sprintf("preserved-%d", fd)))
+	}
+	if spec.Process.Terminal {
+		// The process must not inherit our stdout and stderr: it talks to
+		// its terminal only.
+		devNull, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, cleanup, err
+		}
+		toClose = append(toClose, devNull)
+		req.stdio = [3]*os.File{devNull, devNull, devNull}
+	}
+
+	fifoPath := filepath.Join(stateDir, fifoName)
+	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
+		return nil, cleanup, fmt.Errorf("create exec fifo: %w", err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("open exec fifo: %w", err)
+	}
+	toClose = append(toClose, fifo)
+	req.config.FifoFD = req.addFile(fifo)
+
+	if spec.Process.Terminal {
+		sock := o.ConsoleConn
+		if o.ConsoleSocket != "" {
+			if sock, err = dialConsoleSocket(o.ConsoleSocket); err != nil {
+				return nil, cleanup, err
+			}
+			toClose = append(toClose, sock)
+		}
+		req.config.ConsoleSocketFD = req.addFile(sock)
+	}
+
+	mountFDs, err := rootfs.PrepareMountFDs(spec, bundle)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	if len(mountFDs) > 0 {
+		req.config.MountFDs = map[int]int{}
+		for i, f := range mountFDs {
+			toClose = append(toClose, f)
+			req.config.MountFDs[i] = req.addFile(f)
+		}
+	}
+	return req, cleanup, nil
+}
+
+func dialConsoleSocket(path string) (*os.File, error) {
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("connect to console socket: %w", err)
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, fmt.Errorf("console socket: %w", err)
+	}
+	return f, nil
+}
+
+// talkToInit serves the init's requests until it is ready to wait for start.
+func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manager) error {
+	for {
+		rep, err := init.conn.recv()
+		if err != nil {
+			killAndReap(init.pid)
+			if errors.Is(err, errPeerGone) {
+				return initDiedError(cg)
+			}
+			return err
+		}
+		switch rep.Type {
+		case msgHooks:
+			if err := c.runCreateHooks(spec, init.pid); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+			if err := init.conn.send(msgAck, ""); err != nil {
+				return err
+			}
+		case msgNotify:
+			if err := c.forwardSeccompListener(init, spec); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+		case msgReady:
+			return nil
+		default:
+			killAndReap(init.pid)
+			return fmt.Errorf("sync: unexpected %q from container init", rep.Type)
+		}
+	}
+}
+
+// initDiedError says why the init vanished without a word, when the
+// cgroup knows (the OOM killer).
+func initDiedError(cg *cgroups.Manager) error {
+	if n, err := cg.OOMKillCount(); err == nil && n > 0 {
+		return errors.New("container init was OOM-killed during create: memory limit too low")
+	}
+	return errors.New("container init exited unexpectedly during create")
+}
+
+func (c *Container) runCreateHooks(spec *specs.Spec, pid int) error {
+	if spec.Hooks == nil {
+		return nil
+	}
+	state := &specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.StateCreating, Pid: pid, Bundle: c.State.Bundle, Annotations: c.State.Annotations}
+	//nolint:staticcheck // prestart is deprecated in the spec but still used by clients.
+	if err := runHooks("prestart", spec.Hooks.Prestart, state); err != nil {
+		return err
+	}
+	return runHooks("createRuntime", spec.Hooks.CreateRuntime, state)
+}
+
+// forwardSeccompListener receives the seccomp listener fd from init and
+// passes it, with the container's state, to the agent at listenerPath.
+func (c *Container) forwardSeccompListener(init *child, spec *specs.Spec) error {
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(init.conn.f.Fd()), make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("receive seccomp listener: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return errors.New("receive seccomp listener: no fd")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return errors.New("receive seccomp listener: want one fd")
+	}
+	defer unix.Close(fds[0])
+	sc := spec.Linux.Seccomp
+	if sc.ListenerPath == "" {
+		return nil
+	}
+	state := specs.ContainerProcessState{
+		Version:  specs.Version,
+		Fds:      []string{specs.SeccompFdName},
+		Pid:      init.pid,
+		Metadata: sc.ListenerMetadata,
+		State:    specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.StateCreating, Pid: init.pid, Bundle: c.State.Bundle, Annotations: c.State.Annotations},
+	}
+	return seccomp.SendListener(sc.ListenerPath, fds[0], state)
+}
+
+// applyResources applies the config's resources. Device rules get the
+// runtime's defaults and the config's own devices appended, as runc does,
+// so that a deny-all config still has /dev/null and friends.
+func applyResources(cg *cgroups.Manager, spec *specs.Spec) error {
+	var r specs.LinuxResources
+	if spec.Linux.Resources != nil {
+		r = *spec.Linux.Resources
+	}
+	r.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), cgroups.DefaultAllowedDevices()...)
+	for _, d := range spec.Linux.Devices {
+		major, minor := d.Major, d.Minor
+		r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+	}
+	return cg.Apply(&r)
+}

@@ -1,0 +1,63 @@
+package libcontainer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runHooks runs hooks in order with the container's state on stdin; the
+// first failure stops the rest and is returned in one line, with what the
+// hook wrote to stderr.
+func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
+	var stdin []byte
+	if state != nil {
+		var err error
+		if stdin, err = json.Marshal(state); err != nil {
+			return err
+		}
+	}
+	for i, h := range hooks {
+		if err := runHook(h, stdin); err != nil {
+			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
+		}
+	}
+	return nil
+}
+
+func runHook(h specs.Hook, stdin []byte) error {
+	ctx := context.Background()
+	if h.Timeout != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(*h.Timeout)*time.Second)
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, h.Path)
+	if len(h.Args) > 0 {
+		cmd.Args = h.Args
+	}
+	cmd.Env = h.Env
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	// A hook that forks a daemon keeping stderr open must not hang us.
+	cmd.WaitDelay = time.Second
+	err := cmd.Run()
+	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("timed out after %ds", *h.Timeout)
+	}
+	if err != nil {
+		if msg := strings.Join(strings.Fields(stderr.String()), " "); msg != "" {
+			return fmt.Errorf("%w: %s", err, msg)
+		}
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/proc"
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
+	"github.com/oci-rt/oci-rt/nsenter"
+	"github.com/oci-rt/oci-rt/seccomp"
+)
+
+// IsInit tells main that this process is a container init or exec process
+// whose namespaces the nsenter constructor has already set up.
+func IsInit() bool {
+	return os.Getenv(nsenter.SyncFDEnv) != ""
+}
+
+// Init runs the container side of create and exec. It never returns: it
+// ends in execve, or it reports why it could not and exits.
+func Init() {
+	// Capabilities, seccomp and the fifo wait are per thread: all of init
+	// runs on the thread that will execve.
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(nsenter.SyncFDEnv))
+	if err != nil {
+		os.Exit(1)
+	}
+	os.Clearenv()
+	conn := &syncConn{f: os.NewFile(uintptr(fd), "sync")}
+	var cfg initConfig
+	if err := conn.recvValue(&cfg); err != nil {
+		os.Exit(1)
+	}
+	// Up to the start fifo, errors go to the parent, which shows them to
+	// the user; after it, they go to `start` through the fifo.
+	fifo, err := initContainer(&cfg, conn)
+	if err != nil {
+		if fifo != nil {
+			_, _ = fifo.WriteString(err.Error())
+		} else {
+			_ = conn.send(msgError, err.Error())
+		}
+		os.Exit(1)
+	}
+}
+
+// initContainer sets the container up, waits for start and execs the
+// process. It returns only on failure, with the start fifo when `start`
+// is already waiting for the outcome.
+func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
+	spec, p := cfg.Spec, cfg.Spec.Process
+	if _, err := unix.Setsid(); err != nil {
+		return nil, fmt.Errorf("setsid: %w", err)
+	}
+	if !cfg.Exec {
+		if err := setupFilesystem(cfg, conn); err != nil {
+			return nil, err
+		}
+	}
+	if p.Terminal {
+		if err := setupConsole(cfg, !cfg.Exec); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.Exec {
+		if err := setupNames(spec); err != nil {
+			return nil, err
+		}
+		if err := rootfs.Finish(rootfsConfig(cfg)); err != nil {
+			return nil, err
+		}
+	}
+	if err := proc.SetPersonality(spec.Linux.Personality); err != nil {
+		return nil, err
+	}
+	if err := proc.PrepareProcess(p, cfg.NoNewKeyring); err != nil {
+		return nil, err
+	}
+	id, err := proc.ResolveUser(p.User)
+	if err != nil {
+		return nil, err
+	}
+	caps, err := proc.ParseCapabilities(p.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	if err := markFDsCloseOnExec(cfg); err != nil {
+		return nil, err
+	}
+	// A leaked fd must not lead the cwd or the executable out of the
+	// container (CVE-2024-21626): Chdir verifies where it landed, and the
+	// executable may not be reached through a magic link.
+	if err := proc.Chdir(p.Cwd); err != nil {
+		return nil, err
+	}
+	env := proc.Env(p, id)
+	path, err := proc.LookPath(p.Args[0], env)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkNoMagicLinks(path); err != nil {
+		return nil, err
+	}
+	filter, err := compileSeccomp(spec)
+	if err != nil {
+		return nil, err
+	}
+	if filter != nil && usesNotify(spec.Linux.Seccomp) {
+		// The agent must have the listener before the process runs, so the
+		// filter goes in now and the parent passes its fd on.
+		if err := installSeccompWithListener(filter, conn); err != nil {
+			return nil, err
+		}
+		filter = nil
+	}
+
+	if err := conn.send(msgReady, ""); err != nil {
+		return nil, err
+	}
+	if _, err := conn.expect(msgAck); err != nil {
+		return nil, err
+	}
+	conn.f.Close()
+
+	var fifo *os.File
+	if !cfg.Exec {
+		if fifo, err = waitForStart(cfg.FifoFD); err != nil {
+			return nil, err
+		}
+		if spec.Hooks != nil {
+			if err := runHooks("startContainer", spec.Hooks.StartContainer, hookState(cfg, specs.StateCreated)); err != nil {
+				return fifo, err
+			}
+		}
+	}
+	if !p.NoNewPrivileges && filter != nil {
+		// Without no_new_privs the filter can only go in while we still
+		// have CAP_SYS_ADMIN.
+		if err := installSeccomp(filter); err != nil {
+			return fifo, err
+		}
+		filter = nil
+	}
+	if err := proc.SwitchIdentity(p, id, caps); err != nil {
+		return fifo, err
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fifo, fmt.Errorf("set no_new_privs: %w", err)
+		}
+	}
+	if filter != nil {
+		if err := installSeccomp(filter); err != nil {
+			return fifo, err
+		}
+	}
+	err = unix.Exec(path, p.Args, env)
+	return fifo, fmt.Errorf("exec %s: %w", p.Args[0], err)
+}
+
+func rootfsConfig(cfg *initConfig) *rootfs.Config {
+	mountFDs := make(map[int]*os.File, len(cfg.MountFDs))
+	for i, fd := range cfg.MountFDs {
+		mountFDs[i] = os.NewFile(uintptr(fd), "mount")
+	}
+	return &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, MountFDs: mountFDs}
+}
+
+// setupFilesystem builds the container's mounts and switches root. Between
+// the two, the parent runs the prestart and createRuntime hooks and init
+// runs the createContainer hooks, as the spec orders them.
+func setupFilesystem(cfg *initConfig, conn *syncConn) error {
+	beforePivot := func() error {
+		if err := conn.send(msgHooks, ""); err != nil {
+			return err
+		}
+		if _, err := conn.expect(msgAck); err != nil {
+			return err
+		}
+		if cfg.Spec.Hooks == nil {
+			return nil
+		}
+		return runHooks("createContainer", cfg.Spec.Hooks.CreateContainer, hookState(cfg, specs.StateCreating))
+	}
+	return rootfs.Setup(rootfsConfig(cfg), beforePivot)
+}
+
+func hookState(cfg *initConfig, status specs.ContainerState) *specs.State {
+	st := *cfg.HookState
+	st.Status = status
+	return &st
+}
+
+func setupNames(spec *specs.Spec) error {
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("set hostname %q: %w", spec.Hostname, err)
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("set domainname %q: %w", spec.Domainname, err)
+		}
+	}
+	return nil
+}
+
+// markFDsCloseOnExec leaves only stdio and the preserved fds to the
+// process: everything of the runtime's own goes at execve.
+func markFDsCloseOnExec(cfg *initConfig) error {
+	if err := unix.CloseRange(uint(3+cfg.PreserveFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return fmt.Errorf("mark runtime fds close-on-exec: %w", err)
+	}
+	return nil
+}
+
+// waitForStart blocks until `start` opens the exec fifo for reading, and
+// returns the fifo so that a failure from here on reaches `start`.
+func waitForStart(fifoFD int) (*os.File, error) {
+	handle := os.NewFile(uintptr(fifoFD), "exec.fifo")
+	defer handle.Close()
+	fifo, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	return fifo, nil
+}
+
+func compileSeccomp(spec *specs.Spec) (*seccomp.Filter, error) {
+	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	return seccomp.Compile(spec.Linux.Seccomp)
+}
+
+func installSeccomp(f *seccomp.Filter) error {
+	fd, err := f.Install()
+	if err != nil {
+		return err
+	}
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	return nil
+}
+
+// checkNoMagicLinks refuses an executable path that passes through a magic
+// link such as /proc/self/fd/N, the way out of the root through a leaked fd.
+func checkNoMagicLinks(path string) error {
+	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", path, err)
+	}
+	return unix.Close(fd)
+}
+
+func usesNotify(s *specs.LinuxSeccomp) bool {
+	if s.DefaultAction == specs.ActNotify {
+		return true
+	}
+	for _, sc := range s.Syscalls {
+		if sc.Action == specs.ActNotify {
+			return true
+		}
+	}
+	return false
+}
+
+// installSeccompWithListener installs the filter and hands its listener fd
+// to the parent, which passes it to the agent at listenerPath.
+func installSeccompWithListener(f *seccomp.Filter, conn *syncConn) error {
+	fd, err := f.Install()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := conn.send(msgNotify, ""); err != nil {
+		return err
+	}
+	return unix.Sendmsg(int(conn.f.Fd()), []byte{0}, unix.UnixRights(fd), nil, 0)
+}

@@ -1,0 +1,241 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/nsenter"
+)
+
+// initConfig is everything the container's init (or an exec'd process)
+// needs from the parent, sent as one JSON frame once the namespace stage is
+// done. The parent has resolved and validated all of it.
+type initConfig struct {
+	// Spec is the container's config; for exec, Spec.Process is the exec'd
+	// process.
+	Spec         *specs.Spec `json:"spec"`
+	ID           string      `json:"id"`
+	Bundle       string      `json:"bundle"`
+	Rootfs       string      `json:"rootfs"` // absolute, symlinks resolved
+	NoPivot      bool        `json:"noPivot,omitempty"`
+	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
+	Exec         bool        `json:"exec,omitempty"`
+	// PreserveFDs is how many fds from 3 up go to the process unchanged.
+	PreserveFDs int `json:"preserveFds,omitempty"`
+	// The runtime's own fds in the init, numbered after the preserved ones.
+	FifoFD          int         `json:"fifoFd,omitempty"`          // O_PATH fd of the exec fifo (create)
+	ConsoleSocketFD int         `json:"consoleSocketFd,omitempty"` // connected console socket, or 0
+	MountFDs        map[int]int `json:"mountFds,omitempty"`        // spec mount index → fd
+	// HookState is the state the createContainer and startContainer hooks
+	// get on stdin (their status is set when they run).
+	HookState *specs.State `json:"hookState,omitempty"`
+}
+
+// spawnRequest describes a process to start through the namespace stage.
+type spawnRequest struct {
+	bootstrap nsenter.Bootstrap
+	config    initConfig
+	// preserved are the caller's fds 3… that keep their numbers.
+	preserved []*os.File
+	// files are the runtime's fds for init, placed after the preserved
+	// ones; their numbers are filled into config by addFile.
+	files    []*os.File
+	stdio    [3]*os.File
+	cgroupFD int // CLONE_INTO_CGROUP target, or -1
+	// uidMap and gidMap are written when the stage creates a user namespace.
+	uidMap, gidMap []specs.LinuxIDMapping
+}
+
+// addFile queues f for the init and returns the fd number it will have.
+func (r *spawnRequest) addFile(f *os.File) int {
+	r.files = append(r.files, f)
+	return 3 + len(r.preserved) + len(r.files) - 1
+}
+
+// child is a started init or exec process.
+type child struct {
+	pid  int
+	conn *syncConn
+}
+
+// openProtectedSelf returns our own binary on a detached read-only mount.
+// A container process that manages to reach it through /proc/self/exe or
+// /proc/<pid>/exe (CVE-2019-5736) can open it only through that mount, so
+// writing fails with EROFS. It costs two syscalls and no copy.
+func openProtectedSelf() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("clone a mount of the runtime binary: %w", err)
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("make the runtime binary's mount read-only: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "oci-rt"), nil
+}
+
+// spawn starts the namespace stage, answers its requests and sends the init
+// config. It returns once the process that goes on into Go is known.
+func spawn(r *spawnRequest, argv0 string) (*child, error) {
+	self, err := openProtectedSelf()
+	if err != nil {
+		return nil, err
+	}
+	defer self.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sync socket: %w", err)
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "sync")
+	childSock := os.NewFile(uintptr(fds[1]), "sync")
+	defer childSock.Close()
+	syncFD := r.addFile(childSock)
+
+	cmd := &exec.Cmd{
+		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		Args:       []string{argv0, "init"},
+		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD)},
+		Stdin:      r.stdio[0],
+		Stdout:     r.stdio[1],
+		Stderr:     r.stdio[2],
+		ExtraFiles: append(append([]*os.File{}, r.preserved...), r.files...),
+	}
+	if r.cgroupFD >= 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: r.cgroupFD}
+	}
+	if err := cmd.Start(); err != nil {
+		parentSock.Close()
+		return nil, fmt.Errorf("start container init: %w", err)
+	}
+	conn := &syncConn{f: parentSock}
+	pid, err := runStage(conn, cmd, r)
+	if err != nil {
+		parentSock.Close()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, err
+	}
+	if pid != cmd.Process.Pid {
+		// The stage forked the init with CLONE_PARENT and exits.
+		if err := cmd.Wait(); err != nil {
+			killAndReap(pid)
+			parentSock.Close()
+			return nil, fmt.Errorf("namespace stage: %w", err)
+		}
+	}
+	return &child{pid: pid, conn: conn}, nil
+}
+
+// runStage drives the namespace stage's protocol up to the pid message.
+func runStage(conn *syncConn, cmd *exec.Cmd, r *spawnRequest) (int, error) {
+	if err := nsenter.WriteFrame(conn.f, r.bootstrap.Encode()); err != nil {
+		return 0, fmt.Errorf("send bootstrap: %w", err)
+	}
+	for {
+		rep, err := conn.recv()
+		if errors.Is(err, errPeerGone) {
+			return 0, fmt.Errorf("container init exited during namespace setup: %w", cmd.Wait())
+		}
+		if err != nil {
+			return 0, err
+		}
+		switch rep.Type {
+		case "usermap":
+			if err := writeIDMaps(rep.Pid, r.uidMap, r.gidMap); err != nil {
+				return 0, err
+			}
+			if err := nsenter.AckUserMap(conn.f); err != nil {
+				return 0, err
+			}
+		case "pid":
+			return rep.Pid, nil
+		default:
+			return 0, fmt.Errorf("sync: unexpected %q from the namespace stage", rep.Type)
+		}
+	}
+}
+
+// writeIDMaps writes a new user namespace's maps from the parent user
+// namespace, which is the only place they can be written from.
+func writeIDMaps(pid int, uidMap, gidMap []specs.LinuxIDMapping) error {
+	format := func(maps []specs.LinuxIDMapping) []byte {
+		var b strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		return []byte(b.String())
+	}
+	if os.Geteuid() != 0 {
+		// Without CAP_SETGID in the parent namespace the kernel only accepts
+		// a gid map once setgroups is denied.
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", pid), []byte("deny"), 0); err != nil {
+			return fmt.Errorf("deny setgroups: %w", err)
+		}
+	}
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/uid_map", pid), format(uidMap), 0); err != nil {
+		return fmt.Errorf("write uid map: %w", err)
+	}
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/gid_map", pid), format(gidMap), 0); err != nil {
+		return fmt.Errorf("write gid map: %w", err)
+	}
+	return nil
+}
+
+// killAndReap ends a child that the runtime gave up on.
+func killAndReap(pid int) {
+	_ = unix.Kill(pid, unix.SIGKILL)
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(pid, &ws, 0, nil)
+}
+
+// namespaceFlags maps spec namespace types to clone flags.
+var namespaceFlags = map[specs.LinuxNamespaceType]uint32{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// createBootstrap turns the spec's namespaces into the stage's bootstrap.
+func createBootstrap(spec *specs.Spec) nsenter.Bootstrap {
+	var b nsenter.Bootstrap
+	for _, ns := range spec.Linux.Namespaces {
+		flag := namespaceFlags[ns.Type]
+		if ns.Path == "" {
+			b.CloneFlags |= flag
+		} else {
+			b.Join = append(b.Join, nsenter.NSPath{Type: flag, Path: ns.Path})
+		}
+		if ns.Type == specs.PIDNamespace {
+			b.Fork = true
+		}
+		if ns.Type == specs.TimeNamespace && ns.Path == "" {
+			b.Fork = true
+			b.TimeOffsets = timeOffsets(spec.Linux.TimeOffsets)
+		}
+	}
+	return b
+}
+
+func timeOffsets(offsets map[string]specs.LinuxTimeOffset) string {
+	var b strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if o, ok := offsets[clock]; ok {
+			fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,220 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Container statuses as runtime-spec names them.
+const (
+	StatusCreating = "creating"
+	StatusCreated  = "created"
+	StatusRunning  = "running"
+	StatusPaused   = "paused"
+	StatusStopped  = "stopped"
+)
+
+const (
+	stateFile = "state.json"
+	specFile  = "config.json"
+	fifoName  = "exec.fifo"
+)
+
+// ErrNotExist is returned for an ID that has no container; its text holds
+// the words clients match ("does not exist").
+var ErrNotExist = errors.New("does not exist")
+
+// State is what the runtime records about a container. It is written
+// before anything is created for the container, and rewritten as each
+// resource comes into being, so that a runtime killed at any point leaves
+// enough behind for `delete --force` to undo its work.
+type State struct {
+	ID          string            `json:"id"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     time.Time         `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	// Complete is false until create has finished: such a container is
+	// listed by nobody and only `delete --force` touches it.
+	Complete bool `json:"complete"`
+	// CgroupPath is the absolute directory of the container's cgroup,
+	// recorded before the directory is made.
+	CgroupPath string `json:"cgroupPath,omitempty"`
+	// InitPid and InitStartTime identify the init process; the start time
+	// (from /proc/PID/stat) tells a live init from a reused pid.
+	InitPid       int    `json:"initPid,omitempty"`
+	InitStartTime uint64 `json:"initStartTime,omitempty"`
+}
+
+// Store is the runtime's state directory: one directory per container.
+type Store struct {
+	Root string
+}
+
+// OpenStore makes the root directory (mode 0700: it holds every
+// container's config) when missing.
+func OpenStore(root string) (*Store, error) {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory %s: %w", root, err)
+	}
+	return &Store{Root: root}, nil
+}
+
+func (s *Store) dir(id string) string { return filepath.Join(s.Root, id) }
+
+// Lock is an exclusive hold on one container's directory; every command
+// that changes a container takes it, so that concurrent commands on one ID
+// run one after another.
+type Lock struct {
+	store *Store
+	id    string
+	dir   *os.File
+}
+
+// Create makes the container's directory and locks it. The mkdir is the
+// test of uniqueness: of many concurrent creates of one ID exactly one
+// succeeds.
+func (s *Store) Create(id string) (*Lock, error) {
+	if err := os.Mkdir(s.dir(id), 0o700); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container with id %s already exists", id)
+		}
+		return nil, fmt.Errorf("create state directory: %w", err)
+	}
+	l, err := s.Lock(id)
+	if err != nil {
+		_ = os.Remove(s.dir(id))
+	}
+	return l, err
+}
+
+// Lock waits for and takes the container's lock.
+func (s *Store) Lock(id string) (*Lock, error) {
+	d, err := os.OpenFile(s.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+		}
+		return nil, fmt.Errorf("open state directory: %w", err)
+	}
+	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("lock container %s: %w", id, err)
+	}
+	// A delete may have removed the directory while we waited.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(d.Fd()), &st); err != nil || st.Nlink == 0 {
+		d.Close()
+		return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+	}
+	return &Lock{store: s, id: id, dir: d}, nil
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() {
+	if l.dir != nil {
+		l.dir.Close()
+		l.dir = nil
+	}
+}
+
+// Dir is the container's state directory.
+func (l *Lock) Dir() string { return l.store.dir(l.id) }
+
+// Save writes the state atomically: readers see the old or the new file,
+// never a part of one.
+func (l *Lock) Save(st *State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(l.Dir(), stateFile), data, 0o600)
+}
+
+// SaveSpec records the container's config (the bundle may change or go
+// away after create; exec, update and delete's hooks need the original).
+func (l *Lock) SaveSpec(data []byte) error {
+	return WriteFileAtomic(filepath.Join(l.Dir(), specFile), data, 0o600)
+}
+
+// Remove deletes the container's directory and releases the lock.
+func (l *Lock) Remove() error {
+	err := os.RemoveAll(l.Dir())
+	l.Unlock()
+	if err != nil {
+		return fmt.Errorf("remove state directory: %w", err)
+	}
+	return nil
+}
+
+// Load reads a container's state without locking: the file is replaced
+// atomically, so a reader always sees a whole state.
+func (s *Store) Load(id string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+		}
+		return nil, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, fmt.Errorf("state of %s is corrupt: %w", id, err)
+	}
+	return &st, nil
+}
+
+// LoadSpecBytes returns the config recorded at create.
+func (s *Store) LoadSpecBytes(id string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(s.dir(id), specFile))
+}
+
+// List returns the IDs of the containers whose creation completed, sorted.
+func (s *Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.Root)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read state directory: %w", err)
+	}
+	var ids []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		if st, err := s.Load(e.Name()); err == nil && st.Complete {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// WriteFileAtomic writes a temporary file beside path and renames it over
+// path, so that a reader sees the old or the new content, never a part.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := tmp.Write(data)
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), mode)); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,82 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/oci-rt/oci-rt/nsenter"
+)
+
+// Messages between the runtime and the container's init after the
+// namespace stage. They share the frame format and message type of that
+// stage (nsenter.Reply), so one reader serves the whole conversation.
+const (
+	msgHooks  = "hooks"  // init → parent: mounts done, run prestart/createRuntime hooks
+	msgReady  = "ready"  // init → parent: set up, about to wait for start
+	msgAck    = "ack"    // parent → init: go on
+	msgError  = "error"  // either way: the other side must give up; Message says why
+	msgNotify = "notify" // init → parent: a seccomp listener fd follows (SCM_RIGHTS)
+)
+
+// syncConn is one side of the sync socket.
+type syncConn struct {
+	f *os.File
+}
+
+func (c *syncConn) send(typ, message string) error {
+	data, err := json.Marshal(nsenter.Reply{Type: typ, Message: message})
+	if err != nil {
+		return err
+	}
+	return nsenter.WriteFrame(c.f, data)
+}
+
+// sendValue sends an arbitrary JSON value as one frame (the init config).
+func (c *syncConn) sendValue(v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return nsenter.WriteFrame(c.f, data)
+}
+
+func (c *syncConn) recvValue(v any) error {
+	frame, err := nsenter.ReadFrame(c.f)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(frame, v)
+}
+
+// recv reads the next message. An error message from the peer becomes a Go
+// error carrying the peer's text; a closed socket becomes errPeerGone.
+func (c *syncConn) recv() (*nsenter.Reply, error) {
+	rep, err := nsenter.ReadReply(c.f)
+	if err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errPeerGone
+		}
+		return nil, err
+	}
+	if rep.Type == msgError {
+		return nil, errors.New(rep.Message)
+	}
+	return rep, nil
+}
+
+// expect reads the next message and checks its type.
+func (c *syncConn) expect(typ string) (*nsenter.Reply, error) {
+	rep, err := c.recv()
+	if err != nil {
+		return nil, err
+	}
+	if rep.Type != typ {
+		return nil, fmt.Errorf("sync: got %q, want %q", rep.Type, typ)
+	}
+	return rep, nil
+}
+
+var errPeerGone = errors.New("the other end of the sync socket went away")

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/containerd/console"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "create and start a container, wait for it and exit with its status",
+	ArgsUsage: "<container-id>",
+	Flags: append(append([]cli.Flag{}, createFlags...),
+		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container runs"},
+		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+	),
+	Action: runAction,
+}
+
+func runAction(ctx *cli.Context) error {
+	detach := ctx.Bool("detach")
+	// The container's orphans must come back to us to be reaped, not to
+	// the host's init.
+	if !detach {
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("become subreaper: %w", err)
+		}
+	}
+	// Signals that arrive while the container starts are held and passed
+	// on once it runs.
+	signals := make(chan os.Signal, 64)
+	if !detach {
+		signal.Notify(signals)
+	}
+	// Without a console socket, a foreground run with a terminal serves
+	// the pty itself; the socket pair stands in for the console socket.
+	var ours, theirs *os.File
+	if !detach && ctx.String("console-socket") == "" {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		ours, theirs = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console")
+		defer ours.Close()
+	}
+	c, err := createContainer(ctx, theirs)
+	if theirs != nil {
+		theirs.Close()
+	}
+	if err != nil {
+		return err
+	}
+	store, _ := openStore(ctx)
+	var pty console.Console
+	if spec, err := c.Spec(); err == nil && spec.Process.Terminal && ours != nil {
+		if pty, err = serveConsole(ours); err != nil {
+			_ = libcontainer.Delete(store, c.ID(), true)
+			return err
+		}
+	}
+	if err := c.Start(); err != nil {
+		_ = libcontainer.Delete(store, c.ID(), true)
+		return err
+	}
+	if detach {
+		return nil
+	}
+	status := waitForward(c.State.InitPid, signals, pty)
+	if pty != nil {
+		_ = pty.Reset()
+	}
+	if !ctx.Bool("keep") {
+		if err := libcontainer.Delete(store, c.ID(), true); err != nil {
+			return err
+		}
+	}
+	if status != 0 {
+		return &exitError{status: status}
+	}
+	return nil
+}
+
+// serveConsole receives the pty master and copies between it and our own
+// stdio, resizing it with our terminal.
+func serveConsole(sock *os.File) (console.Console, error) {
+	master, err := libcontainer.ReceiveConsole(sock)
+	if err != nil {
+		return nil, err
+	}
+	pty, err := console.ConsoleFromFile(master)
+	if err != nil {
+		return nil, err
+	}
+	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
+		_ = cur.SetRaw()
+		if size, err := cur.Size(); err == nil {
+			_ = pty.Resize(size)
+		}
+		winch := make(chan os.Signal, 1)
+		signal.Notify(winch, unix.SIGWINCH)
+		go func() {
+			for range winch {
+				if size, err := cur.Size(); err == nil {
+					_ = pty.Resize(size)
+				}
+			}
+		}()
+	}
+	go func() { _, _ = io.Copy(pty, os.Stdin) }()
+	go func() { _, _ = io.Copy(os.Stdout, pty) }()
+	return pty, nil
+}
+
+// waitForward passes signals on to pid until it exits, reaps everything
+// that comes back to us meanwhile, and returns the exit status in shell
+// terms (128+signal for a killed process).
+func waitForward(pid int, signals chan os.Signal, pty console.Console) int {
+	done := make(chan int, 1)
+	go func() {
+		for {
+			var ws unix.WaitStatus
+			wpid, err := unix.Wait4(-1, &ws, 0, nil)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			if err != nil {
+				done <- 255
+				return
+			}
+			if wpid == pid {
+				if ws.Signaled() {
+					done <- 128 + int(ws.Signal())
+				} else {
+					done <- ws.ExitStatus()
+				}
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case status := <-done:
+			signal.Stop(signals)
+			return status
+		case sig := <-signals:
+			s := sig.(unix.Signal)
+			if s == unix.SIGCHLD || s == unix.SIGURG || (s == unix.SIGWINCH && pty != nil) {
+				continue
+			}
+			_ = unix.Kill(pid, s)
+		}
+	}
+}

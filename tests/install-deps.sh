@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages oci-rt's build, demo and tests need, once.
+set -euo pipefail
+pkgs=(busybox-static gcc make git libseccomp-dev runc crun qemu-system-x86 linux-image-amd64 hyperfine jq procps iproute2)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages: ${missing[*]} (run as root to install them)" >&2
+	exit 1
+fi
+echo "installing: ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
