@@ -281,6 +281,10 @@ func TestValidateRejects(t *testing.T) {
 		{"seccomp unknown arch", func(s *specs.Spec) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{"SCMP_ARCH_Z80"}}
 		}, []string{"seccomp", "SCMP_ARCH_Z80"}},
+		{"seccomp error quoting a newline", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+				Syscalls: []specs.LinuxSyscall{{Names: []string{"read\nwrite"}, Action: "SCMP_ACT_BAD"}}}
+		}, []string{"seccomp", `read\nwrite`, "SCMP_ACT_BAD"}},
 		{"personality domain", func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: "PER_BSD"} },
 			[]string{`linux.personality.domain "PER_BSD"`}},
 		{"personality flag", func(s *specs.Spec) {
