@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/seccomp"
@@ -126,40 +125,11 @@ func requireAbsolute(field, p string) error {
 	return nil
 }
 
-var rlimitResources = map[string]int{
-	"RLIMIT_AS":         unix.RLIMIT_AS,
-	"RLIMIT_CORE":       unix.RLIMIT_CORE,
-	"RLIMIT_CPU":        unix.RLIMIT_CPU,
-	"RLIMIT_DATA":       unix.RLIMIT_DATA,
-	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
-	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
-	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
-	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
-	"RLIMIT_NICE":       unix.RLIMIT_NICE,
-	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
-	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
-	"RLIMIT_RSS":        unix.RLIMIT_RSS,
-	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
-	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
-	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
-	"RLIMIT_STACK":      unix.RLIMIT_STACK,
-}
-
-// RlimitResource maps a runtime-spec rlimit type ("RLIMIT_NOFILE") to the
-// resource number setrlimit/prlimit take.
-func RlimitResource(rlimitType string) (int, error) {
-	resource, ok := rlimitResources[rlimitType]
-	if !ok {
-		return 0, fmt.Errorf("unknown rlimit type %q", rlimitType)
-	}
-	return resource, nil
-}
-
 func validateRlimits(rlimits []specs.POSIXRlimit) error {
 	seen := make(map[string]bool, len(rlimits))
 	for i, rl := range rlimits {
 		field := fmt.Sprintf("process.rlimits[%d]", i)
-		if _, err := RlimitResource(rl.Type); err != nil {
+		if _, err := proc.RlimitResource(rl.Type); err != nil {
 			return fmt.Errorf("%s: %w", field, err)
 		}
 		if seen[rl.Type] {

@@ -375,11 +375,3 @@ func TestValidateAccepts(t *testing.T) {
 func TestValidateNil(t *testing.T) {
 	requireOneLineError(t, Validate(nil), "config is empty")
 }
-
-func TestRlimitResource(t *testing.T) {
-	if got, err := RlimitResource("RLIMIT_NOFILE"); err != nil || got != 7 {
-		t.Errorf("RlimitResource(RLIMIT_NOFILE) = %d, %v; want 7 (RLIMIT_NOFILE on Linux)", got, err)
-	}
-	_, err := RlimitResource("nofile")
-	requireOneLineError(t, err, `unknown rlimit type "nofile"`)
-}
