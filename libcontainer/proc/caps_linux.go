@@ -111,11 +111,10 @@ func ParseCapabilities(c *specs.LinuxCapabilities) (*CapSets, error) {
 		}
 		*set.mask = mask
 	}
-	// The kernel refuses an ambient capability missing from either set, and
-	// failing here names the culprit at create time instead of at exec.
-	if stray := sets.Ambient &^ (sets.Permitted & sets.Inheritable); stray != 0 {
-		return nil, fmt.Errorf("ambient capabilities %s must also be in the permitted and inheritable sets", strings.Join(capabilityNames(stray), ", "))
-	}
+	// The kernel cannot raise an ambient capability missing from either
+	// set. runc drops such capabilities without a word, and configs from
+	// `runc spec` rely on it (ambient without inheritable), so do the same.
+	sets.Ambient &= sets.Permitted & sets.Inheritable
 	return sets, nil
 }
 
