@@ -26,7 +26,7 @@ demo: deps build
 	tests/demo.sh
 
 # Everything CI runs.
-test: deps build unit integration
+test: deps build unit integration test-vm conformance
 
 unit:
 	$(GO) vet -tags $(GOTAGS) ./...
@@ -35,6 +35,19 @@ unit:
 
 integration: build
 	$(GO) test -tags $(GOTAGS) -count=1 -timeout 20m ./tests/integration/...
+
+# Test binaries are built here and run as root inside a throw-away qemu VM
+# with a pure cgroup v2 hierarchy (this host is hybrid).
+VMBIN := tests/vm/.cache/bin
+test-vm: deps build
+	mkdir -p $(VMBIN)
+	$(GO) test -c -tags 'vmtest $(GOTAGS)' -o $(VMBIN)/cgroups.test ./cgroups/
+	tests/vm/run.sh --timeout 1500 -- $(VMBIN)/cgroups.test -test.v -test.count=1
+
+# The OCI runtime-tools validation suite; a program in the expected list
+# that stops passing fails the build.
+conformance: build
+	tests/conformance/run.sh --runtime ./oci-rt --expect tests/conformance/expected-pass.txt
 
 bench: deps build
 	tests/bench/run.sh
