@@ -1,0 +1,449 @@
+// Package integration drives the built oci-rt binary against busybox
+// bundles, as root, the way runc's clients do. helpers_test.go is the
+// shared harness: the binary, bundles, a private --root per test, and a
+// subreaper test process that reaps container inits like containerd's shim.
+package integration
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	runc "github.com/containerd/go-runc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+var (
+	// repoRoot is the oci-rt checkout these tests belong to.
+	repoRoot string
+	// rtBinary is the absolute path of the oci-rt binary under test.
+	rtBinary string
+	// mkbundleScript makes a bundle with rtBinary's `spec` config.
+	mkbundleScript string
+)
+
+// TestMain builds oci-rt once for this test binary (into a private
+// directory, so that other engineers' concurrent builds of ./oci-rt cannot
+// swap it mid-run) and makes the test process a child subreaper: container
+// inits outlive the `create` that spawned them and must come back to us to
+// be reaped, as they come back to containerd's shim.
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "tests/integration: these tests create real containers and must run as root")
+		return 1
+	}
+	_, file, _, _ := runtime.Caller(0)
+	repoRoot = filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+	dir, err := os.MkdirTemp("", "oci-rt-integration-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if rtBinary, err = buildBinary(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// mkbundle.sh runs the oci-rt next to its own directory: give it ours.
+	if err := os.Mkdir(filepath.Join(dir, "tests"), 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mkbundleScript = filepath.Join(dir, "tests", "mkbundle.sh")
+	if err := os.Symlink(filepath.Join(repoRoot, "tests", "mkbundle.sh"), mkbundleScript); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "become child subreaper:", err)
+		return 1
+	}
+	return m.Run()
+}
+
+// buildBinary builds oci-rt into dir, or uses $OCIRT_BINARY when set.
+func buildBinary(dir string) (string, error) {
+	if bin := os.Getenv("OCIRT_BINARY"); bin != "" {
+		return filepath.Abs(bin)
+	}
+	bin := filepath.Join(dir, "oci-rt")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "osusergo,netgo", "-o", bin, ".")
+	cmd.Dir = repoRoot
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build oci-rt: %v\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// newBundle makes a busybox bundle in a temp dir with tests/mkbundle.sh.
+// The process gets no terminal (most tests read its output through plain
+// fds); edits then change the config as a test needs.
+func newBundle(t testing.TB, edits ...func(*specs.Spec)) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command(mkbundleScript, dir).CombinedOutput(); err != nil {
+		t.Fatalf("mkbundle.sh %s: %v\n%s", dir, err, out)
+	}
+	editBundle(t, dir, append([]func(*specs.Spec){func(s *specs.Spec) { s.Process.Terminal = false }}, edits...)...)
+	return dir
+}
+
+// editBundle rewrites bundle's config.json through edits.
+func editBundle(t testing.TB, bundle string, edits ...func(*specs.Spec)) {
+	t.Helper()
+	path := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatalf("parse %s: %v", path, err)
+	}
+	for _, edit := range edits {
+		edit(&spec)
+	}
+	if data, err = json.MarshalIndent(&spec, "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// withArgs sets the container's command.
+func withArgs(args ...string) func(*specs.Spec) {
+	return func(s *specs.Spec) { s.Process.Args = args }
+}
+
+// shell runs script with the container's /bin/sh.
+func shell(script string) func(*specs.Spec) {
+	return withArgs("/bin/sh", "-c", script)
+}
+
+var idSanitizer = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// newID returns a container ID unique on this host: cgroups are global, and
+// other test binaries run at the same time.
+func newID(t testing.TB) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	name := idSanitizer.ReplaceAllString(t.Name(), "-")
+	if len(name) > 40 {
+		name = name[len(name)-40:]
+	}
+	return "it-" + strings.Trim(name, "-.") + "-" + hex.EncodeToString(b)
+}
+
+// Runtime is oci-rt with a private --root, cleaned when the test ends:
+// every container left in the root is deleted with --force.
+type Runtime struct {
+	t    testing.TB
+	Root string
+}
+
+func newRuntime(t testing.TB) *Runtime {
+	t.Helper()
+	r := &Runtime{t: t, Root: t.TempDir()}
+	t.Cleanup(r.deleteAll)
+	return r
+}
+
+func (r *Runtime) deleteAll() {
+	entries, _ := os.ReadDir(r.Root)
+	for _, e := range entries {
+		if res := r.Run("delete", "--force", e.Name()); res.Code != 0 {
+			r.t.Errorf("cleanup: delete --force %s: %s", e.Name(), res)
+		}
+	}
+}
+
+// Command is `oci-rt --root R args...` with stdin from /dev/null and no
+// stdout/stderr set: callers that start containers must give files, not
+// pipes (a container holds its copy of a pipe and Wait would block).
+func (r *Runtime) Command(args ...string) *exec.Cmd {
+	return exec.Command(rtBinary, append([]string{"--root", r.Root}, args...)...)
+}
+
+// Result is a finished oci-rt command.
+type Result struct {
+	Args           []string
+	Stdout, Stderr string
+	Code           int // exit status, 128+signal when killed
+}
+
+func (res Result) String() string {
+	return fmt.Sprintf("oci-rt %s: exit %d, stdout %q, stderr %q", strings.Join(res.Args, " "), res.Code, res.Stdout, res.Stderr)
+}
+
+// Run runs an oci-rt command to completion, its output in temp files.
+func (r *Runtime) Run(args ...string) Result {
+	r.t.Helper()
+	return r.RunCmd(r.Command(args...))
+}
+
+// RunCmd runs cmd (from Command, maybe adjusted) with stdout and stderr in
+// temp files unless the caller set them.
+func (r *Runtime) RunCmd(cmd *exec.Cmd) Result {
+	r.t.Helper()
+	var out, errf *os.File
+	if cmd.Stdout == nil {
+		out = tempFile(r.t)
+		cmd.Stdout = out
+	}
+	if cmd.Stderr == nil {
+		errf = tempFile(r.t)
+		cmd.Stderr = errf
+	}
+	res := Result{Args: cmd.Args[3:]}
+	err := cmd.Run()
+	res.Code = exitCode(r.t, cmd, err)
+	if out != nil {
+		res.Stdout = readFile(r.t, out.Name())
+	}
+	if errf != nil {
+		res.Stderr = readFile(r.t, errf.Name())
+	}
+	return res
+}
+
+// Must runs an oci-rt command that must succeed with an empty stderr
+// (clients merge stderr into the output they parse) and returns stdout.
+func (r *Runtime) Must(args ...string) string {
+	r.t.Helper()
+	res := r.Run(args...)
+	if res.Code != 0 || res.Stderr != "" {
+		r.t.Fatalf("%s", res)
+	}
+	return res.Stdout
+}
+
+// State is `oci-rt state ID` parsed.
+func (r *Runtime) State(id string) specs.State {
+	r.t.Helper()
+	out := r.Must("state", id)
+	var st specs.State
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		r.t.Fatalf("state %s: %v in %q", id, err, out)
+	}
+	return st
+}
+
+// GoRunc is a go-runc client for this runtime, as containerd holds one.
+func (r *Runtime) GoRunc() *runc.Runc {
+	return &runc.Runc{Command: rtBinary, Root: r.Root}
+}
+
+// Container is a created container whose output goes to a file and whose
+// init is reaped by the test process.
+type Container struct {
+	ID, Bundle string
+	Pid        int
+	// Output is the file the process's stdout and stderr go to.
+	Output string
+	exited <-chan unix.WaitStatus
+}
+
+// Create runs `oci-rt create` for bundle with a pid file, the container's
+// stdout and stderr in a file, extra create flags before the ID, and adopts
+// the init.
+func (r *Runtime) Create(bundle string, flags ...string) *Container {
+	r.t.Helper()
+	c := &Container{ID: newID(r.t), Bundle: bundle}
+	dir := r.t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	out, err := os.Create(filepath.Join(dir, "output"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer out.Close()
+	c.Output = out.Name()
+	args := append([]string{"create", "--bundle", bundle, "--pid-file", pidFile}, flags...)
+	cmd := r.Command(append(args, c.ID)...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if res := r.RunCmd(cmd); res.Code != 0 {
+		r.t.Fatalf("%s; container output %q", res, readFile(r.t, c.Output))
+	}
+	c.Pid = readPidFile(r.t, pidFile)
+	c.exited = adopt(r.t, c.Pid)
+	return c
+}
+
+// ReadOutput returns what the container wrote so far.
+func (c *Container) ReadOutput(t testing.TB) string {
+	t.Helper()
+	return readFile(t, c.Output)
+}
+
+// Wait waits for the init to exit and returns its wait status.
+func (c *Container) Wait(t testing.TB, timeout time.Duration) unix.WaitStatus {
+	t.Helper()
+	select {
+	case ws := <-c.exited:
+		return ws
+	case <-time.After(timeout):
+		t.Fatalf("container %s (pid %d) still runs after %v", c.ID, c.Pid, timeout)
+		return 0
+	}
+}
+
+// adopt reaps pid, a child of ours (an init reparented to us when its
+// create exited), in the background, and reports its wait status. Only that
+// pid is waited for: other children belong to os/exec.
+func adopt(t testing.TB, pid int) <-chan unix.WaitStatus {
+	t.Helper()
+	ppid, err := procPPid(pid)
+	if err != nil || ppid != os.Getpid() {
+		t.Fatalf("init %d is not our child (ppid %d, %v): the runtime left a process between us and it", pid, ppid, err)
+	}
+	ch := make(chan unix.WaitStatus, 1)
+	go func() {
+		var ws unix.WaitStatus
+		for {
+			_, err := unix.Wait4(pid, &ws, 0, nil)
+			if err != unix.EINTR {
+				break
+			}
+		}
+		ch <- ws
+	}()
+	return ch
+}
+
+// procPPid reads PPid from /proc/PID/status.
+func procPPid(pid int) (int, error) {
+	v, err := procStatusField(pid, "PPid")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(v)
+}
+
+// procStatusField returns a field of /proc/PID/status.
+func procStatusField(pid int, name string) (string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", fmt.Errorf("/proc/%d/status has no %s", pid, name)
+}
+
+// readPidFile parses a pid file, which must hold only decimal digits.
+func readPidFile(t testing.TB, path string) int {
+	t.Helper()
+	data := readFile(t, path)
+	pid, err := strconv.Atoi(data)
+	if err != nil || pid <= 0 {
+		t.Fatalf("pid file %s holds %q, want a decimal pid with no newline", path, data)
+	}
+	return pid
+}
+
+// pidAlive reports whether pid exists and is not a zombie.
+func pidAlive(pid int) bool {
+	st, err := procStatusField(pid, "State")
+	return err == nil && !strings.HasPrefix(st, "Z") && !strings.HasPrefix(st, "X")
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func tempFile(t testing.TB) *os.File {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// exitCode turns cmd.Run's error into a shell-style exit status.
+func exitCode(t testing.TB, cmd *exec.Cmd, err error) int {
+	t.Helper()
+	if err == nil {
+		return 0
+	}
+	if cmd.ProcessState == nil {
+		t.Fatalf("%v: %v", cmd.Args, err)
+	}
+	ws := cmd.ProcessState.Sys().(unix.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}
+
+// cgroupDir is where the runtime puts a container's cgroup by default.
+func cgroupDir(id string) string {
+	return filepath.Join(unifiedMount(), "oci-rt", id)
+}
+
+var unifiedOnce = sync.OnceValue(func() string {
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return "/sys/fs/cgroup"
+	}
+	return "/sys/fs/cgroup/unified"
+})
+
+// unifiedMount is the cgroup v2 hierarchy's mountpoint on this machine.
+func unifiedMount() string { return unifiedOnce() }
+
+// bufString is a goroutine-safe buffer for output copied from a pty.
+type bufString struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *bufString) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *bufString) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
