@@ -198,6 +198,11 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
 		return nil, cleanup, fmt.Errorf("create exec fifo: %w", err)
 	}
+	// The init opens the fifo as the container's root, which in a user
+	// namespace is some other host uid.
+	if err := os.Chown(fifoPath, hostID(spec.Linux.UIDMappings, 0), hostID(spec.Linux.GIDMappings, 0)); err != nil {
+		return nil, cleanup, fmt.Errorf("chown exec fifo: %w", err)
+	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, cleanup, fmt.Errorf("open exec fifo: %w", err)
@@ -228,6 +233,20 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 		}
 	}
 	return req, cleanup, nil
+}
+
+// hostID maps a container id to the host through a user namespace's map;
+// without a map (no user namespace) ids are the same.
+func hostID(maps []specs.LinuxIDMapping, id uint32) int {
+	if len(maps) == 0 {
+		return int(id)
+	}
+	for _, m := range maps {
+		if id >= m.ContainerID && id-m.ContainerID < m.Size {
+			return int(m.HostID + id - m.ContainerID)
+		}
+	}
+	return -1 // unmapped: leave the owner alone
 }
 
 func dialConsoleSocket(path string) (*os.File, error) {

@@ -4,13 +4,15 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bundle=$(mktemp -d /tmp/oci-rt-demo.XXXXXX)
+# The container's root (host uid 100000) must be able to reach its rootfs.
+chmod 755 "$bundle"
 trap 'rm -rf "$bundle"' EXIT
 "$here/tests/mkbundle.sh" "$bundle" >/dev/null
 # Not a terminal, a hostname, a user namespace mapping root to 100000.
 jq '.process.terminal = false
   | .hostname = "oci-rt-demo"
   | .process.args = ["sh", "-c", "echo hostname: $(hostname); echo pid: $$; echo uid_map: $(cat /proc/self/uid_map); echo mounts:; cat /proc/self/mounts"]
-  | .linux.namespaces += [{"type": "user"}]
+  | .linux.namespaces += [{"type": "user"}, {"type": "cgroup"}]
   | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
   | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
 	"$bundle/config.json" > "$bundle/config.json.new"
