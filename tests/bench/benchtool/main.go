@@ -1,0 +1,309 @@
+// Command benchtool times container runtimes for tests/bench: it runs
+// several commands in alternation (so that load from other work on the
+// machine hits them all alike) and prints each one's median wall time and
+// peak memory, and a ratio to a reference.
+//
+//	benchtool [-n RUNS] [-rss RUNS] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]
+//
+// Leading NAME=VALUE words of a command are added to its environment, as
+// with env(1) but without an extra exec. "{}" in a command is replaced by a number unique to the run, for
+// container IDs. Every run must exit 0: a benchmark of failing runs would
+// measure the wrong thing, so the first failure ends the tool with status 1.
+//
+// Two memory figures are reported. "tree" is the ru_maxrss wait4 returns
+// for the command: the largest peak RSS of the command's process and of all
+// the descendants it reaped (for a runtime: its own re-executed init and the
+// container's process). "own" is the runtime process's own peak (VmHWM)
+// alone, read when it exits: for that, separate runs under ptrace (which
+// stops the process at its exit, with its memory still mapped) that are not
+// timed.
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+type command struct {
+	label string
+	env   []string // NAME=VALUE added to ours
+	argv  []string
+	wall  []time.Duration
+	tree  []int64 // ru_maxrss, KiB
+	own   []int64 // VmHWM at exit, KiB
+}
+
+var seq int
+
+func main() {
+	runs := flag.Int("n", 30, "timed runs of each command")
+	rssRuns := flag.Int("rss", 5, "extra untimed runs of each command under ptrace for its own peak RSS (0: none)")
+	warmup := flag.Int("warmup", 2, "untimed runs of each command first (page cache, binaries)")
+	ref := flag.String("ref", "", "label of the command the others are compared to")
+	flag.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: benchtool [-n RUNS] [-rss RUNS] [-warmup RUNS] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	cmds, err := parseCommands(flag.Args())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchtool:", err)
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := bench(cmds, *runs, *rssRuns, *warmup); err != nil {
+		fmt.Fprintln(os.Stderr, "benchtool:", err)
+		os.Exit(1)
+	}
+	report(os.Stdout, cmds, *ref)
+}
+
+func parseCommands(args []string) ([]*command, error) {
+	var cmds []*command
+	var cur []string
+	for _, a := range append(args, "---") {
+		if a != "---" {
+			cur = append(cur, a)
+			continue
+		}
+		if len(cur) < 2 {
+			return nil, fmt.Errorf("each command needs a label and a program, got %q", cur)
+		}
+		c := &command{label: cur[0]}
+		argv := cur[1:]
+		for len(argv) > 1 && strings.Contains(argv[0], "=") && !strings.HasPrefix(argv[0], "/") {
+			c.env = append(c.env, argv[0])
+			argv = argv[1:]
+		}
+		c.argv = argv
+		cmds = append(cmds, c)
+		cur = nil
+	}
+	return cmds, nil
+}
+
+func bench(cmds []*command, runs, rssRuns, warmup int) error {
+	for i := 0; i < warmup; i++ {
+		for _, c := range cmds {
+			if _, _, err := c.run(false); err != nil {
+				return err
+			}
+		}
+	}
+	for i := 0; i < runs; i++ {
+		for _, c := range cmds {
+			wall, maxrss, err := c.run(false)
+			if err != nil {
+				return err
+			}
+			c.wall = append(c.wall, wall)
+			c.tree = append(c.tree, maxrss)
+		}
+	}
+	for i := 0; i < rssRuns; i++ {
+		for _, c := range cmds {
+			_, hwm, err := c.run(true)
+			if err != nil {
+				return err
+			}
+			c.own = append(c.own, hwm)
+		}
+	}
+	return nil
+}
+
+// run starts the command once and returns its wall time and either its
+// ru_maxrss or, traced, its own VmHWM at exit (KiB).
+func (c *command) run(traced bool) (time.Duration, int64, error) {
+	seq++
+	argv := make([]string, len(c.argv))
+	for i, a := range c.argv {
+		argv[i] = strings.ReplaceAll(a, "{}", strconv.Itoa(seq))
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), c.env...)
+	// Files, not buffers: os/exec copies into buffers from goroutines that
+	// only Wait collects, and the process is reaped here with wait4.
+	cmd.Stdout = os.Stderr
+	cmd.Stderr = os.Stderr
+	if traced {
+		// PTRACE_TRACEME makes the thread that forks the tracer: every
+		// ptrace call must come from it.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", c.label, err)
+	}
+	var (
+		ws     syscall.WaitStatus
+		ru     syscall.Rusage
+		hwm    int64
+		err    error
+		wall   time.Duration
+		failed error
+	)
+	if traced {
+		hwm, ws, err = traceToExit(cmd.Process.Pid)
+	} else {
+		_, err = syscall.Wait4(cmd.Process.Pid, &ws, 0, &ru)
+		wall = time.Since(start)
+	}
+	// The process is reaped: keep os/exec from waiting for it again.
+	_ = cmd.Process.Release()
+	switch {
+	case err != nil:
+		failed = err
+	case !ws.Exited() || ws.ExitStatus() != 0:
+		failed = fmt.Errorf("wait status %#x", uint32(ws))
+	}
+	if failed != nil {
+		return 0, 0, fmt.Errorf("%s (%s): %w", c.label, strings.Join(argv, " "), failed)
+	}
+	if traced {
+		return 0, hwm, nil
+	}
+	return wall, ru.Maxrss, nil
+}
+
+// traceToExit runs a process started with PTRACE_TRACEME to its end and
+// returns its own peak RSS: the largest VmHWM read at its exit and around
+// each execve it makes (crun re-executes itself, and a new image starts a
+// new VmHWM). Only the first thread is traced, at its syscalls; signals it
+// gets are passed on.
+func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
+	var ws syscall.WaitStatus
+	// The exec stops the child with SIGTRAP.
+	if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+		return 0, ws, fmt.Errorf("wait for the traced exec: %w", err)
+	}
+	if !ws.Stopped() {
+		return 0, ws, fmt.Errorf("traced child did not stop at exec: %#x", uint32(ws))
+	}
+	opts := unix.PTRACE_O_TRACEEXIT | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_EXITKILL
+	if err := unix.PtraceSetOptions(pid, opts); err != nil {
+		return 0, ws, fmt.Errorf("ptrace options: %w", err)
+	}
+	hwm := int64(-1)
+	sawExit := false
+	sig := 0
+	sample := func() error {
+		v, err := vmHWM(pid)
+		hwm = max(hwm, v)
+		return err
+	}
+	for {
+		if err := unix.PtraceSyscall(pid, sig); err != nil {
+			return 0, ws, fmt.Errorf("ptrace syscall: %w", err)
+		}
+		sig = 0
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+			return 0, ws, err
+		}
+		switch {
+		case ws.Exited() || ws.Signaled():
+			if !sawExit {
+				return 0, ws, errors.New("exit stop never seen")
+			}
+			return hwm, ws, nil
+		case !ws.Stopped():
+		case ws.StopSignal() == syscall.SIGTRAP|0x80: // syscall stop
+			var regs unix.PtraceRegs
+			if err := unix.PtraceGetRegs(pid, &regs); err != nil {
+				return 0, ws, fmt.Errorf("ptrace getregs: %w", err)
+			}
+			if regs.Orig_rax == unix.SYS_EXECVE || regs.Orig_rax == unix.SYS_EXECVEAT {
+				if err := sample(); err != nil {
+					return 0, ws, err
+				}
+			}
+		case ws.TrapCause() == unix.PTRACE_EVENT_EXIT:
+			if err := sample(); err != nil {
+				return 0, ws, err
+			}
+			sawExit = true
+		case ws.TrapCause() == unix.PTRACE_EVENT_EXEC:
+		default:
+			sig = int(ws.StopSignal())
+		}
+	}
+}
+
+func vmHWM(pid int) (int64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+func median[T int64 | time.Duration](v []T) T {
+	s := append([]T(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func quantile(v []time.Duration, q float64) time.Duration {
+	s := append([]time.Duration(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[int(q*float64(len(s)-1)+0.5)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+
+func mib(kib int64) string {
+	if kib < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", float64(kib)/1024)
+}
+
+func report(w *os.File, cmds []*command, ref string) {
+	var refMedian time.Duration
+	for _, c := range cmds {
+		if c.label == ref {
+			refMedian = median(c.wall)
+		}
+	}
+	fmt.Fprintf(w, "%-12s %5s %9s %7s %7s %10s %10s  %s\n", "runtime", "runs", "median ms", "min", "p90", "own MiB", "tree MiB", "ratio")
+	for _, c := range cmds {
+		ratio := "-"
+		if refMedian > 0 {
+			ratio = fmt.Sprintf("%.2f x %s", float64(median(c.wall))/float64(refMedian), ref)
+		}
+		own := int64(-1)
+		if len(c.own) > 0 {
+			own = median(c.own)
+		}
+		fmt.Fprintf(w, "%-12s %5d %9s %7s %7s %10s %10s  %s\n", c.label, len(c.wall),
+			ms(median(c.wall)), ms(quantile(c.wall, 0)), ms(quantile(c.wall, 0.9)),
+			mib(own), mib(median(c.tree)), ratio)
+	}
+}

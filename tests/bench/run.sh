@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# make bench: start latency and memory of `run` of /bin/true in a busybox
+# bundle, oci-rt next to runc (Debian 1.1.5), crun (1.8.1) and a bare
+# `unshare --fork --pid --mount-proc /bin/true` as the floor. The runtimes
+# run in alternation, each with its own private --root, and the table gives
+# median wall times, peak RSS and ratios to runc (see benchtool/main.go for
+# what the memory columns mean). Then tests/bench/exec.sh, if present.
+#
+# Environment: BENCH_RUNS (timed runs per runtime, default 30, at least 30
+# for `make bench`), BENCH_RSS_RUNS (untimed traced runs for the runtime's
+# own peak RSS, default 5), RUNC, CRUN (paths of the other runtimes).
+#
+# Figures on a shared machine are noisy: compare medians from one table
+# (the alternation exposes all runtimes to the same load), not across runs.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+runs=${BENCH_RUNS:-30}
+rss_runs=${BENCH_RSS_RUNS:-5}
+runc=${RUNC:-/usr/sbin/runc}
+crun=${CRUN:-/usr/bin/crun}
+ocirt=$repo/oci-rt
+
+die() {
+	echo "bench: $*" >&2
+	exit 1
+}
+
+"$repo/tests/install-deps.sh"
+[ "$(id -u)" -eq 0 ] || die "must run as root (containers with real namespaces and cgroups)"
+[ -x "$ocirt" ] || die "$ocirt is missing: run make build"
+[ -x "$runc" ] || die "runc not found at $runc"
+
+tmp=$(mktemp -d /tmp/oci-rt-bench.XXXXXX)
+# Container IDs carry this prefix so that leftovers can be found and
+# removed (crun leaves an empty cgroup per container in the v2 hierarchy of
+# a hybrid host).
+prefix=ocirtbench-$$
+cleanup() {
+	local rt d
+	for rt in "$ocirt" "$runc"; do
+		for d in "$tmp"/root-*; do
+			[ -d "$d" ] || continue
+			"$rt" --root "$d" list -q 2>/dev/null | while read -r id; do
+				"$rt" --root "$d" delete -f "$id" 2>/dev/null || true
+			done
+		done
+	done
+	for d in /sys/fs/cgroup/*/"$prefix"-* /sys/fs/cgroup/*/*/"$prefix"-*; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "== oci-rt bench: run of /bin/true, $runs alternating runs each =="
+echo "host: $(uname -r), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "oci-rt $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?'); $("$runc" --version | head -1); $("$crun" --version 2>/dev/null | head -1 || echo 'no crun')"
+
+bundle=$tmp/bundle
+"$repo/tests/mkbundle.sh" "$bundle" >/dev/null
+jq '.process.terminal = false | .process.args = ["/bin/true"]' "$bundle/config.json" >"$tmp/config.json"
+mv "$tmp/config.json" "$bundle/config.json"
+
+(cd "$repo" && go build -o "$tmp/benchtool" ./tests/bench/benchtool) || die "building benchtool failed"
+
+cmds=(
+	-- oci-rt "$ocirt" --root "$tmp/root-oci-rt" run -b "$bundle" "$prefix-o{}"
+	--- runc "$runc" --root "$tmp/root-runc" run -b "$bundle" "$prefix-r{}"
+)
+
+# crun 1.8.1 refuses ociVersion 1.3.0: it gets a copy of the config with
+# 1.0.2, same rootfs. It also refuses a hybrid cgroup host whose v2
+# hierarchy has controllers, whatever --cgroup-manager says; there it runs
+# with tests/conformance's LD_PRELOAD shim that hides the v2 hierarchy, so
+# that it manages the v1 controllers as runc does here.
+crun_note=
+if [ -x "$crun" ]; then
+	mkdir "$tmp/crun-bundle"
+	jq --arg root "$bundle/rootfs" '.ociVersion = "1.0.2" | .root.path = $root' \
+		"$bundle/config.json" >"$tmp/crun-bundle/config.json"
+	crun_env=()
+	unified=/sys/fs/cgroup/unified
+	if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] && [ -d $unified ] &&
+		[ -n "$(cat $unified/cgroup.controllers 2>/dev/null)" ]; then
+		shim_src=$repo/tests/conformance/crun-no-unified.c
+		if [ -f "$shim_src" ] && cc -shared -fPIC -O2 -o "$tmp/crun-no-unified.so" "$shim_src" -ldl; then
+			crun_env=("LD_PRELOAD=$tmp/crun-no-unified.so")
+			crun_note="crun ran with an LD_PRELOAD shim hiding the hybrid host's v2 hierarchy (it refuses hybrid hosts); it manages v1 cgroups there"
+		else
+			crun_note="crun skipped: it refuses this hybrid cgroup host (no flag avoids it) and the shim $shim_src is missing"
+		fi
+	fi
+	if [ -z "$crun_note" ] || [ ${#crun_env[@]} -gt 0 ]; then
+		cmds+=(--- crun "${crun_env[@]}" "$crun" --root "$tmp/root-crun" run -b "$tmp/crun-bundle" "$prefix-c{}")
+	fi
+else
+	crun_note="crun skipped: $crun not found"
+fi
+cmds+=(--- unshare unshare --fork --pid --mount-proc /bin/true)
+
+echo
+"$tmp/benchtool" -n "$runs" -rss "$rss_runs" -ref runc "${cmds[@]}" | tee "$tmp/table"
+echo "own MiB: the runtime process's own peak RSS (median of $rss_runs traced runs);"
+echo "tree MiB: ru_maxrss of the runtime and the children it reaped (its init, the container)."
+[ -z "$crun_note" ] || echo "note: $crun_note"
+
+# Every run deleted its container: nothing may be left in the state dirs.
+for rt in oci-rt runc; do
+	bin=$ocirt
+	[ $rt = oci-rt ] || bin=$runc
+	left=$("$bin" --root "$tmp/root-$rt" list -q 2>/dev/null || true)
+	[ -z "$left" ] || die "$rt left containers behind: $left"
+done
+left=$(find /sys/fs/cgroup/unified/oci-rt -maxdepth 1 -name "$prefix-*" 2>/dev/null || true)
+[ -z "$left" ] || die "oci-rt left cgroups behind: $left"
+
+awk '$1 == "oci-rt" { o = $3 } $1 == "runc" { r = $3 }
+	END {
+		if (r > 0) printf "target oci-rt <= 0.5 x runc: %s (%.2f x)\n", (o <= 0.5 * r ? "met" : "NOT met"), o / r
+	}' "$tmp/table"
+
+if [ -x "$repo/tests/bench/exec.sh" ]; then
+	echo
+	"$repo/tests/bench/exec.sh"
+fi
