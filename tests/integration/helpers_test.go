@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -407,7 +408,7 @@ func exitCode(t testing.TB, cmd *exec.Cmd, err error) int {
 	if cmd.ProcessState == nil {
 		t.Fatalf("%v: %v", cmd.Args, err)
 	}
-	ws := cmd.ProcessState.Sys().(unix.WaitStatus)
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
