@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -59,8 +60,14 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
 	}
+	// Each fd the parent passed gets exactly one *os.File, whose finalizer
+	// would otherwise close a number that may belong to something else.
+	rcfg := rootfsConfig(cfg)
+	var fifoHandle *os.File
 	if !cfg.Exec {
-		if err := setupFilesystem(cfg, conn); err != nil {
+		fifoHandle = os.NewFile(uintptr(cfg.FifoFD), "exec.fifo")
+		defer fifoHandle.Close()
+		if err := setupFilesystem(cfg, rcfg, conn); err != nil {
 			return nil, err
 		}
 	}
@@ -73,7 +80,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if err := setupNames(spec); err != nil {
 			return nil, err
 		}
-		if err := rootfs.Finish(rootfsConfig(cfg)); err != nil {
+		if err := rootfs.Finish(rcfg); err != nil {
 			return nil, err
 		}
 	}
@@ -121,17 +128,27 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		filter = nil
 	}
 
+	if !cfg.Exec {
+		if err := checkFifoWritable(fifoHandle); err != nil {
+			return nil, err
+		}
+	}
 	if err := conn.send(msgReady, ""); err != nil {
 		return nil, err
 	}
 	if _, err := conn.expect(msgAck); err != nil {
 		return nil, err
 	}
-	conn.f.Close()
+	if !cfg.Exec {
+		// Later failures of create go to `start` through the fifo. An exec
+		// keeps the socket: execve closes it (close-on-exec), which tells
+		// the parent the process runs, and an error before that is sent.
+		conn.f.Close()
+	}
 
 	var fifo *os.File
 	if !cfg.Exec {
-		if fifo, err = waitForStart(cfg.FifoFD); err != nil {
+		if fifo, err = waitForStart(fifoHandle); err != nil {
 			return nil, err
 		}
 		if spec.Hooks != nil {
@@ -176,7 +193,7 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 // setupFilesystem builds the container's mounts and switches root. Between
 // the two, the parent runs the prestart and createRuntime hooks and init
 // runs the createContainer hooks, as the spec orders them.
-func setupFilesystem(cfg *initConfig, conn *syncConn) error {
+func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error {
 	beforePivot := func() error {
 		if err := conn.send(msgHooks, ""); err != nil {
 			return err
@@ -189,7 +206,7 @@ func setupFilesystem(cfg *initConfig, conn *syncConn) error {
 		}
 		return runHooks("createContainer", cfg.Spec.Hooks.CreateContainer, hookState(cfg, specs.StateCreating))
 	}
-	return rootfs.Setup(rootfsConfig(cfg), beforePivot)
+	return rootfs.Setup(rcfg, beforePivot)
 }
 
 func hookState(cfg *initConfig, status specs.ContainerState) *specs.State {
@@ -221,11 +238,24 @@ func markFDsCloseOnExec(cfg *initConfig) error {
 	return nil
 }
 
+// checkFifoWritable finds out now, while the parent still listens, whether
+// waitForStart will be able to open the fifo: with no reader yet, a
+// permitted non-blocking open fails with ENXIO, a forbidden one earlier.
+func checkFifoWritable(handle *os.File) error {
+	f, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
+	if err == nil {
+		f.Close()
+		return nil
+	}
+	if errors.Is(err, unix.ENXIO) {
+		return nil
+	}
+	return fmt.Errorf("open exec fifo: %w", err)
+}
+
 // waitForStart blocks until `start` opens the exec fifo for reading, and
 // returns the fifo so that a failure from here on reaches `start`.
-func waitForStart(fifoFD int) (*os.File, error) {
-	handle := os.NewFile(uintptr(fifoFD), "exec.fifo")
-	defer handle.Close()
+func waitForStart(handle *os.File) (*os.File, error) {
 	fifo, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
