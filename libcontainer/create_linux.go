@@ -348,18 +348,25 @@ func (c *Container) forwardSeccompListener(init *child, spec *specs.Spec) error 
 	return seccomp.SendListener(sc.ListenerPath, fds[0], state)
 }
 
-// applyResources applies the config's resources. Device rules get the
-// runtime's defaults and the config's own devices appended, as runc does,
-// so that a deny-all config still has /dev/null and friends.
+// applyResources applies the config's resources.
 func applyResources(cg *cgroups.Manager, spec *specs.Spec) error {
 	var r specs.LinuxResources
 	if spec.Linux.Resources != nil {
 		r = *spec.Linux.Resources
 	}
-	r.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), cgroups.DefaultAllowedDevices()...)
+	r.Devices = containerDeviceRules(spec, r.Devices)
+	return cg.Apply(&r)
+}
+
+// containerDeviceRules is the device filter for rules (the config's, or an
+// update's): the runtime's defaults and the config's own devices are
+// appended, as runc does, so that a deny-all config still has /dev/null and
+// friends.
+func containerDeviceRules(spec *specs.Spec, rules []specs.LinuxDeviceCgroup) []specs.LinuxDeviceCgroup {
+	out := append(append([]specs.LinuxDeviceCgroup{}, rules...), cgroups.DefaultAllowedDevices()...)
 	for _, d := range spec.Linux.Devices {
 		major, minor := d.Major, d.Minor
-		r.Devices = append(r.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
 	}
-	return cg.Apply(&r)
+	return out
 }
