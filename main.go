@@ -62,6 +62,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, listCommand,
 			killCommand, deleteCommand, featuresCommand, specCommand,
+			execCommand, psCommand, pauseCommand, resumeCommand, eventsCommand, updateCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			logPath, logFormat = ctx.String("log"), ctx.String("log-format")

@@ -1,0 +1,232 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/libcontainer/configs"
+	"github.com/oci-rt/oci-rt/nsenter"
+)
+
+// ExecOptions describe a process to start in a running container.
+type ExecOptions struct {
+	// Process is the process to run; the caller builds it from --process or
+	// from the container's recorded process and the command-line flags.
+	Process       *specs.Process
+	ConsoleSocket string
+	// ConsoleConn, when set, is a socket the caller holds itself and reads
+	// the pty master from (foreground exec with -t and no console socket).
+	ConsoleConn *os.File
+	PreserveFDs int
+	Stdio       [3]*os.File
+	// SubCgroup is a cgroup below the container's to run the process in
+	// (runc's --cgroup), relative to the container's cgroup.
+	SubCgroup    string
+	IgnorePaused bool
+	PidFile      string
+}
+
+// Exec starts a process inside a running container and returns its host
+// pid once it has reached execve (or failed to). The process is a child of
+// the caller: the namespace stage forks it with CLONE_PARENT.
+func (c *Container) Exec(o *ExecOptions) (int, error) {
+	switch st := c.Status(); {
+	case st == StatusPaused && !o.IgnorePaused:
+		return 0, errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+	case st == StatusStopped || st == StatusCreating:
+		return 0, fmt.Errorf("cannot exec in a container that is %s", st)
+	}
+	spec, err := c.Spec()
+	if err != nil {
+		return 0, err
+	}
+	spec.Process = o.Process
+	if err := configs.Validate(spec); err != nil {
+		return 0, err
+	}
+	if o.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
+		return 0, errors.New("cannot allocate a terminal without --console-socket")
+	}
+	if !o.Process.Terminal && o.ConsoleSocket != "" {
+		return 0, errors.New("--console-socket given but no terminal was asked for (use -t)")
+	}
+	cg, err := c.execCgroup(o.SubCgroup)
+	if err != nil {
+		return 0, err
+	}
+	cgDir, err := cg.OpenDir()
+	if err != nil {
+		return 0, err
+	}
+	defer cgDir.Close()
+
+	// The init is pinned by a pidfd and its namespaces opened through it:
+	// once the start time still matches after the opens, the files are the
+	// container's even if the pid is reused a moment later.
+	pidfd, err := unix.PidfdOpen(c.State.InitPid, 0)
+	if err != nil {
+		return 0, errors.New("cannot exec: container not running")
+	}
+	defer unix.Close(pidfd)
+	nsFiles, err := openNamespaces(c.State.InitPid, spec)
+	defer closeFiles(nsFiles)
+	if err != nil {
+		return 0, err
+	}
+	if !c.initAlive() {
+		return 0, errors.New("cannot exec: container not running")
+	}
+
+	req := &spawnRequest{
+		config: initConfig{
+			Spec: spec, ID: c.State.ID, Bundle: c.State.Bundle, Rootfs: c.State.Rootfs,
+			Exec: true, PreserveFDs: o.PreserveFDs,
+		},
+		stdio:    o.Stdio,
+		cgroupFD: int(cgDir.Fd()),
+	}
+	for fd := 3; fd < 3+o.PreserveFDs; fd++ {
+		req.preserved = append(req.preserved, os.NewFile(uintptr(fd), fmt.Sprintf("preserved-%d", fd)))
+	}
+	req.bootstrap = execBootstrap(spec, nsFiles, req)
+	if o.Process.Terminal {
+		// The process talks to its terminal only, never to our stdio.
+		devNull, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return 0, err
+		}
+		defer devNull.Close()
+		req.stdio = [3]*os.File{devNull, devNull, devNull}
+		sock := o.ConsoleConn
+		if o.ConsoleSocket != "" {
+			if sock, err = dialConsoleSocket(o.ConsoleSocket); err != nil {
+				return 0, err
+			}
+			defer sock.Close()
+		}
+		req.config.ConsoleSocketFD = req.addFile(sock)
+	}
+
+	p, err := spawn(req, "oci-rt")
+	if err != nil {
+		return 0, err
+	}
+	defer p.conn.f.Close()
+	if err := p.conn.sendValue(&req.config); err != nil {
+		killAndReap(p.pid)
+		return 0, fmt.Errorf("send config to the exec process: %w", err)
+	}
+	if err := c.talkToInit(p, spec, cg); err != nil {
+		return 0, err
+	}
+	if err := p.conn.send(msgAck, ""); err != nil {
+		killAndReap(p.pid)
+		return 0, err
+	}
+	// The process keeps the socket until execve closes it (close-on-exec);
+	// a failure on the way there comes back as an error message.
+	if _, err := p.conn.recv(); !errors.Is(err, errPeerGone) {
+		killAndReap(p.pid)
+		if err == nil {
+			err = errors.New("sync: unexpected message from the exec process")
+		}
+		return 0, err
+	}
+	if o.PidFile != "" {
+		if err := WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(p.pid)), 0o644); err != nil {
+			killAndReap(p.pid)
+			return 0, fmt.Errorf("pid file: %w", err)
+		}
+	}
+	return p.pid, nil
+}
+
+// execCgroup is the container's cgroup, or the existing sub-cgroup of it
+// that --cgroup names. runc's "controller:path" form is accepted; on cgroup
+// v2 the controller part can only be empty or name the unified hierarchy.
+func (c *Container) execCgroup(sub string) (*cgroups.Manager, error) {
+	if c.State.CgroupPath == "" {
+		return nil, errors.New("container has no cgroup recorded")
+	}
+	p := c.State.CgroupPath
+	if sub != "" {
+		if ctrl, rest, ok := strings.Cut(sub, ":"); ok {
+			if ctrl != "" {
+				return nil, fmt.Errorf("--cgroup %q: only the unified hierarchy exists on cgroup v2; give a path without a controller", sub)
+			}
+			sub = rest
+		}
+		clean := path.Clean("/" + sub)
+		if clean != "/"+strings.Trim(sub, "/") || clean == "/" {
+			return nil, fmt.Errorf("--cgroup %q: must be a relative path below the container's cgroup, without . or ..", sub)
+		}
+		p = path.Join(p, clean)
+	}
+	m, err := cgroups.New(p)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(m.Dir()); err != nil {
+		return nil, fmt.Errorf("exec cgroup: %w", err)
+	}
+	return m, nil
+}
+
+// nsProcNames are the names of namespaces under /proc/PID/ns.
+var nsProcNames = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace:     "pid",
+	specs.NetworkNamespace: "net",
+	specs.MountNamespace:   "mnt",
+	specs.IPCNamespace:     "ipc",
+	specs.UTSNamespace:     "uts",
+	specs.UserNamespace:    "user",
+	specs.CgroupNamespace:  "cgroup",
+	specs.TimeNamespace:    "time",
+}
+
+// openNamespaces opens each namespace the container's config lists, as the
+// init sees it (a namespace the config joined by path included).
+func openNamespaces(initPid int, spec *specs.Spec) (map[specs.LinuxNamespaceType]*os.File, error) {
+	files := map[specs.LinuxNamespaceType]*os.File{}
+	for _, ns := range spec.Linux.Namespaces {
+		name, ok := nsProcNames[ns.Type]
+		if !ok {
+			return files, fmt.Errorf("unknown namespace type %q", ns.Type)
+		}
+		p := fmt.Sprintf("/proc/%d/ns/%s", initPid, name)
+		f, err := os.OpenFile(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return files, fmt.Errorf("open the container's %s namespace: %w", name, err)
+		}
+		files[ns.Type] = f
+	}
+	return files, nil
+}
+
+func closeFiles(files map[specs.LinuxNamespaceType]*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// execBootstrap joins every namespace of the container through the fds
+// opened here, handed to the stage, which opens them as /proc/self/fd/N.
+// Joining a pid or time namespace only moves children, so the stage forks.
+func execBootstrap(spec *specs.Spec, files map[specs.LinuxNamespaceType]*os.File, req *spawnRequest) nsenter.Bootstrap {
+	var b nsenter.Bootstrap
+	for _, ns := range spec.Linux.Namespaces {
+		fd := req.addFile(files[ns.Type])
+		b.Join = append(b.Join, nsenter.NSPath{Type: namespaceFlags[ns.Type], Path: fmt.Sprintf("/proc/self/fd/%d", fd)})
+		if ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace {
+			b.Fork = true
+		}
+	}
+	return b
+}
