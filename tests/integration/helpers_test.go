@@ -34,6 +34,9 @@ var (
 	rtBinary string
 	// mkbundleScript makes a bundle with rtBinary's `spec` config.
 	mkbundleScript string
+	// templateBundle is made once by mkbundleScript; newBundle copies it
+	// (a copy is one process, mkbundle.sh is hundreds).
+	templateBundle string
 )
 
 // TestMain builds oci-rt once for this test binary (into a private
@@ -72,6 +75,17 @@ func testMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	if own := filepath.Join(dir, "oci-rt"); rtBinary != own {
+		if err := os.Symlink(rtBinary, own); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	templateBundle = filepath.Join(dir, "bundle")
+	if out, err := exec.Command(mkbundleScript, templateBundle).CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "mkbundle.sh %s: %v\n%s", templateBundle, err, out)
+		return 1
+	}
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "become child subreaper:", err)
 		return 1
@@ -93,14 +107,14 @@ func buildBinary(dir string) (string, error) {
 	return bin, nil
 }
 
-// newBundle makes a busybox bundle in a temp dir with tests/mkbundle.sh.
-// The process gets no terminal (most tests read its output through plain
+// newBundle makes a busybox bundle in a temp dir, a copy of one made with
+// tests/mkbundle.sh. The process gets no terminal (most tests read its output through plain
 // fds); edits then change the config as a test needs.
 func newBundle(t testing.TB, edits ...func(*specs.Spec)) string {
 	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command(mkbundleScript, dir).CombinedOutput(); err != nil {
-		t.Fatalf("mkbundle.sh %s: %v\n%s", dir, err, out)
+	dir := filepath.Join(t.TempDir(), "bundle")
+	if out, err := exec.Command("cp", "-a", templateBundle, dir).CombinedOutput(); err != nil {
+		t.Fatalf("copy bundle: %v\n%s", err, out)
 	}
 	editBundle(t, dir, append([]func(*specs.Spec){func(s *specs.Spec) { s.Process.Terminal = false }}, edits...)...)
 	return dir
