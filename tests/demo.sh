@@ -12,7 +12,7 @@ trap 'rm -rf "$bundle"' EXIT
 jq '.process.terminal = false
   | .hostname = "oci-rt-demo"
   | .process.args = ["sh", "-c", "echo hostname: $(hostname); echo pid: $$; echo uid_map: $(cat /proc/self/uid_map); echo mounts:; cat /proc/self/mounts"]
-  | .linux.namespaces += [{"type": "user"}, {"type": "cgroup"}]
+  | .linux.namespaces += [{"type": "user"}]
   | .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
   | .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
 	"$bundle/config.json" > "$bundle/config.json.new"

@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 // Config is what Setup needs; the parent has validated the spec already.
@@ -262,7 +264,14 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 			// unless the config says "rw".
 			opts.attrSet |= unix.MOUNT_ATTR_RDONLY
 		}
-		return newFilesystem(fsType, m.Source, opts)
+		mnt, err := newFilesystem(fsType, m.Source, opts)
+		if fsType == "cgroup2" && errors.Is(err, unix.EPERM) && !hasNamespace(cfg.Spec, specs.CgroupNamespace) {
+			// In a user namespace without a cgroup namespace the kernel
+			// refuses a new cgroup2 superblock; like runc, show the
+			// container its own cgroup through a bind instead.
+			return bindOwnCgroup(opts)
+		}
+		return mnt, err
 	}
 	var mnt *os.File
 	if idmapped, ok := cfg.MountFDs[index]; ok {
@@ -283,6 +292,37 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 		if _, fromParent := cfg.MountFDs[index]; !fromParent {
 			mnt.Close()
 		}
+		return nil, err
+	}
+	return mnt, nil
+}
+
+// bindOwnCgroup clones the init's own cgroup directory (it already lives
+// in the container's cgroup) with the mount's attributes.
+func bindOwnCgroup(opts mountOptions) (*os.File, error) {
+	mountpoint, err := cgroups.Mountpoint()
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	var own string
+	for _, line := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			own = p
+		}
+	}
+	if own == "" {
+		return nil, errors.New("no cgroup v2 entry in /proc/self/cgroup")
+	}
+	mnt, err := cloneTree(unix.AT_FDCWD, filepath.Join(mountpoint, own), false)
+	if err != nil {
+		return nil, err
+	}
+	if err := applyAttrs(mnt, opts); err != nil {
+		mnt.Close()
 		return nil, err
 	}
 	return mnt, nil
