@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Benchmarks in the cgroup v2 qemu VM (tests/vm/run.sh), where crun runs
+# unmodified and memory limits work:
+#  1. `run` of /bin/true in one busybox bundle: oci-rt, runc and crun in
+#     alternation, BENCH_VM_RUNS (default 20) each, medians and ratios.
+#  2. The memory floor: for each runtime, the smallest memory.max of the
+#     container's cgroup (linux.resources.memory.limit), found by binary
+#     search in 64 KiB steps, under which `run` of /bin/true still exits 0.
+#     Everything charged to the cgroup before the container's execve counts:
+#     for oci-rt that is our re-executed Go binary as the container's init
+#     (it joins the cgroup at clone), for runc its `runc init`, for crun the
+#     forked crun.
+#
+# On the host: tests/bench/vm.sh [--timeout SECS]. It builds oci-rt's
+# bundle and the timer into tests/bench/.cache (the guest sees the host's /
+# read-only) and reruns itself in the VM with --guest DIR.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+step=65536
+ceiling=$((64 << 20)) # a run must succeed here, or the floor is "> 64 MiB"
+
+die() {
+	echo "bench-vm: $*" >&2
+	exit 1
+}
+
+host() {
+	local timeout=1800
+	[ "${1:-}" != --timeout ] || timeout=${2:?--timeout needs a value}
+	[ "$(id -u)" -eq 0 ] || die "must run as root (tests/vm/run.sh needs it)"
+	[ -x "$repo/oci-rt" ] || die "$repo/oci-rt is missing: run make build"
+	mkdir -p "$repo/tests/bench/.cache"
+	local work
+	work=$(mktemp -d "$repo/tests/bench/.cache/vm.XXXXXX")
+	# shellcheck disable=SC2064 # expand $work now
+	trap "rm -rf '$work'" EXIT
+	"$repo/tests/mkbundle.sh" "$work/bundle" >/dev/null
+	jq '.process.terminal = false | .process.args = ["/bin/true"]' "$work/bundle/config.json" >"$work/config.json"
+	mv "$work/config.json" "$work/bundle/config.json"
+	(cd "$repo" && go build -o "$work/benchtool" ./tests/bench/benchtool) || die "building benchtool failed"
+	cd "$repo"
+	tests/vm/run.sh --timeout "$timeout" --env "BENCH_VM_RUNS=${BENCH_VM_RUNS:-20}" -- tests/bench/vm.sh --guest "$work"
+}
+
+# try RUNTIME LIMIT: one `run` of /bin/true under memory.max LIMIT (bytes);
+# its status. The error output goes to $scratch/last-error.
+try() {
+	local rt=$1 limit=$2 id bundle=$scratch/floor-$1
+	n=$((n + 1))
+	id=floor-$rt-$n
+	jq --argjson l "$limit" '.linux.resources.memory.limit = $l' "$bundle/base.json" >"$bundle/config.json"
+	local rc=0
+	timeout 60 "${bin[$rt]}" --root "$scratch/root-$rt" run -b "$bundle" "$id" >"$scratch/last-error" 2>&1 || rc=$?
+	# A run killed by the OOM killer may leave its container behind.
+	"${bin[$rt]}" --root "$scratch/root-$rt" delete -f "$id" >/dev/null 2>&1 || true
+	return $rc
+}
+
+# floor RUNTIME: binary search between 0 (fails) and $ceiling (must work).
+floor() {
+	local rt=$1 lo=0 hi=$ceiling mid ok i why=
+	mkdir -p "$scratch/floor-$rt"
+	cp "${config[$rt]}" "$scratch/floor-$rt/base.json"
+	if ! try "$rt" "$hi"; then
+		printf '%-8s > %d MiB: %s\n' "$rt" $((ceiling >> 20)) "$(tail -1 "$scratch/last-error")"
+		return
+	fi
+	while [ $((hi - lo)) -gt $step ]; do
+		mid=$(((lo + hi) / 2 / step * step))
+		if try "$rt" "$mid"; then
+			hi=$mid
+		else
+			lo=$mid
+			why=$(tail -1 "$scratch/last-error")
+		fi
+	done
+	# Near the floor success depends on timing (how much of the Go heap
+	# or page cache is touched before the OOM killer looks): walk up until
+	# three runs in a row succeed, and give both figures.
+	local lowest=$hi
+	while :; do
+		ok=0
+		for i in 1 2 3; do
+			try "$rt" "$hi" && ok=$((ok + 1)) || why=$(tail -1 "$scratch/last-error")
+		done
+		[ $ok -lt 3 ] && [ $((hi - lowest)) -lt $((16 * step)) ] || break
+		hi=$((hi + step))
+	done
+	printf '%-8s lowest success %5d KiB, 3/3 at %5d KiB  (last failure: %s)\n' \
+		"$rt" $((lowest / 1024)) $((hi / 1024)) "${why:-never failed}"
+}
+
+guest() {
+	local work=$1
+	scratch=$(mktemp -d /tmp/bench-vm.XXXXXX)
+	n=0
+	declare -gA bin config
+	bin=([oci-rt]=$repo/oci-rt [runc]=/usr/sbin/runc [crun]=/usr/bin/crun)
+	# The bundle directory is read-only here: configs go to scratch
+	# bundles whose root.path points at the shared rootfs.
+	local rt
+	for rt in oci-rt runc crun; do
+		mkdir "$scratch/bundle-$rt"
+		jq --arg root "$work/bundle/rootfs" '.root.path = $root' "$work/bundle/config.json" >"$scratch/bundle-$rt/config.json"
+		config[$rt]=$scratch/bundle-$rt/config.json
+	done
+	# crun 1.8.1 rejects ociVersion 1.3.0.
+	jq '.ociVersion = "1.0.2"' "${config[crun]}" >"$scratch/crun.json"
+	mv "$scratch/crun.json" "${config[crun]}"
+
+	echo "== oci-rt bench in the VM: $(uname -r), $(nproc) CPUs, pure cgroup v2 (TCG: absolute times are slow, compare ratios) =="
+	echo "$("${bin[runc]}" --version | head -1); $("${bin[crun]}" --version | head -1)"
+	echo
+	echo "-- run of /bin/true, ${BENCH_VM_RUNS:-20} alternating runs each --"
+	"$work/benchtool" -n "${BENCH_VM_RUNS:-20}" -rss 3 -ref crun \
+		-- oci-rt "${bin[oci-rt]}" --root "$scratch/root-oci-rt" run -b "$scratch/bundle-oci-rt" "o{}" \
+		--- runc "${bin[runc]}" --root "$scratch/root-runc" run -b "$scratch/bundle-runc" "r{}" \
+		--- crun "${bin[crun]}" --root "$scratch/root-crun" run -b "$scratch/bundle-crun" "c{}" | tee "$scratch/table"
+	awk '{ m[$1] = $3 } END {
+		printf "oci-rt / runc: %.2f x; oci-rt / crun: %.2f x (target <= 1: %s)\n",
+			m["oci-rt"] / m["runc"], m["oci-rt"] / m["crun"], (m["oci-rt"] <= m["crun"] ? "met" : "NOT met")
+	}' "$scratch/table"
+
+	echo
+	echo "-- memory floor: smallest memory.max (64 KiB steps) for run of /bin/true --"
+	for rt in oci-rt runc crun; do
+		floor "$rt"
+	done
+	local left
+	left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \( -name 'floor-*' -o -name '[orc][0-9]*' \) 2>/dev/null || true)
+	[ -z "$left" ] || die "cgroups left behind: $left"
+	rm -rf "$scratch"
+}
+
+case ${1:-} in
+--guest) guest "${2:?--guest needs the work directory}" ;;
+*) host "$@" ;;
+esac
