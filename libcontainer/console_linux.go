@@ -35,10 +35,13 @@ func setupConsole(cfg *initConfig, bindDevConsole bool) error {
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
 		return fmt.Errorf("unlock pty: %w", err)
 	}
-	slaveFD, err := unix.IoctlRetInt(int(master.Fd()), unix.TIOCGPTPEER)
-	if err != nil {
-		return fmt.Errorf("open pty slave: %w", err)
+	// TIOCGPTPEER's argument is the open flags of the slave: without
+	// O_RDWR it is read-only and the process cannot write to its terminal.
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return fmt.Errorf("open pty slave: %w", errno)
 	}
+	slaveFD := int(r)
 	slave := os.NewFile(uintptr(slaveFD), "pty-slave")
 	defer slave.Close()
 	if size := cfg.Spec.Process.ConsoleSize; size != nil {
