@@ -20,6 +20,7 @@ options:
   --env NAME=VAL  set an environment variable for the commands (repeatable)
   --out DIR       copy what the commands wrote to $VM_OUT into host DIR
   --verbose       show kernel messages and the qemu command line
+  --kernel-args S append S to the guest kernel's command line
 
 Exit status: the commands' status, 124 on timeout, 125 if the VM could not
 run the commands, 2 on a usage error.
@@ -39,6 +40,7 @@ mem=4096
 cpus=2
 outdir=
 verbose=
+kargs=
 envs=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -48,6 +50,7 @@ while [ $# -gt 0 ]; do
 	--env) envs+=("${2:?--env needs NAME=VALUE}"); shift 2 ;;
 	--out) outdir=${2:?--out needs a directory}; shift 2 ;;
 	--verbose) verbose=1; shift ;;
+	--kernel-args) kargs=${2:?--kernel-args needs a value}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) echo "vm: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -79,7 +82,7 @@ newest_kernel() {
 	local k v best=
 	for k in /boot/vmlinuz-*; do
 		v=${k#/boot/vmlinuz-}
-		[ -f "$k" ] && [ -d "/lib/modules/$v/kernel" ] || continue
+		if [ ! -f "$k" ] || [ ! -d "/lib/modules/$v/kernel" ]; then continue; fi
 		best=$(printf '%s\n%s\n' "$best" "$v" | sort -V | tail -1)
 	done
 	echo "$best"
@@ -93,7 +96,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "vm: installing ${missing[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq >&2 || die "apt-get update failed"
-	apt-get install -y -qq "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 fi
 kver=$(newest_kernel)
 [ -n "$kver" ] || die "no kernel in /boot with modules in /lib/modules"
@@ -102,21 +105,43 @@ kernel=/boot/vmlinuz-$kver
 # Rebuild the cached boot files when anything that goes into them changes
 # (Debian ships updated kernels under the same version string).
 mkdir -p "$cache"
-key=$( (cat "$here/init" "$here/mkinitramfs.sh" "$here/mkvmlinux.sh" /bin/busybox \
-	"$kernel" "/lib/modules/$kver/modules.dep") | sha256sum | cut -c1-16)
+key=$(cat "$kernel" "$here/mkvmlinux.sh" | sha256sum | cut -c1-16)
+vmlinux=$cache/vmlinux-$kver-$key
+if [ ! -f "$vmlinux" ] && [ ! -f "$vmlinux.none" ]; then
+	echo "vm: extracting $vmlinux" >&2
+	"$here/mkvmlinux.sh" "$kernel" "/boot/config-$kver" "$vmlinux" || : >"$vmlinux.none"
+fi
+[ ! -f "$vmlinux" ] || kernel=$vmlinux
+key=$(cat "$here/init" "$here/mkinitramfs.sh" /bin/busybox "/lib/modules/$kver/modules.dep" |
+	sha256sum | cut -c1-16)
 initrd=$cache/initramfs-$kver-$key.cpio
 if [ ! -f "$initrd" ]; then
 	echo "vm: building $initrd" >&2
 	"$here/mkinitramfs.sh" "$kver" "$initrd" || die "building the initramfs failed"
 fi
-vmlinux=$cache/vmlinux-$kver-$key
-if [ ! -f "$vmlinux" ] && [ ! -f "$vmlinux.none" ]; then
-	"$here/mkvmlinux.sh" "$kernel" "/boot/config-$kver" "$vmlinux" || : >"$vmlinux.none"
-fi
-[ ! -f "$vmlinux" ] || kernel=$vmlinux
 # Old versions (and runs killed with -9) go once surely no run still uses them.
 find "$cache" -maxdepth 1 \( -name 'initramfs-*' -o -name 'vmlinux-*' -o -name 'run.*' \) \
 	! -name "${initrd##*/}" ! -name "${vmlinux##*/}*" -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
+
+qpid=
+run=
+# shellcheck disable=SC2317 # called by the EXIT trap
+cleanup() {
+	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
+		# timeout(1) passes TERM on to qemu; if qemu lingers, kill it directly.
+		kill -TERM "$qpid" 2>/dev/null || true
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$qpid" 2>/dev/null || break
+			sleep 0.3
+		done
+		pkill -KILL -P "$qpid" 2>/dev/null || true
+		kill -KILL "$qpid" 2>/dev/null || true
+		wait "$qpid" 2>/dev/null || true
+	fi
+	[ -z "$run" ] || rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'echo "vm: interrupted, stopping the VM" >&2; exit 130' INT TERM
 
 # The read-write share: the command script in, status and results out.
 run=$(mktemp -d "$cache/run.XXXXXX")
@@ -144,29 +169,20 @@ mkdir "$run/out"
 		echo 's=$?; [ "$rc" -ne 0 ] || rc=$s'
 		cmd=()
 	done
+	# shellcheck disable=SC2016 # expanded in the guest
 	echo 'exit "$rc"'
 } >"$run/cmd"
 
-qpid=
-cleanup() {
-	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
-		# timeout(1) passes TERM on to qemu; if qemu lingers, kill it directly.
-		kill -TERM "$qpid" 2>/dev/null || true
-		for _ in 1 2 3 4 5 6 7 8 9 10; do
-			kill -0 "$qpid" 2>/dev/null || break
-			sleep 0.3
-		done
-		pkill -KILL -P "$qpid" 2>/dev/null || true
-		kill -KILL "$qpid" 2>/dev/null || true
-		wait "$qpid" 2>/dev/null || true
-	fi
-	rm -rf "$run"
-}
-trap cleanup EXIT
-trap 'echo "vm: interrupted, stopping the VM" >&2; exit 130' INT TERM
-
 append="console=ttyS0 panic=-1 cgroup_no_v1=all hugepages=16 mitigations=off"
+# Without a preset loops-per-jiffy the emulated second CPU spends about 1.5 s
+# calibrating its delay loop. udelay counts TSC cycles, and TCG's TSC runs at
+# the host's rate, so the host's clock gives the right value.
+hz=$(sed -n 's/^CONFIG_HZ=//p' "/boot/config-$kver" 2>/dev/null)
+mhz=$(awk -F': *' '/^cpu MHz/ { print int($2 + 1); exit }' /proc/cpuinfo)
+[ -z "$hz" ] || [ -z "$mhz" ] || append+=" lpj=$((mhz * 1000000 / hz))"
 [ -n "$verbose" ] || append+=" quiet"
+append+=${kargs:+ $kargs}
+# shellcheck disable=SC2054 # the commas belong to qemu's option syntax
 qemu=(
 	qemu-system-x86_64
 	-accel tcg,thread=multi -cpu max -m "$mem" -smp "$cpus"
@@ -188,12 +204,21 @@ qpid=
 us=$((${EPOCHREALTIME/./} - start))
 wall=$(printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)))
 
+# Whatever the outcome, keep what the guest left for the caller.
+if [ -n "$outdir" ]; then
+	mkdir -p "$outdir"
+	cp -a "$run/out/." "$outdir/"
+	cp "$run/console.log" "$outdir/vm-console.txt" 2>/dev/null || true
+	cp "$run/dmesg" "$outdir/vm-dmesg.txt" 2>/dev/null || true
+fi
+
 show_console() {
 	echo "vm: ---- kernel console (${1:-all}) ----" >&2
 	if [ -n "${1:-}" ]; then tail -n "$1" "$run/console.log" >&2; else cat "$run/console.log" >&2; fi
 	echo "vm: ---- end of kernel console ----" >&2
 }
-if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+# 137: timeout(1) had to SIGKILL qemu after its grace period.
+if [ "$qrc" -eq 124 ] || { [ "$qrc" -eq 137 ] && [ "$us" -ge $((timeout_s * 1000000)) ]; }; then
 	show_console 40
 	echo "vm: timed out after ${timeout_s}s; qemu killed" >&2
 	exit 124
@@ -204,11 +229,6 @@ if [ ! -s "$run/status" ]; then
 fi
 [ -z "$verbose" ] || show_console
 status=$(cat "$run/status")
-if [ -n "$outdir" ]; then
-	mkdir -p "$outdir"
-	cp -a "$run/out/." "$outdir/"
-	cp "$run/dmesg" "$outdir/vm-dmesg.txt" 2>/dev/null || true
-fi
 ready=$(cat "$run/ready-uptime" 2>/dev/null || echo '?')
 echo "vm: exit status $status; guest ready ${ready}s after kernel start; ${wall}s wall in total" >&2
 exit "$status"

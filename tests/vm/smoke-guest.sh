@@ -37,18 +37,18 @@ ok "$(cat /proc/sys/vm/nr_hugepages) hugepages reserved"
 child=$cg/vm-smoke.$$
 mkdir "$child"
 trap 'rmdir "$child" 2>/dev/null || true' EXIT
-echo 32M >"$child/memory.max"
-[ "$(cat "$child/memory.max")" = 33554432 ] || fail "memory.max reads $(cat "$child/memory.max")"
+echo 16M >"$child/memory.max"
+[ "$(cat "$child/memory.max")" = 16777216 ] || fail "memory.max reads $(cat "$child/memory.max")"
 [ -e "$child/hugetlb.2MB.max" ] || fail "no hugetlb.2MB.max in a child cgroup"
-# tail keeps an unterminated line in memory until EOF: 256 MiB cannot fit.
-if sh -c 'echo $$ >"$1/cgroup.procs" && head -c 256M /dev/zero | tail -n 1 >/dev/null' sh "$child" 2>/dev/null; then
-	fail "a 256 MiB allocation succeeded under memory.max=32M"
+# tail keeps an unterminated line in memory until EOF: 64 MiB cannot fit.
+if sh -c 'echo $$ >"$1/cgroup.procs" && head -c 64M /dev/zero | tail -n 1 >/dev/null' sh "$child" 2>/dev/null; then
+	fail "a 64 MiB allocation succeeded under memory.max=16M"
 fi
 oom_kills=$(awk '$1 == "oom_kill" { print $2 }' "$child/memory.events")
 [ "${oom_kills:-0}" -ge 1 ] || fail "memory.events reports no oom_kill: $(tr '\n' ' ' <"$child/memory.events")"
 [ -z "$(cat "$child/cgroup.procs")" ] || fail "processes left in $child"
 rmdir "$child"
-ok "child cgroup with memory.max=32M: a 256 MiB hog was OOM-killed ($oom_kills oom_kill)"
+ok "child cgroup with memory.max=16M: a 64 MiB hog was OOM-killed ($oom_kills oom_kill)"
 
 # --- filesystems -------------------------------------------------------------
 [ "$(pwd -P)" = "$VM_EXPECT_CWD" ] || fail "cwd is $(pwd -P), want $VM_EXPECT_CWD"
@@ -56,7 +56,7 @@ if touch .vm-smoke-ro 2>/dev/null; then
 	rm -f .vm-smoke-ro
 	fail "the host's / is writable from the guest"
 fi
-echo ok >/tmp/vm-smoke && rm /tmp/vm-smoke || fail "/tmp is not writable"
+{ echo ok >/tmp/vm-smoke && rm /tmp/vm-smoke; } || fail "/tmp is not writable"
 echo ok >"$VM_OUT/smoke-out" || fail "cannot write to \$VM_OUT=$VM_OUT"
 for d in /dev/shm /dev/pts /sys/fs/bpf /dev/hugepages; do
 	mountpoint -q "$d" || fail "$d is not mounted"
@@ -74,8 +74,9 @@ ln -s busybox "$bundle/rootfs/bin/false"
 (cd "$bundle" && runc spec)
 sed -i -e 's/"terminal": true/"terminal": false/' \
 	-e 's/^\([[:space:]]*\)"sh"$/\1"true"/' "$bundle/config.json"
-grep -q '"terminal": false' "$bundle/config.json" && grep -q '^[[:space:]]*"true"$' "$bundle/config.json" ||
+if ! grep -q '"terminal": false' "$bundle/config.json" || ! grep -q '^[[:space:]]*"true"$' "$bundle/config.json"; then
 	fail "could not edit the config made by runc spec"
+fi
 # crun 1.8.1 refuses ociVersion values it does not know.
 sed 's/"ociVersion": "[^"]*"/"ociVersion": "1.0.2"/' "$bundle/config.json" >/tmp/crun-config.json
 
