@@ -422,7 +422,12 @@ func exitCode(t testing.TB, cmd *exec.Cmd, err error) int {
 	if cmd.ProcessState == nil {
 		t.Fatalf("%v: %v", cmd.Args, err)
 	}
-	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return shellStatus(cmd.ProcessState)
+}
+
+// shellStatus is a finished process's exit status, 128+signal when killed.
+func shellStatus(ps *os.ProcessState) int {
+	ws := ps.Sys().(syscall.WaitStatus)
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())
 	}
