@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 )
 
@@ -106,7 +107,13 @@ func Finish(cfg *Config) error {
 		}
 	}
 	if len(linux.MaskedPaths) > 0 {
-		if err := maskPaths(root, linux.MaskedPaths, linux.MountLabel); err != nil {
+		// Without SELinux a mount label means nothing, and tmpfs would
+		// refuse its context= option: it is dropped, as runc drops it.
+		mountLabel := linux.MountLabel
+		if !selinux.GetEnabled() {
+			mountLabel = ""
+		}
+		if err := maskPaths(root, linux.MaskedPaths, mountLabel); err != nil {
 			return err
 		}
 	}
