@@ -35,7 +35,7 @@ func TestBenchmarkFigures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ref, err = exportBPF(lf); err != nil {
+		if ref, err = exportBPF(lf, byteOrderOf(archs[arches[0]].audit)); err != nil {
 			t.Fatal(err)
 		}
 		lf.Release()

@@ -108,7 +108,7 @@ func differential(t testing.TB, cfg *specs.LinuxSeccomp, arches []string, seed i
 		t.Fatalf("libseccomp rejects the profile: %v", err)
 	}
 	defer lf.Release()
-	ref, err := exportBPF(lf)
+	ref, err := exportBPF(lf, byteOrderOf(archs[arches[0]].audit))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,9 +202,12 @@ func differential(t testing.TB, cfg *specs.LinuxSeccomp, arches []string, seed i
 	return checks
 }
 
-// archSets are the ABI combinations compared with libseccomp. s390x has a
-// table but is absent: the installed libseccomp 2.5.4 refuses to add it
-// (EDOM), so there is nothing to compare with.
+// archSets are the ABI combinations compared with libseccomp on Docker's
+// profile. Big-endian ABIs are only in the random sweep: libseccomp 2.5.4
+// exports some return values of a long foreign-endian program in host
+// order (Docker's 352-name ALLOW entry alone on s390x yields "ret 0xff7f"),
+// an export artefact that says nothing about the filter a big-endian host
+// would build.
 var archSets = [][]string{
 	{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"},
 	{"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"},

@@ -58,14 +58,16 @@ func libseccompFilter(cfg *specs.LinuxSeccomp, arches []string, optimize bool) (
 	if err != nil {
 		return nil, err
 	}
-	for _, a := range arches {
-		sa := mustLibArch(a)
-		if err := f.AddArch(sa); err != nil {
+	// The native ABI goes first when another plays its role: libseccomp
+	// refuses (EDOM) to mix byte orders in one filter.
+	if nat, _ := libseccomp.GetNativeArch(); nat.String() != mustLibArch(arches[0]).String() {
+		if err := f.RemoveArch(nat); err != nil {
 			return nil, err
 		}
 	}
-	if nat, _ := libseccomp.GetNativeArch(); nat.String() != mustLibArch(arches[0]).String() {
-		if err := f.RemoveArch(nat); err != nil {
+	for _, a := range arches {
+		sa := mustLibArch(a)
+		if err := f.AddArch(sa); err != nil {
 			return nil, err
 		}
 	}
@@ -129,7 +131,9 @@ func mustLibArch(a string) libseccomp.ScmpArch {
 	return sa
 }
 
-func exportBPF(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
+// exportBPF returns f's program, which libseccomp writes in the byte order
+// of the filter's ABIs (big-endian for a MIPS or PPC64 filter).
+func exportBPF(f *libseccomp.ScmpFilter, bo binary.ByteOrder) ([]unix.SockFilter, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -153,8 +157,8 @@ func exportBPF(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 	for i := range prog {
 		b := raw[8*i:]
 		prog[i] = unix.SockFilter{
-			Code: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3],
-			K: binary.NativeEndian.Uint32(b[4:]),
+			Code: bo.Uint16(b), Jt: b[2], Jf: b[3],
+			K: bo.Uint32(b[4:]),
 		}
 	}
 	return prog, nil
