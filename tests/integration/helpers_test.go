@@ -281,7 +281,13 @@ type Container struct {
 // the init.
 func (r *Runtime) Create(bundle string, flags ...string) *Container {
 	r.t.Helper()
-	c := &Container{ID: newID(r.t), Bundle: bundle}
+	return r.CreateID(newID(r.t), bundle, flags...)
+}
+
+// CreateID is Create with a chosen container ID.
+func (r *Runtime) CreateID(id, bundle string, flags ...string) *Container {
+	r.t.Helper()
+	c := &Container{ID: id, Bundle: bundle}
 	dir := r.t.TempDir()
 	pidFile := filepath.Join(dir, "pid")
 	out, err := os.Create(filepath.Join(dir, "output"))

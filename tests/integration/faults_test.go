@@ -1,0 +1,225 @@
+package integration
+
+// SECURITY.md C (20-22, 26): a runtime killed mid-create, half-written
+// state, a reused init pid, a failed create.
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// recordedState is the part of <root>/<id>/state.json these tests read
+// and forge: where the container's pieces are.
+type recordedState map[string]any
+
+func readState(t testing.TB, r *Runtime, id string) recordedState {
+	t.Helper()
+	var st recordedState
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(r.Root, id, "state.json"))), &st); err != nil {
+		t.Fatalf("state.json of %s: %v", id, err)
+	}
+	return st
+}
+
+func (st recordedState) initPid() int {
+	pid, _ := st["initPid"].(float64)
+	return int(pid)
+}
+
+// writeState replaces state.json atomically, as the runtime does.
+func writeState(t testing.TB, r *Runtime, id string, st recordedState) {
+	t.Helper()
+	data, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(r.Root, id, "state.json")
+	if err := os.WriteFile(path+".forged", data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(path+".forged", path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cgroupProcs lists the processes in a container's cgroup (none when it
+// does not exist).
+func cgroupProcs(id string) []int {
+	data, _ := os.ReadFile(filepath.Join(cgroupDir(id), "cgroup.procs"))
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// liveChildren lists our children that have not exited: an init left by a
+// create comes back to us, the subreaper.
+func liveChildren(t testing.TB) map[int]bool {
+	t.Helper()
+	tasks, err := filepath.Glob("/proc/self/task/*/children")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kids := map[int]bool{}
+	for _, task := range tasks {
+		data, _ := os.ReadFile(task)
+		for _, f := range strings.Fields(string(data)) {
+			if pid, _ := strconv.Atoi(f); pid > 0 && pidAlive(pid) {
+				kids[pid] = true
+			}
+		}
+	}
+	return kids
+}
+
+// reapZombie collects pid if it is an exited child of ours.
+func reapZombie(pid int) {
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+}
+
+// TestKillCreateAtEachPoint (SECURITY 20): create SIGSTOPs itself at each
+// named point (OCIRT_TEST_PAUSE_AT), we SIGKILL it there; delete --force
+// then leaves no process, cgroup or state, and the ID can be reused.
+func TestKillCreateAtEachPoint(t *testing.T) {
+	for _, point := range []string{"recorded", "cgroup", "spawned", "ready"} {
+		t.Run(point, func(t *testing.T) {
+			r := newRuntime(t)
+			bundle := newBundle(t, withArgs("true"))
+			id := newID(t)
+			out := tempFile(t)
+			cmd := r.Command("create", "--bundle", bundle, id)
+			cmd.Env = append(os.Environ(), "OCIRT_TEST_PAUSE_AT="+point)
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "create to stop at "+point, func() bool {
+				st, _ := procStatusField(cmd.Process.Pid, "State")
+				return strings.HasPrefix(st, "T")
+			})
+			st := readState(t, r, id)
+			procs := cgroupProcs(id)
+			if pid := st.initPid(); pid > 0 {
+				procs = append(procs, pid)
+			}
+			if (point == "spawned" || point == "ready") && len(procs) == 0 {
+				t.Fatalf("at %s the state records no init and the cgroup holds no process", point)
+			}
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+
+			r.Must("delete", "--force", id)
+			for _, pid := range procs {
+				reapZombie(pid)
+				if pidAlive(pid) {
+					t.Errorf("process %d of the killed create survived delete --force", pid)
+				}
+			}
+			assertGone(t, r, id)
+			c := r.CreateID(id, bundle)
+			r.Must("delete", c.ID)
+			c.Wait(t, 10*time.Second)
+			assertGone(t, r, id)
+		})
+	}
+}
+
+// TestIncompleteStateDir (SECURITY 21): a state dir with no state file, a
+// truncated one, or one create never completed is skipped by list and
+// removed by delete --force.
+func TestIncompleteStateDir(t *testing.T) {
+	r := newRuntime(t)
+	c := r.Create(newBundle(t, withArgs("true")))
+	incomplete := map[string]string{
+		newID(t): "",
+		newID(t): `{"id":`,
+		newID(t): `{"id":"x","complete":false}`,
+	}
+	for id, content := range incomplete {
+		if err := os.Mkdir(filepath.Join(r.Root, id), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if content != "" {
+			if err := os.WriteFile(filepath.Join(r.Root, id, "state.json"), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(r.Must("list", "--format", "json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0]["id"] != c.ID {
+		t.Errorf("list shows %v, want only %s", list, c.ID)
+	}
+	for id := range incomplete {
+		r.Must("delete", "--force", id)
+		assertGone(t, r, id)
+	}
+}
+
+// TestPidReused (SECURITY 22): the init exited and another process now has
+// its pid (forged: state.json names a live process of ours with the init's
+// start time): state says stopped, kill refuses and leaves that process
+// alone, delete does too.
+func TestPidReused(t *testing.T) {
+	r := newRuntime(t)
+	c := r.Create(newBundle(t, withArgs("true")))
+	r.Must("start", c.ID)
+	c.Wait(t, 10*time.Second)
+	stranger := exec.Command("sleep", "60") // stands for the process that got the pid
+	if err := stranger.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stranger.Process.Kill(); _ = stranger.Wait() }()
+	st := readState(t, r, c.ID)
+	st["initPid"] = stranger.Process.Pid
+	writeState(t, r, c.ID, st)
+
+	if got := r.State(c.ID); got.Status != "stopped" || got.Pid != 0 {
+		t.Errorf("state with a reused pid: %+v, want stopped with pid 0", got)
+	}
+	if res := r.Run("kill", c.ID, "KILL"); res.Code != 1 || !strings.Contains(res.Stderr, "container not running") {
+		t.Errorf("kill with a reused pid: %s", res)
+	}
+	r.Must("delete", c.ID)
+	if !pidAlive(stranger.Process.Pid) {
+		t.Fatal("the process that reused the init's pid was killed")
+	}
+	assertGone(t, r, c.ID)
+}
+
+// TestFailedCreateLeavesNothing (SECURITY 26): a create that fails inside
+// init (args[0] missing) fails with a one-line error and leaves no state,
+// cgroup or process.
+func TestFailedCreateLeavesNothing(t *testing.T) {
+	r := newRuntime(t)
+	before := liveChildren(t)
+	id := newID(t)
+	res := r.Run("create", "--bundle", newBundle(t, withArgs("/no/such/binary")), id)
+	if res.Code != 1 || !strings.Contains(res.Stderr, "/no/such/binary") || strings.Count(res.Stderr, "\n") != 1 {
+		t.Errorf("create with a missing args[0]: %s, want exit 1 and a one-line error naming it", res)
+	}
+	assertGone(t, r, id)
+	if entries, _ := os.ReadDir(r.Root); len(entries) != 0 {
+		t.Errorf("root holds %d entries after a failed create", len(entries))
+	}
+	time.Sleep(50 * time.Millisecond)
+	for pid := range liveChildren(t) {
+		if !before[pid] {
+			t.Errorf("failed create left process %d behind", pid)
+		}
+	}
+}
