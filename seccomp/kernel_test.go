@@ -27,7 +27,9 @@ func kernelProfile(t testing.TB) *specs.LinuxSeccomp {
 }
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
+	if mode := os.Getenv(childEnv); mode == "notify" {
+		os.Exit(notifyChild())
+	} else if mode != "" {
 		os.Exit(child(mode))
 	}
 	os.Exit(m.Run())
