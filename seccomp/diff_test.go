@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	mobyseccomp "github.com/moby/profiles/seccomp"
+	"github.com/oci-rt/oci-rt/tests/seccompprofile"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
@@ -17,11 +17,7 @@ import (
 // runtime for a container without extra capabilities.
 func dockerDefault(t testing.TB) *specs.LinuxSeccomp {
 	t.Helper()
-	caps := []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-		"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-		"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"}
-	rs := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: caps}}}
-	p, err := mobyseccomp.GetDefaultProfile(rs)
+	p, err := seccompprofile.DockerDefault()
 	if err != nil {
 		t.Fatal(err)
 	}
