@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -45,6 +46,7 @@ func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Cont
 	if err != nil {
 		return nil, err
 	}
+	listenFDs, listenEnv := socketActivation()
 	pidFile := ctx.String("pid-file")
 	if pidFile != "" {
 		if pidFile, err = filepath.Abs(pidFile); err != nil {
@@ -59,10 +61,22 @@ func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Cont
 		PidFile:       pidFile,
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
-		PreserveFDs:   ctx.Int("preserve-fds"),
+		PreserveFDs:   listenFDs + ctx.Int("preserve-fds"),
+		ExtraEnv:      listenEnv,
 		Stdio:         [3]*os.File{os.Stdin, os.Stdout, os.Stderr},
 		Pause:         testPausePoint(),
 	})
+}
+
+// socketActivation passes on the sockets systemd handed us (LISTEN_FDS for
+// our pid), as runc does: they become the container's first fds from 3, and
+// its LISTEN_FDS and LISTEN_PID (1, its init) say so.
+func socketActivation() (int, []string) {
+	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if err != nil || n <= 0 || os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return 0, nil
+	}
+	return n, []string{"LISTEN_FDS=" + strconv.Itoa(n), "LISTEN_PID=1"}
 }
 
 // testPausePoint lets the fault-injection tests stop create at a named

@@ -30,6 +30,9 @@ type CreateOptions struct {
 	NoPivot      bool
 	NoNewKeyring bool
 	PreserveFDs  int
+	// ExtraEnv is added to the process's environment (socket activation's
+	// LISTEN_FDS and LISTEN_PID).
+	ExtraEnv []string
 	// Stdio is handed to the process unchanged when it has no terminal.
 	Stdio [3]*os.File
 	// Pause, when set, is called at named points of create; tests use it to
@@ -56,6 +59,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if !spec.Process.Terminal && o.ConsoleSocket != "" {
 		return nil, errors.New("--console-socket given but process.terminal is false")
 	}
+	spec.Process.Env = append(spec.Process.Env, o.ExtraEnv...)
 	specBytes, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -310,5 +311,33 @@ func TestPreserveFDs(t *testing.T) {
 	// fd 5 is the directory ls lists: 0-4 are all the process got.
 	if fds := strings.Fields(c.ReadOutput(t)); strings.Join(fds, " ") != "0 1 2 3 4 5" {
 		t.Errorf("process fds %q, want 0-4 and ls's own 5 only", fds)
+	}
+}
+
+// TestSocketActivation: fds systemd passed to the runtime (LISTEN_FDS for
+// the runtime's own pid) reach the container from fd 3, announced to it
+// with LISTEN_FDS and LISTEN_PID=1, as runc does.
+func TestSocketActivation(t *testing.T) {
+	r := newRuntime(t)
+	in := filepath.Join(t.TempDir(), "in")
+	if err := os.WriteFile(in, []byte("socket data\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f3, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f3.Close()
+	bundle := newBundle(t, shell(`echo "$LISTEN_FDS $LISTEN_PID"; cat <&3`))
+	// LISTEN_PID must name the runtime itself: the shell execs it.
+	script := `LISTEN_FDS=1 LISTEN_PID=$$ exec "$0" "$@"`
+	cmd := exec.Command("/bin/sh", append([]string{"-c", script}, r.Command("run", "--bundle", bundle, newID(t)).Args...)...)
+	cmd.ExtraFiles = []*os.File{f3}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v: %s", err, out)
+	}
+	if got := string(out); got != "1 1\nsocket data\n" {
+		t.Errorf("container saw %q, want LISTEN_FDS=1 LISTEN_PID=1 and the data on fd 3", got)
 	}
 }
