@@ -38,7 +38,14 @@ var psCommand = &cli.Command{
 			}
 			return printJSON(pids)
 		}
-		psArgs := ctx.Args().Tail()
+		// go-runc's Top passes its options as one argument, empty by
+		// default.
+		var psArgs []string
+		for _, a := range ctx.Args().Tail() {
+			if a != "" {
+				psArgs = append(psArgs, a)
+			}
+		}
 		if len(psArgs) == 0 {
 			psArgs = []string{"-ef"}
 		}
