@@ -1,0 +1,59 @@
+package libcontainer
+
+import (
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/nsenter"
+)
+
+func TestCreateBootstrap(t *testing.T) {
+	spec := &specs.Spec{Linux: &specs.Linux{
+		Namespaces: []specs.LinuxNamespace{
+			{Type: specs.PIDNamespace},
+			{Type: specs.NetworkNamespace, Path: "/run/netns/x"},
+			{Type: specs.MountNamespace},
+			{Type: specs.TimeNamespace},
+		},
+		TimeOffsets: map[string]specs.LinuxTimeOffset{"boottime": {Secs: 86400}, "monotonic": {Secs: -5, Nanosecs: 7}},
+	}}
+	b := createBootstrap(spec)
+	if want := uint32(unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWTIME); b.CloneFlags != want {
+		t.Errorf("clone flags %#x, want %#x", b.CloneFlags, want)
+	}
+	if len(b.Join) != 1 || b.Join[0] != (nsenter.NSPath{Type: unix.CLONE_NEWNET, Path: "/run/netns/x"}) {
+		t.Errorf("joins %+v", b.Join)
+	}
+	if !b.Fork {
+		t.Error("a new pid namespace needs the fork")
+	}
+	if want := "monotonic -5 7\nboottime 86400 0\n"; b.TimeOffsets != want {
+		t.Errorf("time offsets %q, want %q", b.TimeOffsets, want)
+	}
+
+	noPid := createBootstrap(&specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}}})
+	if noPid.Fork {
+		t.Error("without pid or time namespace there is nothing to fork into")
+	}
+}
+
+func TestHostID(t *testing.T) {
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 1000}, {ContainerID: 1000, HostID: 5000, Size: 1}}
+	for _, c := range []struct {
+		maps []specs.LinuxIDMapping
+		id   uint32
+		want int
+	}{
+		{nil, 0, 0},
+		{maps, 0, 100000},
+		{maps, 999, 100999},
+		{maps, 1000, 5000},
+		{maps, 1001, -1},
+	} {
+		if got := hostID(c.maps, c.id); got != c.want {
+			t.Errorf("hostID(%v, %d) = %d, want %d", c.maps, c.id, got, c.want)
+		}
+	}
+}

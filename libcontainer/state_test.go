@@ -1,0 +1,169 @@
+package libcontainer
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestStoreCreateIsExclusive(t *testing.T) {
+	store, err := OpenStore(filepath.Join(t.TempDir(), "root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(store.Root); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("root dir mode %v, %v; want 0700", st.Mode(), err)
+	}
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l, err := store.Create("one")
+			if err == nil {
+				wins.Add(1)
+				l.Unlock()
+				return
+			}
+			if !strings.Contains(err.Error(), "already exists") {
+				t.Errorf("losing create: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d creates of one ID succeeded, want exactly 1", wins.Load())
+	}
+}
+
+func TestStoreLockSerialisesAndSeesDeletion(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		l2, err := store.Lock("c")
+		if err == nil {
+			l2.Unlock()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("second lock did not wait for the first: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	// The holder deletes the container; the waiter must learn it is gone.
+	if err := l.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "container c does not exist") {
+		t.Fatalf("waiter got %v, want does not exist", err)
+	}
+	if _, err := store.Lock("missing"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("lock of a missing ID: %v", err)
+	}
+}
+
+func TestStoreSaveIsAtomicAndListSkipsIncomplete(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	for _, id := range []string{"b", "a", "half"} {
+		l, err := store.Create(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Save(&State{ID: id, Complete: id != "half"}); err != nil {
+			t.Fatal(err)
+		}
+		l.Unlock()
+	}
+	// A directory with no state at all (runtime killed before its first
+	// write) is skipped too.
+	if err := os.Mkdir(filepath.Join(store.Root, "empty"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := store.List()
+	if err != nil || strings.Join(ids, ",") != "a,b" {
+		t.Fatalf("List = %v, %v; want a,b", ids, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(store.Root, "a"))
+	if len(entries) != 1 || entries[0].Name() != stateFile {
+		t.Fatalf("state dir holds %v: a temporary file was left behind", entries)
+	}
+	st, err := store.Load("a")
+	if err != nil || st.ID != "a" || !st.Complete {
+		t.Fatalf("Load = %+v, %v", st, err)
+	}
+	if _, err := store.Load("nope"); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("Load of a missing ID: %v", err)
+	}
+}
+
+func TestConcurrentReadersNeverSeePartialState(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	big := &State{ID: "c", Annotations: map[string]string{"k": strings.Repeat("x", 1<<20)}}
+	if err := l.Save(big); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 50; i++ {
+			big.InitPid = i
+			if err := l.Save(big); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if _, err := store.Load("c"); err != nil {
+			t.Fatalf("reader saw a partial state: %v", err)
+		}
+	}
+}
+
+func TestProcStatParsesHostileCommandNames(t *testing.T) {
+	// A command name may hold spaces and parentheses: fields must be
+	// counted from the last ')'.
+	link := filepath.Join(t.TempDir(), "a) R (b")
+	if err := os.Symlink("/bin/sleep", link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(link, "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	time.Sleep(50 * time.Millisecond)
+	start, state, err := procStat(cmd.Process.Pid)
+	if err != nil || state != 'S' {
+		t.Fatalf("procStat = %d %q %v; want a sleeping process", start, state, err)
+	}
+	self, _, _ := procStat(os.Getpid())
+	if start < self {
+		t.Fatalf("child start time %d before the test's own %d: fields misparsed", start, self)
+	}
+	if _, _, err := procStat(1 << 30); err == nil {
+		t.Fatal("procStat of a pid that cannot exist succeeded")
+	}
+}
