@@ -44,7 +44,7 @@ func TestBenchmarkFigures(t *testing.T) {
 	stub := newRuncStub(cfg, arches)
 	for _, abi := range []string{NativeArch, "SCMP_ARCH_X86"} {
 		var top uint32
-		for _, nr := range syscallTables[abi] {
+		for _, nr := range syscallTable(abi) {
 			top = max(top, nr)
 		}
 		var sumO, sumL, maxO, maxL int

@@ -92,7 +92,7 @@ func multiplexed(info archInfo, name string) (nr uint32, code uint64, ok bool) {
 
 func buildSubArch(name string, cfg *specs.LinuxSeccomp, defRet uint32) (*subArch, error) {
 	sa := &subArch{name: name, info: archs[name], rules: map[uint32][]rule{}}
-	table := syscallTables[name]
+	table := syscallTable(name)
 	for _, sc := range cfg.Syscalls {
 		ret, err := action(sc.Action, sc.ErrnoRet)
 		if err != nil {

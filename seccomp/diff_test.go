@@ -136,7 +136,7 @@ func differential(t testing.TB, cfg *specs.LinuxSeccomp, arches []string, seed i
 	for _, a := range arches {
 		info := archs[a]
 		var top uint32
-		for _, nr := range syscallTables[a] {
+		for _, nr := range syscallTable(a) {
 			top = max(top, nr)
 		}
 		lo := uint32(0)
@@ -157,7 +157,7 @@ func differential(t testing.TB, cfg *specs.LinuxSeccomp, arches []string, seed i
 			check(seccompData{nr: nr, arch: info.audit})
 		}
 		// Argument sweeps for every syscall that has conditions.
-		table := syscallTables[a]
+		table := syscallTable(a)
 		nrs := map[uint32]bool{}
 		for _, sc := range cfg.Syscalls {
 			if len(sc.Args) == 0 {
