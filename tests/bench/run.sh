@@ -102,7 +102,8 @@ cmds+=(--- unshare unshare --fork --pid --mount-proc /bin/true)
 echo
 "$tmp/benchtool" -n "$runs" -rss "$rss_runs" -ref runc "${cmds[@]}" | tee "$tmp/table"
 echo "own MiB: the runtime process's own peak RSS (median of $rss_runs traced runs);"
-echo "tree MiB: ru_maxrss of the runtime and the children it reaped (its init, the container)."
+echo "cpu ms: user+system time of the runtime and the children it reaped (its init, the container): less sensitive to load than wall time;"
+echo "tree MiB: ru_maxrss of the runtime and the children it reaped."
 [ -z "$crun_note" ] || echo "note: $crun_note"
 
 # Every run deleted its container: nothing may be left in the state dirs.

@@ -41,8 +41,9 @@ type command struct {
 	env   []string // NAME=VALUE added to ours
 	argv  []string
 	wall  []time.Duration
-	tree  []int64 // ru_maxrss, KiB
-	own   []int64 // VmHWM at exit, KiB
+	cpu   []time.Duration // user + system time of the command and its reaped descendants
+	tree  []int64         // ru_maxrss, KiB
+	own   []int64         // VmHWM at exit, KiB
 }
 
 var seq int
@@ -97,36 +98,42 @@ func parseCommands(args []string) ([]*command, error) {
 func bench(cmds []*command, runs, rssRuns, warmup int) error {
 	for i := 0; i < warmup; i++ {
 		for _, c := range cmds {
-			if _, _, err := c.run(false); err != nil {
+			if _, err := c.run(false); err != nil {
 				return err
 			}
 		}
 	}
 	for i := 0; i < runs; i++ {
 		for _, c := range cmds {
-			wall, maxrss, err := c.run(false)
+			r, err := c.run(false)
 			if err != nil {
 				return err
 			}
-			c.wall = append(c.wall, wall)
-			c.tree = append(c.tree, maxrss)
+			c.wall = append(c.wall, r.wall)
+			c.cpu = append(c.cpu, r.cpu)
+			c.tree = append(c.tree, r.rss)
 		}
 	}
 	for i := 0; i < rssRuns; i++ {
 		for _, c := range cmds {
-			_, hwm, err := c.run(true)
+			r, err := c.run(true)
 			if err != nil {
 				return err
 			}
-			c.own = append(c.own, hwm)
+			c.own = append(c.own, r.rss)
 		}
 	}
 	return nil
 }
 
-// run starts the command once and returns its wall time and either its
-// ru_maxrss or, traced, its own VmHWM at exit (KiB).
-func (c *command) run(traced bool) (time.Duration, int64, error) {
+// result is one run's figures. Traced runs have only rss, the VmHWM.
+type result struct {
+	wall, cpu time.Duration
+	rss       int64 // KiB: ru_maxrss, or traced, the process's own VmHWM
+}
+
+// run starts the command once and measures it.
+func (c *command) run(traced bool) (result, error) {
 	seq++
 	argv := make([]string, len(c.argv))
 	for i, a := range c.argv {
@@ -147,7 +154,7 @@ func (c *command) run(traced bool) (time.Duration, int64, error) {
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", c.label, err)
+		return result{}, fmt.Errorf("%s: %w", c.label, err)
 	}
 	var (
 		ws     syscall.WaitStatus
@@ -172,12 +179,13 @@ func (c *command) run(traced bool) (time.Duration, int64, error) {
 		failed = fmt.Errorf("wait status %#x", uint32(ws))
 	}
 	if failed != nil {
-		return 0, 0, fmt.Errorf("%s (%s): %w", c.label, strings.Join(argv, " "), failed)
+		return result{}, fmt.Errorf("%s (%s): %w", c.label, strings.Join(argv, " "), failed)
 	}
 	if traced {
-		return 0, hwm, nil
+		return result{rss: hwm}, nil
 	}
-	return wall, ru.Maxrss, nil
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return result{wall: wall, cpu: cpu, rss: ru.Maxrss}, nil
 }
 
 // traceToExit runs a process started with PTRACE_TRACEME to its end and
@@ -292,7 +300,7 @@ func report(w *os.File, cmds []*command, ref string) {
 			refMedian = median(c.wall)
 		}
 	}
-	fmt.Fprintf(w, "%-12s %5s %9s %7s %7s %10s %10s  %s\n", "runtime", "runs", "median ms", "min", "p90", "own MiB", "tree MiB", "ratio")
+	fmt.Fprintf(w, "%-12s %5s %9s %7s %7s %7s %8s %9s  %s\n", "runtime", "runs", "median ms", "min", "p90", "cpu ms", "own MiB", "tree MiB", "ratio")
 	for _, c := range cmds {
 		ratio := "-"
 		if refMedian > 0 {
@@ -302,8 +310,8 @@ func report(w *os.File, cmds []*command, ref string) {
 		if len(c.own) > 0 {
 			own = median(c.own)
 		}
-		fmt.Fprintf(w, "%-12s %5d %9s %7s %7s %10s %10s  %s\n", c.label, len(c.wall),
-			ms(median(c.wall)), ms(quantile(c.wall, 0)), ms(quantile(c.wall, 0.9)),
+		fmt.Fprintf(w, "%-12s %5d %9s %7s %7s %7s %8s %9s  %s\n", c.label, len(c.wall),
+			ms(median(c.wall)), ms(quantile(c.wall, 0)), ms(quantile(c.wall, 0.9)), ms(median(c.cpu)),
 			mib(own), mib(median(c.tree)), ratio)
 	}
 }
