@@ -3,8 +3,10 @@ GO        ?= go
 PREFIX    ?= /usr/local
 BINARY    := oci-rt
 COMMIT    := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-# Pure-Go user and DNS lookups: no NSS, no libc resolver in a static-ish binary.
-GOTAGS    := osusergo,netgo
+# Pure-Go user and DNS lookups (no NSS, no libc resolver), and none of
+# urfave/cli's man-page generator, whose package init every process (each
+# container init too) would pay for.
+GOTAGS    := osusergo,netgo,urfave_cli_no_docs
 LDFLAGS   := -s -w -X main.commit=$(COMMIT)
 
 .PHONY: all build install deps demo test unit integration test-vm conformance bench clean
@@ -41,7 +43,7 @@ integration: build
 VMBIN := tests/vm/.cache/bin
 test-vm: deps build
 	mkdir -p $(VMBIN)
-	$(GO) test -c -tags 'vmtest $(GOTAGS)' -o $(VMBIN)/cgroups.test ./cgroups/
+	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/cgroups.test ./cgroups/
 	tests/vm/run.sh --timeout 1500 -- $(VMBIN)/cgroups.test -test.v -test.count=1
 
 # The OCI runtime-tools validation suite; a program in the expected list

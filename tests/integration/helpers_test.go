@@ -99,7 +99,8 @@ func buildBinary(dir string) (string, error) {
 		return filepath.Abs(bin)
 	}
 	bin := filepath.Join(dir, "oci-rt")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "osusergo,netgo", "-o", bin, ".")
+	// The Makefile holds the one set of build flags.
+	cmd := exec.Command("make", "--no-print-directory", "build", "BINARY="+bin)
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build oci-rt: %v\n%s", err, out)
