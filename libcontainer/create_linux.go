@@ -365,12 +365,20 @@ func applyResources(cg *cgroups.Manager, spec *specs.Spec) error {
 // containerDeviceRules is the device filter for rules (the config's, or an
 // update's): the runtime's defaults and the config's own devices are
 // appended, as runc does, so that a deny-all config still has /dev/null and
-// friends.
+// friends. The device controller knows only block and char devices: a fifo
+// ('p') needs no rule, and an unbuffered char device ('u') is a char device.
 func containerDeviceRules(spec *specs.Spec, rules []specs.LinuxDeviceCgroup) []specs.LinuxDeviceCgroup {
 	out := append(append([]specs.LinuxDeviceCgroup{}, rules...), cgroups.DefaultAllowedDevices()...)
 	for _, d := range spec.Linux.Devices {
+		typ := d.Type
+		switch typ {
+		case "p":
+			continue
+		case "u":
+			typ = "c"
+		}
 		major, minor := d.Major, d.Minor
-		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
 	}
 	return out
 }
