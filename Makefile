@@ -44,7 +44,10 @@ VMBIN := tests/vm/.cache/bin
 test-vm: deps build
 	mkdir -p $(VMBIN)
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/cgroups.test ./cgroups/
-	tests/vm/run.sh --timeout 1500 -- $(VMBIN)/cgroups.test -test.v -test.count=1
+	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
+	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(BINARY) -- \
+		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
+		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1
 
 # The OCI runtime-tools validation suite; a program in the expected list
 # that stops passing fails the build.
