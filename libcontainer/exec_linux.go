@@ -179,25 +179,13 @@ func (c *Container) execCgroup(sub string) (*cgroups.Manager, error) {
 	return m, nil
 }
 
-// nsProcNames are the names of namespaces under /proc/PID/ns.
-var nsProcNames = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace:     "pid",
-	specs.NetworkNamespace: "net",
-	specs.MountNamespace:   "mnt",
-	specs.IPCNamespace:     "ipc",
-	specs.UTSNamespace:     "uts",
-	specs.UserNamespace:    "user",
-	specs.CgroupNamespace:  "cgroup",
-	specs.TimeNamespace:    "time",
-}
-
 // openNamespaces opens each namespace the container's config lists, as the
 // init sees it (a namespace the config joined by path included).
 func openNamespaces(initPid int, spec *specs.Spec) (map[specs.LinuxNamespaceType]*os.File, error) {
 	files := map[specs.LinuxNamespaceType]*os.File{}
 	for _, ns := range spec.Linux.Namespaces {
-		name, ok := nsProcNames[ns.Type]
-		if !ok {
+		name := configs.ProcNamespaceName(ns.Type)
+		if name == "" {
 			return files, fmt.Errorf("unknown namespace type %q", ns.Type)
 		}
 		p := fmt.Sprintf("/proc/%d/ns/%s", initPid, name)

@@ -22,11 +22,17 @@ var procNamespaceNames = map[specs.LinuxNamespaceType]string{
 	specs.TimeNamespace:    "time",
 }
 
+// ProcNamespaceName is the name of a namespace type under /proc/<pid>/ns,
+// or "" for a type runtime-spec does not define.
+func ProcNamespaceName(t specs.LinuxNamespaceType) string {
+	return procNamespaceNames[t]
+}
+
 func validateNamespaces(spec *specs.Spec) error {
 	seen := make(map[specs.LinuxNamespaceType]bool)
 	for i, ns := range spec.Linux.Namespaces {
 		field := fmt.Sprintf("linux.namespaces[%d]", i)
-		if _, known := procNamespaceNames[ns.Type]; !known {
+		if ProcNamespaceName(ns.Type) == "" {
 			return fmt.Errorf("%s: unknown namespace type %q", field, ns.Type)
 		}
 		if seen[ns.Type] {
