@@ -9,8 +9,8 @@ usage() {
 usage: tests/vm/run.sh [options] -- CMD [ARGS...] [--- CMD [ARGS...]]...
 
 Boots a qemu VM (Debian's kernel, cgroup v2 only, host / mounted read-only),
-runs each CMD in order as root with the host's current directory as working
-directory, streams the output, and exits with the first non-zero status of the
+runs each CMD in order as root in the host's current directory (or --cwd),
+streams the output, and exits with the first non-zero status of the
 commands (0 if all succeeded). All commands run even if one fails.
 
 options:
@@ -19,6 +19,7 @@ options:
   --cpus N        guest CPUs (default 2)
   --env NAME=VAL  set an environment variable for the commands (repeatable)
   --out DIR       copy what the commands wrote to $VM_OUT into host DIR
+  --cwd DIR       run the commands in DIR (default: the current directory)
   --verbose       show kernel messages and the qemu command line
   --kernel-args S append S to the guest kernel's command line
 
@@ -39,6 +40,7 @@ timeout_s=1200
 mem=4096
 cpus=2
 outdir=
+workdir=.
 verbose=
 kargs=
 envs=()
@@ -49,6 +51,7 @@ while [ $# -gt 0 ]; do
 	--cpus) cpus=${2:?--cpus needs a value}; shift 2 ;;
 	--env) envs+=("${2:?--env needs NAME=VALUE}"); shift 2 ;;
 	--out) outdir=${2:?--out needs a directory}; shift 2 ;;
+	--cwd) workdir=${2:?--cwd needs a directory}; shift 2 ;;
 	--verbose) verbose=1; shift ;;
 	--kernel-args) kargs=${2:?--kernel-args needs a value}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
@@ -71,10 +74,10 @@ done
 [ "$(id -u)" -eq 0 ] || die "must run as root (qemu exports the host's / and reads /boot)"
 
 # The guest mounts fresh filesystems over these, hiding the host's contents.
-cwd=$(pwd -P)
+cwd=$(cd "$workdir" 2>/dev/null && pwd -P) || die "no directory $workdir"
 case $cwd/ in
 /tmp/* | /run/* | /proc/* | /sys/* | /dev/*)
-	die "the current directory $cwd is hidden in the guest (it gets its own /tmp, /run, /proc, /sys, /dev); run from elsewhere" ;;
+	die "the working directory $cwd is hidden in the guest (it gets its own /tmp, /run, /proc, /sys, /dev); run from elsewhere" ;;
 esac
 
 # CI starts from a fresh machine, so install what is missing.
