@@ -103,7 +103,10 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	cmd := &exec.Cmd{
 		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
 		Args:       []string{argv0, "init"},
-		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD)},
+		// The init runs on one locked thread: one P keeps the Go runtime
+		// from starting threads it never needs, which would count against
+		// the container's pids and memory limits.
+		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1"},
 		Stdin:      r.stdio[0],
 		Stdout:     r.stdio[1],
 		Stderr:     r.stdio[2],
