@@ -146,7 +146,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := init.conn.sendValue(&req.config); err != nil {
 		return nil, fmt.Errorf("send config to container init: %w", err)
 	}
-	if err := c.talkToInit(init, spec, cg); err != nil {
+	if err := c.talkToInit(init, spec, cg, "create"); err != nil {
 		return nil, err
 	}
 	pause("ready")
@@ -267,14 +267,15 @@ func dialConsoleSocket(path string) (*os.File, error) {
 }
 
 // talkToInit serves the init's requests until it is ready to wait for start.
-func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manager) error {
+// what names the operation ("create" or "exec") in errors.
+func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manager, what string) error {
 	for {
 		rep, err := init.conn.recv()
+		if errors.Is(err, errPeerGone) {
+			return diedError(init.pid, cg, what)
+		}
 		if err != nil {
 			killAndReap(init.pid)
-			if errors.Is(err, errPeerGone) {
-				return initDiedError(cg)
-			}
 			return err
 		}
 		switch rep.Type {

@@ -123,7 +123,7 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		killAndReap(p.pid)
 		return 0, fmt.Errorf("send config to the exec process: %w", err)
 	}
-	if err := c.talkToInit(p, spec, cg); err != nil {
+	if err := c.talkToInit(p, spec, cg, "exec"); err != nil {
 		return 0, err
 	}
 	if err := p.conn.send(msgAck, ""); err != nil {

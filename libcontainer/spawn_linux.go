@@ -101,8 +101,8 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	syncFD := r.addFile(childSock)
 
 	cmd := &exec.Cmd{
-		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
-		Args:       []string{argv0, "init"},
+		Path: fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		Args: []string{argv0, "init"},
 		// The init runs on one locked thread: one P keeps the Go runtime
 		// from starting threads it never needs, which would count against
 		// the container's pids and memory limits.
