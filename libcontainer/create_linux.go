@@ -301,13 +301,26 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manage
 	}
 }
 
-// initDiedError says why the init vanished without a word, when the
-// cgroup knows (the OOM killer).
-func initDiedError(cg *cgroups.Manager) error {
-	if n, err := cg.OOMKillCount(); err == nil && n > 0 {
-		return errors.New("container init was OOM-killed during create: memory limit too low")
+// diedError says how a process that closed the sync socket without a word
+// ended: its exit status or signal, and the OOM killer when the cgroup saw
+// it.
+func diedError(pid int, cg *cgroups.Manager, what string) error {
+	// It is exiting; one that lingers without its socket is ended.
+	if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
+		waitPidfd(pidfd, time.Second)
+		unix.Close(pidfd)
 	}
-	return errors.New("container init exited unexpectedly during create")
+	_ = unix.Kill(pid, unix.SIGKILL)
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(pid, &ws, 0, nil)
+	how := fmt.Sprintf("exit status %d", ws.ExitStatus())
+	if ws.Signaled() {
+		how = "killed by " + unix.SignalName(ws.Signal())
+	}
+	if n, err := cg.OOMKillCount(); err == nil && n > 0 {
+		return fmt.Errorf("container process was OOM-killed during %s (%s): memory limit too low", what, how)
+	}
+	return fmt.Errorf("container process exited unexpectedly during %s (%s)", what, how)
 }
 
 func (c *Container) runCreateHooks(spec *specs.Spec, pid int) error {
