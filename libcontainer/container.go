@@ -135,7 +135,12 @@ func (c *Container) Start() error {
 		return err
 	}
 	if spec.Hooks != nil && len(spec.Hooks.Poststart) > 0 {
-		if err := runHooks("poststart", spec.Hooks.Poststart, c.SpecState()); err != nil {
+		// The hooks learn of the start that just happened: the process
+		// runs, even if a short-lived one has already exited by now
+		// (program hooks_stdin).
+		state := c.SpecState()
+		state.Status, state.Pid = specs.StateRunning, c.State.InitPid
+		if err := runHooks("poststart", spec.Hooks.Poststart, state); err != nil {
 			// Spec 1.3: a failed poststart hook fails start and stops the
 			// container.
 			_ = c.signalLocked(unix.SIGKILL, true)

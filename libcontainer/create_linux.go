@@ -327,7 +327,10 @@ func (c *Container) runCreateHooks(spec *specs.Spec, pid int) error {
 	if spec.Hooks == nil {
 		return nil
 	}
-	state := &specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.StateCreating, Pid: pid, Bundle: c.State.Bundle, Annotations: c.State.Annotations}
+	// The environment is built and the init waits for start: hooks see the
+	// container as created, as crun shows it and the OCI validation suite
+	// expects (program hooks_stdin).
+	state := &specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.StateCreated, Pid: pid, Bundle: c.State.Bundle, Annotations: c.State.Annotations}
 	//nolint:staticcheck // prestart is deprecated in the spec but still used by clients.
 	if err := runHooks("prestart", spec.Hooks.Prestart, state); err != nil {
 		return err
