@@ -71,6 +71,9 @@ func newApp() *cli.App {
 			default:
 				return fmt.Errorf("unknown log format %q: use text or json", ctx.String("log-format"))
 			}
+			if logPath != "" {
+				libcontainer.Warn = func(msg string) { writeLog("warning", msg) }
+			}
 			switch ctx.String("rootless") {
 			case "true", "false", "auto":
 			default:
@@ -112,16 +115,17 @@ func fail(app *cli.App, err error) {
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintln(os.Stderr, msg)
-	logError(msg)
+	writeLog("error", msg)
 	os.Exit(1)
 }
 
 // The --log target, known once the global flags are parsed.
 var logPath, logFormat string
 
-// logError appends msg to the --log file in the chosen format; clients
-// (containerd) report the last error line of a JSON log to the user.
-func logError(msg string) {
+// writeLog appends msg at level (error, warning) to the --log file in the
+// chosen format; clients (containerd) report the last error line of a JSON
+// log to the user.
+func writeLog(level, msg string) {
 	if logPath == "" {
 		return
 	}
@@ -132,9 +136,9 @@ func logError(msg string) {
 	defer f.Close()
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	if logFormat == "json" {
-		line, _ := json.Marshal(map[string]string{"level": "error", "msg": msg, "time": now})
+		line, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": now})
 		fmt.Fprintf(f, "%s\n", line)
 		return
 	}
-	fmt.Fprintf(f, "time=%q level=error msg=%q\n", now, msg)
+	fmt.Fprintf(f, "time=%q level=%s msg=%q\n", now, level, msg)
 }

@@ -297,11 +297,7 @@ func Delete(store *Store, id string, force bool) error {
 		if spec, err := c.Spec(); err == nil && spec.Hooks != nil {
 			state := c.SpecState()
 			state.Status = specs.StateStopped
-			if err := runHooks("poststop", spec.Hooks.Poststop, state); err != nil {
-				// A failed poststop hook is reported, but the container is
-				// removed all the same.
-				errs = append(errs, err)
-			}
+			runAllHooks("poststop", spec.Hooks.Poststop, state)
 		}
 	}
 	if err := lock.Remove(); err != nil {

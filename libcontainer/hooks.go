@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -30,6 +31,26 @@ func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
 		}
 	}
 	return nil
+}
+
+// Warn reports a problem that does not fail the operation: the CLI points
+// it at its --log (stderr stays empty on success, clients parse it).
+var Warn = func(msg string) { fmt.Fprintln(os.Stderr, "warning: "+msg) }
+
+// runAllHooks runs every hook even after failures, which it reports through
+// Warn: a failed poststop hook must not stop the others nor delete (spec
+// 1.3 runtime.md, lifecycle step 13; program poststop_fail).
+func runAllHooks(kind string, hooks []specs.Hook, state *specs.State) {
+	stdin, err := json.Marshal(state)
+	if err != nil {
+		Warn(fmt.Sprintf("%s hooks: %v", kind, err))
+		return
+	}
+	for i, h := range hooks {
+		if err := runHook(h, stdin); err != nil {
+			Warn(fmt.Sprintf("%s hook #%d (%s): %v", kind, i, h.Path, err))
+		}
+	}
 }
 
 func runHook(h specs.Hook, stdin []byte) error {

@@ -2,7 +2,9 @@ package integration
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,5 +52,58 @@ func TestHookStateStatus(t *testing.T) {
 	c.Wait(t, 10*time.Second)
 	if st := readHookState(t, file("poststart")); st.Status != specs.StateRunning || st.Pid != c.Pid {
 		t.Errorf("poststart hook got %+v, want status running, pid %d", st, c.Pid)
+	}
+}
+
+// TestPoststopHookFailureWarns (issue 2 item 8, spec 1.3 lifecycle step 13,
+// issue 6: program poststop_fail): a failing poststop hook is logged as a
+// warning, the hooks after it still run, and delete succeeds and removes
+// the container; with --log the warning goes to the log, stderr stays
+// empty (CONTRACT: clients parse it); without --log it goes to stderr.
+func TestPoststopHookFailureWarns(t *testing.T) {
+	for _, withLog := range []bool{true, false} {
+		r := newRuntime(t)
+		dir := t.TempDir()
+		after := filepath.Join(dir, "after")
+		logFile := filepath.Join(dir, "log.json")
+		c := r.Create(newBundle(t, withArgs("true"), func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{
+				{Path: "/bin/sh", Args: []string{"sh", "-c", "echo pst-broke >&2; exit 3"}},
+				stateHook(after),
+			}}
+		}))
+		r.Must("start", c.ID)
+		c.Wait(t, 10*time.Second)
+		args := []string{"delete", c.ID}
+		if withLog {
+			args = append([]string{"--log", logFile, "--log-format", "json"}, args...)
+		}
+		res := r.Run(args...)
+		if res.Code != 0 {
+			t.Fatalf("delete with a failing poststop hook: %s", res)
+		}
+		if st := readHookState(t, after); st.ID != c.ID || st.Status != specs.StateStopped {
+			t.Errorf("second poststop hook got %+v, want id %s stopped", st, c.ID)
+		}
+		if _, err := os.Stat(filepath.Join(r.Root, c.ID)); !os.IsNotExist(err) {
+			t.Errorf("state dir of %s still there after delete: %v", c.ID, err)
+		}
+		warning := res.Stderr
+		if withLog {
+			if res.Stderr != "" {
+				t.Errorf("delete --log: stderr %q, want empty", res.Stderr)
+			}
+			var entry map[string]string
+			if err := json.Unmarshal([]byte(readFile(t, logFile)), &entry); err != nil {
+				t.Fatalf("log %s: %v", logFile, err)
+			}
+			if entry["level"] != "warning" {
+				t.Errorf("log entry %v, want level warning", entry)
+			}
+			warning = entry["msg"]
+		}
+		if !strings.Contains(warning, "poststop hook #0") || !strings.Contains(warning, "pst-broke") {
+			t.Errorf("warning (log %v) %q does not name the hook and its stderr", withLog, warning)
+		}
 	}
 }
