@@ -99,10 +99,17 @@ func propagationOf(name string) (flag uint64, recursive bool, err error) {
 
 // setRootPropagation is what keeps container mounts from reaching the host
 // (rslave by default) or lets them reach it when the config says shared.
+// An unbindable rootfs could not be bound onto itself: until the root
+// switch it is private, which keeps the host out just as well, and
+// applyRootfsPropagation makes it unbindable after (program
+// linux_rootfs_propagation).
 func setRootPropagation(name string) error {
 	flag, recursive, err := propagationOf(name)
 	if err != nil {
 		return err
+	}
+	if flag == unix.MS_UNBINDABLE {
+		flag = unix.MS_PRIVATE
 	}
 	flags := uint(0)
 	if recursive {
