@@ -54,8 +54,12 @@ test-vm: deps build
 conformance: build
 	tests/conformance/run.sh --runtime ./oci-rt --expect tests/conformance/expected-pass.txt
 
+# Start and exec latency and memory against runc and crun, on this host
+# and in the cgroup v2 VM, and the seccomp compiler against libseccomp.
 bench: deps build
 	tests/bench/run.sh
+	$(GO) test -tags $(GOTAGS) -count=1 -run TestBenchmarkFigures -v ./seccomp/
+	tests/bench/vm.sh
 
 clean:
 	rm -f $(BINARY)
