@@ -165,6 +165,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 		filter = nil
 	}
+	if err := proc.SetRlimits(p.Rlimits); err != nil {
+		return fifo, err
+	}
 	if err := proc.SwitchIdentity(p, id, caps); err != nil {
 		return fifo, err
 	}

@@ -1,7 +1,6 @@
 package proc
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -43,8 +42,11 @@ func RlimitResource(name string) (int, error) {
 // PrepareProcess applies the process attributes that need privileges, so it
 // runs before SwitchIdentity. Scheduler, I/O priority and CPU affinity are
 // per-thread: the caller must stay on its locked OS thread until execve.
+// Rlimits are only checked here: they bind the container's process, not
+// the runtime's Go code that still runs until execve (an RLIMIT_AS of 1 GiB
+// starves its heap); SetRlimits applies them last.
 func PrepareProcess(p *specs.Process, noNewKeyring bool) error {
-	if err := setRlimits(p.Rlimits); err != nil {
+	if err := checkRlimits(p.Rlimits); err != nil {
 		return err
 	}
 	if p.OOMScoreAdj != nil {
@@ -78,7 +80,13 @@ func PrepareProcess(p *specs.Process, noNewKeyring bool) error {
 	return nil
 }
 
-func setRlimits(rlimits []specs.POSIXRlimit) error {
+// checkRlimits fails on what SetRlimits would refuse, without changing a
+// limit, so that such a config fails create rather than start.
+func checkRlimits(rlimits []specs.POSIXRlimit) error {
+	canRaise, err := effectiveCap(unix.CAP_SYS_RESOURCE)
+	if err != nil {
+		return err
+	}
 	for _, r := range rlimits {
 		resource, err := RlimitResource(r.Type)
 		if err != nil {
@@ -87,20 +95,43 @@ func setRlimits(rlimits []specs.POSIXRlimit) error {
 		if r.Soft > r.Hard {
 			return fmt.Errorf("rlimit %s: soft limit %d exceeds hard limit %d", r.Type, r.Soft, r.Hard)
 		}
+		var current unix.Rlimit
+		if err := unix.Prlimit(0, resource, nil, &current); err != nil {
+			return fmt.Errorf("get rlimit %s: %w", r.Type, err)
+		}
+		if r.Hard > current.Max && !canRaise {
+			return fmt.Errorf("set rlimit %s to soft %d hard %d: %w (raising the hard limit above %d needs CAP_SYS_RESOURCE)", r.Type, r.Soft, r.Hard, unix.EPERM, current.Max)
+		}
+	}
+	return nil
+}
+
+// SetRlimits applies the process's rlimits. Init calls it as late as it
+// can, right before SwitchIdentity (which may drop CAP_SYS_RESOURCE).
+func SetRlimits(rlimits []specs.POSIXRlimit) error {
+	for _, r := range rlimits {
+		resource, err := RlimitResource(r.Type)
+		if err != nil {
+			return err
+		}
 		// prlimit (unlike a raw syscall) tells the Go runtime not to restore
 		// its own RLIMIT_NOFILE at execve.
 		limit := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(0, resource, &limit, nil); err != nil {
-			if errors.Is(err, unix.EPERM) {
-				var current unix.Rlimit
-				if unix.Prlimit(0, resource, nil, &current) == nil && r.Hard > current.Max {
-					return fmt.Errorf("set rlimit %s to soft %d hard %d: %w (raising the hard limit above %d needs CAP_SYS_RESOURCE)", r.Type, r.Soft, r.Hard, err, current.Max)
-				}
-			}
 			return fmt.Errorf("set rlimit %s to soft %d hard %d: %w", r.Type, r.Soft, r.Hard, err)
 		}
 	}
 	return nil
+}
+
+// effectiveCap reports whether this thread holds capability c.
+func effectiveCap(c int) (bool, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false, fmt.Errorf("capget: %w", err)
+	}
+	return data[c/32].Effective&(1<<(c%32)) != 0, nil
 }
 
 // setOOMScoreAdj writes through a private procfs handle so that a mount the

@@ -30,12 +30,12 @@ func TestRlimitResource(t *testing.T) {
 	}
 }
 
-func TestSetRlimitsRejectsBadInputBeforeAnySyscall(t *testing.T) {
-	err := setRlimits([]specs.POSIXRlimit{{Type: "RLIMIT_BOGUS", Soft: 1, Hard: 1}})
+func TestCheckRlimitsRejectsBadInput(t *testing.T) {
+	err := checkRlimits([]specs.POSIXRlimit{{Type: "RLIMIT_BOGUS", Soft: 1, Hard: 1}})
 	if err == nil || err.Error() != `unknown rlimit type "RLIMIT_BOGUS"` {
 		t.Fatalf("got %v", err)
 	}
-	err = setRlimits([]specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 5}})
+	err = checkRlimits([]specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 10, Hard: 5}})
 	if err == nil || err.Error() != "rlimit RLIMIT_NOFILE: soft limit 10 exceeds hard limit 5" {
 		t.Fatalf("got %v", err)
 	}

@@ -46,6 +46,9 @@ func init() {
 		if err := PrepareProcess(&arg.Process, arg.NoNewKeyring); err != nil {
 			return err
 		}
+		if err := SetRlimits(arg.Process.Rlimits); err != nil {
+			return err
+		}
 		if err := SetPersonality(arg.Personality); err != nil {
 			return err
 		}

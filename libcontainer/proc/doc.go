@@ -7,7 +7,8 @@
 //	caps, err := ParseCapabilities(p.Capabilities) // also at create time, to validate
 //	id, err := ResolveUser(p.User)                 // reads the container's /etc/passwd, /etc/group
 //	err = SetPersonality(spec.Linux.Personality)
-//	err = PrepareProcess(p, noNewKeyring)
+//	err = PrepareProcess(p, noNewKeyring)         // checks rlimits, does not set them
+//	err = SetRlimits(p.Rlimits)                    // last, so the runtime's Go code is not bound by them
 //	err = SwitchIdentity(p, id, caps)
 //	err = Chdir(p.Cwd)                             // as the user, like runc: permissions apply
 //	env := Env(p, id)
