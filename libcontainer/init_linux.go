@@ -98,6 +98,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := proc.CheckHeld(caps); err != nil {
+		return nil, err
+	}
 	if err := markFDsCloseOnExec(cfg); err != nil {
 		return nil, err
 	}

@@ -126,10 +126,9 @@ func SetRlimits(rlimits []specs.POSIXRlimit) error {
 
 // effectiveCap reports whether this thread holds capability c.
 func effectiveCap(c int) (bool, error) {
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return false, fmt.Errorf("capget: %w", err)
+	data, err := capget()
+	if err != nil {
+		return false, err
 	}
 	return data[c/32].Effective&(1<<(c%32)) != 0, nil
 }

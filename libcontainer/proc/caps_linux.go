@@ -195,6 +195,31 @@ func dropBoundingSet(keep uint64) error {
 	return nil
 }
 
+// CheckHeld fails when the process asks for capabilities this thread does
+// not hold: capset cannot grant them. Checked at create, it names them
+// instead of a bare EPERM at start (program process_capabilities on a host
+// whose bounding set lacks one).
+func CheckHeld(sets *CapSets) error {
+	data, err := capget()
+	if err != nil {
+		return err
+	}
+	held := uint64(data[0].Permitted) | uint64(data[1].Permitted)<<32
+	if missing := (sets.Permitted | sets.Effective) &^ held; missing != 0 {
+		return fmt.Errorf("capabilities %s requested, but the runtime does not hold them (missing from its permitted set, e.g. dropped from the host's bounding set)", strings.Join(capabilityNames(missing), ", "))
+	}
+	return nil
+}
+
+func capget() ([2]unix.CapUserData, error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return data, fmt.Errorf("capget: %w", err)
+	}
+	return data, nil
+}
+
 // setCapabilities sets this thread's effective, permitted and inheritable sets.
 func setCapabilities(sets *CapSets) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
