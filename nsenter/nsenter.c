@@ -250,7 +250,7 @@ static void create_user_namespace(void)
 	uint32_t len;
 	if (read_all(sync_fd, &len, sizeof(len)) < 0 || len != 1 || read_all(sync_fd, &ack, 1) < 0)
 		_exit(1);
-	become_root_in_userns();
+	// The caller becomes root in it once the time offsets are written.
 }
 
 static void write_time_offsets(const struct bootstrap *b)
@@ -306,6 +306,12 @@ __attribute__((constructor)) static void nsenter(void)
 		fail("create namespaces (flags %#x)", rest);
 	if (b.time_offsets_len > 0)
 		write_time_offsets(&b);
+	// Only now: /proc/self/timens_offsets of this non-dumpable process is
+	// owned by host root, which we stay until here; as root of the new user
+	// namespace (a host uid like 100000) we could not open it. The full
+	// capabilities unshare gave us in the new namespace suffice for the rest.
+	if (b.clone_flags & CLONE_NEWUSER)
+		become_root_in_userns();
 
 	if (!b.fork) {
 		send_pid_message("pid", getpid());
