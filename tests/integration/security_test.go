@@ -106,17 +106,7 @@ func TestRuntimeBinaryOverwrite(t *testing.T) {
 	copyFile(t, rtBinary, bin, 0o755)
 	before := sha256File(t, bin)
 
-	// The attacker: the payload, built static, with a shared dir for its log.
-	shared := filepath.Join(work, "shared")
-	must(t, os.Mkdir(shared, 0o755))
-	attacker := newBundle(t, withArgs("/exeattack", "-log", "/shared/log", "-stop", "/shared/stop"), func(s *specs.Spec) {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/shared", Type: "bind", Source: shared, Options: []string{"rbind", "rw"}})
-	})
-	build := exec.Command("go", "build", "-o", filepath.Join(attacker, "rootfs", "exeattack"), "./tests/integration/testdata/exeattack")
-	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build payload: %v\n%s", err, out)
-	}
+	shared, attacker := exeAttackBundle(t, work)
 	a := r.Create(attacker)
 	r.Must("start", a.ID)
 
@@ -146,6 +136,15 @@ func TestRuntimeBinaryOverwrite(t *testing.T) {
 		t.Fatalf("start victim: %s", res)
 	}
 
+	watchExeAttack(t, shared, a, pr, bin, before)
+}
+
+// watchExeAttack lets the attacker go at the victim blocked on pr's full
+// pipe, releases the victim, stops the attacker once it retried after the
+// victim's exit, and checks that every write attempt failed and bin is
+// unchanged.
+func watchExeAttack(t *testing.T, shared string, attacker *Container, pr *os.File, bin, before string) {
+	t.Helper()
 	logPath := filepath.Join(shared, "log")
 	opened := regexp.MustCompile(`(?m)^opath pid=(\d+) ok target=.*$`)
 	var victimNSPid string
@@ -159,16 +158,17 @@ func TestRuntimeBinaryOverwrite(t *testing.T) {
 		}
 		return false
 	})
-	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", vpid))
-	t.Logf("victim %d (pid %s in the attacker's namespace) runs %s", vpid, victimNSPid, exe)
 	// Drain the pipe: the victim finishes its write and exits.
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	waitFor(t, 10*time.Second, "the attacker to retry after the victim exited", func() bool {
+	// Retrying after the victim exited gives ETXTBSY while a host
+	// process (`oci-rt exec`, waiting for it) still runs the binary; the
+	// attack goes on until that is gone too.
+	waitFor(t, 10*time.Second, "the attacker to retry after every user of the binary exited", func() bool {
 		data, _ := os.ReadFile(logPath)
-		return strings.Contains(string(data), "reopen-exited pid="+victimNSPid+" ")
+		return strings.Contains(string(data), "reopen-exited pid="+victimNSPid+" err=EROFS") || strings.Contains(string(data), "OPENED-FOR-WRITE")
 	})
 	must(t, os.WriteFile(filepath.Join(shared, "stop"), nil, 0o644))
-	a.Wait(t, 10*time.Second)
+	attacker.Wait(t, 10*time.Second)
 
 	log := readFile(t, logPath)
 	t.Logf("attacker log:\n%s", log)
@@ -182,6 +182,55 @@ func TestRuntimeBinaryOverwrite(t *testing.T) {
 	}
 	if after := sha256File(t, bin); after != before {
 		t.Fatalf("runtime binary changed: sha256 %s, was %s", after, before)
+	}
+}
+
+// exeAttackBundle makes the attacker's bundle: the payload, built static,
+// as its process, with a shared dir (returned) for its log.
+func exeAttackBundle(t *testing.T, work string) (shared, bundle string) {
+	t.Helper()
+	shared = filepath.Join(work, "shared")
+	must(t, os.Mkdir(shared, 0o755))
+	bundle = newBundle(t, withArgs("/exeattack", "-log", "/shared/log", "-stop", "/shared/stop"), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/shared", Type: "bind", Source: shared, Options: []string{"rbind", "rw"}})
+	})
+	build := exec.Command("go", "build", "-o", filepath.Join(bundle, "rootfs", "exeattack"), "./tests/integration/testdata/exeattack")
+	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build payload: %v\n%s", err, out)
+	}
+	return shared, bundle
+}
+
+// TestRuntimeBinaryOverwriteExec is TestRuntimeBinaryOverwrite through
+// `exec`, the original CVE-2019-5736 path: the attacker is the container's
+// own process, and `oci-rt exec ID /bin/sh` makes the exec'd process run
+// the runtime binary inside the container.
+func TestRuntimeBinaryOverwriteExec(t *testing.T) {
+	r := newRuntime(t)
+	work := t.TempDir()
+	bin := filepath.Join(work, "oci-rt-copy")
+	copyFile(t, rtBinary, bin, 0o755)
+	before := sha256File(t, bin)
+	shared, attacker := exeAttackBundle(t, work)
+	writeRootfsFile(t, attacker, "bin/sh", "#!/proc/self/exe\n", 0o755)
+	copySharedLibs(t, bin, filepath.Join(attacker, "rootfs"))
+	a := r.Create(attacker)
+	r.Must("start", a.ID)
+
+	pr, pw := fullPipe(t)
+	execCmd := exec.Command(bin, "--root", r.Root, "exec", a.ID, "/bin/sh")
+	execCmd.Stdout, execCmd.Stderr = pw, pw
+	must(t, execCmd.Start())
+	pw.Close()
+	done := make(chan error, 1)
+	go func() { done <- execCmd.Wait() }()
+	watchExeAttack(t, shared, a, pr, bin, before)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = execCmd.Process.Kill()
+		t.Errorf("oci-rt exec did not return")
 	}
 }
 
