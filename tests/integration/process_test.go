@@ -222,3 +222,36 @@ func TestLSMOnHostWithout(t *testing.T) {
 		t.Fatalf("selinux label on a host without SELinux: output %q", out)
 	}
 }
+
+// TestExecIdentityAndCwd: `exec --cap X` adds X to the effective,
+// permitted and bounding sets but never to the inheritable one (SECURITY
+// 10), an unknown capability is an error naming it; `exec -u 1000` is uid
+// 1000 even with a user named "1000" (SECURITY 14); `exec --cwd
+// /proc/self/fd/N` fails or stays inside (SECURITY 2).
+func TestExecIdentityAndCwd(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, withArgs("sleep", "60"))
+	writeRootfsFile(t, b, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\n1000:x:4242:4242::/:/bin/sh\n", 0o644)
+	c := r.Create(b)
+	r.Must("start", c.ID)
+
+	got := parseFields(r.Must("exec", "--cap", "CAP_NET_RAW", c.ID, "sh", "-c", statusFields("CapInh", "CapEff", "CapBnd", "CapAmb")))
+	// Default spec: KILL(5), NET_BIND_SERVICE(10), AUDIT_WRITE(29); plus NET_RAW(13).
+	for k, v := range map[string]string{"CapInh": "0000000000000000", "CapEff": "0000000020002420", "CapBnd": "0000000020002420", "CapAmb": "0000000000000000"} {
+		if got[k] != v {
+			t.Errorf("exec --cap CAP_NET_RAW: %s = %q, want %q", k, got[k], v)
+		}
+	}
+	checkFailure(t, r.Run("exec", "--cap", "CAP_BOGUS", c.ID, "true"), "CAP_BOGUS")
+
+	if out := r.Must("exec", "-u", "1000", c.ID, "id", "-u"); out != "1000\n" {
+		t.Errorf("exec -u 1000: uid %q, want 1000 (not the user named \"1000\")", out)
+	}
+
+	for n := 3; n <= 20; n++ {
+		res := r.Run("exec", "--cwd", fmt.Sprintf("/proc/self/fd/%d", n), c.ID, "pwd", "-P")
+		if res.Code == 0 && (!strings.HasPrefix(res.Stdout, "/") || strings.Contains(res.Stdout, "unreachable")) {
+			t.Errorf("exec --cwd /proc/self/fd/%d: %s: the process ran outside the container", n, res)
+		}
+	}
+}
