@@ -86,6 +86,13 @@ func openProtectedSelf() (*os.File, error) {
 // spawn starts the namespace stage, answers its requests and sends the init
 // config. It returns once the process that goes on into Go is known.
 func spawn(r *spawnRequest, argv0 string) (*child, error) {
+	// Fds our caller left open without close-on-exec would pass through
+	// exec into the init and sit there until its execve (a host directory
+	// among them is the CVE-2024-21626 way out). Only what the request
+	// lists goes: os/exec hands ExtraFiles over with the flag cleared.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("mark inherited fds close-on-exec: %w", err)
+	}
 	self, err := openProtectedSelf()
 	if err != nil {
 		return nil, err
