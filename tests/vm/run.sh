@@ -75,9 +75,14 @@ done
 
 # The guest mounts fresh filesystems over these, hiding the host's contents.
 cwd=$(cd "$workdir" 2>/dev/null && pwd -P) || die "no directory $workdir"
+# A work tree under /tmp or /run (CI may clone there) is shared on its own
+# and mounted at the same path over the guest's fresh /tmp or /run.
+worktree=
 case $cwd/ in
-/tmp/* | /run/* | /proc/* | /sys/* | /dev/*)
-	die "the working directory $cwd is hidden in the guest (it gets its own /tmp, /run, /proc, /sys, /dev); run from elsewhere" ;;
+/proc/* | /sys/* | /dev/*)
+	die "the working directory $cwd is hidden in the guest (it gets its own /proc, /sys, /dev); run from elsewhere" ;;
+/tmp/* | /run/*)
+	worktree=$(git -C "$cwd" rev-parse --show-toplevel 2>/dev/null) || worktree=$cwd ;;
 esac
 
 # CI starts from a fresh machine, so install what is missing.
@@ -154,6 +159,9 @@ mkdir "$run/out"
 	for e in "${envs[@]}"; do
 		printf 'export %q\n' "$e"
 	done
+	if [ -n "$worktree" ]; then
+		printf 'mkdir -p -- %q && mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 worktree %q || exit 125\n' "$worktree" "$worktree"
+	fi
 	printf 'cd -- %q || exit 125\n' "$cwd"
 	echo 'rc=0'
 	several=
@@ -195,6 +203,8 @@ qemu=(
 	-virtfs local,path=/,mount_tag=host0,security_model=passthrough,readonly=on,multidevs=remap
 	-virtfs "local,path=$run,mount_tag=vmshare,security_model=passthrough,multidevs=remap"
 )
+[ -z "$worktree" ] ||
+	qemu+=(-virtfs "local,path=$worktree,mount_tag=worktree,security_model=passthrough,readonly=on,multidevs=remap")
 [ -z "$verbose" ] || echo "vm: ${qemu[*]}" >&2
 
 start=${EPOCHREALTIME/./}
