@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/containerd/console"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -102,16 +101,16 @@ func execAction(ctx *cli.Context) error {
 	if detach {
 		return nil
 	}
-	var pty console.Console
+	var proxy *consoleProxy
 	if ours != nil {
-		if pty, err = serveConsole(ours); err != nil {
+		if proxy, err = serveConsole(ours); err != nil {
 			_ = unix.Kill(pid, unix.SIGKILL)
 			return err
 		}
 	}
-	status := waitForward(pid, signals, pty)
-	if pty != nil {
-		_ = pty.Reset()
+	status := waitForward(pid, signals, proxy.ptyOf())
+	if proxy != nil {
+		proxy.Close()
 	}
 	if status != 0 {
 		return &exitError{status: status}

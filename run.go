@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"time"
 
 	"github.com/containerd/console"
 	"github.com/urfave/cli/v2"
@@ -59,23 +60,26 @@ func runAction(ctx *cli.Context) error {
 		return err
 	}
 	store, _ := openStore(ctx)
-	var pty console.Console
+	var proxy *consoleProxy
 	if spec, err := c.Spec(); err == nil && spec.Process.Terminal && ours != nil {
-		if pty, err = serveConsole(ours); err != nil {
+		if proxy, err = serveConsole(ours); err != nil {
 			_ = libcontainer.Delete(store, c.ID(), true)
 			return err
 		}
 	}
 	if err := c.Start(); err != nil {
+		if proxy != nil {
+			proxy.Close()
+		}
 		_ = libcontainer.Delete(store, c.ID(), true)
 		return err
 	}
 	if detach {
 		return nil
 	}
-	status := waitForward(c.State.InitPid, signals, pty)
-	if pty != nil {
-		_ = pty.Reset()
+	status := waitForward(c.State.InitPid, signals, proxy.ptyOf())
+	if proxy != nil {
+		proxy.Close()
 	}
 	if !ctx.Bool("keep") {
 		if err := libcontainer.Delete(store, c.ID(), true); err != nil {
@@ -88,9 +92,20 @@ func runAction(ctx *cli.Context) error {
 	return nil
 }
 
+// consoleProxy copies between our stdio and a process's pty master.
+type consoleProxy struct {
+	pty console.Console
+	// user is our stdin's terminal, set raw while the proxy runs; nil when
+	// stdin is not a terminal.
+	user console.Console
+	// outDone is closed when the pty's output is drained (EOF or EIO once
+	// no process holds the pty any more).
+	outDone chan struct{}
+}
+
 // serveConsole receives the pty master and copies between it and our own
 // stdio, resizing it with our terminal.
-func serveConsole(sock *os.File) (console.Console, error) {
+func serveConsole(sock *os.File) (*consoleProxy, error) {
 	master, err := libcontainer.ReceiveConsole(sock)
 	if err != nil {
 		return nil, err
@@ -99,7 +114,9 @@ func serveConsole(sock *os.File) (console.Console, error) {
 	if err != nil {
 		return nil, err
 	}
+	p := &consoleProxy{pty: pty, outDone: make(chan struct{})}
 	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
+		p.user = cur
 		_ = cur.SetRaw()
 		if size, err := cur.Size(); err == nil {
 			_ = pty.Resize(size)
@@ -115,8 +132,32 @@ func serveConsole(sock *os.File) (console.Console, error) {
 		}()
 	}
 	go func() { _, _ = io.Copy(pty, os.Stdin) }()
-	go func() { _, _ = io.Copy(os.Stdout, pty) }()
-	return pty, nil
+	go func() {
+		_, _ = io.Copy(os.Stdout, pty)
+		close(p.outDone)
+	}()
+	return p, nil
+}
+
+// Close passes on what the process wrote before it exited, waiting only
+// briefly (a process it left behind may hold the pty open), and gives the
+// user's terminal back its own modes.
+func (p *consoleProxy) Close() {
+	select {
+	case <-p.outDone:
+	case <-time.After(time.Second):
+	}
+	if p.user != nil {
+		_ = p.user.Reset()
+	}
+}
+
+// ptyOf is the proxy's pty, nil without a proxy.
+func (p *consoleProxy) ptyOf() console.Console {
+	if p == nil {
+		return nil
+	}
+	return p.pty
 }
 
 // waitForward passes signals on to pid until it exits, reaps everything
