@@ -83,7 +83,9 @@ func TestExecTtyOwnPty(t *testing.T) {
 		waitOut(fmt.Sprintf("probe-%d", i+1000))
 	}
 
-	send("echo bye-$((2+3)); exit 4")
+	// Output still in flight when the shell exits (more than a pty buffers)
+	// must not be cut off.
+	send("seq 1 30000; echo bye-$((2+3)); exit 4")
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
