@@ -196,3 +196,86 @@ func raceVictim(t *testing.T, r *Runtime, bundle, rel string, landed map[string]
 	}
 	return true
 }
+
+// TestProcWritesUnderHostileMounts (SECURITY 12, CVE-2025-52881): configs
+// whose mounts try to redirect the runtime's procfs writes (a sysctl and
+// oom_score_adj) onto a host file, through /proc paths directly or through
+// symlinks in the rootfs that lead into /proc. Each create either fails
+// cleanly or the values land on the real procfs files (read inside the
+// container for the sysctl, from the host's /proc for oom_score_adj); the
+// host file, the host's sysctl and the test's own oom_score_adj stay.
+func TestProcWritesUnderHostileMounts(t *testing.T) {
+	hostMsgmax := readFile(t, "/proc/sys/kernel/msgmax")
+	ownOOM := readFile(t, "/proc/self/oom_score_adj")
+	r := newRuntime(t)
+	const hostContent = "host file: the runtime must not write here\n"
+	bindFile := func(dest, source string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: dest, Type: "bind", Source: source, Options: []string{"bind", "rw"}})
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		// symlink, when set, is planted in the rootfs as "name target".
+		symlink [2]string
+		mount   func(hostFile string) func(*specs.Spec)
+	}{
+		{name: "bind over the sysctl file", mount: func(f string) func(*specs.Spec) { return bindFile("/proc/sys/kernel/msgmax", f) }},
+		{name: "tmpfs over /proc/sys", mount: func(string) func(*specs.Spec) { return withTmpfs("/proc/sys") }},
+		{name: "bind over oom_score_adj", mount: func(f string) func(*specs.Spec) { return bindFile("/proc/self/oom_score_adj", f) }},
+		// ns_last_pid is one of the lxcfs-style places a bind may cover.
+		{name: "bind at an allowed /proc/sys path", mount: func(f string) func(*specs.Spec) { return bindFile("/proc/sys/kernel/ns_last_pid", f) }},
+		{name: "symlink to the sysctl file", symlink: [2]string{"etc/msgmax", "/proc/sys/kernel/msgmax"},
+			mount: func(f string) func(*specs.Spec) { return bindFile("/etc/msgmax", f) }},
+		{name: "symlink to /proc/sys/kernel", symlink: [2]string{"etc/ksys", "../proc/sys/kernel"},
+			mount: func(string) func(*specs.Spec) { return withTmpfs("/etc/ksys") }},
+		{name: "symlink to oom_score_adj", symlink: [2]string{"etc/oom", "/proc/self/oom_score_adj"},
+			mount: func(f string) func(*specs.Spec) { return bindFile("/etc/oom", f) }},
+		{name: "symlink to /proc/self", symlink: [2]string{"etc/self", "/proc/self"},
+			mount: func(string) func(*specs.Spec) { return withTmpfs("/etc/self") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hostFile := filepath.Join(t.TempDir(), "victim")
+			must(t, os.WriteFile(hostFile, []byte(hostContent), 0o644))
+			oom := 321
+			b := newBundle(t, withArgs("true"), tc.mount(hostFile), func(s *specs.Spec) {
+				s.Linux.Sysctl = map[string]string{"kernel.msgmax": "12345"}
+				s.Process.OOMScoreAdj = &oom
+			})
+			if tc.symlink[0] != "" {
+				must(t, os.Symlink(tc.symlink[1], filepath.Join(b, "rootfs", tc.symlink[0])))
+			}
+			id := newID(t)
+			pidFile := filepath.Join(t.TempDir(), "pid")
+			res := r.Run("create", "--bundle", b, "--pid-file", pidFile, id)
+			if res.Code != 0 {
+				t.Logf("refused: %s", strings.TrimSpace(res.Stderr))
+				checkFailure(t, res, "proc")
+				checkNothingLeft(t, r, id)
+			} else {
+				c := &Container{ID: id, Pid: readPidFile(t, pidFile)}
+				c.exited = adopt(t, c.Pid)
+				if got := strings.TrimSpace(readFile(t, fmt.Sprintf("/proc/%d/oom_score_adj", c.Pid))); got != "321" {
+					t.Errorf("init's oom_score_adj is %q, want 321", got)
+				}
+				// The container's /proc is a real procfs (nothing else may be
+				// mounted there): read the sysctl in its IPC namespace.
+				out := r.Run("exec", id, "cat", "/proc/sys/kernel/msgmax")
+				if out.Code != 0 || out.Stdout != "12345\n" {
+					t.Errorf("kernel.msgmax inside: %s, want 12345", out)
+				}
+				r.Must("delete", "--force", id)
+				c.Wait(t, 10*time.Second)
+			}
+			if got := readFile(t, hostFile); got != hostContent {
+				t.Errorf("host file behind the mount now holds %q", got)
+			}
+			if got := readFile(t, "/proc/sys/kernel/msgmax"); got != hostMsgmax {
+				t.Errorf("host kernel.msgmax changed to %q", got)
+			}
+			if got := readFile(t, "/proc/self/oom_score_adj"); got != ownOOM {
+				t.Errorf("the test's own oom_score_adj changed to %q", got)
+			}
+		})
+	}
+}
