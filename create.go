@@ -28,6 +28,10 @@ var createCommand = &cli.Command{
 	ArgsUsage: "<container-id>",
 	Flags:     createFlags,
 	Action: func(ctx *cli.Context) error {
+		listenFDs, _ := socketActivation()
+		if err := checkCallerFDs(listenFDs + ctx.Int("preserve-fds")); err != nil {
+			return err
+		}
 		_, err := createContainer(ctx, nil)
 		return err
 	},

@@ -44,12 +44,12 @@ var execCommand = &cli.Command{
 }
 
 func execAction(ctx *cli.Context) error {
+	if err := checkCallerFDs(ctx.Int("preserve-fds")); err != nil {
+		return err
+	}
 	_, c, err := loadContainer(ctx, 1, -1)
 	if err != nil {
 		return err
-	}
-	if ctx.Int("preserve-fds") < 0 {
-		return errors.New("--preserve-fds must not be negative")
 	}
 	p, err := execProcess(ctx, c)
 	if err != nil {

@@ -27,6 +27,10 @@ var runCommand = &cli.Command{
 }
 
 func runAction(ctx *cli.Context) error {
+	listenFDs, _ := socketActivation()
+	if err := checkCallerFDs(listenFDs + ctx.Int("preserve-fds")); err != nil {
+		return err
+	}
 	detach := ctx.Bool("detach")
 	// The container's orphans must come back to us to be reaped, not to
 	// the host's init.
