@@ -151,6 +151,34 @@ func TestExecPreserveFds(t *testing.T) {
 	}
 }
 
+// TestPreserveFdsNotOpen: --preserve-fds naming an fd the caller did not
+// give is refused, for exec and create alike. Passing it on regardless
+// handed the container whatever the runtime held at that number by then:
+// exec --preserve-fds 2 with only fd 3 gave the process, as its fd 4, an
+// open directory fd of the container's cgroup on the host.
+func TestPreserveFdsNotOpen(t *testing.T) {
+	r := newRuntime(t)
+	c := runningContainer(t, r)
+	f3, err := os.Open("/dev/null")
+	noErr(t, err)
+	defer f3.Close()
+	cmd := r.Command("exec", "--preserve-fds", "2", c.ID, "ls", "-l", "/proc/self/fd")
+	cmd.ExtraFiles = []*os.File{f3}
+	if res := r.RunCmd(cmd); res.Code != 1 || !strings.Contains(res.Stderr, "fd 4") {
+		t.Errorf("exec --preserve-fds 2 with only fd 3 open: %s, want an error naming fd 4", res)
+	}
+	if procs := procsIn(t, cgroupDir(c.ID)); !slices.Equal(procs, []int{c.Pid}) {
+		t.Errorf("the refused exec left processes: cgroup.procs %v", procs)
+	}
+	id := newID(t)
+	if res := r.Run("create", "--preserve-fds", "1", "--bundle", newBundle(t), id); res.Code != 1 || !strings.Contains(res.Stderr, "fd 3") {
+		t.Errorf("create --preserve-fds 1 with no fd 3: %s, want an error naming fd 3", res)
+	}
+	if _, err := os.Stat(cgroupDir(id)); !os.IsNotExist(err) {
+		t.Errorf("the refused create left its cgroup: %v", err)
+	}
+}
+
 // TestExecSubCgroup: --cgroup SUB puts the process in SUB below the
 // container's cgroup (its /proc/self/cgroup, and SUB's cgroup.procs on the
 // host, not the container's own); a SUB that does not exist is an error
