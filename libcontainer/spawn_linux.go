@@ -104,7 +104,6 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	}
 	parentSock := os.NewFile(uintptr(fds[0]), "sync")
 	childSock := os.NewFile(uintptr(fds[1]), "sync")
-	defer childSock.Close()
 	syncFD := r.addFile(childSock)
 
 	cmd := &exec.Cmd{
@@ -122,7 +121,12 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	if r.cgroupFD >= 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: r.cgroupFD}
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	// Only the child may hold its end: a stage or init that dies before it
+	// answers (killed while frozen by a paused container's delete, OOM
+	// killed) must read as EOF here, not leave us waiting forever.
+	childSock.Close()
+	if err != nil {
 		parentSock.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
