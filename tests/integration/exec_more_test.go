@@ -287,3 +287,32 @@ func TestExecIgnorePaused(t *testing.T) {
 		t.Fatal("exec --ignore-paused did not finish after resume")
 	}
 }
+
+// TestExecIgnorePausedDeleted: an exec --ignore-paused waiting on a paused
+// container ends with an error when delete --force kills its process in
+// the frozen cgroup. It used to wait forever: the runtime held the child's
+// end of the sync socket itself, so the child's death never read as EOF.
+func TestExecIgnorePausedDeleted(t *testing.T) {
+	r := newRuntime(t)
+	c := runningContainer(t, r)
+	r.Must("pause", c.ID)
+	out := tempFile(t)
+	cmd := r.Command("exec", "--ignore-paused", c.ID, "echo", "never")
+	cmd.Stdout, cmd.Stderr = out, out
+	noErr(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	waitFor(t, 5*time.Second, "the --ignore-paused process in the frozen cgroup", func() bool {
+		return len(procsIn(t, cgroupDir(c.ID))) == 2
+	})
+	r.Must("delete", "--force", c.ID)
+	select {
+	case <-exited:
+		if code := shellStatus(cmd.ProcessState); code != 1 || strings.Contains(readFile(t, out.Name()), "never") {
+			t.Errorf("exec whose process was killed before it ran: exit %d, output %q; want 1 and an error", code, readFile(t, out.Name()))
+		}
+	case <-time.After(5 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("exec --ignore-paused still waits after delete --force killed its process")
+	}
+}
