@@ -152,6 +152,9 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 // runStage drives the namespace stage's protocol up to the pid message.
 func runStage(conn *syncConn, cmd *exec.Cmd, r *spawnRequest) (int, error) {
 	if err := nsenter.WriteFrame(conn.f, r.bootstrap.Encode()); err != nil {
+		if errors.Is(err, unix.EPIPE) {
+			return 0, fmt.Errorf("container process exited before namespace setup: %w", cmd.Wait())
+		}
 		return 0, fmt.Errorf("send bootstrap: %w", err)
 	}
 	for {
