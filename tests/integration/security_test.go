@@ -102,10 +102,7 @@ func fullPipe(t *testing.T) (r, w *os.File) {
 func TestRuntimeBinaryOverwrite(t *testing.T) {
 	r := newRuntime(t)
 	work := t.TempDir()
-	bin := filepath.Join(work, "oci-rt-copy")
-	copyFile(t, rtBinary, bin, 0o755)
-	before := sha256File(t, bin)
-
+	bin, before := runtimeCopy(t, work)
 	shared, attacker := exeAttackBundle(t, work)
 	a := r.Create(attacker)
 	r.Must("start", a.ID)
@@ -185,6 +182,14 @@ func watchExeAttack(t *testing.T, shared string, attacker *Container, pr *os.Fil
 	}
 }
 
+// runtimeCopy is the binary the attack tests run, a copy in work so that a
+// regression damages only the copy, with its sha256 before the attack.
+func runtimeCopy(t *testing.T, work string) (bin, sha string) {
+	bin = filepath.Join(work, "oci-rt-copy")
+	copyFile(t, rtBinary, bin, 0o755)
+	return bin, sha256File(t, bin)
+}
+
 // exeAttackBundle makes the attacker's bundle: the payload, built static,
 // as its process, with a shared dir (returned) for its log.
 func exeAttackBundle(t *testing.T, work string) (shared, bundle string) {
@@ -209,9 +214,7 @@ func exeAttackBundle(t *testing.T, work string) (shared, bundle string) {
 func TestRuntimeBinaryOverwriteExec(t *testing.T) {
 	r := newRuntime(t)
 	work := t.TempDir()
-	bin := filepath.Join(work, "oci-rt-copy")
-	copyFile(t, rtBinary, bin, 0o755)
-	before := sha256File(t, bin)
+	bin, before := runtimeCopy(t, work)
 	shared, attacker := exeAttackBundle(t, work)
 	writeRootfsFile(t, attacker, "bin/sh", "#!/proc/self/exe\n", 0o755)
 	copySharedLibs(t, bin, filepath.Join(attacker, "rootfs"))
