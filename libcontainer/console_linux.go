@@ -72,19 +72,6 @@ func setupConsole(cfg *initConfig, bindDevConsole bool) error {
 // ReceiveConsole reads the pty master that init sends over a console
 // socket the runtime holds itself (foreground run and exec with -t).
 func ReceiveConsole(sock *os.File) (*os.File, error) {
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("receive pty master: %w", err)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("receive pty master: no fd in the message")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, fmt.Errorf("receive pty master: want exactly one fd")
-	}
-	return os.NewFile(uintptr(fds[0]), "pty-master"), nil
+	// The payload is the pty's name, which nobody needs.
+	return receiveFD(sock, make([]byte, 4096), "pty master")
 }

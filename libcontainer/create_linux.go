@@ -341,20 +341,13 @@ func (c *Container) runCreateHooks(spec *specs.Spec, pid int) error {
 // forwardSeccompListener receives the seccomp listener fd from init and
 // passes it, with the container's state, to the agent at listenerPath.
 func (c *Container) forwardSeccompListener(init *child, spec *specs.Spec) error {
-	oob := make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := unix.Recvmsg(int(init.conn.f.Fd()), make([]byte, 1), oob, unix.MSG_CMSG_CLOEXEC)
+	// Exactly the one byte init sent with the fd: the sync frames that
+	// follow on this stream socket are not ours to read here.
+	listener, err := receiveFD(init.conn.f, make([]byte, 1), "seccomp listener")
 	if err != nil {
-		return fmt.Errorf("receive seccomp listener: %w", err)
+		return err
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return errors.New("receive seccomp listener: no fd")
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return errors.New("receive seccomp listener: want one fd")
-	}
-	defer unix.Close(fds[0])
+	defer listener.Close()
 	sc := spec.Linux.Seccomp
 	if sc.ListenerPath == "" {
 		return nil
@@ -366,7 +359,7 @@ func (c *Container) forwardSeccompListener(init *child, spec *specs.Spec) error 
 		Metadata: sc.ListenerMetadata,
 		State:    specs.State{Version: specs.Version, ID: c.State.ID, Status: specs.StateCreating, Pid: init.pid, Bundle: c.State.Bundle, Annotations: c.State.Annotations},
 	}
-	return seccomp.SendListener(sc.ListenerPath, fds[0], state)
+	return seccomp.SendListener(sc.ListenerPath, int(listener.Fd()), state)
 }
 
 // applyResources applies the config's resources.
