@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"syscall"
 
@@ -51,11 +50,9 @@ func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Cont
 		return nil, err
 	}
 	listenFDs, listenEnv := socketActivation()
-	pidFile := ctx.String("pid-file")
-	if pidFile != "" {
-		if pidFile, err = filepath.Abs(pidFile); err != nil {
-			return nil, err
-		}
+	pidFile, err := pidFileFlag(ctx)
+	if err != nil {
+		return nil, err
 	}
 	return libcontainer.Create(store, &libcontainer.CreateOptions{
 		ID:            id,

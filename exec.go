@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -59,27 +57,21 @@ func execAction(ctx *cli.Context) error {
 	if detach && p.Terminal && ctx.String("console-socket") == "" {
 		return errors.New("cannot allocate a pseudo-terminal for a detached exec without --console-socket")
 	}
-	pidFile := ctx.String("pid-file")
-	if pidFile != "" {
-		if pidFile, err = filepath.Abs(pidFile); err != nil {
-			return err
-		}
+	pidFile, err := pidFileFlag(ctx)
+	if err != nil {
+		return err
 	}
-	// Signals that arrive while the process starts are held and passed on
-	// once it runs.
-	signals := make(chan os.Signal, 64)
+	var signals chan os.Signal
 	if !detach {
-		signal.Notify(signals)
+		signals = holdSignals()
 	}
 	// Without a console socket a foreground exec with a terminal serves
-	// the pty itself; the socket pair stands in for the console socket.
+	// the pty itself.
 	var ours, theirs *os.File
 	if !detach && p.Terminal && ctx.String("console-socket") == "" {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("console socket pair: %w", err)
+		if ours, theirs, err = consolePair(); err != nil {
+			return err
 		}
-		ours, theirs = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console")
 		defer ours.Close()
 	}
 	pid, err := c.Exec(&libcontainer.ExecOptions{

@@ -39,21 +39,19 @@ func runAction(ctx *cli.Context) error {
 			return fmt.Errorf("become subreaper: %w", err)
 		}
 	}
-	// Signals that arrive while the container starts are held and passed
-	// on once it runs.
-	signals := make(chan os.Signal, 64)
+	var signals chan os.Signal
 	if !detach {
-		signal.Notify(signals)
+		signals = holdSignals()
 	}
 	// Without a console socket, a foreground run with a terminal serves
-	// the pty itself; the socket pair stands in for the console socket.
+	// the pty itself (create uses the pair only when the config asks for
+	// a terminal).
 	var ours, theirs *os.File
 	if !detach && ctx.String("console-socket") == "" {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
+		var err error
+		if ours, theirs, err = consolePair(); err != nil {
 			return err
 		}
-		ours, theirs = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console")
 		defer ours.Close()
 	}
 	c, err := createContainer(ctx, theirs)
@@ -94,6 +92,26 @@ func runAction(ctx *cli.Context) error {
 		return &exitError{status: status}
 	}
 	return nil
+}
+
+// holdSignals catches every signal from now on, so that those arriving
+// while a foreground process starts are passed on once it runs
+// (waitForward).
+func holdSignals() chan os.Signal {
+	signals := make(chan os.Signal, 64)
+	signal.Notify(signals)
+	return signals
+}
+
+// consolePair is a socket pair standing in for --console-socket when we
+// serve the process's pty ourselves: init sends the pty master to theirs
+// and serveConsole reads it from ours.
+func consolePair() (ours, theirs *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("console socket pair: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console"), nil
 }
 
 // consoleProxy copies between our stdio and a process's pty master.

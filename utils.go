@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -29,6 +30,16 @@ func containerID(ctx *cli.Context, minArgs, maxArgs int) (string, error) {
 		return "", err
 	}
 	return id, nil
+}
+
+// pidFileFlag is --pid-file made absolute, as runc makes it, so that the
+// path in errors and in the written file's location is unambiguous.
+func pidFileFlag(ctx *cli.Context) (string, error) {
+	path := ctx.String("pid-file")
+	if path == "" {
+		return "", nil
+	}
+	return filepath.Abs(path)
 }
 
 // loadContainer opens the store and the container named by the first
