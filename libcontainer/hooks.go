@@ -18,12 +18,9 @@ import (
 // first failure stops the rest and is returned in one line, with what the
 // hook wrote to stderr.
 func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
-	var stdin []byte
-	if state != nil {
-		var err error
-		if stdin, err = json.Marshal(state); err != nil {
-			return err
-		}
+	stdin, err := json.Marshal(state)
+	if err != nil {
+		return err
 	}
 	for i, h := range hooks {
 		if err := runHook(h, stdin); err != nil {
