@@ -91,11 +91,18 @@ func (c *Container) Pid() int {
 
 // SpecState is the runtime-spec state, as hooks receive it.
 func (c *Container) SpecState() *specs.State {
+	// Every status but stopped means the init is alive: one look at /proc
+	// gives both fields, and they cannot disagree.
+	status := c.Status()
+	pid := c.State.InitPid
+	if status == StatusStopped {
+		pid = 0
+	}
 	return &specs.State{
 		Version:     specs.Version,
 		ID:          c.State.ID,
-		Status:      specs.ContainerState(c.Status()),
-		Pid:         c.Pid(),
+		Status:      specs.ContainerState(status),
+		Pid:         pid,
 		Bundle:      c.State.Bundle,
 		Annotations: c.State.Annotations,
 	}
