@@ -310,9 +310,7 @@ func diedError(pid int, cg *cgroups.Manager, what string) error {
 		waitPidfd(pidfd, time.Second)
 		unix.Close(pidfd)
 	}
-	_ = unix.Kill(pid, unix.SIGKILL)
-	var ws unix.WaitStatus
-	_, _ = unix.Wait4(pid, &ws, 0, nil)
+	ws := killAndReap(pid)
 	how := fmt.Sprintf("exit status %d", ws.ExitStatus())
 	if ws.Signaled() {
 		how = "killed by " + unix.SignalName(ws.Signal())

@@ -207,11 +207,13 @@ func writeIDMaps(pid int, uidMap, gidMap []specs.LinuxIDMapping) error {
 	return nil
 }
 
-// killAndReap ends a child that the runtime gave up on.
-func killAndReap(pid int) {
+// killAndReap ends a child that the runtime gave up on and returns how it
+// ended (it may have exited on its own first).
+func killAndReap(pid int) unix.WaitStatus {
 	_ = unix.Kill(pid, unix.SIGKILL)
 	var ws unix.WaitStatus
 	_, _ = unix.Wait4(pid, &ws, 0, nil)
+	return ws
 }
 
 // namespaceFlags maps spec namespace types to clone flags.
