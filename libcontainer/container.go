@@ -281,8 +281,9 @@ func Delete(store *Store, id string, force bool) error {
 		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
 	}
 	var errs []error
-	if m := c.cgroup(); m != nil {
-		if err := m.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
+	cg := c.cgroup()
+	if cg != nil {
+		if err := cg.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}
@@ -295,8 +296,8 @@ func Delete(store *Store, id string, force bool) error {
 			unix.Close(pidfd)
 		}
 	}
-	if m := c.cgroup(); m != nil {
-		if err := m.Destroy(); err != nil {
+	if cg != nil {
+		if err := cg.Destroy(); err != nil {
 			errs = append(errs, err)
 		}
 	}
