@@ -184,19 +184,7 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 		uidMap: spec.Linux.UIDMappings,
 		gidMap: spec.Linux.GIDMappings,
 	}
-	for fd := 3; fd < 3+o.PreserveFDs; fd++ {
-		req.preserved = append(req.preserved, os.NewFile(uintptr(fd), fmt.Sprintf("preserved-%d", fd)))
-	}
-	if spec.Process.Terminal {
-		// The process must not inherit our stdout and stderr: it talks to
-		// its terminal only.
-		devNull, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, cleanup, err
-		}
-		toClose = append(toClose, devNull)
-		req.stdio = [3]*os.File{devNull, devNull, devNull}
-	}
+	req.preserve(o.PreserveFDs)
 
 	fifoPath := filepath.Join(stateDir, fifoName)
 	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
@@ -215,14 +203,11 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 	req.config.FifoFD = req.addFile(fifo)
 
 	if spec.Process.Terminal {
-		sock := o.ConsoleConn
-		if o.ConsoleSocket != "" {
-			if sock, err = dialConsoleSocket(o.ConsoleSocket); err != nil {
-				return nil, cleanup, err
-			}
-			toClose = append(toClose, sock)
+		owned, err := req.attachTerminal(o.ConsoleSocket, o.ConsoleConn)
+		toClose = append(toClose, owned...)
+		if err != nil {
+			return nil, cleanup, err
 		}
-		req.config.ConsoleSocketFD = req.addFile(sock)
 	}
 
 	mountFDs, err := rootfs.PrepareMountFDs(spec, bundle)

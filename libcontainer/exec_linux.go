@@ -92,26 +92,16 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		stdio:    o.Stdio,
 		cgroupFD: int(cgDir.Fd()),
 	}
-	for fd := 3; fd < 3+o.PreserveFDs; fd++ {
-		req.preserved = append(req.preserved, os.NewFile(uintptr(fd), fmt.Sprintf("preserved-%d", fd)))
-	}
+	req.preserve(o.PreserveFDs)
 	req.bootstrap = execBootstrap(spec, nsFiles, req)
 	if o.Process.Terminal {
-		// The process talks to its terminal only, never to our stdio.
-		devNull, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
+		owned, err := req.attachTerminal(o.ConsoleSocket, o.ConsoleConn)
+		for _, f := range owned {
+			defer f.Close()
+		}
 		if err != nil {
 			return 0, err
 		}
-		defer devNull.Close()
-		req.stdio = [3]*os.File{devNull, devNull, devNull}
-		sock := o.ConsoleConn
-		if o.ConsoleSocket != "" {
-			if sock, err = dialConsoleSocket(o.ConsoleSocket); err != nil {
-				return 0, err
-			}
-			defer sock.Close()
-		}
-		req.config.ConsoleSocketFD = req.addFile(sock)
 	}
 
 	p, err := spawn(req, "oci-rt")

@@ -60,6 +60,35 @@ func (r *spawnRequest) addFile(f *os.File) int {
 	return 3 + len(r.preserved) + len(r.files) - 1
 }
 
+// preserve hands the caller's fds 3 … 3+n-1 to the process unchanged.
+func (r *spawnRequest) preserve(n int) {
+	for fd := 3; fd < 3+n; fd++ {
+		r.preserved = append(r.preserved, os.NewFile(uintptr(fd), fmt.Sprintf("preserved-%d", fd)))
+	}
+}
+
+// attachTerminal gives the process a console: its stdio becomes /dev/null
+// (it must not inherit ours, it talks to its terminal only), and init gets
+// the console socket at socketPath, or conn, the caller's own socket pair,
+// to send the pty master over. The returned files are the parent's copies,
+// to close once the process is spawned.
+func (r *spawnRequest) attachTerminal(socketPath string, conn *os.File) ([]*os.File, error) {
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	r.stdio = [3]*os.File{devNull, devNull, devNull}
+	owned := []*os.File{devNull}
+	if socketPath != "" {
+		if conn, err = dialConsoleSocket(socketPath); err != nil {
+			return owned, err
+		}
+		owned = append(owned, conn)
+	}
+	r.config.ConsoleSocketFD = r.addFile(conn)
+	return owned, nil
+}
+
 // child is a started init or exec process.
 type child struct {
 	pid  int
