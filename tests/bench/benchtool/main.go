@@ -189,10 +189,15 @@ func (c *command) run(traced bool) (result, error) {
 }
 
 // traceToExit runs a process started with PTRACE_TRACEME to its end and
-// returns its own peak RSS: the largest VmHWM read at its exit and around
-// each execve it makes (crun re-executes itself, and a new image starts a
-// new VmHWM). Only the first thread is traced, at its syscalls; signals it
-// gets are passed on.
+// returns its own peak RSS: the largest VmHWM read when one of its threads
+// stops at exit (the memory is still mapped then) and around each execve
+// (crun re-executes itself, and a new image starts a new VmHWM). All its
+// threads are traced (PTRACE_O_TRACECLONE), at their syscalls: a Go
+// runtime may exit from any thread, and exit_group kills the others, so
+// the first thread alone may die while stopped, or without an exit stop of
+// its own. Child processes are not: fork, vfork and clones with SIGCHLD as
+// exit signal (which a runtime needs to wait4 for them) are not followed.
+// Signals the threads get are passed on.
 func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
 	var ws syscall.WaitStatus
 	// The exec stops the child with SIGTRAP.
@@ -202,52 +207,71 @@ func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
 	if !ws.Stopped() {
 		return 0, ws, fmt.Errorf("traced child did not stop at exec: %#x", uint32(ws))
 	}
-	opts := unix.PTRACE_O_TRACEEXIT | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_EXITKILL
+	opts := unix.PTRACE_O_TRACEEXIT | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACECLONE |
+		unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_EXITKILL
 	if err := unix.PtraceSetOptions(pid, opts); err != nil {
 		return 0, ws, fmt.Errorf("ptrace options: %w", err)
 	}
 	hwm := int64(-1)
 	sawExit := false
-	sig := 0
-	sample := func() error {
-		v, err := vmHWM(pid)
+	sample := func(tid int) error {
+		v, err := vmHWM(tid)
 		hwm = max(hwm, v)
 		return err
 	}
+	// Threads past their first stop: a new thread starts with a SIGSTOP
+	// from the automatic attach, which is not for it.
+	started := map[int]bool{pid: true}
+	tid, sig := pid, 0
 	for {
-		if err := unix.PtraceSyscall(pid, sig); err != nil {
+		if err := unix.PtraceSyscall(tid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
 			return 0, ws, fmt.Errorf("ptrace syscall: %w", err)
 		}
-		sig = 0
-		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
-			return 0, ws, err
-		}
-		switch {
-		case ws.Exited() || ws.Signaled():
-			if !sawExit {
-				return 0, ws, errors.New("exit stop never seen")
+		for {
+			var err error
+			if tid, err = syscall.Wait4(-1, &ws, unix.WALL, nil); err != nil {
+				return 0, ws, fmt.Errorf("wait for the traced process: %w", err)
 			}
-			return hwm, ws, nil
+			if !ws.Exited() && !ws.Signaled() {
+				break
+			}
+			// Other threads end silently; the first thread's end, which
+			// wait4 reports once all are gone, is the process's.
+			if tid == pid {
+				if !sawExit {
+					return 0, ws, errors.New("no thread of the traced process stopped at exit")
+				}
+				return hwm, ws, nil
+			}
+		}
+		sig = 0
+		switch {
 		case !ws.Stopped():
 		case ws.StopSignal() == syscall.SIGTRAP|0x80: // syscall stop
 			var regs unix.PtraceRegs
-			if err := unix.PtraceGetRegs(pid, &regs); err != nil {
+			err := unix.PtraceGetRegs(tid, &regs)
+			if errors.Is(err, unix.ESRCH) {
+				break // killed while stopped: its exit comes through wait4
+			}
+			if err != nil {
 				return 0, ws, fmt.Errorf("ptrace getregs: %w", err)
 			}
 			if regs.Orig_rax == unix.SYS_EXECVE || regs.Orig_rax == unix.SYS_EXECVEAT {
-				if err := sample(); err != nil {
+				if err := sample(tid); err != nil {
 					return 0, ws, err
 				}
 			}
 		case ws.TrapCause() == unix.PTRACE_EVENT_EXIT:
-			if err := sample(); err != nil {
+			if err := sample(tid); err != nil {
 				return 0, ws, err
 			}
 			sawExit = true
-		case ws.TrapCause() == unix.PTRACE_EVENT_EXEC:
+		case ws.TrapCause() == unix.PTRACE_EVENT_EXEC, ws.TrapCause() == unix.PTRACE_EVENT_CLONE:
+		case ws.StopSignal() == syscall.SIGSTOP && !started[tid]:
 		default:
 			sig = int(ws.StopSignal())
 		}
+		started[tid] = true
 	}
 }
 
