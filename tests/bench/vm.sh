@@ -3,7 +3,9 @@
 # unmodified and memory limits work:
 #  1. `run` of /bin/true in one busybox bundle: oci-rt, runc and crun in
 #     alternation, BENCH_VM_RUNS (default 20) each, medians and ratios.
-#  2. The memory floor: for each runtime, the smallest memory.max of the
+#  2. `exec ID true` into a running container (one detached `sleep` per
+#     runtime), the same way.
+#  3. The memory floor: for each runtime, the smallest memory.max of the
 #     container's cgroup (linux.resources.memory.limit), found by binary
 #     search in 64 KiB steps, under which `run` of /bin/true still exits 0.
 #     Everything charged to the cgroup before the container's execve counts:
@@ -91,36 +93,79 @@ floor() {
 		"$rt" $((lowest / 1024)) $((hi / 1024)) "${why:-never failed}"
 }
 
-guest() {
-	local work=$1
-	scratch=$(mktemp -d /tmp/bench-vm.XXXXXX)
-	n=0
-	declare -gA bin config
-	bin=([oci-rt]=$repo/oci-rt [runc]=/usr/sbin/runc [crun]=/usr/bin/crun)
-	# The bundle directory is read-only here: configs go to scratch
-	# bundles whose root.path points at the shared rootfs.
-	local rt
+# bundles NAME FILTER: for each runtime a scratch bundle $scratch/NAME-RT
+# (the shared bundle directory is read-only in the guest) whose config is
+# the shared one changed by the jq FILTER, with root.path pointing at the
+# shared rootfs.
+bundles() {
+	local name=$1 filter=$2 rt
 	for rt in oci-rt runc crun; do
-		mkdir "$scratch/bundle-$rt"
-		jq --arg root "$work/bundle/rootfs" '.root.path = $root' "$work/bundle/config.json" >"$scratch/bundle-$rt/config.json"
-		config[$rt]=$scratch/bundle-$rt/config.json
+		mkdir "$scratch/$name-$rt"
+		jq --arg root "$work/bundle/rootfs" "$filter | .root.path = \$root" \
+			"$work/bundle/config.json" >"$scratch/$name-$rt/config.json"
 	done
 	# crun 1.8.1 rejects ociVersion 1.3.0.
-	jq '.ociVersion = "1.0.2"' "${config[crun]}" >"$scratch/crun.json"
-	mv "$scratch/crun.json" "${config[crun]}"
+	jq '.ociVersion = "1.0.2"' "$scratch/$name-crun/config.json" >"$scratch/crun.json"
+	mv "$scratch/crun.json" "$scratch/$name-crun/config.json"
+}
 
-	echo "== oci-rt bench in the VM: $(uname -r), $(nproc) CPUs, pure cgroup v2 (TCG: absolute times are slow, compare ratios) =="
-	echo "$("${bin[runc]}" --version | head -1); $("${bin[crun]}" --version | head -1)"
+# compare TITLE ARGS...: time `RUNTIME --root $scratch/root-RT ARGS...` for
+# oci-rt, runc and crun in alternation with benchtool, where "{rt}" in ARGS
+# stands for the runtime's name (its bundle, its container); print the table
+# and oci-rt's ratios to runc and crun.
+compare() {
+	local title=$1 cmds=() sep=-- rt ph='{rt}'
+	shift
+	for rt in oci-rt runc crun; do
+		cmds+=("$sep" "$rt" "${bin[$rt]}" --root "$scratch/root-$rt" "${@//"$ph"/$rt}")
+		sep=---
+	done
 	echo
-	echo "-- run of /bin/true, ${BENCH_VM_RUNS:-20} alternating runs each --"
-	"$work/benchtool" -n "${BENCH_VM_RUNS:-20}" -rss 3 -ref crun \
-		-- oci-rt "${bin[oci-rt]}" --root "$scratch/root-oci-rt" run -b "$scratch/bundle-oci-rt" "o{}" \
-		--- runc "${bin[runc]}" --root "$scratch/root-runc" run -b "$scratch/bundle-runc" "r{}" \
-		--- crun "${bin[crun]}" --root "$scratch/root-crun" run -b "$scratch/bundle-crun" "c{}" | tee "$scratch/table"
+	echo "-- $title, $runs alternating runs each --"
+	"$work/benchtool" -n "$runs" -rss 3 -ref crun "${cmds[@]}" | tee "$scratch/table"
 	awk '{ m[$1] = $3 } END {
 		printf "oci-rt / runc: %.2f x; oci-rt / crun: %.2f x (target <= 1: %s)\n",
 			m["oci-rt"] / m["runc"], m["oci-rt"] / m["crun"], (m["oci-rt"] <= m["crun"] ? "met" : "NOT met")
 	}' "$scratch/table"
+}
+
+# delete_exec: remove the exec benchmark's containers, if they exist.
+delete_exec() {
+	local rt
+	for rt in oci-rt runc crun; do
+		"${bin[$rt]}" --root "$scratch/root-$rt" delete -f "exec-$rt" >/dev/null 2>&1 || true
+	done
+}
+
+guest() {
+	work=$1
+	scratch=$(mktemp -d /tmp/bench-vm.XXXXXX)
+	runs=${BENCH_VM_RUNS:-20}
+	n=0
+	declare -gA bin config
+	bin=([oci-rt]=$repo/oci-rt [runc]=/usr/sbin/runc [crun]=/usr/bin/crun)
+	local rt
+	bundles bundle .
+	bundles exec '.process.args = ["sleep", "100000"]'
+	for rt in oci-rt runc crun; do
+		config[$rt]=$scratch/bundle-$rt/config.json
+	done
+
+	echo "== oci-rt bench in the VM: $(uname -r), $(nproc) CPUs, pure cgroup v2 (TCG: absolute times are slow, compare ratios) =="
+	echo "$("${bin[runc]}" --version | head -1); $("${bin[crun]}" --version | head -1)"
+	compare "run of /bin/true" run -b "$scratch/bundle-{rt}" "run-{rt}-{}"
+
+	# Removed on any exit too; the cgroup check at the end shows whether
+	# delete -f cleaned up.
+	trap delete_exec EXIT
+	for rt in oci-rt runc crun; do
+		# The detached sleep keeps its stdio: files, not the pipe to tee,
+		# which it would hold open.
+		"${bin[$rt]}" --root "$scratch/root-$rt" run -d -b "$scratch/exec-$rt" "exec-$rt" </dev/null >/dev/null 2>"$scratch/last-error" ||
+			die "$rt run -d: $(cat "$scratch/last-error")"
+	done
+	compare "exec of true into a running container" exec "exec-{rt}" true
+	delete_exec
 
 	echo
 	echo "-- memory floor: smallest memory.max (64 KiB steps) for run of /bin/true --"
@@ -128,7 +173,7 @@ guest() {
 		floor "$rt"
 	done
 	local left
-	left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \( -name 'floor-*' -o -name '[orc][0-9]*' \) 2>/dev/null || true)
+	left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \( -name 'floor-*' -o -name 'run-*' -o -name 'exec-*' \) 2>/dev/null || true)
 	[ -z "$left" ] || die "cgroups left behind: $left"
 	rm -rf "$scratch"
 }
