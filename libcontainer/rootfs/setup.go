@@ -25,25 +25,28 @@ type Config struct {
 	// MountFDs maps an index in Spec.Mounts to a detached mount prepared by
 	// the parent with PrepareMountFDs (idmapped mounts).
 	MountFDs map[int]*os.File
+	// HostRoot is set when the container shares the runtime's mount
+	// namespace: the rootfs bind the parent made with BindHostRootfs.
+	// Setup mounts below it and chroots into it (NoPivot does not apply),
+	// and closes it.
+	HostRoot *os.File
 }
 
-// Setup runs in init, inside the container's new mount namespace, as
-// namespaced root. On return "/" is the container's root and every fd it
-// opened, including cfg.MountFDs, is closed.
+// Setup runs in init, inside the container's new mount namespace (or the
+// runtime's, with cfg.HostRoot), as namespaced root. On return "/" is the
+// container's root and every fd it opened, including cfg.MountFDs and
+// cfg.HostRoot, is closed.
 func Setup(cfg *Config, beforePivot func() error) error {
 	defer closeMountFDs(cfg.MountFDs)
 	if cfg.Spec == nil || cfg.Spec.Linux == nil {
+		if cfg.HostRoot != nil {
+			cfg.HostRoot.Close()
+		}
 		return errors.New("rootfs setup: spec has no linux section")
 	}
-	if err := setRootPropagation(cfg.Spec.Linux.RootfsPropagation); err != nil {
-		return err
-	}
-	if err := makeParentMountPrivate(cfg.Rootfs); err != nil {
-		return fmt.Errorf("make the mount above rootfs %s private: %w", cfg.Rootfs, err)
-	}
-	root, err := bindRootfs(cfg.Rootfs)
+	root, err := prepareRoot(cfg)
 	if err != nil {
-		return fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
+		return err
 	}
 	defer root.Close()
 
@@ -62,15 +65,39 @@ func Setup(cfg *Config, beforePivot func() error) error {
 			return err
 		}
 	}
-	if cfg.NoPivot {
+	switch {
+	case cfg.HostRoot != nil:
+		err = chrootInto(root)
+	case cfg.NoPivot:
 		err = moveRoot(root)
-	} else {
+	default:
 		err = pivotRoot(root)
 	}
 	if err != nil {
 		return fmt.Errorf("switch root to %s: %w", cfg.Rootfs, err)
 	}
 	return applyRootfsPropagation(cfg.Spec.Linux.RootfsPropagation)
+}
+
+// prepareRoot returns the handle every later lookup is rooted at. In the
+// container's own mount namespace it sets the propagation and binds the
+// rootfs onto itself; in the runtime's, the parent made that bind and
+// nothing outside the rootfs may change.
+func prepareRoot(cfg *Config) (*os.File, error) {
+	if cfg.HostRoot != nil {
+		return cfg.HostRoot, nil
+	}
+	if err := setRootPropagation(cfg.Spec.Linux.RootfsPropagation); err != nil {
+		return nil, err
+	}
+	if err := makeParentMountPrivate(cfg.Rootfs); err != nil {
+		return nil, fmt.Errorf("make the mount above rootfs %s private: %w", cfg.Rootfs, err)
+	}
+	root, err := bindRootfs(cfg.Rootfs)
+	if err != nil {
+		return nil, fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
+	}
+	return root, nil
 }
 
 func closeMountFDs(fds map[int]*os.File) {
@@ -441,6 +468,21 @@ func moveRoot(root *os.File) error {
 	if err := unix.MoveMount(int(root.Fd()), "", unix.AT_FDCWD, "/", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move rootfs to /: %w", err)
 	}
+	if err := unix.Fchdir(int(root.Fd())); err != nil {
+		return fmt.Errorf("chdir to rootfs: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
+}
+
+// chrootInto is the root switch in the runtime's mount namespace, where
+// pivot_root would move the root of every host process that shares "/"
+// and MS_MOVE would cover the host's "/". As with runc, a process that
+// keeps CAP_SYS_CHROOT can leave a chroot: a container without a mount
+// namespace is not isolated from the host's filesystem.
+func chrootInto(root *os.File) error {
 	if err := unix.Fchdir(int(root.Fd())); err != nil {
 		return fmt.Errorf("chdir to rootfs: %w", err)
 	}
