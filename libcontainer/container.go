@@ -301,6 +301,9 @@ func Delete(store *Store, id string, force bool) error {
 			errs = append(errs, err)
 		}
 	}
+	if err := unmountHostRootfs(st); err != nil {
+		errs = append(errs, err)
+	}
 	if st.Complete {
 		if spec, err := c.Spec(); err == nil && spec.Hooks != nil {
 			state := c.SpecState()

@@ -121,6 +121,14 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	hostRoot, err := bindHostRootfs(lock, st, spec, o.NoPivot)
+	if err != nil {
+		return nil, err
+	}
+	if hostRoot != nil {
+		defer hostRoot.Close()
+		req.config.HostRootFD = req.addFile(hostRoot)
+	}
 	cgDir, err := cg.OpenDir()
 	if err != nil {
 		return nil, err

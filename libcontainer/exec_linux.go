@@ -80,6 +80,13 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	hostRoot, err := openHostRoot(c.State.InitPid, spec)
+	if err != nil {
+		return 0, err
+	}
+	if hostRoot != nil {
+		defer hostRoot.Close()
+	}
 	if !c.initAlive() {
 		return 0, errors.New("cannot exec: container not running")
 	}
@@ -94,6 +101,9 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	}
 	req.preserve(o.PreserveFDs)
 	req.bootstrap = execBootstrap(spec, nsFiles, req)
+	if hostRoot != nil {
+		req.config.HostRootFD = req.addFile(hostRoot)
+	}
 	if o.Process.Terminal {
 		owned, err := req.attachTerminal(o.ConsoleSocket, o.ConsoleConn)
 		for _, f := range owned {

@@ -70,6 +70,11 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if err := setupFilesystem(cfg, rcfg, conn); err != nil {
 			return nil, err
 		}
+	} else if cfg.HostRootFD != 0 {
+		// No mount namespace to join: the container's root is a chroot.
+		if err := enterHostRoot(cfg.HostRootFD); err != nil {
+			return nil, err
+		}
 	}
 	if p.Terminal {
 		if err := setupConsole(cfg, !cfg.Exec); err != nil {
@@ -193,7 +198,11 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	for i, fd := range cfg.MountFDs {
 		mountFDs[i] = os.NewFile(uintptr(fd), "mount")
 	}
-	return &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, MountFDs: mountFDs}
+	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, MountFDs: mountFDs}
+	if cfg.HostRootFD != 0 && !cfg.Exec {
+		rcfg.HostRoot = os.NewFile(uintptr(cfg.HostRootFD), "rootfs")
+	}
+	return rcfg
 }
 
 // setupFilesystem builds the container's mounts and switches root. Between

@@ -34,6 +34,10 @@ type initConfig struct {
 	FifoFD          int         `json:"fifoFd,omitempty"`          // O_PATH fd of the exec fifo (create)
 	ConsoleSocketFD int         `json:"consoleSocketFd,omitempty"` // connected console socket, or 0
 	MountFDs        map[int]int `json:"mountFds,omitempty"`        // spec mount index → fd
+	// HostRootFD is set when the container shares the runtime's mount
+	// namespace: for create the rootfs bind the parent made, for exec the
+	// init's root; either way the process chroots into it.
+	HostRootFD int `json:"hostRootFd,omitempty"`
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`

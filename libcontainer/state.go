@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 )
 
 // Container statuses as runtime-spec names them.
@@ -52,6 +54,10 @@ type State struct {
 	// (from /proc/PID/stat) tells a live init from a reused pid.
 	InitPid       int    `json:"initPid,omitempty"`
 	InitStartTime uint64 `json:"initStartTime,omitempty"`
+	// HostRootfsMount is the bind of the rootfs onto itself made in the
+	// runtime's mount namespace for a container without one of its own,
+	// recorded before it is attached; delete unmounts it and all below it.
+	HostRootfsMount *rootfs.HostRootMount `json:"hostRootfsMount,omitempty"`
 }
 
 // Store is the runtime's state directory: one directory per container.

@@ -45,9 +45,6 @@ func validateNamespaces(spec *specs.Spec) error {
 			}
 		}
 	}
-	if !seen[specs.MountNamespace] {
-		return errors.New("linux.namespaces: a mount namespace is required")
-	}
 	return validateTimeOffsets(spec)
 }
 

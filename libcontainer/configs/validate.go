@@ -22,7 +22,7 @@ func Validate(spec *specs.Spec) error {
 		return errors.New("root.path is missing")
 	}
 	if spec.Linux == nil {
-		return errors.New("linux: missing (a mount namespace is required)")
+		return errors.New("linux: missing")
 	}
 	checks := []func(*specs.Spec) error{
 		validateProcess,
@@ -30,6 +30,7 @@ func Validate(spec *specs.Spec) error {
 		validateIDMappings,
 		validateMounts,
 		validatePaths,
+		validateSharedMountNamespace,
 		validateSysctls,
 		validateHostname,
 		validateHooks,

@@ -101,7 +101,6 @@ func TestValidateRejects(t *testing.T) {
 		{"relative namespace path", func(s *specs.Spec) {
 			withNamespace(s, specs.LinuxNamespace{Type: specs.CgroupNamespace, Path: "proc/1/ns/cgroup"})
 		}, []string{".path", "not an absolute path"}},
-		{"no mount namespace", func(s *specs.Spec) { withoutNamespace(s, specs.MountNamespace) }, []string{"mount namespace is required"}},
 		{"time offsets without time ns", func(s *specs.Spec) {
 			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 10}}
 		}, []string{"linux.timeOffsets", "new time namespace"}},

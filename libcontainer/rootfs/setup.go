@@ -67,7 +67,7 @@ func Setup(cfg *Config, beforePivot func() error) error {
 	}
 	switch {
 	case cfg.HostRoot != nil:
-		err = chrootInto(root)
+		err = ChrootInto(root)
 	case cfg.NoPivot:
 		err = moveRoot(root)
 	default:
@@ -477,12 +477,13 @@ func moveRoot(root *os.File) error {
 	return unix.Chdir("/")
 }
 
-// chrootInto is the root switch in the runtime's mount namespace, where
+// ChrootInto is the root switch in the runtime's mount namespace (Setup
+// for create, the exec'd process for exec), where
 // pivot_root would move the root of every host process that shares "/"
 // and MS_MOVE would cover the host's "/". As with runc, a process that
 // keeps CAP_SYS_CHROOT can leave a chroot: a container without a mount
 // namespace is not isolated from the host's filesystem.
-func chrootInto(root *os.File) error {
+func ChrootInto(root *os.File) error {
 	if err := unix.Fchdir(int(root.Fd())); err != nil {
 		return fmt.Errorf("chdir to rootfs: %w", err)
 	}
