@@ -3,11 +3,13 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Containers whose config has no mount namespace (issue 6, conformance
@@ -27,6 +29,24 @@ func withoutMountNamespace(s *specs.Spec) {
 	s.Linux.Namespaces = kept
 	s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
 	s.Root.Readonly = false
+}
+
+// newHostMountBundle is newBundle without a mount namespace. Should the
+// runtime leak mounts under the bundle (the tests below fail then), they
+// are detached before the bundle is removed, deepest first.
+func newHostMountBundle(t *testing.T, edits ...func(*specs.Spec)) string {
+	t.Helper()
+	b := newBundle(t, append([]func(*specs.Spec){withoutMountNamespace}, edits...)...)
+	t.Cleanup(func() {
+		left := mountsUnder(t, b)
+		sort.Slice(left, func(i, j int) bool { return len(left[i]) > len(left[j]) })
+		for _, m := range left {
+			if err := unix.Unmount(m, unix.MNT_DETACH); err != nil {
+				t.Errorf("cleanup: unmount %s: %v", m, err)
+			}
+		}
+	})
+	return b
 }
 
 // mountsUnder lists the test's (the host's) mount points at or below dir.
@@ -67,7 +87,7 @@ func TestNoMountNamespaceLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	rootPropagation := propagationOf(t, "/")
-	b := newBundle(t, withoutMountNamespace,
+	b := newHostMountBundle(t,
 		shell(`readlink /proc/self/ns/mnt; cat /marker; echo "pid $$"; cat /proc/1/comm; echo ready; exec sleep 100`))
 	if err := os.WriteFile(filepath.Join(b, "rootfs", "marker"), []byte("rootfs of "+b+"\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -106,7 +126,7 @@ func TestNoMountNamespaceLifecycle(t *testing.T) {
 // TestNoMountNamespaceDeleteStopped: plain delete of a container whose
 // process has exited unmounts everything too.
 func TestNoMountNamespaceDeleteStopped(t *testing.T) {
-	b := newBundle(t, withoutMountNamespace, withArgs("true"))
+	b := newHostMountBundle(t, withArgs("true"))
 	r := newRuntime(t)
 	c := r.Create(b)
 	if len(mountsUnder(t, b)) == 0 {
@@ -141,7 +161,7 @@ func TestNoMountNamespaceFailedCreate(t *testing.T) {
 		{"rootfs propagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "rprivate" }, "linux.rootfsPropagation"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := newBundle(t, withoutMountNamespace, withArgs("true"), tc.edit)
+			b := newHostMountBundle(t, withArgs("true"), tc.edit)
 			res := r.Run("create", "--bundle", b, newID(t))
 			if res.Code == 0 || !strings.Contains(res.Stderr, tc.mention) {
 				t.Errorf("%s: want a failure naming %q", res, tc.mention)
@@ -151,6 +171,40 @@ func TestNoMountNamespaceFailedCreate(t *testing.T) {
 			}
 			if entries, _ := os.ReadDir(r.Root); len(entries) > 0 {
 				t.Errorf("state left behind: %v", entries)
+			}
+		})
+	}
+}
+
+// TestNoMountNamespaceKilledCreate (SECURITY 20): a create killed after
+// the rootfs bind exists (init spawned, or set up and waiting) leaves the
+// bind and the init's mounts recorded well enough for delete --force to
+// take them all down.
+func TestNoMountNamespaceKilledCreate(t *testing.T) {
+	for _, point := range []string{"spawned", "ready"} {
+		t.Run(point, func(t *testing.T) {
+			r := newRuntime(t)
+			b := newHostMountBundle(t, withArgs("true"))
+			id := newID(t)
+			out := tempFile(t)
+			cmd := r.Command("create", "--bundle", b, id)
+			cmd.Env = append(os.Environ(), "OCIRT_TEST_PAUSE_AT="+point)
+			cmd.Stdout, cmd.Stderr = out, out
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "create to stop at "+point, func() bool {
+				st, _ := procStatusField(cmd.Process.Pid, "State")
+				return strings.HasPrefix(st, "T")
+			})
+			if len(mountsUnder(t, b)) == 0 {
+				t.Errorf("at %s no mount under the bundle yet", point)
+			}
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			r.Must("delete", "--force", id)
+			if left := mountsUnder(t, b); len(left) > 0 {
+				t.Errorf("mounts left under the bundle after delete --force of the killed create: %v", left)
 			}
 		})
 	}
