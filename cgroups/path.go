@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -46,15 +48,37 @@ func Mountpoint() (string, error) {
 func ResolvePath(cgroupsPath, containerID string) (string, error) {
 	own := ""
 	if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
-		data, err := os.ReadFile("/proc/self/cgroup")
-		if err != nil {
-			return "", fmt.Errorf("cgroupsPath %q: own cgroup: %w", cgroupsPath, err)
-		}
-		if own, err = parseOwnCgroup(data); err != nil {
+		var err error
+		if own, err = ownCgroup(); err != nil {
 			return "", fmt.Errorf("cgroupsPath %q: %w", cgroupsPath, err)
 		}
 	}
 	return resolvePath(cgroupsPath, containerID, own)
+}
+
+// ownCgroup is the caller's cgroup on the unified hierarchy.
+func ownCgroup() (string, error) {
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return "", fmt.Errorf("own cgroup: %w", err)
+	}
+	return parseOwnCgroup(data)
+}
+
+// MoveToOwn moves a process (all its threads) into the caller's own cgroup
+// on the unified hierarchy. The runtime parks a container's init there while
+// it sets the container up, so that the memory the setup touches is charged
+// to the runtime and not against the container's limits.
+func MoveToOwn(pid int) error {
+	own, err := ownCgroup()
+	if err != nil {
+		return err
+	}
+	root, err := Mountpoint()
+	if err != nil {
+		return err
+	}
+	return writeFile(filepath.Join(root, own), "cgroup.procs", strconv.Itoa(pid), own)
 }
 
 func resolvePath(cgroupsPath, containerID, own string) (string, error) {

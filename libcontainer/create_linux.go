@@ -135,6 +135,10 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	}
 	defer cgDir.Close()
 	req.cgroupFD = int(cgDir.Fd())
+	req.config.CgroupPath = cgroupPath
+	// Born in the container's cgroup, so that its cgroup namespace is
+	// rooted there, the init is parked in ours for the rest of its setup.
+	req.bootstrap.Park = true
 	init, err := spawn(req, "oci-rt")
 	if err != nil {
 		return nil, err
@@ -273,6 +277,11 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manage
 		}
 		switch rep.Type {
 		case msgHooks:
+			if hasCreateHooks(spec) {
+				if err := init.joinCgroup(cg); err != nil {
+					return err
+				}
+			}
 			if err := c.runCreateHooks(spec, init.pid); err != nil {
 				killAndReap(init.pid)
 				return err
@@ -286,7 +295,7 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manage
 				return err
 			}
 		case msgReady:
-			return nil
+			return init.joinCgroup(cg)
 		default:
 			killAndReap(init.pid)
 			return fmt.Errorf("sync: unexpected %q from container init", rep.Type)
@@ -312,6 +321,31 @@ func diedError(pid int, cg *cgroups.Manager, what string) error {
 		return fmt.Errorf("container process was OOM-killed during %s (%s): memory limit too low", what, how)
 	}
 	return fmt.Errorf("container process exited unexpectedly during %s (%s)", what, how)
+}
+
+// joinCgroup moves a parked init into the container's cgroup. It happens
+// before any hook sees the init's pid and before create returns, so that
+// everything of the container's own (the hooks' view of it, the process)
+// is in its cgroup, while the runtime's setup work inside the init was
+// charged to the runtime.
+func (init *child) joinCgroup(cg *cgroups.Manager) error {
+	if !init.parked {
+		return nil
+	}
+	if err := cg.AddProc(init.pid); err != nil {
+		killAndReap(init.pid)
+		return fmt.Errorf("move container init into its cgroup: %w", err)
+	}
+	init.parked = false
+	return nil
+}
+
+// hasCreateHooks tells whether any hook runs while the container is created
+// (and so may look at the init's cgroup).
+func hasCreateHooks(spec *specs.Spec) bool {
+	h := spec.Hooks
+	//nolint:staticcheck // prestart is deprecated in the spec but still used by clients.
+	return h != nil && len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) > 0
 }
 
 func (c *Container) runCreateHooks(spec *specs.Spec, pid int) error {

@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -26,6 +27,7 @@ type initConfig struct {
 	Bundle       string      `json:"bundle"`
 	Rootfs       string      `json:"rootfs"` // absolute, symlinks resolved
 	NoPivot      bool        `json:"noPivot,omitempty"`
+	CgroupPath   string      `json:"cgroupPath,omitempty"` // within the unified hierarchy
 	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
 	Exec         bool        `json:"exec,omitempty"`
 	// PreserveFDs is how many fds from 3 up go to the process unchanged.
@@ -97,6 +99,9 @@ func (r *spawnRequest) attachTerminal(socketPath string, conn *os.File) ([]*os.F
 type child struct {
 	pid  int
 	conn *syncConn
+	// parked: the init runs in the runtime's own cgroup until it must
+	// join the container's (see joinCgroup).
+	parked bool
 }
 
 // openProtectedSelf returns our own binary on a detached read-only mount.
@@ -179,7 +184,18 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 			return nil, fmt.Errorf("namespace stage: %w", err)
 		}
 	}
-	return &child{pid: pid, conn: conn}, nil
+	c := &child{pid: pid, conn: conn}
+	if r.bootstrap.Park {
+		// Where the move fails the init stays in the container's cgroup:
+		// correct, only its setup counts against the container's limits.
+		c.parked = cgroups.MoveToOwn(pid) == nil
+		if err := nsenter.Ack(conn.f); err != nil {
+			killAndReap(pid)
+			parentSock.Close()
+			return nil, fmt.Errorf("release container init: %w", err)
+		}
+	}
+	return c, nil
 }
 
 // runStage drives the namespace stage's protocol up to the pid message.
@@ -203,7 +219,7 @@ func runStage(conn *syncConn, cmd *exec.Cmd, r *spawnRequest) (int, error) {
 			if err := writeIDMaps(rep.Pid, r.uidMap, r.gidMap); err != nil {
 				return 0, err
 			}
-			if err := nsenter.AckUserMap(conn.f); err != nil {
+			if err := nsenter.Ack(conn.f); err != nil {
 				return 0, err
 			}
 		case "pid":

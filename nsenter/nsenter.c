@@ -38,6 +38,7 @@ enum {
 	BOOT_NS_PATH = 2,     // uint32 CLONE_NEW* type, then the path bytes
 	BOOT_TIME_OFFSETS = 3, // text for /proc/self/timens_offsets
 	BOOT_FORK = 4,        // uint32: 1 when the process must fork to enter a pid namespace
+	BOOT_PARK = 5,        // uint32: 1 when the process that goes on waits for an ack after its pid
 };
 
 #define MAX_BOOTSTRAP (1 << 20)
@@ -131,6 +132,16 @@ static void send_pid_message(const char *type, pid_t pid)
 		_exit(1);
 }
 
+// wait_for_ack blocks until the parent has done what the last message asked
+// for (written the id maps, moved the process to another cgroup).
+static void wait_for_ack(void)
+{
+	char ack;
+	uint32_t len;
+	if (read_all(sync_fd, &len, sizeof(len)) < 0 || len != 1 || read_all(sync_fd, &ack, 1) < 0)
+		_exit(1);
+}
+
 struct ns_path {
 	uint32_t type;
 	char path[4096];
@@ -140,6 +151,7 @@ struct ns_path {
 struct bootstrap {
 	uint32_t clone_flags;
 	uint32_t fork;
+	uint32_t park;
 	struct ns_path ns[MAX_NS_PATHS];
 	int n_ns;
 	char time_offsets[1024];
@@ -163,9 +175,10 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 		switch (type) {
 		case BOOT_CLONE_FLAGS:
 		case BOOT_FORK:
+		case BOOT_PARK:
 			if (rlen != 4)
 				failx("nsenter: bad bootstrap record %u", type);
-			memcpy(type == BOOT_FORK ? &b->fork : &b->clone_flags, data, 4);
+			memcpy(type == BOOT_FORK ? &b->fork : type == BOOT_PARK ? &b->park : &b->clone_flags, data, 4);
 			break;
 		case BOOT_NS_PATH: {
 			if (b->n_ns == MAX_NS_PATHS)
@@ -246,10 +259,7 @@ static void create_user_namespace(void)
 		fail("create user namespace");
 	// The maps can only be written from the parent user namespace.
 	send_pid_message("usermap", getpid());
-	char ack;
-	uint32_t len;
-	if (read_all(sync_fd, &len, sizeof(len)) < 0 || len != 1 || read_all(sync_fd, &ack, 1) < 0)
-		_exit(1);
+	wait_for_ack();
 	// The caller becomes root in it once the time offsets are written.
 }
 
@@ -315,6 +325,8 @@ __attribute__((constructor)) static void nsenter(void)
 
 	if (!b.fork) {
 		send_pid_message("pid", getpid());
+		if (b.park)
+			wait_for_ack();
 		return;
 	}
 	// CLONE_PARENT makes the child a child of the runtime itself, which
@@ -326,4 +338,6 @@ __attribute__((constructor)) static void nsenter(void)
 		send_pid_message("pid", child);
 		_exit(0);
 	}
+	if (b.park)
+		wait_for_ack();
 }

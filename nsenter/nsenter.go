@@ -31,6 +31,7 @@ const (
 	recNSPath      = 2
 	recTimeOffsets = 3
 	recFork        = 4
+	recPark        = 5
 )
 
 // NSPath is an existing namespace to join.
@@ -49,6 +50,9 @@ type Bootstrap struct {
 	// Fork makes the stage fork once more, so that the process that goes on
 	// is inside the new or joined pid (and time) namespace.
 	Fork bool
+	// Park makes the process that goes on wait, after its pid message, for
+	// Ack: the parent can move it to another cgroup before it runs any Go.
+	Park bool
 }
 
 // Encode lays the bootstrap out as the records nsenter.c parses.
@@ -71,6 +75,9 @@ func (b *Bootstrap) Encode() []byte {
 	}
 	if b.Fork {
 		record(recFork, u32(1))
+	}
+	if b.Park {
+		record(recPark, u32(1))
 	}
 	return out
 }
@@ -126,7 +133,9 @@ func ReadReply(r io.Reader) (*Reply, error) {
 	return &rep, nil
 }
 
-// AckUserMap tells the constructor that its uid and gid maps are written.
-func AckUserMap(w io.Writer) error {
+// Ack tells the constructor that the parent has done what its last message
+// asked for: written the uid and gid maps ("usermap"), or placed a parked
+// process ("pid").
+func Ack(w io.Writer) error {
 	return WriteFrame(w, []byte{1})
 }

@@ -21,7 +21,8 @@ func TestMain(m *testing.M) {
 		uts, _ := os.Readlink("/proc/self/ns/uts")
 		user, _ := os.Readlink("/proc/self/ns/user")
 		uidMap, _ := os.ReadFile("/proc/self/uid_map")
-		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","))
+		prio, _ := unix.Getpriority(unix.PRIO_PROCESS, 0)
+		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s prio=%d\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","), prio)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -103,6 +104,32 @@ func TestForkIntoNewPidAndUTSNamespace(t *testing.T) {
 	}
 }
 
+// A parked process runs no Go until the parent acks its pid: what the parent
+// changes in between (here the nice value, for oci-rt the cgroup) is what
+// the process sees from its first instruction on.
+func TestParkWaitsForAckAfterPid(t *testing.T) {
+	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWPID, Fork: true, Park: true})
+	rep, err := ReadReply(s.sock)
+	if err != nil || rep.Type != "pid" {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := unix.Setpriority(unix.PRIO_PROCESS, rep.Pid, 7); err != nil {
+		t.Fatal(err)
+	}
+	if err := Ack(s.sock); err != nil {
+		t.Fatal(err)
+	}
+	// The child's stdout is the same buffer as the stage's: wait for both.
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitPid(t, rep.Pid)
+	// getpriority(2) returns 20-nice.
+	if got := s.stdout.String(); !strings.Contains(got, "prio=13") {
+		t.Errorf("the parked child ran before the ack, or missed the change made before it: %q", got)
+	}
+}
+
 func TestNewUserNamespaceAsksForMaps(t *testing.T) {
 	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER})
 	rep, err := ReadReply(s.sock)
@@ -114,7 +141,7 @@ func TestNewUserNamespaceAsksForMaps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := AckUserMap(s.sock); err != nil {
+	if err := Ack(s.sock); err != nil {
 		t.Fatal(err)
 	}
 	rep, err = ReadReply(s.sock)

@@ -22,6 +22,9 @@ type Config struct {
 	Rootfs  string // absolute host path of the rootfs, symlinks already resolved by the parent
 	Bundle  string // relative bind sources are relative to it, as in runc
 	NoPivot bool   // MS_MOVE + chroot instead of pivot_root (runc --no-pivot)
+	// CgroupPath is the container's cgroup within the unified hierarchy;
+	// the init may not be in it yet while it sets the rootfs up.
+	CgroupPath string
 	// MountFDs maps an index in Spec.Mounts to a detached mount prepared by
 	// the parent with PrepareMountFDs (idmapped mounts).
 	MountFDs map[int]*os.File
@@ -303,7 +306,7 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 			// In a user namespace without a cgroup namespace the kernel
 			// refuses a new cgroup2 superblock; like runc, show the
 			// container its own cgroup through a bind instead.
-			return bindOwnCgroup(opts)
+			return bindOwnCgroup(cfg.CgroupPath, opts)
 		}
 		return mnt, err
 	}
@@ -331,27 +334,17 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 	return mnt, nil
 }
 
-// bindOwnCgroup clones the init's own cgroup directory (it already lives
-// in the container's cgroup) with the mount's attributes.
-func bindOwnCgroup(opts mountOptions) (*os.File, error) {
+// bindOwnCgroup clones the container's cgroup directory with the mount's
+// attributes.
+func bindOwnCgroup(cgroupPath string, opts mountOptions) (*os.File, error) {
+	if cgroupPath == "" {
+		return nil, errors.New("bind the container's cgroup: its path is unknown")
+	}
 	mountpoint, err := cgroups.Mountpoint()
 	if err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	var own string
-	for _, line := range strings.Split(string(data), "\n") {
-		if p, ok := strings.CutPrefix(line, "0::"); ok {
-			own = p
-		}
-	}
-	if own == "" {
-		return nil, errors.New("no cgroup v2 entry in /proc/self/cgroup")
-	}
-	mnt, err := cloneTree(unix.AT_FDCWD, filepath.Join(mountpoint, own), false)
+	mnt, err := cloneTree(unix.AT_FDCWD, filepath.Join(mountpoint, cgroupPath), false)
 	if err != nil {
 		return nil, err
 	}
