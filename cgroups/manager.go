@@ -187,6 +187,16 @@ func (m *Manager) Controllers() ([]string, error) {
 	return strings.Fields(s), nil
 }
 
+// OpenProcs opens the cgroup's cgroup.procs for writing, for a process that
+// is to move itself in later (it writes "0").
+func (m *Manager) OpenProcs() (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(m.Dir(), "cgroup.procs"), os.O_WRONLY, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: open cgroup.procs: %w", m.path, err)
+	}
+	return f, nil
+}
+
 // AddProc moves a process (all its threads) into the cgroup.
 func (m *Manager) AddProc(pid int) error {
 	return m.write("cgroup.procs", strconv.Itoa(pid))

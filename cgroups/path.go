@@ -66,7 +66,7 @@ func ownCgroup() (string, error) {
 }
 
 // MoveToOwn moves a process (all its threads) into the caller's own cgroup
-// on the unified hierarchy. The runtime parks a container's init there while
+// on the unified hierarchy. The runtime keeps a container's init there while
 // it sets the container up, so that the memory the setup touches is charged
 // to the runtime and not against the container's limits.
 func MoveToOwn(pid int) error {

@@ -129,16 +129,20 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		defer hostRoot.Close()
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}
-	cgDir, err := cg.OpenDir()
-	if err != nil {
-		return nil, err
-	}
-	defer cgDir.Close()
-	req.cgroupFD = int(cgDir.Fd())
+	// The init starts in our own cgroup, so that the memory its setup
+	// touches is charged to the runtime and not against the container's
+	// limits; it joins the container's cgroup before anything of the
+	// container's own runs (joinCgroup).
+	req.cgroupFD = -1
 	req.config.CgroupPath = cgroupPath
-	// Born in the container's cgroup, so that its cgroup namespace is
-	// rooted there, the init is parked in ours for the rest of its setup.
-	req.bootstrap.Park = true
+	if req.bootstrap.CloneFlags&unix.CLONE_NEWCGROUP != 0 {
+		procs, err := cg.OpenProcs()
+		if err != nil {
+			return nil, err
+		}
+		defer procs.Close()
+		req.bootstrap.CgroupProcsFD = req.addFile(procs)
+	}
 	init, err := spawn(req, "oci-rt")
 	if err != nil {
 		return nil, err
@@ -323,20 +327,20 @@ func diedError(pid int, cg *cgroups.Manager, what string) error {
 	return fmt.Errorf("container process exited unexpectedly during %s (%s)", what, how)
 }
 
-// joinCgroup moves a parked init into the container's cgroup. It happens
-// before any hook sees the init's pid and before create returns, so that
-// everything of the container's own (the hooks' view of it, the process)
-// is in its cgroup, while the runtime's setup work inside the init was
-// charged to the runtime.
+// joinCgroup moves an init that runs outside the container's cgroup into
+// it. It happens before any hook sees the init's pid and before create
+// returns, so that everything of the container's own (the hooks' view of
+// it, the process) is in its cgroup, while the runtime's setup work inside
+// the init was charged to the runtime.
 func (init *child) joinCgroup(cg *cgroups.Manager) error {
-	if !init.parked {
+	if !init.outside {
 		return nil
 	}
 	if err := cg.AddProc(init.pid); err != nil {
 		killAndReap(init.pid)
 		return fmt.Errorf("move container init into its cgroup: %w", err)
 	}
-	init.parked = false
+	init.outside = false
 	return nil
 }
 

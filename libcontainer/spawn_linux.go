@@ -55,7 +55,7 @@ type spawnRequest struct {
 	// ones; their numbers are filled into config by addFile.
 	files    []*os.File
 	stdio    [3]*os.File
-	cgroupFD int // CLONE_INTO_CGROUP target, or -1
+	cgroupFD int // CLONE_INTO_CGROUP target, or -1 to start in our own cgroup
 	// uidMap and gidMap are written when the stage creates a user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
 }
@@ -99,9 +99,9 @@ func (r *spawnRequest) attachTerminal(socketPath string, conn *os.File) ([]*os.F
 type child struct {
 	pid  int
 	conn *syncConn
-	// parked: the init runs in the runtime's own cgroup until it must
+	// outside: the init runs in the runtime's own cgroup until it must
 	// join the container's (see joinCgroup).
-	parked bool
+	outside bool
 }
 
 // openProtectedSelf returns our own binary on a detached read-only mount.
@@ -184,11 +184,12 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 			return nil, fmt.Errorf("namespace stage: %w", err)
 		}
 	}
-	c := &child{pid: pid, conn: conn}
-	if r.bootstrap.Park {
-		// Where the move fails the init stays in the container's cgroup:
+	c := &child{pid: pid, conn: conn, outside: r.cgroupFD < 0}
+	if r.bootstrap.CgroupProcsFD != 0 {
+		// The stage entered the container's cgroup for its cgroup
+		// namespace. Where the move out fails the init stays there:
 		// correct, only its setup counts against the container's limits.
-		c.parked = cgroups.MoveToOwn(pid) == nil
+		c.outside = cgroups.MoveToOwn(pid) == nil
 		if err := nsenter.Ack(conn.f); err != nil {
 			killAndReap(pid)
 			parentSock.Close()

@@ -38,7 +38,7 @@ enum {
 	BOOT_NS_PATH = 2,     // uint32 CLONE_NEW* type, then the path bytes
 	BOOT_TIME_OFFSETS = 3, // text for /proc/self/timens_offsets
 	BOOT_FORK = 4,        // uint32: 1 when the process must fork to enter a pid namespace
-	BOOT_PARK = 5,        // uint32: 1 when the process that goes on waits for an ack after its pid
+	BOOT_CGROUP_PROCS = 5, // uint32: fd of the container's cgroup.procs, entered before the cgroup namespace is created
 };
 
 #define MAX_BOOTSTRAP (1 << 20)
@@ -151,7 +151,7 @@ struct ns_path {
 struct bootstrap {
 	uint32_t clone_flags;
 	uint32_t fork;
-	uint32_t park;
+	int32_t cgroup_procs_fd; // -1: none
 	struct ns_path ns[MAX_NS_PATHS];
 	int n_ns;
 	char time_offsets[1024];
@@ -175,10 +175,10 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 		switch (type) {
 		case BOOT_CLONE_FLAGS:
 		case BOOT_FORK:
-		case BOOT_PARK:
+		case BOOT_CGROUP_PROCS:
 			if (rlen != 4)
 				failx("nsenter: bad bootstrap record %u", type);
-			memcpy(type == BOOT_FORK ? &b->fork : type == BOOT_PARK ? &b->park : &b->clone_flags, data, 4);
+			memcpy(type == BOOT_FORK ? (void *)&b->fork : type == BOOT_CGROUP_PROCS ? (void *)&b->cgroup_procs_fd : (void *)&b->clone_flags, data, 4);
 			break;
 		case BOOT_NS_PATH: {
 			if (b->n_ns == MAX_NS_PATHS)
@@ -263,6 +263,24 @@ static void create_user_namespace(void)
 	// The caller becomes root in it once the time offsets are written.
 }
 
+// create_cgroup_namespace roots a new cgroup namespace at the container's
+// cgroup. The runtime starts us outside that cgroup, so that it is not
+// charged for our setup; we enter it just for the unshare (and the fork
+// that follows), and the process that goes on waits for its pid's ack
+// while the parent moves it out again until the container is ready.
+// The fd was opened by the parent: since Linux 5.16 the kernel checks the
+// migration against the opener's credentials and cgroup namespace, so the
+// write works from inside a new user namespace too.
+static void create_cgroup_namespace(struct bootstrap *b)
+{
+	if (b->cgroup_procs_fd >= 0 && write(b->cgroup_procs_fd, "0", 1) != 1)
+		fail("enter the container's cgroup");
+	if (unshare(CLONE_NEWCGROUP) < 0)
+		fail("create cgroup namespace");
+	if (b->cgroup_procs_fd >= 0)
+		close(b->cgroup_procs_fd);
+}
+
 static void write_time_offsets(const struct bootstrap *b)
 {
 	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
@@ -301,8 +319,11 @@ __attribute__((constructor)) static void nsenter(void)
 		fail("nsenter: allocate bootstrap");
 	if (read_all(sync_fd, buf, len) < 0)
 		_exit(1);
+	b.cgroup_procs_fd = -1;
 	parse_bootstrap(buf, len, &b);
 	free(buf);
+	if (b.cgroup_procs_fd != -1 && b.cgroup_procs_fd < 3)
+		failx("nsenter: bad cgroup.procs fd %d", b.cgroup_procs_fd);
 
 	join_namespaces(&b);
 	for (int i = 0; i < b.n_ns; i++)
@@ -311,9 +332,11 @@ __attribute__((constructor)) static void nsenter(void)
 
 	if (b.clone_flags & CLONE_NEWUSER)
 		create_user_namespace();
-	uint32_t rest = b.clone_flags & ~(uint32_t)CLONE_NEWUSER;
+	uint32_t rest = b.clone_flags & ~(uint32_t)(CLONE_NEWUSER | CLONE_NEWCGROUP);
 	if (rest && unshare((int)rest) < 0)
 		fail("create namespaces (flags %#x)", rest);
+	if (b.clone_flags & CLONE_NEWCGROUP)
+		create_cgroup_namespace(&b);
 	if (b.time_offsets_len > 0)
 		write_time_offsets(&b);
 	// Only now: /proc/self/timens_offsets of this non-dumpable process is
@@ -325,7 +348,7 @@ __attribute__((constructor)) static void nsenter(void)
 
 	if (!b.fork) {
 		send_pid_message("pid", getpid());
-		if (b.park)
+		if (b.cgroup_procs_fd >= 0)
 			wait_for_ack();
 		return;
 	}
@@ -338,6 +361,6 @@ __attribute__((constructor)) static void nsenter(void)
 		send_pid_message("pid", child);
 		_exit(0);
 	}
-	if (b.park)
+	if (b.cgroup_procs_fd >= 0)
 		wait_for_ack();
 }

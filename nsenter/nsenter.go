@@ -31,7 +31,7 @@ const (
 	recNSPath      = 2
 	recTimeOffsets = 3
 	recFork        = 4
-	recPark        = 5
+	recCgroupProcs = 5
 )
 
 // NSPath is an existing namespace to join.
@@ -50,9 +50,13 @@ type Bootstrap struct {
 	// Fork makes the stage fork once more, so that the process that goes on
 	// is inside the new or joined pid (and time) namespace.
 	Fork bool
-	// Park makes the process that goes on wait, after its pid message, for
-	// Ack: the parent can move it to another cgroup before it runs any Go.
-	Park bool
+	// CgroupProcsFD, when not 0, is the fd (in the stage) of the
+	// container's cgroup.procs, opened for writing: the stage, started
+	// outside the container's cgroup, enters it right before it creates
+	// the cgroup namespace, so that the namespace is rooted there. The
+	// process that goes on then waits, after its pid message, for Ack: the
+	// parent moves it out again before it runs any Go.
+	CgroupProcsFD int
 }
 
 // Encode lays the bootstrap out as the records nsenter.c parses.
@@ -76,8 +80,8 @@ func (b *Bootstrap) Encode() []byte {
 	if b.Fork {
 		record(recFork, u32(1))
 	}
-	if b.Park {
-		record(recPark, u32(1))
+	if b.CgroupProcsFD != 0 {
+		record(recCgroupProcs, u32(uint32(b.CgroupProcsFD)))
 	}
 	return out
 }
@@ -134,8 +138,8 @@ func ReadReply(r io.Reader) (*Reply, error) {
 }
 
 // Ack tells the constructor that the parent has done what its last message
-// asked for: written the uid and gid maps ("usermap"), or placed a parked
-// process ("pid").
+// asked for: written the uid and gid maps ("usermap"), or moved the process
+// that goes on out of the container's cgroup ("pid", with CgroupProcsFD).
 func Ack(w io.Writer) error {
 	return WriteFrame(w, []byte{1})
 }

@@ -22,7 +22,14 @@ func TestMain(m *testing.M) {
 		user, _ := os.Readlink("/proc/self/ns/user")
 		uidMap, _ := os.ReadFile("/proc/self/uid_map")
 		prio, _ := unix.Getpriority(unix.PRIO_PROCESS, 0)
-		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s prio=%d\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","), prio)
+		cg, _ := os.ReadFile("/proc/self/cgroup")
+		var unified string
+		for _, line := range strings.Split(string(cg), "\n") {
+			if strings.HasPrefix(line, "0::") {
+				unified = line
+			}
+		}
+		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s prio=%d cgroup=%s\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","), prio, unified)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -39,8 +46,9 @@ func startStage(t *testing.T, b *Bootstrap) *stage {
 	return startStageRaw(t, b.Encode())
 }
 
-// startStageRaw starts the test binary as the stage and sends it bootstrap.
-func startStageRaw(t *testing.T, bootstrap []byte) *stage {
+// startStageRaw starts the test binary as the stage, with extra files from
+// fd 4 on, and sends it bootstrap.
+func startStageRaw(t *testing.T, bootstrap []byte, extra ...*os.File) *stage {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Fatal("nsenter tests create namespaces and need root")
@@ -55,7 +63,7 @@ func startStageRaw(t *testing.T, bootstrap []byte) *stage {
 	var out bytes.Buffer
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Env = append(os.Environ(), childEnv+"=1", SyncFDEnv+"=3")
-	cmd.ExtraFiles = []*os.File{child}
+	cmd.ExtraFiles = append([]*os.File{child}, extra...)
 	cmd.Stdout = &out
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -104,14 +112,50 @@ func TestForkIntoNewPidAndUTSNamespace(t *testing.T) {
 	}
 }
 
-// A parked process runs no Go until the parent acks its pid: what the parent
-// changes in between (here the nice value, for oci-rt the cgroup) is what
-// the process sees from its first instruction on.
-func TestParkWaitsForAckAfterPid(t *testing.T) {
-	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWPID, Fork: true, Park: true})
+// With CgroupProcsFD the stage enters the given cgroup to create the cgroup
+// namespace, and the process that goes on runs no Go until the parent acks
+// its pid: what the parent changes in between (its cgroup, its nice value)
+// is what it sees from its first instruction on.
+func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
+	root := "/sys/fs/cgroup/unified"
+	if _, err := os.Stat(root + "/cgroup.procs"); err != nil {
+		root = "/sys/fs/cgroup"
+	}
+	own, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownPath := ""
+	for _, line := range strings.Split(string(own), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			ownPath = p
+		}
+	}
+	dir, err := os.MkdirTemp(root, "nsenter-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(dir) })
+	procs, err := os.OpenFile(dir+"/cgroup.procs", os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer procs.Close()
+
+	s := startStageRaw(t, (&Bootstrap{CloneFlags: unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP, Fork: true, CgroupProcsFD: 4}).Encode(), procs)
 	rep, err := ReadReply(s.sock)
 	if err != nil || rep.Type != "pid" {
 		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", rep.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "0::" + strings.TrimPrefix(dir, root) + "\n"; !strings.Contains(string(cg), want) {
+		t.Errorf("after its pid message the process is in %q, want %q", cg, want)
+	}
+	if err := os.WriteFile(root+ownPath+"/cgroup.procs", []byte(fmt.Sprint(rep.Pid)), 0); err != nil {
+		t.Fatal(err)
 	}
 	if err := unix.Setpriority(unix.PRIO_PROCESS, rep.Pid, 7); err != nil {
 		t.Fatal(err)
@@ -124,9 +168,14 @@ func TestParkWaitsForAckAfterPid(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitPid(t, rep.Pid)
+	got := s.stdout.String()
 	// getpriority(2) returns 20-nice.
-	if got := s.stdout.String(); !strings.Contains(got, "prio=13") {
-		t.Errorf("the parked child ran before the ack, or missed the change made before it: %q", got)
+	if !strings.Contains(got, "prio=13") {
+		t.Errorf("the process ran before the ack, or missed the change made before it: %q", got)
+	}
+	// Moved back to our cgroup, one level above its namespace's root.
+	if !strings.Contains(got, "cgroup=0::/..") {
+		t.Errorf("the cgroup namespace is not rooted in %s: %q", dir, got)
 	}
 }
 
