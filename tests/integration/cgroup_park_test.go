@@ -50,15 +50,7 @@ func TestInitSetupRunsInRuntimeCgroup(t *testing.T) {
 	r := newRuntime(t)
 	bundle := newBundle(t, withArgs("true"))
 	id := newID(t)
-	cmd := r.Command("create", "--bundle", bundle, id)
-	cmd.Env = append(os.Environ(), "OCIRT_TEST_PAUSE_AT=spawned")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "create to stop at spawned", func() bool {
-		st, _ := procStatusField(cmd.Process.Pid, "State")
-		return strings.HasPrefix(st, "T")
-	})
+	cmd := r.createStoppedAt(bundle, id, "spawned")
 	pid := readState(t, r, id).initPid()
 	initCgroup := unifiedCgroup(t, pid)
 	_ = cmd.Process.Kill()

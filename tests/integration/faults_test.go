@@ -98,17 +98,7 @@ func TestKillCreateAtEachPoint(t *testing.T) {
 			r := newRuntime(t)
 			bundle := newBundle(t, withArgs("true"))
 			id := newID(t)
-			out := tempFile(t)
-			cmd := r.Command("create", "--bundle", bundle, id)
-			cmd.Env = append(os.Environ(), "OCIRT_TEST_PAUSE_AT="+point)
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, 10*time.Second, "create to stop at "+point, func() bool {
-				st, _ := procStatusField(cmd.Process.Pid, "State")
-				return strings.HasPrefix(st, "T")
-			})
+			cmd := r.createStoppedAt(bundle, id, point)
 			st := readState(t, r, id)
 			procs := cgroupProcs(id)
 			if pid := st.initPid(); pid > 0 {

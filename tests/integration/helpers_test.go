@@ -474,3 +474,22 @@ func (b *bufString) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// createStoppedAt starts `create` of bundle as id and waits until it has
+// stopped itself at the named point of create (OCIRT_TEST_PAUSE_AT); the
+// caller kills it there. Its output goes to a temp file.
+func (r *Runtime) createStoppedAt(bundle, id, point string) *exec.Cmd {
+	r.t.Helper()
+	out := tempFile(r.t)
+	cmd := r.Command("create", "--bundle", bundle, id)
+	cmd.Env = append(os.Environ(), "OCIRT_TEST_PAUSE_AT="+point)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	waitFor(r.t, 10*time.Second, "create to stop at "+point, func() bool {
+		st, _ := procStatusField(cmd.Process.Pid, "State")
+		return strings.HasPrefix(st, "T")
+	})
+	return cmd
+}

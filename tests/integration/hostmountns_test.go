@@ -186,17 +186,7 @@ func TestNoMountNamespaceKilledCreate(t *testing.T) {
 			r := newRuntime(t)
 			b := newHostMountBundle(t, withArgs("true"))
 			id := newID(t)
-			out := tempFile(t)
-			cmd := r.Command("create", "--bundle", b, id)
-			cmd.Env = append(os.Environ(), "OCIRT_TEST_PAUSE_AT="+point)
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitFor(t, 10*time.Second, "create to stop at "+point, func() bool {
-				st, _ := procStatusField(cmd.Process.Pid, "State")
-				return strings.HasPrefix(st, "T")
-			})
+			cmd := r.createStoppedAt(b, id, point)
 			if len(mountsUnder(t, b)) == 0 {
 				t.Errorf("at %s no mount under the bundle yet", point)
 			}
