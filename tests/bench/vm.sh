@@ -54,6 +54,9 @@ try() {
 	jq --argjson l "$limit" '.linux.resources.memory.limit = $l' "$bundle/base.json" >"$bundle/config.json"
 	local rc=0
 	timeout 60 "${bin[$rt]}" --root "$scratch/root-$rt" run -b "$bundle" "$id" >"$scratch/last-error" 2>&1 || rc=$?
+	# A container process killed by the OOM killer makes `run` exit
+	# 128+9 without a word.
+	[ $rc -eq 0 ] || [ -s "$scratch/last-error" ] || echo "exit status $rc, no output" >"$scratch/last-error"
 	# A run killed by the OOM killer may leave its container behind.
 	"${bin[$rt]}" --root "$scratch/root-$rt" delete -f "$id" >/dev/null 2>&1 || true
 	return $rc
