@@ -61,9 +61,11 @@ func execAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var signals chan os.Signal
+	var signals *signalHold
+	var beforeRelease func()
 	if !detach {
 		signals = holdSignals()
+		beforeRelease = signals.ready
 	}
 	// Without a console socket a foreground exec with a terminal serves
 	// the pty itself.
@@ -83,6 +85,7 @@ func execAction(ctx *cli.Context) error {
 		SubCgroup:     ctx.String("cgroup"),
 		IgnorePaused:  ctx.Bool("ignore-paused"),
 		PidFile:       pidFile,
+		BeforeRelease: beforeRelease,
 	})
 	if theirs != nil {
 		theirs.Close()

@@ -39,7 +39,7 @@ func runAction(ctx *cli.Context) error {
 			return fmt.Errorf("become subreaper: %w", err)
 		}
 	}
-	var signals chan os.Signal
+	var signals *signalHold
 	if !detach {
 		signals = holdSignals()
 	}
@@ -69,6 +69,9 @@ func runAction(ctx *cli.Context) error {
 			return err
 		}
 	}
+	if signals != nil {
+		signals.ready()
+	}
 	if err := c.Start(); err != nil {
 		if proxy != nil {
 			proxy.Close()
@@ -94,14 +97,27 @@ func runAction(ctx *cli.Context) error {
 	return nil
 }
 
-// holdSignals catches every signal from now on, so that those arriving
-// while a foreground process starts are passed on once it runs
-// (waitForward).
-func holdSignals() chan os.Signal {
-	signals := make(chan os.Signal, 64)
-	signal.Notify(signals)
-	return signals
+// signalHold catches every signal, so that those arriving while a
+// foreground process starts are passed on once it runs (waitForward).
+// Subscribing to all of them costs a round trip to the Go runtime's signal
+// thread per signal (about 3 ms here), so it runs beside the container's
+// setup; ready waits for it to be complete.
+type signalHold struct {
+	signals    chan os.Signal
+	subscribed chan struct{}
 }
+
+func holdSignals() *signalHold {
+	h := &signalHold{signals: make(chan os.Signal, 64), subscribed: make(chan struct{})}
+	go func() {
+		signal.Notify(h.signals)
+		close(h.subscribed)
+	}()
+	return h
+}
+
+// ready returns once every signal is caught.
+func (h *signalHold) ready() { <-h.subscribed }
 
 // consolePair is a socket pair standing in for --console-socket when we
 // serve the process's pty ourselves: init sends the pty master to theirs
@@ -184,8 +200,11 @@ func (p *consoleProxy) ptyOf() console.Console {
 
 // waitForward passes signals on to pid until it exits, reaps everything
 // that comes back to us meanwhile, and returns the exit status in shell
-// terms (128+signal for a killed process).
-func waitForward(pid int, signals chan os.Signal, pty console.Console) int {
+// terms (128+signal for a killed process). Signals stay caught afterwards:
+// what is left to do is the container's cleanup, which a Ctrl-C must not
+// cut short, and undoing the subscription would cost as much as making it.
+func waitForward(pid int, signals *signalHold, pty console.Console) int {
+	signals.ready()
 	done := make(chan int, 1)
 	go func() {
 		for {
@@ -211,9 +230,8 @@ func waitForward(pid int, signals chan os.Signal, pty console.Console) int {
 	for {
 		select {
 		case status := <-done:
-			signal.Stop(signals)
 			return status
-		case sig := <-signals:
+		case sig := <-signals.signals:
 			s := sig.(unix.Signal)
 			if s == unix.SIGCHLD || s == unix.SIGURG || (s == unix.SIGWINCH && pty != nil) {
 				continue

@@ -31,6 +31,10 @@ type ExecOptions struct {
 	SubCgroup    string
 	IgnorePaused bool
 	PidFile      string
+	// BeforeRelease, when set, is called once the process is set up, just
+	// before it may go on to execve (a foreground caller completes its
+	// signal forwarding there).
+	BeforeRelease func()
 }
 
 // Exec starts a process inside a running container and returns its host
@@ -125,6 +129,9 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	}
 	if err := c.talkToInit(p, spec, cg, "exec"); err != nil {
 		return 0, err
+	}
+	if o.BeforeRelease != nil {
+		o.BeforeRelease()
 	}
 	if err := p.conn.send(msgAck, ""); err != nil {
 		killAndReap(p.pid)

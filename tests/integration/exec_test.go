@@ -223,6 +223,28 @@ func TestExecExitStatus(t *testing.T) {
 	}
 }
 
+// TestExecForwardsSignals: signals sent to a foreground exec reach the
+// process, and the exec exits with its status.
+func TestExecForwardsSignals(t *testing.T) {
+	r := newRuntime(t)
+	c := runningContainer(t, r)
+	out := tempFile(t)
+	cmd := r.Command("exec", c.ID, "sh", "-c", "trap 'echo got USR1' USR1; trap 'exit 7' TERM; echo ready; while :; do sleep 0.05; done")
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	output := func() string { return readFile(t, out.Name()) }
+	waitFor(t, 5*time.Second, "ready", func() bool { return strings.Contains(output(), "ready") })
+	noErr(t, cmd.Process.Signal(unix.SIGUSR1))
+	waitFor(t, 5*time.Second, "the USR1 trap", func() bool { return strings.Contains(output(), "got USR1") })
+	noErr(t, cmd.Process.Signal(unix.SIGTERM))
+	_ = cmd.Wait()
+	if code := shellStatus(cmd.ProcessState); code != 7 {
+		t.Errorf("exec after SIGTERM exited %d, want 7 from the TERM trap; output %q", code, output())
+	}
+}
+
 // TestExecLeakedFdCwd: SECURITY 2 for exec — a cwd or executable through
 // /proc/self/fd/N is refused, or at least lands inside the container.
 func TestExecLeakedFdCwd(t *testing.T) {
