@@ -54,11 +54,13 @@ func (c *syncConn) recvValue(v any) error {
 }
 
 // recv reads the next message. An error message from the peer becomes a Go
-// error carrying the peer's text; a closed socket becomes errPeerGone.
+// error carrying the peer's text; a closed socket becomes errPeerGone. A
+// peer that dies (OOM-killed, say) before it read what we sent resets the
+// connection instead of closing it: that is gone too.
 func (c *syncConn) recv() (*nsenter.Reply, error) {
 	rep, err := nsenter.ReadReply(c.f)
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, unix.ECONNRESET) {
 			return nil, errPeerGone
 		}
 		return nil, err
