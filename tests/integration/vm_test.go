@@ -104,6 +104,23 @@ func TestVMOOMEvent(t *testing.T) {
 	}
 }
 
+// TestVMSmallMemoryLimit: the runtime's own setup work in the init is not
+// charged to the container, so a container starts under a memory.max far
+// below what a Go process needs (about 2 MiB): 512 KiB is in place on the
+// cgroup while the container is created, and its process runs to exit 0.
+func TestVMSmallMemoryLimit(t *testing.T) {
+	r := newRuntime(t)
+	c := r.Create(newBundle(t, withArgs("true"), withMemoryLimit(512<<10)))
+	if got := strings.TrimSpace(readFile(t, filepath.Join(cgroupDir(c.ID), "memory.max"))); got != "524288" {
+		t.Errorf("memory.max %s, want 524288", got)
+	}
+	r.Must("start", c.ID)
+	if ws := c.Wait(t, 30*time.Second); ws.ExitStatus() != 0 || ws.Signaled() {
+		t.Errorf("container under memory.max 512K: wait status %#x, output %q", ws, c.ReadOutput(t))
+	}
+	r.Must("delete", c.ID)
+}
+
 // TestVMPausedDeleteForce: on a pure v2 host, delete --force of a paused
 // container kills its processes through the frozen cgroup and removes it
 // (SECURITY 24).
