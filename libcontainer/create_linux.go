@@ -145,6 +145,11 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	}
 	init, err := spawn(req, "oci-rt")
 	if err != nil {
+		// The stage is in the container's cgroup while it creates the
+		// cgroup namespace and forks: a tiny memory.max kills it there.
+		if n, cerr := cg.OOMKillCount(); cerr == nil && n > 0 {
+			return nil, fmt.Errorf("container process was OOM-killed during create (%v): memory limit too low", err)
+		}
 		return nil, err
 	}
 	defer init.conn.f.Close()

@@ -121,6 +121,22 @@ func TestVMSmallMemoryLimit(t *testing.T) {
 	r.Must("delete", c.ID)
 }
 
+// TestVMInitOOMKilledDuringCreate (SECURITY 25): under a memory.max too
+// small for even the namespace stage, create fails with an error that says
+// the process was OOM-killed, and leaves nothing behind.
+func TestVMInitOOMKilledDuringCreate(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, withArgs("true"), withMemoryLimit(16<<10), func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	})
+	id := newID(t)
+	res := r.Run("create", "--bundle", b, id)
+	if res.Code == 0 || !strings.Contains(res.Stderr, "OOM-killed during create") || !strings.Contains(res.Stderr, "memory limit too low") {
+		t.Errorf("create under memory.max 16K: %s, want an error saying the process was OOM-killed", res)
+	}
+	assertGone(t, r, id)
+}
+
 // TestVMPausedDeleteForce: on a pure v2 host, delete --force of a paused
 // container kills its processes through the frozen cgroup and removes it
 // (SECURITY 24).
