@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
@@ -173,16 +174,14 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 		filter = nil
 	}
-	if err := proc.SetRlimits(p.Rlimits); err != nil {
-		return fifo, err
-	}
+	// From the rlimits on, the Go runtime must not need another thread
+	// (see proc.SwitchIdentity): no garbage collection may start.
+	debug.SetGCPercent(-1)
 	if err := proc.SwitchIdentity(p, id, caps); err != nil {
 		return fifo, err
 	}
-	if p.NoNewPrivileges {
-		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-			return fifo, fmt.Errorf("set no_new_privs: %w", err)
-		}
+	if err := proc.NoNewPrivileges(p); err != nil {
+		return fifo, err
 	}
 	if filter != nil {
 		if err := installSeccomp(filter); err != nil {

@@ -44,7 +44,7 @@ func RlimitResource(name string) (int, error) {
 // per-thread: the caller must stay on its locked OS thread until execve.
 // Rlimits are only checked here: they bind the container's process, not
 // the runtime's Go code that still runs until execve (an RLIMIT_AS of 1 GiB
-// starves its heap); SetRlimits applies them last.
+// starves its heap); SwitchIdentity applies them.
 func PrepareProcess(p *specs.Process, noNewKeyring bool) error {
 	if err := checkRlimits(p.Rlimits); err != nil {
 		return err
@@ -106,8 +106,9 @@ func checkRlimits(rlimits []specs.POSIXRlimit) error {
 	return nil
 }
 
-// SetRlimits applies the process's rlimits. Init calls it as late as it
-// can, right before SwitchIdentity (which may drop CAP_SYS_RESOURCE).
+// SetRlimits applies the process's rlimits with prlimit, a raw system call
+// (see rawsys_linux.go). SwitchIdentity calls it as late as it can: before
+// CAP_SYS_RESOURCE may go.
 func SetRlimits(rlimits []specs.POSIXRlimit) error {
 	for _, r := range rlimits {
 		resource, err := RlimitResource(r.Type)

@@ -4,15 +4,16 @@
 //
 // The init sequence calls, on one locked OS thread:
 //
-//	caps, err := ParseCapabilities(p.Capabilities) // also at create time, to validate
-//	id, err := ResolveUser(p.User)                 // reads the container's /etc/passwd, /etc/group
 //	err = SetPersonality(spec.Linux.Personality)
 //	err = PrepareProcess(p, noNewKeyring)         // checks rlimits, does not set them
-//	err = SetRlimits(p.Rlimits)                    // last, so the runtime's Go code is not bound by them
-//	err = SwitchIdentity(p, id, caps)
-//	err = Chdir(p.Cwd)                             // as the user, like runc: permissions apply
+//	id, err := ResolveUser(p.User)                 // reads the container's /etc/passwd, /etc/group
+//	caps, err := ParseCapabilities(p.Capabilities) // also at create time, to validate
+//	err = CheckHeld(caps)
+//	err = Chdir(p.Cwd)                             // verified to be inside the container
 //	env := Env(p, id)
 //	path, err := LookPath(p.Args[0], env)
+//	// ... create returns, start releases the init ...
+//	err = SwitchIdentity(p, id, caps)              // rlimits first, then raw system calls only
 //	err = NoNewPrivileges(p)
 //	// seccomp, then execve(path, p.Args, env) from the same thread
 package proc

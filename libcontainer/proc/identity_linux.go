@@ -8,17 +8,28 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// SwitchIdentity makes the calling thread the configured process: groups,
-// uid/gid, the five capability sets, umask and the final CPU affinity. Caps
-// and affinity are per-thread, so the caller must have locked its OS thread
-// and execve from it. A nil caps keeps no capability.
+// SwitchIdentity makes the calling thread the configured process: rlimits,
+// groups, uid/gid, the five capability sets, umask and the final CPU
+// affinity. Caps, ids and affinity are set on this thread only, so the
+// caller must have locked its OS thread and execve from it. A nil caps
+// keeps no capability. Once the rlimits are set it makes raw system calls
+// only (rawsys_linux.go), and so must the caller until execve.
 func SwitchIdentity(p *specs.Process, id *Identity, caps *CapSets) error {
 	if caps == nil {
 		caps = &CapSets{}
 	}
+	setgroups, err := setgroupsAllowed(id.AdditionalGids)
+	if err != nil {
+		return err
+	}
+	lastKernelCap()
+	// Before the capabilities go: raising a limit needs CAP_SYS_RESOURCE.
+	if err := SetRlimits(p.Rlimits); err != nil {
+		return err
+	}
 	// Without KEEPCAPS the switch away from uid 0 would clear the permitted
 	// set before capset could choose what stays.
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+	if _, err := rawPrctl(unix.PR_SET_KEEPCAPS, 1, 0); err != nil {
 		return fmt.Errorf("set keep-capabilities: %w", err)
 	}
 	// Dropping from the bounding set needs CAP_SETPCAP, which the process may
@@ -26,20 +37,21 @@ func SwitchIdentity(p *specs.Process, id *Identity, caps *CapSets) error {
 	if err := dropBoundingSet(caps.Bounding); err != nil {
 		return err
 	}
-	if err := setGroups(id.AdditionalGids); err != nil {
-		return err
+	if setgroups {
+		if err := setGroups(id.AdditionalGids); err != nil {
+			return err
+		}
 	}
-	// The Go runtime applies set*id to every thread of the process.
-	if err := unix.Setresgid(int(id.GID), int(id.GID), int(id.GID)); err != nil {
+	if err := rawSetresgid(id.GID); err != nil {
 		return fmt.Errorf("setresgid %d: %w", id.GID, err)
 	}
-	if err := unix.Setresuid(int(id.UID), int(id.UID), int(id.UID)); err != nil {
+	if err := rawSetresuid(id.UID); err != nil {
 		return fmt.Errorf("setresuid %d: %w", id.UID, err)
 	}
 	if err := setCapabilities(caps); err != nil {
 		return err
 	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+	if _, err := rawPrctl(unix.PR_SET_KEEPCAPS, 0, 0); err != nil {
 		return fmt.Errorf("clear keep-capabilities: %w", err)
 	}
 	// The uid switch clears the ambient set, so it is raised only now.
@@ -57,20 +69,27 @@ func SwitchIdentity(p *specs.Process, id *Identity, caps *CapSets) error {
 	return nil
 }
 
-// setGroups sets the supplementary groups. In a user namespace whose
-// setgroups file says "deny" the call always fails; with no groups wanted
-// there is nothing to do then, and with groups wanted that is an error.
-func setGroups(gids []uint32) error {
+// setgroupsAllowed tells whether setgroups(2) may be called. In a user
+// namespace whose setgroups file says "deny" it always fails; with no
+// groups wanted there is nothing to do then, and with groups wanted that is
+// an error.
+func setgroupsAllowed(gids []uint32) (bool, error) {
 	policy, err := readProcThreadSelf("setgroups")
 	if err != nil {
-		return fmt.Errorf("read setgroups policy: %w", err)
+		return false, fmt.Errorf("read setgroups policy: %w", err)
 	}
-	if bytes.HasPrefix(policy, []byte("deny")) {
-		if len(gids) == 0 {
-			return nil
-		}
-		return fmt.Errorf("additional gids %v requested but setgroups is denied in this user namespace", gids)
+	if !bytes.HasPrefix(policy, []byte("deny")) {
+		return true, nil
 	}
+	if len(gids) > 0 {
+		return false, fmt.Errorf("additional gids %v requested but setgroups is denied in this user namespace", gids)
+	}
+	return false, nil
+}
+
+// setGroups sets this thread's supplementary groups (unix.Setgroups is a
+// raw, per-thread call).
+func setGroups(gids []uint32) error {
 	groups := make([]int, len(gids))
 	for i, gid := range gids {
 		groups[i] = int(gid)
@@ -86,7 +105,7 @@ func NoNewPrivileges(p *specs.Process) error {
 	if !p.NoNewPrivileges {
 		return nil
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	if _, err := rawPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
 	}
 	return nil
