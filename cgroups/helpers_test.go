@@ -131,7 +131,8 @@ func helperLoop() {
 }
 
 // helperCmd prepares the test binary as a helper started directly inside
-// the cgroup (clone3 CLONE_INTO_CGROUP), as the runtime starts containers.
+// the cgroup (clone3 CLONE_INTO_CGROUP), as the runtime starts exec'd
+// processes.
 func helperCmd(t *testing.T, m *Manager, mode string, env ...string) (*exec.Cmd, *os.File) {
 	t.Helper()
 	dir, err := m.OpenDir()
