@@ -76,7 +76,7 @@ type CapSets struct {
 var lastKernelCap = sync.OnceValue(func() uint {
 	last := uint(0)
 	for c := uint(0); c < 64; c++ {
-		if _, err := rawPrctl(unix.PR_CAPBSET_READ, uintptr(c), 0); err != nil {
+		if err := rawPrctl(unix.PR_CAPBSET_READ, uintptr(c), 0); err != nil {
 			break
 		}
 		last = c
@@ -188,7 +188,7 @@ func dropBoundingSet(keep uint64) error {
 		if keep&(1<<c) != 0 {
 			continue
 		}
-		if _, err := rawPrctl(unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil {
+		if err := rawPrctl(unix.PR_CAPBSET_DROP, uintptr(c), 0); err != nil {
 			return fmt.Errorf("drop %s from the bounding set: %w", capabilityName(c), err)
 		}
 	}
@@ -244,7 +244,7 @@ func raiseAmbient(ambient uint64) error {
 	for ambient != 0 {
 		c := uint(bits.TrailingZeros64(ambient))
 		ambient &^= 1 << c
-		if _, err := rawPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c)); err != nil {
+		if err := rawPrctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c)); err != nil {
 			return fmt.Errorf("raise ambient capability %s: %w", capabilityName(c), err)
 		}
 	}

@@ -22,14 +22,13 @@ func SwitchIdentity(p *specs.Process, id *Identity, caps *CapSets) error {
 	if err != nil {
 		return err
 	}
-	lastKernelCap()
 	// Before the capabilities go: raising a limit needs CAP_SYS_RESOURCE.
 	if err := SetRlimits(p.Rlimits); err != nil {
 		return err
 	}
 	// Without KEEPCAPS the switch away from uid 0 would clear the permitted
 	// set before capset could choose what stays.
-	if _, err := rawPrctl(unix.PR_SET_KEEPCAPS, 1, 0); err != nil {
+	if err := rawPrctl(unix.PR_SET_KEEPCAPS, 1, 0); err != nil {
 		return fmt.Errorf("set keep-capabilities: %w", err)
 	}
 	// Dropping from the bounding set needs CAP_SETPCAP, which the process may
@@ -42,16 +41,16 @@ func SwitchIdentity(p *specs.Process, id *Identity, caps *CapSets) error {
 			return err
 		}
 	}
-	if err := rawSetresgid(id.GID); err != nil {
+	if err := rawSetresid(unix.SYS_SETRESGID, id.GID); err != nil {
 		return fmt.Errorf("setresgid %d: %w", id.GID, err)
 	}
-	if err := rawSetresuid(id.UID); err != nil {
+	if err := rawSetresid(unix.SYS_SETRESUID, id.UID); err != nil {
 		return fmt.Errorf("setresuid %d: %w", id.UID, err)
 	}
 	if err := setCapabilities(caps); err != nil {
 		return err
 	}
-	if _, err := rawPrctl(unix.PR_SET_KEEPCAPS, 0, 0); err != nil {
+	if err := rawPrctl(unix.PR_SET_KEEPCAPS, 0, 0); err != nil {
 		return fmt.Errorf("clear keep-capabilities: %w", err)
 	}
 	// The uid switch clears the ambient set, so it is raised only now.
@@ -105,7 +104,7 @@ func NoNewPrivileges(p *specs.Process) error {
 	if !p.NoNewPrivileges {
 		return nil
 	}
-	if _, err := rawPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
+	if err := rawPrctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
 	}
 	return nil
