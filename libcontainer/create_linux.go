@@ -147,8 +147,8 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err != nil {
 		// The stage is in the container's cgroup while it creates the
 		// cgroup namespace and forks: a tiny memory.max kills it there.
-		if n, cerr := cg.OOMKillCount(); cerr == nil && n > 0 {
-			return nil, fmt.Errorf("container process was OOM-killed during create (%v): memory limit too low", err)
+		if oom := oomKilledError(cg, "create", err.Error()); oom != nil {
+			return nil, oom
 		}
 		return nil, err
 	}
@@ -326,10 +326,20 @@ func diedError(pid int, cg *cgroups.Manager, what string) error {
 	if ws.Signaled() {
 		how = "killed by " + unix.SignalName(ws.Signal())
 	}
+	if oom := oomKilledError(cg, what, how); oom != nil {
+		return oom
+	}
+	return fmt.Errorf("container process exited unexpectedly during %s (%s)", what, how)
+}
+
+// oomKilledError says that a process of the container died to the OOM
+// killer during what (how: its end as we saw it), when the cgroup counted
+// an OOM kill; else nil.
+func oomKilledError(cg *cgroups.Manager, what, how string) error {
 	if n, err := cg.OOMKillCount(); err == nil && n > 0 {
 		return fmt.Errorf("container process was OOM-killed during %s (%s): memory limit too low", what, how)
 	}
-	return fmt.Errorf("container process exited unexpectedly during %s (%s)", what, how)
+	return nil
 }
 
 // joinCgroup moves an init that runs outside the container's cgroup into
