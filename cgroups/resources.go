@@ -471,13 +471,9 @@ func (m *Manager) applyWrites(ws []write) error {
 // r.Devices denies every device, so callers append DefaultAllowedDevices
 // (and rules for the configured device nodes) to the spec's rules.
 func (m *Manager) Apply(r *specs.LinuxResources) error {
-	env, err := m.env()
+	ws, err := m.writesFor(r)
 	if err != nil {
 		return err
-	}
-	ws, err := convertResources(r, env)
-	if err != nil {
-		return fmt.Errorf("cgroup %s: %w", m.path, err)
 	}
 	var devs []specs.LinuxDeviceCgroup
 	if r != nil {
@@ -489,6 +485,19 @@ func (m *Manager) Apply(r *specs.LinuxResources) error {
 	return m.applyWrites(ws)
 }
 
+// writesFor converts r into the file writes that set it on this cgroup.
+func (m *Manager) writesFor(r *specs.LinuxResources) ([]write, error) {
+	env, err := m.env()
+	if err != nil {
+		return nil, err
+	}
+	ws, err := convertResources(r, env)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", m.path, err)
+	}
+	return ws, nil
+}
+
 // Update changes the resources of a running container. Only the fields set
 // in r change; the device filter is replaced only if r.Devices is non-nil.
 // With memory.checkBeforeUpdate, a memory (or memory+swap) limit at or below
@@ -497,13 +506,9 @@ func (m *Manager) Update(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
-	env, err := m.env()
+	ws, err := m.writesFor(r)
 	if err != nil {
 		return err
-	}
-	ws, err := convertResources(r, env)
-	if err != nil {
-		return fmt.Errorf("cgroup %s: %w", m.path, err)
 	}
 	if mem := r.Memory; mem != nil && deref(mem.CheckBeforeUpdate) {
 		if err := m.checkMemoryUsage(deref(mem.Limit), deref(mem.Swap)); err != nil {
