@@ -204,7 +204,6 @@ func (p *consoleProxy) ptyOf() console.Console {
 // what is left to do is the container's cleanup, which a Ctrl-C must not
 // cut short, and undoing the subscription would cost as much as making it.
 func waitForward(pid int, signals *signalHold, pty console.Console) int {
-	signals.ready()
 	done := make(chan int, 1)
 	go func() {
 		for {
