@@ -15,8 +15,10 @@ LDFLAGS   := -s -w -X main.commit=$(COMMIT) -linkmode external -extldflags -stat
 
 all: build
 
+# EXTRATAGS=ocirt_testhooks builds the test hooks in (integration tests).
+EXTRATAGS ?=
 build:
-	$(GO) build -trimpath -tags $(GOTAGS) -ldflags '$(LDFLAGS)' -o $(BINARY) .
+	$(GO) build -trimpath -tags $(GOTAGS)$(EXTRATAGS:%=,%) -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
 install: build
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/sbin/$(BINARY)
@@ -47,9 +49,10 @@ integration: build
 VMBIN := tests/vm/.cache/bin
 test-vm: deps build
 	mkdir -p $(VMBIN)
+	$(MAKE) --no-print-directory build BINARY=$(VMBIN)/$(BINARY) EXTRATAGS=ocirt_testhooks
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/cgroups.test ./cgroups/
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
-	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(BINARY) -- \
+	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1
 
