@@ -11,7 +11,7 @@ GOTAGS    := osusergo,netgo,urfave_cli_no_docs
 # about 85 page faults, which are expensive in VMs.
 LDFLAGS   := -s -w -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 
-.PHONY: all build install deps demo test unit integration test-vm conformance bench clean
+.PHONY: all build install deps demo test unit integration test-vm conformance bench fuzz clean
 
 all: build
 
@@ -40,6 +40,20 @@ unit:
 	$(GO) vet -tags $(GOTAGS),libseccomp ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 	$(GO) test -tags $(GOTAGS),libseccomp -count=1 . ./cgroups/... ./seccomp/... ./nsenter/... ./libcontainer/...
+
+# Each fuzz target for FUZZTIME on one worker, not part of test. Inputs go
+# to a tmpfs: two targets write a file per input. A failing input is saved
+# in the package's testdata/fuzz/<Target>/, which every `go test` replays.
+FUZZTIME ?= 1m
+FUZZ_TARGETS := ./libcontainer/configs:FuzzLoadBundle ./libcontainer/configs:FuzzValidate \
+	./libcontainer/configs:FuzzValidateID ./seccomp:FuzzCompile ./seccomp:FuzzDifferential \
+	./libcontainer:FuzzStoreLoad
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$t for $(FUZZTIME)"; \
+		TMPDIR=/dev/shm $(GO) test -tags $(GOTAGS),libseccomp -run '^$$' -fuzz "^$${t#*:}$$" \
+			-fuzztime $(FUZZTIME) -parallel 1 "$${t%%:*}"; \
+	done
 
 integration: build
 	$(GO) test -tags $(GOTAGS) -count=1 -timeout 20m ./tests/integration/...
