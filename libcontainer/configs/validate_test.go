@@ -374,3 +374,39 @@ func TestValidateAccepts(t *testing.T) {
 func TestValidateNil(t *testing.T) {
 	requireOneLineError(t, Validate(nil), "config is empty")
 }
+
+// A config with several bad entries in one map must get the same error on
+// every run: map order is random in Go, so the first bad key found was not
+// always the same one. The entries are checked in sorted key order now.
+func TestValidateReportsTheSameProblemEveryTime(t *testing.T) {
+	userAndTime := []specs.LinuxNamespace{{Type: specs.UserNamespace}, {Type: specs.TimeNamespace}}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*specs.Spec)
+		want   string
+	}{
+		{"sysctls", func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"vm.swappiness": "1", "kernel.core_pattern": "|/x", "fs.file-max": "1"}
+		}, `linux.sysctl "fs.file-max"`},
+		{"unified", func(s *specs.Spec) {
+			s.Linux.Resources.Unified = map[string]string{"z/../x": "1", "b/../x": "1", "m/../x": "1"}
+		}, `linux.resources.unified "b/../x"`},
+		{"rdma", func(s *specs.Spec) {
+			s.Linux.Resources.Rdma = map[string]specs.LinuxRdma{"z/0": {}, "a/0": {}, "m/0": {}}
+		}, `linux.resources.rdma "a/0"`},
+		{"time offsets", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, userAndTime...)
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"zulu": {}, "alpha": {}, "mars": {}}
+		}, `unknown clock "alpha"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := DefaultSpec(false)
+			tc.mutate(spec)
+			for range 50 {
+				requireOneLineError(t, Validate(spec), tc.want)
+			}
+		})
+	}
+}
