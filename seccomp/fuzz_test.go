@@ -13,8 +13,9 @@ import (
 // FuzzCompile compiles whatever encoding/json makes of the input as a
 // profile. Compile must not panic; it either returns a one-line error or a
 // program the kernel would accept (checkProgram) whose every verdict is an
-// action the profile language has. A profile Validate accepts at create
-// must compile in the container's init, unless the program is too long.
+// action the profile language has, and compiling again gives the same
+// program. A profile Validate accepts at create must compile in the
+// container's init, unless the program is too long.
 func FuzzCompile(f *testing.F) {
 	f.Fuzz(func(t *testing.T, profile []byte) {
 		var cfg specs.LinuxSeccomp
@@ -36,6 +37,9 @@ func FuzzCompile(f *testing.F) {
 			t.Fatalf("Compile accepts the profile, Validate refuses it: %v", validateErr)
 		}
 		prog := filter.Instructions()
+		if again, err := Compile(&cfg); err != nil || !slices.Equal(again.Instructions(), prog) || again.Flags() != filter.Flags() {
+			t.Fatalf("a second compile of the same profile differs (error %v)", err)
+		}
 		if err := checkProgram(prog); err != nil {
 			t.Fatalf("the kernel would refuse the program: %v\n%s", err, disassemble(prog))
 		}
