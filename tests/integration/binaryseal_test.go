@@ -22,8 +22,9 @@ import (
 // ptrace) while the test runs 200 `exec`s in it, then `run` and
 // `create`+`start` of containers that join its pid namespace, without and
 // with a user namespace. The binary's hash must not change, nothing may be
-// opened for writing, and the payload must have reached the runtime's
-// processes: an attack that never saw a target proves nothing.
+// opened for writing, no directory fd of an exec'd process may lead out of
+// the container, and the payload must have reached the exec'd processes:
+// an attack that never saw a target proves nothing.
 func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -52,7 +53,7 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 			// The verdict comes however the runs below end: a runtime that
 			// fails because the payload holds its binary open for writing
 			// (ETXTBSY) is a finding too.
-			execTargets := -1
+			execTargets, execLog := -1, ""
 			t.Cleanup(func() {
 				must(t, os.WriteFile(filepath.Join(shared, "stop"), nil, 0o644))
 				a.Wait(t, 20*time.Second)
@@ -61,6 +62,19 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 				t.Logf("runtime processes the payload attacked: %d during the execs, %d in all", execTargets, countTargets(log))
 				if strings.Contains(log, "OPENED-FOR-WRITE") {
 					t.Errorf("the container opened the runtime binary for writing")
+				}
+				if strings.Contains(execLog, "LEADS-OUTSIDE") {
+					t.Errorf("an exec'd process held a directory outside the container")
+				}
+				// Not fixed yet, so reported rather than asserted: an init
+				// that joins another container's pid namespace is visible
+				// there while it sets up its rootfs, through the handles of
+				// its mount namespace (which leads to the host's tree), and
+				// CAP_SYS_PTRACE of the initial user namespace passes the
+				// non-dumpable check. Its setup would have to happen before
+				// it enters that pid namespace.
+				if strings.Contains(strings.TrimPrefix(log, execLog), "LEADS-OUTSIDE") {
+					t.Logf("NOT FIXED: a created init joining this pid namespace held a directory outside the container during its setup")
 				}
 				if after := sha256File(t, bin); after != before {
 					t.Errorf("runtime binary changed: sha256 %s, was %s", after, before)
@@ -72,7 +86,8 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 					t.Fatalf("exec %d: %s", i, res)
 				}
 			}
-			execTargets = countTargets(readFile(t, logPath))
+			execLog = readFile(t, logPath)
+			execTargets = countTargets(execLog)
 			if execTargets == 0 {
 				t.Errorf("the payload never saw a process of the 200 execs: the attack proved nothing")
 			}
@@ -136,6 +151,16 @@ func logAttack(t *testing.T, log string) {
 		}
 	}
 	t.Logf("payload outcomes:\n%s", b.String())
+	findings := regexp.MustCompile(`(?m)^\S+ (pid=\d+) .*(OPENED-FOR-WRITE|LEADS-OUTSIDE).*$`)
+	for _, m := range findings.FindAllStringSubmatch(log, -1) {
+		var lines []string
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, m[1]+" ") {
+				lines = append(lines, line)
+			}
+		}
+		t.Logf("finding %q; everything about %s:\n%s", m[0], m[1], strings.Join(lines, "\n"))
+	}
 }
 
 // runBounded runs `bin --root R args...` and kills it after 30 seconds: a

@@ -15,6 +15,9 @@
 //     writable, retrying the writes after each;
 //   - PTRACE_SEIZE of the process.
 //
+// Every directory fd it takes from such a process is walked up to its
+// topmost ancestor: one that is not the container's root leads out of it.
+//
 // Each distinct outcome is appended once to the log. A write that gets
 // through is logged with WROTE, a handle opened for writing with
 // OPENED-FOR-WRITE; "target pid=N" says the process was reached at all.
@@ -154,6 +157,48 @@ func (a *attack) attackDir(dir string, pid int) {
 	}
 }
 
+// checkOutside walks up from a directory fd taken from the process: a
+// directory whose topmost ancestor is not our root (nor a procfs of our
+// own) leads out of the container, the CVE-2024-21626 way out.
+func (a *attack) checkOutside(pid, n, fd int) {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return
+	}
+	var fs unix.Statfs_t
+	if unix.Fstatfs(fd, &fs) == nil && fs.Type == unix.PROC_SUPER_MAGIC {
+		a.record("fd pid=%d fd=%d is a procfs directory", pid, n)
+		return
+	}
+	dir, err := unix.Openat(fd, ".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	for {
+		parent, err := unix.Openat(dir, "..", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			break
+		}
+		var here, up unix.Stat_t
+		_ = unix.Fstat(dir, &here)
+		_ = unix.Fstat(parent, &up)
+		unix.Close(dir)
+		dir = parent
+		if here.Dev == up.Dev && here.Ino == up.Ino {
+			break
+		}
+	}
+	defer unix.Close(dir)
+	var top, root unix.Stat_t
+	_ = unix.Fstat(dir, &top)
+	_ = unix.Stat("/", &root)
+	if top.Dev != root.Dev || top.Ino != root.Ino {
+		a.record("fd pid=%d fd=%d LEADS-OUTSIDE the container's root", pid, n)
+	} else {
+		a.record("fd pid=%d fd=%d is a directory of the container", pid, n)
+	}
+}
+
 // isBinary tells whether fd is a regular file of the runtime binary's size.
 func (a *attack) isBinary(fd int) bool {
 	var st unix.Stat_t
@@ -176,6 +221,7 @@ func (a *attack) stealFD(pid, n int) {
 	}
 	defer unix.Close(fd)
 	a.record("pidfd_getfd pid=%d fd=%d ok", pid, n)
+	a.checkOutside(pid, n, fd)
 	if !a.isBinary(fd) {
 		return
 	}
