@@ -14,17 +14,18 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// TestRuntimeBinaryPrivilegedAttacker (SECURITY 1, 13 and 32): a container
-// running as root with CAP_SYS_ADMIN and CAP_SYS_PTRACE added watches for
-// every process that runs the runtime binary inside it and tries every
-// route to that binary it has (see testdata/exeattack: /proc/<pid>/exe,
-// map_files, fds, mount_setattr, remount, fspick, open_tree clones,
-// ptrace) while the test runs 200 `exec`s in it, then `run` and
-// `create`+`start` of containers that join its pid namespace, without and
-// with a user namespace. The binary's hash must not change, nothing may be
-// opened for writing, no directory fd of an exec'd process may lead out of
-// the container, and the payload must have reached the exec'd processes:
-// an attack that never saw a target proves nothing.
+// TestRuntimeBinaryPrivilegedAttacker is CVE-2019-5736 by a privileged
+// container: running as root with CAP_SYS_ADMIN and CAP_SYS_PTRACE added,
+// it watches for every process that runs the runtime binary inside it and
+// tries every route to that binary it has (see testdata/exeattack:
+// /proc/<pid>/exe, map_files, fds, pidfd_getfd, mount_setattr, remount,
+// fspick, open_tree clones, ptrace) while the test runs 200 `exec`s in
+// it, then `run` and `create`+`start` of containers that join its pid
+// namespace, without and with a user namespace. The binary's hash must
+// not change, nothing may be opened for writing, no directory fd of an
+// exec'd process may lead out of the container, and the payload must have
+// reached the exec'd processes: an attack that never saw a target proves
+// nothing.
 func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 	for _, c := range []struct {
 		name   string
