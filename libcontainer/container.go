@@ -268,7 +268,7 @@ func Delete(store *Store, id string, force bool) error {
 	defer lock.Unlock()
 	st, err := store.Load(id)
 	if err != nil {
-		if !force {
+		if !force || errors.Is(err, errUntrusted) {
 			return err
 		}
 		// A runtime killed before its first state write leaves an empty
