@@ -72,11 +72,11 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	defer cgDir.Close()
 
 	// The init is pinned by a pidfd and its namespaces opened through it:
-	// once the start time still matches after the opens, the files are the
+	// once its identity still holds after the opens, the files are the
 	// container's even if the pid is reused a moment later.
-	pidfd, err := unix.PidfdOpen(c.State.InitPid, 0)
+	pidfd, err := c.openInit()
 	if err != nil {
-		return 0, errors.New("cannot exec: container not running")
+		return 0, fmt.Errorf("cannot exec: %w", err)
 	}
 	defer unix.Close(pidfd)
 	nsFiles, err := openNamespaces(c.State.InitPid, spec)
@@ -91,8 +91,8 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	if hostRoot != nil {
 		defer hostRoot.Close()
 	}
-	if !c.initAlive() {
-		return 0, errors.New("cannot exec: container not running")
+	if err := c.checkInit(); err != nil {
+		return 0, fmt.Errorf("cannot exec: %w", err)
 	}
 
 	req := &spawnRequest{

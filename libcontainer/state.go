@@ -50,10 +50,20 @@ type State struct {
 	// CgroupPath is the absolute directory of the container's cgroup,
 	// recorded before the directory is made.
 	CgroupPath string `json:"cgroupPath,omitempty"`
-	// InitPid and InitStartTime identify the init process; the start time
-	// (from /proc/PID/stat) tells a live init from a reused pid.
+	// CgroupMark is the token create marks the cgroup with, and
+	// CgroupInode the cgroup directory's inode (see verifiedCgroup).
+	CgroupMark  string `json:"cgroupMark,omitempty"`
+	CgroupInode uint64 `json:"cgroupInode,omitempty"`
+	// InitPid, InitStartTime and InitPidNS identify the init process; the
+	// start time (from /proc/PID/stat) tells a live init from a reused
+	// pid, the pid namespace's inode the init from a process that merely
+	// started at the same time (see openInit).
 	InitPid       int    `json:"initPid,omitempty"`
 	InitStartTime uint64 `json:"initStartTime,omitempty"`
+	InitPidNS     uint64 `json:"initPidNs,omitempty"`
+	// BootID is the host's boot the state was written in: pids, cgroup
+	// inodes and mount IDs mean nothing in another.
+	BootID string `json:"bootId"`
 	// HostRootfsMount is the bind of the rootfs onto itself made in the
 	// runtime's mount namespace for a container without one of its own,
 	// recorded before it is attached; delete unmounts it and all below it.
