@@ -146,6 +146,43 @@ func (c *Container) checkInit() error {
 	return nil
 }
 
+// initEnding tells whether pid has begun to exit or has a SIGKILL on the
+// way. A pid namespace's init that exits stays a live process until the
+// kernel has reaped every other process of the namespace, and a killed
+// process runs on until it is scheduled: status and /proc still show it
+// running while everything the caller tries with it fails.
+func initEnding(pid int) bool {
+	const pfExiting = 0x4 // PF_EXITING in the kernel's task flags
+	const sigkill = 1 << (unix.SIGKILL - 1)
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// Fields after the command name: state, ppid, pgrp, session, tty_nr,
+	// tpgid, flags.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) > 6 {
+		if flags, err := strconv.ParseUint(fields[6], 10, 64); err == nil && flags&pfExiting != 0 {
+			return true
+		}
+	}
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return true
+	}
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		name, value, _ := strings.Cut(sc.Text(), ":")
+		if name != "SigPnd" && name != "ShdPnd" {
+			continue
+		}
+		if mask, err := strconv.ParseUint(strings.TrimSpace(value), 16, 64); err == nil && mask&sigkill != 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // errInitInSetup: the init of an unfinished create is outside the
 // container's cgroup, where it does its setup (see joinCgroup); nothing
 // there proves it the container's.
