@@ -113,6 +113,11 @@ func (c *Container) openInit() (int, error) {
 	}
 	if err := c.checkInit(); err != nil {
 		unix.Close(pidfd)
+		if initEnding(st.InitPid) {
+			// An exiting process loses its namespaces and cgroup links
+			// before it is gone: what it shows then proves nothing.
+			return -1, ErrNotRunning
+		}
 		return -1, err
 	}
 	return pidfd, nil
@@ -127,7 +132,11 @@ func (c *Container) checkInit() error {
 	notOurs := func(why string) error {
 		return fmt.Errorf("process %d is not the init of container %s (%s): refusing to touch it", st.InitPid, st.ID, why)
 	}
-	if ns, err := pidNamespace(st.InitPid); err != nil || ns != st.InitPidNS {
+	ns, err := pidNamespace(st.InitPid)
+	if err != nil {
+		return ErrNotRunning
+	}
+	if ns != st.InitPidNS {
 		return notOurs("its pid namespace is not the one recorded at create")
 	}
 	if _, err := c.verifiedCgroup(); err != nil {
