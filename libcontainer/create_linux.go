@@ -124,6 +124,8 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := markCgroup(cg, st); err != nil {
 		return nil, err
 	}
+	// Where no mark could be set, the inode is what delete will check,
+	// also after a crash: it is recorded at once.
 	if err := lock.Save(st); err != nil {
 		return nil, err
 	}
