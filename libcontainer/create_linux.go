@@ -69,6 +69,14 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		pause = func(string) {}
 	}
 
+	boot, err := bootID()
+	if err != nil {
+		return nil, err
+	}
+	mark, err := newCgroupMark()
+	if err != nil {
+		return nil, err
+	}
 	lock, err := store.Create(o.ID)
 	if err != nil {
 		return nil, err
@@ -80,6 +88,8 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		Created:     time.Now().UTC(),
 		Owner:       ownerName(),
 		Annotations: spec.Annotations,
+		BootID:      boot,
+		CgroupMark:  mark,
 	}
 	c = &Container{store: store, State: st}
 	defer func() {
@@ -109,6 +119,14 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	if err := cg.Create(); err != nil {
+		return nil, err
+	}
+	if err := markCgroup(cg, st); err != nil {
+		return nil, err
+	}
+	// Where no mark could be set, the inode is what delete will check,
+	// also after a crash: it is recorded at once.
+	if err := lock.Save(st); err != nil {
 		return nil, err
 	}
 	if err := applyResources(cg, spec); err != nil {
@@ -153,10 +171,9 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	defer init.conn.f.Close()
-	st.InitPid = init.pid
-	if st.InitStartTime, _, err = procStat(init.pid); err != nil {
+	if err := recordInit(st, init.pid); err != nil {
 		killAndReap(init.pid)
-		return nil, fmt.Errorf("container init %d: %w", init.pid, err)
+		return nil, err
 	}
 	if err := lock.Save(st); err != nil {
 		return nil, err
