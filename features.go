@@ -45,7 +45,7 @@ func hostFeatures() *features.Features {
 				Operators:      sc.Operators,
 				Archs:          sc.Archs,
 				KnownFlags:     sc.Flags,
-				SupportedFlags: sc.Flags,
+				SupportedFlags: seccomp.KernelFlags(),
 			},
 			Apparmor:        &features.Apparmor{Enabled: flag(proc.AppArmorEnabled())},
 			Selinux:         &features.Selinux{Enabled: flag(selinux.GetEnabled())},
