@@ -42,6 +42,13 @@ func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Cont
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSystemdCgroup(ctx); err != nil {
+		return nil, err
+	}
+	rootless, err := rootlessCgroups(ctx)
+	if err != nil {
+		return nil, err
+	}
 	if n := ctx.Int("preserve-fds"); n < 0 {
 		return nil, fmt.Errorf("--preserve-fds must not be negative")
 	}
@@ -62,6 +69,7 @@ func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Cont
 		PidFile:       pidFile,
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
+		Rootless:      rootless,
 		PreserveFDs:   listenFDs + ctx.Int("preserve-fds"),
 		ExtraEnv:      listenEnv,
 		Stdio:         [3]*os.File{os.Stdin, os.Stdout, os.Stderr},

@@ -30,6 +30,9 @@ type CreateOptions struct {
 	NoPivot      bool
 	NoNewKeyring bool
 	PreserveFDs  int
+	// Rootless is --rootless resolved: runc would run the container
+	// without a cgroup when it may not create one.
+	Rootless bool
 	// ExtraEnv is added to the process's environment (socket activation's
 	// LISTEN_FDS and LISTEN_PID).
 	ExtraEnv []string
@@ -109,7 +112,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	if err := cg.Create(); err != nil {
-		return nil, err
+		return nil, rootlessCgroupError(err, o.Rootless)
 	}
 	if err := applyResources(cg, spec); err != nil {
 		return nil, err
