@@ -31,17 +31,17 @@ var createCommand = &cli.Command{
 		if err := checkCallerFDs(listenFDs + ctx.Int("preserve-fds")); err != nil {
 			return err
 		}
-		_, err := createContainer(ctx, nil)
+		id, err := containerID(ctx, 1, 1)
+		if err != nil {
+			return err
+		}
+		_, err = createContainer(ctx, id, ctx.String("bundle"), nil)
 		return err
 	},
 }
 
 // createContainer runs create with the flags of create or run.
-func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Container, error) {
-	id, err := containerID(ctx, 1, 1)
-	if err != nil {
-		return nil, err
-	}
+func createContainer(ctx *cli.Context, id, bundle string, consoleConn *os.File) (*libcontainer.Container, error) {
 	if err := checkSystemdCgroup(ctx); err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Cont
 	}
 	return libcontainer.Create(store, &libcontainer.CreateOptions{
 		ID:            id,
-		Bundle:        ctx.String("bundle"),
+		Bundle:        bundle,
 		ConsoleSocket: ctx.String("console-socket"),
 		ConsoleConn:   consoleConn,
 		PidFile:       pidFile,
