@@ -301,6 +301,7 @@ func TestValidateRejects(t *testing.T) {
 }
 
 func TestValidateAccepts(t *testing.T) {
+	withSELinux(t)
 	for _, tc := range []struct {
 		name   string
 		mutate func(*specs.Spec)

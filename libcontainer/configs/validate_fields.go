@@ -1,0 +1,105 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/selinux/go-selinux"
+
+	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
+	"github.com/oci-rt/oci-rt/libcontainer/proc"
+)
+
+// Host facts validation depends on, replaceable by tests.
+var (
+	selinuxEnabled = selinux.GetEnabled
+	onlineNodes    = proc.OnlineNodes
+	resctrlRoot    = func() (string, error) { return intelrdt.FindRoot("/proc/self/mountinfo") }
+)
+
+// validateHostSupport refuses what this build or host cannot honour:
+// silently dropping a label, a memory policy or a device move would run
+// the container with less isolation or a different shape than it asked
+// for, with exit code 0.
+func validateHostSupport(spec *specs.Spec) error {
+	for _, check := range []func(*specs.Spec) error{
+		validateSELinuxSupport,
+		validateMemoryPolicy,
+		validateNetDevices,
+		validateIntelRdt,
+	} {
+		if err := check(spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateSELinuxSupport follows runc: a process label where SELinux is
+// disabled is refused with its words, and so is a mount label, which runc
+// only finds out about when the kernel rejects the first mount's context=.
+func validateSELinuxSupport(spec *specs.Spec) error {
+	if spec.Process.SelinuxLabel != "" && !selinuxEnabled() {
+		return proc.ErrSELinuxDisabled
+	}
+	if spec.Linux.MountLabel != "" && !selinuxEnabled() {
+		return fmt.Errorf("linux.mountLabel %q: selinux is disabled or not supported on this host", spec.Linux.MountLabel)
+	}
+	return nil
+}
+
+func validateMemoryPolicy(spec *specs.Spec) error {
+	p := spec.Linux.MemoryPolicy
+	if p == nil {
+		return nil
+	}
+	policy, err := proc.ParseMemoryPolicy(p)
+	if err != nil {
+		return fmt.Errorf("linux.memoryPolicy: %w", err)
+	}
+	if len(policy.Nodes) == 0 {
+		return nil
+	}
+	online, err := onlineNodes()
+	if err != nil {
+		return fmt.Errorf("linux.memoryPolicy: %w", err)
+	}
+	if err := proc.CheckNodesOnline(policy, online); err != nil {
+		return fmt.Errorf("linux.memoryPolicy.nodes %q: %w", p.Nodes, err)
+	}
+	return nil
+}
+
+func validateNetDevices(spec *specs.Spec) error {
+	if len(spec.Linux.NetDevices) == 0 {
+		return nil
+	}
+	if !hasNewNamespace(spec, specs.NetworkNamespace) {
+		return errors.New("linux.netDevices: needs a new network namespace to move the devices into")
+	}
+	return errors.New("linux.netDevices: moving host network devices into the container is not supported yet")
+}
+
+func validateIntelRdt(spec *specs.Spec) error {
+	cfg := spec.Linux.IntelRdt
+	if cfg == nil {
+		return nil
+	}
+	root, err := resctrlRoot()
+	if err != nil {
+		return intelrdt.ErrNotEnabled
+	}
+	return intelrdt.Check(cfg, root)
+}
+
+// hasNewNamespace tells whether the config creates a namespace of kind
+// (listed without a path).
+func hasNewNamespace(spec *specs.Spec, kind specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == kind && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
