@@ -304,6 +304,9 @@ func Delete(store *Store, id string, force bool) error {
 	if err := unmountHostRootfs(st); err != nil {
 		errs = append(errs, err)
 	}
+	if err := removeIntelRdt(st); err != nil {
+		errs = append(errs, err)
+	}
 	if st.Complete {
 		if spec, err := c.Spec(); err == nil && spec.Hooks != nil {
 			state := c.SpecState()

@@ -164,6 +164,10 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := lock.Save(st); err != nil {
 		return nil, err
 	}
+	if err := joinIntelRdt(lock, st, spec, init.pid); err != nil {
+		killAndReap(init.pid)
+		return nil, err
+	}
 	pause("spawned")
 
 	req.config.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreating, Pid: init.pid, Bundle: bundle, Annotations: spec.Annotations}

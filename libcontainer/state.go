@@ -58,6 +58,9 @@ type State struct {
 	// runtime's mount namespace for a container without one of its own,
 	// recorded before it is attached; delete unmounts it and all below it.
 	HostRootfsMount *rootfs.HostRootMount `json:"hostRootfsMount,omitempty"`
+	// IntelRdtDirs are the resctrl directories create makes for the
+	// container, recorded before they are made; delete removes them.
+	IntelRdtDirs []string `json:"intelRdtDirs,omitempty"`
 }
 
 // Store is the runtime's state directory: one directory per container.
