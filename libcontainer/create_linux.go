@@ -56,6 +56,9 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := configs.Validate(spec); err != nil {
 		return nil, err
 	}
+	for _, warning := range configs.Warnings(spec) {
+		Warn(warning)
+	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
 		return nil, errors.New("cannot allocate a terminal without --console-socket: process.terminal is true")
 	}

@@ -103,3 +103,28 @@ func hasNewNamespace(spec *specs.Spec, kind specs.LinuxNamespaceType) bool {
 	}
 	return false
 }
+
+// Warnings names what a config asks for that this runtime accepts and
+// leaves alone, as runc does: the sections for other platforms, which a
+// portable config may carry, and Windows' process.commandLine.
+func Warnings(spec *specs.Spec) []string {
+	var warnings []string
+	for _, section := range []struct {
+		name string
+		set  bool
+	}{
+		{"windows", spec.Windows != nil},
+		{"solaris", spec.Solaris != nil},
+		{"vm", spec.VM != nil},
+		{"zos", spec.ZOS != nil},
+		{"freebsd", spec.FreeBSD != nil},
+	} {
+		if section.set {
+			warnings = append(warnings, fmt.Sprintf("config: the %s section is for another platform and is ignored", section.name))
+		}
+	}
+	if spec.Process != nil && spec.Process.CommandLine != "" {
+		warnings = append(warnings, "config: process.commandLine is for Windows and is ignored; process.args is run")
+	}
+	return warnings
+}
