@@ -54,7 +54,7 @@ func hostFeatures() *features.Features {
 			Apparmor:        &features.Apparmor{Enabled: flag(proc.AppArmorEnabled())},
 			Selinux:         &features.Selinux{Enabled: flag(selinux.GetEnabled())},
 			IntelRdt:        intelRdtFeatures(),
-			NetDevices:      &features.NetDevices{Enabled: &no},
+			NetDevices:      &features.NetDevices{Enabled: &yes},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 		},
 	}

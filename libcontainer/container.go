@@ -281,6 +281,13 @@ func Delete(store *Store, id string, force bool) error {
 		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
 	}
 	var errs []error
+	if c.initAlive() {
+		// Before the namespace dies with the init, which would destroy a
+		// virtual device rather than return it.
+		if err := returnNetDevices(st, st.InitPid); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	cg := c.cgroup()
 	if cg != nil {
 		if err := cg.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -56,6 +56,9 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := configs.Validate(spec); err != nil {
 		return nil, err
 	}
+	if err := configs.ValidateHost(spec); err != nil {
+		return nil, err
+	}
 	for _, warning := range configs.Warnings(spec) {
 		Warn(warning)
 	}
@@ -168,6 +171,11 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	if err := joinIntelRdt(lock, st, spec, init.pid); err != nil {
+		killAndReap(init.pid)
+		return nil, err
+	}
+	if err := lendNetDevices(lock, st, spec, init.pid); err != nil {
+		_ = returnNetDevices(st, init.pid)
 		killAndReap(init.pid)
 		return nil, err
 	}

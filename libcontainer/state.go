@@ -61,6 +61,9 @@ type State struct {
 	// IntelRdtDirs are the resctrl directories create makes for the
 	// container, recorded before they are made; delete removes them.
 	IntelRdtDirs []string `json:"intelRdtDirs,omitempty"`
+	// NetDevices are the host network devices lent to the container,
+	// recorded before each is moved; delete gives them back.
+	NetDevices []NetDevice `json:"netDevices,omitempty"`
 }
 
 // Store is the runtime's state directory: one directory per container.

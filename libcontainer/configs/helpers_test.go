@@ -22,11 +22,3 @@ func requireOneLineError(t *testing.T, err error, fragments ...string) {
 		}
 	}
 }
-
-// withSELinux makes validation see an SELinux host for the test, so that
-// configs carrying labels validate as they would there.
-func withSELinux(t *testing.T) {
-	saved := selinuxEnabled
-	selinuxEnabled = func() bool { return true }
-	t.Cleanup(func() { selinuxEnabled = saved })
-}

@@ -39,7 +39,6 @@ func Validate(spec *specs.Spec) error {
 		validateDevices,
 		validateSeccomp,
 		validatePersonality,
-		validateHostSupport,
 	}
 	for _, check := range checks {
 		if err := check(spec); err != nil {

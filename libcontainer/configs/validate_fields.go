@@ -3,9 +3,12 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
+	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
@@ -16,13 +19,15 @@ var (
 	selinuxEnabled = selinux.GetEnabled
 	onlineNodes    = proc.OnlineNodes
 	resctrlRoot    = func() (string, error) { return intelrdt.FindRoot("/proc/self/mountinfo") }
+	hostLink       = net.InterfaceByName
 )
 
-// validateHostSupport refuses what this build or host cannot honour:
-// silently dropping a label, a memory policy or a device move would run
-// the container with less isolation or a different shape than it asked
-// for, with exit code 0.
-func validateHostSupport(spec *specs.Spec) error {
+// ValidateHost refuses, at create, what this host cannot honour for a
+// config Validate accepted: silently dropping a label, a memory policy, a
+// device move or a cache allocation would run the container with less
+// isolation or a different shape than it asked for, with exit code 0.
+// exec does not repeat it: the container already has all of these.
+func ValidateHost(spec *specs.Spec) error {
 	for _, check := range []func(*specs.Spec) error{
 		validateSELinuxSupport,
 		validateMemoryPolicy,
@@ -30,7 +35,7 @@ func validateHostSupport(spec *specs.Spec) error {
 		validateIntelRdt,
 	} {
 		if err := check(spec); err != nil {
-			return err
+			return singleLine(err)
 		}
 	}
 	return nil
@@ -78,7 +83,41 @@ func validateNetDevices(spec *specs.Spec) error {
 	if !hasNewNamespace(spec, specs.NetworkNamespace) {
 		return errors.New("linux.netDevices: needs a new network namespace to move the devices into")
 	}
-	return errors.New("linux.netDevices: moving host network devices into the container is not supported yet")
+	names := make(map[string]string, len(spec.Linux.NetDevices))
+	for hostName, dev := range spec.Linux.NetDevices {
+		field := fmt.Sprintf("linux.netDevices[%q]", hostName)
+		if err := checkLinkName(hostName); err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		name := dev.Name
+		if name == "" {
+			name = hostName
+		}
+		if err := checkLinkName(name); err != nil {
+			return fmt.Errorf("%s.name: %w", field, err)
+		}
+		if other, taken := names[name]; taken {
+			return fmt.Errorf("%s.name %q: %s is moved under that name too", field, name, other)
+		}
+		names[name] = hostName
+		if _, err := hostLink(hostName); err != nil {
+			return fmt.Errorf("%s: no such network device on the host: %w", field, err)
+		}
+	}
+	return nil
+}
+
+// checkLinkName applies the kernel's rules for an interface name.
+func checkLinkName(name string) error {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return fmt.Errorf("%q is not a network device name", name)
+	case len(name) >= unix.IFNAMSIZ:
+		return fmt.Errorf("%q is longer than %d bytes", name, unix.IFNAMSIZ-1)
+	case strings.ContainsAny(name, "/: \t\n\x00"):
+		return fmt.Errorf("%q contains a character a network device name cannot have", name)
+	}
+	return nil
 }
 
 func validateIntelRdt(spec *specs.Spec) error {

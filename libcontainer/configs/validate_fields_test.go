@@ -2,19 +2,26 @@ package configs
 
 import (
 	"errors"
+	"net"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // onHost fixes the host facts validation reads: SELinux off, NUMA node 0
-// only, no resctrl.
+// only, no resctrl, network devices veth0 and veth1.
 func onHost(t *testing.T) {
-	savedSE, savedNodes, savedRdt := selinuxEnabled, onlineNodes, resctrlRoot
+	savedSE, savedNodes, savedRdt, savedLink := selinuxEnabled, onlineNodes, resctrlRoot, hostLink
 	selinuxEnabled = func() bool { return false }
 	onlineNodes = func() (string, error) { return "0\n", nil }
 	resctrlRoot = func() (string, error) { return "", errors.New("no resctrl") }
-	t.Cleanup(func() { selinuxEnabled, onlineNodes, resctrlRoot = savedSE, savedNodes, savedRdt })
+	hostLink = func(name string) (*net.Interface, error) {
+		if name == "veth0" || name == "veth1" {
+			return &net.Interface{Name: name}, nil
+		}
+		return nil, errors.New("no such network interface")
+	}
+	t.Cleanup(func() { selinuxEnabled, onlineNodes, resctrlRoot, hostLink = savedSE, savedNodes, savedRdt, savedLink })
 }
 
 func TestValidateHostSupportRefuses(t *testing.T) {
@@ -43,15 +50,24 @@ func TestValidateHostSupportRefuses(t *testing.T) {
 			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"veth0": {}}
 			s.Linux.Namespaces = removeNamespace(s.Linux.Namespaces, specs.NetworkNamespace)
 		}, []string{"linux.netDevices", "new network namespace"}},
-		{"net device", func(s *specs.Spec) {
-			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"veth0": {Name: "eth1"}}
-		}, []string{"linux.netDevices", "not supported yet"}},
+		{"net device missing on the host", func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"veth9": {Name: "eth1"}}
+		}, []string{`linux.netDevices["veth9"]`, "no such network device on the host"}},
+		{"net device name too long", func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"veth0": {Name: "a-very-long-name0"}}
+		}, []string{`linux.netDevices["veth0"].name`, "longer than 15 bytes"}},
+		{"net device name with a slash", func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"veth0": {Name: "eth/1"}}
+		}, []string{`linux.netDevices["veth0"].name`, "cannot have"}},
+		{"two net devices, one name", func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"veth0": {Name: "eth1"}, "veth1": {Name: "eth1"}}
+		}, []string{"linux.netDevices", `name "eth1"`, "under that name too"}},
 		{"intelRdt without resctrl", func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "gold"} }, []string{"intelRdt is specified in config, but Intel RDT is not supported or enabled"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := DefaultSpec(false)
 			tc.mutate(spec)
-			requireOneLineError(t, Validate(spec), tc.want...)
+			requireOneLineError(t, validateForCreate(spec), tc.want...)
 		})
 	}
 }
@@ -68,13 +84,13 @@ func TestValidateHostSupportAccepts(t *testing.T) {
 	} {
 		spec := DefaultSpec(false)
 		spec.Linux.MemoryPolicy = &p
-		if err := Validate(spec); err != nil {
+		if err := validateForCreate(spec); err != nil {
 			t.Errorf("memoryPolicy %+v: %v", p, err)
 		}
 	}
 	spec := DefaultSpec(false)
 	spec.Process.SelinuxLabel, spec.Linux.MountLabel = "", ""
-	if err := Validate(spec); err != nil {
+	if err := validateForCreate(spec); err != nil {
 		t.Errorf("empty SELinux labels on a host without SELinux: %v", err)
 	}
 }
@@ -87,4 +103,12 @@ func removeNamespace(list []specs.LinuxNamespace, kind specs.LinuxNamespaceType)
 		}
 	}
 	return out
+}
+
+// validateForCreate is what create checks: the config, then the host.
+func validateForCreate(spec *specs.Spec) error {
+	if err := Validate(spec); err != nil {
+		return err
+	}
+	return ValidateHost(spec)
 }

@@ -301,7 +301,6 @@ func TestValidateRejects(t *testing.T) {
 }
 
 func TestValidateAccepts(t *testing.T) {
-	withSELinux(t)
 	for _, tc := range []struct {
 		name   string
 		mutate func(*specs.Spec)

@@ -37,24 +37,52 @@ func TestMemoryPolicy(t *testing.T) {
 	expectCreateFails(t, r, b, `linux.memoryPolicy: mode "MPOL_SOMETIMES": unknown mode`)
 }
 
-// TestNetDevicesRefused: a host interface named in linux.netDevices is
-// refused at create (not supported yet) and stays on the host.
-func TestNetDevicesRefused(t *testing.T) {
+// TestNetDevices: a host interface named in linux.netDevices moves into
+// the container's network namespace under its new name, is gone from the
+// host meanwhile, and comes back under its own name on delete; a device
+// the host does not have, or a container without a network namespace of
+// its own, fails create.
+func TestNetDevices(t *testing.T) {
 	id := newID(t)
 	host := "ocirt" + id[len(id)-8:]
 	if out, err := exec.Command("ip", "link", "add", host, "type", "veth", "peer", "name", host+"p").CombinedOutput(); err != nil {
 		t.Fatalf("make a veth pair: %v: %s", err, out)
 	}
-	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", host).Run() })
+	t.Cleanup(func() { _ = exec.Command("ip", "link", "del", host+"p").Run() })
+	onHost := func() bool {
+		_, err := os.Stat("/sys/class/net/" + host)
+		return err == nil
+	}
 	r := newRuntime(t)
-	b := newBundle(t, func(s *specs.Spec) {
+	b := newBundle(t, withArgs("sleep", "60"), func(s *specs.Spec) {
 		s.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {Name: "eth1"}}
 	})
-	expectCreateFails(t, r, b, "linux.netDevices: moving host network devices into the container is not supported yet")
-	if _, err := os.Stat("/sys/class/net/" + host); err != nil {
-		t.Errorf("%s left the host: %v", host, err)
+	for _, how := range []string{"delete --force of a running container", "delete of a created one"} {
+		c := r.Create(b)
+		if onHost() {
+			t.Errorf("%s still on the host after create", host)
+		}
+		if how == "delete --force of a running container" {
+			r.Must("start", c.ID)
+		}
+		out := r.Must("exec", c.ID, "cat", "/sys/class/net/eth1/type")
+		if out != "1\n" {
+			t.Errorf("eth1 inside the container: type %q, want 1 (ethernet)", out)
+		}
+		if how == "delete --force of a running container" {
+			r.Must("delete", "--force", c.ID)
+		} else {
+			r.Must("delete", c.ID)
+		}
+		if !onHost() {
+			t.Fatalf("%s: %s did not come back to the host", how, host)
+		}
 	}
+
+	editBundle(t, b, func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{host + "x": {}} })
+	expectCreateFails(t, r, b, "no such network device on the host")
 	editBundle(t, b, func(s *specs.Spec) {
+		s.Linux.NetDevices = map[string]specs.LinuxNetDevice{host: {}}
 		var kept []specs.LinuxNamespace
 		for _, ns := range s.Linux.Namespaces {
 			if ns.Type != specs.NetworkNamespace {
@@ -64,6 +92,9 @@ func TestNetDevicesRefused(t *testing.T) {
 		s.Linux.Namespaces = kept
 	})
 	expectCreateFails(t, r, b, "linux.netDevices: needs a new network namespace")
+	if !onHost() {
+		t.Errorf("%s left the host after a refused create", host)
+	}
 }
 
 // TestIntelRdtRefusedWithoutResctrl: this host has no resctrl; runc's
