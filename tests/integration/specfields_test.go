@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,9 +188,11 @@ func TestRunBundleDirectory(t *testing.T) {
 	checkFailure(t, r.Run("run", "--bundle", b, b+"/"), "invalid container id")
 }
 
-// TestFeaturesSeccompWorks: every seccomp action, architecture and flag
-// that `features` lists is used in a container that runs.
-func TestFeaturesSeccompWorks(t *testing.T) {
+// TestFeaturesWork: every seccomp action, architecture and flag, the
+// remount option and every memory policy mode and flag that `features`
+// lists is used in a container that runs (TestSpecAndFeatures does the
+// same for namespaces and the other mount options).
+func TestFeaturesWork(t *testing.T) {
 	r := newRuntime(t)
 	var f features.Features
 	must(t, json.Unmarshal([]byte(r.Must("features")), &f))
@@ -226,6 +229,24 @@ func TestFeaturesSeccompWorks(t *testing.T) {
 		if out := mustRun(t, r, b); out != "ran\n" {
 			t.Errorf("flag %s alone: output %q", flag, out)
 		}
+	}
+	// TestSpecAndFeatures mounts every listed option on its own; remount
+	// needs a mount to act on, so it gets one here.
+	if slices.Contains(f.MountOptions, "remount") {
+		editBundle(t, b, func(s *specs.Spec) {
+			s.Linux.Seccomp = nil
+			s.Process.Args = []string{"sh", "-c", "grep ' /mnt ' /proc/self/mounts"}
+			s.Mounts = append(s.Mounts,
+				specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs"},
+				specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs", Options: []string{"remount", "ro"}})
+		})
+		if out := mustRun(t, r, b); !strings.HasPrefix(out, "tmpfs /mnt tmpfs ro,") {
+			t.Errorf("tmpfs remounted ro: /proc/self/mounts says %q", out)
+		}
+		editBundle(t, b, func(s *specs.Spec) {
+			s.Process.Args = []string{"sh", "-c", "echo ran"}
+			s.Mounts = s.Mounts[:len(s.Mounts)-2]
+		})
 	}
 	// Every listed memory policy mode and flag is accepted and applied.
 	mp := f.Linux.MemoryPolicy
