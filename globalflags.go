@@ -10,22 +10,32 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// rootlessCgroups resolves --rootless the way runc does: an explicit
-// boolean (any spelling strconv accepts) is taken as given; auto means
-// rootless when we are not root in the host's user namespace.
-func rootlessCgroups(ctx *cli.Context) (bool, error) {
-	value := ctx.String("rootless")
+// parseRootless reads --rootless as runc does: any boolean strconv
+// accepts, or auto (also empty), returned as nil.
+func parseRootless(value string) (*bool, error) {
 	if value == "" || value == "auto" {
-		if ctx.Bool("systemd-cgroup") {
-			return false, nil
-		}
-		return os.Geteuid() != 0 || inUserNamespace(), nil
+		return nil, nil
 	}
 	rootless, err := strconv.ParseBool(value)
 	if err != nil {
-		return false, fmt.Errorf("invalid --rootless value %q: use true, false or auto", value)
+		return nil, fmt.Errorf("invalid --rootless value %q: use true, false or auto", value)
 	}
-	return rootless, nil
+	return &rootless, nil
+}
+
+// rootlessCgroups resolves --rootless for a new container the way runc
+// does: an explicit value is taken as given; auto means rootless when we
+// are not root in the host's user namespace, and never with the systemd
+// cgroup manager.
+func rootlessCgroups(ctx *cli.Context) (bool, error) {
+	explicit, err := parseRootless(ctx.String("rootless"))
+	if err != nil || explicit != nil {
+		return explicit != nil && *explicit, err
+	}
+	if ctx.Bool("systemd-cgroup") {
+		return false, nil
+	}
+	return os.Geteuid() != 0 || inUserNamespace(), nil
 }
 
 // inUserNamespace tells whether this process runs in a user namespace

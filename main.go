@@ -74,7 +74,7 @@ func newApp() *cli.App {
 			if logPath != "" {
 				libcontainer.Warn = func(msg string) { writeLog("warning", msg) }
 			}
-			_, err := rootlessCgroups(ctx)
+			_, err := parseRootless(ctx.String("rootless"))
 			return err
 		},
 		CommandNotFound: func(ctx *cli.Context, name string) {
