@@ -29,6 +29,20 @@ func joinIntelRdt(lock *Lock, st *State, spec *specs.Spec, pid int) error {
 	return group.Apply(root, cfg, pid)
 }
 
+// addToIntelRdt puts an exec'd process, which the runtime forks rather
+// than the init, into the container's resctrl group.
+func addToIntelRdt(st *State, spec *specs.Spec, pid int) error {
+	cfg := spec.Linux.IntelRdt
+	if cfg == nil {
+		return nil
+	}
+	root, err := intelrdt.FindRoot(mountinfoPath)
+	if err != nil {
+		return err
+	}
+	return intelrdt.Plan(root, st.ID, cfg).AddTask(pid)
+}
+
 // removeIntelRdt removes the resctrl directories the container made.
 func removeIntelRdt(st *State) error {
 	if len(st.IntelRdtDirs) == 0 {

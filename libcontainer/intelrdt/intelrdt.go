@@ -146,6 +146,11 @@ func (g *Group) Apply(root string, cfg *specs.LinuxIntelRdt, pid int) error {
 	if err := mkdirIfMissing(g.TasksDir); err != nil {
 		return err
 	}
+	return g.AddTask(pid)
+}
+
+// AddTask moves pid into the group.
+func (g *Group) AddTask(pid int) error {
 	if err := os.WriteFile(filepath.Join(g.TasksDir, "tasks"), []byte(strconv.Itoa(pid)), 0); err != nil {
 		return fmt.Errorf("intelRdt: add pid %d to %s: %w", pid, g.TasksDir, err)
 	}

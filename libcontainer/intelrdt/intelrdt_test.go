@@ -126,6 +126,18 @@ func TestApplySharedClosIDWithMonitoring(t *testing.T) {
 	if got := read(t, filepath.Join(monGroup, "tasks")); got != "7" {
 		t.Errorf("monitoring group tasks %q, want 7", got)
 	}
+	// An exec'd process joins the same group, found again by Plan, which
+	// now sees nothing new to make.
+	again := Plan(root, "ctr", cfg)
+	if len(again.New) != 0 {
+		t.Errorf("second Plan.New = %v, want nothing", again.New)
+	}
+	if err := again.AddTask(8); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(monGroup, "tasks")); got != "8" {
+		t.Errorf("monitoring group tasks %q after AddTask, want 8", got)
+	}
 }
 
 func TestRemoveStaysBelowRoot(t *testing.T) {
