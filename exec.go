@@ -90,6 +90,10 @@ func execAction(ctx *cli.Context) error {
 	if theirs != nil {
 		theirs.Close()
 	}
+	if errors.Is(err, libcontainer.ErrNotRunning) {
+		// runc's words and exit status for an exec into a stopped container.
+		return &exitError{status: 255, msg: "exec failed: " + err.Error()}
+	}
 	if err != nil {
 		return err
 	}

@@ -97,22 +97,34 @@ func defaultRoot() string {
 	return "/run/oci-rt"
 }
 
-// exitError carries an exit status other than 1 (the container's, for run
-// and exec) with no message of its own.
-type exitError struct{ status int }
+// exitError carries an exit status other than 1: the container's, for run
+// and exec, with no message; or runc's for a failure, with msg.
+type exitError struct {
+	status int
+	msg    string
+}
 
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.status) }
+func (e *exitError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return fmt.Sprintf("exit status %d", e.status)
+}
 
 // fail reports err on stderr and, with --log, in the log, then exits.
 func fail(app *cli.App, err error) {
+	status := 1
 	var exit *exitError
 	if errors.As(err, &exit) {
-		os.Exit(exit.status)
+		if exit.msg == "" {
+			os.Exit(exit.status)
+		}
+		status = exit.status
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintln(os.Stderr, msg)
 	writeLog("error", msg)
-	os.Exit(1)
+	os.Exit(status)
 }
 
 // The --log target, known once the global flags are parsed.

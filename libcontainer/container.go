@@ -48,14 +48,15 @@ func (c *Container) Spec() (*specs.Spec, error) {
 	return &spec, nil
 }
 
-// initAlive reports whether the recorded init still runs. A pid whose start
-// time differs is another process that reused it: the init is gone.
+// initAlive reports whether the recorded init still runs: a process at
+// its pid that is not the init (see openInit) means the init is gone.
 func (c *Container) initAlive() bool {
-	if c.State.InitPid <= 0 {
+	pidfd, err := c.openInit()
+	if err != nil {
 		return false
 	}
-	start, state, err := procStat(c.State.InitPid)
-	return err == nil && start == c.State.InitStartTime && state != 'Z' && state != 'X'
+	unix.Close(pidfd)
+	return true
 }
 
 // Status derives the container's status from the world, not from what was
@@ -108,11 +109,10 @@ func (c *Container) SpecState() *specs.State {
 	}
 }
 
+// cgroup is the container's cgroup, or nil when it is gone or not
+// provably the container's.
 func (c *Container) cgroup() *cgroups.Manager {
-	if c.State.CgroupPath == "" {
-		return nil
-	}
-	m, err := cgroups.New(c.State.CgroupPath)
+	m, err := c.verifiedCgroup()
 	if err != nil {
 		return nil
 	}
@@ -130,8 +130,13 @@ func (c *Container) Start() error {
 	if st := c.Status(); st != StatusCreated {
 		return fmt.Errorf("cannot start a container that is %s", st)
 	}
+	pidfd, err := c.openInit()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
 	fifoPath := filepath.Join(lock.Dir(), fifoName)
-	if err := waitExec(fifoPath, c.State.InitPid); err != nil {
+	if err := waitExec(fifoPath, pidfd); err != nil {
 		return err
 	}
 	if err := os.Remove(fifoPath); err != nil {
@@ -158,14 +163,9 @@ func (c *Container) Start() error {
 }
 
 // waitExec opens the exec fifo, which lets the blocked init go on, and
-// waits for the outcome: the init closes its end at a successful execve
-// (we read EOF) or writes why it failed.
-func waitExec(fifoPath string, initPid int) error {
-	pidfd, err := unix.PidfdOpen(initPid, 0)
-	if err != nil {
-		return fmt.Errorf("container init %d: %w", initPid, err)
-	}
-	defer unix.Close(pidfd)
+// waits for the outcome: the init (pidfd) closes its end at a successful
+// execve (we read EOF) or writes why it failed.
+func waitExec(fifoPath string, pidfd int) error {
 	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
@@ -214,22 +214,24 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	return c.signalLocked(sig, all)
 }
 
+// Only what proves to be the container's is signalled: its verified
+// cgroup, or its init.
 func (c *Container) signalLocked(sig unix.Signal, all bool) error {
-	status := c.Status()
 	if all {
-		if m := c.cgroup(); m != nil {
+		m, err := c.verifiedCgroup()
+		if err == nil {
 			return signalCgroup(m, sig)
 		}
-	}
-	if status == StatusStopped {
-		if all {
-			return nil
+		if !errors.Is(err, errNoCgroup) {
+			return err
 		}
-		return errors.New("container not running")
 	}
-	pidfd, err := unix.PidfdOpen(c.State.InitPid, 0)
+	pidfd, err := c.openInit()
+	if errors.Is(err, ErrNotRunning) && all {
+		return nil
+	}
 	if err != nil {
-		return errors.New("container not running")
+		return err
 	}
 	defer unix.Close(pidfd)
 	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
@@ -268,7 +270,7 @@ func Delete(store *Store, id string, force bool) error {
 	defer lock.Unlock()
 	st, err := store.Load(id)
 	if err != nil {
-		if !force {
+		if !force || errors.Is(err, errUntrusted) {
 			return err
 		}
 		// A runtime killed before its first state write leaves an empty
@@ -281,26 +283,36 @@ func Delete(store *Store, id string, force bool) error {
 		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
 	}
 	var errs []error
-	if c.initAlive() {
+	if pidfd, err := c.openInit(); err == nil {
 		// Before the namespace dies with the init, which would destroy a
 		// virtual device rather than return it.
-		if err := returnNetDevices(st, st.InitPid); err != nil {
+		if err := returnNetDevices(st, pidfd); err != nil {
 			errs = append(errs, err)
 		}
+		unix.Close(pidfd)
 	}
-	cg := c.cgroup()
-	if cg != nil {
+	cg, err := c.verifiedCgroup()
+	switch {
+	case err == nil:
 		if err := cg.Kill(); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
+	case errors.Is(err, errNoCgroup):
+	default:
+		// The init is the container's only if it is in that cgroup.
+		errs = append(errs, err)
 	}
-	if c.initAlive() {
-		// Outside a cgroup (or with the init in the host pid namespace) the
-		// init is killed directly.
-		if pidfd, err := unix.PidfdOpen(st.InitPid, 0); err == nil {
+	if cg != nil || errors.Is(err, errNoCgroup) {
+		// Whatever the cgroup kill has not ended yet (the init in the
+		// host's pid namespace) is killed directly.
+		if pidfd, err := c.openInit(); err == nil {
 			_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 			waitPidfd(pidfd, 5*time.Second)
 			unix.Close(pidfd)
+		} else if errors.Is(err, errInitInSetup) {
+			c.waitInitInSetup()
+		} else if !errors.Is(err, ErrNotRunning) {
+			errs = append(errs, err)
 		}
 	}
 	if cg != nil {
@@ -308,7 +320,7 @@ func Delete(store *Store, id string, force bool) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := unmountHostRootfs(st); err != nil {
+	if err := c.unmountHostRootfs(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := removeIntelRdt(st); err != nil {

@@ -78,6 +78,14 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		pause = func(string) {}
 	}
 
+	boot, err := bootID()
+	if err != nil {
+		return nil, err
+	}
+	mark, err := newCgroupMark()
+	if err != nil {
+		return nil, err
+	}
 	lock, err := store.Create(o.ID)
 	if err != nil {
 		return nil, err
@@ -89,6 +97,8 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		Created:     time.Now().UTC(),
 		Owner:       ownerName(),
 		Annotations: spec.Annotations,
+		BootID:      boot,
+		CgroupMark:  mark,
 	}
 	c = &Container{store: store, State: st}
 	defer func() {
@@ -119,6 +129,14 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	}
 	if err := cg.Create(); err != nil {
 		return nil, rootlessCgroupError(err, o.Rootless)
+	}
+	if err := markCgroup(cg, st); err != nil {
+		return nil, err
+	}
+	// Where no mark could be set, the inode is what delete will check,
+	// also after a crash: it is recorded at once.
+	if err := lock.Save(st); err != nil {
+		return nil, err
 	}
 	if err := applyResources(cg, spec); err != nil {
 		return nil, err
@@ -162,10 +180,9 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	defer init.conn.f.Close()
-	st.InitPid = init.pid
-	if st.InitStartTime, _, err = procStat(init.pid); err != nil {
+	if err := recordInit(st, init.pid); err != nil {
 		killAndReap(init.pid)
-		return nil, fmt.Errorf("container init %d: %w", init.pid, err)
+		return nil, err
 	}
 	if err := lock.Save(st); err != nil {
 		return nil, err
@@ -175,7 +192,10 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	if err := lendNetDevices(lock, st, spec, init.pid); err != nil {
-		_ = returnNetDevices(st, init.pid)
+		if pidfd, pidfdErr := unix.PidfdOpen(init.pid, 0); pidfdErr == nil {
+			_ = returnNetDevices(st, pidfd)
+			unix.Close(pidfd)
+		}
 		killAndReap(init.pid)
 		return nil, err
 	}

@@ -37,15 +37,37 @@ type ExecOptions struct {
 	BeforeRelease func()
 }
 
+// notRunningError is why an exec fails when the container's init is gone.
+type notRunningError struct{ id string }
+
+func (e *notRunningError) Error() string {
+	return "cannot exec in a stopped container: container " + e.id + " is not running"
+}
+
+func (e *notRunningError) Is(target error) bool { return target == ErrNotRunning }
+
 // Exec starts a process inside a running container and returns its host
 // pid once it has reached execve (or failed to). The process is a child of
 // the caller: the namespace stage forks it with CLONE_PARENT.
 func (c *Container) Exec(o *ExecOptions) (int, error) {
+	pid, err := c.exec(o)
+	if err != nil && (!c.initAlive() || initEnding(c.State.InitPid)) {
+		// The init died before or during the setup: whichever step noticed
+		// first (joining its namespaces, the sync socket, the fork into a
+		// dying pid namespace), that is the cause to report.
+		return 0, &notRunningError{id: c.State.ID}
+	}
+	return pid, err
+}
+
+func (c *Container) exec(o *ExecOptions) (int, error) {
 	switch st := c.Status(); {
 	case st == StatusPaused && !o.IgnorePaused:
 		return 0, errors.New("cannot exec in a paused container (use --ignore-paused to override)")
-	case st == StatusStopped || st == StatusCreating:
+	case st == StatusCreating:
 		return 0, fmt.Errorf("cannot exec in a container that is %s", st)
+	case st == StatusStopped:
+		return 0, &notRunningError{id: c.State.ID}
 	}
 	spec, err := c.Spec()
 	if err != nil {
@@ -72,11 +94,11 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	defer cgDir.Close()
 
 	// The init is pinned by a pidfd and its namespaces opened through it:
-	// once the start time still matches after the opens, the files are the
+	// once its identity still holds after the opens, the files are the
 	// container's even if the pid is reused a moment later.
-	pidfd, err := unix.PidfdOpen(c.State.InitPid, 0)
+	pidfd, err := c.openInit()
 	if err != nil {
-		return 0, errors.New("cannot exec: container not running")
+		return 0, fmt.Errorf("cannot exec: %w", err)
 	}
 	defer unix.Close(pidfd)
 	nsFiles, err := openNamespaces(c.State.InitPid, spec)
@@ -91,8 +113,8 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	if hostRoot != nil {
 		defer hostRoot.Close()
 	}
-	if !c.initAlive() {
-		return 0, errors.New("cannot exec: container not running")
+	if err := c.checkInit(); err != nil {
+		return 0, fmt.Errorf("cannot exec: %w", err)
 	}
 
 	req := &spawnRequest{

@@ -32,9 +32,12 @@ func bindHostRootfs(lock *Lock, st *State, spec *specs.Spec, noPivot bool) (*os.
 	})
 }
 
-// unmountHostRootfs undoes bindHostRootfs at delete.
-func unmountHostRootfs(st *State) error {
-	if st.HostRootfsMount == nil {
+// unmountHostRootfs undoes bindHostRootfs at delete. Mount IDs are
+// reused across boots: the bind recorded in another boot is gone, and its
+// ID may name another mount now.
+func (c *Container) unmountHostRootfs() error {
+	st := c.State
+	if st.HostRootfsMount == nil || c.checkBoot() != nil {
 		return nil
 	}
 	return rootfs.UnmountHostRootfs(st.Rootfs, *st.HostRootfsMount)

@@ -54,10 +54,11 @@ func lendNetDevices(lock *Lock, st *State, spec *specs.Spec, pid int) error {
 }
 
 // returnNetDevices moves the lent devices from the container's network
-// namespace (that of the live init at pid) back to ours under their host
-// names. Once the namespace is gone there is nothing to give back: the
-// kernel returns physical devices itself and destroys virtual ones.
-func returnNetDevices(st *State, pid int) error {
+// namespace (that of the live init, by its pidfd, so a reused pid cannot
+// redirect it) back to ours under their host names. Once the namespace is
+// gone there is nothing to give back: the kernel returns physical devices
+// itself and destroys virtual ones.
+func returnNetDevices(st *State, initPidfd int) error {
 	if len(st.NetDevices) == 0 {
 		return nil
 	}
@@ -66,11 +67,6 @@ func returnNetDevices(st *State, pid int) error {
 		return err
 	}
 	defer host.Close()
-	container, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
-	if err != nil {
-		return fmt.Errorf("network namespace of container init %d: %w", pid, err)
-	}
-	defer container.Close()
 
 	// Only this thread enters the container's namespace, and it leaves
 	// again before it is unlocked; one that cannot leave dies with the
@@ -78,7 +74,7 @@ func returnNetDevices(st *State, pid int) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		if err := unix.Setns(int(container.Fd()), unix.CLONE_NEWNET); err != nil {
+		if err := unix.Setns(initPidfd, unix.CLONE_NEWNET); err != nil {
 			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("enter the container's network namespace: %w", err)
 			return

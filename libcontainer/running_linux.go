@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -12,12 +13,14 @@ import (
 // Operations on a running container's cgroup: ps, pause/resume, events and
 // update.
 
-// Cgroup is the manager of the container's cgroup.
+// Cgroup is the manager of the container's cgroup, once it has proved to
+// be the container's: ps, pause, events and update act on what it holds.
 func (c *Container) Cgroup() (*cgroups.Manager, error) {
-	if c.State.CgroupPath == "" {
+	m, err := c.verifiedCgroup()
+	if errors.Is(err, errNoCgroup) {
 		return nil, fmt.Errorf("container %s has no cgroup", c.State.ID)
 	}
-	return cgroups.New(c.State.CgroupPath)
+	return m, err
 }
 
 // Processes lists the host pids of every process in the container's cgroup.

@@ -104,23 +104,6 @@ type child struct {
 	outside bool
 }
 
-// openProtectedSelf returns our own binary on a detached read-only mount.
-// A container process that manages to reach it through /proc/self/exe or
-// /proc/<pid>/exe (CVE-2019-5736) can open it only through that mount, so
-// writing fails with EROFS. It costs two syscalls and no copy.
-func openProtectedSelf() (*os.File, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("clone a mount of the runtime binary: %w", err)
-	}
-	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
-	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, &attr); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("make the runtime binary's mount read-only: %w", err)
-	}
-	return os.NewFile(uintptr(fd), "oci-rt"), nil
-}
-
 // spawn starts the namespace stage, answers its requests and sends the init
 // config. It returns once the process that goes on into Go is known.
 func spawn(r *spawnRequest, argv0 string) (*child, error) {
@@ -131,7 +114,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("mark inherited fds close-on-exec: %w", err)
 	}
-	self, err := openProtectedSelf()
+	self, err := openSealedSelf()
 	if err != nil {
 		return nil, err
 	}

@@ -50,10 +50,20 @@ type State struct {
 	// CgroupPath is the absolute directory of the container's cgroup,
 	// recorded before the directory is made.
 	CgroupPath string `json:"cgroupPath,omitempty"`
-	// InitPid and InitStartTime identify the init process; the start time
-	// (from /proc/PID/stat) tells a live init from a reused pid.
+	// CgroupMark is the token create marks the cgroup with, and
+	// CgroupInode the cgroup directory's inode (see verifiedCgroup).
+	CgroupMark  string `json:"cgroupMark,omitempty"`
+	CgroupInode uint64 `json:"cgroupInode,omitempty"`
+	// InitPid, InitStartTime and InitPidNS identify the init process; the
+	// start time (from /proc/PID/stat) tells a live init from a reused
+	// pid, the pid namespace's inode the init from a process that merely
+	// started at the same time (see openInit).
 	InitPid       int    `json:"initPid,omitempty"`
 	InitStartTime uint64 `json:"initStartTime,omitempty"`
+	InitPidNS     uint64 `json:"initPidNs,omitempty"`
+	// BootID is the host's boot the state was written in: pids, cgroup
+	// inodes and mount IDs mean nothing in another.
+	BootID string `json:"bootId"`
 	// HostRootfsMount is the bind of the rootfs onto itself made in the
 	// runtime's mount namespace for a container without one of its own,
 	// recorded before it is attached; delete unmounts it and all below it.
@@ -72,15 +82,30 @@ type Store struct {
 }
 
 // OpenStore makes the root directory (mode 0700: it holds every
-// container's config) when missing.
+// container's config) when missing, and refuses one that anybody but the
+// caller could write (see openTrusted).
 func OpenStore(root string) (*Store, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("state directory %s: %w", root, err)
 	}
+	f, err := openTrusted(unix.AT_FDCWD, root, "state directory "+root, true)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
 	return &Store{Root: root}, nil
 }
 
 func (s *Store) dir(id string) string { return filepath.Join(s.Root, id) }
+
+// openDir opens a container's directory once it passes checkTrusted.
+func (s *Store) openDir(id string) (*os.File, error) {
+	d, err := openTrusted(unix.AT_FDCWD, s.dir(id), "state directory of container "+id, true)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+	}
+	return d, err
+}
 
 // Lock is an exclusive hold on one container's directory; every command
 // that changes a container takes it, so that concurrent commands on one ID
@@ -110,12 +135,9 @@ func (s *Store) Create(id string) (*Lock, error) {
 
 // Lock waits for and takes the container's lock.
 func (s *Store) Lock(id string) (*Lock, error) {
-	d, err := os.OpenFile(s.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	d, err := s.openDir(id)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
-		}
-		return nil, fmt.Errorf("open state directory: %w", err)
+		return nil, err
 	}
 	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX); err != nil {
 		d.Close()
@@ -170,23 +192,40 @@ func (l *Lock) Remove() error {
 // Load reads a container's state without locking: the file is replaced
 // atomically, so a reader always sees a whole state.
 func (s *Store) Load(id string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
+	data, err := s.readFile(id, stateFile, "state")
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
-		}
-		return nil, fmt.Errorf("read state of %s: %w", id, err)
+		return nil, err
 	}
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
 		return nil, fmt.Errorf("state of %s is corrupt: %w", id, err)
+	}
+	// A state copied into another container's directory would let one
+	// name act on the other's processes and cgroup.
+	if st.ID != id {
+		return nil, fmt.Errorf("state of %s names container %q: refusing to trust it", id, st.ID)
 	}
 	return &st, nil
 }
 
 // LoadSpecBytes returns the config recorded at create.
 func (s *Store) LoadSpecBytes(id string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(s.dir(id), specFile))
+	return s.readFile(id, specFile, "config")
+}
+
+// readFile reads one of a container's files, each step checked by
+// checkTrusted. A missing file is ErrNotExist.
+func (s *Store) readFile(id, name, what string) ([]byte, error) {
+	d, err := s.openDir(id)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	data, err := readTrusted(d, name, what+" file of container "+id)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+	}
+	return data, err
 }
 
 // List returns the IDs of the containers whose creation completed, sorted.

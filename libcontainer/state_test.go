@@ -167,3 +167,63 @@ func TestProcStatParsesHostileCommandNames(t *testing.T) {
 		t.Fatal("procStat of a pid that cannot exist succeeded")
 	}
 }
+
+func TestStoreRefusesWhatOthersCanWrite(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "root")
+	store, err := OpenStore(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Save(&State{ID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	l.Unlock()
+	if _, err := store.Load("c"); err != nil {
+		t.Fatalf("Load of a state only we can write: %v", err)
+	}
+
+	refused := func(what string, err error, want string) {
+		t.Helper()
+		if err == nil || !errors.Is(err, errUntrusted) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want a refusal saying %q", what, err, want)
+		}
+	}
+	stateFile := filepath.Join(root, "c", stateFile)
+	for _, tc := range []struct {
+		path string
+		mode os.FileMode
+	}{{root, 0o777}, {filepath.Join(root, "c"), 0o770}, {stateFile, 0o620}} {
+		orig, _ := os.Stat(tc.path)
+		if err := os.Chmod(tc.path, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		if tc.path == root {
+			_, err = OpenStore(root)
+		} else {
+			_, err = store.Load("c")
+		}
+		refused(tc.path, err, "writable by group or others")
+		if err := os.Chmod(tc.path, orig.Mode().Perm()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(root, link); err != nil {
+		t.Fatal(err)
+	}
+	_, err = OpenStore(link)
+	refused("symlinked root", err, "symlink")
+	if err := os.Rename(stateFile, stateFile+".real"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(stateFile+".real", stateFile); err != nil {
+		t.Fatal(err)
+	}
+	_, err = store.Load("c")
+	refused("symlinked state file", err, "symlink")
+}

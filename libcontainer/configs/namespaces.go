@@ -3,6 +3,7 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -262,8 +263,14 @@ func validatePaths(spec *specs.Spec) error {
 		{"linux.readonlyPaths", spec.Linux.ReadonlyPaths},
 	} {
 		for i, p := range list.paths {
-			if err := requireAbsolute(fmt.Sprintf("%s[%d]", list.field, i), p); err != nil {
+			field := fmt.Sprintf("%s[%d]", list.field, i)
+			if err := requireAbsolute(field, p); err != nil {
 				return err
+			}
+			// The path is resolved inside the rootfs; ".." has no business
+			// in a path that names a fixed place there.
+			if slices.Contains(strings.Split(p, "/"), "..") {
+				return fmt.Errorf("%s %q: \"..\" components are not allowed", field, p)
 			}
 		}
 	}

@@ -12,6 +12,9 @@ import (
 	"github.com/oci-rt/oci-rt/seccomp"
 )
 
+// ngroupsMax is the kernel's NGROUPS_MAX: setgroups refuses a longer list.
+const ngroupsMax = 65536
+
 // Validate checks a spec semantically, before anything is created, and
 // returns the first problem found as one line naming the field.
 func Validate(spec *specs.Spec) error {
@@ -66,6 +69,9 @@ func validateProcess(spec *specs.Spec) error {
 	}
 	if err := requireAbsolute("process.cwd", p.Cwd); err != nil {
 		return err
+	}
+	if n := len(p.User.AdditionalGids); n > ngroupsMax {
+		return fmt.Errorf("process.user.additionalGids: %d groups, more than the kernel's limit of %d", n, ngroupsMax)
 	}
 	if p.User.Umask != nil && *p.User.Umask > 0o777 {
 		return fmt.Errorf("process.user.umask %#o: more than 0777", *p.User.Umask)

@@ -45,6 +45,8 @@ func TestValidateRejects(t *testing.T) {
 		{"no args", func(s *specs.Spec) { s.Process.Args = nil }, []string{"process.args: empty"}},
 		{"empty argv0", func(s *specs.Spec) { s.Process.Args = []string{""} }, []string{"process.args: empty"}},
 		{"NUL in arg", func(s *specs.Spec) { s.Process.Args = []string{"sh", "a\x00b"} }, []string{`process.args[1] "a\x00b"`, "NUL"}},
+		{"more additional gids than NGROUPS_MAX", func(s *specs.Spec) { s.Process.User.AdditionalGids = make([]uint32, 65537) },
+			[]string{"process.user.additionalGids: 65537 groups", "limit of 65536"}},
 		{"cwd relative", func(s *specs.Spec) { s.Process.Cwd = "tmp" }, []string{`process.cwd "tmp"`, "not an absolute path"}},
 		{"cwd empty", func(s *specs.Spec) { s.Process.Cwd = "" }, []string{"process.cwd: missing"}},
 		{"env without =", func(s *specs.Spec) { s.Process.Env = []string{"PATH"} }, []string{`process.env[0] "PATH"`, "missing '='"}},
@@ -209,6 +211,10 @@ func TestValidateRejects(t *testing.T) {
 			[]string{`linux.maskedPaths[0] "proc/kcore"`}},
 		{"relative readonly path", func(s *specs.Spec) { s.Linux.ReadonlyPaths = []string{"proc/sys"} },
 			[]string{`linux.readonlyPaths[0] "proc/sys"`}},
+		{"masked path with ..", func(s *specs.Spec) { s.Linux.MaskedPaths = []string{"/proc/../etc/shadow"} },
+			[]string{`linux.maskedPaths[0] "/proc/../etc/shadow"`, `".."`}},
+		{"readonly path ending in ..", func(s *specs.Spec) { s.Linux.ReadonlyPaths = []string{"/proc/sys", "/sys/.."} },
+			[]string{`linux.readonlyPaths[1] "/sys/.."`, `".."`}},
 		{"rootfs propagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "rprivate,shared" },
 			[]string{`linux.rootfsPropagation "rprivate,shared"`}},
 
@@ -306,6 +312,11 @@ func TestValidateAccepts(t *testing.T) {
 		mutate func(*specs.Spec)
 	}{
 		{"default", func(*specs.Spec) {}},
+		{"NGROUPS_MAX additional gids", func(s *specs.Spec) { s.Process.User.AdditionalGids = make([]uint32, 65536) }},
+		{"masked and readonly paths with dots in names", func(s *specs.Spec) {
+			s.Linux.MaskedPaths = []string{"/proc/..hidden", "/sys/./firmware"}
+			s.Linux.ReadonlyPaths = []string{"/proc/sys..", "/a.b/c"}
+		}},
 		{"namespaced sysctls", func(s *specs.Spec) {
 			s.Linux.Sysctl = map[string]string{
 				"net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "kernel.shm_rmid_forced": "1",

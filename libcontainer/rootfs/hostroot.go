@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -111,6 +112,8 @@ func mountIdentity(fd int) (HostRootMount, error) {
 // mountNode is the part of a mountinfo line the cleanup needs.
 type mountNode struct {
 	id, parent uint64
+	dev        string // major:minor
+	root       string // the directory of dev the mount shows
 	mountPoint string
 }
 
@@ -131,7 +134,7 @@ func readMountTree(r io.Reader) ([]mountNode, error) {
 		if err != nil {
 			return nil, fmt.Errorf("malformed mountinfo line %q: %w", scanner.Text(), err)
 		}
-		entries = append(entries, mountNode{id: id, parent: parent, mountPoint: unescapeMountinfo(fields[4])})
+		entries = append(entries, mountNode{id: id, parent: parent, dev: fields[2], root: unescapeMountinfo(fields[3]), mountPoint: unescapeMountinfo(fields[4])})
 	}
 	return entries, scanner.Err()
 }
@@ -192,8 +195,12 @@ func UnmountHostRootfs(rootfs string, id HostRootMount) error {
 	if err != nil {
 		return fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
 	}
+	subtree := subtreeDeepestFirst(entries, id.ID, rootfs)
+	if len(subtree) > 0 && !isSelfBind(entries, subtree[len(subtree)-1]) {
+		return fmt.Errorf("unmount rootfs %s: mount %d there is not a bind of the rootfs onto itself, left alone", rootfs, id.ID)
+	}
 	var errs []error
-	for _, e := range subtreeDeepestFirst(entries, id.ID, rootfs) {
+	for _, e := range subtree {
 		isRoot := e.id == id.ID
 		want := HostRootMount{ID: e.id}
 		if isRoot {
@@ -207,6 +214,25 @@ func UnmountHostRootfs(rootfs string, id HostRootMount) error {
 		return fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
 	}
 	return nil
+}
+
+// isSelfBind tells whether m shows the very directory it is mounted on,
+// as the rootfs bind does: the same device as the mount it covers, and the
+// directory of that mount's device at m's mount point. A state that names
+// any other mount at the rootfs path (a filesystem mounted there, a bind
+// of something else) did not come from create.
+func isSelfBind(entries []mountNode, m mountNode) bool {
+	for _, p := range entries {
+		if p.id != m.parent || p.id == m.id {
+			continue
+		}
+		rel, err := filepath.Rel(p.mountPoint, m.mountPoint)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+			return false
+		}
+		return p.dev == m.dev && filepath.Join(p.root, rel) == m.root
+	}
+	return false
 }
 
 // unmountExact unmounts the mount at mountPoint if it is want. Below the
@@ -230,7 +256,9 @@ func unmountExact(mountPoint string, want HostRootMount, isRoot bool) error {
 	if err != nil {
 		return err
 	}
-	if got.ID != want.ID || (want.UniqueID != 0 && got.UniqueID != want.UniqueID) {
+	// The never-reused ID, where the kernel has one, must match for the
+	// rootfs bind; create recorded it.
+	if got.ID != want.ID || ((isRoot || want.UniqueID != 0) && got.UniqueID != want.UniqueID) {
 		if isRoot {
 			return fmt.Errorf("%s: the mount on top is not the recorded rootfs bind, left alone", mountPoint)
 		}

@@ -48,3 +48,30 @@ func TestReadMountTreeMalformed(t *testing.T) {
 		}
 	}
 }
+
+func TestIsSelfBind(t *testing.T) {
+	const mountinfo = `1 0 8:1 / / rw - ext4 /dev/vda rw
+20 1 8:2 /srv /data rw - ext4 /dev/vdb rw
+30 20 8:2 /srv/c/rootfs /data/c/rootfs rw - ext4 /dev/vdb rw
+40 1 0:40 / /tmp/decoy rw - tmpfs decoy rw
+50 20 8:2 /srv/other /data/c2/rootfs rw - ext4 /dev/vdb rw
+60 1 8:1 /tmp/x/rootfs /tmp/x/rootfs rw - ext4 /dev/vda rw
+70 99 8:1 /y /y rw - ext4 /dev/vda rw
+`
+	entries, err := readMountTree(strings.NewReader(mountinfo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint64]bool{
+		30: true,  // a directory of a bind, bound onto itself
+		40: false, // another filesystem mounted at the path
+		50: false, // another directory of the same filesystem bound there
+		60: true,  // a directory of the root filesystem bound onto itself
+		70: false, // no parent in the table
+	}
+	for _, e := range entries {
+		if w, ok := want[e.id]; ok && isSelfBind(entries, e) != w {
+			t.Errorf("mount %d at %s: isSelfBind %t, want %t", e.id, e.mountPoint, !w, w)
+		}
+	}
+}

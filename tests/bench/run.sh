@@ -4,7 +4,8 @@
 # `unshare --fork --pid --mount-proc /bin/true` as the floor. The runtimes
 # run in alternation, each with its own private --root, and the table gives
 # median wall times, peak RSS and ratios to runc (see benchtool/main.go for
-# what the memory columns mean). Then tests/bench/exec.sh, if present.
+# what the memory columns mean). Then tests/bench/exec.sh, if present, and
+# tests/bench/selfexe.sh (the cost of protecting the runtime binary).
 #
 # Environment: BENCH_RUNS (timed runs per runtime, default 30, at least 30
 # for `make bench`), BENCH_RSS_RUNS (untimed traced runs for the runtime's
@@ -125,3 +126,5 @@ if [ -x "$repo/tests/bench/exec.sh" ]; then
 	echo
 	"$repo/tests/bench/exec.sh"
 fi
+echo
+"$repo/tests/bench/selfexe.sh"

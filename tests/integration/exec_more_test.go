@@ -292,6 +292,8 @@ func TestExecIgnorePaused(t *testing.T) {
 // container ends with an error when delete --force kills its process in
 // the frozen cgroup. It used to wait forever: the runtime held the child's
 // end of the sync socket itself, so the child's death never read as EOF.
+// The container's init died with it: the error says the container is not
+// running, with runc's exit status for a failed exec.
 func TestExecIgnorePausedDeleted(t *testing.T) {
 	r := newRuntime(t)
 	c := runningContainer(t, r)
@@ -308,8 +310,8 @@ func TestExecIgnorePausedDeleted(t *testing.T) {
 	r.Must("delete", "--force", c.ID)
 	select {
 	case <-exited:
-		if code, got := shellStatus(cmd.ProcessState), readFile(t, out.Name()); code != 1 || !strings.Contains(got, "exited") {
-			t.Errorf("exec whose process was killed before it ran: exit %d, output %q; want 1 and an error saying it exited", code, got)
+		if code, got := shellStatus(cmd.ProcessState), readFile(t, out.Name()); code != 255 || !strings.Contains(got, "container "+c.ID+" is not running") {
+			t.Errorf("exec whose process was killed before it ran: exit %d, output %q; want 255 and an error saying the container is not running", code, got)
 		}
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()

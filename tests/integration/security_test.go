@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,18 +104,12 @@ func TestRuntimeBinaryOverwrite(t *testing.T) {
 	r := newRuntime(t)
 	work := t.TempDir()
 	bin, before := runtimeCopy(t, work)
-	shared, attacker := exeAttackBundle(t, work)
+	shared, attacker := exeAttackBundle(t, work, bin)
 	a := r.Create(attacker)
 	r.Must("start", a.ID)
 
 	// The victim joins the attacker's pid namespace.
-	victim := newBundle(t, withArgs("/bin/sh"), func(s *specs.Spec) {
-		for i, ns := range s.Linux.Namespaces {
-			if ns.Type == specs.PIDNamespace {
-				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/pid", a.Pid)
-			}
-		}
-	})
+	victim := newBundle(t, withArgs("/bin/sh"), joinPidNS(a.Pid))
 	writeRootfsFile(t, victim, "bin/sh", "#!/proc/self/exe\n", 0o755)
 	copySharedLibs(t, bin, filepath.Join(victim, "rootfs"))
 	pr, pw := fullPipe(t)
@@ -191,14 +186,21 @@ func runtimeCopy(t *testing.T, work string) (bin, sha string) {
 }
 
 // exeAttackBundle makes the attacker's bundle: the payload, built static,
-// as its process, with a shared dir (returned) for its log.
-func exeAttackBundle(t *testing.T, work string) (shared, bundle string) {
+// as its process, attacking processes that run bin, with a shared dir
+// (returned) for its log; edits change the attacker's config.
+func exeAttackBundle(t *testing.T, work, bin string, edits ...func(*specs.Spec)) (shared, bundle string) {
 	t.Helper()
 	shared = filepath.Join(work, "shared")
-	must(t, os.Mkdir(shared, 0o755))
-	bundle = newBundle(t, withArgs("/exeattack", "-log", "/shared/log", "-stop", "/shared/stop"), func(s *specs.Spec) {
+	must(t, os.Mkdir(shared, 0o777))
+	must(t, os.Chmod(shared, 0o777)) // writable by a user namespace's root too
+	st, err := os.Stat(bin)
+	must(t, err)
+	args := withArgs("/exeattack", "-log", "/shared/log", "-stop", "/shared/stop", "-size", strconv.FormatInt(st.Size(), 10))
+	bundle = newBundle(t, append([]func(*specs.Spec){args, func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/shared", Type: "bind", Source: shared, Options: []string{"rbind", "rw"}})
-	})
+	}}, edits...)...)
+	// The mount point exists: a user namespace's root could not make it.
+	must(t, os.Mkdir(filepath.Join(bundle, "rootfs", "shared"), 0o755))
 	build := exec.Command("go", "build", "-o", filepath.Join(bundle, "rootfs", "exeattack"), "./tests/integration/testdata/exeattack")
 	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -215,7 +217,7 @@ func TestRuntimeBinaryOverwriteExec(t *testing.T) {
 	r := newRuntime(t)
 	work := t.TempDir()
 	bin, before := runtimeCopy(t, work)
-	shared, attacker := exeAttackBundle(t, work)
+	shared, attacker := exeAttackBundle(t, work, bin)
 	writeRootfsFile(t, attacker, "bin/sh", "#!/proc/self/exe\n", 0o755)
 	copySharedLibs(t, bin, filepath.Join(attacker, "rootfs"))
 	a := r.Create(attacker)

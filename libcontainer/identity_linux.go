@@ -1,0 +1,376 @@
+package libcontainer
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+)
+
+// What the runtime touches on a container's behalf (its init, its cgroup,
+// its host mount) is named in the state by numbers and paths that outlive
+// their objects: a pid is reused, a cgroup path recreated by somebody
+// else, a reboot makes every pid, cgroup and mount ID mean something new,
+// and a state copied from another root or host names objects that were
+// never this container's. The store's ownership check keeps everybody but
+// the caller from writing states; these checks keep a stale or copied
+// state, or one written by a process that can write the store but holds
+// no power over the cgroup tree, from turning `kill` or `delete` against
+// an unrelated process, cgroup or mount:
+//
+//   - the state must come from this boot;
+//   - the cgroup must be where the container's config places it, and
+//     carry the mark create put on it: an extended attribute in the
+//     "trusted" namespace, which only a holder of CAP_SYS_ADMIN can read
+//     or write, holding a random token recorded in the state. Where the
+//     runtime itself cannot use such attributes (it runs without
+//     CAP_SYS_ADMIN, or the filesystem has none), the cgroup's inode,
+//     which the kernel never hands to another cgroup during a boot,
+//     stands in for it;
+//   - the init is the process found through a pidfd whose start time and
+//     pid namespace are those recorded at create and which lives in that
+//     cgroup, checked after the pidfd was opened so that the pidfd is
+//     known to be the process that was checked.
+
+// ErrNotRunning says that the container's init is gone (or never
+// started); its text holds the words clients match.
+var ErrNotRunning = errors.New("container not running")
+
+// errStaleState: the state was written before the last boot.
+var errStaleState = errors.New("the state was recorded before the host last booted")
+
+const (
+	cgroupMarkAttr = "trusted.oci-rt.container"
+	// The inode of the initial user namespace is fixed by the kernel.
+	initUserNSInode = 0xEFFFFFFD
+)
+
+// bootID identifies the running boot of the host.
+func bootID() (string, error) {
+	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return "", fmt.Errorf("read boot id: %w", err)
+	}
+	return strings.TrimSpace(string(data)), nil
+}
+
+func (c *Container) checkBoot() error {
+	id, err := bootID()
+	if err != nil {
+		return err
+	}
+	if id != c.State.BootID {
+		return errStaleState
+	}
+	return nil
+}
+
+// pidNamespace is the inode of pid's pid namespace.
+func pidNamespace(pid int) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/pid", &st); err != nil {
+		return 0, err
+	}
+	return st.Ino, nil
+}
+
+// recordInit notes the init's identity in st.
+func recordInit(st *State, pid int) error {
+	start, _, err := procStat(pid)
+	if err == nil {
+		st.InitPidNS, err = pidNamespace(pid)
+	}
+	if err != nil {
+		return fmt.Errorf("container init %d: %w", pid, err)
+	}
+	st.InitPid, st.InitStartTime = pid, start
+	return nil
+}
+
+// openInit returns a pidfd of the container's init once the process
+// behind it has proved to be the init (see above). ErrNotRunning means
+// that the init is gone; any other error, that the process at the
+// recorded pid is not the container's.
+func (c *Container) openInit() (int, error) {
+	st := c.State
+	if st.InitPid <= 0 || c.checkBoot() != nil {
+		return -1, ErrNotRunning
+	}
+	pidfd, err := unix.PidfdOpen(st.InitPid, 0)
+	if err != nil {
+		return -1, ErrNotRunning
+	}
+	if err := c.checkInit(); err != nil {
+		unix.Close(pidfd)
+		if initEnding(st.InitPid) {
+			// An exiting process loses its namespaces and cgroup links
+			// before it is gone: what it shows then proves nothing.
+			return -1, ErrNotRunning
+		}
+		return -1, err
+	}
+	return pidfd, nil
+}
+
+func (c *Container) checkInit() error {
+	st := c.State
+	start, state, err := procStat(st.InitPid)
+	if err != nil || start != st.InitStartTime || state == 'Z' || state == 'X' {
+		return ErrNotRunning
+	}
+	notOurs := func(why string) error {
+		return fmt.Errorf("process %d is not the init of container %s (%s): refusing to touch it", st.InitPid, st.ID, why)
+	}
+	ns, err := pidNamespace(st.InitPid)
+	if err != nil {
+		return ErrNotRunning
+	}
+	if ns != st.InitPidNS {
+		return notOurs("its pid namespace is not the one recorded at create")
+	}
+	if _, err := c.verifiedCgroup(); err != nil {
+		return notOurs(err.Error())
+	}
+	in, err := inCgroup(st.InitPid, st.CgroupPath)
+	if err != nil {
+		return ErrNotRunning
+	}
+	if !in && !st.Complete {
+		return errInitInSetup
+	}
+	if !in {
+		return notOurs("it is not in the container's cgroup " + st.CgroupPath)
+	}
+	return nil
+}
+
+// initEnding tells whether pid has begun to exit or has a SIGKILL on the
+// way. A pid namespace's init that exits stays a live process until the
+// kernel has reaped every other process of the namespace, and a killed
+// process runs on until it is scheduled: status and /proc still show it
+// running while everything the caller tries with it fails.
+func initEnding(pid int) bool {
+	const pfExiting = 0x4 // PF_EXITING in the kernel's task flags
+	const sigkill = 1 << (unix.SIGKILL - 1)
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// Fields after the command name: state, ppid, pgrp, session, tty_nr,
+	// tpgid, flags.
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(fields) > 6 {
+		if flags, err := strconv.ParseUint(fields[6], 10, 64); err == nil && flags&pfExiting != 0 {
+			return true
+		}
+	}
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return true
+	}
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		name, value, _ := strings.Cut(sc.Text(), ":")
+		if name != "SigPnd" && name != "ShdPnd" {
+			continue
+		}
+		if mask, err := strconv.ParseUint(strings.TrimSpace(value), 16, 64); err == nil && mask&sigkill != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// errInitInSetup: the init of an unfinished create is outside the
+// container's cgroup, where it does its setup (see joinCgroup); nothing
+// there proves it the container's.
+var errInitInSetup = errors.New("the container's init is still in its setup, outside the container's cgroup")
+
+// waitInitInSetup waits a while for the init of a create that was killed
+// during the setup to end: it does so by itself once it reads the closed
+// socket of that create. It is not signalled, as it is not proven the
+// container's; the wait only lets delete return once it is gone.
+func (c *Container) waitInitInSetup() {
+	pidfd, err := unix.PidfdOpen(c.State.InitPid, 0)
+	if err != nil {
+		return
+	}
+	defer unix.Close(pidfd)
+	if start, _, err := procStat(c.State.InitPid); err == nil && start == c.State.InitStartTime {
+		waitPidfd(pidfd, 5*time.Second)
+	}
+}
+
+// inCgroup tells whether pid is in the cgroup at path (within a
+// hierarchy, as /proc/PID/cgroup shows it) or below it, on any hierarchy.
+func inCgroup(pid int, cgroupPath string) (bool, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return false, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		// hierarchy-ID:controllers:path; the path may hold ':'.
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) == 3 && (parts[2] == cgroupPath || strings.HasPrefix(parts[2], cgroupPath+"/")) {
+			return true, nil
+		}
+	}
+	return false, sc.Err()
+}
+
+// errNoCgroup: the state names no cgroup, or the cgroup is gone.
+var errNoCgroup = errors.New("the container has no cgroup")
+
+// verifiedCgroup is the container's cgroup once it has proved to be the
+// one create made for it. errNoCgroup means there is none any more.
+func (c *Container) verifiedCgroup() (*cgroups.Manager, error) {
+	st := c.State
+	if st.CgroupPath == "" {
+		return nil, errNoCgroup
+	}
+	m, err := cgroups.New(st.CgroupPath)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.OpenFile(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, errNoCgroup
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+	}
+	defer dir.Close()
+	notOurs := func(why string) error {
+		return fmt.Errorf("cgroup %s is not container %s's (%s): left alone", st.CgroupPath, st.ID, why)
+	}
+	if err := c.checkBoot(); err != nil {
+		return nil, notOurs(err.Error())
+	}
+	if err := c.checkPlacement(); err != nil {
+		return nil, notOurs(err.Error())
+	}
+	if err := checkCgroupMark(dir, st); err != nil {
+		return nil, notOurs(err.Error())
+	}
+	return m, nil
+}
+
+// checkPlacement: the recorded cgroup is where the container's config
+// puts it. A relative cgroupsPath was resolved against the cgroup of the
+// runtime that created the container, which a later command need not
+// share: its tail must match.
+func (c *Container) checkPlacement() error {
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	cgroupsPath := ""
+	if spec.Linux != nil {
+		cgroupsPath = spec.Linux.CgroupsPath
+	}
+	got := c.State.CgroupPath
+	if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
+		if strings.HasSuffix(got, path.Clean("/"+cgroupsPath)) {
+			return nil
+		}
+	} else if want, err := cgroups.ResolvePath(cgroupsPath, c.State.ID); err == nil && want == got {
+		return nil
+	}
+	return errors.New("not where the container's config places it")
+}
+
+// canUseTrustedXattrs tells whether this process may read and write
+// "trusted" extended attributes: it needs CAP_SYS_ADMIN in the initial
+// user namespace. (Without it the kernel answers a read as if there were
+// no attribute, so the answer cannot come from trying.)
+func canUseTrustedXattrs() bool {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/user", &st); err != nil || st.Ino != initUserNSInode {
+		return false
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
+}
+
+func markValue(st *State) string { return st.ID + ":" + st.CgroupMark }
+
+// newCgroupMark draws the token create marks the cgroup with, recorded in
+// the state before the cgroup exists; empty where it cannot be set.
+func newCgroupMark() (string, error) {
+	if !canUseTrustedXattrs() {
+		return "", nil
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("cgroup mark: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// markCgroup puts the mark on the cgroup create just made and records its
+// inode in st.
+func markCgroup(m *cgroups.Manager, st *State) error {
+	dir, err := os.OpenFile(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+	}
+	defer dir.Close()
+	var fst unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &fst); err != nil {
+		return fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+	}
+	st.CgroupInode = fst.Ino
+	if st.CgroupMark == "" {
+		return nil
+	}
+	err = unix.Fsetxattr(int(dir.Fd()), cgroupMarkAttr, []byte(markValue(st)), 0)
+	if errors.Is(err, unix.EOPNOTSUPP) {
+		st.CgroupMark = ""
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cgroup %s: mark it as container %s's: %w", st.CgroupPath, st.ID, err)
+	}
+	return nil
+}
+
+// checkCgroupMark compares the cgroup open as dir with what create
+// recorded: the mark where this runtime can read one, else the inode.
+func checkCgroupMark(dir *os.File, st *State) error {
+	if canUseTrustedXattrs() {
+		buf := make([]byte, 256)
+		n, err := unix.Fgetxattr(int(dir.Fd()), cgroupMarkAttr, buf)
+		switch {
+		case err == nil && st.CgroupMark != "" && string(buf[:n]) == markValue(st):
+			return nil
+		case err == nil, errors.Is(err, unix.ENODATA), errors.Is(err, unix.ERANGE):
+			return errors.New("it does not carry the mark create put on the container's cgroup")
+		case !errors.Is(err, unix.EOPNOTSUPP):
+			return fmt.Errorf("read its mark: %w", err)
+		}
+	}
+	var fst unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &fst); err != nil {
+		return err
+	}
+	if st.CgroupInode == 0 || fst.Ino != st.CgroupInode {
+		return errors.New("it is not the cgroup create made")
+	}
+	return nil
+}

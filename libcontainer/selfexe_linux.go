@@ -1,0 +1,150 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+)
+
+// The container's init and every exec'd process start as our own binary,
+// and until their execve a process in the container can reach that binary
+// through /proc/<pid>/exe, /proc/<pid>/map_files or a reopened O_PATH
+// handle. If it can write through any of them it replaces the runtime the
+// host runs next (CVE-2019-5736). A read-only mount is not enough: a
+// detached mount lives in an anonymous mount namespace whose flags anyone
+// with CAP_SYS_ADMIN can change with mount_setattr, and fspick on the
+// binary's own bind mount reconfigures the host filesystem underneath. So
+// the file the child runs must sit where no capability can make it
+// writable: on an overlay without an upper layer, whose superblock is
+// read-only for good (overlay refuses to be reconfigured read-write
+// without one), or, where the kernel cannot build that overlay, in a
+// sealed memfd.
+
+// openSealedSelf returns a read-only handle on our own binary that no
+// process, whatever its capabilities, can make writable.
+func openSealedSelf() (*os.File, error) {
+	f, overlayErr := openSelfOnOverlay()
+	if overlayErr == nil {
+		return f, nil
+	}
+	f, err := copySelfToSealedMemfd()
+	if err != nil {
+		return nil, fmt.Errorf("protect the runtime binary: %w (read-only overlay: %v)", err, overlayErr)
+	}
+	return f, nil
+}
+
+// openSelfOnOverlay opens our binary through a private overlay mount of
+// its directory that has no upper layer. Such an overlay is read-only in
+// its superblock, not just in its mount flags, and files mapped from it
+// are backed by overlay's internal read-only clone of the lower mount,
+// which mount_setattr and remount cannot reach. It costs a few syscalls
+// and no copy.
+func openSelfOnOverlay() (*os.File, error) {
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return nil, err
+	}
+	// Overlay wants two layers when there is no upper one: the second is
+	// an empty tmpfs, which shows nothing and hides nothing.
+	empty, err := newEmptyTmpfs()
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(empty)
+	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("fsopen overlay: %w", err)
+	}
+	defer unix.Close(ctx)
+	for _, layer := range []string{filepath.Dir(exe), fmt.Sprintf("/proc/self/fd/%d", empty)} {
+		if err := unix.FsconfigSetString(ctx, "lowerdir+", layer); err != nil {
+			return nil, fmt.Errorf("overlay layer %s: %w", layer, err)
+		}
+	}
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return nil, fmt.Errorf("create overlay: %w", err)
+	}
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return nil, fmt.Errorf("mount overlay: %w", err)
+	}
+	defer unix.Close(mnt)
+	fd, err := unix.Openat(mnt, filepath.Base(exe), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open the runtime binary on the overlay: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "oci-rt")
+	// The path may name another file by now (an upgrade replaced it): the
+	// child must run the binary we are, or it speaks another protocol.
+	if err := sameFile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// newEmptyTmpfs returns a detached, read-only, empty tmpfs mount.
+func newEmptyTmpfs() (int, error) {
+	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(ctx)
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return -1, fmt.Errorf("create tmpfs: %w", err)
+	}
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("mount tmpfs: %w", err)
+	}
+	return mnt, nil
+}
+
+// sameFile checks that f has the inode and size of the binary we run
+// (overlay shows a lower file's inode number unchanged).
+func sameFile(f *os.File) error {
+	var self, got unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &self); err != nil {
+		return err
+	}
+	if err := unix.Fstat(int(f.Fd()), &got); err != nil {
+		return err
+	}
+	if got.Ino != self.Ino || got.Size != self.Size {
+		return errors.New("the runtime binary's path names another file now")
+	}
+	return nil
+}
+
+// copySelfToSealedMemfd copies our binary into a memfd sealed against any
+// change. It costs a copy of the binary per container start (and that
+// much memory while the child runs it), which is why the overlay comes
+// first.
+func copySelfToSealedMemfd() (*os.File, error) {
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("oci-rt", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "oci-rt")
+	// io.Copy uses copy_file_range or sendfile: the kernel copies.
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copy the runtime binary: %w", err)
+	}
+	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal the runtime binary's copy: %w", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,99 @@
+package libcontainer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Both ways of protecting the binary hand out a file with our binary's
+// bytes that cannot be written however it is reopened, and whose mount,
+// where it has one, cannot be made writable. The tests need root (the
+// overlay is a mount); the container-side attacks are in
+// tests/integration (TestRuntimeBinaryPrivilegedAttacker).
+func TestSealedSelf(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: the overlay is a mount")
+	}
+	self, err := os.ReadFile("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		open func() (*os.File, error)
+	}{{"overlay", openSelfOnOverlay}, {"memfd", copySelfToSealedMemfd}} {
+		t.Run(c.name, func(t *testing.T) {
+			f, err := c.open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			got, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, self) {
+				t.Fatalf("the handle reads %d bytes that are not our binary (%d bytes)", len(got), len(self))
+			}
+			attr := unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}
+			if err := unix.MountSetattr(int(f.Fd()), "", unix.AT_EMPTY_PATH, &attr); err == nil {
+				t.Error("mount_setattr cleared read-only on the binary's mount")
+			}
+			assertUnwritable(t, fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+			if _, err := f.Write([]byte("x")); err == nil {
+				t.Error("wrote through the handle itself")
+			}
+		})
+	}
+}
+
+// assertUnwritable checks that path cannot be opened for writing, or that
+// what opens refuses writes and mappings for writing.
+func assertUnwritable(t *testing.T, path string) {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if !errors.Is(err, unix.EROFS) {
+			t.Errorf("reopen for writing: %v, want EROFS", err)
+		}
+		return
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Pwrite(fd, []byte("x"), 0); !errors.Is(err, unix.EPERM) {
+		t.Errorf("write to the reopened handle: %v, want EPERM (sealed)", err)
+	}
+	if m, err := unix.Mmap(fd, 0, 4096, unix.PROT_WRITE, unix.MAP_SHARED); err == nil {
+		_ = unix.Munmap(m)
+		t.Error("mapped the binary shared and writable")
+	}
+}
+
+// BenchmarkSealedSelf is what protecting the binary costs each `run`,
+// `create` and `exec`, for a binary the size of the test binary (the
+// overlay's cost does not depend on the size, the memfd copy's does).
+func BenchmarkSealedSelf(b *testing.B) {
+	st, err := os.Stat("/proc/self/exe")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		open func() (*os.File, error)
+	}{{"overlay", openSelfOnOverlay}, {"memfd", copySelfToSealedMemfd}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(st.Size())
+			for i := 0; i < b.N; i++ {
+				f, err := c.open()
+				if err != nil {
+					b.Fatal(err)
+				}
+				f.Close()
+			}
+		})
+	}
+}

@@ -1,0 +1,199 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestRuntimeBinaryPrivilegedAttacker is CVE-2019-5736 by a privileged
+// container: running as root with CAP_SYS_ADMIN and CAP_SYS_PTRACE added,
+// it watches for every process that runs the runtime binary inside it and
+// tries every route to that binary it has (see testdata/exeattack:
+// /proc/<pid>/exe, map_files, fds, pidfd_getfd, mount_setattr, remount,
+// fspick, open_tree clones, ptrace) while the test runs 200 `exec`s in
+// it, then `run` and `create`+`start` of containers that join its pid
+// namespace, without and with a user namespace. The binary's hash must
+// not change, nothing may be opened for writing, no directory fd of an
+// exec'd process may lead out of the container, and the payload must have
+// reached the exec'd processes: an attack that never saw a target proves
+// nothing.
+func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		userns bool
+	}{{"host-userns", false}, {"userns", true}} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRuntime(t)
+			work := t.TempDir()
+			bin, before := runtimeCopy(t, work)
+			edits := []func(*specs.Spec){addCaps("CAP_SYS_ADMIN", "CAP_SYS_PTRACE")}
+			if c.userns {
+				edits = append(edits, userNSSpec)
+			}
+			shared, bundle := exeAttackBundle(t, work, bin, edits...)
+			if c.userns {
+				openToUserNS(t, bundle)
+			}
+			logPath := filepath.Join(shared, "log")
+			a := r.Create(bundle)
+			r.Must("start", a.ID)
+			waitFor(t, 10*time.Second, "the payload to start", func() bool {
+				data, _ := os.ReadFile(logPath)
+				return strings.Contains(string(data), "started")
+			})
+
+			// The verdict comes however the runs below end: a runtime that
+			// fails because the payload holds its binary open for writing
+			// (ETXTBSY) is a finding too.
+			execTargets, execLog := -1, ""
+			t.Cleanup(func() {
+				must(t, os.WriteFile(filepath.Join(shared, "stop"), nil, 0o644))
+				a.Wait(t, 20*time.Second)
+				log := readFile(t, logPath)
+				logAttack(t, log)
+				t.Logf("runtime processes the payload attacked: %d during the execs, %d in all", execTargets, countTargets(log))
+				if strings.Contains(log, "OPENED-FOR-WRITE") {
+					t.Errorf("the container opened the runtime binary for writing")
+				}
+				if strings.Contains(execLog, "LEADS-OUTSIDE") {
+					t.Errorf("an exec'd process held a directory outside the container")
+				}
+				// Not fixed yet, so reported rather than asserted: an init
+				// that joins another container's pid namespace is visible
+				// there while it sets up its rootfs, through the handles of
+				// its mount namespace (which leads to the host's tree), and
+				// CAP_SYS_PTRACE of the initial user namespace passes the
+				// non-dumpable check. Its setup would have to happen before
+				// it enters that pid namespace.
+				if strings.Contains(strings.TrimPrefix(log, execLog), "LEADS-OUTSIDE") {
+					t.Logf("NOT FIXED: a created init joining this pid namespace held a directory outside the container during its setup")
+				}
+				if after := sha256File(t, bin); after != before {
+					t.Errorf("runtime binary changed: sha256 %s, was %s", after, before)
+				}
+			})
+
+			for i := 0; i < 200; i++ {
+				if res := runBounded(r, bin, "exec", a.ID, "true"); res.Code != 0 {
+					t.Fatalf("exec %d: %s", i, res)
+				}
+			}
+			execLog = readFile(t, logPath)
+			execTargets = countTargets(execLog)
+			if execTargets == 0 {
+				t.Errorf("the payload never saw a process of the 200 execs: the attack proved nothing")
+			}
+
+			victim := newBundle(t, withArgs("true"), joinPidNS(a.Pid))
+			for i := 0; i < 5; i++ {
+				if res := runBounded(r, bin, "run", "--bundle", victim, newID(t)); res.Code != 0 {
+					t.Fatalf("run %d: %s", i, res)
+				}
+			}
+			for i := 0; i < 5; i++ {
+				attackCreated(t, r, bin, victim, logPath)
+			}
+		})
+	}
+}
+
+// attackCreated creates a container from victim, waits until the payload
+// has attacked its init, which waits for `start` running the runtime
+// binary in the payload's pid namespace, and starts it.
+func attackCreated(t *testing.T, r *Runtime, bin, victim, logPath string) {
+	t.Helper()
+	id := newID(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	if res := runBounded(r, bin, "create", "--bundle", victim, "--pid-file", pidFile, id); res.Code != 0 {
+		t.Fatalf("create: %s", res)
+	}
+	pid := readPidFile(t, pidFile)
+	exited := adopt(t, pid)
+	nspid, err := procStatusField(pid, "NSpid")
+	must(t, err)
+	fields := strings.Fields(nspid)
+	inner := fields[len(fields)-1]
+	waitFor(t, 10*time.Second, "the payload to attack the created init", func() bool {
+		data, _ := os.ReadFile(logPath)
+		return strings.Contains(string(data), "ptrace pid="+inner+" ")
+	})
+	if res := runBounded(r, bin, "start", id); res.Code != 0 {
+		t.Fatalf("start: %s", res)
+	}
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("container %s did not exit", id)
+	}
+	r.Must("delete", id)
+}
+
+// logAttack shows what the payload did, each kind of outcome once: the
+// full log holds a line per attacked pid.
+func logAttack(t *testing.T, log string) {
+	t.Helper()
+	pids := regexp.MustCompile(`pid=\d+`)
+	seen := map[string]bool{}
+	var b strings.Builder
+	for _, line := range strings.Split(log, "\n") {
+		general := pids.ReplaceAllString(line, "pid=N")
+		if !seen[general] {
+			seen[general] = true
+			fmt.Fprintln(&b, general)
+		}
+	}
+	t.Logf("payload outcomes:\n%s", b.String())
+	findings := regexp.MustCompile(`(?m)^\S+ (pid=\d+) .*(OPENED-FOR-WRITE|LEADS-OUTSIDE).*$`)
+	for _, m := range findings.FindAllStringSubmatch(log, -1) {
+		var lines []string
+		for _, line := range strings.Split(log, "\n") {
+			if strings.Contains(line, m[1]+" ") {
+				lines = append(lines, line)
+			}
+		}
+		t.Logf("finding %q; everything about %s:\n%s", m[0], m[1], strings.Join(lines, "\n"))
+	}
+}
+
+// runBounded runs `bin --root R args...` and kills it after 30 seconds: a
+// process the payload left stopped must fail the test, not hang it.
+func runBounded(r *Runtime, bin string, args ...string) Result {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return r.RunCmd(exec.CommandContext(ctx, bin, append([]string{"--root", r.Root}, args...)...))
+}
+
+func countTargets(log string) int {
+	return strings.Count(log, "target pid=")
+}
+
+// addCaps adds capabilities to the process's bounding, effective and
+// permitted sets.
+func addCaps(caps ...string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, caps...)
+		c.Effective = append(c.Effective, caps...)
+		c.Permitted = append(c.Permitted, caps...)
+	}
+}
+
+// joinPidNS makes the container join the pid namespace of pid.
+func joinPidNS(pid int) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.PIDNamespace {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/pid", pid)
+			}
+		}
+	}
+}
