@@ -19,13 +19,14 @@ type fieldHandling int
 const (
 	// implemented: acted on; evidence names the test that shows it.
 	implemented fieldHandling = iota
-	// refused: create fails when the field is set (on this host: SELinux
-	// off, no resctrl; or not supported yet); evidence is a fragment of
-	// the error.
+	// refused: create fails when the field is set on the host onHost
+	// describes (SELinux off, no resctrl); evidence is a fragment of the
+	// error.
 	refused
 	// warned: accepted and left alone, as runc does, with a warning in the
-	// log; evidence is a fragment of the warning. Only sections for other
-	// platforms are treated so.
+	// log; evidence is a fragment of the warning. Only what belongs to
+	// other platforms (their sections, Windows' process.commandLine) is
+	// treated so.
 	warned
 )
 
