@@ -30,14 +30,21 @@ var createCommand = &cli.Command{
 		if err := checkCallerFDs(listenFDs + ctx.Int("preserve-fds")); err != nil {
 			return err
 		}
-		_, err := createContainer(ctx, nil)
+		id, err := containerID(ctx, 1, 1)
+		if err != nil {
+			return err
+		}
+		_, err = createContainer(ctx, id, ctx.String("bundle"), nil)
 		return err
 	},
 }
 
 // createContainer runs create with the flags of create or run.
-func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Container, error) {
-	id, err := containerID(ctx, 1, 1)
+func createContainer(ctx *cli.Context, id, bundle string, consoleConn *os.File) (*libcontainer.Container, error) {
+	if err := checkSystemdCgroup(ctx); err != nil {
+		return nil, err
+	}
+	rootless, err := rootlessCgroups(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -55,12 +62,13 @@ func createContainer(ctx *cli.Context, consoleConn *os.File) (*libcontainer.Cont
 	}
 	return libcontainer.Create(store, &libcontainer.CreateOptions{
 		ID:            id,
-		Bundle:        ctx.String("bundle"),
+		Bundle:        bundle,
 		ConsoleSocket: ctx.String("console-socket"),
 		ConsoleConn:   consoleConn,
 		PidFile:       pidFile,
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
+		Rootless:      rootless,
 		PreserveFDs:   listenFDs + ctx.Int("preserve-fds"),
 		ExtraEnv:      listenEnv,
 		Stdio:         [3]*os.File{os.Stdin, os.Stdout, os.Stderr},

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
+
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/opencontainers/selinux/go-selinux"
 	"github.com/urfave/cli/v2"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 	"github.com/oci-rt/oci-rt/seccomp"
@@ -45,14 +49,17 @@ func hostFeatures() *features.Features {
 				Operators:      sc.Operators,
 				Archs:          sc.Archs,
 				KnownFlags:     sc.Flags,
-				SupportedFlags: sc.Flags,
+				SupportedFlags: seccomp.KernelFlags(),
 			},
 			Apparmor:        &features.Apparmor{Enabled: flag(proc.AppArmorEnabled())},
 			Selinux:         &features.Selinux{Enabled: flag(selinux.GetEnabled())},
-			IntelRdt:        &features.IntelRdt{Enabled: &no},
+			IntelRdt:        intelRdtFeatures(),
+			NetDevices:      &features.NetDevices{Enabled: &yes},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 		},
 	}
+	modes, mpolFlags := proc.SupportedMemoryPolicy()
+	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: mpolFlags}
 	cg := &features.Cgroup{V1: &no, V2: &yes, Systemd: &no, SystemdUser: &no}
 	if fs, err := cgroups.Features(); err == nil {
 		cg.Rdma = flag(fs.RDMA)
@@ -61,4 +68,14 @@ func hostFeatures() *features.Features {
 	}
 	f.Linux.Cgroup = cg
 	return f
+}
+
+// intelRdtFeatures reports resctrl as this host mounts it: schemata are
+// written when it is there, monitoring groups made when it offers them.
+func intelRdtFeatures() *features.IntelRdt {
+	root, err := intelrdt.FindRoot("/proc/self/mountinfo")
+	enabled := err == nil
+	_, monErr := os.Stat(filepath.Join(root, "info", "L3_MON"))
+	monitoring := enabled && monErr == nil
+	return &features.IntelRdt{Enabled: &enabled, Schemata: &enabled, Monitoring: &monitoring}
 }

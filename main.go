@@ -55,8 +55,8 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log", Usage: "append errors to this file"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "accepted for runc compatibility"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for runc compatibility; cgroupfs is used"},
-			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for runc compatibility: true, false or auto"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager (not supported yet: create fails)"},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless cgroup handling: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility; checkpoint is not supported"},
 		},
 		Commands: []*cli.Command{
@@ -74,12 +74,8 @@ func newApp() *cli.App {
 			if logPath != "" {
 				libcontainer.Warn = func(msg string) { writeLog("warning", msg) }
 			}
-			switch ctx.String("rootless") {
-			case "true", "false", "auto":
-			default:
-				return fmt.Errorf("invalid --rootless value %q: use true, false or auto", ctx.String("rootless"))
-			}
-			return nil
+			_, err := parseRootless(ctx.String("rootless"))
+			return err
 		},
 		CommandNotFound: func(ctx *cli.Context, name string) {
 			fail(ctx.App, fmt.Errorf("unknown command %q", name))

@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/containerd/console"
@@ -13,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer"
+	"github.com/oci-rt/oci-rt/libcontainer/configs"
 )
 
 var runCommand = &cli.Command{
@@ -29,6 +32,10 @@ var runCommand = &cli.Command{
 func runAction(ctx *cli.Context) error {
 	listenFDs, _ := socketActivation()
 	if err := checkCallerFDs(listenFDs + ctx.Int("preserve-fds")); err != nil {
+		return err
+	}
+	id, bundle, err := runTarget(ctx)
+	if err != nil {
 		return err
 	}
 	detach := ctx.Bool("detach")
@@ -54,7 +61,7 @@ func runAction(ctx *cli.Context) error {
 		}
 		defer ours.Close()
 	}
-	c, err := createContainer(ctx, theirs)
+	c, err := createContainer(ctx, id, bundle, theirs)
 	if theirs != nil {
 		theirs.Close()
 	}
@@ -95,6 +102,25 @@ func runAction(ctx *cli.Context) error {
 		return &exitError{status: status}
 	}
 	return nil
+}
+
+// runTarget is run's container ID and bundle. Besides runc's form (the ID,
+// with --bundle or the current directory), `run DIR/` runs the bundle in
+// DIR under DIR's base name: an argument with a slash can never be an ID,
+// so a directory holding a config.json given that way is unambiguous.
+func runTarget(ctx *cli.Context) (id, bundle string, err error) {
+	arg := ctx.Args().First()
+	if ctx.NArg() == 1 && !ctx.IsSet("bundle") && strings.Contains(arg, "/") {
+		if fi, err := os.Stat(filepath.Join(arg, "config.json")); err == nil && fi.Mode().IsRegular() {
+			id = filepath.Base(filepath.Clean(arg))
+			if err := configs.ValidateID(id); err != nil {
+				return "", "", fmt.Errorf("bundle %s: its name cannot be a container ID: %w", arg, err)
+			}
+			return id, arg, nil
+		}
+	}
+	id, err = containerID(ctx, 1, 1)
+	return id, ctx.String("bundle"), err
 }
 
 // signalHold catches every signal, so that those arriving while a

@@ -283,6 +283,14 @@ func Delete(store *Store, id string, force bool) error {
 		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
 	}
 	var errs []error
+	if pidfd, err := c.openInit(); err == nil {
+		// Before the namespace dies with the init, which would destroy a
+		// virtual device rather than return it.
+		if err := returnNetDevices(st, pidfd); err != nil {
+			errs = append(errs, err)
+		}
+		unix.Close(pidfd)
+	}
 	cg, err := c.verifiedCgroup()
 	switch {
 	case err == nil:
@@ -313,6 +321,9 @@ func Delete(store *Store, id string, force bool) error {
 		}
 	}
 	if err := c.unmountHostRootfs(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := removeIntelRdt(st); err != nil {
 		errs = append(errs, err)
 	}
 	if st.Complete {

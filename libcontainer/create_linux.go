@@ -30,6 +30,9 @@ type CreateOptions struct {
 	NoPivot      bool
 	NoNewKeyring bool
 	PreserveFDs  int
+	// Rootless is --rootless resolved: runc would run the container
+	// without a cgroup when it may not create one.
+	Rootless bool
 	// ExtraEnv is added to the process's environment (socket activation's
 	// LISTEN_FDS and LISTEN_PID).
 	ExtraEnv []string
@@ -52,6 +55,12 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	}
 	if err := configs.Validate(spec); err != nil {
 		return nil, err
+	}
+	if err := configs.ValidateHost(spec); err != nil {
+		return nil, err
+	}
+	for _, warning := range configs.Warnings(spec) {
+		Warn(warning)
 	}
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
 		return nil, errors.New("cannot allocate a terminal without --console-socket: process.terminal is true")
@@ -119,7 +128,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	if err := cg.Create(); err != nil {
-		return nil, err
+		return nil, rootlessCgroupError(err, o.Rootless)
 	}
 	if err := markCgroup(cg, st); err != nil {
 		return nil, err
@@ -176,6 +185,18 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		return nil, err
 	}
 	if err := lock.Save(st); err != nil {
+		return nil, err
+	}
+	if err := joinIntelRdt(lock, st, spec, init.pid); err != nil {
+		killAndReap(init.pid)
+		return nil, err
+	}
+	if err := lendNetDevices(lock, st, spec, init.pid); err != nil {
+		if pidfd, pidfdErr := unix.PidfdOpen(init.pid, 0); pidfdErr == nil {
+			_ = returnNetDevices(st, pidfd)
+			unix.Close(pidfd)
+		}
+		killAndReap(init.pid)
 		return nil, err
 	}
 	pause("spawned")

@@ -145,6 +145,10 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 	defer p.conn.f.Close()
+	if err := addToIntelRdt(c.State, spec, p.pid); err != nil {
+		killAndReap(p.pid)
+		return 0, err
+	}
 	if err := p.conn.sendValue(&req.config); err != nil {
 		killAndReap(p.pid)
 		return 0, fmt.Errorf("send config to the exec process: %w", err)

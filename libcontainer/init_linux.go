@@ -96,6 +96,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err := proc.PrepareProcess(p, cfg.NoNewKeyring); err != nil {
 		return nil, err
 	}
+	if err := proc.SetMemoryPolicy(spec.Linux.MemoryPolicy); err != nil {
+		return nil, err
+	}
 	id, err := proc.ResolveUser(p.User)
 	if err != nil {
 		return nil, err

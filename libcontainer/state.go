@@ -69,6 +69,12 @@ type State struct {
 	// runtime's mount namespace for a container without one of its own,
 	// recorded before it is attached; delete unmounts it and all below it.
 	HostRootfsMount *rootfs.HostRootMount `json:"hostRootfsMount,omitempty"`
+	// IntelRdtDirs are the resctrl directories create makes for the
+	// container, recorded before they are made; delete removes them.
+	IntelRdtDirs []string `json:"intelRdtDirs,omitempty"`
+	// NetDevices are the host network devices lent to the container,
+	// recorded before each is moved; delete gives them back.
+	NetDevices []NetDevice `json:"netDevices,omitempty"`
 }
 
 // Store is the runtime's state directory: one directory per container.

@@ -310,6 +310,11 @@ func compile(cfg *specs.LinuxSeccomp, native string) (*Filter, error) {
 			}
 		}
 	}
+	// The kernel takes WAIT_KILLABLE_RECV only with a listener; like
+	// libseccomp, a profile without notify rules simply has no use for it.
+	if f.flags&flagNewListener == 0 {
+		f.flags &^= flagWaitKillableRecv
+	}
 
 	stub := !isPermissive(cfg.DefaultAction)
 	enosys := uint32(retErrno | unix.ENOSYS)

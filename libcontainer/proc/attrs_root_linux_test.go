@@ -216,13 +216,17 @@ func TestPrepareProcessErrors(t *testing.T) {
 	}
 }
 
-func TestSELinuxLabelSkippedWhenSELinuxIsOff(t *testing.T) {
+// A label that cannot take effect is an error, as in runc: dropping it
+// would run the process less confined than the config asks.
+func TestSELinuxLabelRefusedWhenSELinuxIsOff(t *testing.T) {
 	requireRoot(t)
 	if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
 		t.Skip("SELinux is on here")
 	}
-	out := runScenario(t, "prepare-process", prepareArg{Process: specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0"}}, nil)
-	splitAtExec(t, out)
+	stderr, err := runScenarioErr(t, "prepare-process", prepareArg{Process: specs.Process{SelinuxLabel: "system_u:system_r:container_t:s0"}})
+	if err == nil || !strings.Contains(stderr, ErrSELinuxDisabled.Error()) {
+		t.Fatalf("scenario with an SELinux label: err %v, stderr %q; want %q", err, stderr, ErrSELinuxDisabled)
+	}
 }
 
 // lowerSoftNofile starts children with a soft NOFILE limit below the hard one,

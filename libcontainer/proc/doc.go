@@ -6,6 +6,7 @@
 //
 //	err = SetPersonality(spec.Linux.Personality)
 //	err = PrepareProcess(p, noNewKeyring)         // checks rlimits, does not set them
+//	err = SetMemoryPolicy(spec.Linux.MemoryPolicy) // set_mempolicy, kept across execve
 //	id, err := ResolveUser(p.User)                 // reads the container's /etc/passwd, /etc/group
 //	caps, err := ParseCapabilities(p.Capabilities) // also at create time, to validate
 //	err = CheckHeld(caps)

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,15 +21,21 @@ func applyLSMLabels(p *specs.Process) error {
 			return err
 		}
 	}
-	// A label is only meaningful to an SELinux kernel; elsewhere the config
-	// is portable and the label is skipped, as in runc.
-	if p.SelinuxLabel != "" && selinux.GetEnabled() {
+	if p.SelinuxLabel != "" {
+		if !selinux.GetEnabled() {
+			return ErrSELinuxDisabled
+		}
 		if err := selinux.SetExecLabel(p.SelinuxLabel); err != nil {
 			return fmt.Errorf("set SELinux label %q: %w", p.SelinuxLabel, err)
 		}
 	}
 	return nil
 }
+
+// ErrSELinuxDisabled refuses a process label on a host where it could not
+// take effect, in runc's words: dropping it would run the process with
+// less confinement than the config asks for.
+var ErrSELinuxDisabled = errors.New("selinux label is specified in config, but selinux is disabled or not supported")
 
 // AppArmorEnabled reports whether AppArmor confines processes on this host.
 func AppArmorEnabled() bool {

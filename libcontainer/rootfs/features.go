@@ -21,7 +21,8 @@ func KnownMountOptions() []string {
 	for name := range propagationOptions {
 		names = append(names, name)
 	}
-	names = append(names, "bind", "rbind", "remount", "idmap", "ridmap")
+	names = append(names, legacyFlagOptions...)
+	names = append(names, "defaults", "bind", "rbind", "remount", "idmap", "ridmap")
 	sort.Strings(names)
 	return names
 }

@@ -8,6 +8,7 @@ package rootfs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -67,6 +68,15 @@ var superblockOptions = map[string]bool{
 	"mand":    true, "nomand": false,
 	"lazytime": true, "nolazytime": false,
 }
+
+// legacyFlagOptions are mount(2) flags runc accepts (MS_POSIXACL,
+// MS_I_VERSION, MS_SILENT and their negations) that the new mount API has
+// no key for. Each filesystem decides them itself: ext4 and tmpfs set or
+// clear POSIX ACLs from their own options and build, i_version is kept by
+// the filesystems that support it whatever the flag says, and MS_SILENT
+// only quiets the kernel log. mount(2) gives the container nothing more,
+// so they are accepted and need no action.
+var legacyFlagOptions = []string{"acl", "noacl", "iversion", "noiversion", "silent", "loud"}
 
 var propagationOptions = map[string]struct {
 	flag      uint64
@@ -138,6 +148,9 @@ func parseMountOptions(options []string) (mountOptions, error) {
 		}
 		if p, ok := propagationOptions[opt]; ok {
 			o.propagation, o.recursivePropagation = p.flag, p.recursive
+			continue
+		}
+		if slices.Contains(legacyFlagOptions, opt) {
 			continue
 		}
 		switch opt {

@@ -41,6 +41,7 @@ func TestParseMountOptions(t *testing.T) {
 		{[]string{"idmap"}, mountOptions{idmap: true}},
 		{[]string{"ridmap"}, mountOptions{idmap: true, recursiveIdmap: true}},
 		{[]string{"defaults"}, mountOptions{}},
+		{[]string{"acl", "noacl", "iversion", "noiversion", "silent", "loud"}, mountOptions{}},
 		{[]string{"private"}, mountOptions{propagation: unix.MS_PRIVATE}},
 		{[]string{"rprivate"}, mountOptions{propagation: unix.MS_PRIVATE, recursivePropagation: true}},
 		{[]string{"shared"}, mountOptions{propagation: unix.MS_SHARED}},

@@ -301,6 +301,7 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 			// unless the config says "rw".
 			opts.attrSet |= unix.MOUNT_ATTR_RDONLY
 		}
+		opts.data = withMountLabel(opts.data, fsType, cfg.Spec.Linux.MountLabel)
 		mnt, err := newFilesystem(fsType, m.Source, opts)
 		if fsType == "cgroup2" && errors.Is(err, unix.EPERM) && !hasNamespace(cfg.Spec, specs.CgroupNamespace) {
 			// In a user namespace without a cgroup namespace the kernel

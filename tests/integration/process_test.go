@@ -204,23 +204,33 @@ func TestProcessAttributes(t *testing.T) {
 }
 
 // TestLSMOnHostWithout: this host has no AppArmor or SELinux. A requested
-// AppArmor profile must fail create with a clear error, never run
-// unconfined; an SELinux label is skipped as runc does with SELinux off.
+// AppArmor profile, SELinux process label or mount label must fail create
+// with a clear error (runc's words for the process label), never run
+// unconfined; an exec with --process-label fails the same way.
 func TestLSMOnHostWithout(t *testing.T) {
 	if _, err := os.Stat("/sys/kernel/security/apparmor"); err == nil {
 		t.Fatal("this test expects a host without AppArmor")
+	}
+	if _, err := os.Stat("/sys/fs/selinux/enforce"); err == nil {
+		t.Fatal("this test expects a host without SELinux")
 	}
 	r := newRuntime(t)
 	b := newBundle(t, func(s *specs.Spec) { s.Process.ApparmorProfile = "oci-rt-test" })
 	expectCreateFails(t, r, b, "apparmor")
 
-	b = newBundle(t, shell("echo ran"), func(s *specs.Spec) {
-		s.Process.SelinuxLabel = "system_u:system_r:container_t:s0"
-		s.Linux.MountLabel = "system_u:object_r:container_file_t:s0"
-	})
+	b = newBundle(t, func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" })
+	expectCreateFails(t, r, b, "selinux label is specified in config, but selinux is disabled or not supported")
+	b = newBundle(t, func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" })
+	expectCreateFails(t, r, b, `linux.mountLabel "system_u:object_r:container_file_t:s0": selinux is disabled`)
+	// Empty labels are what engines send on such hosts: no label, no error.
+	b = newBundle(t, shell("echo ran"), func(s *specs.Spec) { s.Process.SelinuxLabel, s.Linux.MountLabel = "", "" })
 	if out := mustRun(t, r, b); out != "ran\n" {
-		t.Fatalf("selinux label on a host without SELinux: output %q", out)
+		t.Fatalf("empty selinux labels: output %q", out)
 	}
+
+	c := r.Create(newBundle(t, withArgs("sleep", "60")))
+	res := r.Run("exec", "--process-label", "system_u:system_r:container_t:s0", c.ID, "true")
+	checkFailure(t, res, "selinux label is specified in config, but selinux is disabled or not supported")
 }
 
 // TestExecIdentityAndCwd: `exec --cap X` adds X to the effective,

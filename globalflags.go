@@ -1,0 +1,72 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+)
+
+// parseRootless reads --rootless as runc does: any boolean strconv
+// accepts, or auto (also empty), returned as nil.
+func parseRootless(value string) (*bool, error) {
+	if value == "" || value == "auto" {
+		return nil, nil
+	}
+	rootless, err := strconv.ParseBool(value)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --rootless value %q: use true, false or auto", value)
+	}
+	return &rootless, nil
+}
+
+// rootlessCgroups resolves --rootless for a new container the way runc
+// does: an explicit value is taken as given; auto means rootless when we
+// are not root in the host's user namespace, and never with the systemd
+// cgroup manager.
+func rootlessCgroups(ctx *cli.Context) (bool, error) {
+	explicit, err := parseRootless(ctx.String("rootless"))
+	if err != nil || explicit != nil {
+		return explicit != nil && *explicit, err
+	}
+	if ctx.Bool("systemd-cgroup") {
+		return false, nil
+	}
+	return os.Geteuid() != 0 || inUserNamespace(), nil
+}
+
+// inUserNamespace tells whether this process runs in a user namespace
+// other than the host's, whose uid map covers every id from 0.
+func inUserNamespace() bool {
+	data, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	fields := bytes.Fields(data)
+	hostMap := len(fields) == 3 && string(fields[0]) == "0" && string(fields[1]) == "0" && string(fields[2]) == "4294967295"
+	return !hostMap
+}
+
+// checkSystemdCgroup refuses --systemd-cgroup for a new container: oci-rt
+// manages cgroups itself and would otherwise place the container somewhere
+// the caller's systemd does not expect. On a host without systemd the
+// error is runc's own.
+func checkSystemdCgroup(ctx *cli.Context) error {
+	if !ctx.Bool("systemd-cgroup") {
+		return nil
+	}
+	if !systemdRunning() {
+		return errors.New("systemd not running on this host, cannot use systemd cgroups manager")
+	}
+	return errors.New("--systemd-cgroup: the systemd cgroup manager is not supported yet; run without it (cgroupfs)")
+}
+
+// systemdRunning is sd_booted(3): systemd creates this directory early at
+// boot and nothing else does.
+func systemdRunning() bool {
+	fi, err := os.Lstat("/run/systemd/system")
+	return err == nil && fi.IsDir()
+}

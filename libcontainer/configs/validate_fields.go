@@ -1,0 +1,169 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/selinux/go-selinux"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
+	"github.com/oci-rt/oci-rt/libcontainer/proc"
+)
+
+// Host facts validation depends on, replaceable by tests.
+var (
+	selinuxEnabled = selinux.GetEnabled
+	onlineNodes    = proc.OnlineNodes
+	resctrlRoot    = func() (string, error) { return intelrdt.FindRoot("/proc/self/mountinfo") }
+	hostLink       = net.InterfaceByName
+)
+
+// ValidateHost refuses, at create, what this host cannot honour for a
+// config Validate accepted: silently dropping a label, a memory policy, a
+// device move or a cache allocation would run the container with less
+// isolation or a different shape than it asked for, with exit code 0.
+// exec does not repeat it: the container already has all of these.
+func ValidateHost(spec *specs.Spec) error {
+	for _, check := range []func(*specs.Spec) error{
+		validateSELinuxSupport,
+		validateMemoryPolicy,
+		validateNetDevices,
+		validateIntelRdt,
+	} {
+		if err := check(spec); err != nil {
+			return presentable(err)
+		}
+	}
+	return nil
+}
+
+// validateSELinuxSupport follows runc: a process label where SELinux is
+// disabled is refused with its words, and so is a mount label, which runc
+// only finds out about when the kernel rejects the first mount's context=.
+func validateSELinuxSupport(spec *specs.Spec) error {
+	if spec.Process.SelinuxLabel != "" && !selinuxEnabled() {
+		return proc.ErrSELinuxDisabled
+	}
+	if spec.Linux.MountLabel != "" && !selinuxEnabled() {
+		return fmt.Errorf("linux.mountLabel %q: selinux is disabled or not supported on this host", spec.Linux.MountLabel)
+	}
+	return nil
+}
+
+func validateMemoryPolicy(spec *specs.Spec) error {
+	p := spec.Linux.MemoryPolicy
+	if p == nil {
+		return nil
+	}
+	policy, err := proc.ParseMemoryPolicy(p)
+	if err != nil {
+		return fmt.Errorf("linux.memoryPolicy: %w", err)
+	}
+	if len(policy.Nodes) == 0 {
+		return nil
+	}
+	online, err := onlineNodes()
+	if err != nil {
+		return fmt.Errorf("linux.memoryPolicy: %w", err)
+	}
+	if err := proc.CheckNodesOnline(policy, online); err != nil {
+		return fmt.Errorf("linux.memoryPolicy.nodes %q: %w", p.Nodes, err)
+	}
+	return nil
+}
+
+func validateNetDevices(spec *specs.Spec) error {
+	if len(spec.Linux.NetDevices) == 0 {
+		return nil
+	}
+	if !hasNewNamespace(spec, specs.NetworkNamespace) {
+		return errors.New("linux.netDevices: needs a new network namespace to move the devices into")
+	}
+	names := make(map[string]string, len(spec.Linux.NetDevices))
+	for hostName, dev := range spec.Linux.NetDevices {
+		field := fmt.Sprintf("linux.netDevices[%q]", hostName)
+		if err := checkLinkName(hostName); err != nil {
+			return fmt.Errorf("%s: %w", field, err)
+		}
+		name := dev.Name
+		if name == "" {
+			name = hostName
+		}
+		if err := checkLinkName(name); err != nil {
+			return fmt.Errorf("%s.name: %w", field, err)
+		}
+		if other, taken := names[name]; taken {
+			return fmt.Errorf("%s.name %q: %s is moved under that name too", field, name, other)
+		}
+		names[name] = hostName
+		if _, err := hostLink(hostName); err != nil {
+			return fmt.Errorf("%s: no such network device on the host: %w", field, err)
+		}
+	}
+	return nil
+}
+
+// checkLinkName applies the kernel's rules for an interface name.
+func checkLinkName(name string) error {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return fmt.Errorf("%q is not a network device name", name)
+	case len(name) >= unix.IFNAMSIZ:
+		return fmt.Errorf("%q is longer than %d bytes", name, unix.IFNAMSIZ-1)
+	case strings.ContainsAny(name, "/: \t\n\x00"):
+		return fmt.Errorf("%q contains a character a network device name cannot have", name)
+	}
+	return nil
+}
+
+func validateIntelRdt(spec *specs.Spec) error {
+	cfg := spec.Linux.IntelRdt
+	if cfg == nil {
+		return nil
+	}
+	root, err := resctrlRoot()
+	if err != nil {
+		return intelrdt.ErrNotEnabled
+	}
+	return intelrdt.Check(cfg, root)
+}
+
+// hasNewNamespace tells whether the config creates a namespace of kind
+// (listed without a path).
+func hasNewNamespace(spec *specs.Spec, kind specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == kind && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Warnings names what a config asks for that this runtime accepts and
+// leaves alone, as runc does: the sections for other platforms, which a
+// portable config may carry, and Windows' process.commandLine.
+func Warnings(spec *specs.Spec) []string {
+	var warnings []string
+	for _, section := range []struct {
+		name string
+		set  bool
+	}{
+		{"windows", spec.Windows != nil},
+		{"solaris", spec.Solaris != nil},
+		{"vm", spec.VM != nil},
+		{"zos", spec.ZOS != nil},
+		{"freebsd", spec.FreeBSD != nil},
+	} {
+		if section.set {
+			warnings = append(warnings, fmt.Sprintf("config: the %s section is for another platform and is ignored", section.name))
+		}
+	}
+	if spec.Process != nil && spec.Process.CommandLine != "" {
+		warnings = append(warnings, "config: process.commandLine is for Windows and is ignored; process.args is run")
+	}
+	return warnings
+}
