@@ -388,7 +388,8 @@ func TestValidateNil(t *testing.T) {
 
 // A config with several bad entries in one map must get the same error on
 // every run: map order is random in Go, so the first bad key found was not
-// always the same one. The entries are checked in sorted key order now.
+// always the same one. The entries are checked in sorted key order now;
+// ValidateHost's network devices likewise.
 func TestValidateReportsTheSameProblemEveryTime(t *testing.T) {
 	userAndTime := []specs.LinuxNamespace{{Type: specs.UserNamespace}, {Type: specs.TimeNamespace}}
 	for _, tc := range []struct {
@@ -420,4 +421,11 @@ func TestValidateReportsTheSameProblemEveryTime(t *testing.T) {
 			}
 		})
 	}
+	t.Run("net devices", func(t *testing.T) {
+		spec := DefaultSpec(false)
+		spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{"z/0": {}, "a/0": {}, "m/0": {}}
+		for range 50 {
+			requireOneLineError(t, ValidateHost(spec), `linux.netDevices["a/0"]`)
+		}
+	})
 }
