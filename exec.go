@@ -38,7 +38,23 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "cgroup", Usage: "sub-cgroup of the container's to run the process in"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 	},
-	Action: execAction,
+	Action: func(ctx *cli.Context) error {
+		if _, err := containerID(ctx, 1, -1); err != nil {
+			return err
+		}
+		// Scripts and engines tell a process that never ran from one that
+		// failed by its status: runc's exec exits 255 for the former.
+		err := execAction(ctx)
+		if err == nil || isExitStatus(err) {
+			return err
+		}
+		return &failedWith{err: fmt.Errorf("exec failed: %w", err), status: 255}
+	},
+}
+
+func isExitStatus(err error) bool {
+	var exit *exitError
+	return errors.As(err, &exit)
 }
 
 func execAction(ctx *cli.Context) error {

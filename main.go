@@ -81,12 +81,10 @@ func newApp() *cli.App {
 			}
 			return nil
 		},
-		CommandNotFound: func(ctx *cli.Context, name string) {
-			fail(ctx.App, fmt.Errorf("unknown command %q", name))
-		},
 		// Errors are reported once, by fail, in the format clients parse.
+		// An unknown command or help topic is urfave/cli's own "No help
+		// topic" error with exit status 3, as in runc.
 		ExitErrHandler:         func(*cli.Context, error) {},
-		HideHelpCommand:        true,
 		UseShortOptionHandling: true,
 	}
 	return app
@@ -107,16 +105,35 @@ type exitError struct{ status int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.status) }
 
+// failedWith reports err with an exit status other than 1 (an exec that
+// failed before its process ran: 255, as runc's).
+type failedWith struct {
+	err    error
+	status int
+}
+
+func (e *failedWith) Error() string { return e.err.Error() }
+func (e *failedWith) Unwrap() error { return e.err }
+
 // fail reports err on stderr and, with --log, in the log, then exits.
 func fail(app *cli.App, err error) {
 	var exit *exitError
 	if errors.As(err, &exit) {
 		os.Exit(exit.status)
 	}
+	status := 1
+	var failed *failedWith
+	var coder cli.ExitCoder
+	switch {
+	case errors.As(err, &failed):
+		status = failed.status
+	case errors.As(err, &coder):
+		status = coder.ExitCode()
+	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	fmt.Fprintln(os.Stderr, msg)
 	writeLog("error", msg)
-	os.Exit(1)
+	os.Exit(status)
 }
 
 // The --log target, known once the global flags are parsed.

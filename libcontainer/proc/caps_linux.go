@@ -123,7 +123,10 @@ func capabilityMask(names []string) (uint64, error) {
 	for _, name := range names {
 		n, known := capabilityNumbers[strings.ToUpper(name)]
 		if !known {
-			return 0, fmt.Errorf("unknown capability %q", name)
+			// runc drops an unknown name with a warning; a misspelt
+			// capability would then silently run the process without it,
+			// so we refuse it, and say that this is deliberate.
+			return 0, fmt.Errorf("unknown capability %q (refused deliberately, where runc ignores it with a warning)", name)
 		}
 		if n <= lastKernelCap() {
 			mask |= 1 << n

@@ -85,7 +85,7 @@ func TestBadIDs(t *testing.T) {
 	for _, id := range []string{"", ".", "..", "a/b", "../x", "/abs", strings.Repeat("a", 1024), "a\x01b", "a\nb", "a\x7fb", "-rf"} {
 		root := filepath.Join(t.TempDir(), "root")
 		for _, args := range [][]string{{"create", "--bundle", bundle, id}, {"run", "--bundle", bundle, id}, {"delete", id}, {"state", id}, {"kill", id, "KILL"}, {"start", id}} {
-			r := &Runtime{t: t, Root: root}
+			r := &Runtime{t: t, Root: root, Bin: rtBinary}
 			res := r.Run(args...)
 			if res.Code == 0 {
 				t.Errorf("%s: succeeded with a bad ID", res)
