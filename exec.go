@@ -10,7 +10,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
@@ -78,19 +77,30 @@ func execAction(ctx *cli.Context) error {
 		return err
 	}
 	var signals *signalHold
-	var beforeRelease func()
 	if !detach {
 		signals = holdSignals()
-		beforeRelease = signals.ready
 	}
 	// Without a console socket a foreground exec with a terminal serves
-	// the pty itself.
+	// the pty itself. It takes the pty over before the process runs, so
+	// that not even its first line is written with the pty's own modes.
 	var ours, theirs *os.File
+	var proxy *consoleProxy
 	if !detach && p.Terminal && ctx.String("console-socket") == "" {
 		if ours, theirs, err = consolePair(); err != nil {
 			return err
 		}
 		defer ours.Close()
+	}
+	var beforeRelease func() error
+	if !detach {
+		beforeRelease = func() error {
+			signals.ready()
+			if ours == nil {
+				return nil
+			}
+			proxy, err = serveConsole(ours)
+			return err
+		}
 	}
 	pid, err := c.Exec(&libcontainer.ExecOptions{
 		Process:       p,
@@ -111,13 +121,6 @@ func execAction(ctx *cli.Context) error {
 	}
 	if detach {
 		return nil
-	}
-	var proxy *consoleProxy
-	if ours != nil {
-		if proxy, err = serveConsole(ours); err != nil {
-			_ = unix.Kill(pid, unix.SIGKILL)
-			return err
-		}
 	}
 	status := waitForward(pid, signals, proxy.ptyOf())
 	if proxy != nil {

@@ -117,6 +117,7 @@ func (e *failedWith) Unwrap() error { return e.err }
 
 // fail reports err on stderr and, with --log, in the log, then exits.
 func fail(app *cli.App, err error) {
+	restoreTerminal()
 	var exit *exitError
 	if errors.As(err, &exit) {
 		os.Exit(exit.status)

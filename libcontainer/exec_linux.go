@@ -33,8 +33,9 @@ type ExecOptions struct {
 	PidFile      string
 	// BeforeRelease, when set, is called once the process is set up, just
 	// before it may go on to execve (a foreground caller completes its
-	// signal forwarding there).
-	BeforeRelease func()
+	// signal forwarding and takes over the pty there); an error kills the
+	// process and fails the exec.
+	BeforeRelease func() error
 }
 
 // Exec starts a process inside a running container and returns its host
@@ -131,7 +132,10 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 	if o.BeforeRelease != nil {
-		o.BeforeRelease()
+		if err := o.BeforeRelease(); err != nil {
+			killAndReap(p.pid)
+			return 0, err
+		}
 	}
 	if err := p.conn.send(msgAck, ""); err != nil {
 		killAndReap(p.pid)

@@ -100,6 +100,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := handStdioToUser(id.UID); err != nil {
+		return nil, err
+	}
 	caps, err := proc.ParseCapabilities(p.Capabilities)
 	if err != nil {
 		return nil, err
