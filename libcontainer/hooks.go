@@ -23,11 +23,26 @@ func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
 		return err
 	}
 	for i, h := range hooks {
-		if err := runHook(h, stdin); err != nil {
+		if err := runHook(h, stdin, hookDir(kind, state)); err != nil {
 			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
 		}
 	}
 	return nil
+}
+
+// hookDir is where a hook runs: the bundle for those that run in the
+// runtime's namespaces, as runc runs them (hooks find files next to
+// config.json that way); our own directory for those that run in the
+// container's, where the bundle's path may lead nowhere, and when the
+// bundle is gone already (a client may remove it before poststop).
+func hookDir(kind string, state *specs.State) string {
+	if kind == "createContainer" || kind == "startContainer" {
+		return ""
+	}
+	if st, err := os.Stat(state.Bundle); err != nil || !st.IsDir() {
+		return ""
+	}
+	return state.Bundle
 }
 
 // Warn reports a problem that does not fail the operation: the CLI points
@@ -44,13 +59,13 @@ func runAllHooks(kind string, hooks []specs.Hook, state *specs.State) {
 		return
 	}
 	for i, h := range hooks {
-		if err := runHook(h, stdin); err != nil {
+		if err := runHook(h, stdin, hookDir(kind, state)); err != nil {
 			Warn(fmt.Sprintf("%s hook #%d (%s): %v", kind, i, h.Path, err))
 		}
 	}
 }
 
-func runHook(h specs.Hook, stdin []byte) error {
+func runHook(h specs.Hook, stdin []byte, dir string) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
@@ -62,6 +77,7 @@ func runHook(h specs.Hook, stdin []byte) error {
 		cmd.Args = h.Args
 	}
 	cmd.Env = h.Env
+	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -164,9 +164,11 @@ func KnownCapabilities() []string {
 }
 
 // WithExecCaps returns a copy of c with the `exec --cap` names added to the
-// bounding, effective and permitted sets. The inheritable and ambient sets are
-// left as they are: granting inheritable capabilities to an exec'd process let
-// unprivileged programs gain them via file capabilities (CVE-2022-29162).
+// bounding, effective, permitted and ambient sets, as runc adds them. The
+// inheritable set is left as it is: granting inheritable capabilities to an
+// exec'd process let unprivileged programs gain them via file capabilities
+// (CVE-2022-29162); so an added ambient capability only takes effect when
+// the config already makes it inheritable.
 func WithExecCaps(c *specs.LinuxCapabilities, names []string) *specs.LinuxCapabilities {
 	out := &specs.LinuxCapabilities{}
 	if c != nil {
@@ -179,6 +181,7 @@ func WithExecCaps(c *specs.LinuxCapabilities, names []string) *specs.LinuxCapabi
 	out.Bounding = append(out.Bounding, names...)
 	out.Effective = append(out.Effective, names...)
 	out.Permitted = append(out.Permitted, names...)
+	out.Ambient = append(out.Ambient, names...)
 	return out
 }
 
