@@ -10,16 +10,15 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer"
 	_ "github.com/oci-rt/oci-rt/nsenter" // namespace setup before the Go runtime, for init
@@ -52,9 +51,9 @@ func newApp() *cli.App {
 		Version: version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for container state"},
-			&cli.StringFlag{Name: "log", Usage: "append errors to this file"},
+			&cli.StringFlag{Name: "log", Usage: "append the runtime's log records to this file (default: errors to stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
-			&cli.BoolFlag{Name: "debug", Usage: "accepted for runc compatibility"},
+			&cli.BoolFlag{Name: "debug", Usage: "log debug records of each step (to --log, or stderr without it)"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "accepted for runc compatibility; cgroupfs is used"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "accepted for runc compatibility: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility; checkpoint is not supported"},
@@ -65,14 +64,8 @@ func newApp() *cli.App {
 			execCommand, psCommand, pauseCommand, resumeCommand, eventsCommand, updateCommand,
 		},
 		Before: func(ctx *cli.Context) error {
-			logPath, logFormat = ctx.String("log"), ctx.String("log-format")
-			switch logFormat {
-			case "text", "json":
-			default:
-				return fmt.Errorf("unknown log format %q: use text or json", ctx.String("log-format"))
-			}
-			if logPath != "" {
-				libcontainer.Warn = func(msg string) { writeLog("warning", msg) }
+			if err := setupLogging(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
+				return err
 			}
 			switch ctx.String("rootless") {
 			case "true", "false", "auto":
@@ -115,7 +108,9 @@ type failedWith struct {
 func (e *failedWith) Error() string { return e.err.Error() }
 func (e *failedWith) Unwrap() error { return e.err }
 
-// fail reports err on stderr and, with --log, in the log, then exits.
+// fail reports err and exits. With --log, the message goes plain to
+// stderr and as a record to the log; without, stderr gets the record, in
+// the --log-format, as runc writes it.
 func fail(app *cli.App, err error) {
 	restoreTerminal()
 	var exit *exitError
@@ -132,31 +127,48 @@ func fail(app *cli.App, err error) {
 		status = coder.ExitCode()
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
-	fmt.Fprintln(os.Stderr, msg)
-	writeLog("error", msg)
+	libcontainer.Log.Record("error", msg)
+	if libcontainer.Log.Out != os.Stderr {
+		if errorsToStderr == nil {
+			fmt.Fprintln(os.Stderr, msg)
+		} else {
+			errorsToStderr.Record("error", msg)
+		}
+	}
 	os.Exit(status)
 }
 
-// The --log target, known once the global flags are parsed.
-var logPath, logFormat string
+// errorsToStderr formats fail's message on stderr when there is no --log.
+var errorsToStderr *libcontainer.Logger
 
-// writeLog appends msg at level (error, warning) to the --log file in the
-// chosen format; clients (containerd) report the last error line of a JSON
-// log to the user.
-func writeLog(level, msg string) {
-	if logPath == "" {
-		return
+// setupLogging points the runtime's records where runc's go: the --log
+// file, else stderr with --debug; without either only an error reaches
+// stderr (on success it stays empty: clients parse it).
+func setupLogging(path, format string, debug bool) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("invalid log-format: %s", format)
 	}
-	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return
+	log := &libcontainer.Logger{JSON: format == "json", Debug: debug}
+	if path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		log.Out = f
+		libcontainer.Log = log
+		return nil
 	}
-	defer f.Close()
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	if logFormat == "json" {
-		line, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": now})
-		fmt.Fprintf(f, "%s\n", line)
-		return
+	stderr := *log
+	stderr.Out = os.Stderr
+	stderr.Color = !stderr.JSON && isTerminal(os.Stderr)
+	errorsToStderr = &stderr
+	if debug {
+		libcontainer.Log = &stderr
 	}
-	fmt.Fprintf(f, "time=%q level=%s msg=%q\n", now, level, msg)
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

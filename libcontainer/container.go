@@ -131,9 +131,11 @@ func (c *Container) Start() error {
 		return fmt.Errorf("cannot start a container that is %s", st)
 	}
 	fifoPath := filepath.Join(lock.Dir(), fifoName)
+	debugf("start %s: releasing init %d through the exec fifo", c.State.ID, c.State.InitPid)
 	if err := waitExec(fifoPath, c.State.InitPid); err != nil {
 		return err
 	}
+	debugf("start %s: the process runs", c.State.ID)
 	if err := os.Remove(fifoPath); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
@@ -216,6 +218,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 
 func (c *Container) signalLocked(sig unix.Signal, all bool) error {
 	status := c.Status()
+	debugf("kill %s: signal %d to %s container, all %v", c.State.ID, sig, status, all)
 	if all {
 		if m := c.cgroup(); m != nil {
 			return signalCgroup(m, sig)
@@ -277,6 +280,7 @@ func Delete(store *Store, id string, force bool) error {
 	}
 	c := &Container{store: store, State: st}
 	status := c.Status()
+	debugf("delete %s: container is %s, force %v", id, status, force)
 	if (status == StatusRunning || status == StatusPaused) && !force {
 		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
 	}
@@ -314,6 +318,7 @@ func Delete(store *Store, id string, force bool) error {
 	if err := lock.Remove(); err != nil {
 		errs = append(errs, err)
 	}
+	debugf("delete %s: done", id)
 	return errors.Join(errs...)
 }
 

@@ -64,9 +64,11 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pause := o.Pause
-	if pause == nil {
-		pause = func(string) {}
+	pause := func(point string) {
+		debugf("create %s: %s", o.ID, createSteps[point])
+		if o.Pause != nil {
+			o.Pause(point)
+		}
 	}
 
 	lock, err := store.Create(o.ID)
@@ -129,6 +131,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		defer hostRoot.Close()
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}
+	req.passLog()
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's
 	// limits; it joins the container's cgroup before anything of the
@@ -183,6 +186,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := init.conn.send(msgAck, ""); err != nil {
 		return nil, err
 	}
+	debugf("create %s: created, init %d waits for start", o.ID, init.pid)
 	return c, nil
 }
 
@@ -284,6 +288,7 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manage
 			killAndReap(init.pid)
 			return err
 		}
+		debugf("%s %s: init %d asks for %q", what, c.State.ID, init.pid, rep.Type)
 		switch rep.Type {
 		case msgHooks:
 			if hasCreateHooks(spec) {

@@ -106,6 +106,7 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 	}
 	req.preserve(o.PreserveFDs)
 	req.bootstrap = execBootstrap(spec, nsFiles, req)
+	req.passLog()
 	if hostRoot != nil {
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}
@@ -119,11 +120,13 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 		}
 	}
 
+	debugf("exec %s: joining the namespaces of init %d", c.State.ID, c.State.InitPid)
 	p, err := spawn(req, "oci-rt")
 	if err != nil {
 		return 0, err
 	}
 	defer p.conn.f.Close()
+	debugf("exec %s: process %d spawned", c.State.ID, p.pid)
 	if err := p.conn.sendValue(&req.config); err != nil {
 		killAndReap(p.pid)
 		return 0, fmt.Errorf("send config to the exec process: %w", err)
@@ -156,6 +159,7 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 			return 0, fmt.Errorf("pid file: %w", err)
 		}
 	}
+	debugf("exec %s: process %d runs %s", c.State.ID, p.pid, o.Process.Args[0])
 	return p.pid, nil
 }
 

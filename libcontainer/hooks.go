@@ -23,6 +23,7 @@ func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
 		return err
 	}
 	for i, h := range hooks {
+		debugf("running %s hook #%d (%s)", kind, i, h.Path)
 		if err := runHook(h, stdin, hookDir(kind, state)); err != nil {
 			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
 		}
@@ -45,10 +46,6 @@ func hookDir(kind string, state *specs.State) string {
 	return state.Bundle
 }
 
-// Warn reports a problem that does not fail the operation: the CLI points
-// it at its --log (stderr stays empty on success, clients parse it).
-var Warn = func(msg string) { fmt.Fprintln(os.Stderr, "warning: "+msg) }
-
 // runAllHooks runs every hook even after failures, which it reports through
 // Warn: a failed poststop hook must not stop the others nor delete (spec
 // 1.3 runtime.md, lifecycle step 13; program poststop_fail).
@@ -59,6 +56,7 @@ func runAllHooks(kind string, hooks []specs.Hook, state *specs.State) {
 		return
 	}
 	for i, h := range hooks {
+		debugf("running %s hook #%d (%s)", kind, i, h.Path)
 		if err := runHook(h, stdin, hookDir(kind, state)); err != nil {
 			Warn(fmt.Sprintf("%s hook #%d (%s): %v", kind, i, h.Path, err))
 		}

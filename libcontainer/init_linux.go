@@ -40,6 +40,9 @@ func Init() {
 	if err := conn.recvValue(&cfg); err != nil {
 		os.Exit(1)
 	}
+	if cfg.LogFD != 0 {
+		Log = &Logger{Out: os.NewFile(uintptr(cfg.LogFD), "log"), JSON: cfg.LogJSON, Debug: true}
+	}
 	// Up to the start fifo, errors go to the parent, which shows them to
 	// the user; after it, they go to `start` through the fifo.
 	fifo, err := initContainer(&cfg, conn)
@@ -58,6 +61,11 @@ func Init() {
 // is already waiting for the outcome.
 func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	spec, p := cfg.Spec, cfg.Spec.Process
+	who := "container init"
+	if cfg.Exec {
+		who = "exec process"
+	}
+	debugf("%s %s: pid %d in the container's namespaces", cfg.ID, who, os.Getpid())
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
 	}
@@ -71,6 +79,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if err := setupFilesystem(cfg, rcfg, conn); err != nil {
 			return nil, err
 		}
+		debugf("%s %s: root filesystem set up", cfg.ID, who)
 	} else if cfg.HostRootFD != 0 {
 		// No mount namespace to join: the container's root is a chroot.
 		if err := enterHostRoot(cfg.HostRootFD); err != nil {
@@ -81,6 +90,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if err := setupConsole(cfg, !cfg.Exec); err != nil {
 			return nil, err
 		}
+		debugf("%s %s: pty set up as the process's terminal", cfg.ID, who)
 	}
 	if !cfg.Exec {
 		if err := setupNames(spec); err != nil {
@@ -160,9 +170,11 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 
 	var fifo *os.File
 	if !cfg.Exec {
+		debugf("%s %s: set up, waiting for start", cfg.ID, who)
 		if fifo, err = waitForStart(fifoHandle); err != nil {
 			return nil, err
 		}
+		debugf("%s %s: started", cfg.ID, who)
 		if spec.Hooks != nil {
 			if err := runHooks("startContainer", spec.Hooks.StartContainer, hookState(cfg, specs.StateCreated)); err != nil {
 				return fifo, err
@@ -177,8 +189,10 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 		filter = nil
 	}
+	debugf("%s %s: switching to uid %d and executing %s", cfg.ID, who, id.UID, path)
 	// From the rlimits on, the Go runtime must not need another thread
-	// (see proc.SwitchIdentity): no garbage collection may start.
+	// (see proc.SwitchIdentity): no garbage collection may start. No
+	// record is written from here on.
 	debug.SetGCPercent(-1)
 	if err := proc.SwitchIdentity(p, id, caps); err != nil {
 		return fifo, err

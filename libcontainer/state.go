@@ -107,7 +107,7 @@ func (s *Store) Lock(id string) (*Lock, error) {
 	d, err := os.OpenFile(s.dir(id), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+			return nil, fmt.Errorf("container %w", ErrNotExist)
 		}
 		return nil, fmt.Errorf("open state directory: %w", err)
 	}
@@ -119,7 +119,7 @@ func (s *Store) Lock(id string) (*Lock, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(d.Fd()), &st); err != nil || st.Nlink == 0 {
 		d.Close()
-		return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+		return nil, fmt.Errorf("container %w", ErrNotExist)
 	}
 	return &Lock{store: s, id: id, dir: d}, nil
 }
@@ -167,7 +167,7 @@ func (s *Store) Load(id string) (*State, error) {
 	data, err := os.ReadFile(filepath.Join(s.dir(id), stateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+			return nil, fmt.Errorf("container %w", ErrNotExist)
 		}
 		return nil, fmt.Errorf("read state of %s: %w", id, err)
 	}
