@@ -129,42 +129,31 @@ func fail(app *cli.App, err error) {
 	msg := strings.Join(strings.Fields(err.Error()), " ")
 	libcontainer.Log.Record("error", msg)
 	if libcontainer.Log.Out != os.Stderr {
-		if errorsToStderr == nil {
-			fmt.Fprintln(os.Stderr, msg)
-		} else {
-			errorsToStderr.Record("error", msg)
-		}
+		fmt.Fprintln(os.Stderr, msg)
 	}
 	os.Exit(status)
 }
 
-// errorsToStderr formats fail's message on stderr when there is no --log.
-var errorsToStderr *libcontainer.Logger
-
 // setupLogging points the runtime's records where runc's go: the --log
-// file, else stderr with --debug; without either only an error reaches
-// stderr (on success it stays empty: clients parse it).
+// file, else stderr, debug records only with --debug. Nothing but a
+// failure or a warning the spec demands (a failed poststop hook) writes
+// one without --debug, so stderr stays empty on success for the clients
+// that parse it.
 func setupLogging(path, format string, debug bool) error {
 	if format != "text" && format != "json" {
 		return fmt.Errorf("invalid log-format: %s", format)
 	}
-	log := &libcontainer.Logger{JSON: format == "json", Debug: debug}
+	log := &libcontainer.Logger{Out: os.Stderr, JSON: format == "json", Debug: debug}
 	if path != "" {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_CLOEXEC, 0o644)
 		if err != nil {
 			return fmt.Errorf("open log file: %w", err)
 		}
 		log.Out = f
-		libcontainer.Log = log
-		return nil
+	} else {
+		log.Color = !log.JSON && isTerminal(os.Stderr)
 	}
-	stderr := *log
-	stderr.Out = os.Stderr
-	stderr.Color = !stderr.JSON && isTerminal(os.Stderr)
-	errorsToStderr = &stderr
-	if debug {
-		libcontainer.Log = &stderr
-	}
+	libcontainer.Log = log
 	return nil
 }
 

@@ -23,7 +23,9 @@ type Logger struct {
 }
 
 // Log is where the runtime's warnings and debug records go: the CLI sets
-// it from --log, --log-format and --debug, the init from its config.
+// it from --log, --log-format and --debug, the init from its config (a
+// record the init writes without one is dropped: its stderr is the
+// container's).
 var Log = &Logger{}
 
 // started is what the coloured form counts its seconds from, as logrus
@@ -78,8 +80,8 @@ func quoteIfNeeded(s string) string {
 	return s
 }
 
-// Warn reports a problem that does not fail the operation. It goes to the
-// log only: on success stderr stays empty, clients parse it.
+// Warn reports a problem that does not fail the operation, to the log
+// (stderr without --log, as runc; clients that parse stderr pass --log).
 func Warn(msg string) { Log.Record("warning", msg) }
 
 // createSteps describe create's named points in its debug records.
