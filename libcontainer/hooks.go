@@ -14,36 +14,37 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// runHooks runs hooks in order with the container's state on stdin; the
-// first failure stops the rest and is returned in one line, with what the
-// hook wrote to stderr.
+// runHooks runs hooks of the runtime's namespaces in order with the
+// container's state on stdin; the first failure stops the rest and is
+// returned in one line, with what the hook wrote to stderr.
 func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
+	return runHooksIn(existingDir(state.Bundle), kind, hooks, state)
+}
+
+// runHooksIn is runHooks with the hooks' working directory: runc runs the
+// host's hooks in the bundle (hooks find files next to config.json that
+// way) and createContainer's in the rootfs; "" is our own directory.
+func runHooksIn(dir, kind string, hooks []specs.Hook, state *specs.State) error {
 	stdin, err := json.Marshal(state)
 	if err != nil {
 		return err
 	}
 	for i, h := range hooks {
 		debugf("running %s hook #%d (%s)", kind, i, h.Path)
-		if err := runHook(h, stdin, hookDir(kind, state)); err != nil {
+		if err := runHook(h, stdin, dir); err != nil {
 			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
 		}
 	}
 	return nil
 }
 
-// hookDir is where a hook runs: the bundle for those that run in the
-// runtime's namespaces, as runc runs them (hooks find files next to
-// config.json that way); our own directory for those that run in the
-// container's, where the bundle's path may lead nowhere, and when the
-// bundle is gone already (a client may remove it before poststop).
-func hookDir(kind string, state *specs.State) string {
-	if kind == "createContainer" || kind == "startContainer" {
+// existingDir is dir, or "" when it is not a directory (a client may
+// remove the bundle before the poststop hooks run).
+func existingDir(dir string) string {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		return ""
 	}
-	if st, err := os.Stat(state.Bundle); err != nil || !st.IsDir() {
-		return ""
-	}
-	return state.Bundle
+	return dir
 }
 
 // runAllHooks runs every hook even after failures, which it reports through
@@ -57,10 +58,24 @@ func runAllHooks(kind string, hooks []specs.Hook, state *specs.State) {
 	}
 	for i, h := range hooks {
 		debugf("running %s hook #%d (%s)", kind, i, h.Path)
-		if err := runHook(h, stdin, hookDir(kind, state)); err != nil {
+		if err := runHook(h, stdin, existingDir(state.Bundle)); err != nil {
 			Warn(fmt.Sprintf("%s hook #%d (%s): %v", kind, i, h.Path, err))
 		}
 	}
+}
+
+// withDefaultEnv gives the hooks that run in the container and have no env
+// of their own the container process's env, as runc runs them with its
+// init's environment.
+func withDefaultEnv(hooks []specs.Hook, env []string) []specs.Hook {
+	out := make([]specs.Hook, len(hooks))
+	for i, h := range hooks {
+		if h.Env == nil {
+			h.Env = env
+		}
+		out[i] = h
+	}
+	return out
 }
 
 func runHook(h specs.Hook, stdin []byte, dir string) error {

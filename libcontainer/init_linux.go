@@ -141,7 +141,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if filter != nil && usesNotify(spec.Linux.Seccomp) {
+	if filter != nil && seccomp.UsesNotify(spec.Linux.Seccomp) {
 		// The agent must have the listener before the process runs, so the
 		// filter goes in now and the parent passes its fd on.
 		if err := installSeccompWithListener(filter, conn); err != nil {
@@ -175,19 +175,28 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 			return nil, err
 		}
 		debugf("%s %s: started", cfg.ID, who)
-		if spec.Hooks != nil {
-			if err := runHooks("startContainer", spec.Hooks.StartContainer, hookState(cfg, specs.StateCreated)); err != nil {
-				return fifo, err
-			}
-		}
 	}
-	if !p.NoNewPrivileges && filter != nil {
-		// Without no_new_privs the filter can only go in while we still
-		// have CAP_SYS_ADMIN.
+	var startHooks []specs.Hook
+	if !cfg.Exec && spec.Hooks != nil {
+		startHooks = spec.Hooks.StartContainer
+	}
+	// Without no_new_privs the filter can only go in while we still have
+	// CAP_SYS_ADMIN. With it, it goes in just before execve, so that a
+	// profile need not allow the runtime's own last system calls; but the
+	// startContainer hooks run under the container's filter, as in runc.
+	if filter != nil && (!p.NoNewPrivileges || len(startHooks) > 0) {
+		if err := proc.NoNewPrivileges(p); err != nil {
+			return fifo, err
+		}
 		if err := installSeccomp(filter); err != nil {
 			return fifo, err
 		}
 		filter = nil
+	}
+	if len(startHooks) > 0 {
+		if err := runHooksIn("", "startContainer", withDefaultEnv(startHooks, env), hookState(cfg, specs.StateCreated)); err != nil {
+			return fifo, err
+		}
 	}
 	debugf("%s %s: switching to uid %d and executing %s", cfg.ID, who, id.UID, path)
 	// From the rlimits on, the Go runtime must not need another thread
@@ -235,7 +244,8 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error
 		if cfg.Spec.Hooks == nil {
 			return nil
 		}
-		return runHooks("createContainer", cfg.Spec.Hooks.CreateContainer, hookState(cfg, specs.StateCreating))
+		hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
+		return runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating))
 	}
 	return rootfs.Setup(rcfg, beforePivot)
 }
@@ -323,18 +333,6 @@ func checkNoMagicLinks(path string) error {
 		return fmt.Errorf("exec %s: %w", path, err)
 	}
 	return unix.Close(fd)
-}
-
-func usesNotify(s *specs.LinuxSeccomp) bool {
-	if s.DefaultAction == specs.ActNotify {
-		return true
-	}
-	for _, sc := range s.Syscalls {
-		if sc.Action == specs.ActNotify {
-			return true
-		}
-	}
-	return false
 }
 
 // installSeccompWithListener installs the filter and hands its listener fd

@@ -55,9 +55,10 @@ func TestParityExecEnv(t *testing.T) {
 }
 
 // TestParityHookEnv: each hook runs with exactly its own env from the
-// config (the runtime's own env when it has none): the host's hooks, in
-// the bundle directory, and startContainer, which runs inside the
-// container.
+// config. One without env gets the runtime's own env when it runs on the
+// host, the container process's env when it runs in the container
+// (createContainer, startContainer). The host's hooks run in the bundle
+// directory.
 func TestParityHookEnv(t *testing.T) {
 	compareRuntimes(t, func(t *testing.T, r *Runtime) string {
 		logDir := t.TempDir()
@@ -65,12 +66,16 @@ func TestParityHookEnv(t *testing.T) {
 			return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "env | sort > " + filepath.Join(logDir, kind)}, Env: env}
 		}
 		bundle := newBundle(t, withArgs("/bin/sh", "-c", "cat /hooklog/startContainer"), func(s *specs.Spec) {
+			s.Process.Env = []string{"PATH=/bin", "FROM_CONFIG=1", "FROM_CONFIG=2"}
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooklog", Type: "bind", Source: logDir, Options: []string{"rbind", "rw"}})
 			s.Hooks = &specs.Hooks{
-				Prestart:      []specs.Hook{hostHook("prestart", []string{"HOOK=prestart"})}, //nolint:staticcheck // still used by clients
-				CreateRuntime: []specs.Hook{hostHook("createRuntime", nil)},
-				StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "env | sort > /hooklog/startContainer"},
-					Env: []string{"HOOK=startContainer", "PATH=/bin"}}},
+				Prestart:        []specs.Hook{hostHook("prestart", []string{"HOOK=prestart"})}, //nolint:staticcheck // still used by clients
+				CreateRuntime:   []specs.Hook{hostHook("createRuntime", nil)},
+				CreateContainer: []specs.Hook{hostHook("createContainer", nil)},
+				StartContainer: []specs.Hook{
+					{Path: "/bin/sh", Args: []string{"sh", "-c", "env | sort > /hooklog/startContainer"}, Env: []string{"HOOK=startContainer", "PATH=/bin"}},
+					{Path: "/bin/sh", Args: []string{"sh", "-c", "env | sort > /hooklog/startContainer-noenv"}},
+				},
 				Poststart: []specs.Hook{hostHook("poststart", []string{"HOOK=poststart"})},
 			}
 		})
@@ -78,7 +83,7 @@ func TestParityHookEnv(t *testing.T) {
 		r.Must("start", c.ID)
 		c.Wait(t, 10e9)
 		var out []string
-		for _, kind := range []string{"prestart", "createRuntime", "startContainer", "poststart"} {
+		for _, kind := range []string{"prestart", "createRuntime", "createContainer", "startContainer", "startContainer-noenv", "poststart"} {
 			data, err := os.ReadFile(filepath.Join(logDir, kind))
 			data = []byte(strings.ReplaceAll(string(data), bundle, "BUNDLE"))
 			out = append(out, fmt.Sprintf("%s: %q %v", kind, data, err == nil))
