@@ -216,9 +216,14 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 		return nil, cleanup, fmt.Errorf("create exec fifo: %w", err)
 	}
 	// The init opens the fifo as the container's root, which in a user
-	// namespace is some other host uid.
+	// namespace is some other host uid, one the config does not even name
+	// when it joins a user namespace by path. So, as runc does, anyone may
+	// write it: only the init's fd reaches it, the state dir is private.
 	if err := os.Chown(fifoPath, hostID(spec.Linux.UIDMappings, 0), hostID(spec.Linux.GIDMappings, 0)); err != nil {
 		return nil, cleanup, fmt.Errorf("chown exec fifo: %w", err)
+	}
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, cleanup, fmt.Errorf("chmod exec fifo: %w", err)
 	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -138,6 +138,7 @@ func TestParityRunTerminalFails(t *testing.T) {
 // completion and leaves the terminal's modes alone. runc spins here, so
 // there is no oracle: the spin shows as the run never ending.
 func TestRunTerminalInBackground(t *testing.T) {
+	specException(t, "foreground run -t from a background process group")
 	r := newRuntime(t)
 	u := newUserTerminal(t)
 	before := u.modes(t)
