@@ -33,7 +33,7 @@ func checkFailure(t *testing.T, res Result, want string) {
 	if msg == "" || strings.Contains(msg, "\n") {
 		t.Errorf("%s: want exactly one line on stderr", res)
 	}
-	if !strings.Contains(strings.ToLower(msg), strings.ToLower(want)) {
+	if !strings.Contains(strings.ToLower(errorMessage(msg)), strings.ToLower(want)) {
 		t.Errorf("%s: error does not mention %q", res, want)
 	}
 }

@@ -308,8 +308,8 @@ func TestExecIgnorePausedDeleted(t *testing.T) {
 	r.Must("delete", "--force", c.ID)
 	select {
 	case <-exited:
-		if code, got := shellStatus(cmd.ProcessState), readFile(t, out.Name()); code != 1 || !strings.Contains(got, "exited") {
-			t.Errorf("exec whose process was killed before it ran: exit %d, output %q; want 1 and an error saying it exited", code, got)
+		if code, got := shellStatus(cmd.ProcessState), readFile(t, out.Name()); code != 255 || !strings.Contains(got, "exited") {
+			t.Errorf("exec whose process was killed before it ran: exit %d, output %q; want 255 (as runc) and an error saying it exited", code, got)
 		}
 	case <-time.After(5 * time.Second):
 		_ = cmd.Process.Kill()

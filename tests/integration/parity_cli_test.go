@@ -11,14 +11,20 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// TestParityHelp: help, --help and -h, for the app and for a command, print
-// help on stdout and exit 0; an unknown help topic or command exits 3 with
-// urfave/cli's "No help topic" and nothing on stdout.
+// commandsOfBoth are runc's commands that oci-rt has too (checkpoint and
+// restore are not: see parityExceptions).
+var commandsOfBoth = []string{"create", "delete", "events", "exec", "kill", "list", "pause", "ps",
+	"resume", "run", "spec", "start", "state", "update", "features"}
+
+// TestParityHelp: help, --help and -h, for the app and for every command,
+// print help on stdout and exit 0; an unknown help topic or command exits
+// 3 with urfave/cli's "No help topic" and nothing on stdout.
 func TestParityHelp(t *testing.T) {
-	for _, args := range [][]string{
-		{"help"}, {"--help"}, {"-h"}, {"help", "state"}, {"state", "--help"}, {"state", "-h"},
-		{"exec", "--help"}, {"kill", "-h"}, {"help", "UNKNOWN"}, {"UNKNOWN"},
-	} {
+	cases := [][]string{{"help"}, {"--help"}, {"-h"}, {"help", "UNKNOWN"}, {"UNKNOWN"}}
+	for _, cmd := range commandsOfBoth {
+		cases = append(cases, []string{"help", cmd}, []string{cmd, "--help"}, []string{cmd, "-h"})
+	}
+	for _, args := range cases {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
 			compareRuntimes(t, func(t *testing.T, r *Runtime) string {
 				res := r.Run(args...)
@@ -127,5 +133,18 @@ func TestParityErrorWords(t *testing.T) {
 				return fmt.Sprintf("exit %d, has the words %v", res.Code, strings.Contains(res.Stderr, tc.words))
 			})
 		})
+	}
+}
+
+// TestCheckpointUnsupported: Podman takes a successful `checkpoint --help`
+// as the promise that checkpoint works; without CRIU support oci-rt
+// answers as for any unknown command.
+func TestCheckpointUnsupported(t *testing.T) {
+	specException(t, "checkpoint and restore")
+	r := newRuntime(t)
+	for _, args := range [][]string{{"checkpoint", "--help"}, {"restore", "--help"}} {
+		if res := r.Run(args...); res.Code != 3 || !strings.Contains(res.Stderr, "No help topic") {
+			t.Errorf("%s: want exit 3, No help topic", res)
+		}
 	}
 }
