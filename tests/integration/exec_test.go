@@ -218,8 +218,8 @@ func TestExecExitStatus(t *testing.T) {
 	if res := r.Run("exec", c.ID, "sh", "-c", "kill -9 $$"); res.Code != 128+9 {
 		t.Errorf("%s, want exit 137", res)
 	}
-	if res := r.Run("exec", c.ID, "/no/such/binary"); res.Code != 1 || !strings.Contains(res.Stderr, "/no/such/binary") {
-		t.Errorf("%s, want a one-line error naming the binary", res)
+	if res := r.Run("exec", c.ID, "/no/such/binary"); res.Code != 255 || !strings.Contains(res.Stderr, "/no/such/binary") {
+		t.Errorf("%s, want exit 255 (as runc) and a one-line error naming the binary", res)
 	}
 }
 
@@ -502,7 +502,7 @@ func TestUpdateDevices(t *testing.T) {
 	}
 
 	res := r.Run("update", "--memory", "64m", c.ID)
-	if res.Code == 0 || !strings.Contains(res.Stderr, `"memory" controller`) {
+	if res.Code == 0 || !strings.Contains(errorMessage(res.Stderr), `"memory" controller`) {
 		t.Errorf("update of an absent controller: %s", res)
 	}
 	if res := r.Run("update", "--l3-cache-schema", "L3:0=f", c.ID); res.Code == 0 {
