@@ -10,7 +10,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
@@ -38,7 +37,23 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "cgroup", Usage: "sub-cgroup of the container's to run the process in"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
 	},
-	Action: execAction,
+	Action: func(ctx *cli.Context) error {
+		if _, err := containerID(ctx, 1, -1); err != nil {
+			return err
+		}
+		// Scripts and engines tell a process that never ran from one that
+		// failed by its status: runc's exec exits 255 for the former.
+		err := execAction(ctx)
+		if err == nil || isExitStatus(err) {
+			return err
+		}
+		return &failedWith{err: fmt.Errorf("exec failed: %w", err), status: 255}
+	},
+}
+
+func isExitStatus(err error) bool {
+	var exit *exitError
+	return errors.As(err, &exit)
 }
 
 func execAction(ctx *cli.Context) error {
@@ -62,19 +77,30 @@ func execAction(ctx *cli.Context) error {
 		return err
 	}
 	var signals *signalHold
-	var beforeRelease func()
 	if !detach {
 		signals = holdSignals()
-		beforeRelease = signals.ready
 	}
 	// Without a console socket a foreground exec with a terminal serves
-	// the pty itself.
+	// the pty itself. It takes the pty over before the process runs, so
+	// that not even its first line is written with the pty's own modes.
 	var ours, theirs *os.File
+	var proxy *consoleProxy
 	if !detach && p.Terminal && ctx.String("console-socket") == "" {
 		if ours, theirs, err = consolePair(); err != nil {
 			return err
 		}
 		defer ours.Close()
+	}
+	var beforeRelease func() error
+	if !detach {
+		beforeRelease = func() error {
+			signals.ready()
+			if ours == nil {
+				return nil
+			}
+			proxy, err = serveConsole(ours)
+			return err
+		}
 	}
 	pid, err := c.Exec(&libcontainer.ExecOptions{
 		Process:       p,
@@ -90,22 +116,11 @@ func execAction(ctx *cli.Context) error {
 	if theirs != nil {
 		theirs.Close()
 	}
-	if errors.Is(err, libcontainer.ErrNotRunning) {
-		// runc's words and exit status for an exec into a stopped container.
-		return &exitError{status: 255, msg: "exec failed: " + err.Error()}
-	}
 	if err != nil {
 		return err
 	}
 	if detach {
 		return nil
-	}
-	var proxy *consoleProxy
-	if ours != nil {
-		if proxy, err = serveConsole(ours); err != nil {
-			_ = unix.Kill(pid, unix.SIGKILL)
-			return err
-		}
 	}
 	status := waitForward(pid, signals, proxy.ptyOf())
 	if proxy != nil {

@@ -31,10 +31,11 @@ var killCommand = &cli.Command{
 	},
 }
 
-// parseSignal accepts 9, KILL and SIGKILL alike.
+// parseSignal accepts 9, KILL and SIGKILL alike, and 0, which only checks
+// that the container's init is alive (a liveness probe).
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("invalid signal %q", s)
 		}
 		return unix.Signal(n), nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -31,7 +32,7 @@ var listCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		states := []stateJSON{}
+		var states []stateJSON
 		for _, id := range ids {
 			// A container deleted since the directory was read is skipped.
 			if c, err := libcontainer.Load(store, id); err == nil {
@@ -45,7 +46,8 @@ var listCommand = &cli.Command{
 			}
 			return nil
 		case format == "json":
-			return printJSON(states)
+			// One line, and null for no containers, as runc prints it.
+			return json.NewEncoder(os.Stdout).Encode(states)
 		}
 		w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)
 		fmt.Fprint(w, "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n")

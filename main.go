@@ -10,16 +10,15 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer"
 	_ "github.com/oci-rt/oci-rt/nsenter" // namespace setup before the Go runtime, for init
@@ -52,9 +51,9 @@ func newApp() *cli.App {
 		Version: version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for container state"},
-			&cli.StringFlag{Name: "log", Usage: "append errors to this file"},
+			&cli.StringFlag{Name: "log", Usage: "append the runtime's log records to this file (default: errors to stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
-			&cli.BoolFlag{Name: "debug", Usage: "accepted for runc compatibility"},
+			&cli.BoolFlag{Name: "debug", Usage: "log debug records of each step (to --log, or stderr without it)"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager (not supported yet: create fails)"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless cgroup handling: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility; checkpoint is not supported"},
@@ -65,24 +64,16 @@ func newApp() *cli.App {
 			execCommand, psCommand, pauseCommand, resumeCommand, eventsCommand, updateCommand,
 		},
 		Before: func(ctx *cli.Context) error {
-			logPath, logFormat = ctx.String("log"), ctx.String("log-format")
-			switch logFormat {
-			case "text", "json":
-			default:
-				return fmt.Errorf("unknown log format %q: use text or json", ctx.String("log-format"))
-			}
-			if logPath != "" {
-				libcontainer.Warn = func(msg string) { writeLog("warning", msg) }
+			if err := setupLogging(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
+				return err
 			}
 			_, err := parseRootless(ctx.String("rootless"))
 			return err
 		},
-		CommandNotFound: func(ctx *cli.Context, name string) {
-			fail(ctx.App, fmt.Errorf("unknown command %q", name))
-		},
 		// Errors are reported once, by fail, in the format clients parse.
+		// An unknown command or help topic is urfave/cli's own "No help
+		// topic" error with exit status 3, as in runc.
 		ExitErrHandler:         func(*cli.Context, error) {},
-		HideHelpCommand:        true,
 		UseShortOptionHandling: true,
 	}
 	return app
@@ -97,56 +88,72 @@ func defaultRoot() string {
 	return "/run/oci-rt"
 }
 
-// exitError carries an exit status other than 1: the container's, for run
-// and exec, with no message; or runc's for a failure, with msg.
-type exitError struct {
+// exitError carries an exit status other than 1 (the container's, for run
+// and exec) with no message of its own.
+type exitError struct{ status int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.status) }
+
+// failedWith reports err with an exit status other than 1 (an exec that
+// failed before its process ran: 255, as runc's).
+type failedWith struct {
+	err    error
 	status int
-	msg    string
 }
 
-func (e *exitError) Error() string {
-	if e.msg != "" {
-		return e.msg
-	}
-	return fmt.Sprintf("exit status %d", e.status)
-}
+func (e *failedWith) Error() string { return e.err.Error() }
+func (e *failedWith) Unwrap() error { return e.err }
 
-// fail reports err on stderr and, with --log, in the log, then exits.
+// fail reports err and exits. With --log, the message goes plain to
+// stderr and as a record to the log; without, stderr gets the record, in
+// the --log-format, as runc writes it.
 func fail(app *cli.App, err error) {
-	status := 1
+	restoreTerminal()
 	var exit *exitError
 	if errors.As(err, &exit) {
-		if exit.msg == "" {
-			os.Exit(exit.status)
-		}
-		status = exit.status
+		os.Exit(exit.status)
+	}
+	status := 1
+	var failed *failedWith
+	var coder cli.ExitCoder
+	switch {
+	case errors.As(err, &failed):
+		status = failed.status
+	case errors.As(err, &coder):
+		status = coder.ExitCode()
 	}
 	msg := strings.Join(strings.Fields(err.Error()), " ")
-	fmt.Fprintln(os.Stderr, msg)
-	writeLog("error", msg)
+	libcontainer.Log.Record("error", msg)
+	if libcontainer.Log.Out != os.Stderr {
+		fmt.Fprintln(os.Stderr, msg)
+	}
 	os.Exit(status)
 }
 
-// The --log target, known once the global flags are parsed.
-var logPath, logFormat string
+// setupLogging points the runtime's records where runc's go: the --log
+// file, else stderr, debug records only with --debug. Nothing but a
+// failure or a warning the spec demands (a failed poststop hook) writes
+// one without --debug, so stderr stays empty on success for the clients
+// that parse it.
+func setupLogging(path, format string, debug bool) error {
+	if format != "text" && format != "json" {
+		return fmt.Errorf("invalid log-format: %s", format)
+	}
+	log := &libcontainer.Logger{Out: os.Stderr, JSON: format == "json", Debug: debug}
+	if path != "" {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return fmt.Errorf("open log file: %w", err)
+		}
+		log.Out = f
+	} else {
+		log.Color = !log.JSON && isTerminal(os.Stderr)
+	}
+	libcontainer.Log = log
+	return nil
+}
 
-// writeLog appends msg at level (error, warning) to the --log file in the
-// chosen format; clients (containerd) report the last error line of a JSON
-// log to the user.
-func writeLog(level, msg string) {
-	if logPath == "" {
-		return
-	}
-	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return
-	}
-	defer f.Close()
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	if logFormat == "json" {
-		line, _ := json.Marshal(map[string]string{"level": level, "msg": msg, "time": now})
-		fmt.Fprintf(f, "%s\n", line)
-		return
-	}
-	fmt.Fprintf(f, "time=%q level=%s msg=%q\n", now, level, msg)
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

@@ -159,13 +159,14 @@ func consolePair() (ours, theirs *os.File, err error) {
 // consoleProxy copies between our stdio and a process's pty master.
 type consoleProxy struct {
 	pty console.Console
-	// user is our stdin's terminal, set raw while the proxy runs; nil when
-	// stdin is not a terminal.
-	user console.Console
 	// outDone is closed when the pty's output is drained (EOF or EIO once
 	// no process holds the pty any more).
 	outDone chan struct{}
 }
+
+// restoreTerminal gives the caller's terminal back its own modes; fail
+// calls it too, so that no exit path leaves the terminal raw.
+var restoreTerminal = func() {}
 
 // serveConsole receives the pty master and copies between it and our own
 // stdio, resizing it with our terminal.
@@ -178,29 +179,75 @@ func serveConsole(sock *os.File) (*consoleProxy, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Our own terminal turns each newline into CR LF already; the
+	// container's pty doing it as well would end every line in \r\r\n.
+	if err := console.ClearONLCR(pty.Fd()); err != nil {
+		pty.Close()
+		return nil, fmt.Errorf("clear ONLCR on the container's pty: %w", err)
+	}
 	p := &consoleProxy{pty: pty, outDone: make(chan struct{})}
-	if cur, err := console.ConsoleFromFile(os.Stdin); err == nil {
-		p.user = cur
-		_ = cur.SetRaw()
-		if size, err := cur.Size(); err == nil {
+	if user := callerTerminal(); user != nil {
+		if err := user.SetRaw(); err != nil {
+			pty.Close()
+			return nil, fmt.Errorf("set the terminal raw: %w", err)
+		}
+		restoreTerminal = func() { _ = user.Reset() }
+		if size, err := user.Size(); err == nil {
 			_ = pty.Resize(size)
 		}
 		winch := make(chan os.Signal, 1)
 		signal.Notify(winch, unix.SIGWINCH)
 		go func() {
 			for range winch {
-				if size, err := cur.Size(); err == nil {
+				if size, err := user.Size(); err == nil {
 					_ = pty.Resize(size)
 				}
 			}
 		}()
 	}
-	go func() { _, _ = io.Copy(pty, os.Stdin) }()
+	// Reading a terminal that belongs to the foreground job would stop us
+	// (or, with SIGTTIN caught, retry forever).
+	if !isBackgroundTerminal(os.Stdin) {
+		go func() { _, _ = io.Copy(pty, os.Stdin) }()
+	}
 	go func() {
 		_, _ = io.Copy(os.Stdout, pty)
 		close(p.outDone)
 	}()
 	return p, nil
+}
+
+// callerTerminal is the terminal the user sees, found as runc finds it:
+// stderr, stdout or stdin, else the controlling terminal. It is nil when
+// there is none, and when we run in the background: changing the modes of
+// the foreground job's terminal would raise SIGTTOU, which we catch to
+// forward, and the kernel would retry the change forever.
+func callerTerminal() console.Console {
+	for _, f := range []*os.File{os.Stderr, os.Stdout, os.Stdin} {
+		if c, err := console.ConsoleFromFile(f); err == nil {
+			if isBackgroundTerminal(f) {
+				return nil
+			}
+			return c
+		}
+	}
+	tty, err := os.OpenFile("/dev/tty", os.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	c, err := console.ConsoleFromFile(tty)
+	if err != nil || isBackgroundTerminal(tty) {
+		tty.Close()
+		return nil
+	}
+	return c
+}
+
+// isBackgroundTerminal reports whether f is our controlling terminal and
+// another process group has its foreground.
+func isBackgroundTerminal(f *os.File) bool {
+	fg, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCGPGRP)
+	return err == nil && fg != unix.Getpgrp()
 }
 
 // Close passes on what the process wrote before it exited, waiting only
@@ -211,9 +258,7 @@ func (p *consoleProxy) Close() {
 	case <-p.outDone:
 	case <-time.After(time.Second):
 	}
-	if p.user != nil {
-		_ = p.user.Reset()
-	}
+	restoreTerminal()
 }
 
 // ptyOf is the proxy's pty, nil without a proxy.

@@ -21,15 +21,35 @@ func openStore(ctx *cli.Context) (*libcontainer.Store, error) {
 // containerID returns the command's ID argument, checked before anything
 // touches the disk.
 func containerID(ctx *cli.Context, minArgs, maxArgs int) (string, error) {
-	n := ctx.NArg()
-	if n < minArgs || (maxArgs >= 0 && n > maxArgs) {
-		return "", fmt.Errorf("%s: wrong number of arguments; usage: oci-rt %s %s", ctx.Command.Name, ctx.Command.Name, ctx.Command.ArgsUsage)
+	if err := checkArgCount(ctx, minArgs, maxArgs); err != nil {
+		return "", err
 	}
 	id := ctx.Args().First()
 	if err := configs.ValidateID(id); err != nil {
 		return "", err
 	}
 	return id, nil
+}
+
+// checkArgCount refuses a wrong number of arguments the way runc does:
+// "Incorrect Usage." and the command's help on stdout, the error in
+// runc's words.
+func checkArgCount(ctx *cli.Context, minArgs, maxArgs int) error {
+	n, name := ctx.NArg(), ctx.Command.Name
+	var err error
+	switch {
+	case minArgs == maxArgs && n != minArgs:
+		err = fmt.Errorf("oci-rt: %q requires exactly %d argument(s)", name, minArgs)
+	case n < minArgs:
+		err = fmt.Errorf("oci-rt: %q requires a minimum of %d argument(s)", name, minArgs)
+	case maxArgs >= 0 && n > maxArgs:
+		err = fmt.Errorf("oci-rt: %q requires a maximum of %d argument(s)", name, maxArgs)
+	default:
+		return nil
+	}
+	fmt.Print("Incorrect Usage.\n\n")
+	cli.HelpPrinter(ctx.App.Writer, cli.CommandHelpTemplate, ctx.Command)
+	return err
 }
 
 // pidFileFlag is --pid-file made absolute, as runc makes it, so that the

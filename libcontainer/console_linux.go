@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -65,6 +66,38 @@ func setupConsole(cfg *initConfig, bindDevConsole bool) error {
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("make the pty the controlling terminal: %w", err)
+	}
+	return nil
+}
+
+// devNullRdev is /dev/null's device number.
+var devNullRdev = unix.Mkdev(1, 3)
+
+// handStdioToUser makes the process's user the owner of its stdio (the pty
+// included), as runc does: a process that is not root must be able to
+// reopen /dev/stdout or change its terminal's modes. Only the owner
+// changes; the group stays the one devpts or the caller gave. An fd whose
+// owner is not mapped into the container, or on a read-only filesystem,
+// is left alone rather than failing the process.
+func handStdioToUser(uid uint32) error {
+	for fd := 0; fd < 3; fd++ {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				continue
+			}
+			return fmt.Errorf("stat stdio fd %d: %w", fd, err)
+		}
+		if st.Uid == uid || (st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == devNullRdev) {
+			continue
+		}
+		err := unix.Fchown(fd, int(uid), int(st.Gid))
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("hand stdio fd %d to uid %d: %w", fd, uid, err)
+		}
 	}
 	return nil
 }

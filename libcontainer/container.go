@@ -136,9 +136,11 @@ func (c *Container) Start() error {
 	}
 	defer unix.Close(pidfd)
 	fifoPath := filepath.Join(lock.Dir(), fifoName)
+	debugf("start %s: releasing init %d through the exec fifo", c.State.ID, c.State.InitPid)
 	if err := waitExec(fifoPath, pidfd); err != nil {
 		return err
 	}
+	debugf("start %s: the process runs", c.State.ID)
 	if err := os.Remove(fifoPath); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
@@ -217,6 +219,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 // Only what proves to be the container's is signalled: its verified
 // cgroup, or its init.
 func (c *Container) signalLocked(sig unix.Signal, all bool) error {
+	debugf("kill %s: signal %d, all %v", c.State.ID, sig, all)
 	if all {
 		m, err := c.verifiedCgroup()
 		if err == nil {
@@ -279,6 +282,7 @@ func Delete(store *Store, id string, force bool) error {
 	}
 	c := &Container{store: store, State: st}
 	status := c.Status()
+	debugf("delete %s: container is %s, force %v", id, status, force)
 	if (status == StatusRunning || status == StatusPaused) && !force {
 		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
 	}
@@ -336,6 +340,7 @@ func Delete(store *Store, id string, force bool) error {
 	if err := lock.Remove(); err != nil {
 		errs = append(errs, err)
 	}
+	debugf("delete %s: done", id)
 	return errors.Join(errs...)
 }
 

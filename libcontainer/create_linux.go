@@ -73,9 +73,11 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	pause := o.Pause
-	if pause == nil {
-		pause = func(string) {}
+	pause := func(point string) {
+		debugf("create %s: %s", o.ID, createSteps[point])
+		if o.Pause != nil {
+			o.Pause(point)
+		}
 	}
 
 	boot, err := bootID()
@@ -156,6 +158,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		defer hostRoot.Close()
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}
+	req.passLog()
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's
 	// limits; it joins the container's cgroup before anything of the
@@ -221,6 +224,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := init.conn.send(msgAck, ""); err != nil {
 		return nil, err
 	}
+	debugf("create %s: created, init %d waits for start", o.ID, init.pid)
 	return c, nil
 }
 
@@ -250,9 +254,14 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 		return nil, cleanup, fmt.Errorf("create exec fifo: %w", err)
 	}
 	// The init opens the fifo as the container's root, which in a user
-	// namespace is some other host uid.
+	// namespace is some other host uid, one the config does not even name
+	// when it joins a user namespace by path. So, as runc does, anyone may
+	// write it: only the init's fd reaches it, the state dir is private.
 	if err := os.Chown(fifoPath, hostID(spec.Linux.UIDMappings, 0), hostID(spec.Linux.GIDMappings, 0)); err != nil {
 		return nil, cleanup, fmt.Errorf("chown exec fifo: %w", err)
+	}
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, cleanup, fmt.Errorf("chmod exec fifo: %w", err)
 	}
 	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -322,6 +331,7 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manage
 			killAndReap(init.pid)
 			return err
 		}
+		debugf("%s %s: init %d asks for %q", what, c.State.ID, init.pid, rep.Type)
 		switch rep.Type {
 		case msgHooks:
 			if hasCreateHooks(spec) {

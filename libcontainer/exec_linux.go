@@ -33,8 +33,9 @@ type ExecOptions struct {
 	PidFile      string
 	// BeforeRelease, when set, is called once the process is set up, just
 	// before it may go on to execve (a foreground caller completes its
-	// signal forwarding there).
-	BeforeRelease func()
+	// signal forwarding and takes over the pty there); an error kills the
+	// process and fails the exec.
+	BeforeRelease func() error
 }
 
 // notRunningError is why an exec fails when the container's init is gone.
@@ -127,6 +128,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	}
 	req.preserve(o.PreserveFDs)
 	req.bootstrap = execBootstrap(spec, nsFiles, req)
+	req.passLog()
 	if hostRoot != nil {
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}
@@ -140,11 +142,13 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		}
 	}
 
+	debugf("exec %s: joining the namespaces of init %d", c.State.ID, c.State.InitPid)
 	p, err := spawn(req, "oci-rt")
 	if err != nil {
 		return 0, err
 	}
 	defer p.conn.f.Close()
+	debugf("exec %s: process %d spawned", c.State.ID, p.pid)
 	if err := addToIntelRdt(c.State, spec, p.pid); err != nil {
 		killAndReap(p.pid)
 		return 0, err
@@ -157,7 +161,10 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 	if o.BeforeRelease != nil {
-		o.BeforeRelease()
+		if err := o.BeforeRelease(); err != nil {
+			killAndReap(p.pid)
+			return 0, err
+		}
 	}
 	if err := p.conn.send(msgAck, ""); err != nil {
 		killAndReap(p.pid)
@@ -178,6 +185,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			return 0, fmt.Errorf("pid file: %w", err)
 		}
 	}
+	debugf("exec %s: process %d runs %s", c.State.ID, p.pid, o.Process.Args[0])
 	return p.pid, nil
 }
 

@@ -14,25 +14,38 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// runHooks runs hooks in order with the container's state on stdin; the
-// first failure stops the rest and is returned in one line, with what the
-// hook wrote to stderr.
+// runHooks runs hooks of the runtime's namespaces in order with the
+// container's state on stdin; the first failure stops the rest and is
+// returned in one line, with what the hook wrote to stderr.
 func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
+	return runHooksIn(existingDir(state.Bundle), kind, hooks, state)
+}
+
+// runHooksIn is runHooks with the hooks' working directory: runc runs the
+// host's hooks in the bundle (hooks find files next to config.json that
+// way) and createContainer's in the rootfs; "" is our own directory.
+func runHooksIn(dir, kind string, hooks []specs.Hook, state *specs.State) error {
 	stdin, err := json.Marshal(state)
 	if err != nil {
 		return err
 	}
 	for i, h := range hooks {
-		if err := runHook(h, stdin); err != nil {
+		debugf("running %s hook #%d (%s)", kind, i, h.Path)
+		if err := runHook(h, stdin, dir); err != nil {
 			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
 		}
 	}
 	return nil
 }
 
-// Warn reports a problem that does not fail the operation: the CLI points
-// it at its --log (stderr stays empty on success, clients parse it).
-var Warn = func(msg string) { fmt.Fprintln(os.Stderr, "warning: "+msg) }
+// existingDir is dir, or "" when it is not a directory (a client may
+// remove the bundle before the poststop hooks run).
+func existingDir(dir string) string {
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return ""
+	}
+	return dir
+}
 
 // runAllHooks runs every hook even after failures, which it reports through
 // Warn: a failed poststop hook must not stop the others nor delete (spec
@@ -44,13 +57,28 @@ func runAllHooks(kind string, hooks []specs.Hook, state *specs.State) {
 		return
 	}
 	for i, h := range hooks {
-		if err := runHook(h, stdin); err != nil {
+		debugf("running %s hook #%d (%s)", kind, i, h.Path)
+		if err := runHook(h, stdin, existingDir(state.Bundle)); err != nil {
 			Warn(fmt.Sprintf("%s hook #%d (%s): %v", kind, i, h.Path, err))
 		}
 	}
 }
 
-func runHook(h specs.Hook, stdin []byte) error {
+// withDefaultEnv gives the hooks that run in the container and have no env
+// of their own the container process's env, as runc runs them with its
+// init's environment.
+func withDefaultEnv(hooks []specs.Hook, env []string) []specs.Hook {
+	out := make([]specs.Hook, len(hooks))
+	for i, h := range hooks {
+		if h.Env == nil {
+			h.Env = env
+		}
+		out[i] = h
+	}
+	return out
+}
+
+func runHook(h specs.Hook, stdin []byte, dir string) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
@@ -62,6 +90,7 @@ func runHook(h specs.Hook, stdin []byte) error {
 		cmd.Args = h.Args
 	}
 	cmd.Env = h.Env
+	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

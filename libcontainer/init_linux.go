@@ -40,6 +40,9 @@ func Init() {
 	if err := conn.recvValue(&cfg); err != nil {
 		os.Exit(1)
 	}
+	if cfg.LogFD != 0 {
+		Log = &Logger{Out: os.NewFile(uintptr(cfg.LogFD), "log"), JSON: cfg.LogJSON, Debug: true}
+	}
 	// Up to the start fifo, errors go to the parent, which shows them to
 	// the user; after it, they go to `start` through the fifo.
 	fifo, err := initContainer(&cfg, conn)
@@ -58,6 +61,11 @@ func Init() {
 // is already waiting for the outcome.
 func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	spec, p := cfg.Spec, cfg.Spec.Process
+	who := "container init"
+	if cfg.Exec {
+		who = "exec process"
+	}
+	debugf("%s %s: pid %d in the container's namespaces", cfg.ID, who, os.Getpid())
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
 	}
@@ -71,6 +79,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if err := setupFilesystem(cfg, rcfg, conn); err != nil {
 			return nil, err
 		}
+		debugf("%s %s: root filesystem set up", cfg.ID, who)
 	} else if cfg.HostRootFD != 0 {
 		// No mount namespace to join: the container's root is a chroot.
 		if err := enterHostRoot(cfg.HostRootFD); err != nil {
@@ -81,6 +90,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if err := setupConsole(cfg, !cfg.Exec); err != nil {
 			return nil, err
 		}
+		debugf("%s %s: pty set up as the process's terminal", cfg.ID, who)
 	}
 	if !cfg.Exec {
 		if err := setupNames(spec); err != nil {
@@ -101,6 +111,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	}
 	id, err := proc.ResolveUser(p.User)
 	if err != nil {
+		return nil, err
+	}
+	if err := handStdioToUser(id.UID); err != nil {
 		return nil, err
 	}
 	caps, err := proc.ParseCapabilities(p.Capabilities)
@@ -131,7 +144,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if filter != nil && usesNotify(spec.Linux.Seccomp) {
+	if filter != nil && seccomp.UsesNotify(spec.Linux.Seccomp) {
 		// The agent must have the listener before the process runs, so the
 		// filter goes in now and the parent passes its fd on.
 		if err := installSeccompWithListener(filter, conn); err != nil {
@@ -160,25 +173,38 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 
 	var fifo *os.File
 	if !cfg.Exec {
+		debugf("%s %s: set up, waiting for start", cfg.ID, who)
 		if fifo, err = waitForStart(fifoHandle); err != nil {
 			return nil, err
 		}
-		if spec.Hooks != nil {
-			if err := runHooks("startContainer", spec.Hooks.StartContainer, hookState(cfg, specs.StateCreated)); err != nil {
-				return fifo, err
-			}
-		}
+		debugf("%s %s: started", cfg.ID, who)
 	}
-	if !p.NoNewPrivileges && filter != nil {
-		// Without no_new_privs the filter can only go in while we still
-		// have CAP_SYS_ADMIN.
+	var startHooks []specs.Hook
+	if !cfg.Exec && spec.Hooks != nil {
+		startHooks = spec.Hooks.StartContainer
+	}
+	// Without no_new_privs the filter can only go in while we still have
+	// CAP_SYS_ADMIN. With it, it goes in just before execve, so that a
+	// profile need not allow the runtime's own last system calls; but the
+	// startContainer hooks run under the container's filter, as in runc.
+	if filter != nil && (!p.NoNewPrivileges || len(startHooks) > 0) {
+		if err := proc.NoNewPrivileges(p); err != nil {
+			return fifo, err
+		}
 		if err := installSeccomp(filter); err != nil {
 			return fifo, err
 		}
 		filter = nil
 	}
+	if len(startHooks) > 0 {
+		if err := runHooksIn("", "startContainer", withDefaultEnv(startHooks, env), hookState(cfg, specs.StateCreated)); err != nil {
+			return fifo, err
+		}
+	}
+	debugf("%s %s: switching to uid %d and executing %s", cfg.ID, who, id.UID, path)
 	// From the rlimits on, the Go runtime must not need another thread
-	// (see proc.SwitchIdentity): no garbage collection may start.
+	// (see proc.SwitchIdentity): no garbage collection may start. No
+	// record is written from here on.
 	debug.SetGCPercent(-1)
 	if err := proc.SwitchIdentity(p, id, caps); err != nil {
 		return fifo, err
@@ -221,7 +247,8 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error
 		if cfg.Spec.Hooks == nil {
 			return nil
 		}
-		return runHooks("createContainer", cfg.Spec.Hooks.CreateContainer, hookState(cfg, specs.StateCreating))
+		hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
+		return runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating))
 	}
 	return rootfs.Setup(rcfg, beforePivot)
 }
@@ -309,18 +336,6 @@ func checkNoMagicLinks(path string) error {
 		return fmt.Errorf("exec %s: %w", path, err)
 	}
 	return unix.Close(fd)
-}
-
-func usesNotify(s *specs.LinuxSeccomp) bool {
-	if s.DefaultAction == specs.ActNotify {
-		return true
-	}
-	for _, sc := range s.Syscalls {
-		if sc.Action == specs.ActNotify {
-			return true
-		}
-	}
-	return false
 }
 
 // installSeccompWithListener installs the filter and hands its listener fd

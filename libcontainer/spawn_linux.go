@@ -43,6 +43,11 @@ type initConfig struct {
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`
+	// LogFD, with --debug, is where the init writes its debug records:
+	// the runtime's own log (closed at execve like the runtime's other
+	// fds).
+	LogFD   int  `json:"logFd,omitempty"`
+	LogJSON bool `json:"logJson,omitempty"`
 }
 
 // spawnRequest describes a process to start through the namespace stage.

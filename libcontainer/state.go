@@ -103,7 +103,7 @@ func (s *Store) dir(id string) string { return filepath.Join(s.Root, id) }
 func (s *Store) openDir(id string) (*os.File, error) {
 	d, err := openTrusted(unix.AT_FDCWD, s.dir(id), "state directory of container "+id, true)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+		return nil, fmt.Errorf("container %w", ErrNotExist)
 	}
 	return d, err
 }
@@ -148,7 +148,7 @@ func (s *Store) Lock(id string) (*Lock, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(d.Fd()), &st); err != nil || st.Nlink == 0 {
 		d.Close()
-		return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+		return nil, fmt.Errorf("container %w", ErrNotExist)
 	}
 	return &Lock{store: s, id: id, dir: d}, nil
 }
@@ -236,7 +236,7 @@ func (s *Store) readFile(id, name, what string) ([]byte, error) {
 	defer d.Close()
 	data, err := readTrusted(d, name, what+" file of container "+id)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("container %s %w", id, ErrNotExist)
+		return nil, fmt.Errorf("container %w", ErrNotExist)
 	}
 	return data, err
 }

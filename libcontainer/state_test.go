@@ -66,7 +66,7 @@ func TestStoreLockSerialisesAndSeesDeletion(t *testing.T) {
 	if err := l.Remove(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-got; !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "container c does not exist") {
+	if err := <-got; !errors.Is(err, ErrNotExist) || !strings.Contains(err.Error(), "container does not exist") {
 		t.Fatalf("waiter got %v, want does not exist", err)
 	}
 	if _, err := store.Lock("missing"); !errors.Is(err, ErrNotExist) {

@@ -24,7 +24,7 @@ func SendListener(listenerPath string, listenerFd int, state specs.ContainerProc
 	}
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: listenerPath, Net: "unix"})
 	if err != nil {
-		return fmt.Errorf("seccomp: connecting to listener socket: %w", err)
+		return fmt.Errorf("failed to connect with seccomp agent specified in the seccomp profile: %w", err)
 	}
 	defer conn.Close()
 	oob := unix.UnixRights(listenerFd)

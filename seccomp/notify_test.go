@@ -33,6 +33,7 @@ func notifyChild() int {
 	runtime.LockOSThread()
 	cfg := &specs.LinuxSeccomp{
 		DefaultAction: specs.ActAllow,
+		ListenerPath:  os.Getenv(notifySocketEnv),
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"getppid"}, Action: specs.ActNotify}},
 	}
 	f, err := Compile(cfg)

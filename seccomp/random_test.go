@@ -48,7 +48,9 @@ func randomProfile(seed int64) (*specs.LinuxSeccomp, []string) {
 	}
 	arches := randArchSets[pick(len(randArchSets))]
 	def := randActions[pick(len(randActions)-1)] // NOTIFY is no default
-	cfg := &specs.LinuxSeccomp{DefaultAction: def, DefaultErrnoRet: errno()}
+	// A notifying rule needs an agent to hand the listener to; compiling
+	// never contacts it.
+	cfg := &specs.LinuxSeccomp{DefaultAction: def, DefaultErrnoRet: errno(), ListenerPath: "/run/seccomp-agent.sock"}
 	used := map[string]bool{}
 	for range 1 + pick(12) {
 		sc := specs.LinuxSyscall{Action: randActions[pick(len(randActions))], ErrnoRet: errno()}

@@ -132,8 +132,23 @@ func Validate(cfg *specs.LinuxSeccomp) error {
 			}
 		}
 	}
+	// Without an agent to hand the listener to, every notifying syscall
+	// would block forever: refused at create, in runc's words.
+	if cfg.ListenerPath == "" && UsesNotify(cfg) {
+		return errors.New("seccomp: SCMP_ACT_NOTIFY is used but listenerPath is not set")
+	}
 	if cfg.ListenerPath != "" && len(cfg.ListenerPath) >= len(unix.RawSockaddrUnix{}.Path) {
 		return fmt.Errorf("seccomp: listenerPath %q is too long for a unix socket", cfg.ListenerPath)
 	}
 	return nil
+}
+
+// UsesNotify reports whether any rule of the profile notifies an agent.
+func UsesNotify(cfg *specs.LinuxSeccomp) bool {
+	for _, sc := range cfg.Syscalls {
+		if sc.Action == specs.ActNotify {
+			return true
+		}
+	}
+	return cfg.DefaultAction == specs.ActNotify
 }

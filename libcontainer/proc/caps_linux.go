@@ -123,7 +123,10 @@ func capabilityMask(names []string) (uint64, error) {
 	for _, name := range names {
 		n, known := capabilityNumbers[strings.ToUpper(name)]
 		if !known {
-			return 0, fmt.Errorf("unknown capability %q", name)
+			// runc drops an unknown name with a warning; a misspelt
+			// capability would then silently run the process without it,
+			// so we refuse it, and say that this is deliberate.
+			return 0, fmt.Errorf("unknown capability %q (refused deliberately, where runc ignores it with a warning)", name)
 		}
 		if n <= lastKernelCap() {
 			mask |= 1 << n
@@ -161,9 +164,11 @@ func KnownCapabilities() []string {
 }
 
 // WithExecCaps returns a copy of c with the `exec --cap` names added to the
-// bounding, effective and permitted sets. The inheritable and ambient sets are
-// left as they are: granting inheritable capabilities to an exec'd process let
-// unprivileged programs gain them via file capabilities (CVE-2022-29162).
+// bounding, effective, permitted and ambient sets, as runc adds them. The
+// inheritable set is left as it is: granting inheritable capabilities to an
+// exec'd process let unprivileged programs gain them via file capabilities
+// (CVE-2022-29162); so an added ambient capability only takes effect when
+// the config already makes it inheritable.
 func WithExecCaps(c *specs.LinuxCapabilities, names []string) *specs.LinuxCapabilities {
 	out := &specs.LinuxCapabilities{}
 	if c != nil {
@@ -176,6 +181,7 @@ func WithExecCaps(c *specs.LinuxCapabilities, names []string) *specs.LinuxCapabi
 	out.Bounding = append(out.Bounding, names...)
 	out.Effective = append(out.Effective, names...)
 	out.Permitted = append(out.Permitted, names...)
+	out.Ambient = append(out.Ambient, names...)
 	return out
 }
 

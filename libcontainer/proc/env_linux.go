@@ -10,7 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// defaultPath is the PATH a process gets when its env has none, as in runc.
+// defaultPath is searched for a command when the process's env has no
+// PATH: the spec gives args[0] execvp's semantics, which fall back to a
+// default search path. The env itself stays as the config gives it, as in
+// runc.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // ValidateEnv checks that each entry is KEY=VALUE with a non-empty key and no
@@ -31,10 +34,11 @@ func ValidateEnv(env []string) error {
 }
 
 // Env builds the process environment: the spec's env with later duplicates
-// winning, plus HOME from id and a default PATH when the spec sets neither.
+// winning in the first one's place, and HOME from id when the spec leaves
+// it unset or empty, as runc does. Nothing else is added.
 func Env(p *specs.Process, id *Identity) []string {
 	position := make(map[string]int, len(p.Env))
-	env := make([]string, 0, len(p.Env)+2)
+	env := make([]string, 0, len(p.Env)+1)
 	for _, kv := range p.Env {
 		key, _, _ := strings.Cut(kv, "=")
 		if i, seen := position[key]; seen {
@@ -44,11 +48,13 @@ func Env(p *specs.Process, id *Identity) []string {
 		position[key] = len(env)
 		env = append(env, kv)
 	}
-	if _, set := position["HOME"]; !set && id != nil {
-		env = append(env, "HOME="+id.Home)
+	if id == nil {
+		return env
 	}
-	if _, set := position["PATH"]; !set {
-		env = append(env, "PATH="+defaultPath)
+	if i, set := position["HOME"]; !set {
+		env = append(env, "HOME="+id.Home)
+	} else if env[i] == "HOME=" {
+		env[i] = "HOME=" + id.Home
 	}
 	return env
 }

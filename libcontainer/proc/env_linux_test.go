@@ -18,14 +18,16 @@ func TestEnv(t *testing.T) {
 		env  []string
 		want []string
 	}{
-		{"defaults added", []string{"TERM=xterm"},
-			[]string{"TERM=xterm", "HOME=/home/bob", "PATH=" + defaultPath}},
+		{"HOME added, no PATH", []string{"TERM=xterm"},
+			[]string{"TERM=xterm", "HOME=/home/bob"}},
 		{"spec values kept", []string{"PATH=/bin", "HOME=/x"},
 			[]string{"PATH=/bin", "HOME=/x"}},
-		{"empty HOME counts as set", []string{"HOME=", "PATH="},
-			[]string{"HOME=", "PATH="}},
+		{"empty HOME replaced in place", []string{"HOME=", "PATH="},
+			[]string{"HOME=/home/bob", "PATH="}},
+		{"empty last HOME replaced", []string{"HOME=/x", "A=1", "HOME="},
+			[]string{"HOME=/home/bob", "A=1"}},
 		{"last duplicate wins in first position", []string{"A=1", "B=2", "A=3"},
-			[]string{"A=3", "B=2", "HOME=/home/bob", "PATH=" + defaultPath}},
+			[]string{"A=3", "B=2", "HOME=/home/bob"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := Env(&specs.Process{Env: tc.env}, id); !reflect.DeepEqual(got, tc.want) {

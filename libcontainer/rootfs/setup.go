@@ -268,7 +268,7 @@ func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
 
 	var target *os.File
 	if m.Type == "proc" || m.Type == "sysfs" {
-		target, err = plainDirTarget(root, dest)
+		target, err = plainDirTarget(root, dest, m.Type)
 	} else {
 		target, err = ensureTarget(root, dest, kindOf(mnt))
 	}
@@ -365,8 +365,9 @@ func kindOf(mnt *os.File) targetKind {
 }
 
 // plainDirTarget is for /proc and /sys: a symlink anywhere on the way would
-// let the container choose where procfs or sysfs lands (SECURITY 3).
-func plainDirTarget(root *os.File, dest string) (*os.File, error) {
+// let the container choose where procfs or sysfs lands (SECURITY 3). The
+// errors keep runc's words, which users search for.
+func plainDirTarget(root *os.File, dest, fstype string) (*os.File, error) {
 	lookup := func() (*os.File, error) {
 		return openInRoot(root, dest, unix.O_PATH|unix.O_NOFOLLOW, unix.RESOLVE_NO_SYMLINKS)
 	}
@@ -379,7 +380,7 @@ func plainDirTarget(root *os.File, dest string) (*os.File, error) {
 		}
 	}
 	if errors.Is(err, unix.ELOOP) {
-		return nil, fmt.Errorf("%s must not be reached through a symlink", dest)
+		return nil, fmt.Errorf("filesystem %q must be mounted on ordinary directory: %s must not be reached through a symlink", fstype, dest)
 	}
 	if err != nil {
 		return nil, err
@@ -394,10 +395,10 @@ func plainDirTarget(root *os.File, dest string) (*os.File, error) {
 		return target, nil
 	case unix.S_IFLNK:
 		target.Close()
-		return nil, fmt.Errorf("%s is a symlink, it must be a plain directory", dest)
+		return nil, fmt.Errorf("filesystem %q must be mounted on ordinary directory: %s is a symlink", fstype, dest)
 	default:
 		target.Close()
-		return nil, fmt.Errorf("%s is not a directory", dest)
+		return nil, fmt.Errorf("filesystem %q must be mounted on ordinary directory: %s is not a directory", fstype, dest)
 	}
 }
 

@@ -33,7 +33,7 @@ func checkFailure(t *testing.T, res Result, want string) {
 	if msg == "" || strings.Contains(msg, "\n") {
 		t.Errorf("%s: want exactly one line on stderr", res)
 	}
-	if !strings.Contains(strings.ToLower(msg), strings.ToLower(want)) {
+	if !strings.Contains(strings.ToLower(errorMessage(msg)), strings.ToLower(want)) {
 		t.Errorf("%s: error does not mention %q", res, want)
 	}
 }
@@ -85,7 +85,7 @@ func TestBadIDs(t *testing.T) {
 	for _, id := range []string{"", ".", "..", "a/b", "../x", "/abs", strings.Repeat("a", 1024), "a\x01b", "a\nb", "a\x7fb", "-rf"} {
 		root := filepath.Join(t.TempDir(), "root")
 		for _, args := range [][]string{{"create", "--bundle", bundle, id}, {"run", "--bundle", bundle, id}, {"delete", id}, {"state", id}, {"kill", id, "KILL"}, {"start", id}} {
-			r := &Runtime{t: t, Root: root}
+			r := &Runtime{t: t, Root: root, Bin: rtBinary}
 			res := r.Run(args...)
 			if res.Code == 0 {
 				t.Errorf("%s: succeeded with a bad ID", res)

@@ -164,7 +164,7 @@ func TestPreserveFdsNotOpen(t *testing.T) {
 	defer f3.Close()
 	cmd := r.Command("exec", "--preserve-fds", "2", c.ID, "ls", "-l", "/proc/self/fd")
 	cmd.ExtraFiles = []*os.File{f3}
-	if res := r.RunCmd(cmd); res.Code != 1 || !strings.Contains(res.Stderr, "fd 4") {
+	if res := r.RunCmd(cmd); res.Code != 255 || !strings.Contains(res.Stderr, "fd 4") {
 		t.Errorf("exec --preserve-fds 2 with only fd 3 open: %s, want an error naming fd 4", res)
 	}
 	if procs := procsIn(t, cgroupDir(c.ID)); !slices.Equal(procs, []int{c.Pid}) {
@@ -248,7 +248,7 @@ func TestExecIgnorePaused(t *testing.T) {
 	c := runningContainer(t, r)
 	r.Must("pause", c.ID)
 	res := r.Run("exec", c.ID, "true")
-	if res.Code != 1 || !strings.Contains(res.Stderr, "paused") || !strings.Contains(res.Stderr, "--ignore-paused") {
+	if res.Code != 255 || !strings.Contains(res.Stderr, "paused") || !strings.Contains(res.Stderr, "--ignore-paused") {
 		t.Errorf("exec into a paused container: %s, want a one-line error naming the state and the flag", res)
 	}
 	if procs := procsIn(t, cgroupDir(c.ID)); !slices.Equal(procs, []int{c.Pid}) {

@@ -213,8 +213,8 @@ func TestExecExitStatus(t *testing.T) {
 	if res := r.Run("exec", c.ID, "sh", "-c", "kill -9 $$"); res.Code != 128+9 {
 		t.Errorf("%s, want exit 137", res)
 	}
-	if res := r.Run("exec", c.ID, "/no/such/binary"); res.Code != 1 || !strings.Contains(res.Stderr, "/no/such/binary") {
-		t.Errorf("%s, want a one-line error naming the binary", res)
+	if res := r.Run("exec", c.ID, "/no/such/binary"); res.Code != 255 || !strings.Contains(res.Stderr, "/no/such/binary") {
+		t.Errorf("%s, want exit 255 (as runc) and a one-line error naming the binary", res)
 	}
 }
 

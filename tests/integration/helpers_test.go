@@ -180,11 +180,13 @@ func newID(t testing.TB) string {
 type Runtime struct {
 	t    testing.TB
 	Root string
+	// Bin is the runtime binary: oci-rt unless a parity test runs runc.
+	Bin string
 }
 
 func newRuntime(t testing.TB) *Runtime {
 	t.Helper()
-	r := &Runtime{t: t, Root: t.TempDir()}
+	r := &Runtime{t: t, Root: t.TempDir(), Bin: rtBinary}
 	t.Cleanup(r.deleteAll)
 	return r
 }
@@ -202,7 +204,7 @@ func (r *Runtime) deleteAll() {
 // stdout/stderr set: callers that start containers must give files, not
 // pipes (a container holds its copy of a pipe and Wait would block).
 func (r *Runtime) Command(args ...string) *exec.Cmd {
-	return exec.Command(rtBinary, append([]string{"--root", r.Root}, args...)...)
+	return exec.Command(r.Bin, append([]string{"--root", r.Root}, args...)...)
 }
 
 // Result is a finished oci-rt command.

@@ -163,6 +163,7 @@ func TestCapabilities(t *testing.T) {
 }
 
 func TestUnknownCapabilityFails(t *testing.T) {
+	specException(t, "unknown capability")
 	r := newRuntime(t)
 	b := newBundle(t, func(s *specs.Spec) {
 		s.Process.Capabilities.Bounding = append(s.Process.Capabilities.Bounding, "CAP_NOT_A_THING")

@@ -325,7 +325,7 @@ func TestProcWritesRacedMounts(t *testing.T) {
 		res := r.Run("create", "--bundle", victim, "--pid-file", pidFile, id)
 		if res.Code != 0 {
 			checkRacedFailure(t, r, res, id)
-			refused[strings.TrimSpace(res.Stderr)]++
+			refused[errorMessage(res.Stderr)]++
 			return false
 		}
 		c := &Container{ID: id, Pid: readPidFile(t, pidFile)}

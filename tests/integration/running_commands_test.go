@@ -200,7 +200,7 @@ func TestUpdateDevices(t *testing.T) {
 	}
 
 	res := r.Run("update", "--memory", "64m", c.ID)
-	if res.Code == 0 || !strings.Contains(res.Stderr, `"memory" controller`) {
+	if res.Code == 0 || !strings.Contains(errorMessage(res.Stderr), `"memory" controller`) {
 		t.Errorf("update of an absent controller: %s", res)
 	}
 	if res := r.Run("update", "--l3-cache-schema", "L3:0=f", c.ID); res.Code == 0 {

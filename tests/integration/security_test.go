@@ -740,7 +740,7 @@ func TestSpecAndFeatures(t *testing.T) {
 			return
 		}
 		var idx int
-		if _, err := fmt.Sscanf(res.Stderr, "mounts[%d]", &idx); err == nil {
+		if _, err := fmt.Sscanf(errorMessage(res.Stderr), "mounts[%d]", &idx); err == nil {
 			// Refused by validation.
 			opt := f.MountOptions[idx-defaultMountCount(t)]
 			if onTmpfs[opt] {
@@ -751,7 +751,7 @@ func TestSpecAndFeatures(t *testing.T) {
 		}
 		// Accepted by validation but failed when mounted: remount, say,
 		// needs a mount already at the target. It leaves the test.
-		if m := regexp.MustCompile(` on /opt(\d+): `).FindStringSubmatch(res.Stderr); m != nil {
+		if m := regexp.MustCompile(` on /opt(\d+): `).FindStringSubmatch(errorMessage(res.Stderr)); m != nil {
 			fmt.Sscan(m[1], &idx)
 			t.Logf("mount option %q passes validation but fails alone on an empty target: %s", f.MountOptions[idx], res.Stderr)
 			f.MountOptions = append(f.MountOptions[:idx:idx], f.MountOptions[idx+1:]...)
