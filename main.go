@@ -21,6 +21,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
+	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/libcontainer"
 	_ "github.com/oci-rt/oci-rt/nsenter" // namespace setup before the Go runtime, for init
 )
@@ -73,6 +74,7 @@ func newApp() *cli.App {
 			}
 			if logPath != "" {
 				libcontainer.Warn = func(msg string) { writeLog("warning", msg) }
+				cgroups.Warn = libcontainer.Warn
 			}
 			switch ctx.String("rootless") {
 			case "true", "false", "auto":

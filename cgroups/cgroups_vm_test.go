@@ -125,7 +125,7 @@ func helperHugeMmap() {
 }
 
 // vmCgroup is testCgroup on a pure v2 host with every controller the VM has.
-func vmCgroup(t *testing.T, sub string, ctrls ...string) *Manager {
+func vmCgroup(t *testing.T, sub string, ctrls ...string) *Unified {
 	t.Helper()
 	if mp, err := Mountpoint(); err != nil || mp != "/sys/fs/cgroup" {
 		t.Skipf("not a pure cgroup v2 system (%q, %v)", mp, err)

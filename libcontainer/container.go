@@ -108,11 +108,8 @@ func (c *Container) SpecState() *specs.State {
 	}
 }
 
-func (c *Container) cgroup() *cgroups.Manager {
-	if c.State.CgroupPath == "" {
-		return nil
-	}
-	m, err := cgroups.New(c.State.CgroupPath)
+func (c *Container) cgroup() cgroups.Manager {
+	m, err := c.Cgroup()
 	if err != nil {
 		return nil
 	}
@@ -240,7 +237,7 @@ func (c *Container) signalLocked(sig unix.Signal, all bool) error {
 
 // signalCgroup signals every process in the cgroup; SIGKILL goes through
 // cgroup.kill so that nothing escapes by forking.
-func signalCgroup(m *cgroups.Manager, sig unix.Signal) error {
+func signalCgroup(m cgroups.Manager, sig unix.Signal) error {
 	if sig == unix.SIGKILL {
 		return m.Kill()
 	}

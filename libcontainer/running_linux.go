@@ -13,11 +13,11 @@ import (
 // update.
 
 // Cgroup is the manager of the container's cgroup.
-func (c *Container) Cgroup() (*cgroups.Manager, error) {
-	if c.State.CgroupPath == "" {
+func (c *Container) Cgroup() (cgroups.Manager, error) {
+	if c.State.CgroupPath == "" && c.State.CgroupPaths == nil {
 		return nil, fmt.Errorf("container %s has no cgroup", c.State.ID)
 	}
-	return cgroups.New(c.State.CgroupPath)
+	return cgroups.Load(cgroups.Location{Path: c.State.CgroupPath, Paths: c.State.CgroupPaths})
 }
 
 // Processes lists the host pids of every process in the container's cgroup.
@@ -31,17 +31,17 @@ func (c *Container) Processes() ([]int, error) {
 
 // Pause freezes a running container.
 func (c *Container) Pause() error {
-	return c.withStatus(StatusRunning, "pause", (*cgroups.Manager).Freeze)
+	return c.withStatus(StatusRunning, "pause", cgroups.Manager.Freeze)
 }
 
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
-	return c.withStatus(StatusPaused, "resume", (*cgroups.Manager).Thaw)
+	return c.withStatus(StatusPaused, "resume", cgroups.Manager.Thaw)
 }
 
 // withStatus runs op on the container's cgroup under the container's lock,
 // if the container is in status want.
-func (c *Container) withStatus(want, what string, op func(*cgroups.Manager) error) error {
+func (c *Container) withStatus(want, what string, op func(cgroups.Manager) error) error {
 	lock, err := c.store.Lock(c.State.ID)
 	if err != nil {
 		return err

@@ -441,8 +441,15 @@ func shellStatus(ps *os.ProcessState) int {
 	return ws.ExitStatus()
 }
 
-// cgroupDir is where the runtime puts a container's cgroup by default.
+// cgroupDir is where the runtime puts a container's cgroup by default, in
+// the unified hierarchy: <parent>/<id>, the parent being /oci-rt or, for a
+// private --root as the tests use, /oci-rt-<hash of the root>. Test IDs are
+// unique, so the one match is the container's; none gives the path the
+// cgroup would have under /oci-rt, which does not exist either.
 func cgroupDir(id string) string {
+	if m, _ := filepath.Glob(filepath.Join(unifiedMount(), "oci-rt*", id)); len(m) == 1 {
+		return m[0]
+	}
 	return filepath.Join(unifiedMount(), "oci-rt", id)
 }
 
