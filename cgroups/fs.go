@@ -291,30 +291,44 @@ func (m *V1) waitFreezer(want string) error {
 	}
 }
 
-// Kill freezes the cgroup so nothing forks past the listing, SIGKILLs every
-// process (fatal signals reach frozen tasks) and thaws it. Without a
-// freezer it kills process by process.
+// Kill SIGKILLs every process in the cgroup. v1 has no cgroup.kill, so
+// the listing is repeated until it shows nothing new: a process forked
+// while the list was read is caught in the next round. Freezing first
+// would stop such forks too, but would show the container as paused to
+// every concurrent `state` meanwhile. A frozen cgroup is thawed after the
+// signals, since a v1-frozen task cannot die until it runs again.
 func (m *V1) Kill() error {
-	_, hasFreezer := m.dirs["freezer"]
-	frozen := false
-	if hasFreezer {
-		frozen = m.Freeze() == nil
-	}
-	pids, err := m.Pids()
-	if err == nil {
+	signaled := map[int]bool{}
+	for range killRounds {
+		pids, err := m.Pids()
+		if err != nil {
+			return err
+		}
+		fresh := 0
 		for _, pid := range pids {
-			if e := unix.Kill(pid, unix.SIGKILL); e != nil && !errors.Is(e, unix.ESRCH) {
-				err = fmt.Errorf("cgroup %s: kill %d: %w", m.representative(), pid, e)
+			if signaled[pid] {
+				continue
+			}
+			fresh++
+			signaled[pid] = true
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("cgroup %s: kill %d: %w", m.representative(), pid, err)
 			}
 		}
-	}
-	if frozen {
-		if e := m.Thaw(); e != nil && err == nil {
-			err = e
+		if fresh == 0 {
+			break
 		}
 	}
-	return err
+	if frozen, err := m.Frozen(); err == nil && frozen {
+		return m.Thaw()
+	}
+	return nil
 }
+
+// killRounds bounds Kill's listings: each round can only miss processes
+// forked during it, and a killed pid-namespace init takes the whole
+// namespace with it.
+const killRounds = 8
 
 // Destroy removes the cgroup and everything below it in every hierarchy,
 // retrying rmdir on EBUSY while killed tasks exit.
@@ -362,6 +376,13 @@ func (m *V1) Sub(sub string) (Manager, error) {
 	for _, d := range s.uniqueDirs() {
 		if _, err := os.Stat(d); err != nil {
 			return nil, fmt.Errorf("exec cgroup: %w", err)
+		}
+	}
+	// A cpuset made with plain mkdir has no cpus or mems, and no process
+	// could join it.
+	if d, ok := s.dirs["cpuset"]; ok {
+		if err := initCpuset(d); err != nil {
+			return nil, fmt.Errorf("exec cgroup %s: %w", d, err)
 		}
 	}
 	return s, nil

@@ -132,19 +132,19 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	req.cgroupFD = -1
 	req.config.CgroupPath = cgLoc.Path
 	unified, isUnified := cg.(*cgroups.Unified)
+	// The init starts in our own cgroup, so that the memory its setup
+	// touches is charged to the runtime and not against the container's
+	// limits; it joins the container's cgroup before anything of the
+	// container's own runs (joinCgroup). A new cgroup namespace must be
+	// created inside the container's cgroup: on v2 the stage enters it
+	// just for that (through cgroup.procs, and is moved out again); on v1,
+	// with a cgroup.procs per hierarchy, the stage is moved into all of
+	// them before it starts and stays, as runc's does.
+	newCgroupNS := req.bootstrap.CloneFlags&unix.CLONE_NEWCGROUP != 0
 	switch {
-	case !isUnified:
-		// On cgroup v1 the namespace stage joins every hierarchy before
-		// it does anything, as runc's does: its cgroup namespace is then
-		// rooted at the container's cgroups, which a move later could
-		// not give it.
+	case newCgroupNS && !isUnified:
 		req.enter = cg
-	case req.bootstrap.CloneFlags&unix.CLONE_NEWCGROUP != 0:
-		// On v2 the init starts in our own cgroup, so that the memory
-		// its setup touches is charged to the runtime and not against
-		// the container's limits; it joins the container's cgroup before
-		// anything of the container's own runs (joinCgroup), except for
-		// the moment it creates its cgroup namespace there.
+	case newCgroupNS:
 		procs, err := unified.OpenProcs()
 		if err != nil {
 			return nil, err
