@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -76,20 +77,50 @@ func (m *Unified) WatchOOM() (OOMWatcher, error) {
 	return w, nil
 }
 
+// eventWatch is an OOMWatcher over a memory.oom_control eventfd: each
+// notification is an OOM event, as runc reports it. (The notification
+// comes when the cgroup runs out of memory, before the OOM killer has
+// chosen its victim, so a counter read at that moment may not have risen
+// yet.) The kernel also signals the eventfd when the cgroup is removed.
+type eventWatch struct {
+	fd  int
+	dir string
+}
+
+func (w *eventWatch) Fd() int { return w.fd }
+
+func (w *eventWatch) Rose() (bool, error) {
+	if w.fd < 0 {
+		return false, nil
+	}
+	var buf [8]byte
+	n, err := unix.Read(w.fd, buf[:])
+	if errors.Is(err, unix.EAGAIN) || n != 8 {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("events: read oom eventfd: %w", err)
+	}
+	if _, err := os.Stat(filepath.Join(w.dir, "cgroup.event_control")); err != nil {
+		return false, nil // the cgroup is gone
+	}
+	return true, nil
+}
+
+func (w *eventWatch) Close() {
+	if w.fd >= 0 {
+		unix.Close(w.fd)
+		w.fd = -1
+	}
+}
+
 // WatchOOM registers an eventfd for memory.oom_control through
-// cgroup.event_control: the kernel signals it each time the cgroup runs
-// out of memory. The count is the oom_kill line of memory.oom_control.
+// cgroup.event_control.
 func (m *V1) WatchOOM() (OOMWatcher, error) {
-	w := &countWatch{fd: -1, count: m.OOMKillCount}
 	dir, ok := m.dirs["memory"]
 	if !ok {
-		return w, nil
+		return &eventWatch{fd: -1}, nil
 	}
-	n, err := m.OOMKillCount()
-	if err != nil {
-		return nil, err
-	}
-	w.last = n
 	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("events: eventfd: %w", err)
@@ -105,8 +136,7 @@ func (m *V1) WatchOOM() (OOMWatcher, error) {
 		unix.Close(efd)
 		return nil, err
 	}
-	w.fd = efd
-	return w, nil
+	return &eventWatch{fd: efd, dir: dir}, nil
 }
 
 // OOMKillCount: memory.oom_control's oom_kill (kernels since 4.13); on
