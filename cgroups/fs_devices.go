@@ -42,6 +42,33 @@ func (k devKey) String() string {
 type devState struct {
 	allowDefault bool
 	exceptions   map[devKey]uint32 // access bits
+	// order is the exceptions' order of first appearance: the kernel keeps
+	// them in the order they were added, devices.list shows them so, and
+	// readers (the OCI validation suite) expect the config's order.
+	order []devKey
+}
+
+func newDevState(allowDefault bool) devState {
+	return devState{allowDefault: allowDefault, exceptions: map[devKey]uint32{}}
+}
+
+// grant adds access bits to k's exception.
+func (st *devState) grant(k devKey, acc uint32) {
+	if _, ok := st.exceptions[k]; !ok {
+		st.order = append(st.order, k)
+	}
+	st.exceptions[k] |= acc
+}
+
+// revoke takes access bits from k's exception, dropping it when empty.
+func (st *devState) revoke(k devKey, acc uint32) {
+	rest := st.exceptions[k] &^ acc
+	if rest != 0 {
+		st.exceptions[k] = rest
+		return
+	}
+	delete(st.exceptions, k)
+	st.order = slices.DeleteFunc(st.order, func(o devKey) bool { return o == k })
 }
 
 func accessString(a uint32) string {
@@ -62,10 +89,10 @@ func accessString(a uint32) string {
 // every device ("a") resets the default; any other rule adds to or takes
 // from the exceptions.
 func targetDevState(rules []deviceRule) devState {
-	st := devState{exceptions: map[devKey]uint32{}}
+	st := newDevState(false)
 	for _, r := range rules {
 		if r.typ == 0 && r.major < 0 && r.minor < 0 {
-			st = devState{allowDefault: r.allow, exceptions: map[devKey]uint32{}}
+			st = newDevState(r.allow)
 			continue
 		}
 		types := []byte{typeLetter(r.typ)}
@@ -78,11 +105,9 @@ func targetDevState(rules []deviceRule) devState {
 			// deny-default state allows add, denies remove; and the
 			// other way round.
 			if r.allow != st.allowDefault {
-				st.exceptions[k] |= r.access
-			} else if cur := st.exceptions[k] &^ r.access; cur != 0 {
-				st.exceptions[k] = cur
+				st.grant(k, r.access)
 			} else {
-				delete(st.exceptions, k)
+				st.revoke(k, r.access)
 			}
 		}
 	}
@@ -101,7 +126,7 @@ func typeLetter(typ uint32) byte {
 
 // parseDevicesList reads devices.list.
 func parseDevicesList(s string) (devState, error) {
-	st := devState{exceptions: map[devKey]uint32{}}
+	st := newDevState(false)
 	for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
 		if line == "" {
 			continue
@@ -113,7 +138,7 @@ func parseDevicesList(s string) (devState, error) {
 		if f[0] == "a" {
 			// Only an allow-default cgroup shows this line (its deny
 			// exceptions stay invisible).
-			return devState{allowDefault: true, exceptions: map[devKey]uint32{}}, nil
+			return newDevState(true), nil
 		}
 		majS, minS, ok := strings.Cut(f[1], ":")
 		if !ok {
@@ -134,7 +159,7 @@ func parseDevicesList(s string) (devState, error) {
 		for _, c := range f[2] {
 			acc |= map[rune]uint32{'r': accRead, 'w': accWrite, 'm': accMknod}[c]
 		}
-		st.exceptions[devKey{typ: f[0][0], major: major, minor: minor}] |= acc
+		st.grant(devKey{typ: f[0][0], major: major, minor: minor}, acc)
 	}
 	return st, nil
 }
@@ -149,34 +174,27 @@ type devWrite struct {
 // first, so that no device is ever allowed that either state denies, and
 // none denied that both allow. A different default cannot be reached that
 // way: the cgroup is reset and rebuilt, which happens at create, before the
-// container's process is in it.
+// container's process is in it. Exceptions are written in target's order.
 func devTransition(cur, target devState) []devWrite {
 	var out []devWrite
-	keys := func(m map[devKey]uint32) []devKey {
-		ks := make([]devKey, 0, len(m))
-		for k := range m {
-			ks = append(ks, k)
-		}
-		slices.SortFunc(ks, func(a, b devKey) int { return strings.Compare(a.String(), b.String()) })
-		return ks
-	}
+	keys := func(st devState) []devKey { return st.order }
 	if cur.allowDefault || target.allowDefault {
 		reset, except := "devices.deny", "devices.allow"
 		if target.allowDefault {
 			reset, except = "devices.allow", "devices.deny"
 		}
 		out = append(out, devWrite{reset, "a"})
-		for _, k := range keys(target.exceptions) {
+		for _, k := range keys(target) {
 			out = append(out, devWrite{except, k.String() + " " + accessString(target.exceptions[k])})
 		}
 		return out
 	}
-	for _, k := range keys(cur.exceptions) {
+	for _, k := range keys(cur) {
 		if gone := cur.exceptions[k] &^ target.exceptions[k]; gone != 0 {
 			out = append(out, devWrite{"devices.deny", k.String() + " " + accessString(gone)})
 		}
 	}
-	for _, k := range keys(target.exceptions) {
+	for _, k := range keys(target) {
 		if added := target.exceptions[k] &^ cur.exceptions[k]; added != 0 {
 			out = append(out, devWrite{"devices.allow", k.String() + " " + accessString(added)})
 		}

@@ -220,16 +220,14 @@ func applyDevWrite(st devState, w devWrite) devState {
 	}
 	r := rules[0]
 	if r.typ == 0 && r.major < 0 && r.minor < 0 {
-		return devState{allowDefault: r.allow, exceptions: map[devKey]uint32{}}
+		return newDevState(r.allow)
 	}
-	out := devState{allowDefault: st.allowDefault, exceptions: maps.Clone(st.exceptions)}
+	out := devState{allowDefault: st.allowDefault, exceptions: maps.Clone(st.exceptions), order: slices.Clone(st.order)}
 	k := devKey{typ: typeLetter(r.typ), major: r.major, minor: r.minor}
 	if r.allow != out.allowDefault {
-		out.exceptions[k] |= r.access
-	} else if rest := out.exceptions[k] &^ r.access; rest != 0 {
-		out.exceptions[k] = rest
+		out.grant(k, r.access)
 	} else {
-		delete(out.exceptions, k)
+		out.revoke(k, r.access)
 	}
 	return out
 }
@@ -302,9 +300,10 @@ func TestDevTransitionFromFreshCgroup(t *testing.T) {
 	if err != nil || !fresh.allowDefault {
 		t.Fatalf("fresh: %+v, %v", fresh, err)
 	}
-	rules, _ := parseDeviceRules([]specs.LinuxDeviceCgroup{rule(false, "a", -1, -1, "rwm"), rule(true, "c", 1, 3, "rwm"), rule(true, "c", 1, 3, "rw")})
+	// The config's order is kept (devices.list shows it so).
+	rules, _ := parseDeviceRules([]specs.LinuxDeviceCgroup{rule(false, "a", -1, -1, "rwm"), rule(true, "c", 10, 229, "rwm"), rule(true, "b", 8, 20, "rw"), rule(true, "c", 1, 3, "rwm"), rule(true, "c", 1, 3, "rw")})
 	got := devTransition(fresh, targetDevState(rules))
-	want := []devWrite{{"devices.deny", "a"}, {"devices.allow", "c 1:3 rwm"}}
+	want := []devWrite{{"devices.deny", "a"}, {"devices.allow", "c 10:229 rwm"}, {"devices.allow", "b 8:20 rw"}, {"devices.allow", "c 1:3 rwm"}}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}
