@@ -462,3 +462,63 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// BenchmarkContainerCgroup measures the cgroup work of one `run` on this
+// host with each driver: create, apply a memory/cpu/pids limit and the
+// default device rules, move a process in, kill, destroy. On a hybrid host
+// V1 does it in every v1 hierarchy plus the unified one, Unified in the
+// unified hierarchy alone (where only the device filter applies).
+func BenchmarkContainerCgroup(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	i := func(v int64) *int64 { return &v }
+	devices := append([]specs.LinuxDeviceCgroup{rule(false, "a", -1, -1, "rwm")}, DefaultAllowedDevices()...)
+	parent := "/oci-rt-bench-" + strconv.Itoa(os.Getpid())
+	b.Run("v1", func(b *testing.B) {
+		if mode, _ := HostMode(); mode == ModeUnified {
+			b.Skip("no v1 hierarchies")
+		}
+		hier := must(v1Hierarchies())
+		r := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i(64 << 20)}, CPU: &specs.LinuxCPU{Shares: u64(1024)}, Pids: &specs.LinuxPids{Limit: i(100)}, Devices: devices}
+		for n := 0; b.Loop(); n++ {
+			loc := must(resolveV1("", "c"+strconv.Itoa(n), parent, hier, nil))
+			benchLifecycle(b, must(newV1(loc.Paths, hier)), r)
+		}
+		for _, h := range hier {
+			os.Remove(h.mountpoint + parent)
+		}
+	})
+	b.Run("unified", func(b *testing.B) {
+		root, err := Mountpoint()
+		if err != nil {
+			b.Skip(err)
+		}
+		r := &specs.LinuxResources{Devices: devices}
+		for n := 0; b.Loop(); n++ {
+			benchLifecycle(b, must(NewAt(root, parent+"/c"+strconv.Itoa(n))), r)
+		}
+		os.Remove(root + parent)
+	})
+}
+
+func benchLifecycle(b *testing.B, m Manager, r *specs.LinuxResources) {
+	if err := m.Create(); err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Apply(r); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command("/bin/true")
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	_ = m.Enter(cmd.Process.Pid) // it may have exited already
+	_ = cmd.Wait()
+	if err := m.Kill(); err != nil {
+		b.Fatal(err)
+	}
+	if err := m.Destroy(); err != nil {
+		b.Fatal(err)
+	}
+}
