@@ -72,9 +72,6 @@ func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
 // Paths are the cgroup's paths per hierarchy.
 func (m *V1) Paths() map[string]string { return maps.Clone(m.paths) }
 
-// Dir is the cgroup's directory in ctrl's hierarchy, "" if not mounted.
-func (m *V1) Dir(ctrl string) string { return m.dirs[ctrl] }
-
 // uniqueDirs lists each directory once (co-mounted controllers share one),
 // in a stable order.
 func (m *V1) uniqueDirs() []string {

@@ -1,7 +1,9 @@
-// Package cgroups manages a container's cgroup on the unified (v2) hierarchy:
-// placement, resource limits, the eBPF device filter, freezing, killing,
-// statistics and removal. It knows nothing about the command line; callers
-// pass runtime-spec values and get errors that name the cgroup and the file.
+// Package cgroups manages a container's cgroup: placement, resource limits,
+// device rules, freezing, killing, statistics and removal, on the unified
+// (v2) hierarchy (Unified, with an eBPF device filter) or on the v1
+// hierarchies of a legacy or hybrid host (V1, with runc's file mapping).
+// It knows nothing about the command line; callers pass runtime-spec
+// values and get errors that name the cgroup and the file.
 package cgroups
 
 import (
