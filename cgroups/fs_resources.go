@@ -291,7 +291,14 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 	if c.env.has("blkio", "blkio.bfq.weight") {
 		weightFile, deviceFile = "blkio.bfq.weight", "blkio.bfq.weight_device"
 	}
+	hasWeights := c.env.has("blkio", weightFile)
+	noWeights := func(what string) error {
+		return fmt.Errorf("linux.resources.blockIO %s: no I/O scheduler here keeps proportional weights (neither blkio.weight nor blkio.bfq.weight exists)", what)
+	}
 	if w := deref(b.Weight); w != 0 {
+		if !hasWeights {
+			return noWeights("weight")
+		}
 		c.add("blkio", weightFile, strconv.FormatUint(uint64(w), 10))
 	}
 	leaf := func(v uint16, dev string) {
@@ -311,6 +318,9 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 	for _, d := range b.WeightDevice {
 		dev := fmt.Sprintf("%d:%d", d.Major, d.Minor)
 		if w := deref(d.Weight); w != 0 {
+			if !hasWeights {
+				return noWeights("weightDevice " + dev)
+			}
 			c.add("blkio", deviceFile, dev+" "+strconv.FormatUint(uint64(w), 10))
 		}
 		if w := deref(d.LeafWeight); w != 0 {

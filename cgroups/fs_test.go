@@ -167,6 +167,8 @@ func TestConvertV1(t *testing.T) {
 		{name: "blkio on cfq", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(300), LeafWeight: u16(20)}},
 			absent: []string{"blkio.bfq.weight"},
 			want:   []v1w{{ctrl: "blkio", file: "blkio.weight", value: "300"}, {ctrl: "blkio", file: "blkio.leaf_weight", value: "20"}}},
+		{name: "blkio weight without a weighing scheduler", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(300)}},
+			absent: []string{"blkio.weight", "blkio.bfq.weight"}, err: "proportional weights"},
 		{name: "hugetlb with reservations", r: specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 4 << 20}}},
 			want: []v1w{{ctrl: "hugetlb", file: "hugetlb.2MB.limit_in_bytes", value: "4194304"}, {ctrl: "hugetlb", file: "hugetlb.2MB.rsvd.limit_in_bytes", value: "4194304"}}},
 		{name: "hugetlb without controller", r: specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB"}}}, missing: []string{"hugetlb"}, err: `"hugetlb" controller`},
