@@ -3,11 +3,14 @@ package cgroups
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // Manager operates on a container's cgroup, in the one unified hierarchy
@@ -166,6 +169,64 @@ func DefaultParent(stateRoot string) string {
 }
 
 const defaultParentName = "/oci-rt"
+
+// RemoveDefaultParent removes the default parent of a runtime with state
+// in stateRoot from every hierarchy once it is empty, so that state roots
+// that come and go (temporary ones, tests) leave no cgroups behind. The
+// shared /oci-rt of the default root stays, as runc leaves the parents it
+// made. A parent still in use is not removed (rmdir fails on it).
+func RemoveDefaultParent(stateRoot string) {
+	parent := DefaultParent(stateRoot)
+	if parent == defaultParentName {
+		return
+	}
+	for _, mp := range hierarchyMountpoints() {
+		_ = unix.Rmdir(filepath.Join(mp, parent))
+	}
+}
+
+// hierarchyMountpoints lists where each hierarchy the runtime uses is
+// mounted (mount roots other than "/" are left out: the default parent
+// is never inside them).
+func hierarchyMountpoints() []string {
+	mode, err := HostMode()
+	if err != nil {
+		return nil
+	}
+	if mode == ModeUnified {
+		mp, err := Mountpoint()
+		if err != nil {
+			return nil
+		}
+		return []string{mp}
+	}
+	hier, err := v1Hierarchies()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, h := range hier {
+		if h.root == "/" && !seen[h.mountpoint] {
+			seen[h.mountpoint] = true
+			out = append(out, h.mountpoint)
+		}
+	}
+	return out
+}
+
+// retryVanishedParent runs mkdirs again when a parent disappeared under
+// it: a concurrent delete may remove an empty default parent
+// (RemoveDefaultParent) between the mkdir of the parent and the child's.
+func retryVanishedParent(mkdirs func() error) error {
+	var err error
+	for range 3 {
+		if err = mkdirs(); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return err
+}
 
 // UnderDefaultParent tells whether a recorded cgroup path is the default
 // cgroup of container id for a runtime with state in stateRoot: callers

@@ -129,7 +129,7 @@ func (m *V1) Create() error {
 	}
 	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
 		dir := m.dirs[ctrl]
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := retryVanishedParent(func() error { return os.MkdirAll(dir, 0o755) }); err != nil {
 			return fmt.Errorf("cgroup %s: mkdir: %w", m.label(ctrl), err)
 		}
 		if ctrl == "cpuset" {

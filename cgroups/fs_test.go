@@ -524,3 +524,21 @@ func benchLifecycle(b *testing.B, m Manager, r *specs.LinuxResources) {
 		b.Fatal(err)
 	}
 }
+
+func TestRetryVanishedParent(t *testing.T) {
+	calls := 0
+	err := retryVanishedParent(func() error {
+		calls++
+		if calls < 2 {
+			return os.ErrNotExist
+		}
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Errorf("a parent that vanished once: %v after %d calls", err, calls)
+	}
+	calls = 0
+	if err := retryVanishedParent(func() error { calls++; return os.ErrPermission }); !os.IsPermission(err) || calls != 1 {
+		t.Errorf("other errors are not retried: %v after %d calls", err, calls)
+	}
+}

@@ -122,15 +122,17 @@ func (m *Unified) Create() error {
 	if err := m.checkReusable(); err != nil {
 		return err
 	}
-	dir := m.root
-	for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
-		enableControllers(dir, dir == m.root)
-		dir = filepath.Join(dir, c)
-		if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
+	return retryVanishedParent(func() error {
+		dir := m.root
+		for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
+			enableControllers(dir, dir == m.root)
+			dir = filepath.Join(dir, c)
+			if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 func (m *Unified) checkReusable() error {

@@ -14,6 +14,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 // Tests of containers on cgroup v1 hierarchies (this machine is hybrid:
@@ -382,6 +384,11 @@ func TestCgroupV1DeleteCleanup(t *testing.T) {
 			}
 		}
 	}
+	// The last container of this state root gone, its default parent goes
+	// too: temporary roots leave no cgroups behind.
+	if left := allDirsFor(cgroups.DefaultParent(r.Root)); len(left) > 0 {
+		t.Errorf("the root's default parent is left after its last delete: %v", left)
+	}
 }
 
 // TestCgroupV1Exec: an exec'd process joins the container's cgroups in
@@ -418,8 +425,8 @@ func TestCgroupV1PathResolution(t *testing.T) {
 	r := newRuntime(t)
 	abs := "/oci-rt-it-abs/" + newID(t)
 	t.Cleanup(func() {
-		for _, d := range allDirsFor(abs) {
-			_ = os.Remove(filepath.Dir(d))
+		for _, d := range allDirsFor(filepath.Dir(abs)) {
+			_ = os.Remove(d)
 		}
 	})
 	c := runningContainer(t, r, func(s *specs.Spec) { s.Linux.CgroupsPath = abs })

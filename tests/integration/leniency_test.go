@@ -124,8 +124,8 @@ func createWithResources(t *testing.T, runtime string, r specs.LinuxResources) (
 		if out, err := exec.Command(runtime, "--root", root, "delete", "--force", id).CombinedOutput(); err != nil && code == 0 { // delete leaves nothing running
 			t.Errorf("%s delete: %v %s", runtime, err, out)
 		}
-		for _, d := range allDirsFor(cgPath) {
-			_ = os.Remove(d)
+		for _, d := range append(allDirsFor(cgPath), allDirsFor(filepath.Dir(cgPath))...) {
+			_ = os.Remove(d) // the parent only once empty
 		}
 	})
 	return code, func(name string) string {
