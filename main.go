@@ -20,6 +20,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/libcontainer"
 	_ "github.com/oci-rt/oci-rt/nsenter" // namespace setup before the Go runtime, for init
 )
@@ -67,6 +68,7 @@ func newApp() *cli.App {
 			if err := setupLogging(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
 				return err
 			}
+			cgroups.Warn = libcontainer.Warn
 			_, err := parseRootless(ctx.String("rootless"))
 			return err
 		},

@@ -90,7 +90,7 @@ func updateResources(ctx *cli.Context) (*specs.LinuxResources, error) {
 		"memory":             func() **int64 { return &mem().Limit },
 		"memory-reservation": func() **int64 { return &mem().Reservation },
 		"memory-swap":        func() **int64 { return &mem().Swap },
-		"kernel-memory":      func() **int64 { return &mem().Kernel }, //nolint:staticcheck // refused by the cgroup layer with a clear error
+		"kernel-memory":      func() **int64 { return &mem().Kernel }, //nolint:staticcheck // deprecated; the cgroup layer applies or ignores it with a warning, as runc
 		"kernel-memory-tcp":  func() **int64 { return &mem().KernelTCP },
 	} {
 		if !ctx.IsSet(name) {

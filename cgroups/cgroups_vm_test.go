@@ -125,7 +125,7 @@ func helperHugeMmap() {
 }
 
 // vmCgroup is testCgroup on a pure v2 host with every controller the VM has.
-func vmCgroup(t *testing.T, sub string, ctrls ...string) *Manager {
+func vmCgroup(t *testing.T, sub string, ctrls ...string) *Unified {
 	t.Helper()
 	if mp, err := Mountpoint(); err != nil || mp != "/sys/fs/cgroup" {
 		t.Skipf("not a pure cgroup v2 system (%q, %v)", mp, err)
@@ -253,12 +253,13 @@ func TestVMPidsLimit(t *testing.T) {
 	if ev, _ := m.read("pids.events"); keyValues(ev)["max"] == "0" {
 		t.Errorf("pids.events: %q", ev)
 	}
-	// Since runtime-spec 1.3, 0 is a real limit: no process can be added.
+	// As runc reads it, 0 is unset (Podman sends it for "no limit"): the
+	// limit in place stays.
 	if err := m.Update(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(0)}}); err != nil {
 		t.Fatal(err)
 	}
-	if r := fork(); r.Started != 0 || r.Err != "EAGAIN" {
-		t.Errorf("fork under pids.max=0: %+v", r)
+	if got, _ := m.read("pids.max"); got != strconv.Itoa(limit) {
+		t.Errorf("pids.max = %q after an update with limit 0, want %d unchanged", got, limit)
 	}
 	if err := m.Update(&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(-1)}}); err != nil {
 		t.Fatal(err)

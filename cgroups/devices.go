@@ -216,7 +216,7 @@ func loadDeviceFilter(rules []specs.LinuxDeviceCgroup) (*ebpf.Program, error) {
 // request must pass both), so at no moment is the cgroup unfiltered. The
 // previous programs are found by asking the kernel, so any later process
 // (e.g. a separate `update` invocation) can replace them.
-func (m *Manager) SetDevices(rules []specs.LinuxDeviceCgroup) error {
+func (m *Unified) SetDevices(rules []specs.LinuxDeviceCgroup) error {
 	prog, err := loadDeviceFilter(rules)
 	if err != nil {
 		return fmt.Errorf("cgroup %s: %w", m.path, err)
@@ -266,7 +266,7 @@ func detachDeviceProgram(target int, id ebpf.ProgramID) error {
 }
 
 // DeviceFilterIDs lists the device programs attached to the cgroup itself.
-func (m *Manager) DeviceFilterIDs() ([]ebpf.ProgramID, error) {
+func (m *Unified) DeviceFilterIDs() ([]ebpf.ProgramID, error) {
 	dir, err := m.OpenDir()
 	if err != nil {
 		return nil, err

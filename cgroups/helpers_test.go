@@ -133,7 +133,7 @@ func helperLoop() {
 // helperCmd prepares the test binary as a helper started directly inside
 // the cgroup (clone3 CLONE_INTO_CGROUP), as the runtime starts exec'd
 // processes.
-func helperCmd(t *testing.T, m *Manager, mode string, env ...string) (*exec.Cmd, *os.File) {
+func helperCmd(t *testing.T, m *Unified, mode string, env ...string) (*exec.Cmd, *os.File) {
 	t.Helper()
 	dir, err := m.OpenDir()
 	if err != nil {
@@ -161,7 +161,7 @@ var testCgroupSeq atomic.Int64
 // testCgroup creates an empty cgroup /oci-rt-test-<pid>-<n>/<sub> on the real
 // unified hierarchy and removes the whole /oci-rt-test-<pid>-<n> tree at the
 // end of the test.
-func testCgroup(t *testing.T, sub string) *Manager {
+func testCgroup(t *testing.T, sub string) *Unified {
 	t.Helper()
 	requireRoot(t)
 	root, err := Mountpoint()

@@ -24,16 +24,16 @@ var (
 	destroyTimeout = 10 * time.Second
 )
 
-// Manager operates on one cgroup of the unified hierarchy. It holds no open
+// Unified operates on one cgroup of the unified hierarchy (cgroup v2). It holds no open
 // resources, so separate runtime invocations can each build their own.
-type Manager struct {
+type Unified struct {
 	root string // mountpoint of the hierarchy
 	path string // canonical path within the hierarchy, starting with "/"
 }
 
 // New returns a manager for path (as returned by ResolvePath) on the
 // hierarchy found by Mountpoint.
-func New(path string) (*Manager, error) {
+func New(path string) (*Unified, error) {
 	root, err := Mountpoint()
 	if err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func New(path string) (*Manager, error) {
 }
 
 // NewAt is New with an explicit mountpoint.
-func NewAt(root, path string) (*Manager, error) {
+func NewAt(root, path string) (*Unified, error) {
 	p, err := cleanPath(path)
 	if err != nil {
 		return nil, err
@@ -50,18 +50,21 @@ func NewAt(root, path string) (*Manager, error) {
 	if p == "/" {
 		return nil, errors.New("the root cgroup cannot be managed as a container cgroup")
 	}
-	return &Manager{root: root, path: p}, nil
+	return &Unified{root: root, path: p}, nil
 }
 
 // Path is the cgroup's path within the hierarchy, as /proc/<pid>/cgroup shows it.
-func (m *Manager) Path() string { return m.path }
+func (m *Unified) Path() string { return m.path }
 
 // Dir is the cgroup's directory.
-func (m *Manager) Dir() string { return filepath.Join(m.root, m.path) }
+func (m *Unified) Dir() string { return filepath.Join(m.root, m.path) }
+
+// Dirs is the cgroup's one directory.
+func (m *Unified) Dirs() []string { return []string{m.Dir()} }
 
 // OpenDir opens the cgroup directory, e.g. for clone3's CLONE_INTO_CGROUP
 // (so that a process starts inside the cgroup instead of being moved later).
-func (m *Manager) OpenDir() (*os.File, error) {
+func (m *Unified) OpenDir() (*os.File, error) {
 	fd, err := unix.Open(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: open: %w", m.path, err)
@@ -69,7 +72,7 @@ func (m *Manager) OpenDir() (*os.File, error) {
 	return os.NewFile(uintptr(fd), m.Dir()), nil
 }
 
-func (m *Manager) read(name string) (string, error) {
+func (m *Unified) read(name string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(m.Dir(), name))
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: read %s: %w", m.path, name, err)
@@ -77,7 +80,7 @@ func (m *Manager) read(name string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-func (m *Manager) write(name, value string) error {
+func (m *Unified) write(name, value string) error {
 	return writeFile(m.Dir(), name, value, m.path)
 }
 
@@ -96,7 +99,7 @@ func writeFile(dir, name, value, label string) error {
 	return nil
 }
 
-func (m *Manager) exists(name string) bool {
+func (m *Unified) exists(name string) bool {
 	_, err := os.Stat(filepath.Join(m.Dir(), name))
 	return err == nil
 }
@@ -118,22 +121,24 @@ func keyValues(s string) map[string]string {
 // container sees them all. An existing cgroup is reused only if it is empty
 // and not frozen: anything else means another container or a stale, paused
 // workload owns it (SECURITY.md 23).
-func (m *Manager) Create() error {
+func (m *Unified) Create() error {
 	if err := m.checkReusable(); err != nil {
 		return err
 	}
-	dir := m.root
-	for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
-		enableControllers(dir, dir == m.root)
-		dir = filepath.Join(dir, c)
-		if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
+	return retryVanishedParent(func() error {
+		dir := m.root
+		for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
+			enableControllers(dir, dir == m.root)
+			dir = filepath.Join(dir, c)
+			if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-func (m *Manager) checkReusable() error {
+func (m *Unified) checkReusable() error {
 	events, err := m.read("cgroup.events")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -179,7 +184,7 @@ func enableControllers(dir string, isRoot bool) {
 }
 
 // Controllers lists the controllers usable in this cgroup.
-func (m *Manager) Controllers() ([]string, error) {
+func (m *Unified) Controllers() ([]string, error) {
 	s, err := m.read("cgroup.controllers")
 	if err != nil {
 		return nil, err
@@ -189,7 +194,7 @@ func (m *Manager) Controllers() ([]string, error) {
 
 // OpenProcs opens the cgroup's cgroup.procs for writing, for a process that
 // is to move itself in later (it writes "0").
-func (m *Manager) OpenProcs() (*os.File, error) {
+func (m *Unified) OpenProcs() (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(m.Dir(), "cgroup.procs"), os.O_WRONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: open cgroup.procs: %w", m.path, err)
@@ -197,18 +202,21 @@ func (m *Manager) OpenProcs() (*os.File, error) {
 	return f, nil
 }
 
-// AddProc moves a process (all its threads) into the cgroup.
-func (m *Manager) AddProc(pid int) error {
+// Enter moves a process (all its threads) into the cgroup.
+func (m *Unified) Enter(pid int) error {
 	return m.write("cgroup.procs", strconv.Itoa(pid))
 }
 
 // Pids lists the processes in the cgroup and all its descendants.
-func (m *Manager) Pids() ([]int, error) {
+func (m *Unified) Pids() ([]int, error) { return pidsBelow(m.Dir(), m.path) }
+
+// pidsBelow lists the processes in the cgroup at dir and its descendants.
+func pidsBelow(dir, label string) ([]int, error) {
 	var pids []int
-	err := filepath.WalkDir(m.Dir(), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			// A sub-cgroup removed during the walk is not an error.
-			if errors.Is(err, fs.ErrNotExist) && p != m.Dir() {
+			if errors.Is(err, fs.ErrNotExist) && p != dir {
 				return nil
 			}
 			return err
@@ -218,7 +226,7 @@ func (m *Manager) Pids() ([]int, error) {
 		}
 		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p != m.Dir() {
+			if errors.Is(err, fs.ErrNotExist) && p != dir {
 				return nil
 			}
 			return err
@@ -233,7 +241,7 @@ func (m *Manager) Pids() ([]int, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("cgroup %s: list processes: %w", m.path, err)
+		return nil, fmt.Errorf("cgroup %s: list processes: %w", label, err)
 	}
 	return pids, nil
 }
@@ -241,7 +249,7 @@ func (m *Manager) Pids() ([]int, error) {
 // Freeze stops every process in the cgroup and waits until the kernel
 // reports the cgroup frozen. If that does not happen in time the cgroup is
 // thawed again, so that a failed pause does not leave a half-frozen container.
-func (m *Manager) Freeze() error {
+func (m *Unified) Freeze() error {
 	if err := m.write("cgroup.freeze", "1"); err != nil {
 		return err
 	}
@@ -254,7 +262,7 @@ func (m *Manager) Freeze() error {
 
 // Thaw resumes the cgroup and waits until it is no longer frozen. (It stays
 // frozen while an ancestor is frozen; that is reported as a timeout.)
-func (m *Manager) Thaw() error {
+func (m *Unified) Thaw() error {
 	if err := m.write("cgroup.freeze", "0"); err != nil {
 		return err
 	}
@@ -263,7 +271,7 @@ func (m *Manager) Thaw() error {
 
 // Frozen reports whether the cgroup is effectively frozen (by itself or an
 // ancestor).
-func (m *Manager) Frozen() (bool, error) {
+func (m *Unified) Frozen() (bool, error) {
 	s, err := m.read("cgroup.events")
 	if err != nil {
 		return false, err
@@ -271,7 +279,7 @@ func (m *Manager) Frozen() (bool, error) {
 	return keyValues(s)["frozen"] == "1", nil
 }
 
-func (m *Manager) waitFrozen(want bool) error {
+func (m *Unified) waitFrozen(want bool) error {
 	deadline := time.Now().Add(freezeTimeout)
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		frozen, err := m.Frozen()
@@ -290,7 +298,7 @@ func (m *Manager) waitFrozen(want bool) error {
 
 // Kill sends SIGKILL to every process in the cgroup and its descendants. It
 // does not wait for them to exit; Destroy does.
-func (m *Manager) Kill() error {
+func (m *Unified) Kill() error {
 	err := m.write("cgroup.kill", "1")
 	if errors.Is(err, fs.ErrNotExist) && m.exists("cgroup.procs") {
 		// Kernels before 5.14 have no cgroup.kill.
@@ -301,7 +309,7 @@ func (m *Manager) Kill() error {
 
 // killEach kills process by process. Freezing first keeps processes from
 // forking new ones past the listing (fatal signals still reach frozen tasks).
-func (m *Manager) killEach() error {
+func (m *Unified) killEach() error {
 	freezeErr := m.Freeze()
 	pids, err := m.Pids()
 	if err == nil {
@@ -322,7 +330,7 @@ func (m *Manager) killEach() error {
 // Destroy removes the cgroup and all its descendants, deepest first. A
 // missing cgroup is not an error. rmdir is retried while it fails with EBUSY,
 // which it does for a short while after the last process was killed.
-func (m *Manager) Destroy() error {
+func (m *Unified) Destroy() error {
 	if err := removeTree(m.Dir(), time.Now().Add(destroyTimeout)); err != nil {
 		return fmt.Errorf("cgroup %s: destroy: %w", m.path, err)
 	}
@@ -354,4 +362,25 @@ func removeTree(dir string, deadline time.Time) error {
 		}
 		time.Sleep(delay)
 	}
+}
+
+// Sub is the manager of an existing cgroup below this one, for exec
+// --cgroup. runc's "controller:path" form is accepted; on cgroup v2 the
+// controller part can only be empty.
+func (m *Unified) Sub(sub string) (Manager, error) {
+	ctrls, rel, err := parseSubCgroup(sub)
+	if err != nil {
+		return nil, err
+	}
+	if len(ctrls) > 0 {
+		return nil, fmt.Errorf("--cgroup %q: only the unified hierarchy exists on cgroup v2; give a path without a controller", sub)
+	}
+	s, err := NewAt(m.root, m.path+"/"+rel)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(s.Dir()); err != nil {
+		return nil, fmt.Errorf("exec cgroup: %w", err)
+	}
+	return s, nil
 }

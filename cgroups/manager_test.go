@@ -16,7 +16,7 @@ import (
 
 // startSpinner starts a CPU-burning helper, inside m if m is not nil. It is
 // killed at the end of the test if still running.
-func startSpinner(t *testing.T, m *Manager) *exec.Cmd {
+func startSpinner(t *testing.T, m *Unified) *exec.Cmd {
 	t.Helper()
 	var cmd *exec.Cmd
 	if m != nil {
@@ -117,10 +117,10 @@ func TestCreateRefusesBusyCgroup(t *testing.T) {
 	}
 }
 
-func TestAddProcAndPids(t *testing.T) {
+func TestEnterAndPids(t *testing.T) {
 	m := testCgroup(t, "procs")
 	outside := startSpinner(t, nil)
-	if err := m.AddProc(outside.Process.Pid); err != nil {
+	if err := m.Enter(outside.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(outside.Process.Pid) + "/cgroup")
@@ -128,7 +128,7 @@ func TestAddProcAndPids(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(b), "0::"+m.Path()+"\n") {
-		t.Errorf("/proc/pid/cgroup after AddProc:\n%s", b)
+		t.Errorf("/proc/pid/cgroup after Enter:\n%s", b)
 	}
 	// Creating a child of a cgroup that holds a process must leave a child
 	// that can hold processes too (no thread-root parent).
@@ -147,8 +147,8 @@ func TestAddProcAndPids(t *testing.T) {
 	if !slices.Equal(pids, want) {
 		t.Errorf("Pids = %v, want %v", pids, want)
 	}
-	if err := m.AddProc(1 << 30); err == nil {
-		t.Error("AddProc of a nonexistent pid succeeded")
+	if err := m.Enter(1 << 30); err == nil {
+		t.Error("Enter of a nonexistent pid succeeded")
 	}
 }
 
@@ -180,7 +180,7 @@ func TestFreezeThaw(t *testing.T) {
 	}
 }
 
-func testKillTree(t *testing.T, kill func(*Manager) error) {
+func testKillTree(t *testing.T, kill func(*Unified) error) {
 	m := testCgroup(t, "kill")
 	// Processes live in leaves only: a cgroup with controllers enabled for
 	// its children cannot hold processes itself.
@@ -213,10 +213,10 @@ func testKillTree(t *testing.T, kill func(*Manager) error) {
 	}
 }
 
-func TestKill(t *testing.T) { testKillTree(t, (*Manager).Kill) }
+func TestKill(t *testing.T) { testKillTree(t, (*Unified).Kill) }
 
 // Kernels before 5.14 have no cgroup.kill; the fallback must be as thorough.
-func TestKillFallback(t *testing.T) { testKillTree(t, (*Manager).killEach) }
+func TestKillFallback(t *testing.T) { testKillTree(t, (*Unified).killEach) }
 
 // Destroy must outlast the short EBUSY window while processes die.
 func TestDestroyWaitsForExit(t *testing.T) {

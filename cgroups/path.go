@@ -1,7 +1,9 @@
-// Package cgroups manages a container's cgroup on the unified (v2) hierarchy:
-// placement, resource limits, the eBPF device filter, freezing, killing,
-// statistics and removal. It knows nothing about the command line; callers
-// pass runtime-spec values and get errors that name the cgroup and the file.
+// Package cgroups manages a container's cgroup: placement, resource limits,
+// device rules, freezing, killing, statistics and removal, on the unified
+// (v2) hierarchy (Unified, with an eBPF device filter) or on the v1
+// hierarchies of a legacy or hybrid host (V1, with runc's file mapping).
+// It knows nothing about the command line; callers pass runtime-spec
+// values and get errors that name the cgroup and the file.
 package cgroups
 
 import (
@@ -22,12 +24,6 @@ import (
 // at /sys/fs/cgroup, hybrid systems (systemd's "unified" layout) one level down.
 var mountpoints = []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"}
 
-// DefaultParent is where a container without linux.cgroupsPath is placed:
-// /oci-rt/<container id>, absolute so that the location does not depend on
-// which cgroup the runtime happens to be started from (runc places such
-// containers next to itself, which breaks when it runs inside a busy cgroup).
-const DefaultParent = "/oci-rt"
-
 // Mountpoint returns where the cgroup2 filesystem is mounted.
 func Mountpoint() (string, error) {
 	for _, p := range mountpoints {
@@ -43,9 +39,9 @@ func Mountpoint() (string, error) {
 // hierarchy (always starting with "/"), following the runtime spec: an
 // absolute path is taken from the hierarchy's root, a relative one from the
 // runtime's own cgroup (as runc does), and an empty one becomes
-// DefaultParent/<containerID>. Paths with ".." components, NUL or other
-// control characters, and the root cgroup itself are rejected.
-func ResolvePath(cgroupsPath, containerID string) (string, error) {
+// parent/<containerID>. Paths with ".." components, NUL or other control
+// characters, and the root cgroup itself are rejected.
+func ResolvePath(cgroupsPath, containerID, parent string) (string, error) {
 	own := ""
 	if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
 		var err error
@@ -53,7 +49,7 @@ func ResolvePath(cgroupsPath, containerID string) (string, error) {
 			return "", fmt.Errorf("cgroupsPath %q: %w", cgroupsPath, err)
 		}
 	}
-	return resolvePath(cgroupsPath, containerID, own)
+	return resolvePath(cgroupsPath, containerID, own, parent)
 }
 
 // ownCgroup is the caller's cgroup on the unified hierarchy.
@@ -81,13 +77,13 @@ func MoveToOwn(pid int) error {
 	return writeFile(filepath.Join(root, own), "cgroup.procs", strconv.Itoa(pid), own)
 }
 
-func resolvePath(cgroupsPath, containerID, own string) (string, error) {
+func resolvePath(cgroupsPath, containerID, own, parent string) (string, error) {
 	switch {
 	case cgroupsPath == "":
 		if err := checkName(containerID); err != nil {
 			return "", fmt.Errorf("default cgroup for container %q: %w", containerID, err)
 		}
-		cgroupsPath = DefaultParent + "/" + containerID
+		cgroupsPath = parent + "/" + containerID
 	case !strings.HasPrefix(cgroupsPath, "/"):
 		cgroupsPath = own + "/" + cgroupsPath
 	}

@@ -115,11 +115,14 @@ func (c *conversion) memory(r *specs.LinuxResources) error {
 	if m == nil {
 		return nil
 	}
+	//nolint:staticcheck // runc still accepts the deprecated field, and so do we
+	if m.Kernel != nil {
+		Warn("linux.resources.memory.kernel is ignored: kernel memory limits do not exist in cgroup v2")
+	}
+	if m.KernelTCP != nil {
+		Warn("linux.resources.memory.kernelTCP is ignored: kernel TCP memory limits do not exist in cgroup v2")
+	}
 	switch {
-	case m.Kernel != nil:
-		return errors.New("memory.kernel: kernel memory limits do not exist in cgroup v2 (obsolete since Linux 5.4)")
-	case m.KernelTCP != nil:
-		return errors.New("memory.kernelTCP: kernel TCP memory limits do not exist in cgroup v2")
 	case m.Swappiness != nil:
 		return errors.New("memory.swappiness: cgroup v2 has no per-cgroup swappiness")
 	case deref(m.DisableOOMKiller):
@@ -247,18 +250,15 @@ func (c *conversion) cpu(r *specs.LinuxResources) error {
 	return nil
 }
 
-// pids: since runtime-spec 1.3 the limit is optional and 0 is a real limit
-// (no new processes at all); a negative limit means unlimited.
+// pids: as runc reads it, 0 means unset (Podman sends it for "no limit")
+// and a negative limit means unlimited.
 func (c *conversion) pids(r *specs.LinuxResources) error {
-	if r.Pids == nil || r.Pids.Limit == nil {
+	v, ok := pidsValue(r)
+	if !ok {
 		return nil
 	}
 	if err := c.need("pids", "linux.resources.pids"); err != nil {
 		return err
-	}
-	v := "max"
-	if l := *r.Pids.Limit; l >= 0 {
-		v = strconv.FormatInt(l, 10)
 	}
 	c.add("pids.max", v)
 	return nil
@@ -279,7 +279,7 @@ func (c *conversion) blockIO(r *specs.LinuxResources) error {
 		return nil
 	}
 	if b.LeafWeight != nil {
-		return errors.New("blockIO.leafWeight: leaf weights (CFQ) do not exist in cgroup v2")
+		Warn("linux.resources.blockIO.leafWeight is ignored: leaf weights (CFQ) do not exist in cgroup v2")
 	}
 	throttles := []struct {
 		key  string
@@ -288,7 +288,11 @@ func (c *conversion) blockIO(r *specs.LinuxResources) error {
 		{"rbps", b.ThrottleReadBpsDevice}, {"wbps", b.ThrottleWriteBpsDevice},
 		{"riops", b.ThrottleReadIOPSDevice}, {"wiops", b.ThrottleWriteIOPSDevice},
 	}
-	used := b.Weight != nil || len(b.WeightDevice) > 0
+	// A weight of 0 is unset: Docker sends it on every container.
+	used := deref(b.Weight) != 0
+	for _, d := range b.WeightDevice {
+		used = used || deref(d.Weight) != 0
+	}
 	for _, t := range throttles {
 		used = used || len(t.devs) > 0
 	}
@@ -323,7 +327,7 @@ func (c *conversion) blockIO(r *specs.LinuxResources) error {
 	}
 	for _, d := range b.WeightDevice {
 		if d.LeafWeight != nil {
-			return fmt.Errorf("blockIO.weightDevice %d:%d: leaf weights (CFQ) do not exist in cgroup v2", d.Major, d.Minor)
+			Warn(fmt.Sprintf("linux.resources.blockIO.weightDevice %d:%d leafWeight is ignored: leaf weights (CFQ) do not exist in cgroup v2", d.Major, d.Minor))
 		}
 		if d.Weight == nil {
 			continue
@@ -380,11 +384,25 @@ func (c *conversion) rdma(r *specs.LinuxResources) error {
 	if err := c.need("rdma", "linux.resources.rdma"); err != nil {
 		return err
 	}
-	for _, dev := range slices.Sorted(maps.Keys(r.Rdma)) {
+	lines, err := rdmaLines(r.Rdma)
+	if err != nil {
+		return err
+	}
+	for _, l := range lines {
+		c.add("rdma.max", l)
+	}
+	return nil
+}
+
+// rdmaLines renders rdma limits as rdma.max lines (same format in v1 and
+// v2), one per device, in a stable order.
+func rdmaLines(limits map[string]specs.LinuxRdma) ([]string, error) {
+	var out []string
+	for _, dev := range slices.Sorted(maps.Keys(limits)) {
 		if dev == "" || strings.ContainsFunc(dev, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '=' }) {
-			return fmt.Errorf("rdma: invalid device name %q", dev)
+			return nil, fmt.Errorf("rdma: invalid device name %q", dev)
 		}
-		l := r.Rdma[dev]
+		l := limits[dev]
 		v := dev
 		if l.HcaHandles != nil {
 			v += " hca_handle=" + strconv.FormatUint(uint64(*l.HcaHandles), 10)
@@ -393,15 +411,15 @@ func (c *conversion) rdma(r *specs.LinuxResources) error {
 			v += " hca_object=" + strconv.FormatUint(uint64(*l.HcaObjects), 10)
 		}
 		if v != dev {
-			c.add("rdma.max", v)
+			out = append(out, v)
 		}
 	}
-	return nil
+	return out, nil
 }
 
 func (c *conversion) network(r *specs.LinuxResources) error {
 	if n := r.Network; n != nil && (n.ClassID != nil || len(n.Priorities) > 0) {
-		return errors.New("linux.resources.network: net_cls and net_prio do not exist in cgroup v2 (use a BPF program or tc)")
+		Warn("linux.resources.network is ignored: net_cls and net_prio do not exist in cgroup v2")
 	}
 	return nil
 }
@@ -435,7 +453,7 @@ func (c *conversion) unified(r *specs.LinuxResources) error {
 	return nil
 }
 
-func (m *Manager) env() (cgroupEnv, error) {
+func (m *Unified) env() (cgroupEnv, error) {
 	ctrls, err := m.Controllers()
 	if err != nil {
 		return cgroupEnv{}, err
@@ -447,7 +465,7 @@ func (m *Manager) env() (cgroupEnv, error) {
 	return env, nil
 }
 
-func (m *Manager) applyWrites(ws []write) error {
+func (m *Unified) applyWrites(ws []write) error {
 	var retry []write
 	for _, w := range ws {
 		if err := m.write(w.file, w.value); err != nil {
@@ -470,7 +488,7 @@ func (m *Manager) applyWrites(ws []write) error {
 // nothing. The device filter is always installed: nil or empty
 // r.Devices denies every device, so callers append DefaultAllowedDevices
 // (and rules for the configured device nodes) to the spec's rules.
-func (m *Manager) Apply(r *specs.LinuxResources) error {
+func (m *Unified) Apply(r *specs.LinuxResources) error {
 	ws, err := m.writesFor(r)
 	if err != nil {
 		return err
@@ -486,7 +504,7 @@ func (m *Manager) Apply(r *specs.LinuxResources) error {
 }
 
 // writesFor converts r into the file writes that set it on this cgroup.
-func (m *Manager) writesFor(r *specs.LinuxResources) ([]write, error) {
+func (m *Unified) writesFor(r *specs.LinuxResources) ([]write, error) {
 	env, err := m.env()
 	if err != nil {
 		return nil, err
@@ -502,7 +520,7 @@ func (m *Manager) writesFor(r *specs.LinuxResources) ([]write, error) {
 // in r change; the device filter is replaced only if r.Devices is non-nil.
 // With memory.checkBeforeUpdate, a memory (or memory+swap) limit at or below
 // the current usage is refused instead of making the kernel reclaim or OOM-kill.
-func (m *Manager) Update(r *specs.LinuxResources) error {
+func (m *Unified) Update(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
@@ -523,7 +541,7 @@ func (m *Manager) Update(r *specs.LinuxResources) error {
 	return m.applyWrites(ws)
 }
 
-func (m *Manager) readUint(name string) (uint64, error) {
+func (m *Unified) readUint(name string) (uint64, error) {
 	s, err := m.read(name)
 	if err != nil {
 		return 0, err
@@ -535,7 +553,7 @@ func (m *Manager) readUint(name string) (uint64, error) {
 	return v, nil
 }
 
-func (m *Manager) checkMemoryUsage(limit, swap int64) error {
+func (m *Unified) checkMemoryUsage(limit, swap int64) error {
 	if limit <= 0 && swap <= 0 {
 		return nil
 	}

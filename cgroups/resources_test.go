@@ -73,8 +73,9 @@ func TestConvertResources(t *testing.T) {
 		{name: "reservation", r: specs.LinuxResources{Memory: &specs.LinuxMemory{Reservation: i64(4096)}},
 			want: []w{{file: "memory.low", value: "4096"}}},
 		{name: "negative memory", r: specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-5)}}, err: "invalid value -5"},
-		{name: "kernel memory", r: specs.LinuxResources{Memory: &specs.LinuxMemory{Kernel: i64(1)}}, err: "memory.kernel"},
-		{name: "kernel tcp", r: specs.LinuxResources{Memory: &specs.LinuxMemory{KernelTCP: i64(1)}}, err: "kernelTCP"},
+		// runc accepts these on v2 and only warns: nothing is written.
+		{name: "kernel memory ignored", r: specs.LinuxResources{Memory: &specs.LinuxMemory{Kernel: i64(1)}}, want: []w{}},
+		{name: "kernel tcp ignored", r: specs.LinuxResources{Memory: &specs.LinuxMemory{KernelTCP: i64(1)}}, want: []w{}},
 		{name: "swappiness", r: specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: u64(10)}}, err: "swappiness"},
 		{name: "disable oom killer", r: specs.LinuxResources{Memory: &specs.LinuxMemory{DisableOOMKiller: boolp(true)}}, err: "disableOOMKiller"},
 		{name: "oom killer enabled is fine", r: specs.LinuxResources{Memory: &specs.LinuxMemory{DisableOOMKiller: boolp(false), UseHierarchy: boolp(true)}}, want: nil},
@@ -106,7 +107,8 @@ func TestConvertResources(t *testing.T) {
 
 		// pids
 		{name: "pids limit", r: specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(64)}}, want: []w{{file: "pids.max", value: "64"}}},
-		{name: "pids zero is a limit", r: specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(0)}}, want: []w{{file: "pids.max", value: "0"}}},
+		// As runc reads it: 0 is unset (Podman's "no limit"), negative unlimited.
+		{name: "pids zero is unset", r: specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(0)}}, want: []w{}},
 		{name: "pids negative is max", r: specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(-1)}}, want: []w{{file: "pids.max", value: "max"}}},
 		{name: "pids unset", r: specs.LinuxResources{Pids: &specs.LinuxPids{}}, want: nil},
 
@@ -118,8 +120,9 @@ func TestConvertResources(t *testing.T) {
 		{name: "bfq weight", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(500), WeightDevice: []specs.LinuxWeightDevice{{LinuxBlockIODevice: dev(8, 16), Weight: u16(300)}}}},
 			want: []w{{file: "io.bfq.weight", value: "500"}, {file: "io.bfq.weight", value: "8:16 300"}}},
 		{name: "io weight out of range", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(5)}}, err: "outside [10, 1000]"},
-		{name: "leaf weight", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{LeafWeight: u16(500)}}, err: "leafWeight"},
-		{name: "device leaf weight", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{WeightDevice: []specs.LinuxWeightDevice{{LinuxBlockIODevice: dev(8, 0), LeafWeight: u16(100)}}}}, err: "leaf weights"},
+		{name: "leaf weight ignored", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{LeafWeight: u16(500)}}, want: []w{}},
+		{name: "device leaf weight ignored", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{WeightDevice: []specs.LinuxWeightDevice{{LinuxBlockIODevice: dev(8, 0), LeafWeight: u16(100)}}}}, want: []w{}},
+		{name: "docker weight 0 is unset", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(0)}}, env: cgroupEnv{controllers: map[string]bool{}}, want: []w{}},
 		{name: "throttles", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{
 			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev(8, 0), Rate: 1048576}},
 			ThrottleWriteBpsDevice:  []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev(8, 0), Rate: 2097152}},
@@ -146,8 +149,8 @@ func TestConvertResources(t *testing.T) {
 		{name: "rdma bad device", r: specs.LinuxResources{Rdma: map[string]specs.LinuxRdma{"a b": {HcaHandles: u32(1)}}}, err: "invalid device name"},
 
 		// network
-		{name: "net_cls", r: specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: u32(1)}}, err: "net_cls"},
-		{name: "net_prio", r: specs.LinuxResources{Network: &specs.LinuxNetwork{Priorities: []specs.LinuxInterfacePriority{{Name: "eth0", Priority: 1}}}}, err: "net_prio"},
+		{name: "net_cls ignored", r: specs.LinuxResources{Network: &specs.LinuxNetwork{ClassID: u32(1)}}, want: []w{}},
+		{name: "net_prio ignored", r: specs.LinuxResources{Network: &specs.LinuxNetwork{Priorities: []specs.LinuxInterfacePriority{{Name: "eth0", Priority: 1}}}}, want: []w{}},
 
 		// unified
 		{name: "unified", r: specs.LinuxResources{Unified: map[string]string{"memory.high": "1G", "cgroup.max.depth": "3", "pids.max": "10"}},
@@ -166,7 +169,7 @@ func TestConvertResources(t *testing.T) {
 			env: cgroupEnv{controllers: map[string]bool{"hugetlb": true}, has: func(string) bool { return false }}, err: `"memory" controller`},
 		{name: "missing cpuset controller", r: specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}},
 			env: cgroupEnv{controllers: map[string]bool{"cpu": true}}, err: `"cpuset" controller`},
-		{name: "missing pids controller", r: specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(0)}},
+		{name: "missing pids controller", r: specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(1)}},
 			env: cgroupEnv{controllers: map[string]bool{}}, err: `"pids" controller`},
 		{name: "missing io controller", r: specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(100)}},
 			env: cgroupEnv{controllers: map[string]bool{}}, err: `"io" controller`},
@@ -210,7 +213,7 @@ func TestCPUWeightCurve(t *testing.T) {
 
 // fakeCgroup is a temp directory with the interface files a real cgroup
 // would have, so that Manager's file handling runs without a kernel.
-func fakeCgroup(t *testing.T, files map[string]string) *Manager {
+func fakeCgroup(t *testing.T, files map[string]string) *Unified {
 	t.Helper()
 	root := t.TempDir()
 	m, err := NewAt(root, "/ctr")
@@ -228,7 +231,7 @@ func fakeCgroup(t *testing.T, files map[string]string) *Manager {
 	return m
 }
 
-func readFake(t *testing.T, m *Manager, name string) string {
+func readFake(t *testing.T, m *Unified, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(m.Dir(), name))
 	if err != nil {
@@ -250,14 +253,14 @@ func TestUpdateFakeHierarchy(t *testing.T) {
 	err := m.Update(&specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: i64(8000), Swap: i64(10000), Reservation: i64(100)},
 		CPU:    &specs.LinuxCPU{Quota: i64(30000), Period: u64(60000), Burst: u64(1000)},
-		Pids:   &specs.LinuxPids{Limit: i64(0)},
+		Pids:   &specs.LinuxPids{Limit: i64(3)},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for file, want := range map[string]string{
 		"memory.max": "8000", "memory.swap.max": "2000", "memory.low": "100",
-		"cpu.max": "30000 60000", "cpu.max.burst": "1000", "pids.max": "0",
+		"cpu.max": "30000 60000", "cpu.max.burst": "1000", "pids.max": "3",
 	} {
 		if got := readFake(t, m, file); got != want {
 			t.Errorf("%s = %q, want %q", file, got, want)
@@ -287,7 +290,7 @@ func TestUpdateFakeHierarchy(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"hugetlb" controller`) {
 		t.Errorf("Update without hugetlb: %v", err)
 	}
-	if got := readFake(t, m, "pids.max"); got != "0" {
+	if got := readFake(t, m, "pids.max"); got != "3" {
 		t.Errorf("failed update still wrote pids.max = %q", got)
 	}
 }

@@ -27,9 +27,12 @@ type Stats struct {
 
 // CPUUsage times are in nanoseconds.
 type CPUUsage struct {
-	Total  uint64 `json:"total,omitempty"`
-	Kernel uint64 `json:"kernel"`
-	User   uint64 `json:"user"`
+	Total        uint64   `json:"total,omitempty"`
+	Percpu       []uint64 `json:"percpu,omitempty"`
+	PercpuKernel []uint64 `json:"percpu_kernel,omitempty"`
+	PercpuUser   []uint64 `json:"percpu_user,omitempty"`
+	Kernel       uint64   `json:"kernel"`
+	User         uint64   `json:"user"`
 }
 
 type Throttling struct {
@@ -56,9 +59,11 @@ type Memory struct {
 	Cache uint64      `json:"cache,omitempty"`
 	Usage MemoryEntry `json:"usage,omitempty"`
 	// Swap is memory+swap, the v1 meaning engines expect (runc does the same).
-	Swap MemoryEntry       `json:"swap,omitempty"`
-	Raw  map[string]uint64 `json:"raw,omitempty"`
-	PSI  *PSI              `json:"psi,omitempty"`
+	Swap      MemoryEntry       `json:"swap,omitempty"`
+	Kernel    MemoryEntry       `json:"kernel,omitempty"`
+	KernelTCP MemoryEntry       `json:"kernelTCP,omitempty"`
+	Raw       map[string]uint64 `json:"raw,omitempty"`
+	PSI       *PSI              `json:"psi,omitempty"`
 }
 
 // Pids: Limit 0 means unlimited (runc's convention).
@@ -77,6 +82,12 @@ type BlkioEntry struct {
 type Blkio struct {
 	IoServiceBytesRecursive []BlkioEntry `json:"ioServiceBytesRecursive,omitempty"`
 	IoServicedRecursive     []BlkioEntry `json:"ioServicedRecursive,omitempty"`
+	IoQueuedRecursive       []BlkioEntry `json:"ioQueueRecursive,omitempty"`
+	IoServiceTimeRecursive  []BlkioEntry `json:"ioServiceTimeRecursive,omitempty"`
+	IoWaitTimeRecursive     []BlkioEntry `json:"ioWaitTimeRecursive,omitempty"`
+	IoMergedRecursive       []BlkioEntry `json:"ioMergedRecursive,omitempty"`
+	IoTimeRecursive         []BlkioEntry `json:"ioTimeRecursive,omitempty"`
+	SectorsRecursive        []BlkioEntry `json:"sectorsRecursive,omitempty"`
 	PSI                     *PSI         `json:"psi,omitempty"`
 }
 
@@ -102,7 +113,7 @@ type PSI struct {
 // enabled are left empty rather than failing, so that stats work on a
 // partially delegated hierarchy; the process count is then taken from
 // cgroup.procs.
-func (m *Manager) Stats() (*Stats, error) {
+func (m *Unified) Stats() (*Stats, error) {
 	s := &Stats{Hugetlb: map[string]Hugetlb{}}
 	for _, f := range []func(*Stats) error{m.cpuStats, m.memoryStats, m.pidsStats, m.ioStats, m.hugetlbStats} {
 		if err := f(s); err != nil {
@@ -114,7 +125,7 @@ func (m *Manager) Stats() (*Stats, error) {
 
 // readOptional reads a file that may legitimately be absent (controller not
 // enabled, older kernel): absent gives "", false and no error.
-func (m *Manager) readOptional(name string) (string, bool, error) {
+func (m *Unified) readOptional(name string) (string, bool, error) {
 	s, err := m.read(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
@@ -142,7 +153,7 @@ func parseLimit(s string) uint64 {
 	return n
 }
 
-func (m *Manager) psi(name string) (*PSI, error) {
+func (m *Unified) psi(name string) (*PSI, error) {
 	s, ok, err := m.readOptional(name)
 	if !ok {
 		return nil, err
@@ -171,7 +182,7 @@ func (m *Manager) psi(name string) (*PSI, error) {
 	return p, nil
 }
 
-func (m *Manager) cpuStats(s *Stats) error {
+func (m *Unified) cpuStats(s *Stats) error {
 	raw, ok, err := m.readOptional("cpu.stat")
 	if !ok {
 		return err
@@ -186,7 +197,7 @@ func (m *Manager) cpuStats(s *Stats) error {
 
 // memoryEntry fills usage, limit, peak and failcnt from
 // memory.<prefix>current/max/peak/events.
-func (m *Manager) memoryEntry(prefix string) (MemoryEntry, bool, error) {
+func (m *Unified) memoryEntry(prefix string) (MemoryEntry, bool, error) {
 	var e MemoryEntry
 	cur, ok, err := m.readOptional(prefix + "current")
 	if !ok {
@@ -212,7 +223,7 @@ func (m *Manager) memoryEntry(prefix string) (MemoryEntry, bool, error) {
 	return e, true, nil
 }
 
-func (m *Manager) memoryStats(s *Stats) error {
+func (m *Unified) memoryStats(s *Stats) error {
 	raw, ok, err := m.readOptional("memory.stat")
 	if !ok {
 		return err
@@ -239,7 +250,7 @@ func (m *Manager) memoryStats(s *Stats) error {
 	return err
 }
 
-func (m *Manager) pidsStats(s *Stats) error {
+func (m *Unified) pidsStats(s *Stats) error {
 	cur, ok, err := m.readOptional("pids.current")
 	if err != nil {
 		return err
@@ -261,7 +272,7 @@ func (m *Manager) pidsStats(s *Stats) error {
 	return nil
 }
 
-func (m *Manager) ioStats(s *Stats) error {
+func (m *Unified) ioStats(s *Stats) error {
 	raw, ok, err := m.readOptional("io.stat")
 	if err != nil {
 		return err
@@ -314,7 +325,7 @@ func parseIOStat(raw string) Blkio {
 	return b
 }
 
-func (m *Manager) hugetlbStats(s *Stats) error {
+func (m *Unified) hugetlbStats(s *Stats) error {
 	matches, err := filepath.Glob(filepath.Join(m.Dir(), "hugetlb.*.current"))
 	if err != nil {
 		return err
@@ -343,7 +354,7 @@ func (m *Manager) hugetlbStats(s *Stats) error {
 // OOMKillCount is the number of processes in the cgroup (and below) the
 // kernel's OOM killer has killed so far, from memory.events. Watching it rise
 // is how `events` reports {"type":"oom"}.
-func (m *Manager) OOMKillCount() (uint64, error) {
+func (m *Unified) OOMKillCount() (uint64, error) {
 	s, err := m.read("memory.events")
 	if err != nil {
 		return 0, err

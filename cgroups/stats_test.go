@@ -38,7 +38,9 @@ func TestStatsFakeHierarchy(t *testing.T) {
 		`"throttling":{"periods":10,"throttledPeriods":4,"throttledTime":250000},` +
 		`"psi":{"some":{"avg10":1.5,"avg60":0.25,"avg300":0,"total":1234},"full":{"avg10":0,"avg60":0,"avg300":0,"total":12}}},` +
 		`"memory":{"cache":8192,"usage":{"limit":65536,"usage":12288,"max":20000,"failcnt":7},` +
-		`"swap":{"limit":18446744073709551615,"usage":12388,"failcnt":1},"raw":{"anon":4096,"file":8192}},` +
+		`"swap":{"limit":18446744073709551615,"usage":12388,"failcnt":1},` +
+		// runc prints the v1-only kernel entries zeroed on v2, too.
+		`"kernel":{"limit":0,"failcnt":0},"kernelTCP":{"limit":0,"failcnt":0},"raw":{"anon":4096,"file":8192}},` +
 		`"pids":{"current":3},` +
 		`"blkio":{"ioServiceBytesRecursive":[{"major":8,"op":"Read","value":100},{"major":8,"op":"Write","value":200}],` +
 		`"ioServicedRecursive":[{"major":8,"op":"Read","value":1},{"major":8,"op":"Write","value":2}]},` +

@@ -111,7 +111,7 @@ func (c *Container) SpecState() *specs.State {
 
 // cgroup is the container's cgroup, or nil when it is gone or not
 // provably the container's.
-func (c *Container) cgroup() *cgroups.Manager {
+func (c *Container) cgroup() cgroups.Manager {
 	m, err := c.verifiedCgroup()
 	if err != nil {
 		return nil
@@ -245,7 +245,7 @@ func (c *Container) signalLocked(sig unix.Signal, all bool) error {
 
 // signalCgroup signals every process in the cgroup; SIGKILL goes through
 // cgroup.kill so that nothing escapes by forking.
-func signalCgroup(m *cgroups.Manager, sig unix.Signal) error {
+func signalCgroup(m cgroups.Manager, sig unix.Signal) error {
 	if sig == unix.SIGKILL {
 		return m.Kill()
 	}
@@ -322,6 +322,8 @@ func Delete(store *Store, id string, force bool) error {
 	if cg != nil {
 		if err := cg.Destroy(); err != nil {
 			errs = append(errs, err)
+		} else if cgroups.UnderDefaultParent(st.CgroupPath, id, store.Root) {
+			cgroups.RemoveDefaultParent(store.Root)
 		}
 	}
 	if err := c.unmountHostRootfs(); err != nil {

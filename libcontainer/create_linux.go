@@ -111,11 +111,11 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		}
 		lock.Unlock()
 	}()
-	cgroupPath, err := cgroups.ResolvePath(spec.Linux.CgroupsPath, o.ID)
+	cgLoc, err := cgroups.Resolve(spec.Linux.CgroupsPath, o.ID, cgroups.DefaultParent(store.Root))
 	if err != nil {
 		return nil, err
 	}
-	st.CgroupPath = cgroupPath
+	st.CgroupPath, st.CgroupPaths = cgLoc.Path, cgLoc.Paths
 	// Record everything we are about to create before creating it.
 	if err := lock.Save(st); err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	}
 	pause("recorded")
 
-	cg, err := cgroups.New(cgroupPath)
+	cg, err := cgroups.Load(cgLoc)
 	if err != nil {
 		return nil, err
 	}
@@ -159,14 +159,23 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}
 	req.passLog()
+	req.cgroupFD = -1
+	req.config.CgroupPath = cgLoc.Path
+	unified, isUnified := cg.(*cgroups.Unified)
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's
 	// limits; it joins the container's cgroup before anything of the
-	// container's own runs (joinCgroup).
-	req.cgroupFD = -1
-	req.config.CgroupPath = cgroupPath
-	if req.bootstrap.CloneFlags&unix.CLONE_NEWCGROUP != 0 {
-		procs, err := cg.OpenProcs()
+	// container's own runs (joinCgroup). A new cgroup namespace must be
+	// created inside the container's cgroup: on v2 the stage enters it
+	// just for that (through cgroup.procs, and is moved out again); on v1,
+	// with a cgroup.procs per hierarchy, the stage is moved into all of
+	// them before it starts and stays, as runc's does.
+	newCgroupNS := req.bootstrap.CloneFlags&unix.CLONE_NEWCGROUP != 0
+	switch {
+	case newCgroupNS && !isUnified:
+		req.enter = cg
+	case newCgroupNS:
+		procs, err := unified.OpenProcs()
 		if err != nil {
 			return nil, err
 		}
@@ -321,7 +330,7 @@ func dialConsoleSocket(path string) (*os.File, error) {
 
 // talkToInit serves the init's requests until it is ready to wait for start.
 // what names the operation ("create" or "exec") in errors.
-func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manager, what string) error {
+func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager, what string) error {
 	for {
 		rep, err := init.conn.recv()
 		if errors.Is(err, errPeerGone) {
@@ -363,7 +372,7 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg *cgroups.Manage
 // diedError says how a process that closed the sync socket without a word
 // ended: its exit status or signal, and the OOM killer when the cgroup saw
 // it.
-func diedError(pid int, cg *cgroups.Manager, what string) error {
+func diedError(pid int, cg cgroups.Manager, what string) error {
 	// It is exiting; one that lingers without its socket is ended.
 	if pidfd, err := unix.PidfdOpen(pid, 0); err == nil {
 		waitPidfd(pidfd, time.Second)
@@ -383,7 +392,7 @@ func diedError(pid int, cg *cgroups.Manager, what string) error {
 // oomKilledError says that a process of the container died to the OOM
 // killer during what (how: its end as we saw it), when the cgroup counted
 // an OOM kill; else nil.
-func oomKilledError(cg *cgroups.Manager, what, how string) error {
+func oomKilledError(cg cgroups.Manager, what, how string) error {
 	if n, err := cg.OOMKillCount(); err == nil && n > 0 {
 		return fmt.Errorf("container process was OOM-killed during %s (%s): memory limit too low", what, how)
 	}
@@ -395,11 +404,11 @@ func oomKilledError(cg *cgroups.Manager, what, how string) error {
 // returns, so that everything of the container's own (the hooks' view of
 // it, the process) is in its cgroup, while the runtime's setup work inside
 // the init was charged to the runtime.
-func (init *child) joinCgroup(cg *cgroups.Manager) error {
+func (init *child) joinCgroup(cg cgroups.Manager) error {
 	if !init.outside {
 		return nil
 	}
-	if err := cg.AddProc(init.pid); err != nil {
+	if err := cg.Enter(init.pid); err != nil {
 		killAndReap(init.pid)
 		return fmt.Errorf("move container init into its cgroup: %w", err)
 	}
@@ -455,7 +464,7 @@ func (c *Container) forwardSeccompListener(init *child, spec *specs.Spec) error 
 }
 
 // applyResources applies the config's resources.
-func applyResources(cg *cgroups.Manager, spec *specs.Spec) error {
+func applyResources(cg cgroups.Manager, spec *specs.Spec) error {
 	var r specs.LinuxResources
 	if spec.Linux.Resources != nil {
 		r = *spec.Linux.Resources

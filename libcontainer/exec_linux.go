@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -88,11 +86,18 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	cgDir, err := cg.OpenDir()
-	if err != nil {
-		return 0, err
+	// On v2 the process starts in the cgroup (CLONE_INTO_CGROUP); v1 has
+	// no such flag, so the namespace stage is moved in before it starts
+	// work, and so are the processes it forks.
+	cgroupFD, enter := -1, cg
+	if unified, ok := cg.(*cgroups.Unified); ok {
+		cgDir, err := unified.OpenDir()
+		if err != nil {
+			return 0, err
+		}
+		defer cgDir.Close()
+		cgroupFD, enter = int(cgDir.Fd()), nil
 	}
-	defer cgDir.Close()
 
 	// The init is pinned by a pidfd and its namespaces opened through it:
 	// once its identity still holds after the opens, the files are the
@@ -124,7 +129,8 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			Exec: true, PreserveFDs: o.PreserveFDs,
 		},
 		stdio:    o.Stdio,
-		cgroupFD: int(cgDir.Fd()),
+		cgroupFD: cgroupFD,
+		enter:    enter,
 	}
 	req.preserve(o.PreserveFDs)
 	req.bootstrap = execBootstrap(spec, nsFiles, req)
@@ -190,34 +196,16 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 }
 
 // execCgroup is the container's cgroup, or the existing sub-cgroup of it
-// that --cgroup names. runc's "controller:path" form is accepted; on cgroup
-// v2 the controller part can only be empty or name the unified hierarchy.
-func (c *Container) execCgroup(sub string) (*cgroups.Manager, error) {
-	if c.State.CgroupPath == "" {
-		return nil, errors.New("container has no cgroup recorded")
-	}
-	p := c.State.CgroupPath
-	if sub != "" {
-		if ctrl, rest, ok := strings.Cut(sub, ":"); ok {
-			if ctrl != "" {
-				return nil, fmt.Errorf("--cgroup %q: only the unified hierarchy exists on cgroup v2; give a path without a controller", sub)
-			}
-			sub = rest
-		}
-		clean := path.Clean("/" + sub)
-		if clean != "/"+strings.Trim(sub, "/") || clean == "/" {
-			return nil, fmt.Errorf("--cgroup %q: must be a relative path below the container's cgroup, without . or ..", sub)
-		}
-		p = path.Join(p, clean)
-	}
-	m, err := cgroups.New(p)
+// that --cgroup names.
+func (c *Container) execCgroup(sub string) (cgroups.Manager, error) {
+	m, err := c.Cgroup()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(m.Dir()); err != nil {
-		return nil, fmt.Errorf("exec cgroup: %w", err)
+	if sub == "" {
+		return m, nil
 	}
-	return m, nil
+	return m.Sub(sub)
 }
 
 // openNamespaces opens each namespace the container's config lists, as the

@@ -234,24 +234,17 @@ func inCgroup(pid int, cgroupPath string) (bool, error) {
 var errNoCgroup = errors.New("the container has no cgroup")
 
 // verifiedCgroup is the container's cgroup once it has proved to be the
-// one create made for it. errNoCgroup means there is none any more.
-func (c *Container) verifiedCgroup() (*cgroups.Manager, error) {
+// one create made for it, in every hierarchy. errNoCgroup means there is
+// none any more.
+func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 	st := c.State
-	if st.CgroupPath == "" {
+	if st.CgroupPath == "" && st.CgroupPaths == nil {
 		return nil, errNoCgroup
 	}
-	m, err := cgroups.New(st.CgroupPath)
+	m, err := cgroups.Load(cgroups.Location{Path: st.CgroupPath, Paths: st.CgroupPaths})
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.OpenFile(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, errNoCgroup
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
-	}
-	defer dir.Close()
 	notOurs := func(why string) error {
 		return fmt.Errorf("cgroup %s is not container %s's (%s): left alone", st.CgroupPath, st.ID, why)
 	}
@@ -261,8 +254,25 @@ func (c *Container) verifiedCgroup() (*cgroups.Manager, error) {
 	if err := c.checkPlacement(); err != nil {
 		return nil, notOurs(err.Error())
 	}
-	if err := checkCgroupMark(dir, st); err != nil {
-		return nil, notOurs(err.Error())
+	found := false
+	for i, d := range m.Dirs() {
+		dir, err := os.OpenFile(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, os.ErrNotExist) {
+			// A delete cut short may have removed some hierarchies' part.
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cgroup %s: %w", d, err)
+		}
+		err = checkCgroupMark(dir, st, i == 0)
+		dir.Close()
+		if err != nil {
+			return nil, notOurs(err.Error())
+		}
+		found = true
+	}
+	if !found {
+		return nil, errNoCgroup
 	}
 	return m, nil
 }
@@ -285,7 +295,7 @@ func (c *Container) checkPlacement() error {
 		if strings.HasSuffix(got, path.Clean("/"+cgroupsPath)) {
 			return nil
 		}
-	} else if want, err := cgroups.ResolvePath(cgroupsPath, c.State.ID); err == nil && want == got {
+	} else if want, err := cgroups.Resolve(cgroupsPath, c.State.ID, cgroups.DefaultParent(c.store.Root)); err == nil && want.Path == got {
 		return nil
 	}
 	return errors.New("not where the container's config places it")
@@ -323,19 +333,30 @@ func newCgroupMark() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// markCgroup puts the mark on the cgroup create just made and records its
-// inode in st.
-func markCgroup(m *cgroups.Manager, st *State) error {
-	dir, err := os.OpenFile(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// markCgroup puts the mark on every directory of the cgroup create just
+// made and records the inode of the first, which names it.
+func markCgroup(m cgroups.Manager, st *State) error {
+	for i, d := range m.Dirs() {
+		if err := markCgroupDir(d, st, i == 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func markCgroupDir(path string, st *State, first bool) error {
+	dir, err := os.OpenFile(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+		return fmt.Errorf("cgroup %s: %w", path, err)
 	}
 	defer dir.Close()
-	var fst unix.Stat_t
-	if err := unix.Fstat(int(dir.Fd()), &fst); err != nil {
-		return fmt.Errorf("cgroup %s: %w", st.CgroupPath, err)
+	if first {
+		var fst unix.Stat_t
+		if err := unix.Fstat(int(dir.Fd()), &fst); err != nil {
+			return fmt.Errorf("cgroup %s: %w", path, err)
+		}
+		st.CgroupInode = fst.Ino
 	}
-	st.CgroupInode = fst.Ino
 	if st.CgroupMark == "" {
 		return nil
 	}
@@ -345,14 +366,15 @@ func markCgroup(m *cgroups.Manager, st *State) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cgroup %s: mark it as container %s's: %w", st.CgroupPath, st.ID, err)
+		return fmt.Errorf("cgroup %s: mark it as container %s's: %w", path, st.ID, err)
 	}
 	return nil
 }
 
-// checkCgroupMark compares the cgroup open as dir with what create
-// recorded: the mark where this runtime can read one, else the inode.
-func checkCgroupMark(dir *os.File, st *State) error {
+// checkCgroupMark compares the cgroup directory open as dir with what
+// create recorded: the mark where this runtime can read one, else the
+// inode (recorded for the first directory only).
+func checkCgroupMark(dir *os.File, st *State, first bool) error {
 	if canUseTrustedXattrs() {
 		buf := make([]byte, 256)
 		n, err := unix.Fgetxattr(int(dir.Fd()), cgroupMarkAttr, buf)
@@ -364,6 +386,9 @@ func checkCgroupMark(dir *os.File, st *State) error {
 		case !errors.Is(err, unix.EOPNOTSUPP):
 			return fmt.Errorf("read its mark: %w", err)
 		}
+	}
+	if !first {
+		return nil
 	}
 	var fst unix.Stat_t
 	if err := unix.Fstat(int(dir.Fd()), &fst); err != nil {

@@ -15,7 +15,7 @@ import (
 
 // Cgroup is the manager of the container's cgroup, once it has proved to
 // be the container's: ps, pause, events and update act on what it holds.
-func (c *Container) Cgroup() (*cgroups.Manager, error) {
+func (c *Container) Cgroup() (cgroups.Manager, error) {
 	m, err := c.verifiedCgroup()
 	if errors.Is(err, errNoCgroup) {
 		return nil, fmt.Errorf("container %s has no cgroup", c.State.ID)
@@ -34,17 +34,17 @@ func (c *Container) Processes() ([]int, error) {
 
 // Pause freezes a running container.
 func (c *Container) Pause() error {
-	return c.withStatus(StatusRunning, "pause", (*cgroups.Manager).Freeze)
+	return c.withStatus(StatusRunning, "pause", cgroups.Manager.Freeze)
 }
 
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
-	return c.withStatus(StatusPaused, "resume", (*cgroups.Manager).Thaw)
+	return c.withStatus(StatusPaused, "resume", cgroups.Manager.Thaw)
 }
 
 // withStatus runs op on the container's cgroup under the container's lock,
 // if the container is in status want.
-func (c *Container) withStatus(want, what string, op func(*cgroups.Manager) error) error {
+func (c *Container) withStatus(want, what string, op func(cgroups.Manager) error) error {
 	lock, err := c.store.Lock(c.State.ID)
 	if err != nil {
 		return err

@@ -61,6 +61,10 @@ type spawnRequest struct {
 	files    []*os.File
 	stdio    [3]*os.File
 	cgroupFD int // CLONE_INTO_CGROUP target, or -1 to start in our own cgroup
+	// enter, when set, is a cgroup the process is moved into as soon as
+	// it exists, before the namespace stage does anything (cgroup v1,
+	// which has no CLONE_INTO_CGROUP).
+	enter cgroups.Manager
 	// uidMap and gidMap are written when the stage creates a user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
 }
@@ -157,6 +161,14 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
 	conn := &syncConn{f: parentSock}
+	if r.enter != nil {
+		if err := r.enter.Enter(cmd.Process.Pid); err != nil {
+			parentSock.Close()
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, fmt.Errorf("move container process into its cgroup: %w", err)
+		}
+	}
 	pid, err := runStage(conn, cmd, r)
 	if err != nil {
 		parentSock.Close()
@@ -172,7 +184,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 			return nil, fmt.Errorf("namespace stage: %w", err)
 		}
 	}
-	c := &child{pid: pid, conn: conn, outside: r.cgroupFD < 0}
+	c := &child{pid: pid, conn: conn, outside: r.cgroupFD < 0 && r.enter == nil}
 	if r.bootstrap.CgroupProcsFD != 0 {
 		// The stage entered the container's cgroup for its cgroup
 		// namespace. Where the move out fails the init stays there:

@@ -51,6 +51,9 @@ type State struct {
 	// CgroupPath is the absolute directory of the container's cgroup,
 	// recorded before the directory is made.
 	CgroupPath string `json:"cgroupPath,omitempty"`
+	// CgroupPaths, on a cgroup v1 host, are the cgroup's paths in each
+	// hierarchy (a relative cgroupsPath resolves differently in each).
+	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
 	// CgroupMark is the token create marks the cgroup with, and
 	// CgroupInode the cgroup directory's inode (see verifiedCgroup).
 	CgroupMark  string `json:"cgroupMark,omitempty"`

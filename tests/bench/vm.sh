@@ -42,7 +42,9 @@ host() {
 	mv "$work/config.json" "$work/bundle/config.json"
 	(cd "$repo" && go build -o "$work/benchtool" ./tests/bench/benchtool) || die "building benchtool failed"
 	cd "$repo"
-	tests/vm/run.sh --timeout "$timeout" --env "BENCH_VM_RUNS=${BENCH_VM_RUNS:-20}" -- tests/bench/vm.sh --guest "$work"
+	# BENCH_VM_CGROUP=v1 runs the same benchmarks on v1 hierarchies only, to
+	# compare the two drivers on one (emulated) machine.
+	tests/vm/run.sh --timeout "$timeout" --cgroup "${BENCH_VM_CGROUP:-v2}" --env "BENCH_VM_RUNS=${BENCH_VM_RUNS:-20}" -- tests/bench/vm.sh --guest "$work"
 }
 
 # try RUNTIME LIMIT: one `run` of /bin/true under memory.max LIMIT (bytes);
@@ -154,7 +156,9 @@ guest() {
 		config[$rt]=$scratch/bundle-$rt/config.json
 	done
 
-	echo "== oci-rt bench in the VM: $(uname -r), $(nproc) CPUs, pure cgroup v2 (TCG: absolute times are slow, compare ratios) =="
+	local layout="pure cgroup v2"
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || layout="cgroup v1 hierarchies only"
+	echo "== oci-rt bench in the VM: $(uname -r), $(nproc) CPUs, $layout (TCG: absolute times are slow, compare ratios) =="
 	echo "$("${bin[runc]}" --version | head -1); $("${bin[crun]}" --version | head -1)"
 	compare "run of /bin/true" run -b "$scratch/bundle-{rt}" "run-{rt}-{}"
 
@@ -176,7 +180,7 @@ guest() {
 		floor "$rt"
 	done
 	local left
-	left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d \( -name 'floor-*' -o -name 'run-*' -o -name 'exec-*' \) 2>/dev/null || true)
+	left=$(find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d \( -name 'floor-*' -o -name 'run-*' -o -name 'exec-*' \) 2>/dev/null || true)
 	[ -z "$left" ] || die "cgroups left behind: $left"
 	rm -rf "$scratch"
 }

@@ -185,11 +185,11 @@ func TestBadConfigValues(t *testing.T) {
 		{name: "idmap on a tmpfs", want: "idmap", edit: func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"idmap"}})
 		}},
-		// Issue 2 item 9: this host's cgroup has no memory controller; a
-		// limit must not be silently ignored.
-		{name: "memory limit without the controller", want: "memory", edit: func(s *specs.Spec) {
-			limit := int64(64 << 20)
-			s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}
+		// No rdma controller here (neither v1 nor v2): a limit must not
+		// be silently ignored.
+		{name: "rdma limit without the controller", want: "rdma", edit: func(s *specs.Spec) {
+			handles := uint32(1)
+			s.Linux.Resources = &specs.LinuxResources{Rdma: map[string]specs.LinuxRdma{"mlx5_0": {HcaHandles: &handles}}}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

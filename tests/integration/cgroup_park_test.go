@@ -30,7 +30,7 @@ grep ^0:: /proc/$pid/cgroup > "$1"
 		s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: script, Args: []string{"hook.sh", out}}}} //nolint:staticcheck // still used by clients
 	})
 	c := r.Create(b)
-	want := fmt.Sprintf("0::/oci-rt/%s\n", c.ID)
+	want := "0::" + strings.TrimPrefix(cgroupDir(c.ID), unifiedMount()) + "\n"
 	if got := readFile(t, out); got != want {
 		t.Errorf("prestart hook saw the init in %q, want %q", got, want)
 	}

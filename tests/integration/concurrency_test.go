@@ -196,7 +196,7 @@ func countLeaks(t testing.TB, r *Runtime) leakCounts {
 	t.Helper()
 	var n leakCounts
 	n.mounts = strings.Count(readFile(t, "/proc/self/mountinfo"), "\n")
-	cgroups, _ := filepath.Glob(filepath.Join(unifiedMount(), "oci-rt", "*"))
+	cgroups, _ := filepath.Glob(filepath.Join(unifiedMount(), "oci-rt*", "*"))
 	for _, cg := range cgroups {
 		if fi, err := os.Stat(cg); err == nil && fi.IsDir() && strings.HasPrefix(filepath.Base(cg), "it-") && strings.Contains(cg, t.Name()) {
 			n.cgroups++

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -450,9 +451,38 @@ func shellStatus(ps *os.ProcessState) int {
 	return ws.ExitStatus()
 }
 
-// cgroupDir is where the runtime puts a container's cgroup by default.
+// cgroupDir is where the runtime puts a container's cgroup by default, in
+// the unified hierarchy: <parent>/<id>, the parent being /oci-rt or, for a
+// private --root as the tests use, /oci-rt-<hash of the root>. Test IDs are
+// unique, so the one match is the container's; none gives the path the
+// cgroup would have under /oci-rt, which does not exist either.
 func cgroupDir(id string) string {
+	if m, _ := filepath.Glob(filepath.Join(unifiedMount(), "oci-rt*", id)); len(m) == 1 {
+		return m[0]
+	}
 	return filepath.Join(unifiedMount(), "oci-rt", id)
+}
+
+// allCgroupDirs are the container's cgroup directories in every hierarchy:
+// the unified one, and on a v1 or hybrid host each v1 hierarchy's.
+func allCgroupDirs(id string) []string {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", "oci-rt*", id))
+	if d := cgroupDir(id); !slices.Contains(dirs, d) {
+		if _, err := os.Stat(d); err == nil {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+// cgroupFrozen tells whether the container's cgroup is frozen: through the
+// v1 freezer where the host has one, else the unified hierarchy's.
+func cgroupFrozen(t testing.TB, id string) bool {
+	t.Helper()
+	if dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/freezer/oci-rt*", id)); len(dirs) == 1 {
+		return readFile(t, filepath.Join(dirs[0], "freezer.state")) == "FROZEN\n"
+	}
+	return strings.Contains(readFile(t, filepath.Join(cgroupDir(id), "cgroup.events")), "frozen 1")
 }
 
 var unifiedOnce = sync.OnceValue(func() string {

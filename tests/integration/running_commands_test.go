@@ -61,8 +61,8 @@ func TestPsPauseResume(t *testing.T) {
 			t.Errorf("pid %d state %q while paused", pid, st)
 		}
 	}
-	if frozen := readFile(t, filepath.Join(cgroupDir(c.ID), "cgroup.events")); !strings.Contains(frozen, "frozen 1") {
-		t.Errorf("cgroup.events while paused: %q", frozen)
+	if !cgroupFrozen(t, c.ID) {
+		t.Error("the container's cgroup is not frozen while paused")
 	}
 	if res := r.Run("exec", c.ID, "true"); res.Code == 0 || !strings.Contains(res.Stderr, "paused") {
 		t.Errorf("exec into a paused container: %s", res)
@@ -199,8 +199,9 @@ func TestUpdateDevices(t *testing.T) {
 		t.Fatalf("/dev/kmsg still usable after the rule was removed: %s", res)
 	}
 
-	res := r.Run("update", "--memory", "64m", c.ID)
-	if res.Code == 0 || !strings.Contains(errorMessage(res.Stderr), `"memory" controller`) {
+	cmd = r.Command("update", "--resources", "-", c.ID)
+	cmd.Stdin = strings.NewReader(`{"rdma":{"mlx5_0":{"hcaHandles":1}}}`)
+	if res := r.RunCmd(cmd); res.Code == 0 || !strings.Contains(errorMessage(res.Stderr), `"rdma" controller`) {
 		t.Errorf("update of an absent controller: %s", res)
 	}
 	if res := r.Run("update", "--l3-cache-schema", "L3:0=f", c.ID); res.Code == 0 {

@@ -635,8 +635,9 @@ func TestCgroupPlacementAndKillAll(t *testing.T) {
 		data, _ := os.ReadFile(procs)
 		return len(strings.Fields(string(data))) == 3
 	})
-	if cg := readFile(t, fmt.Sprintf("/proc/%d/cgroup", c.Pid)); !strings.Contains(cg, "0::/oci-rt/"+c.ID+"\n") {
-		t.Errorf("init's /proc/PID/cgroup %q, want 0::/oci-rt/%s", cg, c.ID)
+	want := "0::" + strings.TrimPrefix(cgroupDir(c.ID), unifiedMount()) + "\n"
+	if cg := readFile(t, fmt.Sprintf("/proc/%d/cgroup", c.Pid)); !strings.Contains(cg, want) || !strings.HasPrefix(want, "0::/oci-rt") {
+		t.Errorf("init's /proc/PID/cgroup %q, want %q under /oci-rt…", cg, want)
 	}
 	pids := strings.Fields(readFile(t, procs))
 	r.Must("kill", "--all", c.ID, "TERM")

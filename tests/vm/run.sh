@@ -1,6 +1,6 @@
 #!/bin/bash
 # Run commands as root inside a throw-away qemu VM with a pure cgroup v2
-# hierarchy (see README.md). The guest sees the host's / read-only, so the
+# hierarchy, or cgroup v1 hierarchies only (--cgroup v1; see README.md). The guest sees the host's / read-only, so the
 # commands run from the host's current directory, at the same path.
 set -euo pipefail
 
@@ -8,7 +8,8 @@ usage() {
 	cat <<'EOF'
 usage: tests/vm/run.sh [options] -- CMD [ARGS...] [--- CMD [ARGS...]]...
 
-Boots a qemu VM (Debian's kernel, cgroup v2 only, host / mounted read-only),
+Boots a qemu VM (Debian's kernel, cgroup v2 only or with --cgroup v1 the v1
+hierarchies only, host / mounted read-only),
 runs each CMD in order as root in the host's current directory (or --cwd),
 streams the output, and exits with the first non-zero status of the
 commands (0 if all succeeded). All commands run even if one fails.
@@ -22,6 +23,9 @@ options:
   --cwd DIR       run the commands in DIR (default: the current directory)
   --verbose       show kernel messages and the qemu command line
   --kernel-args S append S to the guest kernel's command line
+  --cgroup v2|v1  the guest's cgroup layout (default v2): v2 mounts cgroup2
+                  alone at /sys/fs/cgroup; v1 mounts each v1 controller at
+                  /sys/fs/cgroup/<controller> and no cgroup2 (a legacy host)
 
 Exit status: the commands' status, 124 on timeout, 125 if the VM could not
 run the commands, 2 on a usage error.
@@ -43,6 +47,7 @@ outdir=
 workdir=.
 verbose=
 kargs=
+cgroup_mode=v2
 envs=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -54,6 +59,7 @@ while [ $# -gt 0 ]; do
 	--cwd) workdir=${2:?--cwd needs a directory}; shift 2 ;;
 	--verbose) verbose=1; shift ;;
 	--kernel-args) kargs=${2:?--kernel-args needs a value}; shift 2 ;;
+	--cgroup) cgroup_mode=${2:?--cgroup needs v1 or v2}; shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) echo "vm: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -67,6 +73,10 @@ fi
 for n in "$timeout_s" "$mem" "$cpus"; do
 	[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "vm: not a positive number: $n" >&2; exit 2; }
 done
+case $cgroup_mode in
+v1 | v2) ;;
+*) echo "vm: --cgroup wants v1 or v2, got $cgroup_mode" >&2; exit 2 ;;
+esac
 for e in "${envs[@]}"; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "vm: --env wants NAME=VALUE, got $e" >&2; exit 2; }
 done
@@ -156,7 +166,11 @@ run=$(mktemp -d "$cache/run.XXXXXX")
 mkdir "$run/out"
 {
 	echo 'export VM_OUT=/run/vm/out'
-	for e in "${envs[@]}"; do
+	case $cgroup_mode in
+v1 | v2) ;;
+*) echo "vm: --cgroup wants v1 or v2, got $cgroup_mode" >&2; exit 2 ;;
+esac
+for e in "${envs[@]}"; do
 		printf 'export %q\n' "$e"
 	done
 	if [ -n "$worktree" ]; then
@@ -184,7 +198,13 @@ mkdir "$run/out"
 	echo 'exit "$rc"'
 } >"$run/cmd"
 
-append="console=ttyS0 panic=-1 cgroup_no_v1=all hugepages=16 mitigations=off"
+append="console=ttyS0 panic=-1 hugepages=16 mitigations=off"
+# init reads ocirt.cgroup to choose the layout it mounts.
+if [ "$cgroup_mode" = v1 ]; then
+	append+=" ocirt.cgroup=v1"
+else
+	append+=" cgroup_no_v1=all"
+fi
 # Without a preset loops-per-jiffy the emulated second CPU spends about 1.5 s
 # calibrating its delay loop. udelay counts TSC cycles, and TCG's TSC runs at
 # the host's rate, so the host's clock gives the right value.

@@ -1,0 +1,240 @@
+package cgroups
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Manager operates on a container's cgroup, in the one unified hierarchy
+// (Unified, cgroup v2) or in every mounted v1 hierarchy (V1, legacy and
+// hybrid hosts). A systemd driver would be a third implementation.
+type Manager interface {
+	// Create makes the cgroup (and missing ancestors) in every hierarchy.
+	Create() error
+	// Apply sets the resources at creation, device rules included.
+	Apply(r *specs.LinuxResources) error
+	// Update changes the set fields of r on a running container.
+	Update(r *specs.LinuxResources) error
+	// Enter moves a process (all its threads) into the cgroup everywhere.
+	Enter(pid int) error
+	// Pids lists the processes in the cgroup and its descendants.
+	Pids() ([]int, error)
+	Freeze() error
+	Thaw() error
+	Frozen() (bool, error)
+	// Kill sends SIGKILL to every process in the cgroup and below.
+	Kill() error
+	// Destroy removes the cgroup and its descendants everywhere.
+	Destroy() error
+	Stats() (*Stats, error)
+	// OOMKillCount is how many OOM kills the cgroup has seen (v1: how many
+	// times it hit its limit and the OOM killer ran).
+	OOMKillCount() (uint64, error)
+	// WatchOOM returns a watcher whose Fd becomes readable when an OOM
+	// event may have happened.
+	WatchOOM() (OOMWatcher, error)
+	// Sub is the manager of an existing cgroup below this one, for exec
+	// --cgroup: sub is runc's "path" or "controller[,controller]:path".
+	Sub(sub string) (Manager, error)
+	// Dirs are the cgroup's directories, one per mounted hierarchy
+	// (co-mounted controllers share one), the first the one that names it.
+	Dirs() []string
+}
+
+// OOMWatcher tells when the cgroup's OOM count rises.
+type OOMWatcher interface {
+	// Fd is pollable (POLLIN), or -1 when there is nothing to watch.
+	Fd() int
+	// Rose consumes pending notifications and reports whether an OOM kill
+	// happened since the last call.
+	Rose() (bool, error)
+	Close()
+}
+
+// Location is where a container's cgroup is, as the state records it:
+// Path in the unified hierarchy on a cgroup v2 host, or Paths per v1
+// controller (key "" for a hybrid host's unified hierarchy) otherwise.
+// Relative cgroupsPaths differ between hierarchies, so v1 needs the map.
+type Location struct {
+	Path  string
+	Paths map[string]string
+}
+
+// Resolve turns linux.cgroupsPath into the container's Location on this
+// host. An absolute path is taken from each hierarchy's root, a relative
+// one from the runtime's own cgroup in that hierarchy (as runc does), and
+// an empty one becomes parent/<containerID> (see DefaultParent).
+func Resolve(cgroupsPath, containerID, parent string) (Location, error) {
+	mode, err := HostMode()
+	if err != nil {
+		return Location{}, err
+	}
+	if mode == ModeUnified {
+		p, err := ResolvePath(cgroupsPath, containerID, parent)
+		return Location{Path: p}, err
+	}
+	hier, err := v1Hierarchies()
+	if err != nil {
+		return Location{}, err
+	}
+	var own map[string]string
+	if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
+		if own, err = ownV1Cgroups(); err != nil {
+			return Location{}, fmt.Errorf("cgroupsPath %q: %w", cgroupsPath, err)
+		}
+	}
+	return resolveV1(cgroupsPath, containerID, parent, hier, own)
+}
+
+func resolveV1(cgroupsPath, containerID, parent string, hier map[string]hierarchy, own map[string]string) (Location, error) {
+	loc := Location{Paths: map[string]string{}}
+	for ctrl := range hier {
+		base := ""
+		if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
+			o, ok := own[ctrl]
+			if !ok {
+				return Location{}, fmt.Errorf("cgroupsPath %q: the runtime's own cgroup in the %s hierarchy is unknown", cgroupsPath, hierarchyName(ctrl))
+			}
+			base = o
+		}
+		p, err := resolvePath(cgroupsPath, containerID, base, parent)
+		if err != nil {
+			return Location{}, err
+		}
+		loc.Paths[ctrl] = p
+	}
+	// The representative path: what the unified hierarchy of a hybrid
+	// host, or else the memory hierarchy, holds.
+	for _, k := range []string{hybridRootName, "memory", "pids", "cpu", "devices"} {
+		if p, ok := loc.Paths[k]; ok {
+			loc.Path = p
+			break
+		}
+	}
+	return loc, nil
+}
+
+func hierarchyName(ctrl string) string {
+	if ctrl == hybridRootName {
+		return "unified"
+	}
+	return ctrl
+}
+
+// Load returns the manager of a recorded Location.
+func Load(loc Location) (Manager, error) {
+	if loc.Paths != nil {
+		m, err := loadV1(loc.Paths)
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	m, err := New(loc.Path)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// DefaultStateRoot is the state directory a runtime run as root uses
+// unless told otherwise.
+const DefaultStateRoot = "/run/oci-rt"
+
+// DefaultParent is where a container without linux.cgroupsPath goes,
+// <parent>/<id>, for a runtime keeping its state in stateRoot. The default
+// root keeps the plain /oci-rt; every other root gets /oci-rt-<hash>, a
+// short stable hash of the root's absolute path, so that two state roots
+// with a container of the same ID never share a cgroup (the second create
+// would find the first's cgroup busy, or worse, its delete would remove
+// the other container's cgroup). The parent is absolute, not runc's
+// "next to the runtime": on cgroup v2 a runtime started from a cgroup that
+// holds processes could not give the container any controller there.
+func DefaultParent(stateRoot string) string {
+	abs, err := filepath.Abs(stateRoot)
+	if err != nil {
+		abs = stateRoot
+	}
+	abs = filepath.Clean(abs)
+	if abs == DefaultStateRoot {
+		return defaultParentName
+	}
+	sum := sha256.Sum256([]byte(abs))
+	return defaultParentName + "-" + hex.EncodeToString(sum[:4])
+}
+
+const defaultParentName = "/oci-rt"
+
+// RemoveDefaultParent removes the default parent of a runtime with state
+// in stateRoot from every hierarchy once it is empty, so that state roots
+// that come and go (temporary ones, tests) leave no cgroups behind. The
+// shared /oci-rt of the default root stays, as runc leaves the parents it
+// made. A parent still in use is not removed (rmdir fails on it).
+func RemoveDefaultParent(stateRoot string) {
+	parent := DefaultParent(stateRoot)
+	if parent == defaultParentName {
+		return
+	}
+	for _, mp := range hierarchyMountpoints() {
+		_ = unix.Rmdir(filepath.Join(mp, parent))
+	}
+}
+
+// hierarchyMountpoints lists where each hierarchy the runtime uses is
+// mounted (mount roots other than "/" are left out: the default parent
+// is never inside them).
+func hierarchyMountpoints() []string {
+	mode, err := HostMode()
+	if err != nil {
+		return nil
+	}
+	if mode == ModeUnified {
+		mp, err := Mountpoint()
+		if err != nil {
+			return nil
+		}
+		return []string{mp}
+	}
+	hier, err := v1Hierarchies()
+	if err != nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, h := range hier {
+		if h.root == "/" && !seen[h.mountpoint] {
+			seen[h.mountpoint] = true
+			out = append(out, h.mountpoint)
+		}
+	}
+	return out
+}
+
+// retryVanishedParent runs mkdirs again when a parent disappeared under
+// it: a concurrent delete may remove an empty default parent
+// (RemoveDefaultParent) between the mkdir of the parent and the child's.
+func retryVanishedParent(mkdirs func() error) error {
+	var err error
+	for range 3 {
+		if err = mkdirs(); !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return err
+}
+
+// UnderDefaultParent tells whether a recorded cgroup path is the default
+// cgroup of container id for a runtime with state in stateRoot: callers
+// that distrust a state file can check that a path they are about to
+// remove is the runtime's own.
+func UnderDefaultParent(cgroupPath, containerID, stateRoot string) bool {
+	return cgroupPath == DefaultParent(stateRoot)+"/"+containerID
+}

@@ -1,0 +1,416 @@
+package cgroups
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// V1 operates on a container's cgroup in every mounted v1 hierarchy, and on
+// a hybrid host also in the unified hierarchy (for placement only: it has
+// no controllers there), as runc's fs driver does.
+type V1 struct {
+	// dirs maps each controller (or "name=systemd", or "" for the unified
+	// hierarchy) to the container's cgroup directory in its hierarchy;
+	// co-mounted controllers share a directory.
+	dirs map[string]string
+	// paths are the cgroup's paths within each hierarchy, as recorded.
+	paths map[string]string
+}
+
+func loadV1(paths map[string]string) (*V1, error) {
+	hier, err := v1Hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	return newV1(paths, hier)
+}
+
+func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
+	m := &V1{dirs: map[string]string{}, paths: map[string]string{}}
+	for ctrl, p := range paths {
+		h, ok := hier[ctrl]
+		if !ok {
+			// A hierarchy unmounted since create: nothing of the
+			// container can be there.
+			continue
+		}
+		clean, err := cleanPath(p)
+		if err != nil {
+			return nil, err
+		}
+		if clean == "/" {
+			return nil, errors.New("the root cgroup cannot be managed as a container cgroup")
+		}
+		rel := clean
+		if h.root != "/" {
+			var ok bool
+			if rel, ok = strings.CutPrefix(clean, h.root+"/"); !ok {
+				return nil, fmt.Errorf("cgroup %s is outside the part of the %s hierarchy mounted at %s", clean, hierarchyName(ctrl), h.mountpoint)
+			}
+		}
+		m.dirs[ctrl] = filepath.Join(h.mountpoint, rel)
+		m.paths[ctrl] = clean
+	}
+	if len(m.dirs) == 0 {
+		return nil, errors.New("cgroups: none of the container's cgroup hierarchies is mounted")
+	}
+	return m, nil
+}
+
+// Paths are the cgroup's paths per hierarchy.
+func (m *V1) Paths() map[string]string { return maps.Clone(m.paths) }
+
+// Dirs lists each directory once, the representative hierarchy's first.
+func (m *V1) Dirs() []string {
+	dirs := m.uniqueDirs()
+	first := m.dirs[m.representativeController()]
+	out := []string{first}
+	for _, d := range dirs {
+		if d != first {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// uniqueDirs lists each directory once (co-mounted controllers share one),
+// in a stable order.
+func (m *V1) uniqueDirs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
+		if d := m.dirs[ctrl]; !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func (m *V1) label(ctrl string) string {
+	return hierarchyName(ctrl) + ":" + m.paths[ctrl]
+}
+
+func (m *V1) read(ctrl, name string) (string, error) {
+	dir, ok := m.dirs[ctrl]
+	if !ok {
+		return "", fmt.Errorf("cgroup: the %s controller is not mounted: %w", ctrl, fs.ErrNotExist)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return "", fmt.Errorf("cgroup %s: read %s: %w", m.label(ctrl), name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func (m *V1) write(ctrl, name, value string) error {
+	dir, ok := m.dirs[ctrl]
+	if !ok {
+		return fmt.Errorf("cgroup: cannot write %s: the %s controller is not mounted", name, ctrl)
+	}
+	return writeFile(dir, name, value, m.label(ctrl))
+}
+
+func (m *V1) has(ctrl, name string) bool {
+	dir, ok := m.dirs[ctrl]
+	if !ok {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(dir, name))
+	return err == nil
+}
+
+// Create makes the cgroup in every hierarchy. An existing cgroup is reused
+// only if no process is in it and it is not frozen, as on v2. cpuset
+// directories start with empty cpus and mems, in which no process may
+// run, so each new level gets its parent's (runc does the same).
+func (m *V1) Create() error {
+	if err := m.checkReusable(); err != nil {
+		return err
+	}
+	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
+		dir := m.dirs[ctrl]
+		if err := retryVanishedParent(func() error { return os.MkdirAll(dir, 0o755) }); err != nil {
+			return fmt.Errorf("cgroup %s: mkdir: %w", m.label(ctrl), err)
+		}
+		if ctrl == "cpuset" {
+			if err := initCpuset(dir); err != nil {
+				return fmt.Errorf("cgroup %s: %w", m.label(ctrl), err)
+			}
+		}
+	}
+	return nil
+}
+
+// initCpuset fills empty cpuset.cpus/mems from the top down to dir.
+func initCpuset(dir string) error {
+	parent := filepath.Dir(dir)
+	if _, err := os.Stat(filepath.Join(parent, "cpuset.cpus")); err != nil {
+		return nil // dir is the hierarchy's root
+	}
+	if err := initCpuset(parent); err != nil {
+		return err
+	}
+	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+		cur, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return err
+		}
+		if len(bytes.TrimSpace(cur)) > 0 {
+			continue
+		}
+		val, err := os.ReadFile(filepath.Join(parent, f))
+		if err != nil {
+			return err
+		}
+		if err := writeFile(dir, f, string(bytes.TrimSpace(val)), dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *V1) checkReusable() error {
+	pids, err := m.Pids()
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(pids) > 0 {
+		return fmt.Errorf("cgroup %s already exists and has processes", m.representative())
+	}
+	if state, err := m.read("freezer", "freezer.state"); err == nil && state != "THAWED" {
+		return fmt.Errorf("cgroup %s already exists and is frozen", m.representative())
+	}
+	return nil
+}
+
+// representative names the cgroup in messages by one of its paths.
+func (m *V1) representative() string { return m.paths[m.representativeController()] }
+
+func (m *V1) representativeController() string {
+	for _, k := range []string{"memory", "pids", "freezer", "cpu", hybridRootName} {
+		if _, ok := m.paths[k]; ok {
+			return k
+		}
+	}
+	return slices.Min(slices.Collect(maps.Keys(m.paths)))
+}
+
+// Enter moves pid into the cgroup in every hierarchy.
+func (m *V1) Enter(pid int) error {
+	for _, dir := range m.uniqueDirs() {
+		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid), dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pidsDir is the hierarchy whose cgroup.procs lists the container's
+// processes: any will do, they all hold the same processes.
+func (m *V1) pidsDir() (string, error) {
+	for _, k := range []string{"freezer", "pids", "memory", "cpu", "devices"} {
+		if d, ok := m.dirs[k]; ok {
+			return d, nil
+		}
+	}
+	if ds := m.uniqueDirs(); len(ds) > 0 {
+		return ds[0], nil
+	}
+	return "", errors.New("cgroup: no hierarchy")
+}
+
+// Pids lists the processes in the cgroup and its descendants.
+func (m *V1) Pids() ([]int, error) {
+	dir, err := m.pidsDir()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", m.representative(), err)
+	}
+	return pidsBelow(dir, m.representative())
+}
+
+// Freeze freezes the cgroup through the freezer controller and waits for
+// FROZEN. A freeze that does not complete in time is undone.
+func (m *V1) Freeze() error {
+	if err := m.write("freezer", "freezer.state", "FROZEN"); err != nil {
+		return err
+	}
+	if err := m.waitFreezer("FROZEN"); err != nil {
+		_ = m.write("freezer", "freezer.state", "THAWED")
+		return err
+	}
+	return nil
+}
+
+// Thaw resumes the cgroup and waits for THAWED.
+func (m *V1) Thaw() error {
+	if err := m.write("freezer", "freezer.state", "THAWED"); err != nil {
+		return err
+	}
+	return m.waitFreezer("THAWED")
+}
+
+// Frozen: FREEZING counts as frozen, as it does for runc (the container
+// cannot run either way).
+func (m *V1) Frozen() (bool, error) {
+	s, err := m.read("freezer", "freezer.state")
+	if err != nil {
+		return false, err
+	}
+	return s != "THAWED", nil
+}
+
+// waitFreezer polls freezer.state; writing FROZEN again makes the kernel
+// retry tasks that were not freezable at the first attempt.
+func (m *V1) waitFreezer(want string) error {
+	deadline := time.Now().Add(freezeTimeout)
+	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
+		s, err := m.read("freezer", "freezer.state")
+		if err != nil {
+			return err
+		}
+		if s == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup %s: freezer.state still %s after %v", m.label("freezer"), s, freezeTimeout)
+		}
+		time.Sleep(delay)
+		if err := m.write("freezer", "freezer.state", want); err != nil {
+			return err
+		}
+	}
+}
+
+// Kill SIGKILLs every process in the cgroup. v1 has no cgroup.kill, so
+// the listing is repeated until it shows nothing new: a process forked
+// while the list was read is caught in the next round. Freezing first
+// would stop such forks too, but would show the container as paused to
+// every concurrent `state` meanwhile. A frozen cgroup is thawed after the
+// signals, since a v1-frozen task cannot die until it runs again.
+func (m *V1) Kill() error {
+	signaled := map[int]bool{}
+	for range killRounds {
+		pids, err := m.Pids()
+		if err != nil {
+			return err
+		}
+		fresh := 0
+		for _, pid := range pids {
+			if signaled[pid] {
+				continue
+			}
+			fresh++
+			signaled[pid] = true
+			if err := unix.Kill(pid, unix.SIGKILL); err != nil && !errors.Is(err, unix.ESRCH) {
+				return fmt.Errorf("cgroup %s: kill %d: %w", m.representative(), pid, err)
+			}
+		}
+		if fresh == 0 {
+			break
+		}
+	}
+	if frozen, err := m.Frozen(); err == nil && frozen {
+		return m.Thaw()
+	}
+	return nil
+}
+
+// killRounds bounds Kill's listings: each round can only miss processes
+// forked during it, and a killed pid-namespace init takes the whole
+// namespace with it.
+const killRounds = 8
+
+// Destroy removes the cgroup and everything below it in every hierarchy,
+// retrying rmdir on EBUSY while killed tasks exit.
+func (m *V1) Destroy() error {
+	deadline := time.Now().Add(destroyTimeout)
+	var errs []error
+	for _, dir := range m.uniqueDirs() {
+		if err := removeTree(dir, deadline); err != nil {
+			errs = append(errs, fmt.Errorf("cgroup %s: destroy: %w", m.representative(), err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Sub is the manager of an existing cgroup below the container's, for
+// exec --cgroup: "path" names it in every hierarchy, "ctrl[,ctrl]:path"
+// only in those controllers' hierarchies (the others keep the container's
+// cgroup), as runc accepts it.
+func (m *V1) Sub(sub string) (Manager, error) {
+	ctrls, rel, err := parseSubCgroup(sub)
+	if err != nil {
+		return nil, err
+	}
+	paths := m.Paths()
+	if len(ctrls) == 0 {
+		for k := range paths {
+			paths[k] = path.Join(paths[k], rel)
+		}
+	}
+	for _, c := range ctrls {
+		p, ok := paths[c]
+		if !ok {
+			return nil, fmt.Errorf("--cgroup %q: the %s controller is not mounted", sub, c)
+		}
+		paths[c] = path.Join(p, rel)
+	}
+	hier, err := v1Hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	s, err := newV1(paths, hier)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range s.uniqueDirs() {
+		if _, err := os.Stat(d); err != nil {
+			return nil, fmt.Errorf("exec cgroup: %w", err)
+		}
+	}
+	// A cpuset made with plain mkdir has no cpus or mems, and no process
+	// could join it.
+	if d, ok := s.dirs["cpuset"]; ok {
+		if err := initCpuset(d); err != nil {
+			return nil, fmt.Errorf("exec cgroup %s: %w", d, err)
+		}
+	}
+	return s, nil
+}
+
+// parseSubCgroup splits runc's --cgroup value into the named controllers
+// (none: every hierarchy) and a relative path without "." or "..".
+func parseSubCgroup(sub string) ([]string, string, error) {
+	var ctrls []string
+	rel := sub
+	if c, r, ok := strings.Cut(sub, ":"); ok {
+		rel = r
+		if c != "" {
+			ctrls = strings.Split(c, ",")
+		}
+	}
+	clean := path.Clean("/" + rel)
+	if clean != "/"+strings.Trim(rel, "/") || clean == "/" {
+		return nil, "", fmt.Errorf("--cgroup %q: must be a relative path below the container's cgroup, without . or ..", sub)
+	}
+	return ctrls, strings.TrimPrefix(clean, "/"), nil
+}

@@ -1,0 +1,258 @@
+package cgroups
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// userHZ is the unit of cpuacct.stat (USER_HZ, 100 on every architecture
+// Linux exposes to user space).
+const userHZ = 100
+
+// Stats reads the cgroup's statistics from the v1 files, in the same shape
+// as on v2 (runc's). A section whose controller is not mounted stays empty.
+func (m *V1) Stats() (*Stats, error) {
+	s := &Stats{Hugetlb: map[string]Hugetlb{}}
+	for _, f := range []func(*Stats) error{m.cpuStats, m.memoryStats, m.pidsStats, m.blkioStats, m.hugetlbStats} {
+		if err := f(s); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// readOptional reads a file that may be absent (controller not mounted,
+// older kernel): absent gives "", false and no error.
+func (m *V1) readOptional(ctrl, name string) (string, bool, error) {
+	s, err := m.read(ctrl, name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	return s, err == nil, err
+}
+
+func (m *V1) readUintOptional(ctrl, name string) (uint64, error) {
+	s, ok, err := m.readOptional(ctrl, name)
+	if !ok {
+		return 0, err
+	}
+	n, _ := strconv.ParseUint(s, 10, 64)
+	return n, nil
+}
+
+func uintList(s string) []uint64 {
+	var out []uint64
+	for _, f := range strings.Fields(s) {
+		n, _ := strconv.ParseUint(f, 10, 64)
+		out = append(out, n)
+	}
+	return out
+}
+
+func (m *V1) cpuStats(s *Stats) error {
+	var err error
+	u := &s.CPU.Usage
+	if u.Total, err = m.readUintOptional("cpuacct", "cpuacct.usage"); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		file string
+		dst  *[]uint64
+	}{
+		{"cpuacct.usage_percpu", &u.Percpu},
+		{"cpuacct.usage_percpu_sys", &u.PercpuKernel},
+		{"cpuacct.usage_percpu_user", &u.PercpuUser},
+	} {
+		v, ok, err := m.readOptional("cpuacct", f.file)
+		if err != nil {
+			return err
+		}
+		if ok {
+			*f.dst = uintList(v)
+		}
+	}
+	if v, ok, err := m.readOptional("cpuacct", "cpuacct.stat"); err != nil {
+		return err
+	} else if ok {
+		kv := flatUints(v)
+		u.User = kv["user"] * (1e9 / userHZ)
+		u.Kernel = kv["system"] * (1e9 / userHZ)
+	}
+	if v, ok, err := m.readOptional("cpu", "cpu.stat"); err != nil {
+		return err
+	} else if ok {
+		kv := flatUints(v)
+		s.CPU.Throttling = Throttling{Periods: kv["nr_periods"], ThrottledPeriods: kv["nr_throttled"], ThrottledTime: kv["throttled_time"]}
+	}
+	return nil
+}
+
+// memoryEntry reads memory.<prefix>usage_in_bytes and its siblings.
+func (m *V1) memoryEntry(prefix string) (MemoryEntry, bool, error) {
+	var e MemoryEntry
+	usage, ok, err := m.readOptional("memory", prefix+"usage_in_bytes")
+	if !ok {
+		return e, false, err
+	}
+	e.Usage, _ = strconv.ParseUint(usage, 10, 64)
+	for _, f := range []struct {
+		name string
+		dst  *uint64
+	}{{"max_usage_in_bytes", &e.Max}, {"failcnt", &e.Failcnt}, {"limit_in_bytes", &e.Limit}} {
+		if *f.dst, err = m.readUintOptional("memory", prefix+f.name); err != nil {
+			return e, false, err
+		}
+	}
+	return e, true, nil
+}
+
+func (m *V1) memoryStats(s *Stats) error {
+	raw, ok, err := m.readOptional("memory", "memory.stat")
+	if !ok {
+		return err
+	}
+	s.Memory.Raw = flatUints(raw)
+	s.Memory.Cache = s.Memory.Raw["cache"]
+	for _, e := range []struct {
+		prefix string
+		dst    *MemoryEntry
+	}{
+		{"memory.", &s.Memory.Usage}, {"memory.memsw.", &s.Memory.Swap},
+		{"memory.kmem.", &s.Memory.Kernel}, {"memory.kmem.tcp.", &s.Memory.KernelTCP},
+	} {
+		if *e.dst, _, err = m.memoryEntry(e.prefix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *V1) pidsStats(s *Stats) error {
+	cur, ok, err := m.readOptional("pids", "pids.current")
+	if err != nil {
+		return err
+	}
+	if !ok {
+		pids, err := m.Pids()
+		if err != nil {
+			return err
+		}
+		s.Pids.Current = uint64(len(pids))
+		return nil
+	}
+	s.Pids.Current, _ = strconv.ParseUint(cur, 10, 64)
+	if limit, err := m.read("pids", "pids.max"); err != nil {
+		return err
+	} else if limit != "max" {
+		s.Pids.Limit, _ = strconv.ParseUint(limit, 10, 64)
+	}
+	return nil
+}
+
+// blkioStats reads CFQ's statistics, or BFQ's, or, when neither scheduler
+// keeps any, the throttling layer's (which counts all I/O), as runc does.
+func (m *V1) blkioStats(s *Stats) error {
+	dir, ok := m.dirs["blkio"]
+	if !ok {
+		return nil
+	}
+	type stat struct {
+		file string
+		dst  *[]BlkioEntry
+	}
+	b := &s.Blkio
+	sets := []struct {
+		prefix string
+		stats  []stat
+	}{
+		{"blkio.", []stat{
+			{"io_service_bytes_recursive", &b.IoServiceBytesRecursive}, {"io_serviced_recursive", &b.IoServicedRecursive},
+			{"io_queued_recursive", &b.IoQueuedRecursive}, {"io_service_time_recursive", &b.IoServiceTimeRecursive},
+			{"io_wait_time_recursive", &b.IoWaitTimeRecursive}, {"io_merged_recursive", &b.IoMergedRecursive},
+			{"time_recursive", &b.IoTimeRecursive}, {"sectors_recursive", &b.SectorsRecursive},
+		}},
+		{"blkio.bfq.", []stat{
+			{"io_service_bytes_recursive", &b.IoServiceBytesRecursive}, {"io_serviced_recursive", &b.IoServicedRecursive},
+		}},
+		{"blkio.throttle.", []stat{
+			{"io_service_bytes_recursive", &b.IoServiceBytesRecursive}, {"io_serviced_recursive", &b.IoServicedRecursive},
+		}},
+	}
+	for _, set := range sets {
+		for _, st := range set.stats {
+			data, err := os.ReadFile(filepath.Join(dir, set.prefix+st.file))
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			*st.dst = parseBlkioFile(string(data))
+		}
+		if len(b.IoServiceBytesRecursive) > 0 {
+			return nil
+		}
+	}
+	return nil
+}
+
+// parseBlkioFile reads "MAJ:MIN [Op] value" lines; the closing "Total N"
+// line has no device and is skipped.
+func parseBlkioFile(data string) []BlkioEntry {
+	var out []BlkioEntry
+	for _, line := range strings.Split(data, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		majS, minS, ok := strings.Cut(f[0], ":")
+		if !ok {
+			continue
+		}
+		maj, err1 := strconv.ParseUint(majS, 10, 64)
+		min, err2 := strconv.ParseUint(minS, 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		e := BlkioEntry{Major: maj, Minor: min}
+		v := f[1]
+		if len(f) == 3 {
+			e.Op, v = f[1], f[2]
+		}
+		e.Value, _ = strconv.ParseUint(v, 10, 64)
+		out = append(out, e)
+	}
+	return out
+}
+
+func (m *V1) hugetlbStats(s *Stats) error {
+	dir, ok := m.dirs["hugetlb"]
+	if !ok {
+		return nil
+	}
+	matches, err := filepath.Glob(filepath.Join(dir, "hugetlb.*.usage_in_bytes"))
+	if err != nil {
+		return err
+	}
+	for _, f := range matches {
+		size := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "hugetlb."), ".usage_in_bytes")
+		if strings.Contains(size, ".") { // hugetlb.<size>.rsvd.usage_in_bytes
+			continue
+		}
+		var h Hugetlb
+		for _, e := range []struct {
+			name string
+			dst  *uint64
+		}{{"usage_in_bytes", &h.Usage}, {"max_usage_in_bytes", &h.Max}, {"failcnt", &h.Failcnt}} {
+			if *e.dst, err = m.readUintOptional("hugetlb", "hugetlb."+size+"."+e.name); err != nil {
+				return err
+			}
+		}
+		s.Hugetlb[size] = h
+	}
+	return nil
+}

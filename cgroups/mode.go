@@ -1,0 +1,186 @@
+package cgroups
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mode is how a host lays out its cgroup hierarchies.
+type Mode int
+
+const (
+	// ModeUnified: only cgroup2, mounted at /sys/fs/cgroup.
+	ModeUnified Mode = iota
+	// ModeHybrid: v1 controllers under /sys/fs/cgroup/<controller>, and a
+	// cgroup2 (usually without controllers) at /sys/fs/cgroup/unified.
+	ModeHybrid
+	// ModeLegacy: v1 hierarchies only.
+	ModeLegacy
+)
+
+func (m Mode) String() string {
+	return [...]string{"unified", "hybrid", "legacy"}[m]
+}
+
+const (
+	cgroupRoot     = "/sys/fs/cgroup"
+	hybridUnified  = "/sys/fs/cgroup/unified"
+	hybridRootName = "" // the unified hierarchy's key among a hybrid host's hierarchies
+)
+
+var hostMode = sync.OnceValues(detectMode)
+
+// HostMode tells the host's cgroup layout the way runc tells it: the
+// filesystem type at /sys/fs/cgroup, and for v1 whether a cgroup2 is also
+// mounted at /sys/fs/cgroup/unified.
+func HostMode() (Mode, error) { return hostMode() }
+
+func detectMode() (Mode, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(cgroupRoot, &st); err != nil {
+		return 0, fmt.Errorf("cgroups: statfs %s: %w", cgroupRoot, err)
+	}
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return ModeUnified, nil
+	}
+	if err := unix.Statfs(hybridUnified, &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return ModeHybrid, nil
+	}
+	return ModeLegacy, nil
+}
+
+// hierarchy is one mounted v1 hierarchy (or a hybrid host's unified one).
+type hierarchy struct {
+	mountpoint string
+	root       string // the mount's root within the hierarchy (mountinfo field 4)
+}
+
+// v1Hierarchies maps each v1 controller (and "name=systemd", and "" for a
+// hybrid host's unified hierarchy) to the hierarchy it is mounted in.
+// Co-mounted controllers (cpu,cpuacct) map to the same mount.
+var v1Hierarchies = sync.OnceValues(func() (map[string]hierarchy, error) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: %w", err)
+	}
+	return parseV1Mounts(data)
+})
+
+// joinedNamed are the named (controller-less) v1 hierarchies a container
+// joins, as runc does: systemd's own tracking hierarchy.
+var joinedNamed = map[string]bool{"name=systemd": true}
+
+func parseV1Mounts(mountinfo []byte) (map[string]hierarchy, error) {
+	out := map[string]hierarchy{}
+	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
+	for sc.Scan() {
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		fields, tail := strings.Fields(pre), strings.Fields(post)
+		if len(fields) < 5 || len(tail) < 3 {
+			continue
+		}
+		h := hierarchy{mountpoint: unescapeMountinfo(fields[4]), root: unescapeMountinfo(fields[3])}
+		switch tail[0] {
+		case "cgroup":
+			for _, opt := range strings.Split(tail[2], ",") {
+				if _, seen := out[opt]; !seen && (knownV1Controllers[opt] || joinedNamed[opt]) {
+					out[opt] = h
+				}
+			}
+		case "cgroup2":
+			if h.mountpoint == hybridUnified {
+				out[hybridRootName] = h
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, errors.New("cgroups: no cgroup v1 hierarchy is mounted")
+	}
+	return out, nil
+}
+
+// knownV1Controllers are the controllers a container's cgroup is made in.
+var knownV1Controllers = map[string]bool{
+	"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true,
+	"blkio": true, "hugetlb": true, "net_cls": true, "net_prio": true,
+	"perf_event": true, "rdma": true, "devices": true, "freezer": true, "misc": true,
+}
+
+// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space…).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			if v, ok := octal(s[i+1 : i+4]); ok {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func octal(s string) (byte, bool) {
+	if len(s) != 3 {
+		return 0, false
+	}
+	v := 0
+	for _, c := range s {
+		if c < '0' || c > '7' {
+			return 0, false
+		}
+		v = v*8 + int(c-'0')
+	}
+	return byte(v), v < 256
+}
+
+// ownV1Cgroups maps each v1 controller (and named hierarchy, and "" for
+// the unified one) to the caller's cgroup in it, from /proc/self/cgroup.
+func ownV1Cgroups() (map[string]string, error) {
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, fmt.Errorf("own cgroup: %w", err)
+	}
+	return parseProcCgroup(data)
+}
+
+func parseProcCgroup(data []byte) (map[string]string, error) {
+	out := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		p, err := cleanPath(parts[2])
+		if err != nil {
+			return nil, err
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			out[hybridRootName] = p
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			out[c] = p
+		}
+	}
+	return out, sc.Err()
+}
