@@ -115,7 +115,7 @@ func TestValidateRejects(t *testing.T) {
 			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"realtime": {Secs: 10}}
 		}, []string{`unknown clock "realtime"`}},
 
-		// ID mappings (SECURITY 18).
+		// ID mappings.
 		{"uid map without user ns", func(s *specs.Spec) {
 			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
 		}, []string{"linux.uidMappings: set", "no user namespace"}},
@@ -156,7 +156,7 @@ func TestValidateRejects(t *testing.T) {
 				GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}})
 		}, []string{"mounts[7].uidMappings[1]", "container ids 5-5 overlap mounts[7].uidMappings[0]"}},
 
-		// Mount destinations (SECURITY 17).
+		// Mount destinations.
 		{"relative mount destination", func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "data", Type: "tmpfs", Source: "tmpfs"})
 		}, []string{`mounts[7]: mount "tmpfs" (type "tmpfs") on "data"`, "absolute path"}},
@@ -164,7 +164,7 @@ func TestValidateRejects(t *testing.T) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/../../etc", Type: "tmpfs", Source: "tmpfs"})
 		}, []string{`mounts[7]: mount "tmpfs" (type "tmpfs") on "/../../etc"`, "'..'"}},
 
-		// Sysctls (SECURITY 17).
+		// Sysctls.
 		{"core_pattern", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.core_pattern": "|/tmp/x"} },
 			[]string{`linux.sysctl "kernel.core_pattern"`, "not a namespaced sysctl"}},
 		{"vm sysctl", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.overcommit_memory": "1"} },
@@ -231,7 +231,7 @@ func TestValidateRejects(t *testing.T) {
 			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Env: []string{"X"}}}}
 		}, []string{`hooks.poststop[0].env[0] "X"`}},
 
-		// Cgroups (SECURITY 17).
+		// Cgroups.
 		{"cgroupsPath with ..", func(s *specs.Spec) { s.Linux.CgroupsPath = "/oci-rt/../../x" },
 			[]string{`linux.cgroupsPath "/oci-rt/../../x"`, `".."`}},
 		{"relative cgroupsPath with ..", func(s *specs.Spec) { s.Linux.CgroupsPath = "../x" }, []string{"linux.cgroupsPath", `".."`}},

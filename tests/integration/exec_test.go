@@ -134,9 +134,11 @@ type stdinIO struct {
 
 func (i stdinIO) Set(cmd *exec.Cmd) { i.execOutIO.Set(cmd); cmd.Stdin = i.in }
 
-// TestExecInsideView: what an exec'd process sees of itself — seccomp
-// (the container's filter, same behaviour as the init), capabilities
-// (--cap never inheritable, SECURITY 10), cwd, env, the init's namespaces and cgroup — and uid/gid/groups from --user.
+// TestExecInsideView: what an exec'd process sees of itself — seccomp (the
+// container's filter, same behaviour as the init), capabilities (--cap never
+// inheritable, which would pass it on to programs with file capabilities,
+// CVE-2022-29162), cwd, env, the init's namespaces and cgroup — and
+// uid/gid/groups from --user.
 func TestExecInsideView(t *testing.T) {
 	r := newRuntime(t)
 	c := r.Create(newBundle(t, withExecTmp, withMkdirDenied,
@@ -240,8 +242,9 @@ func TestExecForwardsSignals(t *testing.T) {
 	}
 }
 
-// TestExecLeakedFdCwd: SECURITY 2 for exec — a cwd or executable through
-// /proc/self/fd/N is refused, or at least lands inside the container.
+// TestExecLeakedFdCwd: the leaked-fd escape (CVE-2024-21626) through exec: a
+// cwd or executable through /proc/self/fd/N is refused, or at least lands
+// inside the container.
 func TestExecLeakedFdCwd(t *testing.T) {
 	r := newRuntime(t)
 	c := runningContainer(t, r)

@@ -25,7 +25,7 @@ import (
 // TestPsPauseResume: ps lists the container's host pids (json through
 // go-runc, table keeping only its rows); pause freezes it (state says
 // paused, exec is refused); resume thaws it; delete --force of a paused
-// container kills everything and removes its cgroup (SECURITY 24).
+// container kills everything and removes its cgroup.
 func TestPsPauseResume(t *testing.T) {
 	r := newRuntime(t)
 	c := runningContainer(t, r)
