@@ -11,12 +11,14 @@ GOTAGS    := osusergo,netgo,urfave_cli_no_docs
 # about 85 page faults, which are expensive in VMs.
 LDFLAGS   := -s -w -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 
-.PHONY: all build install deps demo test lint unit integration test-vm conformance bench clean
+.PHONY: all build install deps demo test lint unit integration test-vm conformance bench fuzz clean
 
 all: build
 
+# EXTRATAGS=ocirt_testhooks builds the test hooks in (integration tests).
+EXTRATAGS ?=
 build:
-	$(GO) build -trimpath -tags $(GOTAGS) -ldflags '$(LDFLAGS)' -o $(BINARY) .
+	$(GO) build -trimpath -tags $(GOTAGS)$(EXTRATAGS:%=,%) -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
 install: build
 	install -D -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/sbin/$(BINARY)
@@ -49,10 +51,26 @@ lint: deps $(GOLANGCI)
 	clang-format --dry-run --Werror $$(git ls-files 'nsenter/*.c' 'nsenter/*.h')
 	PATH="$$PATH:$$($(GO) env GOROOT)/bin" tests/check-generated.sh
 
+# The differential seccomp tests compare with libseccomp (libseccomp-dev,
+# installed by deps); without the tag everything builds without it.
 unit:
-	$(GO) vet -tags $(GOTAGS) ./...
+	$(GO) vet -tags $(GOTAGS),libseccomp ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
-	$(GO) test -tags $(GOTAGS) -count=1 . ./cgroups/... ./seccomp/... ./nsenter/... ./libcontainer/...
+	$(GO) test -tags $(GOTAGS),libseccomp -count=1 . ./cgroups/... ./seccomp/... ./nsenter/... ./libcontainer/...
+
+# Each fuzz target for FUZZTIME on one worker, not part of test. Inputs go
+# to a tmpfs: two targets write a file per input. A failing input is saved
+# in the package's testdata/fuzz/<Target>/, which every `go test` replays.
+FUZZTIME ?= 1m
+FUZZ_TARGETS := ./libcontainer/configs:FuzzLoadBundle ./libcontainer/configs:FuzzValidate \
+	./libcontainer/configs:FuzzValidateID ./seccomp:FuzzCompile ./seccomp:FuzzDifferential \
+	./libcontainer:FuzzStoreLoad
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz: $$t for $(FUZZTIME)"; \
+		TMPDIR=/dev/shm $(GO) test -tags $(GOTAGS),libseccomp -run '^$$' -fuzz "^$${t#*:}$$" \
+			-fuzztime $(FUZZTIME) -parallel 1 "$${t%%:*}"; \
+	done
 
 integration: build
 	$(GO) test -tags $(GOTAGS) -count=1 -timeout 20m ./tests/integration/...
@@ -62,9 +80,10 @@ integration: build
 VMBIN := tests/vm/.cache/bin
 test-vm: deps build
 	mkdir -p $(VMBIN)
+	$(MAKE) --no-print-directory build BINARY=$(VMBIN)/$(BINARY) EXTRATAGS=ocirt_testhooks
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/cgroups.test ./cgroups/
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
-	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(BINARY) -- \
+	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1
 	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(BINARY) -- \
@@ -82,7 +101,7 @@ conformance: build
 # and in the cgroup v2 VM, and the seccomp compiler against libseccomp.
 bench: deps build
 	tests/bench/run.sh
-	$(GO) test -tags $(GOTAGS) -count=1 -run TestBenchmarkFigures -v ./seccomp/
+	$(GO) test -tags $(GOTAGS),libseccomp -count=1 -run TestBenchmarkFigures -v ./seccomp/
 	tests/bench/vm.sh
 
 clean:

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -86,20 +85,4 @@ func socketActivation() (int, []string) {
 		return 0, nil
 	}
 	return n, []string{"LISTEN_FDS=" + strconv.Itoa(n), "LISTEN_PID=1"}
-}
-
-// testPausePoint lets the fault-injection tests stop create at a named
-// point (OCIRT_TEST_PAUSE_AT=point) and kill it there. It stops by
-// SIGSTOP-ing itself, so that nothing else about create changes.
-func testPausePoint() func(string) {
-	at := os.Getenv("OCIRT_TEST_PAUSE_AT")
-	if at == "" {
-		return nil
-	}
-	return func(point string) {
-		if point == at {
-			p, _ := os.FindProcess(os.Getpid())
-			_ = p.Signal(syscall.SIGSTOP)
-		}
-	}
 }

@@ -120,7 +120,8 @@ func keyValues(s string) map[string]string {
 // controller is enabled in each ancestor's cgroup.subtree_control so that the
 // container sees them all. An existing cgroup is reused only if it is empty
 // and not frozen: anything else means another container or a stale, paused
-// workload owns it (SECURITY.md 23).
+// workload owns it, and sharing it would let this container's limits,
+// freezing and kill-all reach processes that are not its own.
 func (m *Unified) Create() error {
 	if err := m.checkReusable(); err != nil {
 		return err

@@ -48,8 +48,9 @@ func existingDir(dir string) string {
 }
 
 // runAllHooks runs every hook even after failures, which it reports through
-// Warn: a failed poststop hook must not stop the others nor delete (spec
-// 1.3 runtime.md, lifecycle step 13; program poststop_fail).
+// Warn: a failed poststop hook must not stop the others nor delete, since
+// the runtime-spec has such a failure logged as a warning and the lifecycle
+// carried on (conformance program poststop_fail).
 func runAllHooks(kind string, hooks []specs.Hook, state *specs.State) {
 	stdin, err := json.Marshal(state)
 	if err != nil {

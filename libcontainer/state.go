@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -201,7 +202,7 @@ func (s *Store) Load(id string) (*State, error) {
 	}
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil {
-		return nil, fmt.Errorf("state of %s is corrupt: %w", id, err)
+		return nil, fmt.Errorf("state of %s is corrupt: %s", id, describeCorruption(err))
 	}
 	// A state copied into another container's directory would let one
 	// name act on the other's processes and cgroup.
@@ -209,6 +210,18 @@ func (s *Store) Load(id string) (*State, error) {
 		return nil, fmt.Errorf("state of %s names container %q: refusing to trust it", id, st.ID)
 	}
 	return &st, nil
+}
+
+// describeCorruption says what is wrong with a state file in one short
+// line. encoding/json's own text for a value of the wrong type quotes the
+// value when it is a number, which may be thousands of digits long.
+func describeCorruption(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	if errors.As(err, &typeErr) {
+		kind, _, _ := strings.Cut(typeErr.Value, " ")
+		return fmt.Sprintf("field %s: JSON %s does not fit %s", typeErr.Field, kind, typeErr.Type)
+	}
+	return err.Error()
 }
 
 // LoadSpecBytes returns the config recorded at create.

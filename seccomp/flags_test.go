@@ -13,6 +13,7 @@ func TestWaitKillableRecvOnlyWithListener(t *testing.T) {
 	profile := func(action specs.LinuxSeccompAction) *specs.LinuxSeccomp {
 		return &specs.LinuxSeccomp{
 			DefaultAction: specs.ActAllow,
+			ListenerPath:  "/run/seccomp-agent.sock",
 			Flags:         []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv},
 			Syscalls:      []specs.LinuxSyscall{{Names: []string{"getcpu"}, Action: action}},
 		}

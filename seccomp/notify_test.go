@@ -19,7 +19,12 @@ const (
 	// fakePpid is what the agent makes getppid return; no real parent has
 	// it in a test run.
 	fakePpid = 424242
+	// threadMetadataFormat carries the child's filtered thread id in the
+	// state's metadata.
+	threadMetadataFormat = "tid=%d"
 )
+
+func threadMetadata(tid int) string { return fmt.Sprintf(threadMetadataFormat, tid) }
 
 // notifyChild installs a filter that notifies on getppid, sends the
 // listener to the agent socket with SendListener and reports whether
@@ -45,7 +50,9 @@ func notifyChild() int {
 		fmt.Println("install:", fd, err)
 		return 2
 	}
-	state := specs.ContainerProcessState{Pid: os.Getpid(), Metadata: "meta",
+	// The notification names the thread that made the syscall, which is
+	// the process's main thread only by chance: tell the agent which one.
+	state := specs.ContainerProcessState{Pid: os.Getpid(), Metadata: threadMetadata(unix.Gettid()),
 		State: specs.State{ID: "notify-test", Status: specs.StateRunning, Pid: os.Getpid()}}
 	if err := SendListener(os.Getenv(notifySocketEnv), fd, state); err != nil {
 		fmt.Println(err)
@@ -86,12 +93,14 @@ func TestNotifyListener(t *testing.T) {
 			return err
 		}
 		defer unix.Close(fd)
-		if state.Pid != cmd.Process.Pid || state.State.ID != "notify-test" || state.Metadata != "meta" || state.Version != specs.Version {
+		var tid uint32
+		if _, err := fmt.Sscanf(state.Metadata, threadMetadataFormat, &tid); err != nil ||
+			state.Pid != cmd.Process.Pid || state.State.ID != "notify-test" || state.Version != specs.Version {
 			return fmt.Errorf("unexpected state %+v", state)
 		}
-		pid, err := seccompagent.Answer(fd, unix.SYS_GETPPID, fakePpid)
-		if err == nil && int(pid) != cmd.Process.Pid {
-			err = fmt.Errorf("notification from pid %d, want %d", pid, cmd.Process.Pid)
+		from, err := seccompagent.Answer(fd, unix.SYS_GETPPID, fakePpid)
+		if err == nil && from != tid {
+			err = fmt.Errorf("notification from thread %d, want %d", from, tid)
 		}
 		return err
 	}()

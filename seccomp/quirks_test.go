@@ -1,12 +1,11 @@
+//go:build libseccomp
+
 package seccomp
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -90,13 +89,4 @@ func TestLibseccompQuirks(t *testing.T) {
 			t.Logf("libseccomp answers %#x instead of %#x; its program:\n%s", got, c.want, disassemble(ref))
 		})
 	}
-}
-
-func disassemble(prog []unix.SockFilter) string {
-	var b strings.Builder
-	for i, in := range prog {
-		ri := bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
-		fmt.Fprintf(&b, "%4d: %s\n", i, ri.Disassemble())
-	}
-	return b.String()
 }

@@ -1,3 +1,5 @@
+//go:build libseccomp
+
 package seccomp
 
 import (

@@ -108,7 +108,7 @@ func Validate(cfg *specs.LinuxSeccomp) error {
 	}
 	for i, sc := range cfg.Syscalls {
 		if _, err := action(sc.Action, sc.ErrnoRet); err != nil {
-			return fmt.Errorf("seccomp: syscalls[%d] %v: %w", i, sc.Names, err)
+			return fmt.Errorf("seccomp: syscalls[%d] %q: %w", i, sc.Names, err)
 		}
 		if len(sc.Names) == 0 {
 			return fmt.Errorf("seccomp: syscalls[%d]: no names", i)

@@ -37,6 +37,14 @@ const (
 // symlink-free rootfs path. Only syntax, version and the root are checked
 // here; Validate checks the rest.
 func LoadBundle(bundle string) (*specs.Spec, string, string, error) {
+	spec, absBundle, rootfs, err := loadBundle(bundle)
+	if err != nil {
+		return nil, "", "", presentable(err)
+	}
+	return spec, absBundle, rootfs, nil
+}
+
+func loadBundle(bundle string) (*specs.Spec, string, string, error) {
 	if bundle == "" {
 		return nil, "", "", errors.New("bundle path is empty")
 	}

@@ -17,7 +17,7 @@ func ValidateID(id string) error {
 	if reason == "" {
 		return nil
 	}
-	return fmt.Errorf("invalid container id %q: %s", id, reason)
+	return presentable(fmt.Errorf("invalid container id %q: %s", id, reason))
 }
 
 func idProblem(id string) string {

@@ -3,6 +3,7 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -101,7 +102,8 @@ func validateTimeOffsets(spec *specs.Spec) error {
 	if !createsNamespace(spec, specs.TimeNamespace) {
 		return errors.New("linux.timeOffsets: set, but the config does not create a new time namespace")
 	}
-	for clock, offset := range spec.Linux.TimeOffsets {
+	for _, clock := range slices.Sorted(maps.Keys(spec.Linux.TimeOffsets)) {
+		offset := spec.Linux.TimeOffsets[clock]
 		if !timeClocks[clock] {
 			return fmt.Errorf("linux.timeOffsets: unknown clock %q (monotonic or boottime)", clock)
 		}
@@ -185,7 +187,7 @@ var utsSysctls = map[string]bool{"kernel.hostname": true, "kernel.domainname": t
 // container has its own namespace of that kind: anything else would change
 // the host (kernel.core_pattern runs a host program as root).
 func validateSysctls(spec *specs.Spec) error {
-	for key := range spec.Linux.Sysctl {
+	for _, key := range slices.Sorted(maps.Keys(spec.Linux.Sysctl)) {
 		if err := validateSysctlKey(key); err != nil {
 			return fmt.Errorf("linux.sysctl %q: %w", key, err)
 		}

@@ -3,7 +3,9 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -39,12 +41,12 @@ func validateResources(spec *specs.Spec) error {
 			return fmt.Errorf("linux.resources.hugepageLimits[%d].pageSize %q: not a size like 2MB or 1GB", i, limit.Pagesize)
 		}
 	}
-	for key := range r.Unified {
+	for _, key := range slices.Sorted(maps.Keys(r.Unified)) {
 		if err := validateUnifiedKey(key); err != nil {
 			return fmt.Errorf("linux.resources.unified %q: %w", key, err)
 		}
 	}
-	for device := range r.Rdma {
+	for _, device := range slices.Sorted(maps.Keys(r.Rdma)) {
 		if device == "" || strings.ContainsAny(device, " \t\r\n/") {
 			return fmt.Errorf("linux.resources.rdma %q: not an RDMA device name", device)
 		}

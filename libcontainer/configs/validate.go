@@ -45,7 +45,7 @@ func Validate(spec *specs.Spec) error {
 	}
 	for _, check := range checks {
 		if err := check(spec); err != nil {
-			return singleLine(err)
+			return presentable(err)
 		}
 	}
 	return nil
@@ -372,25 +372,6 @@ func validatePersonality(spec *specs.Spec) error {
 	}
 	return nil
 }
-
-// singleLine keeps the one-line promise for errors built by other packages,
-// which may quote multi-line input unescaped; errors.Is/As still see the
-// original.
-func singleLine(err error) error {
-	msg := err.Error()
-	if !strings.ContainsAny(msg, "\r\n") {
-		return err
-	}
-	return &flattenedError{msg: strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(msg), err: err}
-}
-
-type flattenedError struct {
-	msg string
-	err error
-}
-
-func (e *flattenedError) Error() string { return e.msg }
-func (e *flattenedError) Unwrap() error { return e.err }
 
 func validateCapabilities(caps *specs.LinuxCapabilities) error {
 	if _, err := proc.ParseCapabilities(caps); err != nil {

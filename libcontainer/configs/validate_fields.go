@@ -3,7 +3,9 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -35,7 +37,7 @@ func ValidateHost(spec *specs.Spec) error {
 		validateIntelRdt,
 	} {
 		if err := check(spec); err != nil {
-			return singleLine(err)
+			return presentable(err)
 		}
 	}
 	return nil
@@ -84,7 +86,9 @@ func validateNetDevices(spec *specs.Spec) error {
 		return errors.New("linux.netDevices: needs a new network namespace to move the devices into")
 	}
 	names := make(map[string]string, len(spec.Linux.NetDevices))
-	for hostName, dev := range spec.Linux.NetDevices {
+	// In key order, so that the same config always gets the same error.
+	for _, hostName := range slices.Sorted(maps.Keys(spec.Linux.NetDevices)) {
+		dev := spec.Linux.NetDevices[hostName]
 		field := fmt.Sprintf("linux.netDevices[%q]", hostName)
 		if err := checkLinkName(hostName); err != nil {
 			return fmt.Errorf("%s: %w", field, err)

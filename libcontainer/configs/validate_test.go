@@ -115,7 +115,7 @@ func TestValidateRejects(t *testing.T) {
 			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"realtime": {Secs: 10}}
 		}, []string{`unknown clock "realtime"`}},
 
-		// ID mappings (SECURITY 18).
+		// ID mappings.
 		{"uid map without user ns", func(s *specs.Spec) {
 			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
 		}, []string{"linux.uidMappings: set", "no user namespace"}},
@@ -156,7 +156,7 @@ func TestValidateRejects(t *testing.T) {
 				GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}})
 		}, []string{"mounts[7].uidMappings[1]", "container ids 5-5 overlap mounts[7].uidMappings[0]"}},
 
-		// Mount destinations (SECURITY 17).
+		// Mount destinations.
 		{"relative mount destination", func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "data", Type: "tmpfs", Source: "tmpfs"})
 		}, []string{`mounts[7]: mount "tmpfs" (type "tmpfs") on "data"`, "absolute path"}},
@@ -164,7 +164,7 @@ func TestValidateRejects(t *testing.T) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/../../etc", Type: "tmpfs", Source: "tmpfs"})
 		}, []string{`mounts[7]: mount "tmpfs" (type "tmpfs") on "/../../etc"`, "'..'"}},
 
-		// Sysctls (SECURITY 17).
+		// Sysctls.
 		{"core_pattern", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.core_pattern": "|/tmp/x"} },
 			[]string{`linux.sysctl "kernel.core_pattern"`, "not a namespaced sysctl"}},
 		{"vm sysctl", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"vm.overcommit_memory": "1"} },
@@ -231,7 +231,7 @@ func TestValidateRejects(t *testing.T) {
 			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Env: []string{"X"}}}}
 		}, []string{`hooks.poststop[0].env[0] "X"`}},
 
-		// Cgroups (SECURITY 17).
+		// Cgroups.
 		{"cgroupsPath with ..", func(s *specs.Spec) { s.Linux.CgroupsPath = "/oci-rt/../../x" },
 			[]string{`linux.cgroupsPath "/oci-rt/../../x"`, `".."`}},
 		{"relative cgroupsPath with ..", func(s *specs.Spec) { s.Linux.CgroupsPath = "../x" }, []string{"linux.cgroupsPath", `".."`}},
@@ -384,4 +384,48 @@ func TestValidateAccepts(t *testing.T) {
 
 func TestValidateNil(t *testing.T) {
 	requireOneLineError(t, Validate(nil), "config is empty")
+}
+
+// A config with several bad entries in one map must get the same error on
+// every run: map order is random in Go, so the first bad key found was not
+// always the same one. The entries are checked in sorted key order now;
+// ValidateHost's network devices likewise.
+func TestValidateReportsTheSameProblemEveryTime(t *testing.T) {
+	userAndTime := []specs.LinuxNamespace{{Type: specs.UserNamespace}, {Type: specs.TimeNamespace}}
+	for _, tc := range []struct {
+		name   string
+		mutate func(*specs.Spec)
+		want   string
+	}{
+		{"sysctls", func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"vm.swappiness": "1", "kernel.core_pattern": "|/x", "fs.file-max": "1"}
+		}, `linux.sysctl "fs.file-max"`},
+		{"unified", func(s *specs.Spec) {
+			s.Linux.Resources.Unified = map[string]string{"z/../x": "1", "b/../x": "1", "m/../x": "1"}
+		}, `linux.resources.unified "b/../x"`},
+		{"rdma", func(s *specs.Spec) {
+			s.Linux.Resources.Rdma = map[string]specs.LinuxRdma{"z/0": {}, "a/0": {}, "m/0": {}}
+		}, `linux.resources.rdma "a/0"`},
+		{"time offsets", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, userAndTime...)
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"zulu": {}, "alpha": {}, "mars": {}}
+		}, `unknown clock "alpha"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := DefaultSpec(false)
+			tc.mutate(spec)
+			for range 50 {
+				requireOneLineError(t, Validate(spec), tc.want)
+			}
+		})
+	}
+	t.Run("net devices", func(t *testing.T) {
+		spec := DefaultSpec(false)
+		spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{"z/0": {}, "a/0": {}, "m/0": {}}
+		for range 50 {
+			requireOneLineError(t, ValidateHost(spec), `linux.netDevices["a/0"]`)
+		}
+	})
 }

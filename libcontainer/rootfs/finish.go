@@ -24,7 +24,8 @@ func openContainerRoot() (*os.File, error) {
 
 // MountConsole bind-mounts the pty slave onto /dev/console. The slave comes
 // as an fd (TIOCGPTPEER), never as a /dev/pts/N path the container could
-// have replaced (SECURITY 6).
+// have replaced with a symlink to a file of its choosing, which the bind
+// would then expose as its console.
 func MountConsole(slave *os.File) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(slave.Fd()), &st); err != nil {
@@ -126,7 +127,7 @@ func Finish(cfg *Config) error {
 }
 
 // writeSysctls goes through a private procfs instance: the container's
-// /proc may already carry mounts that redirect a write (SECURITY 12).
+// /proc may already carry mounts that redirect a write onto a host file.
 func writeSysctls(sysctls map[string]string) error {
 	if len(sysctls) == 0 {
 		return nil
@@ -224,7 +225,9 @@ func readonlyPath(root *os.File, p string) error {
 
 // maskPaths hides files behind /dev/null and directories behind an empty
 // read-only tmpfs. /dev/null belongs to the container, so it is opened once
-// and proven to be the real 1:3 node; a fake fails closed (SECURITY 5).
+// and proven to be the real 1:3 node; a fake (a symlink to a procfs file,
+// a regular file) fails closed instead of being bound over what it should
+// hide.
 func maskPaths(root *os.File, paths []string, mountLabel string) error {
 	null, err := openVerifiedNull(root)
 	if err != nil {

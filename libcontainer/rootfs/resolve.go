@@ -37,7 +37,7 @@ func openInRoot(root *os.File, p string, flags uint64, extraResolve uint64) (*os
 // ensureInRoot returns an O_PATH handle to p inside root, creating it (and
 // its parents as directories) when missing. A dangling symlink is followed
 // the way the kernel would, still inside root, so "/data -> /srv/data" makes
-// the mount land on <rootfs>/srv/data (SECURITY 9).
+// the mount land on <rootfs>/srv/data, never on the host's /srv/data.
 func ensureInRoot(root *os.File, p string, kind targetKind) (*os.File, error) {
 	steps := maxResolveSteps
 	return ensureInRootSteps(root, path.Clean("/"+p), kind, &steps)

@@ -28,8 +28,8 @@ func expectSetupError(t *testing.T, rep report, words ...string) {
 	}
 }
 
-// SECURITY 3: /proc or /sys that are symlinks are refused, whatever they
-// point at.
+// /proc or /sys that are symlinks are refused, whatever they point at: the
+// container would choose where procfs or sysfs is mounted.
 func TestSymlinkedProcSysRefused(t *testing.T) {
 	for _, dir := range []string{"proc", "sys"} {
 		for _, target := range []string{"/", "/tmp", "../../..", "/nonexistent"} {
@@ -48,8 +48,9 @@ func TestSymlinkedProcSysRefused(t *testing.T) {
 	}
 }
 
-// SECURITY 4: only procfs at /proc, and nothing over procfs except the
-// lxcfs-style files, also when a symlink leads there.
+// Only procfs at /proc, and nothing over procfs except the lxcfs-style
+// files, also when a symlink leads there: the runtime writes to /proc
+// during setup and must reach the kernel's files (CVE-2019-16884).
 func TestProcOvermountRefused(t *testing.T) {
 	cases := map[string]specs.Mount{
 		"tmpfs":       {Destination: "/proc", Type: "tmpfs", Source: "tmpfs"},
@@ -91,7 +92,7 @@ func TestProcOvermountRefused(t *testing.T) {
 	})
 }
 
-// SECURITY 5: maskedPaths with a hostile /dev/null (here the container's
+// maskedPaths with a hostile /dev/null (here the container's
 // /dev is a bind of a bundle directory, so Setup does not replace it) fail
 // closed, and /proc/sys stays read-only.
 func TestMaskWithHostileDevNull(t *testing.T) {
@@ -141,7 +142,7 @@ func TestMaskWithHostileDevNull(t *testing.T) {
 	}
 }
 
-// SECURITY 6: /dev/console ends up the real pty even if the container
+// /dev/console ends up the real pty even if the container
 // planted a symlink to a procfs file there; a non-pty fd is refused.
 func TestMountConsole(t *testing.T) {
 	bundle, rootfs := newBundle(t)
@@ -175,7 +176,7 @@ func TestMountConsole(t *testing.T) {
 	}
 }
 
-// SECURITY 7: /dev a symlink to a host directory: the host directory is
+// /dev a symlink to a host directory: the host directory is
 // untouched, everything lands inside the rootfs.
 func TestSymlinkedDevStaysInside(t *testing.T) {
 	for _, withDevMount := range []bool{true, false} {
@@ -221,7 +222,7 @@ func TestSymlinkedDevStaysInside(t *testing.T) {
 	}
 }
 
-// SECURITY 9: absolute, relative and dangling symlinks as mount targets
+// Absolute, relative and dangling symlinks as mount targets
 // resolve inside the rootfs.
 func TestSymlinkTargetsResolveInside(t *testing.T) {
 	bundle, rootfs := newBundle(t)
@@ -263,7 +264,7 @@ func TestSymlinkTargetsResolveInside(t *testing.T) {
 	}
 }
 
-// SECURITY 8: while containers mount into a shared volume, another swaps a
+// While containers mount into a shared volume, another swaps a
 // directory and a symlink to "/" there 1000 times. Nothing may be created
 // or mounted on the host; each mount lands in one of the two inside places.
 func TestMountDestinationRace(t *testing.T) {

@@ -297,8 +297,8 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 			fsType = "cgroup2"
 		}
 		if fsType == "cgroup2" && opts.attrClr&unix.MOUNT_ATTR_RDONLY == 0 {
-			// SECURITY 11: a container may not write its cgroup tree
-			// unless the config says "rw".
+			// A container may not write its cgroup tree (it could
+			// change its own limits) unless the config says "rw".
 			opts.attrSet |= unix.MOUNT_ATTR_RDONLY
 		}
 		opts.data = withMountLabel(opts.data, fsType, cfg.Spec.Linux.MountLabel)
@@ -365,8 +365,8 @@ func kindOf(mnt *os.File) targetKind {
 }
 
 // plainDirTarget is for /proc and /sys: a symlink anywhere on the way would
-// let the container choose where procfs or sysfs lands (SECURITY 3). The
-// errors keep runc's words, which users search for.
+// let the container choose where procfs or sysfs lands. The errors keep runc's
+// words, which users search for.
 func plainDirTarget(root *os.File, dest, fstype string) (*os.File, error) {
 	lookup := func() (*os.File, error) {
 		return openInRoot(root, dest, unix.O_PATH|unix.O_NOFOLLOW, unix.RESOLVE_NO_SYMLINKS)

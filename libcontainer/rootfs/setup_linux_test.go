@@ -112,9 +112,10 @@ func TestSetupDefault(t *testing.T) {
 	}
 }
 
-// assertNoHostFDs: SECURITY 2 — Setup, MountConsole and Finish leave no fd
-// open that was not open before them (rep.FDs lists only new ones, minus
-// the probe's own listing of /proc/self/fd).
+// assertNoHostFDs: Setup, MountConsole and Finish leave no fd open that
+// was not open before them (rep.FDs lists only new ones, minus the probe's
+// own listing of /proc/self/fd): a host fd that reaches the container's
+// process is a way out of the rootfs (CVE-2024-21626).
 func assertNoHostFDs(t *testing.T, rep report) {
 	t.Helper()
 	for fd, target := range rep.FDs {

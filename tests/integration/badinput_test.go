@@ -77,7 +77,7 @@ func strayChildren(t *testing.T) []string {
 	return kids
 }
 
-// TestBadIDs (SECURITY 15): hostile IDs are refused before anything touches
+// TestBadIDs: hostile IDs are refused before anything touches
 // the disk: not even the --root directory is made. (A NUL cannot pass
 // through argv at all; the configs unit tests cover it.)
 func TestBadIDs(t *testing.T) {
@@ -101,7 +101,7 @@ func TestBadIDs(t *testing.T) {
 	}
 }
 
-// TestBadConfigFiles (SECURITY 16): broken config.json files give a bounded,
+// TestBadConfigFiles: broken config.json files give a bounded,
 // one-line error and leave nothing behind.
 func TestBadConfigFiles(t *testing.T) {
 	deep := strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)
@@ -137,8 +137,9 @@ func TestBadConfigFiles(t *testing.T) {
 	}
 }
 
-// TestBadConfigValues (SECURITY 17, 18, and issue 2 item 9): configs that
-// must be refused, each with an error naming the offending field.
+// TestBadConfigValues: configs that must be refused (paths and sysctls
+// that would reach the host, ID maps the kernel would refuse, resources
+// this host cannot apply), each with an error naming the offending field.
 func TestBadConfigValues(t *testing.T) {
 	userns := func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})

@@ -7,11 +7,11 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// TestCapabilitiesNotHeldFailCreate (issue 2 items 7 and 11, issue 6:
-// program process_capabilities): a process asking for a capability the
-// runtime itself lacks (oci-rt started with CAP_SYS_NICE dropped from its
-// bounding set, as this host's root lacks CAP_SYS_RESOURCE) fails create
-// with one line naming it, not start with a bare EPERM, and leaves nothing.
+// TestCapabilitiesNotHeldFailCreate (conformance program
+// process_capabilities): a process asking for a capability the runtime itself
+// lacks (oci-rt started with CAP_SYS_NICE dropped from its bounding set, as
+// this host's root lacks CAP_SYS_RESOURCE) fails create with one line naming
+// it, not start with a bare EPERM, and leaves nothing.
 func TestCapabilitiesNotHeldFailCreate(t *testing.T) {
 	if _, err := exec.LookPath("setpriv"); err != nil {
 		t.Fatalf("setpriv (util-linux) is needed: %v", err)

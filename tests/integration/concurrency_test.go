@@ -1,6 +1,6 @@
 package integration
 
-// SECURITY.md D (27-31): parallel commands on one ID and on many, readers
+// Load and concurrency: parallel commands on one ID and on many, readers
 // during churn, and leaks over repeated cycles.
 
 import (
@@ -26,7 +26,7 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// TestParallelCreateSameID (SECURITY 27): of 50 creates of one ID exactly
+// TestParallelCreateSameID: of 50 creates of one ID exactly
 // one succeeds, and the state is the winner's.
 func TestParallelCreateSameID(t *testing.T) {
 	r := newRuntime(t)
@@ -71,7 +71,7 @@ func TestParallelCreateSameID(t *testing.T) {
 	assertGone(t, r, id)
 }
 
-// TestParallelCreateSharedMount (SECURITY 28): 100 containers created at
+// TestParallelCreateSharedMount: 100 containers created at
 // once, all bind-mounting one host directory at the same destination.
 func TestParallelCreateSharedMount(t *testing.T) {
 	r := newRuntime(t)
@@ -109,7 +109,7 @@ func TestParallelCreateSharedMount(t *testing.T) {
 	}
 }
 
-// TestReadersDuringChurn (SECURITY 29): list and state in a loop while
+// TestReadersDuringChurn: list and state in a loop while
 // containers are created and deleted never fail or print partial JSON.
 func TestReadersDuringChurn(t *testing.T) {
 	r := newRuntime(t)
@@ -153,7 +153,7 @@ func TestReadersDuringChurn(t *testing.T) {
 	t.Logf("%d list+state rounds", reads)
 }
 
-// TestParallelCommandsOneContainer (SECURITY 30): kill, state, start and
+// TestParallelCommandsOneContainer: kill, state, start and
 // delete --force racing on one running container all return, and the end
 // is consistent: no process, no state, no cgroup.
 func TestParallelCommandsOneContainer(t *testing.T) {
@@ -224,11 +224,11 @@ func initFDs(t testing.TB, pid int) int {
 	return len(entries)
 }
 
-// TestNoLeaksOverCycles (SECURITY 31): create/start/wait/delete cycles
+// TestNoLeaksOverCycles: create/start/wait/delete cycles
 // leave mounts, cgroups, memfds, processes and state as they were, and the
 // init holds as many fds in the last cycle as in the first.
-// OCIRT_LEAK_CYCLES sets the count (SECURITY.md asks 1000; the default
-// keeps CI short).
+// OCIRT_LEAK_CYCLES sets the count (1000 cycles show even a slow leak; the
+// default keeps CI short).
 func TestNoLeaksOverCycles(t *testing.T) {
 	cycles := 20
 	if v := os.Getenv("OCIRT_LEAK_CYCLES"); v != "" {

@@ -1,8 +1,8 @@
 package integration
 
-// CONTRACT.md's command-line, output and lifecycle lines, driven through
-// github.com/containerd/go-runc as containerd drives runc, and through the
-// plain CLI where go-runc hides what a client depends on (exact words,
+// What runc's clients depend on: command line, output and lifecycle, driven
+// through github.com/containerd/go-runc as containerd drives runc, and through
+// the plain CLI where go-runc hides what a client depends on (exact words,
 // exit codes, flag spellings).
 
 import (
@@ -251,7 +251,7 @@ func TestList(t *testing.T) {
 
 // TestVersionAndFeatures: three version lines (go-runc's parser only
 // accepts a first line starting "runc version", so it is checked here
-// by hand, as CONTRACT.md words it); features
+// by hand, as clients read it); features
 // with a non-nil linux object.
 func TestVersionAndFeatures(t *testing.T) {
 	r := newRuntime(t)

@@ -1,6 +1,6 @@
 package integration
 
-// SECURITY.md C (20-22, 26): a runtime killed mid-create, half-written
+// Faults and crash consistency: a runtime killed mid-create, half-written
 // state, a reused init pid, a failed create.
 
 import (
@@ -89,7 +89,7 @@ func reapZombie(pid int) {
 	_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 }
 
-// TestKillCreateAtEachPoint (SECURITY 20): create SIGSTOPs itself at each
+// TestKillCreateAtEachPoint: create SIGSTOPs itself at each
 // named point (OCIRT_TEST_PAUSE_AT), we SIGKILL it there; delete --force
 // then leaves no process, cgroup or state, and the ID can be reused.
 func TestKillCreateAtEachPoint(t *testing.T) {
@@ -126,7 +126,7 @@ func TestKillCreateAtEachPoint(t *testing.T) {
 	}
 }
 
-// TestIncompleteStateDir (SECURITY 21): a state dir with no state file, a
+// TestIncompleteStateDir: a state dir with no state file, a
 // truncated one, or one create never completed is skipped by list and
 // removed by delete --force.
 func TestIncompleteStateDir(t *testing.T) {
@@ -160,7 +160,7 @@ func TestIncompleteStateDir(t *testing.T) {
 	}
 }
 
-// TestPidReused (SECURITY 22): the init exited and another process now has
+// TestPidReused: the init exited and another process now has
 // its pid (forged: state.json names a live process of ours with the init's
 // start time): state says stopped, kill refuses and leaves that process
 // alone, delete does too.
@@ -191,7 +191,7 @@ func TestPidReused(t *testing.T) {
 	assertGone(t, r, c.ID)
 }
 
-// TestFailedCreateLeavesNothing (SECURITY 26): a create that fails inside
+// TestFailedCreateLeavesNothing: a create that fails inside
 // init (args[0] missing) fails with a one-line error and leaves no state,
 // cgroup or process.
 func TestFailedCreateLeavesNothing(t *testing.T) {

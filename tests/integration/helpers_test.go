@@ -99,14 +99,21 @@ func buildBinary(dir string) (string, error) {
 	if bin := os.Getenv("OCIRT_BINARY"); bin != "" {
 		return filepath.Abs(bin)
 	}
+	// The tests need the hooks release builds leave out (see
+	// createStoppedAt).
 	bin := filepath.Join(dir, "oci-rt")
-	// The Makefile holds the one set of build flags.
-	cmd := exec.Command("make", "--no-print-directory", "build", "BINARY="+bin)
+	return bin, makeBuild(bin, "EXTRATAGS=ocirt_testhooks")
+}
+
+// makeBuild runs `make build` into bin: the Makefile holds the one set of
+// build flags.
+func makeBuild(bin string, vars ...string) error {
+	cmd := exec.Command("make", append([]string{"--no-print-directory", "build", "BINARY=" + bin}, vars...)...)
 	cmd.Dir = repoRoot
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build oci-rt: %v\n%s", err, out)
+		return fmt.Errorf("build oci-rt: %v\n%s", err, out)
 	}
-	return bin, nil
+	return nil
 }
 
 // newBundle makes a busybox bundle in a temp dir, a copy of one made with
@@ -489,6 +496,20 @@ var unifiedOnce = sync.OnceValue(func() string {
 // unifiedMount is the cgroup v2 hierarchy's mountpoint on this machine.
 func unifiedMount() string { return unifiedOnce() }
 
+// pauseHookEnv is the variable that names where create stops itself.
+const pauseHookEnv = "OCIRT_TEST_PAUSE_AT"
+
+// hasPauseHook reports whether the binary reads pauseHookEnv, i.e. holds
+// the test hooks: the name is in it as a string only if the code is.
+func hasPauseHook(t testing.TB, binary string) bool {
+	t.Helper()
+	data, err := os.ReadFile(binary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Contains(data, []byte(pauseHookEnv))
+}
+
 // bufString is a goroutine-safe buffer for output copied from a pty.
 type bufString struct {
 	mu  sync.Mutex
@@ -512,9 +533,12 @@ func (b *bufString) String() string {
 // caller kills it there. Its output goes to a temp file.
 func (r *Runtime) createStoppedAt(bundle, id, point string) *exec.Cmd {
 	r.t.Helper()
+	if !hasPauseHook(r.t, rtBinary) {
+		r.t.Fatalf("%s was built without the ocirt_testhooks tag: create cannot stop at %s", rtBinary, point)
+	}
 	out := tempFile(r.t)
 	cmd := r.Command("create", "--bundle", bundle, id)
-	cmd.Env = append(os.Environ(), "OCIRT_TEST_PAUSE_AT="+point)
+	cmd.Env = append(os.Environ(), pauseHookEnv+"="+point)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)

@@ -48,7 +48,7 @@ func readHookLog(t *testing.T, path string) []hookRun {
 	return runs
 }
 
-// TestHooks (issue 2 item 8): each hook kind runs at its moment, in order,
+// TestHooks: each hook kind runs at its moment, in order,
 // in the right mount namespace, with its env and the state on stdin.
 // createRuntime/prestart/poststart/poststop run in the runtime's namespace;
 // createContainer and startContainer in the container's (startContainer's

@@ -25,7 +25,7 @@ func readHookState(t *testing.T, file string) specs.State {
 	return st
 }
 
-// TestHookStateStatus (issue 2 item 8, issue 6: program hooks_stdin): the
+// TestHookStateStatus (conformance program hooks_stdin): the
 // create-time hooks run host-side see the container as created, with the
 // init's pid; poststart hooks see it running with that pid even when the
 // process (here `true`) is gone before they run.
@@ -55,11 +55,11 @@ func TestHookStateStatus(t *testing.T) {
 	}
 }
 
-// TestPoststopHookFailureWarns (issue 2 item 8, spec 1.3 lifecycle step 13,
-// issue 6: program poststop_fail): a failing poststop hook is logged as a
-// warning, the hooks after it still run, and delete succeeds and removes
-// the container; with --log the warning goes to the log, stderr stays
-// empty (CONTRACT: clients parse it); without --log it goes to stderr.
+// TestPoststopHookFailureWarns (conformance program poststop_fail): as the
+// runtime-spec asks, a failing poststop hook is logged as a warning, the hooks
+// after it still run, and delete succeeds and removes the container; with
+// --log the warning goes to the log, stderr stays empty (clients parse it);
+// without --log it goes to stderr.
 func TestPoststopHookFailureWarns(t *testing.T) {
 	specException(t, "failed poststop hook")
 	for _, withLog := range []bool{true, false} {

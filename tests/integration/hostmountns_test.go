@@ -12,10 +12,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Containers whose config has no mount namespace (issue 6, conformance
-// program linux_ns_itype): they share the runtime's mount namespace, their
-// mounts are made under the bundle's rootfs where the host sees them, and
-// delete takes them all down again.
+// Containers whose config has no mount namespace (conformance program
+// linux_ns_itype): they share the runtime's mount namespace, their mounts are
+// made under the bundle's rootfs where the host sees them, and delete takes
+// them all down again.
 
 // withoutMountNamespace drops the mount namespace and what only a mount
 // namespace of the container's own can do (refused otherwise).
@@ -176,7 +176,7 @@ func TestNoMountNamespaceFailedCreate(t *testing.T) {
 	}
 }
 
-// TestNoMountNamespaceKilledCreate (SECURITY 20): a create killed after
+// TestNoMountNamespaceKilledCreate: a create killed after
 // the rootfs bind exists (init spawned, or set up and waiting) leaves the
 // bind and the init's mounts recorded well enough for delete --force to
 // take them all down.

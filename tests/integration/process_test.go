@@ -97,7 +97,8 @@ func TestProcessUser(t *testing.T) {
 
 // TestUserNames: a username is looked up in the container's /etc/passwd
 // and /etc/group (the host has no such user), and a numeric user is always
-// that uid even when a user is named after the number (SECURITY 14).
+// that uid even when a user is named after the number: the image's
+// /etc/passwd must not choose who the process runs as (CVE-2016-3697).
 func TestUserNames(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t, shell(`id -u; id -g; id -G`))
@@ -235,10 +236,10 @@ func TestLSMOnHostWithout(t *testing.T) {
 }
 
 // TestExecIdentityAndCwd: `exec --cap X` adds X to the effective,
-// permitted and bounding sets but never to the inheritable one (SECURITY
-// 10), an unknown capability is an error naming it; `exec -u 1000` is uid
-// 1000 even with a user named "1000" (SECURITY 14); `exec --cwd
-// /proc/self/fd/N` fails or stays inside (SECURITY 2).
+// permitted and bounding sets but never to the inheritable one
+// (CVE-2022-29162), an unknown capability is an error naming it; `exec -u
+// 1000` is uid 1000 even with a user named "1000" (CVE-2016-3697); `exec
+// --cwd /proc/self/fd/N` fails or stays inside (CVE-2024-21626).
 func TestExecIdentityAndCwd(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t, withArgs("sleep", "60"))

@@ -7,10 +7,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// TestRootfsPropagationUnbindable (issue 2 item 6, issue 6: program
-// linux_rootfs_propagation): an unbindable rootfsPropagation must not stop
-// the rootfs from being bound onto itself during create, and the
-// container's / then shows as unbindable in its own mountinfo.
+// TestRootfsPropagationUnbindable (conformance program
+// linux_rootfs_propagation): an unbindable rootfsPropagation must not stop the
+// rootfs from being bound onto itself during create, and the container's /
+// then shows as unbindable in its own mountinfo.
 func TestRootfsPropagationUnbindable(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t, shell("cat /proc/self/mountinfo"), func(s *specs.Spec) { s.Linux.RootfsPropagation = "unbindable" })

@@ -1,6 +1,6 @@
 package integration
 
-// SECURITY.md 8 and 12: mount destinations raced by another container
+// Mount destinations raced by another container
 // through a shared volume, and procfs writes during setup under hostile
 // mounts.
 
@@ -41,7 +41,7 @@ func underAny(p string, dirs ...string) bool {
 	return false
 }
 
-// TestMountDestinationRace (SECURITY 8, CVE-2021-30465 and CVE-2024-45310):
+// TestMountDestinationRace (CVE-2021-30465 and CVE-2024-45310):
 // a swapper container exchanges a directory and a symlink to "/" in a
 // volume it shares with the victims, while victims are created with a tmpfs
 // and a bind mount whose destinations go through that name. The
@@ -217,7 +217,7 @@ func raceVictim(t *testing.T, r *Runtime, bundle, rel string, landed map[string]
 	return true
 }
 
-// TestProcWritesUnderHostileMounts (SECURITY 12, CVE-2025-52881): configs
+// TestProcWritesUnderHostileMounts (CVE-2025-52881): configs
 // whose mounts try to redirect the runtime's procfs writes (a sysctl and
 // oom_score_adj) onto a host file, through /proc paths directly or through
 // symlinks in the rootfs that lead into /proc. Each create either fails
@@ -300,7 +300,7 @@ func TestProcWritesUnderHostileMounts(t *testing.T) {
 	}
 }
 
-// TestProcWritesRacedMounts (SECURITY 12, CVE-2025-52881 under a race):
+// TestProcWritesRacedMounts (CVE-2025-52881 under a race):
 // the swapper exchanges a directory and a symlink to /proc/sys/kernel while
 // victims bind a host file at /vol/dir/msgmax and set kernel.msgmax. A
 // bind that followed the symlink would cover the sysctl file the runtime

@@ -9,12 +9,12 @@ import (
 	"github.com/oci-rt/oci-rt/tests/seccompprofile"
 )
 
-// TestRlimitsBindOnlyTheProcess (issue 2 item 7, issue 6: program
-// process_rlimits): an address-space limit the runtime's own Go code cannot
-// work under (compiling Docker's seccomp profile needs more heap than
-// 64 MiB of address space allows: init died with "fatal error: runtime:
-// cannot allocate memory") still gives a working container, and the
-// process sees exactly the configured values in /proc/self/limits.
+// TestRlimitsBindOnlyTheProcess (conformance program process_rlimits): an
+// address-space limit the runtime's own Go code cannot work under (compiling
+// Docker's seccomp profile needs more heap than 64 MiB of address space
+// allows: init died with "fatal error: runtime: cannot allocate memory") still
+// gives a working container, and the process sees exactly the configured
+// values in /proc/self/limits.
 func TestRlimitsBindOnlyTheProcess(t *testing.T) {
 	r := newRuntime(t)
 	prof, err := seccompprofile.DockerDefault()

@@ -58,7 +58,8 @@ func probe(label string, nr int, arg0 string) string {
 // binary. The container holds CAP_SYS_ADMIN on top of Docker's default
 // capabilities while the profile is the one for the default set, so mount
 // and unshare would succeed were it not for the filter: their EPERM is the
-// filter's. (SECURITY 19: a syscall newer than the profile gets ENOSYS.)
+// filter's. (A syscall newer than the profile gets ENOSYS, not EPERM, so
+// that libc falls back to an older one.)
 func TestSeccompDockerProfile(t *testing.T) {
 	r := newRuntime(t)
 	prof, err := seccompprofile.DockerDefault()

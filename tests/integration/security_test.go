@@ -90,15 +90,14 @@ func fullPipe(t *testing.T) (r, w *os.File) {
 	return r, w
 }
 
-// TestRuntimeBinaryOverwrite is the CVE-2019-5736 regression test
-// (SECURITY 1). The victim container's /bin/sh is `#!/proc/self/exe`, so
-// starting it makes the kernel run the runtime binary itself as the
-// container's process (the init's /proc/self/exe at execve). The victim
-// then blocks writing its usage error to a full pipe. The attacker, a
-// container in the same pid namespace, opens /proc/<victim>/exe for
-// writing directly and as an O_PATH handle reopened through
-// /proc/self/fd/N, before and after the victim exits. Every attempt must
-// fail and the binary must be unchanged. The runtime run here is a copy,
+// TestRuntimeBinaryOverwrite is the CVE-2019-5736 regression test. The victim
+// container's /bin/sh is `#!/proc/self/exe`, so starting it makes the kernel
+// run the runtime binary itself as the container's process (the init's
+// /proc/self/exe at execve). The victim then blocks writing its usage error to
+// a full pipe. The attacker, a container in the same pid namespace, opens
+// /proc/<victim>/exe for writing directly and as an O_PATH handle reopened
+// through /proc/self/fd/N, before and after the victim exits. Every attempt
+// must fail and the binary must be unchanged. The runtime run here is a copy,
 // so that a regression damages only the copy.
 func TestRuntimeBinaryOverwrite(t *testing.T) {
 	r := newRuntime(t)
@@ -266,7 +265,7 @@ func openToUserNS(t *testing.T, bundle string) {
 	}
 }
 
-// TestInitNotDumpable (SECURITY 13): while the container is created, its
+// TestInitNotDumpable (CVE-2016-9962): while the container is created, its
 // init holds host resources and must not be dumpable. The kernel shows it:
 // /proc/PID/status of a non-dumpable process is owned by root of the user
 // namespace its memory belongs to (the host's, where the init was exec'd),
@@ -296,7 +295,7 @@ func TestInitNotDumpable(t *testing.T) {
 	}
 }
 
-// TestCreatedInitFDs (SECURITY 2): in the created state, every fd of the
+// TestCreatedInitFDs (CVE-2024-21626): in the created state, every fd of the
 // init is one we expect, and everything above 2 is close-on-exec, so that
 // only 0-2 reach the process at execve. Expected: 0-2 as given, the exec
 // fifo, the Go runtime's anonymous inodes and O_PATH handles on the init's
@@ -362,7 +361,7 @@ func TestCreatedInitFDs(t *testing.T) {
 	t.Logf("highest fd %d", maxFD)
 }
 
-// TestLeakedFDPaths (SECURITY 2, CVE-2024-21626): a cwd or an executable
+// TestLeakedFDPaths (CVE-2024-21626): a cwd or an executable
 // reached through /proc/self/fd/N (a runtime fd leaked into the init) is
 // refused, or lands inside the container.
 func TestLeakedFDPaths(t *testing.T) {
@@ -389,9 +388,9 @@ func TestLeakedFDPaths(t *testing.T) {
 	}
 }
 
-// TestSymlinkedProcSys (SECURITY 3): /proc or /sys as a symlink in the
-// rootfs, pointing at a host directory, is refused, and the host directory
-// gets no mount and no file.
+// TestSymlinkedProcSys (CVE-2019-19921, CVE-2023-27561): /proc or /sys as a
+// symlink in the rootfs, pointing at a host directory, is refused, and the
+// host directory gets no mount and no file.
 func TestSymlinkedProcSys(t *testing.T) {
 	r := newRuntime(t)
 	for _, dir := range []string{"proc", "sys"} {
@@ -409,7 +408,7 @@ func TestSymlinkedProcSys(t *testing.T) {
 	}
 }
 
-// TestNotProcfsAtProc (SECURITY 4): a tmpfs or a bind mount at /proc is
+// TestNotProcfsAtProc (CVE-2019-16884): a tmpfs or a bind mount at /proc is
 // refused.
 func TestNotProcfsAtProc(t *testing.T) {
 	r := newRuntime(t)
@@ -429,7 +428,7 @@ func TestNotProcfsAtProc(t *testing.T) {
 	}
 }
 
-// TestHostileDevNull (SECURITY 5): without a /dev tmpfs the rootfs's own
+// TestHostileDevNull (CVE-2025-31133): without a /dev tmpfs the rootfs's own
 // /dev is used. A hostile /dev/null must either fail create or be replaced
 // by the real null device before it masks anything: masked files read
 // empty, /proc/sys stays read-only, the host's core_pattern is untouched.
@@ -468,7 +467,7 @@ func TestHostileDevNull(t *testing.T) {
 	}
 }
 
-// TestSymlinkedDev (SECURITY 7): /dev a symlink to a host directory with a
+// TestSymlinkedDev (CVE-2026-41579): /dev a symlink to a host directory with a
 // marker: the marker is untouched and nothing is created there.
 func TestSymlinkedDev(t *testing.T) {
 	r := newRuntime(t)
@@ -488,7 +487,7 @@ func TestSymlinkedDev(t *testing.T) {
 	}
 }
 
-// TestSymlinkMountTargets (SECURITY 9): absolute and dangling symlinks as
+// TestSymlinkMountTargets: absolute and dangling symlinks as
 // mount targets resolve inside the rootfs.
 func TestSymlinkMountTargets(t *testing.T) {
 	r := newRuntime(t)
@@ -515,7 +514,7 @@ func TestSymlinkMountTargets(t *testing.T) {
 	}
 }
 
-// TestCgroupfsReadOnly (SECURITY 11): /sys/fs/cgroup is read-only inside.
+// TestCgroupfsReadOnly (CVE-2023-25809): /sys/fs/cgroup is read-only inside.
 func TestCgroupfsReadOnly(t *testing.T) {
 	r := newRuntime(t)
 	b := newBundle(t, shell("(mkdir /sys/fs/cgroup/escape) 2>&1; (echo 1 > /sys/fs/cgroup/cgroup.procs) 2>&1"))
@@ -525,7 +524,7 @@ func TestCgroupfsReadOnly(t *testing.T) {
 	}
 }
 
-// TestSysctlTargets (SECURITY 12): sysctls land on the container's own
+// TestSysctlTargets (CVE-2025-52881): sysctls land on the container's own
 // procfs files: the values show inside and the host's stay.
 func TestSysctlTargets(t *testing.T) {
 	host := readFile(t, "/proc/sys/kernel/msgmax")
@@ -544,7 +543,7 @@ func TestSysctlTargets(t *testing.T) {
 // nsLinks prints the container's namespace links, one "type link" a line.
 const nsLinks = `for n in cgroup ipc mnt net pid time user uts; do echo "$n $(readlink /proc/self/ns/$n)"; done`
 
-// TestAllNamespacesNew (issue 2 item 4): all eight namespaces new, the
+// TestAllNamespacesNew: all eight namespaces new, the
 // user namespace with its maps (and a rootfs chowned to the mapped ids,
 // which shows as root inside), the time namespace with a boottime offset
 // visible in /proc/uptime.
@@ -587,7 +586,7 @@ func TestAllNamespacesNew(t *testing.T) {
 	}
 }
 
-// TestJoinNamespaces (issue 2 item 4): net, uts and ipc joined by path,
+// TestJoinNamespaces: net, uts and ipc joined by path,
 // those of a helper process the test starts in its own namespaces.
 func TestJoinNamespaces(t *testing.T) {
 	helper := exec.Command("unshare", "--net", "--uts", "--ipc", "sh", "-c", "hostname joined-uts && exec sleep 60")
@@ -621,7 +620,7 @@ func TestJoinNamespaces(t *testing.T) {
 	}
 }
 
-// TestCgroupPlacementAndKillAll (issue 2 item 9): the init runs in
+// TestCgroupPlacementAndKillAll: the init runs in
 // <unified>/oci-rt/<id>, kill --all reaches every process (background
 // sleepers too), and delete removes the cgroup.
 func TestCgroupPlacementAndKillAll(t *testing.T) {
@@ -658,7 +657,7 @@ func TestCgroupPlacementAndKillAll(t *testing.T) {
 	}
 }
 
-// TestDeviceFilter (issue 2 item 9): the default device filter denies
+// TestDeviceFilter: the default device filter denies
 // block devices and unlisted char devices even to a process that may
 // mknod them, and allows /dev/null.
 func TestDeviceFilter(t *testing.T) {
@@ -677,7 +676,7 @@ echo ok > /dev/null && echo null ok`), func(s *specs.Spec) {
 	}
 }
 
-// TestSpecAndFeatures (issue 2 item 10): `spec` configs are accepted
+// TestSpecAndFeatures: `spec` configs are accepted
 // (--rootless too), and `features` lists only what works: every namespace
 // it lists can be created, every mount option it lists passes validation.
 func TestSpecAndFeatures(t *testing.T) {
@@ -771,7 +770,7 @@ func defaultMountCount(t *testing.T) int {
 	return len(s.Mounts)
 }
 
-// TestHostileConsole (SECURITY 6): a terminal container whose /dev/pts is
+// TestHostileConsole (CVE-2025-52565): a terminal container whose /dev/pts is
 // a plain directory from the rootfs with `0` a symlink to core_pattern and
 // a ptmx node. Either create fails, or /dev/console is a real pty slave;
 // in no case is core_pattern mounted over or written. (The kernel gives no

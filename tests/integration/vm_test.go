@@ -67,7 +67,7 @@ func TestVMUpdateLimits(t *testing.T) {
 
 // TestVMOOMEvent: a process exec'd into a container with a 32 MiB limit
 // that allocates 64 MiB is OOM-killed (exec exits 137) and the events
-// stream reports {"type":"oom"} (SECURITY 25).
+// stream reports {"type":"oom"}.
 func TestVMOOMEvent(t *testing.T) {
 	r := newRuntime(t)
 	c := runningContainer(t, r, withMemoryLimit(32<<20))
@@ -121,7 +121,7 @@ func TestVMSmallMemoryLimit(t *testing.T) {
 	r.Must("delete", c.ID)
 }
 
-// TestVMInitOOMKilledDuringCreate (SECURITY 25): under a memory.max too
+// TestVMInitOOMKilledDuringCreate: under a memory.max too
 // small for even the namespace stage, create fails with an error that says
 // the process was OOM-killed, and leaves nothing behind.
 func TestVMInitOOMKilledDuringCreate(t *testing.T) {
@@ -138,8 +138,8 @@ func TestVMInitOOMKilledDuringCreate(t *testing.T) {
 }
 
 // TestVMPausedDeleteForce: on a pure v2 host, delete --force of a paused
-// container kills its processes through the frozen cgroup and removes it
-// (SECURITY 24).
+// container kills its processes through the frozen cgroup and removes it,
+// leaving no frozen process behind.
 func TestVMPausedDeleteForce(t *testing.T) {
 	r := newRuntime(t)
 	c := runningContainer(t, r)

@@ -1,10 +1,9 @@
-// Command swapper is the attacker of SECURITY 8 (CVE-2021-30465,
-// CVE-2024-45310): run inside a container that shares a volume with
-// others, it atomically exchanges a directory and a symlink (to -target,
-// "/" by default) in that volume, so that another container's mount
+// Command swapper is the attacker of the mount-destination race
+// (CVE-2021-30465, CVE-2024-45310): run inside a container that shares a
+// volume with others, it atomically exchanges a directory and a symlink (to
+// -target, "/" by default) in that volume, so that another container's mount
 // destination through the directory's name may resolve through the symlink
-// instead. It writes its
-// swap count to -done when finished.
+// instead. It writes its swap count to -done when finished.
 package main
 
 import (

@@ -1,6 +1,6 @@
 package integration
 
-// More of issue 5's exec: a foreground -t exec serving its own pty, and the
+// exec's flags: a foreground -t exec serving its own pty, and the
 // --preserve-fds, --cgroup and --ignore-paused flags, each checked from the
 // host (/proc, cgroup.procs) and from inside the exec'd process.
 

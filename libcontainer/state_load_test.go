@@ -1,0 +1,84 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// maxLoadErrorLength bounds Store.Load's errors in FuzzStoreLoad: they
+// reach `list`, `state` and `delete` users, and corrupt state must not
+// flood them.
+const maxLoadErrorLength = 512
+
+// FuzzStoreLoad feeds arbitrary bytes as a container's state.json. Load
+// must not panic; it returns a one-line error of bounded length, or a
+// state that Save can write back and Load read again unchanged, so that a
+// command that loads a state and saves it keeps what it found.
+func FuzzStoreLoad(f *testing.F) {
+	const id = "fuzz"
+	store := &Store{Root: f.TempDir()}
+	if err := os.Mkdir(store.dir(id), 0o700); err != nil {
+		f.Fatal(err)
+	}
+	lock, err := store.Lock(id)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer lock.Unlock()
+	path := filepath.Join(store.dir(id), stateFile)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Load(id)
+		if err != nil {
+			if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || len(msg) > maxLoadErrorLength {
+				t.Fatalf("error is not one bounded line (%d bytes): %.300q", len(msg), msg)
+			}
+			return
+		}
+		if err := lock.Save(st); err != nil {
+			t.Fatalf("Load accepted a state Save cannot write: %v", err)
+		}
+		saved, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := store.Load(id)
+		if err != nil {
+			t.Fatalf("Load refuses what Save wrote: %v\n%s", err, saved)
+		}
+		if resaved, _ := json.Marshal(again); !bytes.Equal(resaved, saved) {
+			t.Fatalf("a state changed on its way through Save and Load:\n%s\n%s", saved, resaved)
+		}
+	})
+}
+
+// The seed testdata/fuzz/FuzzStoreLoad/huge-numbers failed FuzzStoreLoad:
+// encoding/json's error quoted the 2000-digit number in full.
+func TestLoadCorruptStateSaysWhatIsWrong(t *testing.T) {
+	store := &Store{Root: t.TempDir()}
+	for _, tc := range []struct {
+		state, want string
+	}{
+		{`{"id":"c","initPid":` + strings.Repeat("9", 2000) + `}`, "state of c is corrupt: field initPid: JSON number does not fit int"},
+		{`{"id":"c","complete":"yes"}`, "state of c is corrupt: field complete: JSON string does not fit bool"},
+		{`{"id":"c","hostRootfsMount":{"id":-1}}`, "state of c is corrupt: field hostRootfsMount.id: JSON number does not fit uint64"},
+		{`{"id":`, "state of c is corrupt: unexpected end of JSON input"},
+	} {
+		if err := os.MkdirAll(store.dir("c"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(store.dir("c"), stateFile), []byte(tc.state), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := store.Load("c")
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Load of %.40q: %v, want %q", tc.state, err, tc.want)
+		}
+	}
+}
