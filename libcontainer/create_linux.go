@@ -233,6 +233,10 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := init.conn.send(msgAck, ""); err != nil {
 		return nil, err
 	}
+	// The init closes its end right after the ack: waiting for that makes
+	// what a created init holds the same whenever create has returned
+	// (only the fifo and its procfs handles), so nothing of ours lingers.
+	init.conn.waitClosed()
 	debugf("create %s: created, init %d waits for start", o.ID, init.pid)
 	return c, nil
 }

@@ -103,3 +103,15 @@ func receiveFD(sock *os.File, payload []byte, what string) (*os.File, error) {
 }
 
 var errPeerGone = errors.New("the other end of the sync socket went away")
+
+// waitClosed returns once the peer has closed its end (or died): read
+// gives end of file then. Nothing more is expected from it.
+func (c *syncConn) waitClosed() {
+	var b [1]byte
+	for {
+		n, err := c.f.Read(b[:])
+		if n == 0 || err != nil {
+			return
+		}
+	}
+}

@@ -3,6 +3,7 @@ package integration
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,9 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/tests/seccompagent"
 )
 
 // TestMemoryPolicy: linux.memoryPolicy reaches the process (numa_maps
@@ -205,7 +209,24 @@ func TestFeaturesWork(t *testing.T) {
 	if len(sc.Actions) > len(unused) {
 		t.Fatalf("more actions (%d) than unused syscalls to give them", len(sc.Actions))
 	}
-	profile := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}
+	// A notify rule needs an agent to hand the listener to; this one takes
+	// it and lets it go (no notified syscall is ever made).
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			_, fd, err := seccompagent.Receive(ln)
+			if err != nil {
+				return
+			}
+			unix.Close(fd)
+		}
+	}()
+	profile := &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: sock}
 	for _, arch := range sc.Archs {
 		profile.Architectures = append(profile.Architectures, specs.Arch(arch))
 	}
