@@ -21,7 +21,7 @@ func KnownMountOptions() []string {
 	for name := range propagationOptions {
 		names = append(names, name)
 	}
-	names = append(names, "bind", "rbind", "remount", "idmap", "ridmap")
+	names = append(names, "bind", "rbind", "remount", "idmap", "ridmap", "tmpcopyup")
 	sort.Strings(names)
 	return names
 }
