@@ -24,9 +24,17 @@ type criEngine struct {
 
 func (c *criEngine) Name() string { return "cri" }
 
+// cmd runs crictl with a config file of its own: without one crictl warns
+// on every call, into the output the suite reads ids from.
 func (c *criEngine) cmd(args ...string) cmdResult {
-	return runCmd(clientTimeout, "", c.crictl, append([]string{"--runtime-endpoint", "unix://" + c.sock,
-		"--image-endpoint", "unix://" + c.sock, "--timeout", "60s"}, args...)...)
+	config := filepath.Join(c.dir, "crictl.yaml")
+	if _, err := os.Stat(config); err != nil {
+		content := fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 60\n", c.sock, c.sock)
+		if err := os.WriteFile(config, []byte(content), 0o644); err != nil {
+			return cmdResult{Code: -1, Err: err}
+		}
+	}
+	return runCmd(clientTimeout, "", c.crictl, append([]string{"--config", config}, args...)...)
 }
 
 func (c *criEngine) must(t *testing.T, args ...string) string {
@@ -172,7 +180,7 @@ func (c *criEngine) Pid(t *testing.T, id string) int {
 
 func (c *criEngine) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdResult {
 	if tty {
-		args := append([]string{c.crictl, "--runtime-endpoint", "unix://" + c.sock, "exec", "-t", id}, cmd...)
+		args := append([]string{c.crictl, "--config", filepath.Join(c.dir, "crictl.yaml"), "exec", "-t", id}, cmd...)
 		return runCmd(clientTimeout, "", "script", "-qec", shellQuote(args), "/dev/null")
 	}
 	return c.cmd(append([]string{"exec", id}, cmd...)...)

@@ -207,7 +207,7 @@ func TestDocker(t *testing.T) {
 		"--exec-opt", "native.cgroupdriver=cgroupfs", "--cgroup-parent", parent,
 		"--add-runtime", "e2e="+runtimeBinary, "--default-runtime", "e2e")
 	docker := &dockerLike{name: "docker", bin: "/usr/bin/docker", global: []string{"-H", "unix://" + sock},
-		runFlags: []string{"--network", "none"}, statsField: "PIDs"}
+		runFlags: []string{"--network", "none"}, rmFlags: []string{"-f"}}
 	d.waitReady(t, probeCmd(docker.bin, "-H", "unix://"+sock, "version"))
 	must(t, 5*time.Minute, docker.bin, "-H", "unix://"+sock, "load", "-i", imageArchive)
 	runChecks(t, docker)
@@ -247,7 +247,7 @@ network_config_dir = %q
 		global: []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"),
 			"--runtime", runtimeBinary, "--cgroup-manager", "cgroupfs", "--events-backend", "file",
 			"--storage-driver", "vfs", "--tmpdir", filepath.Join(dir, "tmp")},
-		runFlags: append([]string{"--pull", "never", "--network", "none", "--cgroup-parent", parent}, podmanUlimits...), statsField: "PIDS"}
+		runFlags: append([]string{"--pull", "never", "--network", "none", "--cgroup-parent", parent}, podmanUlimits...), rmFlags: []string{"-f", "--time", "0"}}
 	must(t, 5*time.Minute, podman.bin, append(podman.global, "load", "-i", imageArchive)...)
 	runChecks(t, podman)
 	podman.cmd(clientTimeout, "rm", "-a", "-f")

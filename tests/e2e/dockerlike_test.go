@@ -15,11 +15,11 @@ import (
 // dockerLike drives Docker's and Podman's command lines, which agree on
 // nearly every flag; the differences are fields of the struct.
 type dockerLike struct {
-	name       string
-	bin        string
-	global     []string // flags before the command: socket, private roots, runtime
-	runFlags   []string // flags every run/create gets
-	statsField string   // how the client names the pid count in stats JSON
+	name     string
+	bin      string
+	global   []string // flags before the command: socket, private roots, runtime
+	runFlags []string // flags every run/create gets
+	rmFlags  []string // rm -f without waiting out a stop timeout
 }
 
 var containerSeq atomic.Int64
@@ -120,7 +120,9 @@ func (d *dockerLike) Kill(t *testing.T, id, sig string) {
 }
 func (d *dockerLike) Stop(t *testing.T, id string)    { d.must(t, "stop", "-t", "2", id) }
 func (d *dockerLike) Restart(t *testing.T, id string) { d.must(t, "restart", "-t", "2", id) }
-func (d *dockerLike) Remove(t *testing.T, id string)  { d.must(t, "rm", "-f", id) }
+func (d *dockerLike) Remove(t *testing.T, id string) {
+	d.must(t, append(append([]string{"rm"}, d.rmFlags...), id)...)
+}
 
 func (d *dockerLike) UpdateMemory(t *testing.T, id string, bytes int64) {
 	n := strconv.FormatInt(bytes, 10)
@@ -130,15 +132,28 @@ func (d *dockerLike) UpdateMemory(t *testing.T, id string, bytes int64) {
 func (d *dockerLike) Stats(t *testing.T, id string) (int64, int64) {
 	t.Helper()
 	out := d.must(t, "stats", "--no-stream", "--format", "{{json .}}", id)
+	// Docker prints one object a line; Podman 4.3 a JSON array, with its
+	// own key names.
 	var s map[string]any
-	if err := json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &s); err != nil {
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err == nil && len(list) > 0 {
+		s = list[0]
+	} else if err := json.Unmarshal([]byte(strings.Split(out, "\n")[0]), &s); err != nil {
 		t.Fatalf("stats %q: %v", out, err)
 	}
-	// MemUsage reads "1.2MiB / 48MiB" in both clients.
-	usage, _ := s["MemUsage"].(string)
+	usage := fmt.Sprint(firstOf(s, "MemUsage", "mem_usage"))
 	_, limitText, _ := strings.Cut(usage, "/")
-	pids, _ := strconv.ParseInt(fmt.Sprint(s[d.statsField]), 10, 64)
+	pids, _ := strconv.ParseInt(fmt.Sprint(firstOf(s, "PIDs", "pids")), 10, 64)
 	return parseSize(t, strings.TrimSpace(limitText)), pids
+}
+
+func firstOf(m map[string]any, keys ...string) any {
+	for _, k := range keys {
+		if v, ok := m[k]; ok {
+			return v
+		}
+	}
+	return nil
 }
 
 func (d *dockerLike) Top(t *testing.T, id string) string {
