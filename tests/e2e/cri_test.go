@@ -70,6 +70,10 @@ func (c *criEngine) podSpec(name string) map[string]any {
 
 func (c *criEngine) startPod(t *testing.T) {
 	t.Helper()
+	// The kubelet makes the pod's log directory; containerd writes into it.
+	if err := os.MkdirAll(filepath.Join(c.dir, "pod-logs", "e2e-pod"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	c.podConfig = c.writeJSON(t, "pod.json", c.podSpec("e2e-pod"))
 	c.podID = c.must(t, "runp", c.podConfig)
 }
@@ -94,9 +98,12 @@ func (c *criEngine) containerSpec(t *testing.T, name string, o runOpts) map[stri
 		resources["cpu_shares"] = o.cpuShares
 	}
 	sc := map[string]any{
-		"readonly_rootfs": o.readOnly,
-		"seccomp":         map[string]any{"profile_type": 0 + 1}, // RuntimeDefault
-		"capabilities":    map[string]any{"add_capabilities": o.capAdd, "drop_capabilities": o.capDrop},
+		// The pod shares the node's network; each container gets its own
+		// pid namespace, as with the other engines.
+		"namespace_options": map[string]any{"network": 2, "pid": 1},
+		"readonly_rootfs":   o.readOnly,
+		"seccomp":           map[string]any{"profile_type": 0 + 1}, // RuntimeDefault
+		"capabilities":      map[string]any{"add_capabilities": o.capAdd, "drop_capabilities": o.capDrop},
 	}
 	if o.user != "" {
 		uid, gid, _ := strings.Cut(o.user, ":")
@@ -180,10 +187,17 @@ func (c *criEngine) Pid(t *testing.T, id string) int {
 
 func (c *criEngine) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdResult {
 	if tty {
-		args := append([]string{c.crictl, "--config", filepath.Join(c.dir, "crictl.yaml"), "exec", "-t", id}, cmd...)
+		args := append([]string{c.crictl, "--config", filepath.Join(c.dir, "crictl.yaml"), "exec", "-it", id}, cmd...)
 		return runCmd(clientTimeout, "", "script", "-qec", shellQuote(args), "/dev/null")
 	}
-	return c.cmd(append([]string{"exec", id}, cmd...)...)
+	res := c.cmd(append([]string{"exec", id}, cmd...)...)
+	// crictl exits 1 and names the process's status in its message.
+	if _, code, ok := strings.Cut(res.Out, "command terminated with exit code "); ok {
+		if n, err := strconv.Atoi(strings.TrimRight(strings.Fields(code)[0], `"\`)); err == nil {
+			res.Code = n
+		}
+	}
+	return res
 }
 
 func (c *criEngine) Logs(t *testing.T, id string) string { return c.cmd("logs", id).Out }
@@ -244,12 +258,16 @@ func (c *criEngine) concurrency(t *testing.T) {
 					errs <- err
 					return
 				}
-				res := c.cmd("run", "--no-pull", path, c.podConfig)
+				res := c.cmd("create", c.podID, path, c.podConfig)
 				if res.Err != nil {
-					errs <- fmt.Errorf("crictl run: %v: %s", res.Err, res.Out)
+					errs <- fmt.Errorf("crictl create: %v: %s", res.Err, res.Out)
 					return
 				}
-				ids[i] = strings.TrimSpace(res.Out)
+				id := strings.TrimSpace(res.Out)
+				if res := c.cmd("start", id); res.Err != nil {
+					errs <- fmt.Errorf("crictl start: %v: %s", res.Err, res.Out)
+				}
+				ids[i] = id
 			}(i)
 		}
 		wg.Wait()
