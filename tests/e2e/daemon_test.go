@@ -94,8 +94,11 @@ func (d *daemon) teardown(t *testing.T) {
 	// containerd).
 	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
 	d.log.Close()
-	for _, pid := range processesUsing(d.dir) {
-		t.Logf("%s: ending pid %d left running from %s", d.name, pid, d.dir)
+	// Shims and monitors name dir on their command line; a container
+	// whose shim died is found in the cgroup parents the suite handed out.
+	leftovers := append(processesUsing(d.dir), processesInCgroups(d.cgroupParents)...)
+	for _, pid := range leftovers {
+		t.Logf("%s: ending pid %d left running", d.name, pid)
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -125,6 +128,30 @@ func processesUsing(dir string) []int {
 		cmdline, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
 		if err == nil && strings.Contains(string(cmdline), dir) {
 			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// processesInCgroups lists the processes in the suite's cgroup parents
+// and below them, in every hierarchy.
+func processesInCgroups(parents []string) []int {
+	var pids []int
+	for _, parent := range parents {
+		roots, _ := filepath.Glob("/sys/fs/cgroup/*")
+		for _, root := range append(roots, "/sys/fs/cgroup") {
+			_ = filepath.WalkDir(filepath.Join(root, parent), func(p string, de os.DirEntry, err error) error {
+				if err != nil || de.Name() != "cgroup.procs" {
+					return nil
+				}
+				data, _ := os.ReadFile(p)
+				for _, field := range strings.Fields(string(data)) {
+					if pid, err := strconv.Atoi(field); err == nil && pid != os.Getpid() {
+						pids = append(pids, pid)
+					}
+				}
+				return nil
+			})
 		}
 	}
 	return pids
