@@ -11,7 +11,7 @@ GOTAGS    := osusergo,netgo,urfave_cli_no_docs
 # about 85 page faults, which are expensive in VMs.
 LDFLAGS   := -s -w -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 
-.PHONY: all build install deps demo test lint unit integration test-vm conformance bench fuzz clean
+.PHONY: all build install deps demo test lint unit integration test-vm conformance bench fuzz e2e clean
 
 all: build
 
@@ -106,3 +106,13 @@ bench: deps build
 
 clean:
 	rm -f $(BINARY)
+
+# Real engines (containerd with ctr and CRI, Podman, Docker) on oci-rt, or on
+# runc with RUNTIME=runc; see tests/e2e/README.md. Not part of `test` yet.
+RUNTIME ?= oci-rt
+e2e: build
+	tests/e2e/install.sh
+	mkdir -p tests/e2e/.cache
+	cd tests/e2e && RUNTIME=$(RUNTIME) OCIRT_BINARY=$(CURDIR)/$(BINARY) \
+		$(GO) test -tags e2e,$(GOTAGS) -count=1 -timeout 25m -v . >.cache/e2e-$(RUNTIME).log 2>&1; \
+		status=$$?; grep -E '^ *--- |^e2e on' .cache/e2e-$(RUNTIME).log; exit $$status

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // validateCgroupsPath keeps the cgroup inside the hierarchy: the path is
@@ -128,9 +129,27 @@ func validateDevices(spec *specs.Spec) error {
 		if dev.Major < 0 || dev.Minor < 0 || dev.Major > 0xfff || dev.Minor > 0xfffff {
 			return fmt.Errorf("%s: device number %d:%d out of range", field, dev.Major, dev.Minor)
 		}
-		if dev.FileMode != nil && *dev.FileMode&^0o7777 != 0 {
-			return fmt.Errorf("%s.fileMode %#o: only permission bits (07777) are allowed", field, uint32(*dev.FileMode))
+		if dev.FileMode != nil {
+			if err := validateDeviceFileType(uint32(*dev.FileMode), dev.Type); err != nil {
+				return fmt.Errorf("%s.fileMode %#o: %w", field, uint32(*dev.FileMode), err)
+			}
 		}
+	}
+	return nil
+}
+
+// validateDeviceFileType accepts a fileMode that carries file-type bits
+// besides the permissions, as Podman sends (020666 for a character device)
+// and runc accepts, but only when they name the same kind of node as the
+// device's type: anything else would make mknod create a different node.
+func validateDeviceFileType(mode uint32, devType string) error {
+	typeBits := mode &^ 0o7777
+	if typeBits == 0 {
+		return nil
+	}
+	want := map[string]uint32{"c": unix.S_IFCHR, "u": unix.S_IFCHR, "b": unix.S_IFBLK, "p": unix.S_IFIFO}[devType]
+	if typeBits != want {
+		return fmt.Errorf("file type bits %#o do not match type %q (want %#o or none)", typeBits, devType, want)
 	}
 	return nil
 }

@@ -279,6 +279,12 @@ func TestValidateRejects(t *testing.T) {
 		{"device mode", func(s *specs.Spec) {
 			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "c", Major: 1, Minor: 3, FileMode: ptr(os.FileMode(0o170666))}}
 		}, []string{"linux.devices[0].fileMode"}},
+		{"device mode of another type", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "c", Major: 1, Minor: 3, FileMode: ptr(os.FileMode(0o060666))}}
+		}, []string{"linux.devices[0].fileMode 060666", `type "c"`}},
+		{"fifo mode with char type bits", func(s *specs.Spec) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "p", FileMode: ptr(os.FileMode(0o020600))}}
+		}, []string{"linux.devices[0].fileMode", `type "p"`}},
 
 		// Seccomp, personality.
 		{"seccomp unknown action", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_MAYBE"} },
@@ -366,6 +372,10 @@ func TestValidateAccepts(t *testing.T) {
 				{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229, FileMode: ptr(os.FileMode(0o666))},
 				{Path: "/dev/net/tun", Type: "c", Major: 10, Minor: 200},
 				{Path: "/dev/fifo", Type: "p"},
+				// Podman's --device: the file type bits come along.
+				{Path: "/dev/null2", Type: "c", Major: 1, Minor: 3, FileMode: ptr(os.FileMode(0o020666))},
+				{Path: "/dev/loop9", Type: "b", Major: 7, Minor: 9, FileMode: ptr(os.FileMode(0o060660))},
+				{Path: "/dev/fifo2", Type: "p", FileMode: ptr(os.FileMode(0o010644))},
 			}
 			s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true", Args: []string{"true"}, Env: []string{"A=1"}, Timeout: ptr(5)}}}
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "no_such_syscall"}, Action: specs.ActAllow}}}

@@ -127,7 +127,8 @@ func createDevice(root *os.File, d specs.LinuxDevice, inUserNS bool) error {
 func mknodDevice(parent *os.File, name string, d specs.LinuxDevice, fileType uint32) error {
 	mode := uint32(0o666)
 	if d.FileMode != nil {
-		mode = uint32(d.FileMode.Perm())
+		// Validation let through only type bits that agree with d.Type.
+		mode = uint32(*d.FileMode) & 0o7777
 	}
 	dev := int(unix.Mkdev(uint32(d.Major), uint32(d.Minor)))
 	if err := unix.Mknodat(int(parent.Fd()), name, mode|fileType, dev); err != nil {

@@ -22,7 +22,7 @@ func KnownMountOptions() []string {
 		names = append(names, name)
 	}
 	names = append(names, legacyFlagOptions...)
-	names = append(names, "defaults", "bind", "rbind", "remount", "idmap", "ridmap")
+	names = append(names, "defaults", "bind", "rbind", "remount", "idmap", "ridmap", "tmpcopyup")
 	sort.Strings(names)
 	return names
 }

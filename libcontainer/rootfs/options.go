@@ -25,6 +25,7 @@ type mountOptions struct {
 	bind, recursiveBind    bool
 	remount                bool
 	idmap, recursiveIdmap  bool
+	copyUp                 bool     // tmpcopyup: fill a new tmpfs with what the image has at its destination
 	superblockFlags        []string // fsconfig flags such as "sync" that only a new superblock honours
 	data                   []string // filesystem-specific "key" or "key=value" items, passed through
 }
@@ -166,7 +167,7 @@ func parseMountOptions(options []string) (mountOptions, error) {
 		case "ridmap":
 			o.idmap, o.recursiveIdmap = true, true
 		case "tmpcopyup":
-			return o, fmt.Errorf("mount option tmpcopyup is not supported")
+			o.copyUp = true
 		default:
 			o.data = append(o.data, opt)
 		}

@@ -42,6 +42,7 @@ func TestParseMountOptions(t *testing.T) {
 		{[]string{"ridmap"}, mountOptions{idmap: true, recursiveIdmap: true}},
 		{[]string{"defaults"}, mountOptions{}},
 		{[]string{"acl", "noacl", "iversion", "noiversion", "silent", "loud"}, mountOptions{}},
+		{[]string{"tmpcopyup", "mode=1777"}, mountOptions{copyUp: true, data: []string{"mode=1777"}}},
 		{[]string{"private"}, mountOptions{propagation: unix.MS_PRIVATE}},
 		{[]string{"rprivate"}, mountOptions{propagation: unix.MS_PRIVATE, recursivePropagation: true}},
 		{[]string{"shared"}, mountOptions{propagation: unix.MS_SHARED}},
@@ -65,7 +66,7 @@ func TestParseMountOptions(t *testing.T) {
 }
 
 func TestParseMountOptionsErrors(t *testing.T) {
-	for _, options := range [][]string{{""}, {"tmpcopyup"}} {
+	for _, options := range [][]string{{""}, {"rw", ""}} {
 		if _, err := parseMountOptions(options); err == nil {
 			t.Errorf("%q: expected an error", options)
 		}
@@ -85,6 +86,7 @@ func TestValidateMount(t *testing.T) {
 		{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup"},
 		{Destination: "/a/./b/", Type: "tmpfs"},
 		{Destination: "/x", Type: "fuse.sshfs", Source: "host:/"},
+		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"rw", "rprivate", "nosuid", "nodev", "tmpcopyup"}},
 	}
 	for _, m := range good {
 		if err := ValidateMount(m); err != nil {
@@ -114,7 +116,6 @@ func TestValidateMount(t *testing.T) {
 		{specs.Mount{Destination: "/proc/sys", Type: "bind", Source: "/tmp"}, "under /proc"},
 		{specs.Mount{Destination: "/proc/sys/kernel/core_pattern", Type: "bind", Source: "/tmp/x"}, "under /proc"},
 		{specs.Mount{Destination: "/proc/cpuinfo", Type: "tmpfs"}, "must be bind"},
-		{specs.Mount{Destination: "/x", Type: "tmpfs", Options: []string{"tmpcopyup"}}, "tmpcopyup"},
 	}
 	for _, c := range bad {
 		err := ValidateMount(c.m)

@@ -257,7 +257,14 @@ func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
 	if opts.remount {
 		return remountExisting(root, dest, opts)
 	}
-	mnt, err := prepareMount(cfg, index, m, opts)
+	// A tmpfs to be filled starts writable; its own flags follow the copy.
+	fillTmpfs := opts.copyUp && m.Type == "tmpfs" && !isBind(m, opts)
+	createOpts := opts
+	if fillTmpfs {
+		createOpts.attrSet &^= unix.MOUNT_ATTR_RDONLY
+		createOpts.recAttrSet &^= unix.MOUNT_ATTR_RDONLY
+	}
+	mnt, err := prepareMount(cfg, index, m, createOpts)
 	if err != nil {
 		return err
 	}
@@ -278,6 +285,14 @@ func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
 	defer target.Close()
 	if m.Type != "proc" && !procOvermountAllowed[dest] {
 		if err := refuseProcfsTarget(target, dest); err != nil {
+			return err
+		}
+	}
+	if fillTmpfs {
+		if err := copyUp(target, mnt); err != nil {
+			return err
+		}
+		if err := applyAttrs(mnt, opts); err != nil {
 			return err
 		}
 	}

@@ -122,3 +122,90 @@ func assertNoHostFDs(t *testing.T, rep report) {
 		t.Errorf("fd %s -> %q was opened during setup and is still open", fd, target)
 	}
 }
+
+// TestSetupTmpcopyup: a tmpfs with tmpcopyup (Podman's --read-only) starts
+// with a copy of what the image has at its destination: files with their
+// contents, owners and modes, directories, symlinks as symlinks, device
+// nodes; the tmpfs root gets the covered directory's mode; "ro" still ends
+// read-only after the copy. With and without a user namespace (identity
+// mapped, so owners are kept).
+func TestSetupTmpcopyup(t *testing.T) {
+	for _, ns := range []nsVariant{plainNS, userNS} {
+		t.Run(ns.name, func(t *testing.T) {
+			bundle, rootfs := newBundle(t)
+			data := filepath.Join(rootfs, "data")
+			if err := os.MkdirAll(filepath.Join(data, "sub/deeper"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(data, "sub/file"), []byte("image content"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(filepath.Join(data, "sub/file"), 1000, 1001); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink("/etc/marker", filepath.Join(data, "link")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(data, 0o750); err != nil {
+				t.Fatal(err)
+			}
+			if !ns.userns {
+				if err := unix.Mkfifo(filepath.Join(data, "fifo"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chmod(filepath.Join(data, "fifo"), 0o620); err != nil {
+					t.Fatal(err)
+				}
+			}
+			spec := defaultSpec()
+			spec.Mounts = append(spec.Mounts,
+				specs.Mount{Destination: "/data", Type: "tmpfs", Source: "tmpfs", Options: []string{"rw", "rprivate", "nosuid", "nodev", "tmpcopyup"}},
+				specs.Mount{Destination: "/etc", Type: "tmpfs", Source: "tmpfs", Options: []string{"ro", "tmpcopyup"}},
+				specs.Mount{Destination: "/empty", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup"}},
+			)
+			rep := runScenario(t, ns, scenario{
+				Spec: spec, Rootfs: rootfs, Bundle: bundle,
+				Stat:      []string{"/data", "/data/sub/file", "/data/sub/deeper", "/data/link", "/data/fifo", "/empty"},
+				OpenWrite: []string{"/data/sub/file", "/etc/marker"},
+				Read:      []string{"/data/sub/file", "/data/link", "/etc/marker"},
+			})
+			if rep.SetupErr != "" || rep.FinishErr != "" {
+				t.Fatalf("setup: %q, finish: %q", rep.SetupErr, rep.FinishErr)
+			}
+			mounts := parseMountinfo(t, rep.Mountinfo)
+			for _, mp := range []string{"/data", "/etc", "/empty"} {
+				if mounts[mp].fsType != "tmpfs" {
+					t.Errorf("%s is %q, want a tmpfs", mp, mounts[mp].fsType)
+				}
+			}
+			if !hasOpt(mounts["/etc"].mountOpts, "ro") || hasOpt(mounts["/data"].mountOpts, "ro") {
+				t.Errorf("/etc options %q (want ro), /data options %q (want rw)", mounts["/etc"].mountOpts, mounts["/data"].mountOpts)
+			}
+			if rep.Read["/data/sub/file"] != "image content" || rep.Read["/data/link"] != "container root" || rep.Read["/etc/marker"] != "container root" {
+				t.Errorf("copied contents: %q", rep.Read)
+			}
+			if st := rep.Stat["/data/sub/file"]; st.Mode != unix.S_IFREG|0o640 || st.UID != 1000 || st.GID != 1001 {
+				t.Errorf("/data/sub/file: %+v, want a 0640 file owned by 1000:1001", st)
+			}
+			if st := rep.Stat["/data"]; st.Mode != unix.S_IFDIR|0o750 {
+				t.Errorf("/data mode %o, want the covered directory's 0750", st.Mode)
+			}
+			if st := rep.Stat["/data/sub/deeper"]; st.Mode&unix.S_IFMT != unix.S_IFDIR {
+				t.Errorf("/data/sub/deeper: %+v", st)
+			}
+			if rep.Stat["/data/link"].Link != "/etc/marker" {
+				t.Errorf("/data/link: %+v, want a symlink to /etc/marker", rep.Stat["/data/link"])
+			}
+			if fifo := rep.Stat["/data/fifo"]; !ns.userns && fifo.Mode != unix.S_IFIFO|0o620 {
+				t.Errorf("/data/fifo: %+v", fifo)
+			}
+			if rep.OpenWrite["/data/sub/file"] != "" || !isErrno(rep.OpenWrite["/etc/marker"], unix.EROFS) {
+				t.Errorf("writes: %q (want /data writable, /etc read-only)", rep.OpenWrite)
+			}
+			if rep.Stat["/empty"].Err != "" {
+				t.Errorf("/empty: %s", rep.Stat["/empty"].Err)
+			}
+			assertNoHostFDs(t, rep)
+		})
+	}
+}

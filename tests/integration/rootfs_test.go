@@ -206,3 +206,37 @@ func TestIDMappedBind(t *testing.T) {
 		t.Fatalf("owner through the idmap mount %q, want 2000 3000", out)
 	}
 }
+
+// TestPodmanReadOnlyAndDevice runs what `podman run --read-only --device
+// /dev/null:/dev/mynull` sends: a read-only root with a tmpcopyup tmpfs on
+// /tmp that keeps the image's files there, and a device whose fileMode has
+// the character-device type bits (020666). runc accepts both.
+func TestPodmanReadOnlyAndDevice(t *testing.T) {
+	r := newRuntime(t)
+	mode := os.FileMode(0o020666)
+	b := newBundle(t, shell(`cat /tmp/from-image; stat -c '%F %a' /tmp /dev/mynull; echo x > /tmp/new && cat /tmp/new
+echo y > /etc/x 2>/dev/null || echo "root read-only"; grep ' /tmp ' /proc/self/mounts | cut -d' ' -f3`),
+		func(s *specs.Spec) {
+			s.Root.Readonly = true
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs",
+				Options: []string{"rw", "rprivate", "nosuid", "nodev", "tmpcopyup"}})
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/mynull", Type: "c", Major: 1, Minor: 3, FileMode: &mode}}
+		})
+	writeRootfsFile(t, b, "tmp/from-image", "image file\n", 0o644)
+	if err := os.Chmod(filepath.Join(b, "rootfs", "tmp"), os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	want := `image file
+directory 1777
+character special file 666
+x
+root read-only
+tmpfs
+`
+	if out := mustRun(t, r, b); out != want {
+		t.Fatalf("output:\n%s\nwant:\n%s", out, want)
+	}
+	if _, err := os.Stat(filepath.Join(b, "rootfs", "tmp", "new")); !os.IsNotExist(err) {
+		t.Errorf("the write to /tmp reached the image: %v", err)
+	}
+}
