@@ -25,7 +25,8 @@ func IsInit() bool {
 }
 
 // Init runs the container side of create and exec. It never returns: it
-// ends in execve, or it reports why it could not and exits.
+// ends in execve (or, for an exec that starts its process as a sibling,
+// in nsenter.SpawnAndExit), or it reports why it could not and exits.
 func Init() {
 	// Capabilities, seccomp and the fifo wait are per thread: all of init
 	// runs on the thread that will execve.
