@@ -17,8 +17,9 @@ var ptmxRdev = unix.Mkdev(5, 2)
 // the console socket, and makes the slave the process's stdio and
 // controlling terminal. The slave is reached through the master
 // (TIOCGPTPEER), never by a path the container could have planted
-// (CVE-2025-52565).
-func setupConsole(cfg *initConfig, bindDevConsole bool) error {
+// (CVE-2025-52565). takeCtty is false when the process is still to be
+// started: it takes the terminal itself, as the leader of its own session.
+func setupConsole(cfg *initConfig, bindDevConsole, takeCtty bool) error {
 	if cfg.ConsoleSocketFD == 0 {
 		return fmt.Errorf("terminal requested but no console socket given")
 	}
@@ -63,6 +64,9 @@ func setupConsole(cfg *initConfig, bindDevConsole bool) error {
 		if err := unix.Dup3(slaveFD, fd, 0); err != nil {
 			return fmt.Errorf("make the pty stdio: %w", err)
 		}
+	}
+	if !takeCtty {
+		return nil
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("make the pty the controlling terminal: %w", err)

@@ -47,7 +47,7 @@ func (e *notRunningError) Is(target error) bool { return target == ErrNotRunning
 
 // Exec starts a process inside a running container and returns its host
 // pid once it has reached execve (or failed to). The process is a child of
-// the caller: the namespace stage forks it with CLONE_PARENT.
+// the caller: the exec init starts it with CLONE_PARENT.
 func (c *Container) Exec(o *ExecOptions) (int, error) {
 	pid, err := c.exec(o)
 	if err != nil && (!c.initAlive() || initEnding(c.State.InitPid)) {
@@ -176,23 +176,64 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		killAndReap(p.pid)
 		return 0, err
 	}
-	// The process keeps the socket until execve closes it (close-on-exec);
-	// a failure on the way there comes back as an error message.
-	if _, err := p.conn.recv(); !errors.Is(err, errPeerGone) {
-		killAndReap(p.pid)
-		if err == nil {
-			err = errors.New("sync: unexpected message from the exec process")
-		}
+	pid, err := waitForExecProcess(p, cg, req.config.ExecSpawn, o.Process.Args[0])
+	if err != nil {
 		return 0, err
 	}
 	if o.PidFile != "" {
-		if err := WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(p.pid)), 0o644); err != nil {
-			killAndReap(p.pid)
+		if err := WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(pid)), 0o644); err != nil {
+			killAndReap(pid)
 			return 0, fmt.Errorf("pid file: %w", err)
 		}
 	}
-	debugf("exec %s: process %d runs %s", c.State.ID, p.pid, o.Process.Args[0])
-	return p.pid, nil
+	debugf("exec %s: process %d runs %s", c.State.ID, pid, o.Process.Args[0])
+	return pid, nil
+}
+
+// waitForExecProcess learns the exec'd process's pid once it runs its
+// program. An init that execs itself keeps the socket until execve closes
+// it (close-on-exec). One that spawns the process (spawned) tells its pid
+// and exits; the process must be our child, as the init starts it with
+// CLONE_PARENT: that we then wait for it and signal it is safe. Either
+// way a failure on the way comes back as an error message.
+func waitForExecProcess(init *child, cg cgroups.Manager, spawned bool, program string) (int, error) {
+	if !spawned {
+		if _, err := init.conn.recv(); !errors.Is(err, errPeerGone) {
+			killAndReap(init.pid)
+			if err == nil {
+				err = errors.New("sync: unexpected message from the exec process")
+			}
+			return 0, err
+		}
+		return init.pid, nil
+	}
+	rep, err := init.conn.recv()
+	if errors.Is(err, errPeerGone) {
+		return 0, diedError(init.pid, cg, "exec")
+	}
+	if err != nil {
+		killAndReap(init.pid)
+		return 0, err
+	}
+	if rep.Type == msgSpawnError {
+		killAndReap(init.pid)
+		return 0, rep.SpawnError(program)
+	}
+	if rep.Type != msgPid || rep.Pid <= 0 || rep.Pid == init.pid {
+		killAndReap(init.pid)
+		return 0, fmt.Errorf("sync: unexpected %q (pid %d) from the exec process", rep.Type, rep.Pid)
+	}
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, rep.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+		killAndReap(init.pid)
+		return 0, fmt.Errorf("exec process %d is not ours to wait for: %w", rep.Pid, err)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(init.pid, &ws, 0, nil); err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
+		killAndReap(rep.Pid)
+		return 0, fmt.Errorf("exec init ended badly (status %#x, %v) after starting the process", uint32(ws), err)
+	}
+	return rep.Pid, nil
 }
 
 // execCgroup is the container's cgroup, or the existing sub-cgroup of it
@@ -235,13 +276,30 @@ func closeFiles(files map[specs.LinuxNamespaceType]*os.File) {
 
 // execBootstrap joins every namespace of the container through the fds
 // opened here, handed to the stage, which opens them as /proc/self/fd/N.
-// Joining a pid or time namespace only moves children, so the stage forks.
+//
+// Without a user namespace the container's root is root of the host's
+// user namespace, where CAP_SYS_PTRACE overrides non-dumpable: a process
+// that sets up inside the container's pid namespace could be ptraced by
+// the container, fds, privileges and all. So the stage does not enter the
+// pid namespace then: the exec init joins it for its children only and
+// starts the process at the very end (see joinPidNamespaceForChildren);
+// that process is born in the time namespace the stage joined, too. With
+// a user namespace, non-dumpable keeps the container out, and the init
+// needs its /proc/thread-self, which a process outside the container's pid
+// namespace cannot reach in a procfs it may mount: the stage forks into
+// the pid (and time) namespace and the init execs itself.
 func execBootstrap(spec *specs.Spec, files map[specs.LinuxNamespaceType]*os.File, req *spawnRequest) nsenter.Bootstrap {
+	_, userns := files[specs.UserNamespace]
+	req.config.ExecSpawn = !userns
 	var b nsenter.Bootstrap
 	for _, ns := range spec.Linux.Namespaces {
 		fd := req.addFile(files[ns.Type])
+		if ns.Type == specs.PIDNamespace && !userns {
+			req.config.ExecPidNSFD = fd
+			continue
+		}
 		b.Join = append(b.Join, nsenter.NSPath{Type: namespaceFlags[ns.Type], Path: fmt.Sprintf("/proc/self/fd/%d", fd)})
-		if ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace {
+		if userns && (ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace) {
 			b.Fork = true
 		}
 	}

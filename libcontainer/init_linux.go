@@ -25,7 +25,8 @@ func IsInit() bool {
 }
 
 // Init runs the container side of create and exec. It never returns: it
-// ends in execve, or it reports why it could not and exits.
+// ends in execve (or, for an exec that starts its process as a sibling,
+// in nsenter.SpawnAndExit), or it reports why it could not and exits.
 func Init() {
 	// Capabilities, seccomp and the fifo wait are per thread: all of init
 	// runs on the thread that will execve.
@@ -80,14 +81,19 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 			return nil, err
 		}
 		debugf("%s %s: root filesystem set up", cfg.ID, who)
-	} else if cfg.HostRootFD != 0 {
-		// No mount namespace to join: the container's root is a chroot.
-		if err := enterHostRoot(cfg.HostRootFD); err != nil {
+	} else {
+		if cfg.HostRootFD != 0 {
+			// No mount namespace to join: the container's root is a chroot.
+			if err := enterHostRoot(cfg.HostRootFD); err != nil {
+				return nil, err
+			}
+		}
+		if err := joinPidNamespaceForChildren(cfg.ExecPidNSFD); err != nil {
 			return nil, err
 		}
 	}
 	if p.Terminal {
-		if err := setupConsole(cfg, !cfg.Exec); err != nil {
+		if err := setupConsole(cfg, !cfg.Exec, !cfg.ExecSpawn); err != nil {
 			return nil, err
 		}
 		debugf("%s %s: pty set up as the process's terminal", cfg.ID, who)
@@ -143,6 +149,11 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	filter, err := compileSeccomp(spec)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.ExecSpawn {
+		if err := privateFileTable(); err != nil {
+			return nil, err
+		}
 	}
 	if filter != nil && seccomp.UsesNotify(spec.Linux.Seccomp) {
 		// The agent must have the listener before the process runs, so the
@@ -212,6 +223,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err := proc.NoNewPrivileges(p); err != nil {
 		return fifo, err
 	}
+	if cfg.ExecSpawn {
+		return nil, startExecProcess(conn, cfg, path, env, filter)
+	}
 	if filter != nil {
 		if err := installSeccomp(filter); err != nil {
 			return fifo, err
@@ -219,6 +233,57 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	}
 	err = unix.Exec(path, p.Args, env)
 	return fifo, fmt.Errorf("exec %s: %w", p.Args[0], err)
+}
+
+// joinPidNamespaceForChildren makes the container's pid namespace the one
+// this thread's children are born in, while this process stays outside
+// it: nothing in the container can see it, ptrace it or open its /proc
+// files while it sets up with the runtime's fds and privileges. Only the
+// thread that will start the process joins; the Go runtime starts its
+// threads from another one (this one is locked), which a thread whose
+// children go to another pid namespace could not do. fd 0: no pid
+// namespace to join (the container shares ours).
+func joinPidNamespaceForChildren(fd int) error {
+	if fd == 0 {
+		return nil
+	}
+	err := unix.Setns(fd, unix.CLONE_NEWPID)
+	unix.Close(fd)
+	if err != nil {
+		return fmt.Errorf("join the container's pid namespace: %w", err)
+	}
+	return nil
+}
+
+// privateFileTable gives this thread a file table of its own, in which
+// nsenter.SpawnAndExit closes the runtime's fds before the process is
+// born: the other threads of the Go runtime keep using theirs. It comes
+// before any seccomp filter, which might refuse unshare. From here on no
+// garbage collection may run: a finalizer on another thread closing a
+// file opened on this one would close that number in the other table.
+func privateFileTable() error {
+	debug.SetGCPercent(-1)
+	if err := unix.Unshare(unix.CLONE_FILES); err != nil {
+		return fmt.Errorf("unshare the file table: %w", err)
+	}
+	return nil
+}
+
+// startExecProcess starts the exec'd process, as the last step of a setup
+// that has already made this thread the container's process; nsenter
+// tells the parent its pid and exits. filter is the seccomp filter still
+// to install, if any: the child installs it, so that the filter never
+// applies to the clone that starts the child. It returns only when the
+// request could not be handed over.
+func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter) error {
+	req := &nsenter.SpawnRequest{
+		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
+		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
+	}
+	if filter != nil {
+		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()
+	}
+	return nsenter.SpawnAndExit(req, int(conn.f.Fd()))
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {

@@ -40,6 +40,12 @@ type initConfig struct {
 	// namespace: for create the rootfs bind the parent made, for exec the
 	// init's root; either way the process chroots into it.
 	HostRootFD int `json:"hostRootFd,omitempty"`
+	// ExecPidNSFD is the container's pid namespace, which an exec init
+	// joins for its child only, at the end of its setup, or 0.
+	ExecPidNSFD int `json:"execPidNsFd,omitempty"`
+	// ExecSpawn: the exec init starts the process as a sibling at the end
+	// of its setup (nsenter.SpawnAndExit) instead of becoming it by execve.
+	ExecSpawn bool `json:"execSpawn,omitempty"`
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`

@@ -14,8 +14,13 @@
 //                   frame back once the parent wrote the maps),
 //                   {"type":"pid","pid":N} naming the process that goes on
 //                   into Go, or {"type":"error","message":"..."}.
+// At the end of an exec, ocirt_spawn_and_exit (below) sends the exec'd
+// process's {"type":"pid","pid":N} or {"type":"spawnerror","step":S,
+// "errno":E} on the same socket.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -24,10 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
+
+#include "spawn.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -363,4 +371,117 @@ __attribute__((constructor)) static void nsenter(void)
 	}
 	if (b.cgroup_procs_fd >= 0)
 		wait_for_ack();
+}
+
+// The last step of `exec`: starting the container's process.
+//
+// The exec init runs its Go setup outside the container's pid namespace,
+// so that nothing in the container can see it, let alone ptrace it or open
+// its /proc files, while it holds the runtime's fds and privileges. Only
+// once it has become the container's process (ids, capabilities, limits)
+// does it create the process that enters the pid namespace; that process
+// runs no Go, only the raw system calls below, and replaces itself with
+// the container's program at once.
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+
+// close_from_except closes every fd from `from` on but keep.
+static int close_from_except(int from, int keep)
+{
+	if (keep < from)
+		return (int)syscall(SYS_close_range, (unsigned)from, ~0U, 0);
+	if (keep > from && syscall(SYS_close_range, (unsigned)from, (unsigned)keep - 1, 0) < 0)
+		return -1;
+	return (int)syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0);
+}
+
+// reset_signal_handlers leaves the child no handler of the Go runtime: it
+// has a copy of the runtime's memory but none of its threads, so a signal
+// that ran one before execve would run Go code in a broken process.
+static void reset_signal_handlers(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (sigaction(sig, NULL, &sa) < 0 || sa.sa_handler == SIG_IGN || sa.sa_handler == SIG_DFL)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigaction(sig, &sa, NULL);
+	}
+}
+
+static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
+{
+	struct ocirt_spawn_err e = {0, 0};
+	// What execve would close anyway (all of it is close-on-exec), closed
+	// before anything in the container gets to look at this process. A
+	// failure leaves them to execve.
+	(void)close_from_except(s->close_from, errfd);
+	reset_signal_handlers();
+	// The mask goes back before the filter, which may not allow changing it.
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (setsid() < 0 || (s->ctty && ioctl(0, TIOCSCTTY, 0) < 0)) {
+		e.step = OCIRT_STEP_SESSION;
+		goto fail;
+	}
+	if (s->filter.len > 0 &&
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags, &s->filter) < 0) {
+		e.step = OCIRT_STEP_SECCOMP;
+		goto fail;
+	}
+	execve(s->path, s->argv, s->envp);
+	e.step = OCIRT_STEP_EXEC;
+fail:
+	e.err = errno;
+	while (write(errfd, &e, sizeof(e)) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+static void send_spawn_failure(int step, int err)
+{
+	char frame[96];
+	int n = snprintf(frame, sizeof(frame), "{\"type\":\"spawnerror\",\"step\":%d,\"errno\":%d}", step, err);
+	send_frame(frame, (uint32_t)n);
+	_exit(1);
+}
+
+void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
+{
+	int errpipe[2];
+	sigset_t all, old;
+	sync_fd = report_fd;
+	// The child is visible in the container's pid namespace from the
+	// clone on, and may not run at once: its copy of the fd table must
+	// hold nothing of ours but the report socket and the error pipe, which
+	// it closes before anything else. This thread's table is its own (the
+	// caller unshared it), and it never returns to Go.
+	if (close_from_except(s->close_from, report_fd) < 0)
+		send_spawn_failure(OCIRT_STEP_CLONE, errno);
+	if (pipe2(errpipe, O_CLOEXEC) < 0)
+		send_spawn_failure(OCIRT_STEP_CLONE, errno);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	// No CLONE_VM: whoever manages to attach to the child between clone and
+	// execve finds a copy of this process's memory, not this process.
+	// CLONE_VFORK still holds us until the child has exec'd or failed, and
+	// CLONE_PARENT makes it a child of the runtime that started us.
+	long pid = syscall(SYS_clone, CLONE_VFORK | CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid == 0)
+		child(s, errpipe[1], &old);
+	if (pid < 0)
+		send_spawn_failure(OCIRT_STEP_CLONE, errno);
+	close(errpipe[1]);
+	struct ocirt_spawn_err e;
+	ssize_t n;
+	while ((n = read(errpipe[0], &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	if (n == sizeof(e))
+		send_spawn_failure(e.step, e.err);
+	send_pid_message("pid", (pid_t)pid);
+	_exit(0);
 }

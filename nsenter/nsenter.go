@@ -119,9 +119,12 @@ func ReadFrame(r io.Reader) ([]byte, error) {
 
 // Reply is a message from the constructor.
 type Reply struct {
-	Type    string `json:"type"` // "usermap", "pid" or "error"
+	Type    string `json:"type"` // "usermap", "pid", "spawnerror" or "error"
 	Pid     int    `json:"pid,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Step and Errno say where and why SpawnAndExit failed ("spawnerror").
+	Step  int `json:"step,omitempty"`
+	Errno int `json:"errno,omitempty"`
 }
 
 // ReadReply reads and decodes one constructor message.

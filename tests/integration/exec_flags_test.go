@@ -132,6 +132,9 @@ func TestExecPreserveFds(t *testing.T) {
 	pid := readPidFile(t, pidFile)
 	adopt(t, pid)
 	waitFor(t, 5*time.Second, "the process to read fd 3", func() bool { return readFile(t, out.Name()) != "" })
+	// Until the shell has exec'd sleep it may still hold the copy of fd 3
+	// its redirection made.
+	waitForExecOf(t, pid, "sleep")
 	if got := readFile(t, out.Name()); got != "through-fd-3\n" {
 		t.Errorf("cat <&3 inside printed %q, want the file's content", got)
 	}
@@ -205,6 +208,8 @@ func TestExecSubCgroup(t *testing.T) {
 	pid := readPidFile(t, pidFile)
 	adopt(t, pid)
 	waitFor(t, 5*time.Second, "the process's /proc/self/cgroup", func() bool { return readFile(t, out.Name()) != "" })
+	// Until the shell has exec'd sleep, grep may not have exited.
+	waitForExecOf(t, pid, "sleep")
 	want := "0::" + strings.TrimPrefix(sub, unifiedMount()) + "\n"
 	if got := readFile(t, out.Name()); got != want {
 		t.Errorf("inside, /proc/self/cgroup says %q, want %q", got, want)
@@ -326,4 +331,13 @@ func TestExecIgnorePausedDeleted(t *testing.T) {
 		_ = cmd.Process.Kill()
 		t.Fatal("exec --ignore-paused still waits after delete --force killed its process")
 	}
+}
+
+// waitForExecOf waits until process pid runs the program named comm.
+func waitForExecOf(t *testing.T, pid int, comm string) {
+	t.Helper()
+	waitFor(t, 5*time.Second, fmt.Sprintf("process %d to exec %s", pid, comm), func() bool {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		return string(data) == comm+"\n"
+	})
 }

@@ -13,7 +13,8 @@
 //     clearing MOUNT_ATTR_RDONLY, a MS_REMOUNT|MS_BIND remount, fspick and
 //     a read-write reconfigure of the superblock, and open_tree clones made
 //     writable, retrying the writes after each;
-//   - PTRACE_SEIZE of the process.
+//   - PTRACE_SEIZE of the process; stopped, its effective capabilities
+//     are compared with ours: PRIVILEGED means it had more.
 //
 // Every directory fd it takes from such a process is walked up to its
 // topmost ancestor: one that is not the container's root leads out of it.
@@ -302,12 +303,42 @@ func (a *attack) tryPtrace(pid int) {
 	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil || !ws.Stopped() {
 		return
 	}
+	a.judgeStopped(pid)
 	// A signal that arrived first is handed back on the way out.
 	sig := 0
 	if ws.StopSignal() != unix.SIGTRAP {
 		sig = int(ws.StopSignal())
 	}
 	_, _, _ = unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_DETACH, uintptr(pid), 0, uintptr(sig), 0, 0)
+}
+
+// judgeStopped logs whether the stopped tracee held capabilities that we
+// lack: a runtime process caught before it became the container's process.
+// Stopped, it cannot drop them between the look and the verdict.
+func (a *attack) judgeStopped(pid int) {
+	theirs, err1 := capEff(fmt.Sprintf("/proc/%d/status", pid))
+	ours, err2 := capEff("/proc/self/status")
+	switch {
+	case err1 != nil || err2 != nil:
+		a.record("ptrace pid=%d stopped capeff-err=%v/%v", pid, err1, err2)
+	case theirs&^ours != 0:
+		a.record("ptrace pid=%d stopped PRIVILEGED capeff=%x ours=%x", pid, theirs, ours)
+	default:
+		a.record("ptrace pid=%d stopped unprivileged capeff=%x", pid, theirs)
+	}
+}
+
+func capEff(statusPath string) (uint64, error) {
+	data, err := os.ReadFile(statusPath)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, errors.New("no CapEff")
 }
 
 // tryWrite opens path for writing, read-write and write-only, and writes

@@ -1,0 +1,112 @@
+package nsenter
+
+/*
+#include <stdlib.h>
+#include "spawn.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// SpawnRequest is the container's process, ready to start: everything else
+// about it (ids, capabilities, limits, cwd) is already the calling
+// thread's.
+type SpawnRequest struct {
+	Path string
+	Argv []string
+	Env  []string
+	// Filter, when not empty, is installed in the child with SeccompFlags
+	// right before execve: a filter installed in the caller could deny
+	// the clone itself. It may not ask for a listener fd.
+	Filter       []unix.SockFilter
+	SeccompFlags uintptr
+	// CloseFrom is the first fd that is not the process's own.
+	CloseFrom int
+	// ControllingTerminal makes stdin, a terminal, the child's controlling
+	// terminal. The child always leads a session of its own: the caller's
+	// ends when it exits.
+	ControllingTerminal bool
+}
+
+// SpawnAndExit starts the container's process as a child of the caller's
+// parent (CLONE_PARENT) in the calling thread's pid_for_children
+// namespace, reports its pid (or why it could not start it) on reportFD
+// as one sync frame that ReadReply reads, and exits the process. The
+// child runs only C. The caller must hold its OS thread locked, as the
+// namespace, credentials and no_new_privs it passes on are the thread's.
+// It returns only when the request cannot be handed to C.
+//
+// It closes every fd from CloseFrom on but reportFD first, so the calling
+// thread must have a file table of its own (unshare(CLONE_FILES)), made
+// while the Go runtime had set up all it shares with other threads, and
+// before any seccomp filter that might refuse it.
+func SpawnAndExit(r *SpawnRequest, reportFD int) error {
+	if len(r.Filter) > 0xffff {
+		return fmt.Errorf("seccomp filter of %d instructions is too long", len(r.Filter))
+	}
+	if reportFD < r.CloseFrom {
+		return fmt.Errorf("report fd %d is among the process's own fds", reportFD)
+	}
+	// Everything goes to C memory, as the C side keeps it in a C struct
+	// where no Go pointer may be stored. Nothing is freed: the call does
+	// not return.
+	s := (*C.struct_ocirt_spawn)(C.calloc(1, C.sizeof_struct_ocirt_spawn))
+	s.path = C.CString(r.Path)
+	s.argv = cStrings(r.Argv)
+	s.envp = cStrings(r.Env)
+	s.seccomp_flags = C.ulong(r.SeccompFlags)
+	s.close_from = C.int(r.CloseFrom)
+	if r.ControllingTerminal {
+		s.ctty = 1
+	}
+	if len(r.Filter) > 0 {
+		size := C.size_t(len(r.Filter)) * C.size_t(unsafe.Sizeof(r.Filter[0]))
+		prog := C.malloc(size)
+		copy(unsafe.Slice((*unix.SockFilter)(prog), len(r.Filter)), r.Filter)
+		s.filter.len = C.ushort(len(r.Filter))
+		s.filter.filter = (*C.struct_sock_filter)(prog)
+	}
+	C.ocirt_spawn_and_exit(s, C.int(reportFD))
+	panic("ocirt_spawn_and_exit returned")
+}
+
+// Steps at which SpawnAndExit can fail, as its "spawnerror" reply names
+// them.
+const (
+	SpawnStepSession = C.OCIRT_STEP_SESSION
+	SpawnStepSeccomp = C.OCIRT_STEP_SECCOMP
+	SpawnStepExec    = C.OCIRT_STEP_EXEC
+	SpawnStepClone   = C.OCIRT_STEP_CLONE
+)
+
+// SpawnError turns a "spawnerror" reply into the error the user sees;
+// program is the process's program as the user named it.
+func (r *Reply) SpawnError(program string) error {
+	errno := unix.Errno(r.Errno)
+	switch r.Step {
+	case SpawnStepSession:
+		return fmt.Errorf("start the process's session: %w", errno)
+	case SpawnStepSeccomp:
+		return fmt.Errorf("seccomp: installing filter: %w", errno)
+	case SpawnStepExec:
+		return fmt.Errorf("exec %s: %w", program, errno)
+	}
+	return fmt.Errorf("start the container's process: %w", errno)
+}
+
+// cStrings is a NULL-terminated array of C copies of list, all in C
+// memory.
+func cStrings(list []string) **C.char {
+	ptrSize := C.size_t(unsafe.Sizeof((*C.char)(nil)))
+	arr := (**C.char)(C.calloc(C.size_t(len(list)+1), ptrSize))
+	out := unsafe.Slice(arr, len(list)+1)
+	for i, s := range list {
+		out[i] = C.CString(s)
+	}
+	return arr
+}

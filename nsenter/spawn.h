@@ -1,0 +1,34 @@
+#ifndef OCIRT_SPAWN_H
+#define OCIRT_SPAWN_H
+
+#include <linux/filter.h>
+
+struct ocirt_spawn {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	struct sock_fprog filter; // len 0: no filter to install
+	unsigned long seccomp_flags;
+	int close_from; // fds from here on are not the process's
+	int ctty;       // make stdin the controlling terminal
+};
+
+// The step at which the child failed.
+enum {
+	OCIRT_STEP_SESSION = 1, // setsid or TIOCSCTTY
+	OCIRT_STEP_SECCOMP = 2,
+	OCIRT_STEP_EXEC = 3,
+	OCIRT_STEP_CLONE = 4, // preparing or cloning, in the caller
+};
+
+struct ocirt_spawn_err {
+	int step; // 0: the child reached its program
+	int err;  // errno of the failed step
+};
+
+// ocirt_spawn_and_exit starts the container's process as a sibling of the
+// caller, reports on report_fd (a sync socket frame: {"type":"pid"} or
+// {"type":"spawnerror","step":S,"errno":E}) and exits the whole process.
+void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd) __attribute__((noreturn));
+
+#endif
