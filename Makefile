@@ -11,7 +11,7 @@ GOTAGS    := osusergo,netgo,urfave_cli_no_docs
 # about 85 page faults, which are expensive in VMs.
 LDFLAGS   := -s -w -X main.commit=$(COMMIT) -linkmode external -extldflags -static
 
-.PHONY: all build install deps demo test lint unit integration test-vm conformance bench fuzz e2e clean
+.PHONY: all build install deps demo test lint unit integration test-vm conformance bench fuzz e2e e2e-differential clean
 
 all: build
 
@@ -32,7 +32,7 @@ demo: deps build
 	tests/demo.sh
 
 # Everything CI runs.
-test: deps build unit integration test-vm conformance
+test: deps build lint unit integration test-vm conformance e2e-differential
 
 # The lint gate: golangci-lint at a pinned version (installed once from the
 # Go module proxy, outside the checkout so fresh clones reuse it),
@@ -108,11 +108,20 @@ clean:
 	rm -f $(BINARY)
 
 # Real engines (containerd with ctr and CRI, Podman, Docker) on oci-rt, or on
-# runc with RUNTIME=runc; see tests/e2e/README.md. Not part of `test` yet.
+# runc with RUNTIME=runc; see tests/e2e/README.md. A run passes when no
+# check failed that runc passes on this host (runc's own results, from
+# e2e-differential or an earlier RUNTIME=runc run, tell which).
 RUNTIME ?= oci-rt
 e2e: build
 	tests/e2e/install.sh
 	mkdir -p tests/e2e/.cache
 	cd tests/e2e && RUNTIME=$(RUNTIME) OCIRT_BINARY=$(CURDIR)/$(BINARY) \
 		$(GO) test -tags e2e,$(GOTAGS) -count=1 -timeout 25m -v . >.cache/e2e-$(RUNTIME).log 2>&1; \
-		status=$$?; grep -E '^ *--- |^e2e on' .cache/e2e-$(RUNTIME).log; exit $$status
+		grep -E '^ *--- |^e2e on' .cache/e2e-$(RUNTIME).log; \
+		grep -Eq '^e2e on $(RUNTIME): [0-9]+ passed, 0 failed' .cache/e2e-$(RUNTIME).log
+
+# What CI runs: runc first, for the baseline (its own failures are the
+# host's and are reported, not counted), then oci-rt against it.
+e2e-differential: build
+	$(MAKE) e2e RUNTIME=runc || echo "e2e: runc fails some checks on this host (listed above); they are not counted for oci-rt"
+	$(MAKE) e2e RUNTIME=oci-rt
