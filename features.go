@@ -19,7 +19,7 @@ import (
 var featuresCommand = &cli.Command{
 	Name:  "features",
 	Usage: "print what this runtime supports on this host, as JSON",
-	Action: func(ctx *cli.Context) error {
+	Action: func(*cli.Context) error {
 		return printJSON(hostFeatures())
 	},
 }

@@ -109,7 +109,7 @@ func (e *failedWith) Unwrap() error { return e.err }
 // fail reports err and exits. With --log, the message goes plain to
 // stderr and as a record to the log; without, stderr gets the record, in
 // the --log-format, as runc writes it.
-func fail(app *cli.App, err error) {
+func fail(_ *cli.App, err error) {
 	restoreTerminal()
 	var exit *exitError
 	if errors.As(err, &exit) {

@@ -268,7 +268,7 @@ func (m *V1) Thaw() error {
 	return m.waitFreezer("THAWED")
 }
 
-// Frozen: FREEZING counts as frozen, as it does for runc (the container
+// Frozen tells whether the cgroup is frozen; FREEZING counts as frozen, as it does for runc (the container
 // cannot run either way).
 func (m *V1) Frozen() (bool, error) {
 	s, err := m.read("freezer", "freezer.state")
@@ -410,7 +410,7 @@ func parseSubCgroup(sub string) ([]string, string, error) {
 	}
 	clean := path.Clean("/" + rel)
 	if clean != "/"+strings.Trim(rel, "/") || clean == "/" {
-		return nil, "", fmt.Errorf("--cgroup %q: must be a relative path below the container's cgroup, without . or ..", sub)
+		return nil, "", fmt.Errorf("--cgroup %q: must be a relative path below the container's cgroup, without dot components", sub)
 	}
 	return ctrls, strings.TrimPrefix(clean, "/"), nil
 }

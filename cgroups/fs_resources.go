@@ -14,7 +14,7 @@ import (
 // Warn reports a configuration value that is accepted but has no effect
 // on this host (runc logs the same values as warnings). The CLI points it
 // at its log; by default it is silent, since clients read stderr.
-var Warn = func(msg string) {}
+var Warn = func(string) {}
 
 // v1Write is one value for one file of one controller's cgroup.
 type v1Write struct {

@@ -214,11 +214,11 @@ func parseBlkioFile(data string) []BlkioEntry {
 			continue
 		}
 		maj, err1 := strconv.ParseUint(majS, 10, 64)
-		min, err2 := strconv.ParseUint(minS, 10, 64)
+		minor, err2 := strconv.ParseUint(minS, 10, 64)
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		e := BlkioEntry{Major: maj, Minor: min}
+		e := BlkioEntry{Major: maj, Minor: minor}
 		v := f[1]
 		if len(f) == 3 {
 			e.Op, v = f[1], f[2]

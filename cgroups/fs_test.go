@@ -239,11 +239,11 @@ func ruleFromLine(w devWrite) specs.LinuxDeviceCgroup {
 	f := strings.Fields(w.rule)
 	if len(f) == 3 {
 		d.Type, d.Access = f[0], f[2]
-		maj, min, _ := strings.Cut(f[1], ":")
+		maj, minor, _ := strings.Cut(f[1], ":")
 		for _, n := range []struct {
 			s   string
 			dst **int64
-		}{{maj, &d.Major}, {min, &d.Minor}} {
+		}{{maj, &d.Major}, {minor, &d.Minor}} {
 			if n.s != "*" {
 				v, _ := strconv.ParseInt(n.s, 10, 64)
 				*n.dst = &v
@@ -336,7 +336,7 @@ func v1Host(t *testing.T) *V1 {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		m.Kill()
+		_ = m.Kill()
 		if err := m.Destroy(); err != nil {
 			t.Errorf("cleanup: %v", err)
 		}
@@ -385,7 +385,7 @@ func TestV1OnHost(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
+	defer func() { _ = cmd.Wait() }()
 	if err := m.Enter(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestV1CreateRefusesBusy(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
+	defer func() { _ = cmd.Wait() }()
 	if err := m.Enter(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
@@ -448,7 +448,7 @@ func TestV1CreateRefusesBusy(t *testing.T) {
 	if err := again.Create(); err == nil || !strings.Contains(err.Error(), "has processes") {
 		t.Errorf("Create over a busy cgroup: %v", err)
 	}
-	m.Kill()
+	_ = m.Kill()
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		if pids, _ := m.Pids(); len(pids) == 0 {

@@ -62,7 +62,7 @@ func (p probe) do(scratch string) error {
 		node := filepath.Join(scratch, fmt.Sprintf("n%d", os.Getpid()))
 		err := unix.Mknod(node, mode|0o600, int(unix.Mkdev(p.Major, p.Minor)))
 		if err == nil {
-			unix.Unlink(node)
+			_ = unix.Unlink(node)
 		}
 		return err
 	}
@@ -89,7 +89,7 @@ func helperProbe() {
 			out[i] = unix.ErrnoName(err.(syscall.Errno))
 		}
 	}
-	json.NewEncoder(os.Stdout).Encode(out)
+	_ = json.NewEncoder(os.Stdout).Encode(out)
 }
 
 // loopResult counts, per probe, how often it succeeded and how often it was
@@ -109,7 +109,7 @@ func helperLoop() {
 	}
 	var stop atomic.Bool
 	go func() {
-		io.Copy(io.Discard, os.Stdin)
+		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop.Store(true)
 	}()
 	res := loopResult{OK: make([]int, len(probes)), EPERM: make([]int, len(probes))}
@@ -127,7 +127,7 @@ func helperLoop() {
 		}
 		res.Iterations++
 	}
-	json.NewEncoder(os.Stdout).Encode(res)
+	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
 
 // helperCmd prepares the test binary as a helper started directly inside
@@ -177,7 +177,7 @@ func testCgroup(t *testing.T, sub string) *Unified {
 		// Kill first so that a failed test does not leave helpers behind
 		// that keep the cgroup busy.
 		if _, err := os.Stat(topM.Dir()); err == nil {
-			topM.Kill()
+			_ = topM.Kill()
 			if err := topM.Destroy(); err != nil {
 				t.Errorf("cleanup: %v", err)
 			}

@@ -33,8 +33,8 @@ func startSpinner(t *testing.T, m *Unified) *exec.Cmd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 	})
 	return cmd
 }
@@ -224,7 +224,7 @@ func TestDestroyWaitsForExit(t *testing.T) {
 	cmd := startSpinner(t, m)
 	go func() {
 		time.Sleep(200 * time.Millisecond)
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 	}()
 	start := time.Now()
 	if err := m.Destroy(); err != nil {

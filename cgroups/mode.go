@@ -16,12 +16,12 @@ import (
 type Mode int
 
 const (
-	// ModeUnified: only cgroup2, mounted at /sys/fs/cgroup.
+	// ModeUnified is a host with only cgroup2, mounted at /sys/fs/cgroup.
 	ModeUnified Mode = iota
-	// ModeHybrid: v1 controllers under /sys/fs/cgroup/<controller>, and a
+	// ModeHybrid is a host with v1 controllers under /sys/fs/cgroup/<controller>, and a
 	// cgroup2 (usually without controllers) at /sys/fs/cgroup/unified.
 	ModeHybrid
-	// ModeLegacy: v1 hierarchies only.
+	// ModeLegacy is a host with v1 hierarchies only.
 	ModeLegacy
 )
 

@@ -139,7 +139,7 @@ func (m *V1) WatchOOM() (OOMWatcher, error) {
 	return &eventWatch{fd: efd, dir: dir}, nil
 }
 
-// OOMKillCount: memory.oom_control's oom_kill (kernels since 4.13); on
+// OOMKillCount reads memory.oom_control's oom_kill (kernels since 4.13); on
 // older kernels under_oom stands in for it.
 func (m *V1) OOMKillCount() (uint64, error) {
 	s, err := m.read("memory", "memory.oom_control")

@@ -362,12 +362,12 @@ func (c *conversion) hugetlb(r *specs.LinuxResources) error {
 		if !hugepageSize.MatchString(h.Pagesize) {
 			return fmt.Errorf("hugepageLimits: page size %q is not of the form <number>KB/MB/GB", h.Pagesize)
 		}
-		max := "hugetlb." + h.Pagesize + ".max"
-		if !c.env.has(max) {
-			return fmt.Errorf("hugepageLimits: page size %s is not supported by this kernel (no %s)", h.Pagesize, max)
+		maxFile := "hugetlb." + h.Pagesize + ".max"
+		if !c.env.has(maxFile) {
+			return fmt.Errorf("hugepageLimits: page size %s is not supported by this kernel (no %s)", h.Pagesize, maxFile)
 		}
 		v := strconv.FormatUint(h.Limit, 10)
-		c.add(max, v)
+		c.add(maxFile, v)
 		// The spec asks for reservation limits where the kernel has them
 		// (5.7+): they also cover pages reserved by mmap but not yet touched.
 		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.max"; c.env.has(rsvd) {

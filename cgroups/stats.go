@@ -35,19 +35,21 @@ type CPUUsage struct {
 	User         uint64   `json:"user"`
 }
 
+// Throttling is how often the CFS quota held the cgroup back.
 type Throttling struct {
 	Periods          uint64 `json:"periods,omitempty"`
 	ThrottledPeriods uint64 `json:"throttledPeriods,omitempty"`
 	ThrottledTime    uint64 `json:"throttledTime,omitempty"` // nanoseconds
 }
 
+// CPU is the cgroup's CPU use, in runc's stats shape.
 type CPU struct {
 	Usage      CPUUsage   `json:"usage,omitempty"`
 	Throttling Throttling `json:"throttling,omitempty"`
 	PSI        *PSI       `json:"psi,omitempty"`
 }
 
-// MemoryEntry: Limit is math.MaxUint64 when unlimited, as in runc.
+// MemoryEntry is one memory counter and its limit; Limit is math.MaxUint64 when unlimited, as in runc.
 type MemoryEntry struct {
 	Limit   uint64 `json:"limit"`
 	Usage   uint64 `json:"usage,omitempty"`
@@ -55,6 +57,7 @@ type MemoryEntry struct {
 	Failcnt uint64 `json:"failcnt"`
 }
 
+// Memory is the cgroup's memory use, in runc's stats shape.
 type Memory struct {
 	Cache uint64      `json:"cache,omitempty"`
 	Usage MemoryEntry `json:"usage,omitempty"`
@@ -66,12 +69,13 @@ type Memory struct {
 	PSI       *PSI              `json:"psi,omitempty"`
 }
 
-// Pids: Limit 0 means unlimited (runc's convention).
+// Pids counts the cgroup's tasks; Limit 0 means unlimited (runc's convention).
 type Pids struct {
 	Current uint64 `json:"current,omitempty"`
 	Limit   uint64 `json:"limit,omitempty"`
 }
 
+// BlkioEntry is one block-I/O counter of one device and operation.
 type BlkioEntry struct {
 	Major uint64 `json:"major,omitempty"`
 	Minor uint64 `json:"minor,omitempty"`
@@ -79,6 +83,7 @@ type BlkioEntry struct {
 	Value uint64 `json:"value,omitempty"`
 }
 
+// Blkio is the cgroup's block I/O, in runc's stats shape.
 type Blkio struct {
 	IoServiceBytesRecursive []BlkioEntry `json:"ioServiceBytesRecursive,omitempty"`
 	IoServicedRecursive     []BlkioEntry `json:"ioServicedRecursive,omitempty"`
@@ -91,12 +96,14 @@ type Blkio struct {
 	PSI                     *PSI         `json:"psi,omitempty"`
 }
 
+// Hugetlb is the use of one huge page size.
 type Hugetlb struct {
 	Usage   uint64 `json:"usage,omitempty"`
 	Max     uint64 `json:"max,omitempty"`
 	Failcnt uint64 `json:"failcnt"`
 }
 
+// PSIData is one line of a pressure stall file.
 type PSIData struct {
 	Avg10  float64 `json:"avg10"`
 	Avg60  float64 `json:"avg60"`
@@ -104,6 +111,7 @@ type PSIData struct {
 	Total  uint64  `json:"total"`
 }
 
+// PSI is a resource's pressure stall information.
 type PSI struct {
 	Some PSIData `json:"some,omitempty"`
 	Full PSIData `json:"full,omitempty"`
@@ -295,7 +303,7 @@ func parseIOStat(raw string) Blkio {
 		}
 		majS, minS, _ := strings.Cut(fields[0], ":")
 		maj, err1 := strconv.ParseUint(majS, 10, 64)
-		min, err2 := strconv.ParseUint(minS, 10, 64)
+		minor, err2 := strconv.ParseUint(minS, 10, 64)
 		if err1 != nil || err2 != nil {
 			continue
 		}
@@ -305,7 +313,7 @@ func parseIOStat(raw string) Blkio {
 			if err != nil {
 				continue
 			}
-			e := BlkioEntry{Major: maj, Minor: min, Value: n}
+			e := BlkioEntry{Major: maj, Minor: minor, Value: n}
 			switch k {
 			case "rbytes":
 				e.Op = "Read"

@@ -105,7 +105,7 @@ func TestNotifyListener(t *testing.T) {
 		return err
 	}()
 	if agentErr != nil {
-		cmd.Process.Kill()
+		_ = cmd.Process.Kill()
 	}
 	waitErr := cmd.Wait()
 	b, _ := os.ReadFile(out.Name())

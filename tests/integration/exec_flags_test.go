@@ -41,8 +41,8 @@ func TestExecTtyOwnPty(t *testing.T) {
 	cmd := r.Command("exec", "-t", c.ID, "sh")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, errf
 	noErr(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{}) // closed once reaped; the status is in ProcessState
+	go func() { _ = cmd.Wait(); close(exited) }()
 	var out bufString
 	go func() { _, _ = io.Copy(&out, master) }()
 	// Commands echo back as typed; "hi-$((6*7))" prints hi-42 only when run.
@@ -316,8 +316,8 @@ func TestExecIgnorePausedDeleted(t *testing.T) {
 	cmd := r.Command("exec", "--ignore-paused", c.ID, "echo", "never")
 	cmd.Stdout, cmd.Stderr = out, out
 	noErr(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{}) // closed once reaped; the status is in ProcessState
+	go func() { _ = cmd.Wait(); close(exited) }()
 	waitFor(t, 5*time.Second, "the --ignore-paused process in the frozen cgroup", func() bool {
 		return len(procsIn(t, cgroupDir(c.ID))) == 2
 	})

@@ -173,13 +173,13 @@ func procIdentity(t *testing.T, pid int) (uint64, uint64) {
 	return start, st.Ino
 }
 
-// forge writes a state directory for id into r's root: a copy of real's,
+// forge writes a state directory for id into r's root: a copy of genuine's,
 // changed by edit (on the decoded state.json and config.json), the way
 // somebody who can write the store but holds no power over the cgroup
 // tree would make one.
-func forge(t *testing.T, r *Runtime, real, id string, edit func(state map[string]any, spec *specs.Spec)) {
+func forge(t *testing.T, r *Runtime, genuine, id string, edit func(state map[string]any, spec *specs.Spec)) {
 	t.Helper()
-	src, dst := filepath.Join(r.Root, real), filepath.Join(r.Root, id)
+	src, dst := filepath.Join(r.Root, genuine), filepath.Join(r.Root, id)
 	var state map[string]any
 	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(src, "state.json"))), &state); err != nil {
 		t.Fatal(err)
@@ -217,8 +217,8 @@ func forge(t *testing.T, r *Runtime, real, id string, edit func(state map[string
 // under another ID does not reach the real container either.
 func TestForgedStateTouchesNothing(t *testing.T) {
 	r := newRuntime(t)
-	real := r.Create(newBundle(t, withArgs("sleep", "1000")))
-	r.Must("start", real.ID)
+	genuine := r.Create(newBundle(t, withArgs("sleep", "1000")))
+	r.Must("start", genuine.ID)
 	d := makeDecoys(t)
 	decoyPid := d.proc.Process.Pid
 	start, pidNS := procIdentity(t, decoyPid)
@@ -253,8 +253,8 @@ func TestForgedStateTouchesNothing(t *testing.T) {
 		{"copy", copiesReal, []string{"delete", "--force", "%s"}, []string{"is not container", "left alone"}},
 	}
 	for _, tc := range cases {
-		id := real.ID + "-forged-" + tc.forged
-		forge(t, r, real.ID, id, tc.edit)
+		id := genuine.ID + "-forged-" + tc.forged
+		forge(t, r, genuine.ID, id, tc.edit)
 		args := make([]string, len(tc.args))
 		for i, a := range tc.args {
 			args[i] = strings.ReplaceAll(a, "%s", id)
@@ -270,11 +270,11 @@ func TestForgedStateTouchesNothing(t *testing.T) {
 		}
 		what := fmt.Sprintf("oci-rt %s on a forged state (%s)", strings.Join(args, " "), tc.forged)
 		d.assertUntouched(t, what)
-		if !pidAlive(real.Pid) {
-			t.Fatalf("%s killed the real container %s", what, real.ID)
+		if !pidAlive(genuine.Pid) {
+			t.Fatalf("%s killed the genuine container %s", what, genuine.ID)
 		}
 	}
-	if st := r.State(real.ID); st.Status != specs.StateRunning {
-		t.Fatalf("after the forged states the real container is %s, want running", st.Status)
+	if st := r.State(genuine.ID); st.Status != specs.StateRunning {
+		t.Fatalf("after the forged states the genuine container is %s, want running", st.Status)
 	}
 }

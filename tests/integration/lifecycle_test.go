@@ -246,7 +246,7 @@ func TestConsoleSocket(t *testing.T) {
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for s := pty.String(); !strings.Contains(s, "\nhi\r\n") || !strings.Contains(s, "31 97") ||
-		!(strings.Contains(s, "/dev/console") || strings.Contains(s, "/dev/pts/0")); s = pty.String() {
+		!strings.Contains(s, "/dev/console") && !strings.Contains(s, "/dev/pts/0"); s = pty.String() {
 		if time.Now().After(deadline) {
 			t.Fatalf("the shell's answer on the pty: %q, want hi, the tty name and the size 31 97", s)
 		}

@@ -26,7 +26,7 @@ func TestParityHelp(t *testing.T) {
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
-			compareRuntimes(t, func(t *testing.T, r *Runtime) string {
+			compareRuntimes(t, func(_ *testing.T, r *Runtime) string {
 				res := r.Run(args...)
 				return fmt.Sprintf("exit %d, help on stdout %v, stdout empty %v, error %q",
 					res.Code, strings.HasPrefix(res.Stdout, "NAME:"), res.Stdout == "", errorMessage(res.Stderr))
@@ -40,7 +40,7 @@ func TestParityHelp(t *testing.T) {
 func TestParityWrongArgCount(t *testing.T) {
 	for _, args := range [][]string{{"state"}, {"state", "a", "b"}, {"kill"}, {"kill", "a", "b", "c"}, {"start"}} {
 		t.Run(strings.Join(args, "_"), func(t *testing.T) {
-			compareRuntimes(t, func(t *testing.T, r *Runtime) string {
+			compareRuntimes(t, func(_ *testing.T, r *Runtime) string {
 				res := r.Run(args...)
 				msg := errorMessage(res.Stderr)
 				msg = strings.TrimPrefix(strings.TrimPrefix(msg, r.Bin+":"), "oci-rt:")

@@ -66,7 +66,7 @@ func parseLogLine(line string) (rec logRecord, ok bool) {
 	}
 	rec = logRecord{Level: sub[2], Time: sub[1], Msg: sub[3]}
 	if strings.HasPrefix(sub[3], `"`) {
-		fmt.Sscanf(sub[3], "%q", &rec.Msg)
+		_, _ = fmt.Sscanf(sub[3], "%q", &rec.Msg)
 	}
 	return rec, true
 }

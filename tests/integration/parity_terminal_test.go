@@ -153,8 +153,8 @@ func TestRunTerminalInBackground(t *testing.T) {
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = u.slave, u.slave, u.slave
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	noErr(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{}) // closed once reaped; the status is in ProcessState
+	go func() { _ = cmd.Wait(); close(exited) }()
 	select {
 	case <-exited:
 	case <-time.After(30 * time.Second):

@@ -227,8 +227,8 @@ func TestRuntimeBinaryOverwriteExec(t *testing.T) {
 	execCmd.Stdout, execCmd.Stderr = pw, pw
 	must(t, execCmd.Start())
 	pw.Close()
-	done := make(chan error, 1)
-	go func() { done <- execCmd.Wait() }()
+	done := make(chan struct{}) // closed once reaped: only that it returns matters
+	go func() { _ = execCmd.Wait(); close(done) }()
 	watchExeAttack(t, shared, a, pr, bin, before)
 	select {
 	case <-done:
@@ -578,9 +578,9 @@ func TestAllNamespacesNew(t *testing.T) {
 		t.Fatalf("maps, owner and uptime %q, want %v then the uptime", rest, want)
 	}
 	var up int
-	fmt.Sscan(fields[len(want)], &up)
+	_, _ = fmt.Sscan(fields[len(want)], &up)
 	var hostUp int
-	fmt.Sscan(readFile(t, "/proc/uptime"), &hostUp)
+	_, _ = fmt.Sscan(readFile(t, "/proc/uptime"), &hostUp)
 	if d := up - hostUp; d < 10*86400-60 || d > 10*86400+60 {
 		t.Errorf("uptime inside %d, host %d: want the 10-day boottime offset", up, hostUp)
 	}
@@ -644,7 +644,7 @@ func TestCgroupPlacementAndKillAll(t *testing.T) {
 	waitFor(t, 5*time.Second, "every process of the container to die", func() bool {
 		for _, p := range pids {
 			var pid int
-			fmt.Sscan(p, &pid)
+			_, _ = fmt.Sscan(p, &pid)
 			if pidAlive(pid) {
 				return false
 			}
@@ -752,7 +752,7 @@ func TestSpecAndFeatures(t *testing.T) {
 		// Accepted by validation but failed when mounted: remount, say,
 		// needs a mount already at the target. It leaves the test.
 		if m := regexp.MustCompile(` on /opt(\d+): `).FindStringSubmatch(errorMessage(res.Stderr)); m != nil {
-			fmt.Sscan(m[1], &idx)
+			_, _ = fmt.Sscan(m[1], &idx)
 			t.Logf("mount option %q passes validation but fails alone on an empty target: %s", f.MountOptions[idx], res.Stderr)
 			f.MountOptions = append(f.MountOptions[:idx:idx], f.MountOptions[idx+1:]...)
 			continue
