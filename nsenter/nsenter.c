@@ -43,9 +43,9 @@
 
 enum {
 	BOOT_CLONE_FLAGS = 1, // uint32: namespaces to create
-	BOOT_NS_PATH = 2,     // uint32 CLONE_NEW* type, then the path bytes
+	BOOT_NS_PATH = 2, // uint32 CLONE_NEW* type, then the path bytes
 	BOOT_TIME_OFFSETS = 3, // text for /proc/self/timens_offsets
-	BOOT_FORK = 4,        // uint32: 1 when the process must fork to enter a pid namespace
+	BOOT_FORK = 4, // uint32: 1 when the process must fork to enter a pid namespace
 	BOOT_CGROUP_PROCS = 5, // uint32: fd of the container's cgroup.procs, entered before the cgroup namespace is created
 };
 
@@ -186,7 +186,9 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 		case BOOT_CGROUP_PROCS:
 			if (rlen != 4)
 				failx("nsenter: bad bootstrap record %u", type);
-			memcpy(type == BOOT_FORK ? (void *)&b->fork : type == BOOT_CGROUP_PROCS ? (void *)&b->cgroup_procs_fd : (void *)&b->clone_flags, data, 4);
+			memcpy(type == BOOT_FORK ? (void *)&b->fork : type == BOOT_CGROUP_PROCS ? (void *)&b->cgroup_procs_fd
+												: (void *)&b->clone_flags,
+			       data, 4);
 			break;
 		case BOOT_NS_PATH: {
 			if (b->n_ns == MAX_NS_PATHS)

@@ -6,7 +6,7 @@
 package nsenter
 
 /*
-#cgo CFLAGS: -Wall -Wextra -O2
+#cgo CFLAGS: -Wall -Wextra -Werror -O2
 */
 import "C"
 

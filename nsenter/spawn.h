@@ -10,7 +10,7 @@ struct ocirt_spawn {
 	struct sock_fprog filter; // len 0: no filter to install
 	unsigned long seccomp_flags;
 	int close_from; // fds from here on are not the process's
-	int ctty;       // make stdin the controlling terminal
+	int ctty; // make stdin the controlling terminal
 };
 
 // The step at which the child failed.
@@ -23,7 +23,7 @@ enum {
 
 struct ocirt_spawn_err {
 	int step; // 0: the child reached its program
-	int err;  // errno of the failed step
+	int err; // errno of the failed step
 };
 
 // ocirt_spawn_and_exit starts the container's process as a sibling of the

@@ -48,7 +48,7 @@ cleanup() {
 		done
 	done
 	for d in /sys/fs/cgroup/*/"$prefix"-* /sys/fs/cgroup/*/*/"$prefix"-*; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+		if [ -d "$d" ]; then rmdir "$d" 2>/dev/null || true; fi
 	done
 	rm -rf "$tmp"
 }

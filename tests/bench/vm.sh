@@ -66,7 +66,7 @@ try() {
 
 # floor RUNTIME: binary search between 0 (fails) and $ceiling (must work).
 floor() {
-	local rt=$1 lo=0 hi=$ceiling mid ok i why=
+	local rt=$1 lo=0 hi=$ceiling mid ok why=
 	mkdir -p "$scratch/floor-$rt"
 	cp "${config[$rt]}" "$scratch/floor-$rt/base.json"
 	if ! try "$rt" "$hi"; then
@@ -88,10 +88,10 @@ floor() {
 	local lowest=$hi
 	while :; do
 		ok=0
-		for i in 1 2 3; do
+		for _ in 1 2 3; do
 			try "$rt" "$hi" && ok=$((ok + 1)) || why=$(tail -1 "$scratch/last-error")
 		done
-		[ $ok -lt 3 ] && [ $((hi - lowest)) -lt $((16 * step)) ] || break
+		if [ $ok -ge 3 ] || [ $((hi - lowest)) -ge $((16 * step)) ]; then break; fi
 		hi=$((hi + step))
 	done
 	printf '%-8s lowest success %5d KiB, 3/3 at %5d KiB  (last failure: %s)\n' \

@@ -29,7 +29,7 @@ die() {
 }
 
 # Find the command after the global options, and the bundle it works on.
-command= bundle=. i=0
+command='' bundle=. i=0
 args=("$@")
 while [ $i -lt ${#args[@]} ]; do
 	a=${args[$i]}

@@ -117,10 +117,10 @@ build_suite() {
 	echo "conformance: fetching $SUITE_MODULE@$SUITE_VERSION" >&2
 	# Run from / so that the go command does not see (or touch) oci-rt's own go.mod.
 	local info moddir
-	info=$(cd / && GOFLAGS= GOWORK=off go mod download -json "$SUITE_MODULE@$SUITE_VERSION") ||
+	info=$(cd / && GOFLAGS='' GOWORK=off go mod download -json "$SUITE_MODULE@$SUITE_VERSION") ||
 		die "go mod download $SUITE_MODULE@$SUITE_VERSION failed (is the module proxy reachable?)"
 	moddir=$(printf '%s\n' "$info" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')
-	[ -n "$moddir" ] && [ -d "$moddir" ] || die "go mod download gave no module directory: $info"
+	if [ -z "$moddir" ] || [ ! -d "$moddir" ]; then die "go mod download gave no module directory: $info"; fi
 	# The module ships the root filesystem the tests unpack into every bundle.
 	[ -f "$moddir/rootfs-amd64.tar.gz" ] || die "$moddir has no rootfs-amd64.tar.gz, which the tests need"
 
@@ -325,7 +325,7 @@ cleanup_mounts_and_bundles() {
 		return
 	fi
 	if [ -n "$(ls -A "$dir" 2>/dev/null)" ]; then
-		note "removing leftover bundles: $(ls -A "$dir" | tr '\n' ' ')"
+		note "removing leftover bundles: $(find "$dir" -mindepth 1 -maxdepth 1 -printf '%f ')"
 	fi
 	rm -rf --one-file-system "$dir" 2>>"$cur_log" || echo "conformance: could not remove $dir" >&2
 }
@@ -346,7 +346,7 @@ cleanup_cgroups() {
 		fi
 		note "removed cgroup $d"
 		parent=$(dirname "$d")
-		[ "$(basename "$parent")" = testdir ] && rmdir "$parent" 2>/dev/null || true
+		if [ "$(basename "$parent")" = testdir ]; then rmdir "$parent" 2>/dev/null || true; fi
 	done < <(find /sys/fs/cgroup -mindepth 1 -maxdepth 8 -type d -name cgrouptest -prune 2>/dev/null)
 }
 
