@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 	"github.com/oci-rt/oci-rt/nsenter"
@@ -298,7 +299,7 @@ func installSeccomp(f *seccomp.Filter) error {
 // checkNoMagicLinks refuses an executable path that passes through a magic
 // link such as /proc/self/fd/N, the way out of the root through a leaked fd.
 func checkNoMagicLinks(path string) error {
-	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+	fd, err := openat2.Open(unix.AT_FDCWD, path, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_MAGICLINKS,
 	})

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 )
 
 // A container that shares the runtime's mount namespace (no mount
@@ -240,7 +242,7 @@ func isSelfBind(entries []mountNode, m mountNode) bool {
 // of the rootfs bind takes the expected one along. For the root itself it
 // is, as the bind could then not be reached.
 func unmountExact(mountPoint string, want HostRootMount, isRoot bool) error {
-	fd, err := unix.Openat2(unix.AT_FDCWD, mountPoint, &unix.OpenHow{
+	fd, err := openat2.Open(unix.AT_FDCWD, mountPoint, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -37,5 +39,69 @@ func TestListedDeviceGetsNoAccess(t *testing.T) {
 	})
 	if res := runContainer(t, r, b); res.Code != 0 || res.Stdout != "" {
 		t.Fatalf("with an allow rule for 1:11: %s", res)
+	}
+}
+
+// renameLoop renames a file back and forth in a directory of its own until
+// stop is closed, the host activity that makes the kernel fail a scoped
+// openat2 crossing ".." with EAGAIN; it returns the number of renames.
+func renameLoop(t *testing.T, stop <-chan struct{}) <-chan int {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	if err := os.WriteFile(a, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			if os.Rename(a, b) == nil && os.Rename(b, a) == nil {
+				n += 2
+			}
+		}
+	}()
+	return done
+}
+
+// TestLookupsCrossingDotDotSurviveHostRenames: every lookup inside the
+// rootfs is an openat2 with RESOLVE_IN_ROOT, which the kernel fails with
+// EAGAIN when anything on the host renames or mounts while the lookup
+// crosses "..". The runtime retries, so a busy host never makes create
+// fail. The bundle's paths all cross "..": /var/run is a symlink to
+// ../run, a tmpfs is mounted on /var/run/x, the cwd and a masked path lie
+// below it.
+func TestLookupsCrossingDotDotSurviveHostRenames(t *testing.T) {
+	r := newRuntime(t)
+	b := newBundle(t, shell(`test "$(pwd)" = /run/x`), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/var/run/x", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=755"}})
+		s.Process.Cwd = "/var/run/x/../x"
+		s.Linux.MaskedPaths = append(s.Linux.MaskedPaths, "/var/run/x/../x/masked")
+	})
+	rootfs := filepath.Join(b, "rootfs")
+	must(t, os.MkdirAll(filepath.Join(rootfs, "run"), 0o755))
+	must(t, os.MkdirAll(filepath.Join(rootfs, "var"), 0o755))
+	must(t, os.RemoveAll(filepath.Join(rootfs, "var", "run")))
+	must(t, os.Symlink("../run", filepath.Join(rootfs, "var", "run")))
+
+	stop := make(chan struct{})
+	renames := renameLoop(t, stop)
+	var failures []string
+	for i := 0; i < 200; i++ {
+		if res := runContainer(t, r, b); res.Code != 0 {
+			failures = append(failures, res.String())
+		}
+	}
+	close(stop)
+	if n := <-renames; n == 0 {
+		t.Fatal("the host rename loop never renamed anything")
+	}
+	if len(failures) > 0 {
+		t.Fatalf("%d of 200 runs failed while the host renamed files, first: %s", len(failures), failures[0])
 	}
 }
