@@ -53,6 +53,13 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err := configs.Validate(spec); err != nil {
 		return nil, err
 	}
+	// From here on the rootfs is this handle: the path is not resolved
+	// again, so swapping it for a symlink cannot redirect the container.
+	root, err := rootfs.OpenRoot(rootfsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
 		return nil, errors.New("cannot allocate a terminal without --console-socket: process.terminal is true")
 	}
@@ -139,13 +146,15 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	hostRoot, err := bindHostRootfs(lock, st, spec, o.NoPivot)
+	hostRoot, err := bindHostRootfs(lock, st, spec, o.NoPivot, root)
 	if err != nil {
 		return nil, err
 	}
 	if hostRoot != nil {
 		defer hostRoot.Close()
 		req.config.HostRootFD = req.addFile(hostRoot)
+	} else {
+		req.config.RootfsFD = req.addFile(root)
 	}
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's

@@ -202,6 +202,9 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	if cfg.HostRootFD != 0 && !cfg.Exec {
 		rcfg.HostRoot = os.NewFile(uintptr(cfg.HostRootFD), "rootfs")
 	}
+	if cfg.RootfsFD != 0 {
+		rcfg.RootHandle = os.NewFile(uintptr(cfg.RootfsFD), cfg.Rootfs)
+	}
 	return rcfg
 }
 

@@ -37,8 +37,10 @@ type HostRootMount struct {
 // namespace, the way the container's root is prepared without a mount
 // namespace. record is called with the bind's identity before it is
 // attached, so that a runtime killed at any later point has left behind
-// what delete needs to find it. The returned handle is the root of the
-// attached bind: Setup mounts below it and chroots into it.
+// what delete needs to find it. root is the rootfs as create opened it
+// once: the bind is cloned from it and attached onto it, so no name is
+// resolved again. The returned handle is the root of the attached bind:
+// Setup mounts below it and chroots into it.
 //
 // The propagation of the host's "/" and of the mount holding the rootfs is
 // left alone (runc makes "/" rslave and the parent private, in the host's
@@ -46,14 +48,14 @@ type HostRootMount struct {
 // peers, as any mount there would; our own copy is made private at once,
 // before anything is mounted below it, and its unmount at delete
 // propagates to those copies the same way.
-func BindHostRootfs(rootfs string, record func(HostRootMount) error) (*os.File, error) {
+func BindHostRootfs(rootfs string, root *os.File, record func(HostRootMount) error) (*os.File, error) {
 	if err := refuseMountsBelow(rootfs); err != nil {
 		return nil, err
 	}
 	// Not recursive: the kernel propagates the bind to the peers of a
 	// shared parent, and it undoes such a copy at our unmount only while
 	// the copy has no mounts below it.
-	mnt, err := cloneTree(unix.AT_FDCWD, rootfs, false)
+	mnt, err := cloneTree(int(root.Fd()), "", false)
 	if err != nil {
 		return nil, fmt.Errorf("bind rootfs %s: %w", rootfs, err)
 	}
@@ -62,10 +64,7 @@ func BindHostRootfs(rootfs string, record func(HostRootMount) error) (*os.File, 
 		err = record(id)
 	}
 	if err == nil {
-		err = unix.MoveMount(int(mnt.Fd()), "", unix.AT_FDCWD, rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH)
-		if err != nil {
-			err = os.NewSyscallError("move_mount", err)
-		}
+		err = attachMount(mnt, root)
 	}
 	if err == nil {
 		err = setMountAttr(mnt, unix.MountAttr{Propagation: unix.MS_PRIVATE}, true)

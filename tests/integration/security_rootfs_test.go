@@ -1,12 +1,15 @@
 package integration
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // withKmsgNode lists /dev/kmsg (char 1:11) in linux.devices, so that the
@@ -103,5 +106,101 @@ func TestLookupsCrossingDotDotSurviveHostRenames(t *testing.T) {
 	}
 	if len(failures) > 0 {
 		t.Fatalf("%d of 200 runs failed while the host renamed files, first: %s", len(failures), failures[0])
+	}
+}
+
+// swapLoop exchanges the directory a and the symlink b (atomically, so
+// that a is always either) until stop is closed, and returns the number
+// of swaps.
+func swapLoop(t *testing.T, a, b string, stop <-chan struct{}) <-chan int {
+	done := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				done <- n
+				return
+			default:
+			}
+			err := unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, b, unix.RENAME_EXCHANGE)
+			if errors.Is(err, unix.EBUSY) {
+				// A container without a mount namespace has its rootfs
+				// bind on a (moves refuse a mount point) right now.
+				continue
+			}
+			if err != nil {
+				t.Errorf("swap %s and %s: %v", a, b, err)
+				done <- n
+				return
+			}
+			n++
+		}
+	}()
+	return done
+}
+
+// TestRootfsSymlinkSwapNeverRedirects: the bundle's author swaps the rootfs
+// directory with a symlink to a decoy rootfs elsewhere on the host while
+// containers are created from the bundle. create resolves root.path once,
+// refusing symlinks, and uses that descriptor afterwards (with a mount
+// namespace of the container's own and without one), so a run either
+// fails or runs in the real rootfs: never in the decoy, and nothing is
+// ever mounted there.
+func TestRootfsSymlinkSwapNeverRedirects(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edits []func(*specs.Spec)
+	}{
+		{"own mount namespace", nil},
+		{"no mount namespace", []func(*specs.Spec){withoutMountNamespace}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRuntime(t)
+			b := newHostMountBundle(t, append(tc.edits, shell(`cat /which`))...)
+			if tc.edits == nil {
+				editBundle(t, b, func(s *specs.Spec) {
+					s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.MountNamespace})
+				})
+			}
+			rootfs := filepath.Join(b, "rootfs")
+			decoy := filepath.Join(t.TempDir(), "decoy")
+			if out, err := exec.Command("cp", "-a", rootfs, decoy).CombinedOutput(); err != nil {
+				t.Fatalf("copy rootfs: %v\n%s", err, out)
+			}
+			must(t, os.WriteFile(filepath.Join(rootfs, "which"), []byte("real\n"), 0o644))
+			must(t, os.WriteFile(filepath.Join(decoy, "which"), []byte("decoy\n"), 0o644))
+			link := filepath.Join(b, "swap")
+			must(t, os.Symlink(decoy, link))
+
+			stop := make(chan struct{})
+			swaps := swapLoop(t, rootfs, link, stop)
+			var ran int
+			var decoyRuns []string
+			for i := 0; i < 100; i++ {
+				res := runContainer(t, r, b)
+				if strings.Contains(res.Stdout, "decoy") {
+					decoyRuns = append(decoyRuns, res.String())
+				}
+				if res.Code == 0 && res.Stdout == "real\n" {
+					ran++
+				}
+			}
+			close(stop)
+			n := <-swaps
+			if len(decoyRuns) > 0 {
+				t.Errorf("%d of 100 containers ran in the decoy, first: %s", len(decoyRuns), decoyRuns[0])
+			}
+			if left := mountsUnder(t, decoy); len(left) > 0 {
+				t.Errorf("mounts left in the decoy: %v", left)
+			}
+			if n < 1000 {
+				t.Errorf("only %d swaps during the runs, want at least 1000 for the race to mean anything", n)
+			}
+			if ran == 0 {
+				t.Error("no run got through to the real rootfs: the race was never lost by the swapper")
+			}
+			t.Logf("%d swaps, %d of 100 runs in the real rootfs, the rest refused", n, ran)
+		})
 	}
 }
