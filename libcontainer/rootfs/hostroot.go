@@ -110,12 +110,14 @@ func mountIdentity(fd int) (HostRootMount, error) {
 	return id, nil
 }
 
-// mountNode is the part of a mountinfo line the cleanup needs.
+// mountNode is the part of a mountinfo line the cleanup and the
+// --no-pivot root switch need.
 type mountNode struct {
 	id, parent uint64
 	dev        string // major:minor
-	root       string // the directory of dev the mount shows
+	root       string // the directory of dev the mount shows ("/" for the whole filesystem)
 	mountPoint string
+	fsType     string
 }
 
 func readMountTree(r io.Reader) ([]mountNode, error) {
@@ -135,7 +137,15 @@ func readMountTree(r io.Reader) ([]mountNode, error) {
 		if err != nil {
 			return nil, fmt.Errorf("malformed mountinfo line %q: %w", scanner.Text(), err)
 		}
-		entries = append(entries, mountNode{id: id, parent: parent, dev: fields[2], root: unescapeMountinfo(fields[3]), mountPoint: unescapeMountinfo(fields[4])})
+		node := mountNode{id: id, parent: parent, dev: fields[2], root: unescapeMountinfo(fields[3]), mountPoint: unescapeMountinfo(fields[4])}
+		for i := 5; i+1 < len(fields); i++ {
+			// The optional fields end with "-", the filesystem type follows.
+			if fields[i] == "-" {
+				node.fsType = fields[i+1]
+				break
+			}
+		}
+		entries = append(entries, node)
 	}
 	return entries, scanner.Err()
 }

@@ -469,8 +469,12 @@ func pivotRoot(root *os.File) error {
 
 // moveRoot is --no-pivot: for roots pivot_root cannot leave (initramfs).
 // The host tree stays underneath, reachable only by a process that can
-// escape a chroot, which is why it is opt-in.
+// escape a chroot, which is why it is opt-in. Its procfs and sysfs are
+// hidden first (see hideHostKernelFilesystems).
 func moveRoot(root *os.File) error {
+	if err := hideHostKernelFilesystems(root); err != nil {
+		return err
+	}
 	if err := unix.MoveMount(int(root.Fd()), "", unix.AT_FDCWD, "/", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move rootfs to /: %w", err)
 	}

@@ -204,3 +204,59 @@ func TestRootfsSymlinkSwapNeverRedirects(t *testing.T) {
 		})
 	}
 }
+
+// TestNoPivotNoFreshProcfs: with --no-pivot the host's tree stays in the
+// container's mount namespace below its root, and with it the host's
+// whole procfs and sysfs. The kernel lets a user namespace mount a fresh
+// procfs or sysfs (which shows everything the masked paths hide) only
+// where one is already fully visible in its mount namespace, so a
+// container process that creates a user namespace could mount an
+// unmasked one there. runc hides the host's procfs and sysfs mounts
+// before the root switch; what that guarantees is asserted here: in user,
+// mount, pid and net namespaces made inside the container (unshare -r
+// needs CAP_SETUID, CAP_SETGID and CAP_SETFCAP to map root, which Docker
+// grants by default), both mounts fail with EPERM, as with pivot_root.
+// (A container with CAP_SYS_ADMIN in the host's user namespace may mount
+// any procfs, with runc too: the kernel checks visibility only in other
+// user namespaces, so that is not what runc or this test can promise.)
+//
+// The container itself runs in the host's user namespace and in one of
+// its own (where the host's mounts are locked and can only be covered).
+func TestNoPivotNoFreshProcfs(t *testing.T) {
+	t.Run("host user namespace", func(t *testing.T) { testNoFreshProcfs(t, newNoFreshProcfsBundle(t)) })
+	t.Run("own user namespace", func(t *testing.T) {
+		b := newNoFreshProcfsBundle(t, userNSSpec)
+		openToUserNS(t, b)
+		must(t, os.Chown(filepath.Join(b, "rootfs", "tmp"), 100000, 100000))
+		testNoFreshProcfs(t, b)
+	})
+}
+
+// newNoFreshProcfsBundle: the container tries both mounts in new user,
+// mount, pid and net namespaces (procfs and sysfs need the latter two).
+func newNoFreshProcfsBundle(t *testing.T, edits ...func(*specs.Spec)) string {
+	return newBundle(t, append([]func(*specs.Spec){shell(`mkdir -p /tmp/p /tmp/s && unshare -Urmnpf sh -c 'mount -t proc proc /tmp/p && echo proc mounted; mount -t sysfs -o ro sysfs /tmp/s && echo sysfs mounted; true'`),
+		func(s *specs.Spec) {
+			s.Root.Readonly = false
+			c := s.Process.Capabilities
+			for _, set := range []*[]string{&c.Bounding, &c.Effective, &c.Permitted} {
+				*set = append(*set, "CAP_SETUID", "CAP_SETGID", "CAP_SETFCAP")
+			}
+		}}, edits...)...)
+}
+
+func testNoFreshProcfs(t *testing.T, b string) {
+	r := newRuntime(t)
+	for _, flags := range [][]string{nil, {"--no-pivot"}} {
+		res := runContainer(t, r, b, flags...)
+		if res.Code != 0 {
+			t.Fatalf("%v: %s", flags, res)
+		}
+		if strings.Contains(res.Stdout, "mounted") {
+			t.Errorf("%v: %s: a user namespace in the container mounted a fresh procfs or sysfs", flags, res)
+		}
+		if strings.Count(res.Stderr, "permission denied") != 2 {
+			t.Errorf("%v: %s: want both mounts refused", flags, res)
+		}
+	}
+}
