@@ -62,6 +62,13 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	for _, warning := range configs.Warnings(spec) {
 		Warn(warning)
 	}
+	// From here on the rootfs is this handle: the path is not resolved
+	// again, so swapping it for a symlink cannot redirect the container.
+	root, err := rootfs.OpenRoot(rootfsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	if spec.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
 		return nil, errors.New("cannot allocate a terminal without --console-socket: process.terminal is true")
 	}
@@ -150,13 +157,15 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	hostRoot, err := bindHostRootfs(lock, st, spec, o.NoPivot)
+	hostRoot, err := bindHostRootfs(lock, st, spec, o.NoPivot, root)
 	if err != nil {
 		return nil, err
 	}
 	if hostRoot != nil {
 		defer hostRoot.Close()
 		req.config.HostRootFD = req.addFile(hostRoot)
+	} else {
+		req.config.RootfsFD = req.addFile(root)
 	}
 	req.passLog()
 	req.cgroupFD = -1
@@ -473,27 +482,16 @@ func applyResources(cg cgroups.Manager, spec *specs.Spec) error {
 	if spec.Linux.Resources != nil {
 		r = *spec.Linux.Resources
 	}
-	r.Devices = containerDeviceRules(spec, r.Devices)
+	r.Devices = containerDeviceRules(r.Devices)
 	return cg.Apply(&r)
 }
 
 // containerDeviceRules is the device filter for rules (the config's, or an
-// update's): the runtime's defaults and the config's own devices are
-// appended, as runc does, so that a deny-all config still has /dev/null and
-// friends. The device controller knows only block and char devices: a fifo
-// ('p') needs no rule, and an unbuffered char device ('u') is a char device.
-func containerDeviceRules(spec *specs.Spec, rules []specs.LinuxDeviceCgroup) []specs.LinuxDeviceCgroup {
-	out := append(append([]specs.LinuxDeviceCgroup{}, rules...), cgroups.DefaultAllowedDevices()...)
-	for _, d := range spec.Linux.Devices {
-		typ := d.Type
-		switch typ {
-		case "p":
-			continue
-		case "u":
-			typ = "c"
-		}
-		major, minor := d.Major, d.Minor
-		out = append(out, specs.LinuxDeviceCgroup{Allow: true, Type: typ, Major: &major, Minor: &minor, Access: "rwm"})
-	}
-	return out
+// update's) with the runtime's default allow list appended, as runc does,
+// so that a deny-all config still has /dev/null and friends. The nodes in
+// linux.devices get no rule of their own: creating a node does not grant
+// access to it, only resources.devices does (runc's rule too), so a config
+// that lists /dev/kmsg but denies everything cannot read the kernel log.
+func containerDeviceRules(rules []specs.LinuxDeviceCgroup) []specs.LinuxDeviceCgroup {
+	return append(append([]specs.LinuxDeviceCgroup{}, rules...), cgroups.DefaultAllowedDevices()...)
 }

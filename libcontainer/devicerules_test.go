@@ -8,29 +8,31 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups"
 )
 
-// The device controller only knows 'b' and 'c': linux.devices entries of
-// type 'p' (fifo) get no rule and 'u' (unbuffered char) becomes 'c', else
-// the filter refuses the rule list and create fails (conformance program
-// linux_devices).
-func TestContainerDeviceRulesDeviceTypes(t *testing.T) {
-	spec := &specs.Spec{Linux: &specs.Linux{Devices: []specs.LinuxDevice{
-		{Path: "/dev/fifo", Type: "p", Major: 0, Minor: 0},
-		{Path: "/dev/uchar", Type: "u", Major: 5, Minor: 7},
-		{Path: "/dev/blk", Type: "b", Major: 8, Minor: 1},
-	}}}
-	got := containerDeviceRules(spec, nil)
-	defaults := len(cgroups.DefaultAllowedDevices())
-	if len(got) != defaults+2 {
-		t.Fatalf("got %d rules, want %d defaults + 2 (fifo skipped): %+v", len(got), defaults, got)
+// The filter is the configured rules followed by the default allow list,
+// and nothing else: a node listed in linux.devices is created in the
+// container but gets no rule, so a deny-all config keeps it unusable.
+func TestContainerDeviceRulesAreConfigPlusDefaults(t *testing.T) {
+	major, minor := int64(1), int64(11)
+	configured := []specs.LinuxDeviceCgroup{
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "w"},
 	}
-	want := []struct {
-		typ          string
-		major, minor int64
-	}{{"c", 5, 7}, {"b", 8, 1}}
-	for i, w := range want {
-		r := got[defaults+i]
-		if !r.Allow || r.Type != w.typ || *r.Major != w.major || *r.Minor != w.minor || r.Access != "rwm" {
-			t.Errorf("rule %d = {allow %v %s %d:%d %s}, want allow %s %d:%d rwm", defaults+i, r.Allow, r.Type, *r.Major, *r.Minor, r.Access, w.typ, w.major, w.minor)
+	got := containerDeviceRules(configured)
+	defaults := cgroups.DefaultAllowedDevices()
+	if len(got) != len(configured)+len(defaults) {
+		t.Fatalf("got %d rules, want the %d configured + %d defaults: %+v", len(got), len(configured), len(defaults), got)
+	}
+	for i, want := range append(append([]specs.LinuxDeviceCgroup{}, configured...), defaults...) {
+		r := got[i]
+		if r.Allow != want.Allow || r.Type != want.Type || r.Access != want.Access || !sameNumber(r.Major, want.Major) || !sameNumber(r.Minor, want.Minor) {
+			t.Errorf("rule %d = %+v, want %+v", i, r, want)
 		}
 	}
+	if got := containerDeviceRules(nil); len(got) != len(defaults) {
+		t.Errorf("no configured rules: got %d rules, want the %d defaults", len(got), len(defaults))
+	}
+}
+
+func sameNumber(a, b *int64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }

@@ -17,8 +17,8 @@ import (
 // host's namespace, recorded in the state before it exists so that delete
 // (also after a failed create or a killed runtime) unmounts it and every
 // mount the init makes below it. It returns nil for a container with a
-// mount namespace of its own.
-func bindHostRootfs(lock *Lock, st *State, spec *specs.Spec, noPivot bool) (*os.File, error) {
+// mount namespace of its own. root is the rootfs as create opened it.
+func bindHostRootfs(lock *Lock, st *State, spec *specs.Spec, noPivot bool, root *os.File) (*os.File, error) {
 	if !configs.SharesRuntimeMountNamespace(spec) {
 		return nil, nil
 	}
@@ -26,7 +26,7 @@ func bindHostRootfs(lock *Lock, st *State, spec *specs.Spec, noPivot bool) (*os.
 		// As runc: MS_MOVE onto "/" would cover the host's root.
 		return nil, errors.New("--no-pivot: needs the container's own mount namespace (the config shares the runtime's)")
 	}
-	return rootfs.BindHostRootfs(st.Rootfs, func(id rootfs.HostRootMount) error {
+	return rootfs.BindHostRootfs(st.Rootfs, root, func(id rootfs.HostRootMount) error {
 		st.HostRootfsMount = &id
 		return lock.Save(st)
 	})

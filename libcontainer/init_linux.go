@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 	"github.com/oci-rt/oci-rt/nsenter"
@@ -295,6 +296,9 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	if cfg.HostRootFD != 0 && !cfg.Exec {
 		rcfg.HostRoot = os.NewFile(uintptr(cfg.HostRootFD), "rootfs")
 	}
+	if cfg.RootfsFD != 0 {
+		rcfg.RootHandle = os.NewFile(uintptr(cfg.RootfsFD), cfg.Rootfs)
+	}
 	return rcfg
 }
 
@@ -393,7 +397,7 @@ func installSeccomp(f *seccomp.Filter) error {
 // checkNoMagicLinks refuses an executable path that passes through a magic
 // link such as /proc/self/fd/N, the way out of the root through a leaked fd.
 func checkNoMagicLinks(path string) error {
-	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+	fd, err := openat2.Open(unix.AT_FDCWD, path, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_MAGICLINKS,
 	})

@@ -83,7 +83,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	}
 	apply := *r
 	if r.Devices != nil {
-		apply.Devices = containerDeviceRules(spec, r.Devices)
+		apply.Devices = containerDeviceRules(r.Devices)
 	}
 	if err := m.Update(&apply); err != nil {
 		return err

@@ -36,6 +36,9 @@ type initConfig struct {
 	FifoFD          int         `json:"fifoFd,omitempty"`          // O_PATH fd of the exec fifo (create)
 	ConsoleSocketFD int         `json:"consoleSocketFd,omitempty"` // connected console socket, or 0
 	MountFDs        map[int]int `json:"mountFds,omitempty"`        // spec mount index → fd
+	// RootfsFD is the rootfs as create opened and validated it, for a
+	// container with a mount namespace of its own (create only).
+	RootfsFD int `json:"rootfsFd,omitempty"`
 	// HostRootFD is set when the container shares the runtime's mount
 	// namespace: for create the rootfs bind the parent made, for exec the
 	// init's root; either way the process chroots into it.

@@ -249,10 +249,15 @@ func resolveRoot(absBundle string, root *specs.Root) (string, error) {
 	if !info.IsDir() {
 		return "", fmt.Errorf("root.path %q: %q is not a directory", root.Path, path)
 	}
-	resolved, err := filepath.EvalSymlinks(path)
+	// Only the parent is resolved: resolving the whole path would follow
+	// a symlink swapped in at the last component since the Lstat. The
+	// result names no symlink at all, and create opens it once refusing
+	// any, so a later swap fails the create instead of redirecting it.
+	parent, err := filepath.EvalSymlinks(filepath.Dir(path))
 	if err != nil {
 		return "", fmt.Errorf("root.path %q: resolve symlinks: %w", root.Path, errnoOf(err))
 	}
+	resolved := filepath.Join(parent, filepath.Base(path))
 	if resolved == "/" {
 		return "", fmt.Errorf("root.path %q resolves to the host's /", root.Path)
 	}

@@ -8,6 +8,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 )
 
 // defaultPath is searched for a command when the process's env has no
@@ -98,7 +100,7 @@ func LookPath(name string, env []string) (string, error) {
 // checkExecutable reports whether path is a regular file with an execute bit,
 // resolved like execve would except that magic links are not followed.
 func checkExecutable(path string) error {
-	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+	fd, err := openat2.Open(unix.AT_FDCWD, path, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_MAGICLINKS,
 	})
@@ -138,7 +140,7 @@ func Chdir(cwd string) error {
 		return fail(err)
 	}
 	defer unix.Close(root)
-	dir, err := unix.Openat2(root, cwd, &unix.OpenHow{
+	dir, err := openat2.Open(root, cwd, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})

@@ -69,7 +69,13 @@ func runScenarioChild() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, Bundle: sc.Bundle, NoPivot: sc.NoPivot, MountFDs: map[int]*os.File{}}
+	// The parent's side of create: the rootfs opened once.
+	rootHandle, err := OpenRoot(sc.Rootfs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot, MountFDs: map[int]*os.File{}}
 	for i, index := range sc.MountFDs {
 		cfg.MountFDs[index] = os.NewFile(uintptr(3+i), "mountfd")
 	}

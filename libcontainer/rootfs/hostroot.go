@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 )
 
 // A container that shares the runtime's mount namespace (no mount
@@ -35,8 +37,10 @@ type HostRootMount struct {
 // namespace, the way the container's root is prepared without a mount
 // namespace. record is called with the bind's identity before it is
 // attached, so that a runtime killed at any later point has left behind
-// what delete needs to find it. The returned handle is the root of the
-// attached bind: Setup mounts below it and chroots into it.
+// what delete needs to find it. root is the rootfs as create opened it
+// once: the bind is cloned from it and attached onto it, so no name is
+// resolved again. The returned handle is the root of the attached bind:
+// Setup mounts below it and chroots into it.
 //
 // The propagation of the host's "/" and of the mount holding the rootfs is
 // left alone (runc makes "/" rslave and the parent private, in the host's
@@ -44,14 +48,14 @@ type HostRootMount struct {
 // peers, as any mount there would; our own copy is made private at once,
 // before anything is mounted below it, and its unmount at delete
 // propagates to those copies the same way.
-func BindHostRootfs(rootfs string, record func(HostRootMount) error) (*os.File, error) {
+func BindHostRootfs(rootfs string, root *os.File, record func(HostRootMount) error) (*os.File, error) {
 	if err := refuseMountsBelow(rootfs); err != nil {
 		return nil, err
 	}
 	// Not recursive: the kernel propagates the bind to the peers of a
 	// shared parent, and it undoes such a copy at our unmount only while
 	// the copy has no mounts below it.
-	mnt, err := cloneTree(unix.AT_FDCWD, rootfs, false)
+	mnt, err := cloneTree(int(root.Fd()), "", false)
 	if err != nil {
 		return nil, fmt.Errorf("bind rootfs %s: %w", rootfs, err)
 	}
@@ -60,10 +64,7 @@ func BindHostRootfs(rootfs string, record func(HostRootMount) error) (*os.File, 
 		err = record(id)
 	}
 	if err == nil {
-		err = unix.MoveMount(int(mnt.Fd()), "", unix.AT_FDCWD, rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH)
-		if err != nil {
-			err = os.NewSyscallError("move_mount", err)
-		}
+		err = attachMount(mnt, root)
 	}
 	if err == nil {
 		err = setMountAttr(mnt, unix.MountAttr{Propagation: unix.MS_PRIVATE}, true)
@@ -109,12 +110,14 @@ func mountIdentity(fd int) (HostRootMount, error) {
 	return id, nil
 }
 
-// mountNode is the part of a mountinfo line the cleanup needs.
+// mountNode is the part of a mountinfo line the cleanup and the
+// --no-pivot root switch need.
 type mountNode struct {
 	id, parent uint64
 	dev        string // major:minor
-	root       string // the directory of dev the mount shows
+	root       string // the directory of dev the mount shows ("/" for the whole filesystem)
 	mountPoint string
+	fsType     string
 }
 
 func readMountTree(r io.Reader) ([]mountNode, error) {
@@ -134,7 +137,15 @@ func readMountTree(r io.Reader) ([]mountNode, error) {
 		if err != nil {
 			return nil, fmt.Errorf("malformed mountinfo line %q: %w", scanner.Text(), err)
 		}
-		entries = append(entries, mountNode{id: id, parent: parent, dev: fields[2], root: unescapeMountinfo(fields[3]), mountPoint: unescapeMountinfo(fields[4])})
+		node := mountNode{id: id, parent: parent, dev: fields[2], root: unescapeMountinfo(fields[3]), mountPoint: unescapeMountinfo(fields[4])}
+		for i := 5; i+1 < len(fields); i++ {
+			// The optional fields end with "-", the filesystem type follows.
+			if fields[i] == "-" {
+				node.fsType = fields[i+1]
+				break
+			}
+		}
+		entries = append(entries, node)
 	}
 	return entries, scanner.Err()
 }
@@ -240,7 +251,7 @@ func isSelfBind(entries []mountNode, m mountNode) bool {
 // of the rootfs bind takes the expected one along. For the root itself it
 // is, as the bind could then not be reached.
 func unmountExact(mountPoint string, want HostRootMount, isRoot bool) error {
-	fd, err := unix.Openat2(unix.AT_FDCWD, mountPoint, &unix.OpenHow{
+	fd, err := openat2.Open(unix.AT_FDCWD, mountPoint, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})

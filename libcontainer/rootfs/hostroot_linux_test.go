@@ -81,7 +81,12 @@ func TestHostRootfsBindAndUnmount(t *testing.T) {
 		if err := unix.Mount("tmpfs", filepath.Join(rootfs, "pre"), "tmpfs", 0, ""); err != nil {
 			return err
 		}
-		_, err := BindHostRootfs(rootfs, func(HostRootMount) error { return nil })
+		handle, err := OpenRoot(rootfs)
+		if err != nil {
+			return err
+		}
+		defer handle.Close()
+		_, err = BindHostRootfs(rootfs, handle, func(HostRootMount) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), rootfs+"/pre") {
 			t.Errorf("bind over a rootfs with a host mount below it: err = %v, want it refused naming %s/pre", err, rootfs)
 		}
@@ -91,7 +96,7 @@ func TestHostRootfsBindAndUnmount(t *testing.T) {
 		before := mountPointsUnder(t, base)
 
 		var recorded HostRootMount
-		root, err := BindHostRootfs(rootfs, func(id HostRootMount) error { recorded = id; return nil })
+		root, err := BindHostRootfs(rootfs, handle, func(id HostRootMount) error { recorded = id; return nil })
 		if err != nil {
 			return err
 		}

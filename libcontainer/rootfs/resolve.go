@@ -7,6 +7,8 @@ import (
 	"path"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 )
 
 // maxResolveSteps bounds how many dangling symlinks and lost creation races
@@ -24,7 +26,7 @@ const (
 // path, however hostile or however raced, leaves the rootfs. Magic links
 // (/proc/self/fd/N and friends) are refused: they are exactly the way out.
 func openInRoot(root *os.File, p string, flags uint64, extraResolve uint64) (*os.File, error) {
-	fd, err := unix.Openat2(int(root.Fd()), p, &unix.OpenHow{
+	fd, err := openat2.Open(int(root.Fd()), p, &unix.OpenHow{
 		Flags:   flags | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | extraResolve,
 	})

@@ -22,6 +22,10 @@ type Config struct {
 	Rootfs  string // absolute host path of the rootfs, symlinks already resolved by the parent
 	Bundle  string // relative bind sources are relative to it, as in runc
 	NoPivot bool   // MS_MOVE + chroot instead of pivot_root (runc --no-pivot)
+	// RootHandle is the rootfs as the parent opened and validated it, in
+	// the runtime's mount namespace: the directory the container gets is
+	// proven to be this one. Setup closes it.
+	RootHandle *os.File
 	// CgroupPath is the container's cgroup within the unified hierarchy;
 	// the init may not be in it yet while it sets the rootfs up.
 	CgroupPath string
@@ -41,6 +45,9 @@ type Config struct {
 // cfg.HostRoot, is closed.
 func Setup(cfg *Config, beforePivot func() error) error {
 	defer closeMountFDs(cfg.MountFDs)
+	if cfg.RootHandle != nil {
+		defer cfg.RootHandle.Close()
+	}
 	if cfg.Spec == nil || cfg.Spec.Linux == nil {
 		if cfg.HostRoot != nil {
 			cfg.HostRoot.Close()
@@ -90,13 +97,21 @@ func prepareRoot(cfg *Config) (*os.File, error) {
 	if cfg.HostRoot != nil {
 		return cfg.HostRoot, nil
 	}
+	if cfg.RootHandle == nil {
+		return nil, errors.New("rootfs setup: the parent passed no rootfs handle")
+	}
 	if err := setRootPropagation(cfg.Spec.Linux.RootfsPropagation); err != nil {
 		return nil, err
 	}
-	if err := makeParentMountPrivate(cfg.Rootfs); err != nil {
+	target, err := locateRoot(cfg.Rootfs, cfg.RootHandle)
+	if err != nil {
+		return nil, err
+	}
+	defer target.Close()
+	if err := makeParentMountPrivate(target); err != nil {
 		return nil, fmt.Errorf("make the mount above rootfs %s private: %w", cfg.Rootfs, err)
 	}
-	root, err := bindRootfs(cfg.Rootfs)
+	root, err := bindRootfs(target)
 	if err != nil {
 		return nil, fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
 	}
@@ -170,9 +185,9 @@ func applyRootfsPropagation(name string) error {
 
 // makeParentMountPrivate: pivot_root refuses a new root whose parent mount
 // is shared, which it is once rootfsPropagation asks for shared.
-func makeParentMountPrivate(rootfs string) error {
+func makeParentMountPrivate(rootfs *os.File) error {
 	var stx unix.Statx_t
-	if err := unix.Statx(unix.AT_FDCWD, rootfs, unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+	if err := unix.Statx(int(rootfs.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &stx); err != nil {
 		return err
 	}
 	mountPoint, shared, err := mountPointOf(stx.Mnt_id)
@@ -227,19 +242,17 @@ func unescapeMountinfo(s string) string {
 	return b.String()
 }
 
-// bindRootfs returns the handle every later lookup is rooted at: the root of
-// the new bind mount itself, not the directory below it.
-func bindRootfs(rootfs string) (*os.File, error) {
-	if !filepath.IsAbs(rootfs) {
-		return nil, fmt.Errorf("rootfs path %q is not absolute", rootfs)
-	}
-	mnt, err := cloneTree(unix.AT_FDCWD, rootfs, true)
+// bindRootfs binds the directory target refers to onto itself, handle to
+// handle, and returns the handle every later lookup is rooted at: the root
+// of the new bind mount itself, not the directory below it.
+func bindRootfs(target *os.File) (*os.File, error) {
+	mnt, err := cloneTree(int(target.Fd()), "", true)
 	if err != nil {
 		return nil, err
 	}
-	if err := unix.MoveMount(int(mnt.Fd()), "", unix.AT_FDCWD, rootfs, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+	if err := attachMount(mnt, target); err != nil {
 		mnt.Close()
-		return nil, os.NewSyscallError("move_mount", err)
+		return nil, err
 	}
 	return mnt, nil
 }
@@ -473,8 +486,12 @@ func pivotRoot(root *os.File) error {
 
 // moveRoot is --no-pivot: for roots pivot_root cannot leave (initramfs).
 // The host tree stays underneath, reachable only by a process that can
-// escape a chroot, which is why it is opt-in.
+// escape a chroot, which is why it is opt-in. Its procfs and sysfs are
+// hidden first (see hideHostKernelFilesystems).
 func moveRoot(root *os.File) error {
+	if err := hideHostKernelFilesystems(root); err != nil {
+		return err
+	}
 	if err := unix.MoveMount(int(root.Fd()), "", unix.AT_FDCWD, "/", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move rootfs to /: %w", err)
 	}
