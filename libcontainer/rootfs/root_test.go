@@ -12,17 +12,17 @@ import (
 // / and a non-directory are refused too.
 func TestOpenRootFollowsNoSymlink(t *testing.T) {
 	dir := t.TempDir()
-	real := filepath.Join(dir, "real")
-	if err := os.Mkdir(real, 0o755); err != nil {
+	target := filepath.Join(dir, "real")
+	if err := os.Mkdir(target, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	root, err := OpenRoot(real)
+	root, err := OpenRoot(target)
 	if err != nil {
 		t.Fatal(err)
 	}
 	root.Close()
 
-	if err := os.Symlink(real, filepath.Join(dir, "link")); err != nil {
+	if err := os.Symlink(target, filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{filepath.Join(dir, "link"), filepath.Join(dir, "link", ".")} {
