@@ -86,7 +86,7 @@ test-vm: deps build
 	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1
-	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(BINARY) -- \
+	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.run 'V1|DevTransition' -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'CgroupV1|Leniency' -test.v -test.count=1
 
