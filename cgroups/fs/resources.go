@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -9,12 +9,9 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-)
 
-// Warn reports a configuration value that is accepted but has no effect
-// on this host (runc logs the same values as warnings). The CLI points it
-// at its log; by default it is silent, since clients read stderr.
-var Warn = func(string) {}
+	"github.com/oci-rt/oci-rt/cgroups"
+)
 
 // v1Write is one value for one file of one controller's cgroup.
 type v1Write struct {
@@ -97,11 +94,11 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 	if m == nil {
 		return nil
 	}
-	limit, swap := deref(m.Limit), deref(m.Swap)
+	limit, swap := cgroups.Deref(m.Limit), cgroups.Deref(m.Swap)
 	for _, v := range []struct {
 		name string
 		v    int64
-	}{{"memory.limit", limit}, {"memory.swap", swap}, {"memory.reservation", deref(m.Reservation)}} {
+	}{{"memory.limit", limit}, {"memory.swap", swap}, {"memory.reservation", cgroups.Deref(m.Reservation)}} {
 		if v.v < -1 {
 			return fmt.Errorf("%s: invalid value %d", v.name, v.v)
 		}
@@ -109,8 +106,8 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 	if sw := m.Swappiness; sw != nil && *sw > 100 && int64(*sw) != -1 {
 		return fmt.Errorf("memory.swappiness: invalid value %d (valid range is 0-100)", *sw)
 	}
-	used := limit != 0 || swap != 0 || deref(m.Reservation) != 0 || m.Kernel != nil || m.KernelTCP != nil ||
-		m.Swappiness != nil || deref(m.DisableOOMKiller) || m.UseHierarchy != nil
+	used := limit != 0 || swap != 0 || cgroups.Deref(m.Reservation) != 0 || m.Kernel != nil || m.KernelTCP != nil ||
+		m.Swappiness != nil || cgroups.Deref(m.DisableOOMKiller) || m.UseHierarchy != nil
 	if !used {
 		return nil
 	}
@@ -145,12 +142,12 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 	if swap != 0 && !swapFirst {
 		c.add("memory", swapFile, strconv.FormatInt(swap, 10))
 	}
-	if v := deref(m.Reservation); v != 0 {
+	if v := cgroups.Deref(m.Reservation); v != 0 {
 		c.add("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(v, 10))
 	}
 	c.kernelLimit("memory.kernel", m.Kernel, "memory.kmem.limit_in_bytes") //nolint:staticcheck // runc still accepts it
 	c.kernelLimit("memory.kernelTCP", m.KernelTCP, "memory.kmem.tcp.limit_in_bytes")
-	if deref(m.DisableOOMKiller) {
+	if cgroups.Deref(m.DisableOOMKiller) {
 		c.add("memory", "memory.oom_control", "1")
 	}
 	if sw := m.Swappiness; sw != nil && int64(*sw) != -1 {
@@ -179,7 +176,7 @@ func (c *v1Conversion) kernelLimit(what string, v *int64, file string) {
 	}
 	ignored := fmt.Sprintf("linux.resources.%s is ignored: this kernel does not support kernel memory limits", what)
 	if !c.env.has("memory", file) {
-		Warn(ignored)
+		cgroups.Warn(ignored)
 		return
 	}
 	c.writes = append(c.writes, v1Write{ctrl: "memory", file: file, value: strconv.FormatInt(*v, 10), ignoredIfRefused: ignored})
@@ -193,8 +190,8 @@ func (c *v1Conversion) cpu(r *specs.LinuxResources) error {
 	if p == nil {
 		return nil
 	}
-	shares, quota, period := deref(p.Shares), deref(p.Quota), deref(p.Period)
-	rtRuntime, rtPeriod := deref(p.RealtimeRuntime), deref(p.RealtimePeriod)
+	shares, quota, period := cgroups.Deref(p.Shares), cgroups.Deref(p.Quota), cgroups.Deref(p.Period)
+	rtRuntime, rtPeriod := cgroups.Deref(p.RealtimeRuntime), cgroups.Deref(p.RealtimePeriod)
 	if shares == 0 && quota == 0 && period == 0 && rtRuntime == 0 && rtPeriod == 0 && p.Burst == nil && p.Idle == nil {
 		return nil
 	}
@@ -236,7 +233,7 @@ func (c *v1Conversion) cpu(r *specs.LinuxResources) error {
 // pids: as in runc, 0 means unset (Podman sends it for "no limit") and a
 // negative limit is unlimited.
 func (c *v1Conversion) pids(r *specs.LinuxResources) error {
-	v, ok := pidsValue(r)
+	v, ok := cgroups.PidsValue(r)
 	if !ok {
 		return nil
 	}
@@ -245,18 +242,6 @@ func (c *v1Conversion) pids(r *specs.LinuxResources) error {
 	}
 	c.add("pids", "pids.max", v)
 	return nil
-}
-
-// pidsValue is the pids.max value for r, shared by both drivers; false
-// when nothing is to be written.
-func pidsValue(r *specs.LinuxResources) (string, bool) {
-	if r.Pids == nil || r.Pids.Limit == nil || *r.Pids.Limit == 0 {
-		return "", false
-	}
-	if l := *r.Pids.Limit; l > 0 {
-		return strconv.FormatInt(l, 10), true
-	}
-	return "max", true
 }
 
 // blockIO: weights go to BFQ's files where CFQ's are gone (kernels since
@@ -277,7 +262,7 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 		{"blkio.throttle.read_iops_device", b.ThrottleReadIOPSDevice},
 		{"blkio.throttle.write_iops_device", b.ThrottleWriteIOPSDevice},
 	}
-	used := deref(b.Weight) != 0 || deref(b.LeafWeight) != 0 || len(b.WeightDevice) > 0
+	used := cgroups.Deref(b.Weight) != 0 || cgroups.Deref(b.LeafWeight) != 0 || len(b.WeightDevice) > 0
 	for _, t := range throttles {
 		used = used || len(t.devs) > 0
 	}
@@ -295,7 +280,7 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 	noWeights := func(what string) error {
 		return fmt.Errorf("linux.resources.blockIO %s: no I/O scheduler here keeps proportional weights (neither blkio.weight nor blkio.bfq.weight exists)", what)
 	}
-	if w := deref(b.Weight); w != 0 {
+	if w := cgroups.Deref(b.Weight); w != 0 {
 		if !hasWeights {
 			return noWeights("weight")
 		}
@@ -303,7 +288,7 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 	}
 	leaf := func(v uint16, dev string) {
 		if !c.env.has("blkio", "blkio.leaf_weight") {
-			Warn("linux.resources.blockIO leafWeight is ignored: the I/O scheduler has no leaf weights")
+			cgroups.Warn("linux.resources.blockIO leafWeight is ignored: the I/O scheduler has no leaf weights")
 			return
 		}
 		file := "blkio.leaf_weight"
@@ -312,18 +297,18 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 		}
 		c.add("blkio", file, strings.TrimPrefix(dev+" "+strconv.FormatUint(uint64(v), 10), " "))
 	}
-	if w := deref(b.LeafWeight); w != 0 {
+	if w := cgroups.Deref(b.LeafWeight); w != 0 {
 		leaf(w, "")
 	}
 	for _, d := range b.WeightDevice {
 		dev := fmt.Sprintf("%d:%d", d.Major, d.Minor)
-		if w := deref(d.Weight); w != 0 {
+		if w := cgroups.Deref(d.Weight); w != 0 {
 			if !hasWeights {
 				return noWeights("weightDevice " + dev)
 			}
 			c.add("blkio", deviceFile, dev+" "+strconv.FormatUint(uint64(w), 10))
 		}
-		if w := deref(d.LeafWeight); w != 0 {
+		if w := cgroups.Deref(d.LeafWeight); w != 0 {
 			leaf(w, dev)
 		}
 	}
@@ -343,8 +328,8 @@ func (c *v1Conversion) hugetlb(r *specs.LinuxResources) error {
 		return err
 	}
 	for _, h := range r.HugepageLimits {
-		if !hugepageSize.MatchString(h.Pagesize) {
-			return fmt.Errorf("hugepageLimits: page size %q is not of the form <number>KB/MB/GB", h.Pagesize)
+		if err := cgroups.CheckHugepageSize(h.Pagesize); err != nil {
+			return err
 		}
 		limit := "hugetlb." + h.Pagesize + ".limit_in_bytes"
 		if !c.env.has("hugetlb", limit) {
@@ -391,7 +376,7 @@ func (c *v1Conversion) rdma(r *specs.LinuxResources) error {
 	if err := c.need("rdma", "linux.resources.rdma"); err != nil {
 		return err
 	}
-	lines, err := rdmaLines(r.Rdma)
+	lines, err := cgroups.RdmaLines(r.Rdma)
 	if err != nil {
 		return err
 	}
@@ -409,7 +394,7 @@ func (c *v1Conversion) unified(r *specs.LinuxResources) error {
 	return nil
 }
 
-func (m *V1) env() v1Env {
+func (m *Manager) env() v1Env {
 	return v1Env{
 		mounted: func(ctrl string) bool { _, ok := m.dirs[ctrl]; return ok },
 		has:     m.has,
@@ -417,12 +402,12 @@ func (m *V1) env() v1Env {
 	}
 }
 
-func (m *V1) applyWrites(ws []v1Write) error {
+func (m *Manager) applyWrites(ws []v1Write) error {
 	var retry []v1Write
 	for _, w := range ws {
 		if err := m.write(w.ctrl, w.file, w.value); err != nil {
 			if w.ignoredIfRefused != "" {
-				Warn(w.ignoredIfRefused + ": " + err.Error())
+				cgroups.Warn(w.ignoredIfRefused + ": " + err.Error())
 				continue
 			}
 			if !w.retryLast {
@@ -441,7 +426,7 @@ func (m *V1) applyWrites(ws []v1Write) error {
 
 // explainWrite adds what the kernel's bare EBUSY/EINVAL mean for the
 // writes where a user can act on it.
-func (m *V1) explainWrite(w v1Write, err error) error {
+func (m *Manager) explainWrite(w v1Write, err error) error {
 	if w.file == "memory.limit_in_bytes" || w.file == "memory.memsw.limit_in_bytes" {
 		usage, _ := m.read("memory", "memory.usage_in_bytes")
 		return fmt.Errorf("%w (current memory usage %s bytes; memory+swap must be at least memory)", err, usage)
@@ -450,7 +435,7 @@ func (m *V1) explainWrite(w v1Write, err error) error {
 }
 
 // writesFor converts r for this cgroup.
-func (m *V1) writesFor(r *specs.LinuxResources) ([]v1Write, error) {
+func (m *Manager) writesFor(r *specs.LinuxResources) ([]v1Write, error) {
 	ws, err := convertV1(r, m.env())
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", m.representative(), err)
@@ -460,7 +445,7 @@ func (m *V1) writesFor(r *specs.LinuxResources) ([]v1Write, error) {
 
 // Apply sets the container's resources before its process runs. Devices
 // are always set: nil rules deny every device, as on v2.
-func (m *V1) Apply(r *specs.LinuxResources) error {
+func (m *Manager) Apply(r *specs.LinuxResources) error {
 	ws, err := m.writesFor(r)
 	if err != nil {
 		return err
@@ -477,7 +462,7 @@ func (m *V1) Apply(r *specs.LinuxResources) error {
 
 // Update changes the set fields of r; device rules only if r.Devices is
 // non-nil. memory.checkBeforeUpdate refuses a limit at or below usage.
-func (m *V1) Update(r *specs.LinuxResources) error {
+func (m *Manager) Update(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
@@ -485,8 +470,8 @@ func (m *V1) Update(r *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	if mem := r.Memory; mem != nil && deref(mem.CheckBeforeUpdate) {
-		if err := m.checkMemoryUsage(deref(mem.Limit), deref(mem.Swap)); err != nil {
+	if mem := r.Memory; mem != nil && cgroups.Deref(mem.CheckBeforeUpdate) {
+		if err := m.checkMemoryUsage(cgroups.Deref(mem.Limit), cgroups.Deref(mem.Swap)); err != nil {
 			return err
 		}
 	}
@@ -498,7 +483,7 @@ func (m *V1) Update(r *specs.LinuxResources) error {
 	return m.applyWrites(ws)
 }
 
-func (m *V1) checkMemoryUsage(limit, swap int64) error {
+func (m *Manager) checkMemoryUsage(limit, swap int64) error {
 	check := func(file string, l int64, what string) error {
 		if l <= 0 || !m.has("memory", file) {
 			return nil

@@ -1,4 +1,4 @@
-package cgroups
+package fs2
 
 import (
 	"encoding/json"
@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
 func TestStatsFakeHierarchy(t *testing.T) {
@@ -66,7 +69,7 @@ func TestStatsLimits(t *testing.T) {
 	if s.Memory.Usage.Limit != math.MaxUint64 || s.Memory.Swap.Limit != math.MaxUint64 || s.Memory.Swap.Usage != 15 {
 		t.Errorf("memory %+v", s.Memory)
 	}
-	if s.Pids != (Pids{Current: 1, Limit: 42}) {
+	if s.Pids != (cgroups.Pids{Current: 1, Limit: 42}) {
 		t.Errorf("pids %+v", s.Pids)
 	}
 }
@@ -80,7 +83,7 @@ func TestStatsOnHost(t *testing.T) {
 	startSpinner(t, m)
 	// The spinners' CPU shows up however busy the machine is; only how
 	// soon it does depends on the load.
-	var s *Stats
+	var s *cgroups.Stats
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var err error
 		if s, err = m.Stats(); err != nil {
@@ -109,12 +112,12 @@ func TestStatsOnHost(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
-	requireRoot(t)
+	cgtest.RequireRoot(t)
 	f, err := Features()
 	if err != nil {
 		t.Skip(err)
 	}
-	mp, _ := Mountpoint()
+	mp, _ := cgroups.Mountpoint()
 	if f.Mountpoint != mp {
 		t.Errorf("mountpoint %q, want %q", f.Mountpoint, mp)
 	}

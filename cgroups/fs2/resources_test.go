@@ -1,4 +1,4 @@
-package cgroups
+package fs2
 
 import (
 	"os"
@@ -8,12 +8,18 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/oci-rt/oci-rt/cgroups/devices"
+	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
-func u64(v uint64) *uint64 { return &v }
-func u32(v uint32) *uint32 { return &v }
-func u16(v uint16) *uint16 { return &v }
-func boolp(v bool) *bool   { return &v }
+var (
+	i64   = cgtest.Ptr[int64]
+	u64   = cgtest.Ptr[uint64]
+	u32   = cgtest.Ptr[uint32]
+	u16   = cgtest.Ptr[uint16]
+	boolp = cgtest.Ptr[bool]
+)
 
 var allControllers = map[string]bool{
 	"cpuset": true, "cpu": true, "io": true, "memory": true,
@@ -213,7 +219,7 @@ func TestCPUWeightCurve(t *testing.T) {
 
 // fakeCgroup is a temp directory with the interface files a real cgroup
 // would have, so that Manager's file handling runs without a kernel.
-func fakeCgroup(t *testing.T, files map[string]string) *Unified {
+func fakeCgroup(t *testing.T, files map[string]string) *Manager {
 	t.Helper()
 	root := t.TempDir()
 	m, err := NewAt(root, "/ctr")
@@ -231,7 +237,7 @@ func fakeCgroup(t *testing.T, files map[string]string) *Unified {
 	return m
 }
 
-func readFake(t *testing.T, m *Unified, name string) string {
+func readFake(t *testing.T, m *Manager, name string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(m.Dir(), name))
 	if err != nil {
@@ -326,7 +332,7 @@ func TestApplyOnHost(t *testing.T) {
 		}
 	}
 
-	r := &specs.LinuxResources{Devices: DefaultAllowedDevices()}
+	r := &specs.LinuxResources{Devices: devices.DefaultAllowedDevices()}
 	hugetlb := env.controllers["hugetlb"] && m.exists("hugetlb.2MB.max")
 	if hugetlb {
 		r.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 8 << 20}}
