@@ -1,5 +1,11 @@
 package cgroups
 
+import (
+	"errors"
+	"io/fs"
+	"strconv"
+)
+
 // Stats is what `events --stats` reports. The JSON field names and
 // omitempty choices follow runc's events types so that engines parsing
 // runc's output (containerd's go-runc, Docker) read ours unchanged.
@@ -101,4 +107,32 @@ type PSIData struct {
 type PSI struct {
 	Some PSIData `json:"some,omitempty"`
 	Full PSIData `json:"full,omitempty"`
+}
+
+// PidsStats reads the pids controller's counters, the same files on v1
+// and v2, through read (a missing file or controller is an error wrapping
+// fs.ErrNotExist). Without the controller it counts the processes pids
+// lists, so that a process count shows on every host.
+func PidsStats(read func(file string) (string, error), pids func() ([]int, error)) (Pids, error) {
+	cur, err := read("pids.current")
+	if errors.Is(err, fs.ErrNotExist) {
+		ps, err := pids()
+		if err != nil {
+			return Pids{}, err
+		}
+		return Pids{Current: uint64(len(ps))}, nil
+	}
+	if err != nil {
+		return Pids{}, err
+	}
+	var p Pids
+	p.Current, _ = strconv.ParseUint(cur, 10, 64)
+	limit, err := read("pids.max")
+	if err != nil {
+		return Pids{}, err
+	}
+	if limit != "max" {
+		p.Limit, _ = strconv.ParseUint(limit, 10, 64)
+	}
+	return p, nil
 }

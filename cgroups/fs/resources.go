@@ -434,56 +434,27 @@ func (m *Manager) explainWrite(w v1Write, err error) error {
 	return err
 }
 
-// writesFor converts r for this cgroup.
-func (m *Manager) writesFor(r *specs.LinuxResources) ([]v1Write, error) {
+// PlanResources converts r into the writes that set it on this cgroup,
+// validating everything first.
+func (m *Manager) PlanResources(r *specs.LinuxResources) (func() error, error) {
 	ws, err := convertV1(r, m.env())
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", m.representative(), err)
 	}
-	return ws, nil
+	return func() error { return m.applyWrites(ws) }, nil
 }
 
-// Apply sets the container's resources before its process runs. Devices
-// are always set: nil rules deny every device, as on v2.
-func (m *Manager) Apply(r *specs.LinuxResources) error {
-	ws, err := m.writesFor(r)
-	if err != nil {
-		return err
-	}
-	var devs []specs.LinuxDeviceCgroup
-	if r != nil {
-		devs = r.Devices
-	}
-	if err := m.SetDevices(devs); err != nil {
-		return err
-	}
-	return m.applyWrites(ws)
-}
+// Apply sets the container's resources before its process runs (see
+// cgroups.ApplyResources); the device rules go to devices.allow/deny.
+func (m *Manager) Apply(r *specs.LinuxResources) error { return cgroups.ApplyResources(m, r) }
 
-// Update changes the set fields of r; device rules only if r.Devices is
-// non-nil. memory.checkBeforeUpdate refuses a limit at or below usage.
-func (m *Manager) Update(r *specs.LinuxResources) error {
-	if r == nil {
-		return nil
-	}
-	ws, err := m.writesFor(r)
-	if err != nil {
-		return err
-	}
-	if mem := r.Memory; mem != nil && cgroups.Deref(mem.CheckBeforeUpdate) {
-		if err := m.checkMemoryUsage(cgroups.Deref(mem.Limit), cgroups.Deref(mem.Swap)); err != nil {
-			return err
-		}
-	}
-	if r.Devices != nil {
-		if err := m.SetDevices(r.Devices); err != nil {
-			return err
-		}
-	}
-	return m.applyWrites(ws)
-}
+// Update changes the set fields of r on a running container (see
+// cgroups.UpdateResources).
+func (m *Manager) Update(r *specs.LinuxResources) error { return cgroups.UpdateResources(m, r) }
 
-func (m *Manager) checkMemoryUsage(limit, swap int64) error {
+// CheckMemoryUsage refuses a memory (memory+swap) limit at or below
+// memory.usage_in_bytes (memory.memsw.usage_in_bytes).
+func (m *Manager) CheckMemoryUsage(limit, swap int64) error {
 	check := func(file string, l int64, what string) error {
 		if l <= 0 || !m.has("memory", file) {
 			return nil

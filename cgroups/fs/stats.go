@@ -134,25 +134,9 @@ func (m *Manager) memoryStats(s *cgroups.Stats) error {
 }
 
 func (m *Manager) pidsStats(s *cgroups.Stats) error {
-	cur, ok, err := m.readOptional("pids", "pids.current")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		pids, err := m.Pids()
-		if err != nil {
-			return err
-		}
-		s.Pids.Current = uint64(len(pids))
-		return nil
-	}
-	s.Pids.Current, _ = strconv.ParseUint(cur, 10, 64)
-	if limit, err := m.read("pids", "pids.max"); err != nil {
-		return err
-	} else if limit != "max" {
-		s.Pids.Limit, _ = strconv.ParseUint(limit, 10, 64)
-	}
-	return nil
+	var err error
+	s.Pids, err = cgroups.PidsStats(func(file string) (string, error) { return m.read("pids", file) }, m.Pids)
+	return err
 }
 
 // blkioStats reads CFQ's statistics, or BFQ's, or, when neither scheduler

@@ -451,28 +451,17 @@ func (m *Manager) applyWrites(ws []write) error {
 	return nil
 }
 
-// Apply sets the container's resources at creation, before its process
-// runs. Everything is validated first, so an invalid configuration changes
-// nothing. The device filter is always installed: nil or empty
-// r.Devices denies every device, so callers append DefaultAllowedDevices
-// (and rules for the configured device nodes) to the spec's rules.
-func (m *Manager) Apply(r *specs.LinuxResources) error {
-	ws, err := m.writesFor(r)
-	if err != nil {
-		return err
-	}
-	var devs []specs.LinuxDeviceCgroup
-	if r != nil {
-		devs = r.Devices
-	}
-	if err := m.SetDevices(devs); err != nil {
-		return err
-	}
-	return m.applyWrites(ws)
-}
+// Apply sets the container's resources at creation (see
+// cgroups.ApplyResources); the device rules become an eBPF filter.
+func (m *Manager) Apply(r *specs.LinuxResources) error { return cgroups.ApplyResources(m, r) }
 
-// writesFor converts r into the file writes that set it on this cgroup.
-func (m *Manager) writesFor(r *specs.LinuxResources) ([]write, error) {
+// Update changes the set fields of r on a running container (see
+// cgroups.UpdateResources).
+func (m *Manager) Update(r *specs.LinuxResources) error { return cgroups.UpdateResources(m, r) }
+
+// PlanResources converts r into the file writes that set it on this
+// cgroup, validating everything first.
+func (m *Manager) PlanResources(r *specs.LinuxResources) (func() error, error) {
 	env, err := m.env()
 	if err != nil {
 		return nil, err
@@ -481,32 +470,7 @@ func (m *Manager) writesFor(r *specs.LinuxResources) ([]write, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", m.path, err)
 	}
-	return ws, nil
-}
-
-// Update changes the resources of a running container. Only the fields set
-// in r change; the device filter is replaced only if r.Devices is non-nil.
-// With memory.checkBeforeUpdate, a memory (or memory+swap) limit at or below
-// the current usage is refused instead of making the kernel reclaim or OOM-kill.
-func (m *Manager) Update(r *specs.LinuxResources) error {
-	if r == nil {
-		return nil
-	}
-	ws, err := m.writesFor(r)
-	if err != nil {
-		return err
-	}
-	if mem := r.Memory; mem != nil && cgroups.Deref(mem.CheckBeforeUpdate) {
-		if err := m.checkMemoryUsage(cgroups.Deref(mem.Limit), cgroups.Deref(mem.Swap)); err != nil {
-			return err
-		}
-	}
-	if r.Devices != nil {
-		if err := m.SetDevices(r.Devices); err != nil {
-			return err
-		}
-	}
-	return m.applyWrites(ws)
+	return func() error { return m.applyWrites(ws) }, nil
 }
 
 func (m *Manager) readUint(name string) (uint64, error) {
@@ -521,7 +485,9 @@ func (m *Manager) readUint(name string) (uint64, error) {
 	return v, nil
 }
 
-func (m *Manager) checkMemoryUsage(limit, swap int64) error {
+// CheckMemoryUsage refuses a memory (memory+swap) limit at or below
+// memory.current (plus memory.swap.current).
+func (m *Manager) CheckMemoryUsage(limit, swap int64) error {
 	if limit <= 0 && swap <= 0 {
 		return nil
 	}

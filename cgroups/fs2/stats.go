@@ -142,25 +142,9 @@ func (m *Manager) memoryStats(s *cgroups.Stats) error {
 }
 
 func (m *Manager) pidsStats(s *cgroups.Stats) error {
-	cur, ok, err := m.readOptional("pids.current")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		pids, err := m.Pids()
-		if err != nil {
-			return err
-		}
-		s.Pids.Current = uint64(len(pids))
-		return nil
-	}
-	s.Pids.Current, _ = strconv.ParseUint(cur, 10, 64)
-	if limit, err := m.read("pids.max"); err != nil {
-		return err
-	} else if limit != "max" {
-		s.Pids.Limit, _ = strconv.ParseUint(limit, 10, 64)
-	}
-	return nil
+	var err error
+	s.Pids, err = cgroups.PidsStats(m.read, m.Pids)
+	return err
 }
 
 func (m *Manager) ioStats(s *cgroups.Stats) error {
