@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,7 +201,14 @@ func TestV1OnHost(t *testing.T) {
 		t.Error("cpuset.cpus left empty: no process could join")
 	}
 
-	cmd := exec.Command("sleep", "60")
+	// The v1 memory controller charges what a task allocates while it is
+	// in the cgroup, not what it had when it joined: the shell execs sleep
+	// only once inside, so that the cgroup's usage cannot be 0.
+	cmd := exec.Command("sh", "-c", "read x && exec sleep 60")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -208,6 +216,10 @@ func TestV1OnHost(t *testing.T) {
 	if err := m.Enter(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitComm(t, cmd.Process.Pid, "sleep")
 	own, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cgroup")
 	for ctrl, p := range m.paths {
 		if !strings.Contains(string(own), ctrl+":"+p+"\n") {
@@ -246,6 +258,25 @@ func TestV1OnHost(t *testing.T) {
 		if _, err := os.Stat(d); !os.IsNotExist(err) {
 			t.Errorf("%s after Destroy: %v", d, err)
 		}
+	}
+}
+
+// waitComm waits until process pid runs the program named comm.
+func waitComm(t *testing.T, pid int, comm string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(string(b)) == comm {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still runs %s, not %s", pid, b, comm)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
