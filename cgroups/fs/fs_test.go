@@ -138,7 +138,7 @@ func TestParseBlkioFile(t *testing.T) {
 	}
 }
 
-// v1Host gives a Manager manager for a fresh absolute cgroup on this host's v1
+// v1Host gives a v1 Manager for a fresh absolute cgroup on this host's v1
 // hierarchies, removed at the end of the test.
 func v1Host(t *testing.T) *Manager {
 	t.Helper()
