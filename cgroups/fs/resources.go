@@ -37,14 +37,17 @@ type v1Conversion struct {
 	writes []v1Write
 }
 
-func (c *v1Conversion) add(ctrl, file, value string) {
+func (c *v1Conversion) Add(ctrl, file, value string) {
 	c.writes = append(c.writes, v1Write{ctrl: ctrl, file: file, value: value})
 }
 
-// need fails unless ctrl's hierarchy is mounted: a limit that silently
+// Has tells whether ctrl's cgroup has an optional file.
+func (c *v1Conversion) Has(ctrl, file string) bool { return c.env.has(ctrl, file) }
+
+// Need fails unless ctrl's hierarchy is mounted: a limit that silently
 // does not apply is worse than a container that does not start (runc
 // fails the same way, on the write).
-func (c *v1Conversion) need(ctrl, what string) error {
+func (c *v1Conversion) Need(ctrl, what string) error {
 	if c.env.mounted(ctrl) {
 		return nil
 	}
@@ -69,18 +72,25 @@ func convertV1(r *specs.LinuxResources, env v1Env) ([]v1Write, error) {
 	return c.writes, nil
 }
 
+// The conversions that are the same on v2 (see cgroups.Conversion).
+func (c *v1Conversion) pids(r *specs.LinuxResources) error { return cgroups.ConvertPids(c, r) }
+func (c *v1Conversion) hugetlb(r *specs.LinuxResources) error {
+	return cgroups.ConvertHugetlb(c, r, "limit_in_bytes")
+}
+func (c *v1Conversion) rdma(r *specs.LinuxResources) error { return cgroups.ConvertRdma(c, r) }
+
 func (c *v1Conversion) cpuset(r *specs.LinuxResources) error {
 	if r.CPU == nil || (r.CPU.Cpus == "" && r.CPU.Mems == "") {
 		return nil
 	}
-	if err := c.need("cpuset", "linux.resources.cpu.cpus/mems"); err != nil {
+	if err := c.Need("cpuset", "linux.resources.cpu.cpus/mems"); err != nil {
 		return err
 	}
 	if r.CPU.Cpus != "" {
-		c.add("cpuset", "cpuset.cpus", r.CPU.Cpus)
+		c.Add("cpuset", "cpuset.cpus", r.CPU.Cpus)
 	}
 	if r.CPU.Mems != "" {
-		c.add("cpuset", "cpuset.mems", r.CPU.Mems)
+		c.Add("cpuset", "cpuset.mems", r.CPU.Mems)
 	}
 	return nil
 }
@@ -111,14 +121,14 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 	if !used {
 		return nil
 	}
-	if err := c.need("memory", "linux.resources.memory"); err != nil {
+	if err := c.Need("memory", "linux.resources.memory"); err != nil {
 		return err
 	}
 	const limitFile, swapFile = "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"
-	if limit == -1 && swap == 0 && c.env.has("memory", swapFile) {
+	if limit == -1 && swap == 0 && c.Has("memory", swapFile) {
 		swap = -1
 	}
-	if swap != 0 && !c.env.has("memory", swapFile) {
+	if swap != 0 && !c.Has("memory", swapFile) {
 		if swap != -1 {
 			return errors.New("memory.swap: this kernel has no swap accounting (memory.memsw.limit_in_bytes)")
 		}
@@ -134,24 +144,24 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 		swapFirst = swap == -1 || curLimit < uint64(swap)
 	}
 	if swapFirst {
-		c.add("memory", swapFile, strconv.FormatInt(swap, 10))
+		c.Add("memory", swapFile, strconv.FormatInt(swap, 10))
 	}
 	if limit != 0 {
-		c.add("memory", limitFile, strconv.FormatInt(limit, 10))
+		c.Add("memory", limitFile, strconv.FormatInt(limit, 10))
 	}
 	if swap != 0 && !swapFirst {
-		c.add("memory", swapFile, strconv.FormatInt(swap, 10))
+		c.Add("memory", swapFile, strconv.FormatInt(swap, 10))
 	}
 	if v := cgroups.Deref(m.Reservation); v != 0 {
-		c.add("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(v, 10))
+		c.Add("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(v, 10))
 	}
 	c.kernelLimit("memory.kernel", m.Kernel, "memory.kmem.limit_in_bytes") //nolint:staticcheck // runc still accepts it
 	c.kernelLimit("memory.kernelTCP", m.KernelTCP, "memory.kmem.tcp.limit_in_bytes")
 	if cgroups.Deref(m.DisableOOMKiller) {
-		c.add("memory", "memory.oom_control", "1")
+		c.Add("memory", "memory.oom_control", "1")
 	}
 	if sw := m.Swappiness; sw != nil && int64(*sw) != -1 {
-		c.add("memory", "memory.swappiness", strconv.FormatUint(*sw, 10))
+		c.Add("memory", "memory.swappiness", strconv.FormatUint(*sw, 10))
 	}
 	if uh := m.UseHierarchy; uh != nil {
 		want := "0"
@@ -161,7 +171,7 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 		// Recent kernels fix use_hierarchy at 1 and refuse writes: a
 		// value that is already there needs no write.
 		if cur, err := c.env.current("memory", "memory.use_hierarchy"); err != nil || cur != want {
-			c.add("memory", "memory.use_hierarchy", want)
+			c.Add("memory", "memory.use_hierarchy", want)
 		}
 	}
 	return nil
@@ -175,7 +185,7 @@ func (c *v1Conversion) kernelLimit(what string, v *int64, file string) {
 		return
 	}
 	ignored := fmt.Sprintf("linux.resources.%s is ignored: this kernel does not support kernel memory limits", what)
-	if !c.env.has("memory", file) {
+	if !c.Has("memory", file) {
 		cgroups.Warn(ignored)
 		return
 	}
@@ -195,17 +205,17 @@ func (c *v1Conversion) cpu(r *specs.LinuxResources) error {
 	if shares == 0 && quota == 0 && period == 0 && rtRuntime == 0 && rtPeriod == 0 && p.Burst == nil && p.Idle == nil {
 		return nil
 	}
-	if err := c.need("cpu", "linux.resources.cpu"); err != nil {
+	if err := c.Need("cpu", "linux.resources.cpu"); err != nil {
 		return err
 	}
 	if rtPeriod != 0 {
-		c.add("cpu", "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10))
+		c.Add("cpu", "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10))
 	}
 	if rtRuntime != 0 {
-		c.add("cpu", "cpu.rt_runtime_us", strconv.FormatInt(rtRuntime, 10))
+		c.Add("cpu", "cpu.rt_runtime_us", strconv.FormatInt(rtRuntime, 10))
 	}
 	if shares != 0 {
-		c.add("cpu", "cpu.shares", strconv.FormatUint(shares, 10))
+		c.Add("cpu", "cpu.shares", strconv.FormatUint(shares, 10))
 	}
 	if period != 0 {
 		c.writes = append(c.writes, v1Write{ctrl: "cpu", file: "cpu.cfs_period_us", value: strconv.FormatUint(period, 10), retryLast: quota != 0})
@@ -216,31 +226,17 @@ func (c *v1Conversion) cpu(r *specs.LinuxResources) error {
 		if q < 0 {
 			q = -1
 		}
-		c.add("cpu", "cpu.cfs_quota_us", strconv.FormatInt(q, 10))
+		c.Add("cpu", "cpu.cfs_quota_us", strconv.FormatInt(q, 10))
 	}
 	if p.Burst != nil {
-		if !c.env.has("cpu", "cpu.cfs_burst_us") {
+		if !c.Has("cpu", "cpu.cfs_burst_us") {
 			return errors.New("cpu.burst: this kernel has no CFS burst (cpu.cfs_burst_us)")
 		}
 		c.writes = append(c.writes, v1Write{ctrl: "cpu", file: "cpu.cfs_burst_us", value: strconv.FormatUint(*p.Burst, 10), retryLast: true})
 	}
 	if p.Idle != nil {
-		c.add("cpu", "cpu.idle", strconv.FormatInt(*p.Idle, 10))
+		c.Add("cpu", "cpu.idle", strconv.FormatInt(*p.Idle, 10))
 	}
-	return nil
-}
-
-// pids: as in runc, 0 means unset (Podman sends it for "no limit") and a
-// negative limit is unlimited.
-func (c *v1Conversion) pids(r *specs.LinuxResources) error {
-	v, ok := cgroups.PidsValue(r)
-	if !ok {
-		return nil
-	}
-	if err := c.need("pids", "linux.resources.pids"); err != nil {
-		return err
-	}
-	c.add("pids", "pids.max", v)
 	return nil
 }
 
@@ -269,14 +265,14 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 	if !used {
 		return nil
 	}
-	if err := c.need("blkio", "linux.resources.blockIO"); err != nil {
+	if err := c.Need("blkio", "linux.resources.blockIO"); err != nil {
 		return err
 	}
 	weightFile, deviceFile := "blkio.weight", "blkio.weight_device"
-	if c.env.has("blkio", "blkio.bfq.weight") {
+	if c.Has("blkio", "blkio.bfq.weight") {
 		weightFile, deviceFile = "blkio.bfq.weight", "blkio.bfq.weight_device"
 	}
-	hasWeights := c.env.has("blkio", weightFile)
+	hasWeights := c.Has("blkio", weightFile)
 	noWeights := func(what string) error {
 		return fmt.Errorf("linux.resources.blockIO %s: no I/O scheduler here keeps proportional weights (neither blkio.weight nor blkio.bfq.weight exists)", what)
 	}
@@ -284,10 +280,10 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 		if !hasWeights {
 			return noWeights("weight")
 		}
-		c.add("blkio", weightFile, strconv.FormatUint(uint64(w), 10))
+		c.Add("blkio", weightFile, strconv.FormatUint(uint64(w), 10))
 	}
 	leaf := func(v uint16, dev string) {
-		if !c.env.has("blkio", "blkio.leaf_weight") {
+		if !c.Has("blkio", "blkio.leaf_weight") {
 			cgroups.Warn("linux.resources.blockIO leafWeight is ignored: the I/O scheduler has no leaf weights")
 			return
 		}
@@ -295,7 +291,7 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 		if dev != "" {
 			file = "blkio.leaf_weight_device"
 		}
-		c.add("blkio", file, strings.TrimPrefix(dev+" "+strconv.FormatUint(uint64(v), 10), " "))
+		c.Add("blkio", file, strings.TrimPrefix(dev+" "+strconv.FormatUint(uint64(v), 10), " "))
 	}
 	if w := cgroups.Deref(b.LeafWeight); w != 0 {
 		leaf(w, "")
@@ -306,7 +302,7 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 			if !hasWeights {
 				return noWeights("weightDevice " + dev)
 			}
-			c.add("blkio", deviceFile, dev+" "+strconv.FormatUint(uint64(w), 10))
+			c.Add("blkio", deviceFile, dev+" "+strconv.FormatUint(uint64(w), 10))
 		}
 		if w := cgroups.Deref(d.LeafWeight); w != 0 {
 			leaf(w, dev)
@@ -314,31 +310,7 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 	}
 	for _, t := range throttles {
 		for _, d := range t.devs {
-			c.add("blkio", t.file, fmt.Sprintf("%d:%d %d", d.Major, d.Minor, d.Rate))
-		}
-	}
-	return nil
-}
-
-func (c *v1Conversion) hugetlb(r *specs.LinuxResources) error {
-	if len(r.HugepageLimits) == 0 {
-		return nil
-	}
-	if err := c.need("hugetlb", "linux.resources.hugepageLimits"); err != nil {
-		return err
-	}
-	for _, h := range r.HugepageLimits {
-		if err := cgroups.CheckHugepageSize(h.Pagesize); err != nil {
-			return err
-		}
-		limit := "hugetlb." + h.Pagesize + ".limit_in_bytes"
-		if !c.env.has("hugetlb", limit) {
-			return fmt.Errorf("hugepageLimits: page size %s is not supported by this kernel (no %s)", h.Pagesize, limit)
-		}
-		v := strconv.FormatUint(h.Limit, 10)
-		c.add("hugetlb", limit, v)
-		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.limit_in_bytes"; c.env.has("hugetlb", rsvd) {
-			c.add("hugetlb", rsvd, v)
+			c.Add("blkio", t.file, fmt.Sprintf("%d:%d %d", d.Major, d.Minor, d.Rate))
 		}
 	}
 	return nil
@@ -350,38 +322,21 @@ func (c *v1Conversion) network(r *specs.LinuxResources) error {
 		return nil
 	}
 	if n.ClassID != nil {
-		if err := c.need("net_cls", "linux.resources.network.classID"); err != nil {
+		if err := c.Need("net_cls", "linux.resources.network.classID"); err != nil {
 			return err
 		}
-		c.add("net_cls", "net_cls.classid", strconv.FormatUint(uint64(*n.ClassID), 10))
+		c.Add("net_cls", "net_cls.classid", strconv.FormatUint(uint64(*n.ClassID), 10))
 	}
 	if len(n.Priorities) > 0 {
-		if err := c.need("net_prio", "linux.resources.network.priorities"); err != nil {
+		if err := c.Need("net_prio", "linux.resources.network.priorities"); err != nil {
 			return err
 		}
 		for _, p := range n.Priorities {
 			if p.Name == "" || strings.ContainsAny(p.Name, " \n/") {
 				return fmt.Errorf("linux.resources.network.priorities: invalid interface name %q", p.Name)
 			}
-			c.add("net_prio", "net_prio.ifpriomap", p.Name+" "+strconv.FormatUint(uint64(p.Priority), 10))
+			c.Add("net_prio", "net_prio.ifpriomap", p.Name+" "+strconv.FormatUint(uint64(p.Priority), 10))
 		}
-	}
-	return nil
-}
-
-func (c *v1Conversion) rdma(r *specs.LinuxResources) error {
-	if len(r.Rdma) == 0 {
-		return nil
-	}
-	if err := c.need("rdma", "linux.resources.rdma"); err != nil {
-		return err
-	}
-	lines, err := cgroups.RdmaLines(r.Rdma)
-	if err != nil {
-		return err
-	}
-	for _, l := range lines {
-		c.add("rdma", "rdma.max", l)
 	}
 	return nil
 }

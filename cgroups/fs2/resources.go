@@ -41,10 +41,17 @@ func (c *conversion) add(file, value string) {
 	c.writes = append(c.writes, write{file: file, value: value})
 }
 
-// need fails unless controller is usable in the cgroup. On a hybrid host the
+// Add is add for the conversions shared with v1: in the one unified
+// hierarchy a file's name is enough.
+func (c *conversion) Add(_, file, value string) { c.add(file, value) }
+
+// Has tells whether the cgroup has an optional interface file.
+func (c *conversion) Has(_, file string) bool { return c.env.has(file) }
+
+// Need fails unless controller is usable in the cgroup. On a hybrid host the
 // unified hierarchy usually has none, and a limit that silently does not
 // apply is worse than a container that does not start.
-func (c *conversion) need(controller, what string) error {
+func (c *conversion) Need(controller, what string) error {
 	if c.env.controllers[controller] {
 		return nil
 	}
@@ -69,6 +76,13 @@ func convertResources(r *specs.LinuxResources, env cgroupEnv) ([]write, error) {
 	}
 	return c.writes, nil
 }
+
+// The conversions that are the same on v1 (see cgroups.Conversion).
+func (c *conversion) pids(r *specs.LinuxResources) error { return cgroups.ConvertPids(c, r) }
+func (c *conversion) hugetlb(r *specs.LinuxResources) error {
+	return cgroups.ConvertHugetlb(c, r, "max")
+}
+func (c *conversion) rdma(r *specs.LinuxResources) error { return cgroups.ConvertRdma(c, r) }
 
 // limitString renders a spec limit: -1 is "max", 0 means unset ("" and no
 // write), other negatives are invalid.
@@ -147,7 +161,7 @@ func (c *conversion) memory(r *specs.LinuxResources) error {
 	if limitStr == "" && resStr == "" && swapStr == "" {
 		return nil
 	}
-	if err := c.need("memory", "linux.resources.memory"); err != nil {
+	if err := c.Need("memory", "linux.resources.memory"); err != nil {
 		return err
 	}
 	if swapStr != "" {
@@ -198,7 +212,7 @@ func (c *conversion) cpu(r *specs.LinuxResources) error {
 	}
 	shares, quota, period := cgroups.Deref(p.Shares), cgroups.Deref(p.Quota), cgroups.Deref(p.Period)
 	if p.Idle != nil || shares != 0 || quota != 0 || period != 0 || p.Burst != nil {
-		if err := c.need("cpu", "linux.resources.cpu"); err != nil {
+		if err := c.Need("cpu", "linux.resources.cpu"); err != nil {
 			return err
 		}
 	}
@@ -230,7 +244,7 @@ func (c *conversion) cpu(r *specs.LinuxResources) error {
 		c.add("cpu.max", v)
 	}
 	if p.Cpus != "" || p.Mems != "" {
-		if err := c.need("cpuset", "linux.resources.cpu.cpus/mems"); err != nil {
+		if err := c.Need("cpuset", "linux.resources.cpu.cpus/mems"); err != nil {
 			return err
 		}
 	}
@@ -240,20 +254,6 @@ func (c *conversion) cpu(r *specs.LinuxResources) error {
 	if p.Cpus != "" {
 		c.add("cpuset.cpus", p.Cpus)
 	}
-	return nil
-}
-
-// pids: as runc reads it, 0 means unset (Podman sends it for "no limit")
-// and a negative limit means unlimited.
-func (c *conversion) pids(r *specs.LinuxResources) error {
-	v, ok := cgroups.PidsValue(r)
-	if !ok {
-		return nil
-	}
-	if err := c.need("pids", "linux.resources.pids"); err != nil {
-		return err
-	}
-	c.add("pids.max", v)
 	return nil
 }
 
@@ -292,7 +292,7 @@ func (c *conversion) blockIO(r *specs.LinuxResources) error {
 	if !used {
 		return nil
 	}
-	if err := c.need("io", "linux.resources.blockIO"); err != nil {
+	if err := c.Need("io", "linux.resources.blockIO"); err != nil {
 		return err
 	}
 	// BFQ takes blkio-style weights as they are, io.weight on its own scale.
@@ -342,49 +342,6 @@ func (c *conversion) blockIO(r *specs.LinuxResources) error {
 	return nil
 }
 
-func (c *conversion) hugetlb(r *specs.LinuxResources) error {
-	if len(r.HugepageLimits) == 0 {
-		return nil
-	}
-	if err := c.need("hugetlb", "linux.resources.hugepageLimits"); err != nil {
-		return err
-	}
-	for _, h := range r.HugepageLimits {
-		if err := cgroups.CheckHugepageSize(h.Pagesize); err != nil {
-			return err
-		}
-		maxFile := "hugetlb." + h.Pagesize + ".max"
-		if !c.env.has(maxFile) {
-			return fmt.Errorf("hugepageLimits: page size %s is not supported by this kernel (no %s)", h.Pagesize, maxFile)
-		}
-		v := strconv.FormatUint(h.Limit, 10)
-		c.add(maxFile, v)
-		// The spec asks for reservation limits where the kernel has them
-		// (5.7+): they also cover pages reserved by mmap but not yet touched.
-		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.max"; c.env.has(rsvd) {
-			c.add(rsvd, v)
-		}
-	}
-	return nil
-}
-
-func (c *conversion) rdma(r *specs.LinuxResources) error {
-	if len(r.Rdma) == 0 {
-		return nil
-	}
-	if err := c.need("rdma", "linux.resources.rdma"); err != nil {
-		return err
-	}
-	lines, err := cgroups.RdmaLines(r.Rdma)
-	if err != nil {
-		return err
-	}
-	for _, l := range lines {
-		c.add("rdma.max", l)
-	}
-	return nil
-}
-
 func (c *conversion) network(r *specs.LinuxResources) error {
 	if n := r.Network; n != nil && (n.ClassID != nil || len(n.Priorities) > 0) {
 		cgroups.Warn("linux.resources.network is ignored: net_cls and net_prio do not exist in cgroup v2")
@@ -412,7 +369,7 @@ func (c *conversion) unified(r *specs.LinuxResources) error {
 			return fmt.Errorf("unified key %q is managed by the runtime", k)
 		}
 		if ctrl != "cgroup" {
-			if err := c.need(ctrl, "unified key "+strconv.Quote(k)); err != nil {
+			if err := c.Need(ctrl, "unified key "+strconv.Quote(k)); err != nil {
 				return err
 			}
 		}
