@@ -81,13 +81,18 @@ VMBIN := tests/vm/.cache/bin
 test-vm: deps build
 	mkdir -p $(VMBIN)
 	$(MAKE) --no-print-directory build BINARY=$(VMBIN)/$(BINARY) EXTRATAGS=ocirt_testhooks
-	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/cgroups.test ./cgroups/
+	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/ ./cgroups/...
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
 	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
+		$(VMBIN)/devices.test -test.v -test.count=1 --- \
+		$(VMBIN)/fs.test -test.v -test.count=1 --- \
+		$(VMBIN)/fs2.test -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1
 	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
-		$(VMBIN)/cgroups.test -test.run 'V1|DevTransition' -test.v -test.count=1 --- \
+		$(VMBIN)/cgroups.test -test.run V1 -test.v -test.count=1 --- \
+		$(VMBIN)/fs.test -test.run V1 -test.v -test.count=1 --- \
+		$(VMBIN)/devices.test -test.run DevTransition -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'CgroupV1|Leniency' -test.v -test.count=1
 
 # The OCI runtime-tools validation suite; a program in the expected list

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -65,39 +64,7 @@ func eventsAction(ctx *cli.Context) error {
 		return fmt.Errorf("container %s is not running", c.ID())
 	}
 	defer unix.Close(pidfd)
-	oom, err := m.WatchOOM()
-	if err != nil {
-		return err
-	}
-	defer oom.Close()
-	emitOOM := func() error {
-		if rose, err := oom.Rose(); err != nil || !rose {
-			return err
-		}
+	return cgroups.WatchEvents(m, pidfd, interval, emitStats, func() error {
 		return enc.Encode(event{Type: "oom", ID: c.ID()})
-	}
-	next := time.Now().Add(interval)
-	for {
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}, {Fd: int32(oom.Fd()), Events: unix.POLLIN}}
-		_, err := unix.Poll(fds, int(max(time.Until(next), 0).Milliseconds()))
-		if err != nil && !errors.Is(err, unix.EINTR) {
-			return fmt.Errorf("events: poll: %w", err)
-		}
-		if fds[1].Revents != 0 {
-			if err := emitOOM(); err != nil {
-				return err
-			}
-		}
-		if fds[0].Revents != 0 {
-			// The kernel counts an OOM kill before the victim is gone:
-			// one that stopped the container is reported before we end.
-			return emitOOM()
-		}
-		if !time.Now().Before(next) {
-			if err := emitStats(); err != nil {
-				return err
-			}
-			next = next.Add(interval)
-		}
-	}
+	})
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/opencontainers/selinux/go-selinux"
 	"github.com/urfave/cli/v2"
 
-	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/fs2"
 	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
@@ -61,7 +61,7 @@ func hostFeatures() *features.Features {
 	modes, mpolFlags := proc.SupportedMemoryPolicy()
 	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: mpolFlags}
 	cg := &features.Cgroup{V1: &no, V2: &yes, Systemd: &no, SystemdUser: &no}
-	if fs, err := cgroups.Features(); err == nil {
+	if fs, err := fs2.Features(); err == nil {
 		cg.Rdma = flag(fs.RDMA)
 	} else {
 		cg.V2 = &no

@@ -14,8 +14,9 @@ import (
 )
 
 // Manager operates on a container's cgroup, in the one unified hierarchy
-// (Unified, cgroup v2) or in every mounted v1 hierarchy (V1, legacy and
-// hybrid hosts). A systemd driver would be a third implementation.
+// (fs2.Manager, cgroup v2) or in every mounted v1 hierarchy (fs.Manager,
+// legacy and hybrid hosts); manager.Load picks one for a Location. A
+// systemd driver would be a third implementation.
 type Manager interface {
 	// Create makes the cgroup (and missing ancestors) in every hierarchy.
 	Create() error
@@ -94,14 +95,14 @@ func Resolve(cgroupsPath, containerID, parent string) (Location, error) {
 	return resolveV1(cgroupsPath, containerID, parent, hier, own)
 }
 
-func resolveV1(cgroupsPath, containerID, parent string, hier map[string]hierarchy, own map[string]string) (Location, error) {
+func resolveV1(cgroupsPath, containerID, parent string, hier map[string]Hierarchy, own map[string]string) (Location, error) {
 	loc := Location{Paths: map[string]string{}}
 	for ctrl := range hier {
 		base := ""
 		if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
 			o, ok := own[ctrl]
 			if !ok {
-				return Location{}, fmt.Errorf("cgroupsPath %q: the runtime's own cgroup in the %s hierarchy is unknown", cgroupsPath, hierarchyName(ctrl))
+				return Location{}, fmt.Errorf("cgroupsPath %q: the runtime's own cgroup in the %s hierarchy is unknown", cgroupsPath, HierarchyName(ctrl))
 			}
 			base = o
 		}
@@ -113,7 +114,7 @@ func resolveV1(cgroupsPath, containerID, parent string, hier map[string]hierarch
 	}
 	// The representative path: what the unified hierarchy of a hybrid
 	// host, or else the memory hierarchy, holds.
-	for _, k := range []string{hybridRootName, "memory", "pids", "cpu", "devices"} {
+	for _, k := range []string{UnifiedKey, "memory", "pids", "cpu", "devices"} {
 		if p, ok := loc.Paths[k]; ok {
 			loc.Path = p
 			break
@@ -122,27 +123,12 @@ func resolveV1(cgroupsPath, containerID, parent string, hier map[string]hierarch
 	return loc, nil
 }
 
-func hierarchyName(ctrl string) string {
-	if ctrl == hybridRootName {
+// HierarchyName names the hierarchy of a V1Hierarchies key in messages.
+func HierarchyName(ctrl string) string {
+	if ctrl == UnifiedKey {
 		return "unified"
 	}
 	return ctrl
-}
-
-// Load returns the manager of a recorded Location.
-func Load(loc Location) (Manager, error) {
-	if loc.Paths != nil {
-		m, err := loadV1(loc.Paths)
-		if err != nil {
-			return nil, err
-		}
-		return m, nil
-	}
-	m, err := New(loc.Path)
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 // DefaultStateRoot is the state directory a runtime run as root uses
@@ -210,18 +196,18 @@ func hierarchyMountpoints() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, h := range hier {
-		if h.root == "/" && !seen[h.mountpoint] {
-			seen[h.mountpoint] = true
-			out = append(out, h.mountpoint)
+		if h.Root == "/" && !seen[h.Mountpoint] {
+			seen[h.Mountpoint] = true
+			out = append(out, h.Mountpoint)
 		}
 	}
 	return out
 }
 
-// retryVanishedParent runs mkdirs again when a parent disappeared under
+// RetryVanishedParent runs mkdirs again when a parent disappeared under
 // it: a concurrent delete may remove an empty default parent
 // (RemoveDefaultParent) between the mkdir of the parent and the child's.
-func retryVanishedParent(mkdirs func() error) error {
+func RetryVanishedParent(mkdirs func() error) error {
 	var err error
 	for range 3 {
 		if err = mkdirs(); !errors.Is(err, fs.ErrNotExist) {

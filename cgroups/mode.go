@@ -30,10 +30,13 @@ func (m Mode) String() string {
 }
 
 const (
-	cgroupRoot     = "/sys/fs/cgroup"
-	hybridUnified  = "/sys/fs/cgroup/unified"
-	hybridRootName = "" // the unified hierarchy's key among a hybrid host's hierarchies
+	cgroupRoot    = "/sys/fs/cgroup"
+	hybridUnified = "/sys/fs/cgroup/unified"
 )
+
+// UnifiedKey is the unified hierarchy's key among a hybrid host's
+// hierarchies and in a Location's Paths.
+const UnifiedKey = ""
 
 var hostMode = sync.OnceValues(detectMode)
 
@@ -56,16 +59,19 @@ func detectMode() (Mode, error) {
 	return ModeLegacy, nil
 }
 
-// hierarchy is one mounted v1 hierarchy (or a hybrid host's unified one).
-type hierarchy struct {
-	mountpoint string
-	root       string // the mount's root within the hierarchy (mountinfo field 4)
+// Hierarchy is one mounted v1 hierarchy (or a hybrid host's unified one).
+type Hierarchy struct {
+	Mountpoint string
+	Root       string // the mount's root within the hierarchy (mountinfo field 4)
 }
 
-// v1Hierarchies maps each v1 controller (and "name=systemd", and "" for a
-// hybrid host's unified hierarchy) to the hierarchy it is mounted in.
-// Co-mounted controllers (cpu,cpuacct) map to the same mount.
-var v1Hierarchies = sync.OnceValues(func() (map[string]hierarchy, error) {
+// V1Hierarchies maps each v1 controller (and "name=systemd", and
+// UnifiedKey for a hybrid host's unified hierarchy) to the hierarchy it is
+// mounted in. Co-mounted controllers (cpu,cpuacct) map to the same mount.
+// The map is read once per process and shared: callers must not change it.
+func V1Hierarchies() (map[string]Hierarchy, error) { return v1Hierarchies() }
+
+var v1Hierarchies = sync.OnceValues(func() (map[string]Hierarchy, error) {
 	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
@@ -77,8 +83,8 @@ var v1Hierarchies = sync.OnceValues(func() (map[string]hierarchy, error) {
 // joins, as runc does: systemd's own tracking hierarchy.
 var joinedNamed = map[string]bool{"name=systemd": true}
 
-func parseV1Mounts(mountinfo []byte) (map[string]hierarchy, error) {
-	out := map[string]hierarchy{}
+func parseV1Mounts(mountinfo []byte) (map[string]Hierarchy, error) {
+	out := map[string]Hierarchy{}
 	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
@@ -89,7 +95,7 @@ func parseV1Mounts(mountinfo []byte) (map[string]hierarchy, error) {
 		if len(fields) < 5 || len(tail) < 3 {
 			continue
 		}
-		h := hierarchy{mountpoint: unescapeMountinfo(fields[4]), root: unescapeMountinfo(fields[3])}
+		h := Hierarchy{Mountpoint: unescapeMountinfo(fields[4]), Root: unescapeMountinfo(fields[3])}
 		switch tail[0] {
 		case "cgroup":
 			for _, opt := range strings.Split(tail[2], ",") {
@@ -98,8 +104,8 @@ func parseV1Mounts(mountinfo []byte) (map[string]hierarchy, error) {
 				}
 			}
 		case "cgroup2":
-			if h.mountpoint == hybridUnified {
-				out[hybridRootName] = h
+			if h.Mountpoint == hybridUnified {
+				out[UnifiedKey] = h
 			}
 		}
 	}
@@ -170,12 +176,12 @@ func parseProcCgroup(data []byte) (map[string]string, error) {
 		if len(parts) != 3 {
 			continue
 		}
-		p, err := cleanPath(parts[2])
+		p, err := CleanPath(parts[2])
 		if err != nil {
 			return nil, err
 		}
 		if parts[0] == "0" && parts[1] == "" {
-			out[hybridRootName] = p
+			out[UnifiedKey] = p
 			continue
 		}
 		for _, c := range strings.Split(parts[1], ",") {

@@ -1,9 +1,13 @@
-// Package cgroups manages a container's cgroup: placement, resource limits,
-// device rules, freezing, killing, statistics and removal, on the unified
-// (v2) hierarchy (Unified, with an eBPF device filter) or on the v1
-// hierarchies of a legacy or hybrid host (V1, with runc's file mapping).
-// It knows nothing about the command line; callers pass runtime-spec
-// values and get errors that name the cgroup and the file.
+// Package cgroups is what every cgroup driver shares: the Manager
+// interface a container's cgroup is operated through, the host's layout
+// (unified, hybrid or legacy), where a container's cgroup goes
+// (cgroupsPath resolution), the statistics shape, and the resource
+// conversions and file helpers both drivers use. The drivers are in
+// cgroups/fs2 (v2, with an eBPF device filter) and cgroups/fs (v1, with
+// runc's file mapping), device rules in cgroups/devices, and
+// cgroups/manager picks a driver for a recorded Location. None of them
+// knows about the command line; callers pass runtime-spec values and get
+// errors that name the cgroup and the file.
 package cgroups
 
 import (
@@ -74,20 +78,20 @@ func MoveToOwn(pid int) error {
 	if err != nil {
 		return err
 	}
-	return writeFile(filepath.Join(root, own), "cgroup.procs", strconv.Itoa(pid), own)
+	return WriteFile(filepath.Join(root, own), "cgroup.procs", strconv.Itoa(pid), own)
 }
 
 func resolvePath(cgroupsPath, containerID, own, parent string) (string, error) {
 	switch {
 	case cgroupsPath == "":
-		if err := checkName(containerID); err != nil {
+		if err := CheckName(containerID); err != nil {
 			return "", fmt.Errorf("default cgroup for container %q: %w", containerID, err)
 		}
 		cgroupsPath = parent + "/" + containerID
 	case !strings.HasPrefix(cgroupsPath, "/"):
 		cgroupsPath = own + "/" + cgroupsPath
 	}
-	p, err := cleanPath(cgroupsPath)
+	p, err := CleanPath(cgroupsPath)
 	if err != nil {
 		return "", err
 	}
@@ -103,16 +107,16 @@ func parseOwnCgroup(data []byte) (string, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for sc.Scan() {
 		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-			return cleanPath(p)
+			return CleanPath(p)
 		}
 	}
 	return "", errors.New("no cgroup2 entry (0::) in /proc/self/cgroup")
 }
 
-// cleanPath validates a path within the hierarchy and returns it in canonical
+// CleanPath validates a path within the hierarchy and returns it in canonical
 // form. ".." is refused outright rather than resolved, so a configuration
 // can never name a cgroup outside the subtree it appears to name.
-func cleanPath(p string) (string, error) {
+func CleanPath(p string) (string, error) {
 	if !strings.HasPrefix(p, "/") {
 		return "", fmt.Errorf("cgroup path %q is not absolute", p)
 	}
@@ -129,8 +133,8 @@ func cleanPath(p string) (string, error) {
 	return path.Clean(p), nil
 }
 
-// checkName validates a single path component.
-func checkName(n string) error {
+// CheckName validates a single path component.
+func CheckName(n string) error {
 	switch {
 	case n == "", n == ".", n == "..":
 		return fmt.Errorf("invalid name %q", n)

@@ -87,15 +87,3 @@ func TestMountpoint(t *testing.T) {
 		t.Errorf("Mountpoint %s: %v", mp, err)
 	}
 }
-
-func TestNewAt(t *testing.T) {
-	m, err := NewAt("/sys/fs/cgroup", "/a/b/")
-	if err != nil || m.Path() != "/a/b" || m.Dir() != "/sys/fs/cgroup/a/b" {
-		t.Errorf("NewAt: %+v, %v", m, err)
-	}
-	for _, bad := range []string{"", "/", "a/b", "/a/../b", "/a\x00"} {
-		if _, err := NewAt("/sys/fs/cgroup", bad); err == nil {
-			t.Errorf("NewAt(%q) accepted", bad)
-		}
-	}
-}

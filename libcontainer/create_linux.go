@@ -13,6 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/devices"
+	"github.com/oci-rt/oci-rt/cgroups/fs2"
+	"github.com/oci-rt/oci-rt/cgroups/manager"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 	"github.com/oci-rt/oci-rt/seccomp"
@@ -132,7 +135,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	}
 	pause("recorded")
 
-	cg, err := cgroups.Load(cgLoc)
+	cg, err := manager.Load(cgLoc)
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +173,7 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	req.passLog()
 	req.cgroupFD = -1
 	req.config.CgroupPath = cgLoc.Path
-	unified, isUnified := cg.(*cgroups.Unified)
+	unified, isUnified := cg.(*fs2.Manager)
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's
 	// limits; it joins the container's cgroup before anything of the
@@ -493,5 +496,5 @@ func applyResources(cg cgroups.Manager, spec *specs.Spec) error {
 // access to it, only resources.devices does (runc's rule too), so a config
 // that lists /dev/kmsg but denies everything cannot read the kernel log.
 func containerDeviceRules(rules []specs.LinuxDeviceCgroup) []specs.LinuxDeviceCgroup {
-	return append(append([]specs.LinuxDeviceCgroup{}, rules...), cgroups.DefaultAllowedDevices()...)
+	return append(append([]specs.LinuxDeviceCgroup{}, rules...), devices.DefaultAllowedDevices()...)
 }

@@ -5,7 +5,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/devices"
 )
 
 // The filter is the configured rules followed by the default allow list,
@@ -18,7 +18,7 @@ func TestContainerDeviceRulesAreConfigPlusDefaults(t *testing.T) {
 		{Allow: true, Type: "c", Major: &major, Minor: &minor, Access: "w"},
 	}
 	got := containerDeviceRules(configured)
-	defaults := cgroups.DefaultAllowedDevices()
+	defaults := devices.DefaultAllowedDevices()
 	if len(got) != len(configured)+len(defaults) {
 		t.Fatalf("got %d rules, want the %d configured + %d defaults: %+v", len(got), len(configured), len(defaults), got)
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/fs2"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
@@ -90,7 +91,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	// no such flag, so the namespace stage is moved in before it starts
 	// work, and so are the processes it forks.
 	cgroupFD, enter := -1, cg
-	if unified, ok := cg.(*cgroups.Unified); ok {
+	if unified, ok := cg.(*fs2.Manager); ok {
 		cgDir, err := unified.OpenDir()
 		if err != nil {
 			return 0, err

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/manager"
 )
 
 // What the runtime touches on a container's behalf (its init, its cgroup,
@@ -241,7 +242,7 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 	if st.CgroupPath == "" && st.CgroupPaths == nil {
 		return nil, errNoCgroup
 	}
-	m, err := cgroups.Load(cgroups.Location{Path: st.CgroupPath, Paths: st.CgroupPaths})
+	m, err := manager.Load(cgroups.Location{Path: st.CgroupPath, Paths: st.CgroupPaths})
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package cgroups
+package devices
 
 import (
 	"encoding/json"
@@ -6,37 +6,23 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 
+	"github.com/cilium/ebpf"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
-// The test binary doubles as the process placed in test cgroups: with
-// helperEnv set it runs a helper instead of the tests.
-const helperEnv = "OCI_RT_CGROUPS_TEST_HELPER"
-
-// helpers are the modes the test binary can run in instead of the tests;
-// VM-only tests register more.
+// The device filter tests run probes in a helper process inside a cgroup
+// that carries the filter: the kernel's own enforcement is the oracle.
 var helpers = map[string]func(){"probe": helperProbe, "loop": helperLoop}
 
-func TestMain(m *testing.M) {
-	mode := os.Getenv(helperEnv)
-	if mode == "" {
-		os.Exit(m.Run())
-	}
-	h, ok := helpers[mode]
-	if !ok {
-		fmt.Fprintln(os.Stderr, "unknown helper", mode)
-		os.Exit(2)
-	}
-	h()
-	os.Exit(0)
-}
+func TestMain(m *testing.M) { cgtest.Main(m, helpers) }
 
 // probe is one device access attempted by a helper: open a node with the
 // given access ("r", "w", "rw"), or mknod ("m") a node of that type/number.
@@ -130,65 +116,38 @@ func helperLoop() {
 	_ = json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// helperCmd prepares the test binary as a helper started directly inside
-// the cgroup (clone3 CLONE_INTO_CGROUP), as the runtime starts exec'd
-// processes.
-func helperCmd(t *testing.T, m *Unified, mode string, env ...string) (*exec.Cmd, *os.File) {
+// filterCgroup creates an empty test cgroup on the unified hierarchy and
+// returns its directory, open for attaching filters and starting helpers.
+func filterCgroup(t *testing.T, sub string) *os.File {
 	t.Helper()
-	dir, err := m.OpenDir()
+	root, path := cgtest.Cgroup2(t, sub)
+	dir := filepath.Join(root, path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { dir.Close() })
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), append(env, helperEnv+"="+mode)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(dir.Fd())}
-	cmd.Stderr = os.Stderr
-	return cmd, dir
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
-// requireRoot skips tests that need privileges the unprivileged developer
-// running `go test` does not have; the skip is reported, never a pass.
-func requireRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+// setFilter replaces the cgroup's device filter as the v2 driver does.
+func setFilter(dir *os.File, rules []specs.LinuxDeviceCgroup) error {
+	prog, err := LoadFilter(rules)
+	if err != nil {
+		return err
 	}
+	defer prog.Close()
+	return Attach(int(dir.Fd()), prog)
 }
 
-var testCgroupSeq atomic.Int64
-
-// testCgroup creates an empty cgroup /oci-rt-test-<pid>-<n>/<sub> on the real
-// unified hierarchy and removes the whole /oci-rt-test-<pid>-<n> tree at the
-// end of the test.
-func testCgroup(t *testing.T, sub string) *Unified {
+func attached(t *testing.T, dir *os.File) []ebpf.ProgramID {
 	t.Helper()
-	requireRoot(t)
-	root, err := Mountpoint()
-	if err != nil {
-		t.Skipf("no cgroup2 hierarchy: %v", err)
-	}
-	top := fmt.Sprintf("/oci-rt-test-%d-%d", os.Getpid(), testCgroupSeq.Add(1))
-	topM, err := NewAt(root, top)
+	ids, err := Attached(int(dir.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		// Kill first so that a failed test does not leave helpers behind
-		// that keep the cgroup busy.
-		if _, err := os.Stat(topM.Dir()); err == nil {
-			_ = topM.Kill()
-			if err := topM.Destroy(); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
-		}
-	})
-	m, err := NewAt(root, strings.TrimSuffix(top+"/"+sub, "/"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Create(); err != nil {
-		t.Fatal(err)
-	}
-	return m
+	return ids
 }

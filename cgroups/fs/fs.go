@@ -1,4 +1,8 @@
-package cgroups
+// Package fs is the cgroup v1 driver: a container's cgroup in every
+// mounted v1 hierarchy (and a hybrid host's unified one), with runc's file
+// mapping for every controller, the freezer for pause, and the
+// devices.allow/deny emulation of package devices.
+package fs
 
 import (
 	"bytes"
@@ -15,12 +19,14 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
-// V1 operates on a container's cgroup in every mounted v1 hierarchy, and on
+// Manager operates on a container's cgroup in every mounted v1 hierarchy, and on
 // a hybrid host also in the unified hierarchy (for placement only: it has
 // no controllers there), as runc's fs driver does.
-type V1 struct {
+type Manager struct {
 	// dirs maps each controller (or "name=systemd", or "" for the unified
 	// hierarchy) to the container's cgroup directory in its hierarchy;
 	// co-mounted controllers share a directory.
@@ -29,16 +35,18 @@ type V1 struct {
 	paths map[string]string
 }
 
-func loadV1(paths map[string]string) (*V1, error) {
-	hier, err := v1Hierarchies()
+// Load returns the manager of a cgroup recorded by its path in each
+// hierarchy (a cgroups.Location's Paths).
+func Load(paths map[string]string) (*Manager, error) {
+	hier, err := cgroups.V1Hierarchies()
 	if err != nil {
 		return nil, err
 	}
-	return newV1(paths, hier)
+	return newManager(paths, hier)
 }
 
-func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
-	m := &V1{dirs: map[string]string{}, paths: map[string]string{}}
+func newManager(paths map[string]string, hier map[string]cgroups.Hierarchy) (*Manager, error) {
+	m := &Manager{dirs: map[string]string{}, paths: map[string]string{}}
 	for ctrl, p := range paths {
 		h, ok := hier[ctrl]
 		if !ok {
@@ -46,7 +54,7 @@ func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
 			// container can be there.
 			continue
 		}
-		clean, err := cleanPath(p)
+		clean, err := cgroups.CleanPath(p)
 		if err != nil {
 			return nil, err
 		}
@@ -54,13 +62,13 @@ func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
 			return nil, errors.New("the root cgroup cannot be managed as a container cgroup")
 		}
 		rel := clean
-		if h.root != "/" {
+		if h.Root != "/" {
 			var ok bool
-			if rel, ok = strings.CutPrefix(clean, h.root+"/"); !ok {
-				return nil, fmt.Errorf("cgroup %s is outside the part of the %s hierarchy mounted at %s", clean, hierarchyName(ctrl), h.mountpoint)
+			if rel, ok = strings.CutPrefix(clean, h.Root+"/"); !ok {
+				return nil, fmt.Errorf("cgroup %s is outside the part of the %s hierarchy mounted at %s", clean, cgroups.HierarchyName(ctrl), h.Mountpoint)
 			}
 		}
-		m.dirs[ctrl] = filepath.Join(h.mountpoint, rel)
+		m.dirs[ctrl] = filepath.Join(h.Mountpoint, rel)
 		m.paths[ctrl] = clean
 	}
 	if len(m.dirs) == 0 {
@@ -70,10 +78,10 @@ func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
 }
 
 // Paths are the cgroup's paths per hierarchy.
-func (m *V1) Paths() map[string]string { return maps.Clone(m.paths) }
+func (m *Manager) Paths() map[string]string { return maps.Clone(m.paths) }
 
 // Dirs lists each directory once, the representative hierarchy's first.
-func (m *V1) Dirs() []string {
+func (m *Manager) Dirs() []string {
 	dirs := m.uniqueDirs()
 	first := m.dirs[m.representativeController()]
 	out := []string{first}
@@ -87,7 +95,7 @@ func (m *V1) Dirs() []string {
 
 // uniqueDirs lists each directory once (co-mounted controllers share one),
 // in a stable order.
-func (m *V1) uniqueDirs() []string {
+func (m *Manager) uniqueDirs() []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
@@ -99,11 +107,11 @@ func (m *V1) uniqueDirs() []string {
 	return out
 }
 
-func (m *V1) label(ctrl string) string {
-	return hierarchyName(ctrl) + ":" + m.paths[ctrl]
+func (m *Manager) label(ctrl string) string {
+	return cgroups.HierarchyName(ctrl) + ":" + m.paths[ctrl]
 }
 
-func (m *V1) read(ctrl, name string) (string, error) {
+func (m *Manager) read(ctrl, name string) (string, error) {
 	dir, ok := m.dirs[ctrl]
 	if !ok {
 		return "", fmt.Errorf("cgroup: the %s controller is not mounted: %w", ctrl, fs.ErrNotExist)
@@ -115,15 +123,15 @@ func (m *V1) read(ctrl, name string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-func (m *V1) write(ctrl, name, value string) error {
+func (m *Manager) write(ctrl, name, value string) error {
 	dir, ok := m.dirs[ctrl]
 	if !ok {
 		return fmt.Errorf("cgroup: cannot write %s: the %s controller is not mounted", name, ctrl)
 	}
-	return writeFile(dir, name, value, m.label(ctrl))
+	return cgroups.WriteFile(dir, name, value, m.label(ctrl))
 }
 
-func (m *V1) has(ctrl, name string) bool {
+func (m *Manager) has(ctrl, name string) bool {
 	dir, ok := m.dirs[ctrl]
 	if !ok {
 		return false
@@ -136,13 +144,13 @@ func (m *V1) has(ctrl, name string) bool {
 // only if no process is in it and it is not frozen, as on v2. cpuset
 // directories start with empty cpus and mems, in which no process may
 // run, so each new level gets its parent's (runc does the same).
-func (m *V1) Create() error {
+func (m *Manager) Create() error {
 	if err := m.checkReusable(); err != nil {
 		return err
 	}
 	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
 		dir := m.dirs[ctrl]
-		if err := retryVanishedParent(func() error { return os.MkdirAll(dir, 0o755) }); err != nil {
+		if err := cgroups.RetryVanishedParent(func() error { return os.MkdirAll(dir, 0o755) }); err != nil {
 			return fmt.Errorf("cgroup %s: mkdir: %w", m.label(ctrl), err)
 		}
 		if ctrl == "cpuset" {
@@ -175,14 +183,14 @@ func initCpuset(dir string) error {
 		if err != nil {
 			return err
 		}
-		if err := writeFile(dir, f, string(bytes.TrimSpace(val)), dir); err != nil {
+		if err := cgroups.WriteFile(dir, f, string(bytes.TrimSpace(val)), dir); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (m *V1) checkReusable() error {
+func (m *Manager) checkReusable() error {
 	pids, err := m.Pids()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -200,10 +208,10 @@ func (m *V1) checkReusable() error {
 }
 
 // representative names the cgroup in messages by one of its paths.
-func (m *V1) representative() string { return m.paths[m.representativeController()] }
+func (m *Manager) representative() string { return m.paths[m.representativeController()] }
 
-func (m *V1) representativeController() string {
-	for _, k := range []string{"memory", "pids", "freezer", "cpu", hybridRootName} {
+func (m *Manager) representativeController() string {
+	for _, k := range []string{"memory", "pids", "freezer", "cpu", cgroups.UnifiedKey} {
 		if _, ok := m.paths[k]; ok {
 			return k
 		}
@@ -212,9 +220,9 @@ func (m *V1) representativeController() string {
 }
 
 // Enter moves pid into the cgroup in every hierarchy.
-func (m *V1) Enter(pid int) error {
+func (m *Manager) Enter(pid int) error {
 	for _, dir := range m.uniqueDirs() {
-		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid), dir); err != nil {
+		if err := cgroups.WriteFile(dir, "cgroup.procs", strconv.Itoa(pid), dir); err != nil {
 			return err
 		}
 	}
@@ -223,7 +231,7 @@ func (m *V1) Enter(pid int) error {
 
 // pidsDir is the hierarchy whose cgroup.procs lists the container's
 // processes: any will do, they all hold the same processes.
-func (m *V1) pidsDir() (string, error) {
+func (m *Manager) pidsDir() (string, error) {
 	for _, k := range []string{"freezer", "pids", "memory", "cpu", "devices"} {
 		if d, ok := m.dirs[k]; ok {
 			return d, nil
@@ -236,7 +244,7 @@ func (m *V1) pidsDir() (string, error) {
 }
 
 // Pids lists the processes in the cgroup and its descendants.
-func (m *V1) Pids() ([]int, error) {
+func (m *Manager) Pids() ([]int, error) {
 	dir, err := m.pidsDir()
 	if err != nil {
 		return nil, err
@@ -244,12 +252,12 @@ func (m *V1) Pids() ([]int, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", m.representative(), err)
 	}
-	return pidsBelow(dir, m.representative())
+	return cgroups.PidsBelow(dir, m.representative())
 }
 
 // Freeze freezes the cgroup through the freezer controller and waits for
 // FROZEN. A freeze that does not complete in time is undone.
-func (m *V1) Freeze() error {
+func (m *Manager) Freeze() error {
 	if err := m.write("freezer", "freezer.state", "FROZEN"); err != nil {
 		return err
 	}
@@ -261,7 +269,7 @@ func (m *V1) Freeze() error {
 }
 
 // Thaw resumes the cgroup and waits for THAWED.
-func (m *V1) Thaw() error {
+func (m *Manager) Thaw() error {
 	if err := m.write("freezer", "freezer.state", "THAWED"); err != nil {
 		return err
 	}
@@ -270,7 +278,7 @@ func (m *V1) Thaw() error {
 
 // Frozen tells whether the cgroup is frozen; FREEZING counts as frozen, as it does for runc (the container
 // cannot run either way).
-func (m *V1) Frozen() (bool, error) {
+func (m *Manager) Frozen() (bool, error) {
 	s, err := m.read("freezer", "freezer.state")
 	if err != nil {
 		return false, err
@@ -280,8 +288,8 @@ func (m *V1) Frozen() (bool, error) {
 
 // waitFreezer polls freezer.state; writing FROZEN again makes the kernel
 // retry tasks that were not freezable at the first attempt.
-func (m *V1) waitFreezer(want string) error {
-	deadline := time.Now().Add(freezeTimeout)
+func (m *Manager) waitFreezer(want string) error {
+	deadline := time.Now().Add(cgroups.FreezeTimeout)
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		s, err := m.read("freezer", "freezer.state")
 		if err != nil {
@@ -291,7 +299,7 @@ func (m *V1) waitFreezer(want string) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("cgroup %s: freezer.state still %s after %v", m.label("freezer"), s, freezeTimeout)
+			return fmt.Errorf("cgroup %s: freezer.state still %s after %v", m.label("freezer"), s, cgroups.FreezeTimeout)
 		}
 		time.Sleep(delay)
 		if err := m.write("freezer", "freezer.state", want); err != nil {
@@ -306,7 +314,7 @@ func (m *V1) waitFreezer(want string) error {
 // would stop such forks too, but would show the container as paused to
 // every concurrent `state` meanwhile. A frozen cgroup is thawed after the
 // signals, since a v1-frozen task cannot die until it runs again.
-func (m *V1) Kill() error {
+func (m *Manager) Kill() error {
 	signaled := map[int]bool{}
 	for range killRounds {
 		pids, err := m.Pids()
@@ -341,11 +349,11 @@ const killRounds = 8
 
 // Destroy removes the cgroup and everything below it in every hierarchy,
 // retrying rmdir on EBUSY while killed tasks exit.
-func (m *V1) Destroy() error {
-	deadline := time.Now().Add(destroyTimeout)
+func (m *Manager) Destroy() error {
+	deadline := time.Now().Add(cgroups.DestroyTimeout)
 	var errs []error
 	for _, dir := range m.uniqueDirs() {
-		if err := removeTree(dir, deadline); err != nil {
+		if err := cgroups.RemoveTree(dir, deadline); err != nil {
 			errs = append(errs, fmt.Errorf("cgroup %s: destroy: %w", m.representative(), err))
 		}
 	}
@@ -356,8 +364,8 @@ func (m *V1) Destroy() error {
 // exec --cgroup: "path" names it in every hierarchy, "ctrl[,ctrl]:path"
 // only in those controllers' hierarchies (the others keep the container's
 // cgroup), as runc accepts it.
-func (m *V1) Sub(sub string) (Manager, error) {
-	ctrls, rel, err := parseSubCgroup(sub)
+func (m *Manager) Sub(sub string) (cgroups.Manager, error) {
+	ctrls, rel, err := cgroups.ParseSubCgroup(sub)
 	if err != nil {
 		return nil, err
 	}
@@ -374,11 +382,11 @@ func (m *V1) Sub(sub string) (Manager, error) {
 		}
 		paths[c] = path.Join(p, rel)
 	}
-	hier, err := v1Hierarchies()
+	hier, err := cgroups.V1Hierarchies()
 	if err != nil {
 		return nil, err
 	}
-	s, err := newV1(paths, hier)
+	s, err := newManager(paths, hier)
 	if err != nil {
 		return nil, err
 	}
@@ -395,22 +403,4 @@ func (m *V1) Sub(sub string) (Manager, error) {
 		}
 	}
 	return s, nil
-}
-
-// parseSubCgroup splits runc's --cgroup value into the named controllers
-// (none: every hierarchy) and a relative path without "." or "..".
-func parseSubCgroup(sub string) ([]string, string, error) {
-	var ctrls []string
-	rel := sub
-	if c, r, ok := strings.Cut(sub, ":"); ok {
-		rel = r
-		if c != "" {
-			ctrls = strings.Split(c, ",")
-		}
-	}
-	clean := path.Clean("/" + rel)
-	if clean != "/"+strings.Trim(rel, "/") || clean == "/" {
-		return nil, "", fmt.Errorf("--cgroup %q: must be a relative path below the container's cgroup, without dot components", sub)
-	}
-	return ctrls, strings.TrimPrefix(clean, "/"), nil
 }

@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -9,12 +9,9 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-)
 
-// Warn reports a configuration value that is accepted but has no effect
-// on this host (runc logs the same values as warnings). The CLI points it
-// at its log; by default it is silent, since clients read stderr.
-var Warn = func(string) {}
+	"github.com/oci-rt/oci-rt/cgroups"
+)
 
 // v1Write is one value for one file of one controller's cgroup.
 type v1Write struct {
@@ -40,14 +37,17 @@ type v1Conversion struct {
 	writes []v1Write
 }
 
-func (c *v1Conversion) add(ctrl, file, value string) {
+func (c *v1Conversion) Add(ctrl, file, value string) {
 	c.writes = append(c.writes, v1Write{ctrl: ctrl, file: file, value: value})
 }
 
-// need fails unless ctrl's hierarchy is mounted: a limit that silently
+// Has tells whether ctrl's cgroup has an optional file.
+func (c *v1Conversion) Has(ctrl, file string) bool { return c.env.has(ctrl, file) }
+
+// Need fails unless ctrl's hierarchy is mounted: a limit that silently
 // does not apply is worse than a container that does not start (runc
 // fails the same way, on the write).
-func (c *v1Conversion) need(ctrl, what string) error {
+func (c *v1Conversion) Need(ctrl, what string) error {
 	if c.env.mounted(ctrl) {
 		return nil
 	}
@@ -72,18 +72,25 @@ func convertV1(r *specs.LinuxResources, env v1Env) ([]v1Write, error) {
 	return c.writes, nil
 }
 
+// The conversions that are the same on v2 (see cgroups.Conversion).
+func (c *v1Conversion) pids(r *specs.LinuxResources) error { return cgroups.ConvertPids(c, r) }
+func (c *v1Conversion) hugetlb(r *specs.LinuxResources) error {
+	return cgroups.ConvertHugetlb(c, r, "limit_in_bytes")
+}
+func (c *v1Conversion) rdma(r *specs.LinuxResources) error { return cgroups.ConvertRdma(c, r) }
+
 func (c *v1Conversion) cpuset(r *specs.LinuxResources) error {
 	if r.CPU == nil || (r.CPU.Cpus == "" && r.CPU.Mems == "") {
 		return nil
 	}
-	if err := c.need("cpuset", "linux.resources.cpu.cpus/mems"); err != nil {
+	if err := c.Need("cpuset", "linux.resources.cpu.cpus/mems"); err != nil {
 		return err
 	}
 	if r.CPU.Cpus != "" {
-		c.add("cpuset", "cpuset.cpus", r.CPU.Cpus)
+		c.Add("cpuset", "cpuset.cpus", r.CPU.Cpus)
 	}
 	if r.CPU.Mems != "" {
-		c.add("cpuset", "cpuset.mems", r.CPU.Mems)
+		c.Add("cpuset", "cpuset.mems", r.CPU.Mems)
 	}
 	return nil
 }
@@ -97,11 +104,11 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 	if m == nil {
 		return nil
 	}
-	limit, swap := deref(m.Limit), deref(m.Swap)
+	limit, swap := cgroups.Deref(m.Limit), cgroups.Deref(m.Swap)
 	for _, v := range []struct {
 		name string
 		v    int64
-	}{{"memory.limit", limit}, {"memory.swap", swap}, {"memory.reservation", deref(m.Reservation)}} {
+	}{{"memory.limit", limit}, {"memory.swap", swap}, {"memory.reservation", cgroups.Deref(m.Reservation)}} {
 		if v.v < -1 {
 			return fmt.Errorf("%s: invalid value %d", v.name, v.v)
 		}
@@ -109,19 +116,19 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 	if sw := m.Swappiness; sw != nil && *sw > 100 && int64(*sw) != -1 {
 		return fmt.Errorf("memory.swappiness: invalid value %d (valid range is 0-100)", *sw)
 	}
-	used := limit != 0 || swap != 0 || deref(m.Reservation) != 0 || m.Kernel != nil || m.KernelTCP != nil ||
-		m.Swappiness != nil || deref(m.DisableOOMKiller) || m.UseHierarchy != nil
+	used := limit != 0 || swap != 0 || cgroups.Deref(m.Reservation) != 0 || m.Kernel != nil || m.KernelTCP != nil ||
+		m.Swappiness != nil || cgroups.Deref(m.DisableOOMKiller) || m.UseHierarchy != nil
 	if !used {
 		return nil
 	}
-	if err := c.need("memory", "linux.resources.memory"); err != nil {
+	if err := c.Need("memory", "linux.resources.memory"); err != nil {
 		return err
 	}
 	const limitFile, swapFile = "memory.limit_in_bytes", "memory.memsw.limit_in_bytes"
-	if limit == -1 && swap == 0 && c.env.has("memory", swapFile) {
+	if limit == -1 && swap == 0 && c.Has("memory", swapFile) {
 		swap = -1
 	}
-	if swap != 0 && !c.env.has("memory", swapFile) {
+	if swap != 0 && !c.Has("memory", swapFile) {
 		if swap != -1 {
 			return errors.New("memory.swap: this kernel has no swap accounting (memory.memsw.limit_in_bytes)")
 		}
@@ -137,24 +144,24 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 		swapFirst = swap == -1 || curLimit < uint64(swap)
 	}
 	if swapFirst {
-		c.add("memory", swapFile, strconv.FormatInt(swap, 10))
+		c.Add("memory", swapFile, strconv.FormatInt(swap, 10))
 	}
 	if limit != 0 {
-		c.add("memory", limitFile, strconv.FormatInt(limit, 10))
+		c.Add("memory", limitFile, strconv.FormatInt(limit, 10))
 	}
 	if swap != 0 && !swapFirst {
-		c.add("memory", swapFile, strconv.FormatInt(swap, 10))
+		c.Add("memory", swapFile, strconv.FormatInt(swap, 10))
 	}
-	if v := deref(m.Reservation); v != 0 {
-		c.add("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(v, 10))
+	if v := cgroups.Deref(m.Reservation); v != 0 {
+		c.Add("memory", "memory.soft_limit_in_bytes", strconv.FormatInt(v, 10))
 	}
 	c.kernelLimit("memory.kernel", m.Kernel, "memory.kmem.limit_in_bytes") //nolint:staticcheck // runc still accepts it
 	c.kernelLimit("memory.kernelTCP", m.KernelTCP, "memory.kmem.tcp.limit_in_bytes")
-	if deref(m.DisableOOMKiller) {
-		c.add("memory", "memory.oom_control", "1")
+	if cgroups.Deref(m.DisableOOMKiller) {
+		c.Add("memory", "memory.oom_control", "1")
 	}
 	if sw := m.Swappiness; sw != nil && int64(*sw) != -1 {
-		c.add("memory", "memory.swappiness", strconv.FormatUint(*sw, 10))
+		c.Add("memory", "memory.swappiness", strconv.FormatUint(*sw, 10))
 	}
 	if uh := m.UseHierarchy; uh != nil {
 		want := "0"
@@ -164,7 +171,7 @@ func (c *v1Conversion) memory(r *specs.LinuxResources) error {
 		// Recent kernels fix use_hierarchy at 1 and refuse writes: a
 		// value that is already there needs no write.
 		if cur, err := c.env.current("memory", "memory.use_hierarchy"); err != nil || cur != want {
-			c.add("memory", "memory.use_hierarchy", want)
+			c.Add("memory", "memory.use_hierarchy", want)
 		}
 	}
 	return nil
@@ -178,8 +185,8 @@ func (c *v1Conversion) kernelLimit(what string, v *int64, file string) {
 		return
 	}
 	ignored := fmt.Sprintf("linux.resources.%s is ignored: this kernel does not support kernel memory limits", what)
-	if !c.env.has("memory", file) {
-		Warn(ignored)
+	if !c.Has("memory", file) {
+		cgroups.Warn(ignored)
 		return
 	}
 	c.writes = append(c.writes, v1Write{ctrl: "memory", file: file, value: strconv.FormatInt(*v, 10), ignoredIfRefused: ignored})
@@ -193,22 +200,22 @@ func (c *v1Conversion) cpu(r *specs.LinuxResources) error {
 	if p == nil {
 		return nil
 	}
-	shares, quota, period := deref(p.Shares), deref(p.Quota), deref(p.Period)
-	rtRuntime, rtPeriod := deref(p.RealtimeRuntime), deref(p.RealtimePeriod)
+	shares, quota, period := cgroups.Deref(p.Shares), cgroups.Deref(p.Quota), cgroups.Deref(p.Period)
+	rtRuntime, rtPeriod := cgroups.Deref(p.RealtimeRuntime), cgroups.Deref(p.RealtimePeriod)
 	if shares == 0 && quota == 0 && period == 0 && rtRuntime == 0 && rtPeriod == 0 && p.Burst == nil && p.Idle == nil {
 		return nil
 	}
-	if err := c.need("cpu", "linux.resources.cpu"); err != nil {
+	if err := c.Need("cpu", "linux.resources.cpu"); err != nil {
 		return err
 	}
 	if rtPeriod != 0 {
-		c.add("cpu", "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10))
+		c.Add("cpu", "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10))
 	}
 	if rtRuntime != 0 {
-		c.add("cpu", "cpu.rt_runtime_us", strconv.FormatInt(rtRuntime, 10))
+		c.Add("cpu", "cpu.rt_runtime_us", strconv.FormatInt(rtRuntime, 10))
 	}
 	if shares != 0 {
-		c.add("cpu", "cpu.shares", strconv.FormatUint(shares, 10))
+		c.Add("cpu", "cpu.shares", strconv.FormatUint(shares, 10))
 	}
 	if period != 0 {
 		c.writes = append(c.writes, v1Write{ctrl: "cpu", file: "cpu.cfs_period_us", value: strconv.FormatUint(period, 10), retryLast: quota != 0})
@@ -219,44 +226,18 @@ func (c *v1Conversion) cpu(r *specs.LinuxResources) error {
 		if q < 0 {
 			q = -1
 		}
-		c.add("cpu", "cpu.cfs_quota_us", strconv.FormatInt(q, 10))
+		c.Add("cpu", "cpu.cfs_quota_us", strconv.FormatInt(q, 10))
 	}
 	if p.Burst != nil {
-		if !c.env.has("cpu", "cpu.cfs_burst_us") {
+		if !c.Has("cpu", "cpu.cfs_burst_us") {
 			return errors.New("cpu.burst: this kernel has no CFS burst (cpu.cfs_burst_us)")
 		}
 		c.writes = append(c.writes, v1Write{ctrl: "cpu", file: "cpu.cfs_burst_us", value: strconv.FormatUint(*p.Burst, 10), retryLast: true})
 	}
 	if p.Idle != nil {
-		c.add("cpu", "cpu.idle", strconv.FormatInt(*p.Idle, 10))
+		c.Add("cpu", "cpu.idle", strconv.FormatInt(*p.Idle, 10))
 	}
 	return nil
-}
-
-// pids: as in runc, 0 means unset (Podman sends it for "no limit") and a
-// negative limit is unlimited.
-func (c *v1Conversion) pids(r *specs.LinuxResources) error {
-	v, ok := pidsValue(r)
-	if !ok {
-		return nil
-	}
-	if err := c.need("pids", "linux.resources.pids"); err != nil {
-		return err
-	}
-	c.add("pids", "pids.max", v)
-	return nil
-}
-
-// pidsValue is the pids.max value for r, shared by both drivers; false
-// when nothing is to be written.
-func pidsValue(r *specs.LinuxResources) (string, bool) {
-	if r.Pids == nil || r.Pids.Limit == nil || *r.Pids.Limit == 0 {
-		return "", false
-	}
-	if l := *r.Pids.Limit; l > 0 {
-		return strconv.FormatInt(l, 10), true
-	}
-	return "max", true
 }
 
 // blockIO: weights go to BFQ's files where CFQ's are gone (kernels since
@@ -277,83 +258,59 @@ func (c *v1Conversion) blockIO(r *specs.LinuxResources) error {
 		{"blkio.throttle.read_iops_device", b.ThrottleReadIOPSDevice},
 		{"blkio.throttle.write_iops_device", b.ThrottleWriteIOPSDevice},
 	}
-	used := deref(b.Weight) != 0 || deref(b.LeafWeight) != 0 || len(b.WeightDevice) > 0
+	used := cgroups.Deref(b.Weight) != 0 || cgroups.Deref(b.LeafWeight) != 0 || len(b.WeightDevice) > 0
 	for _, t := range throttles {
 		used = used || len(t.devs) > 0
 	}
 	if !used {
 		return nil
 	}
-	if err := c.need("blkio", "linux.resources.blockIO"); err != nil {
+	if err := c.Need("blkio", "linux.resources.blockIO"); err != nil {
 		return err
 	}
 	weightFile, deviceFile := "blkio.weight", "blkio.weight_device"
-	if c.env.has("blkio", "blkio.bfq.weight") {
+	if c.Has("blkio", "blkio.bfq.weight") {
 		weightFile, deviceFile = "blkio.bfq.weight", "blkio.bfq.weight_device"
 	}
-	hasWeights := c.env.has("blkio", weightFile)
+	hasWeights := c.Has("blkio", weightFile)
 	noWeights := func(what string) error {
 		return fmt.Errorf("linux.resources.blockIO %s: no I/O scheduler here keeps proportional weights (neither blkio.weight nor blkio.bfq.weight exists)", what)
 	}
-	if w := deref(b.Weight); w != 0 {
+	if w := cgroups.Deref(b.Weight); w != 0 {
 		if !hasWeights {
 			return noWeights("weight")
 		}
-		c.add("blkio", weightFile, strconv.FormatUint(uint64(w), 10))
+		c.Add("blkio", weightFile, strconv.FormatUint(uint64(w), 10))
 	}
 	leaf := func(v uint16, dev string) {
-		if !c.env.has("blkio", "blkio.leaf_weight") {
-			Warn("linux.resources.blockIO leafWeight is ignored: the I/O scheduler has no leaf weights")
+		if !c.Has("blkio", "blkio.leaf_weight") {
+			cgroups.Warn("linux.resources.blockIO leafWeight is ignored: the I/O scheduler has no leaf weights")
 			return
 		}
 		file := "blkio.leaf_weight"
 		if dev != "" {
 			file = "blkio.leaf_weight_device"
 		}
-		c.add("blkio", file, strings.TrimPrefix(dev+" "+strconv.FormatUint(uint64(v), 10), " "))
+		c.Add("blkio", file, strings.TrimPrefix(dev+" "+strconv.FormatUint(uint64(v), 10), " "))
 	}
-	if w := deref(b.LeafWeight); w != 0 {
+	if w := cgroups.Deref(b.LeafWeight); w != 0 {
 		leaf(w, "")
 	}
 	for _, d := range b.WeightDevice {
 		dev := fmt.Sprintf("%d:%d", d.Major, d.Minor)
-		if w := deref(d.Weight); w != 0 {
+		if w := cgroups.Deref(d.Weight); w != 0 {
 			if !hasWeights {
 				return noWeights("weightDevice " + dev)
 			}
-			c.add("blkio", deviceFile, dev+" "+strconv.FormatUint(uint64(w), 10))
+			c.Add("blkio", deviceFile, dev+" "+strconv.FormatUint(uint64(w), 10))
 		}
-		if w := deref(d.LeafWeight); w != 0 {
+		if w := cgroups.Deref(d.LeafWeight); w != 0 {
 			leaf(w, dev)
 		}
 	}
 	for _, t := range throttles {
 		for _, d := range t.devs {
-			c.add("blkio", t.file, fmt.Sprintf("%d:%d %d", d.Major, d.Minor, d.Rate))
-		}
-	}
-	return nil
-}
-
-func (c *v1Conversion) hugetlb(r *specs.LinuxResources) error {
-	if len(r.HugepageLimits) == 0 {
-		return nil
-	}
-	if err := c.need("hugetlb", "linux.resources.hugepageLimits"); err != nil {
-		return err
-	}
-	for _, h := range r.HugepageLimits {
-		if !hugepageSize.MatchString(h.Pagesize) {
-			return fmt.Errorf("hugepageLimits: page size %q is not of the form <number>KB/MB/GB", h.Pagesize)
-		}
-		limit := "hugetlb." + h.Pagesize + ".limit_in_bytes"
-		if !c.env.has("hugetlb", limit) {
-			return fmt.Errorf("hugepageLimits: page size %s is not supported by this kernel (no %s)", h.Pagesize, limit)
-		}
-		v := strconv.FormatUint(h.Limit, 10)
-		c.add("hugetlb", limit, v)
-		if rsvd := "hugetlb." + h.Pagesize + ".rsvd.limit_in_bytes"; c.env.has("hugetlb", rsvd) {
-			c.add("hugetlb", rsvd, v)
+			c.Add("blkio", t.file, fmt.Sprintf("%d:%d %d", d.Major, d.Minor, d.Rate))
 		}
 	}
 	return nil
@@ -365,38 +322,21 @@ func (c *v1Conversion) network(r *specs.LinuxResources) error {
 		return nil
 	}
 	if n.ClassID != nil {
-		if err := c.need("net_cls", "linux.resources.network.classID"); err != nil {
+		if err := c.Need("net_cls", "linux.resources.network.classID"); err != nil {
 			return err
 		}
-		c.add("net_cls", "net_cls.classid", strconv.FormatUint(uint64(*n.ClassID), 10))
+		c.Add("net_cls", "net_cls.classid", strconv.FormatUint(uint64(*n.ClassID), 10))
 	}
 	if len(n.Priorities) > 0 {
-		if err := c.need("net_prio", "linux.resources.network.priorities"); err != nil {
+		if err := c.Need("net_prio", "linux.resources.network.priorities"); err != nil {
 			return err
 		}
 		for _, p := range n.Priorities {
 			if p.Name == "" || strings.ContainsAny(p.Name, " \n/") {
 				return fmt.Errorf("linux.resources.network.priorities: invalid interface name %q", p.Name)
 			}
-			c.add("net_prio", "net_prio.ifpriomap", p.Name+" "+strconv.FormatUint(uint64(p.Priority), 10))
+			c.Add("net_prio", "net_prio.ifpriomap", p.Name+" "+strconv.FormatUint(uint64(p.Priority), 10))
 		}
-	}
-	return nil
-}
-
-func (c *v1Conversion) rdma(r *specs.LinuxResources) error {
-	if len(r.Rdma) == 0 {
-		return nil
-	}
-	if err := c.need("rdma", "linux.resources.rdma"); err != nil {
-		return err
-	}
-	lines, err := rdmaLines(r.Rdma)
-	if err != nil {
-		return err
-	}
-	for _, l := range lines {
-		c.add("rdma", "rdma.max", l)
 	}
 	return nil
 }
@@ -409,7 +349,7 @@ func (c *v1Conversion) unified(r *specs.LinuxResources) error {
 	return nil
 }
 
-func (m *V1) env() v1Env {
+func (m *Manager) env() v1Env {
 	return v1Env{
 		mounted: func(ctrl string) bool { _, ok := m.dirs[ctrl]; return ok },
 		has:     m.has,
@@ -417,12 +357,12 @@ func (m *V1) env() v1Env {
 	}
 }
 
-func (m *V1) applyWrites(ws []v1Write) error {
+func (m *Manager) applyWrites(ws []v1Write) error {
 	var retry []v1Write
 	for _, w := range ws {
 		if err := m.write(w.ctrl, w.file, w.value); err != nil {
 			if w.ignoredIfRefused != "" {
-				Warn(w.ignoredIfRefused + ": " + err.Error())
+				cgroups.Warn(w.ignoredIfRefused + ": " + err.Error())
 				continue
 			}
 			if !w.retryLast {
@@ -441,7 +381,7 @@ func (m *V1) applyWrites(ws []v1Write) error {
 
 // explainWrite adds what the kernel's bare EBUSY/EINVAL mean for the
 // writes where a user can act on it.
-func (m *V1) explainWrite(w v1Write, err error) error {
+func (m *Manager) explainWrite(w v1Write, err error) error {
 	if w.file == "memory.limit_in_bytes" || w.file == "memory.memsw.limit_in_bytes" {
 		usage, _ := m.read("memory", "memory.usage_in_bytes")
 		return fmt.Errorf("%w (current memory usage %s bytes; memory+swap must be at least memory)", err, usage)
@@ -449,56 +389,27 @@ func (m *V1) explainWrite(w v1Write, err error) error {
 	return err
 }
 
-// writesFor converts r for this cgroup.
-func (m *V1) writesFor(r *specs.LinuxResources) ([]v1Write, error) {
+// PlanResources converts r into the writes that set it on this cgroup,
+// validating everything first.
+func (m *Manager) PlanResources(r *specs.LinuxResources) (func() error, error) {
 	ws, err := convertV1(r, m.env())
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", m.representative(), err)
 	}
-	return ws, nil
+	return func() error { return m.applyWrites(ws) }, nil
 }
 
-// Apply sets the container's resources before its process runs. Devices
-// are always set: nil rules deny every device, as on v2.
-func (m *V1) Apply(r *specs.LinuxResources) error {
-	ws, err := m.writesFor(r)
-	if err != nil {
-		return err
-	}
-	var devs []specs.LinuxDeviceCgroup
-	if r != nil {
-		devs = r.Devices
-	}
-	if err := m.SetDevices(devs); err != nil {
-		return err
-	}
-	return m.applyWrites(ws)
-}
+// Apply sets the container's resources before its process runs (see
+// cgroups.ApplyResources); the device rules go to devices.allow/deny.
+func (m *Manager) Apply(r *specs.LinuxResources) error { return cgroups.ApplyResources(m, r) }
 
-// Update changes the set fields of r; device rules only if r.Devices is
-// non-nil. memory.checkBeforeUpdate refuses a limit at or below usage.
-func (m *V1) Update(r *specs.LinuxResources) error {
-	if r == nil {
-		return nil
-	}
-	ws, err := m.writesFor(r)
-	if err != nil {
-		return err
-	}
-	if mem := r.Memory; mem != nil && deref(mem.CheckBeforeUpdate) {
-		if err := m.checkMemoryUsage(deref(mem.Limit), deref(mem.Swap)); err != nil {
-			return err
-		}
-	}
-	if r.Devices != nil {
-		if err := m.SetDevices(r.Devices); err != nil {
-			return err
-		}
-	}
-	return m.applyWrites(ws)
-}
+// Update changes the set fields of r on a running container (see
+// cgroups.UpdateResources).
+func (m *Manager) Update(r *specs.LinuxResources) error { return cgroups.UpdateResources(m, r) }
 
-func (m *V1) checkMemoryUsage(limit, swap int64) error {
+// CheckMemoryUsage refuses a memory (memory+swap) limit at or below
+// memory.usage_in_bytes (memory.memsw.usage_in_bytes).
+func (m *Manager) CheckMemoryUsage(limit, swap int64) error {
 	check := func(file string, l int64, what string) error {
 		if l <= 0 || !m.has("memory", file) {
 			return nil

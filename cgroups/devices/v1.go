@@ -1,4 +1,4 @@
-package cgroups
+package devices
 
 import (
 	"fmt"
@@ -164,9 +164,9 @@ func parseDevicesList(s string) (devState, error) {
 	return st, nil
 }
 
-// devWrite is one line for devices.allow or devices.deny.
-type devWrite struct {
-	file, rule string
+// V1Write is one line (Rule) for devices.allow or devices.deny (File).
+type V1Write struct {
+	File, Rule string
 }
 
 // devTransition lists the writes that take a cgroup from cur to target.
@@ -175,56 +175,51 @@ type devWrite struct {
 // none denied that both allow. A different default cannot be reached that
 // way: the cgroup is reset and rebuilt, which happens at create, before the
 // container's process is in it. Exceptions are written in target's order.
-func devTransition(cur, target devState) []devWrite {
-	var out []devWrite
+func devTransition(cur, target devState) []V1Write {
+	var out []V1Write
 	keys := func(st devState) []devKey { return st.order }
 	if cur.allowDefault || target.allowDefault {
 		reset, except := "devices.deny", "devices.allow"
 		if target.allowDefault {
 			reset, except = "devices.allow", "devices.deny"
 		}
-		out = append(out, devWrite{reset, "a"})
+		out = append(out, V1Write{reset, "a"})
 		for _, k := range keys(target) {
-			out = append(out, devWrite{except, k.String() + " " + accessString(target.exceptions[k])})
+			out = append(out, V1Write{except, k.String() + " " + accessString(target.exceptions[k])})
 		}
 		return out
 	}
 	for _, k := range keys(cur) {
 		if gone := cur.exceptions[k] &^ target.exceptions[k]; gone != 0 {
-			out = append(out, devWrite{"devices.deny", k.String() + " " + accessString(gone)})
+			out = append(out, V1Write{"devices.deny", k.String() + " " + accessString(gone)})
 		}
 	}
 	for _, k := range keys(target) {
 		if added := target.exceptions[k] &^ cur.exceptions[k]; added != 0 {
-			out = append(out, devWrite{"devices.allow", k.String() + " " + accessString(added)})
+			out = append(out, V1Write{"devices.allow", k.String() + " " + accessString(added)})
 		}
 	}
 	return out
 }
 
-// SetDevices makes the cgroup's device access what rules say (same
-// semantics as the v2 filter: the last matching rule decides, unmatched
-// access is denied).
-func (m *V1) SetDevices(rules []specs.LinuxDeviceCgroup) error {
+// V1Target is the state a v1 devices cgroup is to reach.
+type V1Target struct{ st devState }
+
+// ParseV1Target validates rules and computes the state they describe.
+func ParseV1Target(rules []specs.LinuxDeviceCgroup) (V1Target, error) {
 	parsed, err := parseDeviceRules(rules)
 	if err != nil {
-		return fmt.Errorf("cgroup %s: %w", m.representative(), err)
+		return V1Target{}, err
 	}
-	if _, ok := m.dirs["devices"]; !ok {
-		return fmt.Errorf("cgroup %s: the devices controller is not mounted, so device access cannot be restricted", m.representative())
-	}
-	list, err := m.read("devices", "devices.list")
-	if err != nil {
-		return err
-	}
+	return V1Target{targetDevState(parsed)}, nil
+}
+
+// Writes lists the writes that take a cgroup whose devices.list reads
+// list to the target, in order.
+func (t V1Target) Writes(list string) ([]V1Write, error) {
 	cur, err := parseDevicesList(list)
 	if err != nil {
-		return fmt.Errorf("cgroup %s: %w", m.label("devices"), err)
+		return nil, err
 	}
-	for _, w := range devTransition(cur, targetDevState(parsed)) {
-		if err := m.write("devices", w.file, w.rule); err != nil {
-			return err
-		}
-	}
-	return nil
+	return devTransition(cur, t.st), nil
 }

@@ -3,7 +3,7 @@
 // Tests that need a pure cgroup v2 system with every controller, run as
 // root inside the project's throw-away VM (tests/vm). They check effects on
 // processes, not only file contents. The package's other tests run there too.
-package cgroups
+package fs2
 
 import (
 	"bufio"
@@ -23,6 +23,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/devices"
+	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
 func init() {
@@ -125,9 +129,9 @@ func helperHugeMmap() {
 }
 
 // vmCgroup is testCgroup on a pure v2 host with every controller the VM has.
-func vmCgroup(t *testing.T, sub string, ctrls ...string) *Unified {
+func vmCgroup(t *testing.T, sub string, ctrls ...string) *Manager {
 	t.Helper()
-	if mp, err := Mountpoint(); err != nil || mp != "/sys/fs/cgroup" {
+	if mp, err := cgroups.Mountpoint(); err != nil || mp != "/sys/fs/cgroup" {
 		t.Skipf("not a pure cgroup v2 system (%q, %v)", mp, err)
 	}
 	m := testCgroup(t, sub)
@@ -250,7 +254,7 @@ func TestVMPidsLimit(t *testing.T) {
 	if s.Pids.Current != limit || s.Pids.Limit != limit {
 		t.Errorf("after the fork loop: pids %+v, want current = limit = %d", s.Pids, limit)
 	}
-	if ev, _ := m.read("pids.events"); keyValues(ev)["max"] == "0" {
+	if ev, _ := m.read("pids.events"); cgroups.KeyValues(ev)["max"] == "0" {
 		t.Errorf("pids.events: %q", ev)
 	}
 	// As runc reads it, 0 is unset (Podman sends it for "no limit"): the
@@ -384,7 +388,7 @@ func TestVMIOMax(t *testing.T) {
 	const rate = 1 << 20
 	err := m.Apply(&specs.LinuxResources{
 		// Apply always installs a device filter; this one lets the disk be read.
-		Devices: append(DefaultAllowedDevices(), rule(true, "b", int64(maj), int64(min), "r")),
+		Devices: append(devices.DefaultAllowedDevices(), cgtest.Rule(true, "b", int64(maj), int64(min), "r")),
 		BlockIO: &specs.LinuxBlockIO{
 			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: rate}},
 			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 50}},
@@ -496,7 +500,7 @@ func TestVMHugetlbLimit(t *testing.T) {
 // work at the leaf, and destroying the leaf leaves the parents intact.
 func TestVMNestedPath(t *testing.T) {
 	m := vmCgroup(t, "pod/ctr/leaf", "memory", "pids", "cpu", "cpuset", "io", "hugetlb")
-	root, _ := Mountpoint()
+	root, _ := cgroups.Mountpoint()
 	rootCtrls, _ := os.ReadFile(filepath.Join(root, "cgroup.controllers"))
 	leafCtrls, err := m.Controllers()
 	if err != nil {
@@ -506,7 +510,7 @@ func TestVMNestedPath(t *testing.T) {
 		t.Errorf("leaf controllers %v, root has %q", leafCtrls, rootCtrls)
 	}
 	if err := m.Apply(&specs.LinuxResources{
-		Devices: DefaultAllowedDevices(),
+		Devices: devices.DefaultAllowedDevices(),
 		Memory:  &specs.LinuxMemory{Limit: i64(100 << 20)},
 		Pids:    &specs.LinuxPids{Limit: i64(50)},
 	}); err != nil {

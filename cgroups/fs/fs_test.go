@@ -1,7 +1,7 @@
-package cgroups
+package fs
 
 import (
-	"maps"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,95 +12,20 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/devices"
+	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
-func TestParseV1Mounts(t *testing.T) {
-	mountinfo := `22 1 0:20 / /sys rw - sysfs sysfs rw
-30 22 0:27 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
-31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct
-33 30 0:30 /ctr /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory
-34 30 0:31 / /sys/fs/cgroup/my\040pids rw - cgroup cgroup rw,pids
-39 30 0:36 / /sys/fs/cgroup/systemd rw - cgroup cgroup rw,xattr,name=systemd
-40 30 0:37 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
-41 30 0:38 / /mnt/other-v2 rw - cgroup2 cgroup2 rw
-`
-	got, err := parseV1Mounts([]byte(mountinfo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]hierarchy{
-		"cpu":          {mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/"},
-		"cpuacct":      {mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/"},
-		"memory":       {mountpoint: "/sys/fs/cgroup/memory", root: "/ctr"},
-		"pids":         {mountpoint: "/sys/fs/cgroup/my pids", root: "/"},
-		"name=systemd": {mountpoint: "/sys/fs/cgroup/systemd", root: "/"},
-		"":             {mountpoint: "/sys/fs/cgroup/unified", root: "/"},
-	}
-	if !maps.Equal(got, want) {
-		t.Errorf("parseV1Mounts\n got %v\nwant %v", got, want)
-	}
-	if _, err := parseV1Mounts([]byte("22 1 0:20 / /sys rw - sysfs sysfs rw\n")); err == nil {
-		t.Error("no cgroup mounts: no error")
-	}
-}
-
-func TestParseProcCgroup(t *testing.T) {
-	got, err := parseProcCgroup([]byte("9:name=systemd:/a\n4:memory:/m/x\n1:cpu,cpuacct:/\n0::/u\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"name=systemd": "/a", "memory": "/m/x", "cpu": "/", "cpuacct": "/", "": "/u"}
-	if !maps.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-}
-
-// A v1 cgroupsPath resolves per hierarchy as runc's fs driver resolves it.
-func TestResolveV1(t *testing.T) {
-	hier := map[string]hierarchy{"memory": {}, "cpu": {}, "": {}}
-	own := map[string]string{"memory": "/busy/shell", "cpu": "/", "": "/u"}
-	for _, tc := range []struct {
-		path string
-		want map[string]string
-		rep  string
-		err  string
-	}{
-		{path: "/docker/abc", want: map[string]string{"memory": "/docker/abc", "cpu": "/docker/abc", "": "/docker/abc"}, rep: "/docker/abc"},
-		{path: "rel/x", want: map[string]string{"memory": "/busy/shell/rel/x", "cpu": "/rel/x", "": "/u/rel/x"}, rep: "/u/rel/x"},
-		{path: "", want: map[string]string{"memory": "/oci-rt/id1", "cpu": "/oci-rt/id1", "": "/oci-rt/id1"}, rep: "/oci-rt/id1"},
-		{path: "/a/../b", err: `".."`},
-		{path: "/", err: "root cgroup"},
-	} {
-		loc, err := resolveV1(tc.path, "id1", "/oci-rt", hier, own)
-		if tc.err != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.err) {
-				t.Errorf("resolveV1(%q) = %v, %v; want error %q", tc.path, loc, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || !maps.Equal(loc.Paths, tc.want) || loc.Path != tc.rep {
-			t.Errorf("resolveV1(%q) = %+v, %v; want %v (%s)", tc.path, loc, err, tc.want, tc.rep)
-		}
-	}
-}
-
-func TestDefaultParentPerRoot(t *testing.T) {
-	if got := DefaultParent("/run/oci-rt/"); got != "/oci-rt" {
-		t.Errorf("default root: %q", got)
-	}
-	a, b := DefaultParent("/tmp/a"), DefaultParent("/tmp/b")
-	if a == b || !strings.HasPrefix(a, "/oci-rt-") || len(a) != len("/oci-rt-")+8 {
-		t.Errorf("roots /tmp/a and /tmp/b: %q and %q", a, b)
-	}
-	if DefaultParent("/tmp/a/../a") != a {
-		t.Error("the hash depends on the spelling of the root")
-	}
-	if !UnderDefaultParent(a+"/x", "x", "/tmp/a") || UnderDefaultParent(a+"/x", "x", "/tmp/b") || UnderDefaultParent("/other/x", "x", "/tmp/a") {
-		t.Error("UnderDefaultParent")
-	}
-}
-
 type v1w = v1Write
+
+var (
+	u64   = cgtest.Ptr[uint64]
+	u16   = cgtest.Ptr[uint16]
+	u32   = cgtest.Ptr[uint32]
+	boolp = cgtest.Ptr[bool]
+)
 
 // fakeV1Env: every controller mounted except those in missing; files
 // exist unless listed in absent; current values from cur.
@@ -180,8 +105,8 @@ func TestConvertV1(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var warnings []string
-			Warn = func(m string) { warnings = append(warnings, m) }
-			t.Cleanup(func() { Warn = func(string) {} })
+			cgroups.Warn = func(m string) { warnings = append(warnings, m) }
+			t.Cleanup(func() { cgroups.Warn = func(string) {} })
 			got, err := convertV1(&tc.r, fakeV1Env(tc.missing, tc.absent, tc.cur))
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -204,134 +129,29 @@ func TestConvertV1(t *testing.T) {
 
 func TestParseBlkioFile(t *testing.T) {
 	got := parseBlkioFile("8:0 Read 100\n8:0 Write 200\n8:16 Total 5\nTotal 305\n")
-	want := []BlkioEntry{{Major: 8, Op: "Read", Value: 100}, {Major: 8, Op: "Write", Value: 200}, {Major: 8, Minor: 16, Op: "Total", Value: 5}}
+	want := []cgroups.BlkioEntry{{Major: 8, Op: "Read", Value: 100}, {Major: 8, Op: "Write", Value: 200}, {Major: 8, Minor: 16, Op: "Total", Value: 5}}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v", got)
 	}
-	if got := parseBlkioFile("8:0 42\n"); !slices.Equal(got, []BlkioEntry{{Major: 8, Value: 42}}) {
+	if got := parseBlkioFile("8:0 42\n"); !slices.Equal(got, []cgroups.BlkioEntry{{Major: 8, Value: 42}}) {
 		t.Errorf("op-less: %+v", got)
 	}
 }
 
-// applyDevWrite is the kernel's handling of one devices.allow/deny write,
-// for the exact-key rules devTransition emits.
-func applyDevWrite(st devState, w devWrite) devState {
-	rules, err := parseDeviceRules([]specs.LinuxDeviceCgroup{ruleFromLine(w)})
-	if err != nil {
-		panic(err)
-	}
-	r := rules[0]
-	if r.typ == 0 && r.major < 0 && r.minor < 0 {
-		return newDevState(r.allow)
-	}
-	out := devState{allowDefault: st.allowDefault, exceptions: maps.Clone(st.exceptions), order: slices.Clone(st.order)}
-	k := devKey{typ: typeLetter(r.typ), major: r.major, minor: r.minor}
-	if r.allow != out.allowDefault {
-		out.grant(k, r.access)
-	} else {
-		out.revoke(k, r.access)
-	}
-	return out
-}
-
-func ruleFromLine(w devWrite) specs.LinuxDeviceCgroup {
-	d := specs.LinuxDeviceCgroup{Allow: w.file == "devices.allow", Type: "a"}
-	f := strings.Fields(w.rule)
-	if len(f) == 3 {
-		d.Type, d.Access = f[0], f[2]
-		maj, minor, _ := strings.Cut(f[1], ":")
-		for _, n := range []struct {
-			s   string
-			dst **int64
-		}{{maj, &d.Major}, {minor, &d.Minor}} {
-			if n.s != "*" {
-				v, _ := strconv.ParseInt(n.s, 10, 64)
-				*n.dst = &v
-			}
-		}
-	}
-	return d
-}
-
-// allowed reports whether st permits access acc to the device.
-func (st devState) allowed(typ byte, major, minor int64, acc uint32) bool {
-	for k, a := range st.exceptions {
-		if k.typ == typ && (k.major < 0 || k.major == major) && (k.minor < 0 || k.minor == minor) && a&acc == acc {
-			return !st.allowDefault
-		}
-	}
-	return st.allowDefault
-}
-
-// An update is a sequence of writes, each live at once: at no step may the
-// container hold a device both the old and the new rules deny, nor lack one
-// both allow.
-func TestDevTransitionHasNoWindow(t *testing.T) {
-	base := append([]specs.LinuxDeviceCgroup{rule(false, "a", -1, -1, "rwm")}, DefaultAllowedDevices()...)
-	withFuse := append(slices.Clone(base), rule(true, "c", 10, 229, "rwm"))
-	fuseReadOnly := append(slices.Clone(base), rule(true, "c", 10, 229, "r"))
-	noNull := append(slices.Clone(base), rule(false, "c", 1, 3, "w"))
-	sets := [][]specs.LinuxDeviceCgroup{base, withFuse, fuseReadOnly, noNull}
-	probes := []devKey{{'c', 1, 3}, {'c', 1, 5}, {'c', 10, 229}, {'c', 136, 4}, {'b', 8, 0}, {'c', 4, 1}}
-	for i, from := range sets {
-		for j, to := range sets {
-			fr, _ := parseDeviceRules(from)
-			tr, _ := parseDeviceRules(to)
-			cur, target := targetDevState(fr), targetDevState(tr)
-			st := cur
-			for _, w := range devTransition(cur, target) {
-				st = applyDevWrite(st, w)
-				for _, p := range probes {
-					for _, acc := range []uint32{accRead, accWrite, accMknod} {
-						a, b, now := cur.allowed(p.typ, p.major, p.minor, acc), target.allowed(p.typ, p.major, p.minor, acc), st.allowed(p.typ, p.major, p.minor, acc)
-						if a && b && !now || !a && !b && now {
-							t.Errorf("set %d -> %d: after %v, %v access %d is %t", i, j, w, p, acc, now)
-						}
-					}
-				}
-			}
-			if !maps.Equal(st.exceptions, target.exceptions) || st.allowDefault != target.allowDefault {
-				t.Errorf("set %d -> %d: ends at %+v, want %+v", i, j, st, target)
-			}
-		}
-	}
-}
-
-func TestDevTransitionFromFreshCgroup(t *testing.T) {
-	fresh, err := parseDevicesList("a *:* rwm\n")
-	if err != nil || !fresh.allowDefault {
-		t.Fatalf("fresh: %+v, %v", fresh, err)
-	}
-	// The config's order is kept (devices.list shows it so).
-	rules, _ := parseDeviceRules([]specs.LinuxDeviceCgroup{rule(false, "a", -1, -1, "rwm"), rule(true, "c", 10, 229, "rwm"), rule(true, "b", 8, 20, "rw"), rule(true, "c", 1, 3, "rwm"), rule(true, "c", 1, 3, "rw")})
-	got := devTransition(fresh, targetDevState(rules))
-	want := []devWrite{{"devices.deny", "a"}, {"devices.allow", "c 10:229 rwm"}, {"devices.allow", "b 8:20 rw"}, {"devices.allow", "c 1:3 rwm"}}
-	if !slices.Equal(got, want) {
-		t.Errorf("got %v, want %v", got, want)
-	}
-	listed, err := parseDevicesList("c 1:3 rwm\nc 136:* rw\nb *:* m\n")
-	if err != nil || listed.allowDefault || len(listed.exceptions) != 3 || listed.exceptions[devKey{'c', 136, -1}] != accRead|accWrite {
-		t.Errorf("parse list: %+v, %v", listed, err)
-	}
-}
-
-// v1Host gives a V1 manager for a fresh absolute cgroup on this host's v1
+// v1Host gives a v1 Manager for a fresh absolute cgroup on this host's v1
 // hierarchies, removed at the end of the test.
-func v1Host(t *testing.T) *V1 {
+func v1Host(t *testing.T) *Manager {
 	t.Helper()
-	requireRoot(t)
-	if mode, err := HostMode(); err != nil || mode == ModeUnified {
+	cgtest.RequireRoot(t)
+	if mode, err := cgroups.HostMode(); err != nil || mode == cgroups.ModeUnified {
 		t.Skipf("host has no cgroup v1 hierarchies (mode %v, %v)", mode, err)
 	}
-	hier, err := v1Hierarchies()
+	parent := "/oci-rt-test-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(cgtest.Seq(), 10)
+	loc, err := cgroups.Resolve("", "c", parent)
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc, err := resolveV1("", "c", "/oci-rt-test-"+strconv.Itoa(os.Getpid())+"-"+strconv.FormatInt(testCgroupSeq.Add(1), 10), hier, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := newV1(loc.Paths, hier)
+	m, err := Load(loc.Paths)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -357,7 +177,7 @@ func TestV1OnHost(t *testing.T) {
 		Memory:  &specs.LinuxMemory{Limit: i(64 << 20), Reservation: i(32 << 20)},
 		CPU:     &specs.LinuxCPU{Shares: u64(512), Quota: i(20000), Period: u64(100000)},
 		Pids:    &specs.LinuxPids{Limit: i(32)},
-		Devices: append([]specs.LinuxDeviceCgroup{rule(false, "a", -1, -1, "rwm")}, DefaultAllowedDevices()...),
+		Devices: append([]specs.LinuxDeviceCgroup{cgtest.Rule(false, "a", -1, -1, "rwm")}, devices.DefaultAllowedDevices()...),
 	}
 	if err := m.Apply(r); err != nil {
 		t.Fatal(err)
@@ -381,7 +201,14 @@ func TestV1OnHost(t *testing.T) {
 		t.Error("cpuset.cpus left empty: no process could join")
 	}
 
-	cmd := exec.Command("sleep", "60")
+	// The v1 memory controller charges what a task allocates while it is
+	// in the cgroup, not what it had when it joined: the shell execs sleep
+	// only once inside, so that the cgroup's usage cannot be 0.
+	cmd := exec.Command("sh", "-c", "read x && exec sleep 60")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -389,6 +216,10 @@ func TestV1OnHost(t *testing.T) {
 	if err := m.Enter(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := io.WriteString(stdin, "go\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitComm(t, cmd.Process.Pid, "sleep")
 	own, _ := os.ReadFile("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/cgroup")
 	for ctrl, p := range m.paths {
 		if !strings.Contains(string(own), ctrl+":"+p+"\n") {
@@ -430,6 +261,25 @@ func TestV1OnHost(t *testing.T) {
 	}
 }
 
+// waitComm waits until process pid runs the program named comm.
+func waitComm(t *testing.T, pid int, comm string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(string(b)) == comm {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still runs %s, not %s", pid, b, comm)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // Creating over a cgroup that still has a process is refused.
 func TestV1CreateRefusesBusy(t *testing.T) {
 	m := v1Host(t)
@@ -441,7 +291,7 @@ func TestV1CreateRefusesBusy(t *testing.T) {
 	if err := m.Enter(cmd.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	again, err := newV1(m.Paths(), must(v1Hierarchies()))
+	again, err := Load(m.Paths())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,90 +305,5 @@ func TestV1CreateRefusesBusy(t *testing.T) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// BenchmarkContainerCgroup measures the cgroup work of one `run` on this
-// host with each driver: create, apply a memory/cpu/pids limit and the
-// default device rules, move a process in, kill, destroy. On a hybrid host
-// V1 does it in every v1 hierarchy plus the unified one, Unified in the
-// unified hierarchy alone (where only the device filter applies).
-func BenchmarkContainerCgroup(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root")
-	}
-	i := func(v int64) *int64 { return &v }
-	devices := append([]specs.LinuxDeviceCgroup{rule(false, "a", -1, -1, "rwm")}, DefaultAllowedDevices()...)
-	parent := "/oci-rt-bench-" + strconv.Itoa(os.Getpid())
-	b.Run("v1", func(b *testing.B) {
-		if mode, _ := HostMode(); mode == ModeUnified {
-			b.Skip("no v1 hierarchies")
-		}
-		hier := must(v1Hierarchies())
-		r := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i(64 << 20)}, CPU: &specs.LinuxCPU{Shares: u64(1024)}, Pids: &specs.LinuxPids{Limit: i(100)}, Devices: devices}
-		for n := 0; b.Loop(); n++ {
-			loc := must(resolveV1("", "c"+strconv.Itoa(n), parent, hier, nil))
-			benchLifecycle(b, must(newV1(loc.Paths, hier)), r)
-		}
-		for _, h := range hier {
-			os.Remove(h.mountpoint + parent)
-		}
-	})
-	b.Run("unified", func(b *testing.B) {
-		root, err := Mountpoint()
-		if err != nil {
-			b.Skip(err)
-		}
-		r := &specs.LinuxResources{Devices: devices}
-		for n := 0; b.Loop(); n++ {
-			benchLifecycle(b, must(NewAt(root, parent+"/c"+strconv.Itoa(n))), r)
-		}
-		os.Remove(root + parent)
-	})
-}
-
-func benchLifecycle(b *testing.B, m Manager, r *specs.LinuxResources) {
-	if err := m.Create(); err != nil {
-		b.Fatal(err)
-	}
-	if err := m.Apply(r); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command("/bin/true")
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	_ = m.Enter(cmd.Process.Pid) // it may have exited already
-	_ = cmd.Wait()
-	if err := m.Kill(); err != nil {
-		b.Fatal(err)
-	}
-	if err := m.Destroy(); err != nil {
-		b.Fatal(err)
-	}
-}
-
-func TestRetryVanishedParent(t *testing.T) {
-	calls := 0
-	err := retryVanishedParent(func() error {
-		calls++
-		if calls < 2 {
-			return os.ErrNotExist
-		}
-		return nil
-	})
-	if err != nil || calls != 2 {
-		t.Errorf("a parent that vanished once: %v after %d calls", err, calls)
-	}
-	calls = 0
-	if err := retryVanishedParent(func() error { calls++; return os.ErrPermission }); !os.IsPermission(err) || calls != 1 {
-		t.Errorf("other errors are not retried: %v after %d calls", err, calls)
 	}
 }

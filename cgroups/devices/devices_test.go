@@ -1,4 +1,4 @@
-package cgroups
+package devices
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"github.com/cilium/ebpf"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
 // referenceAllowed is the rule semantics written as plainly as possible,
@@ -37,42 +39,29 @@ func referenceAllowed(rules []deviceRule, typ, major, minor, access uint32) bool
 	return true
 }
 
-func i64(v int64) *int64 { return &v }
-
-func rule(allow bool, typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
-	d := specs.LinuxDeviceCgroup{Allow: allow, Type: typ, Access: access}
-	if major != -2 {
-		d.Major = i64(major)
-	}
-	if minor != -2 {
-		d.Minor = i64(minor)
-	}
-	return d
-}
-
 // -2 in these tables means "field omitted" (nil), -1 the explicit wildcard.
 var deviceRuleSets = map[string][]specs.LinuxDeviceCgroup{
 	"empty":        nil,
-	"runc-default": append([]specs.LinuxDeviceCgroup{rule(false, "a", -2, -2, "rwm")}, DefaultAllowedDevices()...),
+	"runc-default": append([]specs.LinuxDeviceCgroup{cgtest.Rule(false, "a", -2, -2, "rwm")}, DefaultAllowedDevices()...),
 	"allow-null-rw": {
-		rule(false, "a", -2, -2, "rwm"),
-		rule(true, "c", 1, 3, "rw"),
+		cgtest.Rule(false, "a", -2, -2, "rwm"),
+		cgtest.Rule(true, "c", 1, 3, "rw"),
 	},
 	"allow-all-deny-zero-write": {
-		rule(true, "a", -2, -2, "rwm"),
-		rule(false, "c", 1, 5, "w"),
+		cgtest.Rule(true, "a", -2, -2, "rwm"),
+		cgtest.Rule(false, "c", 1, 5, "w"),
 	},
 	"partial-deny": {
-		rule(true, "c", 1, 3, "rwm"),
-		rule(false, "c", 1, 3, "w"),
+		cgtest.Rule(true, "c", 1, 3, "rwm"),
+		cgtest.Rule(false, "c", 1, 3, "w"),
 	},
-	"minor-wildcard-read": {rule(true, "c", 1, -1, "r")},
-	"major-wildcard":      {rule(true, "c", -1, 5, "rw")},
-	"split-bits":          {rule(true, "c", 1, 3, "r"), rule(true, "c", 1, 3, "w")},
-	"type-a-numbered":     {rule(true, "", 1, 7, "")},
-	"deny-last-wins":      {rule(true, "c", 1, 3, "rwm"), rule(true, "b", 7, 0, "rwm"), rule(false, "a", -1, -1, "rwm")},
-	"block-mknod":         {rule(true, "b", -2, -2, "m")},
-	"block-only":          {rule(true, "b", 7, -1, "rwm"), rule(false, "c", -1, -1, "rwm")},
+	"minor-wildcard-read": {cgtest.Rule(true, "c", 1, -1, "r")},
+	"major-wildcard":      {cgtest.Rule(true, "c", -1, 5, "rw")},
+	"split-bits":          {cgtest.Rule(true, "c", 1, 3, "r"), cgtest.Rule(true, "c", 1, 3, "w")},
+	"type-a-numbered":     {cgtest.Rule(true, "", 1, 7, "")},
+	"deny-last-wins":      {cgtest.Rule(true, "c", 1, 3, "rwm"), cgtest.Rule(true, "b", 7, 0, "rwm"), cgtest.Rule(false, "a", -1, -1, "rwm")},
+	"block-mknod":         {cgtest.Rule(true, "b", -2, -2, "m")},
+	"block-only":          {cgtest.Rule(true, "b", 7, -1, "rwm"), cgtest.Rule(false, "c", -1, -1, "rwm")},
 }
 
 func TestParseDeviceRules(t *testing.T) {
@@ -82,12 +71,12 @@ func TestParseDeviceRules(t *testing.T) {
 		err  string
 	}{
 		"defaults":      {in: specs.LinuxDeviceCgroup{Allow: true}, want: "allow a *:* rwm"},
-		"char":          {in: rule(false, "c", 1, 3, "rw"), want: "deny c 1:3 rw"},
-		"explicit-star": {in: rule(true, "b", -1, -1, "m"), want: "allow b *:* m"},
-		"bad-type":      {in: rule(true, "p", 1, 3, "r"), err: "type"},
-		"bad-access":    {in: rule(true, "c", 1, 3, "rx"), err: "access"},
-		"neg-major":     {in: rule(true, "c", -5, 3, "r"), err: "out of range"},
-		"huge-minor":    {in: rule(true, "c", 1, 1<<33, "r"), err: "out of range"},
+		"char":          {in: cgtest.Rule(false, "c", 1, 3, "rw"), want: "deny c 1:3 rw"},
+		"explicit-star": {in: cgtest.Rule(true, "b", -1, -1, "m"), want: "allow b *:* m"},
+		"bad-type":      {in: cgtest.Rule(true, "p", 1, 3, "r"), err: "type"},
+		"bad-access":    {in: cgtest.Rule(true, "c", 1, 3, "rx"), err: "access"},
+		"neg-major":     {in: cgtest.Rule(true, "c", -5, 3, "r"), err: "out of range"},
+		"huge-minor":    {in: cgtest.Rule(true, "c", 1, 1<<33, "r"), err: "out of range"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			got, err := parseDeviceRules([]specs.LinuxDeviceCgroup{tc.in})
@@ -142,9 +131,9 @@ func TestReferenceSemantics(t *testing.T) {
 // Every rule set must load: the verifier rejects unreachable code and bad
 // jumps, which the lazy labels in the compiler must avoid.
 func TestDeviceFilterLoads(t *testing.T) {
-	requireRoot(t)
+	cgtest.RequireRoot(t)
 	for name, rules := range deviceRuleSets {
-		prog, err := loadDeviceFilter(rules)
+		prog, err := LoadFilter(rules)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -216,17 +205,17 @@ func (p probe) request() (typ, access uint32) {
 // reference evaluator. (BPF_PROG_TEST_RUN does not support cgroup device
 // programs, so the kernel's own enforcement is the oracle.)
 func TestDeviceFilterDecisions(t *testing.T) {
-	m := testCgroup(t, "devices")
+	dir := filterCgroup(t, "devices")
 	nodes := t.TempDir()
 	probes := deviceProbes(t, nodes)
 	scratch := t.TempDir()
 	for name, rules := range deviceRuleSets {
 		t.Run(name, func(t *testing.T) {
-			if err := m.SetDevices(rules); err != nil {
+			if err := setFilter(dir, rules); err != nil {
 				t.Fatal(err)
 			}
 			parsed, _ := parseDeviceRules(rules)
-			cmd, _ := helperCmd(t, m, "probe", "SCRATCH="+scratch)
+			cmd := cgtest.HelperCmd(dir, "probe", "SCRATCH="+scratch)
 			in, _ := json.Marshal(probes)
 			cmd.Stdin = strings.NewReader(string(in))
 			out, err := cmd.Output()
@@ -256,11 +245,7 @@ func TestDeviceFilterDecisions(t *testing.T) {
 			t.Logf("%d allowed, %d denied as expected", allowed, denied)
 		})
 	}
-	ids, err := m.DeviceFilterIDs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ids) != 1 {
+	if ids := attached(t, dir); len(ids) != 1 {
 		t.Errorf("after %d replacements %d programs are attached, want 1", len(deviceRuleSets), len(ids))
 	}
 }
@@ -269,8 +254,8 @@ func TestDeviceFilterDecisions(t *testing.T) {
 // a real attach: if a kernel ever runs cgroup device programs under
 // BPF_PROG_TEST_RUN, this fails and the cheaper route can be taken.
 func TestDeviceFilterTestRunUnsupported(t *testing.T) {
-	requireRoot(t)
-	prog, err := loadDeviceFilter(nil)
+	cgtest.RequireRoot(t)
+	prog, err := LoadFilter(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,7 +270,7 @@ func TestDeviceFilterTestRunUnsupported(t *testing.T) {
 // must never fail, one denied by both must never succeed, and one that the
 // sets disagree on must be seen both ways (the updates take effect).
 func TestDeviceFilterUpdateHasNoGap(t *testing.T) {
-	m := testCgroup(t, "devices-update")
+	dir := filterCgroup(t, "devices-update")
 	nodes := t.TempDir()
 	all := deviceProbes(t, nodes)
 	pick := func(typ string, major, minor uint32, acc string) probe {
@@ -298,14 +283,14 @@ func TestDeviceFilterUpdateHasNoGap(t *testing.T) {
 		return probe{}
 	}
 	probes := []probe{pick("c", 1, 3, "rw"), pick("c", 1, 7, "rw"), pick("c", 1, 5, "r")}
-	base := []specs.LinuxDeviceCgroup{rule(false, "a", -2, -2, "rwm"), rule(true, "c", 1, 3, "rwm")}
-	setA := append(append([]specs.LinuxDeviceCgroup{}, base...), rule(true, "c", 1, 5, "r"))
-	setB := append(append([]specs.LinuxDeviceCgroup{}, base...), rule(false, "c", 1, 5, "r"))
-	if err := m.SetDevices(setA); err != nil {
+	base := []specs.LinuxDeviceCgroup{cgtest.Rule(false, "a", -2, -2, "rwm"), cgtest.Rule(true, "c", 1, 3, "rwm")}
+	setA := append(append([]specs.LinuxDeviceCgroup{}, base...), cgtest.Rule(true, "c", 1, 5, "r"))
+	setB := append(append([]specs.LinuxDeviceCgroup{}, base...), cgtest.Rule(false, "c", 1, 5, "r"))
+	if err := setFilter(dir, setA); err != nil {
 		t.Fatal(err)
 	}
 	enc, _ := json.Marshal(probes)
-	cmd, _ := helperCmd(t, m, "loop", "PROBES="+string(enc))
+	cmd := cgtest.HelperCmd(dir, "loop", "PROBES="+string(enc))
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +312,7 @@ func TestDeviceFilterUpdateHasNoGap(t *testing.T) {
 		if i%2 == 0 {
 			set = setB
 		}
-		if err := m.SetDevices(set); err != nil {
+		if err := setFilter(dir, set); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(200 * time.Microsecond)
@@ -353,11 +338,7 @@ func TestDeviceFilterUpdateHasNoGap(t *testing.T) {
 	if res.OK[2] == 0 || res.EPERM[2] == 0 {
 		t.Errorf("/dev/zero (allowed by one set only): %d ok, %d EPERM; want both", res.OK[2], res.EPERM[2])
 	}
-	ids, err := m.DeviceFilterIDs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ids) != 1 {
+	if ids := attached(t, dir); len(ids) != 1 {
 		t.Errorf("%d programs attached after the updates, want 1", len(ids))
 	}
 }

@@ -1,7 +1,9 @@
-package cgroups
+// Package fs2 is the cgroup v2 driver: a container's cgroup in the unified
+// hierarchy, its resources mapped to the v2 interface files as runc maps
+// them, and device access enforced by the eBPF filter of package devices.
+package fs2
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -13,28 +15,21 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
-// Bounds on waiting for the kernel: freezing needs every task to reach a
-// freezable point, and rmdir fails with EBUSY until exiting tasks are gone.
-// Both normally take milliseconds; the bounds only stop a wedged task from
-// hanging the runtime forever.
-var (
-	freezeTimeout  = 10 * time.Second
-	destroyTimeout = 10 * time.Second
-)
-
-// Unified operates on one cgroup of the unified hierarchy (cgroup v2). It holds no open
+// Manager operates on one cgroup of the unified hierarchy (cgroup v2). It holds no open
 // resources, so separate runtime invocations can each build their own.
-type Unified struct {
+type Manager struct {
 	root string // mountpoint of the hierarchy
 	path string // canonical path within the hierarchy, starting with "/"
 }
 
 // New returns a manager for path (as returned by ResolvePath) on the
-// hierarchy found by Mountpoint.
-func New(path string) (*Unified, error) {
-	root, err := Mountpoint()
+// hierarchy found by cgroups.Mountpoint.
+func New(path string) (*Manager, error) {
+	root, err := cgroups.Mountpoint()
 	if err != nil {
 		return nil, err
 	}
@@ -42,29 +37,29 @@ func New(path string) (*Unified, error) {
 }
 
 // NewAt is New with an explicit mountpoint.
-func NewAt(root, path string) (*Unified, error) {
-	p, err := cleanPath(path)
+func NewAt(root, path string) (*Manager, error) {
+	p, err := cgroups.CleanPath(path)
 	if err != nil {
 		return nil, err
 	}
 	if p == "/" {
 		return nil, errors.New("the root cgroup cannot be managed as a container cgroup")
 	}
-	return &Unified{root: root, path: p}, nil
+	return &Manager{root: root, path: p}, nil
 }
 
 // Path is the cgroup's path within the hierarchy, as /proc/<pid>/cgroup shows it.
-func (m *Unified) Path() string { return m.path }
+func (m *Manager) Path() string { return m.path }
 
 // Dir is the cgroup's directory.
-func (m *Unified) Dir() string { return filepath.Join(m.root, m.path) }
+func (m *Manager) Dir() string { return filepath.Join(m.root, m.path) }
 
 // Dirs is the cgroup's one directory.
-func (m *Unified) Dirs() []string { return []string{m.Dir()} }
+func (m *Manager) Dirs() []string { return []string{m.Dir()} }
 
 // OpenDir opens the cgroup directory, e.g. for clone3's CLONE_INTO_CGROUP
 // (so that a process starts inside the cgroup instead of being moved later).
-func (m *Unified) OpenDir() (*os.File, error) {
+func (m *Manager) OpenDir() (*os.File, error) {
 	fd, err := unix.Open(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: open: %w", m.path, err)
@@ -72,7 +67,7 @@ func (m *Unified) OpenDir() (*os.File, error) {
 	return os.NewFile(uintptr(fd), m.Dir()), nil
 }
 
-func (m *Unified) read(name string) (string, error) {
+func (m *Manager) read(name string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(m.Dir(), name))
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: read %s: %w", m.path, name, err)
@@ -80,40 +75,13 @@ func (m *Unified) read(name string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-func (m *Unified) write(name, value string) error {
-	return writeFile(m.Dir(), name, value, m.path)
+func (m *Manager) write(name, value string) error {
+	return cgroups.WriteFile(m.Dir(), name, value, m.path)
 }
 
-// writeFile does a single write(2): cgroup files parse one value per write,
-// and a missing file must be an error (never created), so os.WriteFile is
-// not usable.
-func writeFile(dir, name, value, label string) error {
-	fd, err := unix.Open(filepath.Join(dir, name), unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
-	if err == nil {
-		_, err = unix.Write(fd, []byte(value))
-		unix.Close(fd)
-	}
-	if err != nil {
-		return fmt.Errorf("cgroup %s: write %q to %s: %w", label, value, name, err)
-	}
-	return nil
-}
-
-func (m *Unified) exists(name string) bool {
+func (m *Manager) exists(name string) bool {
 	_, err := os.Stat(filepath.Join(m.Dir(), name))
 	return err == nil
-}
-
-// keyValues parses flat-keyed files such as cgroup.events and memory.events.
-func keyValues(s string) map[string]string {
-	kv := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(s))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), " "); ok {
-			kv[k] = strings.TrimSpace(v)
-		}
-	}
-	return kv
 }
 
 // Create makes the cgroup and its missing ancestors. Every available
@@ -122,11 +90,11 @@ func keyValues(s string) map[string]string {
 // and not frozen: anything else means another container or a stale, paused
 // workload owns it, and sharing it would let this container's limits,
 // freezing and kill-all reach processes that are not its own.
-func (m *Unified) Create() error {
+func (m *Manager) Create() error {
 	if err := m.checkReusable(); err != nil {
 		return err
 	}
-	return retryVanishedParent(func() error {
+	return cgroups.RetryVanishedParent(func() error {
 		dir := m.root
 		for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
 			enableControllers(dir, dir == m.root)
@@ -139,7 +107,7 @@ func (m *Unified) Create() error {
 	})
 }
 
-func (m *Unified) checkReusable() error {
+func (m *Manager) checkReusable() error {
 	events, err := m.read("cgroup.events")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -147,7 +115,7 @@ func (m *Unified) checkReusable() error {
 	if err != nil {
 		return err
 	}
-	kv := keyValues(events)
+	kv := cgroups.KeyValues(events)
 	if kv["populated"] == "1" {
 		return fmt.Errorf("cgroup %s already exists and has processes", m.path)
 	}
@@ -180,12 +148,12 @@ func enableControllers(dir string, isRoot bool) {
 		return
 	}
 	for _, c := range strings.Fields(string(b)) {
-		_ = writeFile(dir, "cgroup.subtree_control", "+"+c, dir)
+		_ = cgroups.WriteFile(dir, "cgroup.subtree_control", "+"+c, dir)
 	}
 }
 
 // Controllers lists the controllers usable in this cgroup.
-func (m *Unified) Controllers() ([]string, error) {
+func (m *Manager) Controllers() ([]string, error) {
 	s, err := m.read("cgroup.controllers")
 	if err != nil {
 		return nil, err
@@ -195,7 +163,7 @@ func (m *Unified) Controllers() ([]string, error) {
 
 // OpenProcs opens the cgroup's cgroup.procs for writing, for a process that
 // is to move itself in later (it writes "0").
-func (m *Unified) OpenProcs() (*os.File, error) {
+func (m *Manager) OpenProcs() (*os.File, error) {
 	f, err := os.OpenFile(filepath.Join(m.Dir(), "cgroup.procs"), os.O_WRONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: open cgroup.procs: %w", m.path, err)
@@ -204,53 +172,17 @@ func (m *Unified) OpenProcs() (*os.File, error) {
 }
 
 // Enter moves a process (all its threads) into the cgroup.
-func (m *Unified) Enter(pid int) error {
+func (m *Manager) Enter(pid int) error {
 	return m.write("cgroup.procs", strconv.Itoa(pid))
 }
 
 // Pids lists the processes in the cgroup and all its descendants.
-func (m *Unified) Pids() ([]int, error) { return pidsBelow(m.Dir(), m.path) }
-
-// pidsBelow lists the processes in the cgroup at dir and its descendants.
-func pidsBelow(dir, label string) ([]int, error) {
-	var pids []int
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			// A sub-cgroup removed during the walk is not an error.
-			if errors.Is(err, fs.ErrNotExist) && p != dir {
-				return nil
-			}
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p != dir {
-				return nil
-			}
-			return err
-		}
-		for _, f := range bytes.Fields(b) {
-			pid, err := strconv.Atoi(string(f))
-			if err != nil {
-				return fmt.Errorf("%s/cgroup.procs: %w", p, err)
-			}
-			pids = append(pids, pid)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cgroup %s: list processes: %w", label, err)
-	}
-	return pids, nil
-}
+func (m *Manager) Pids() ([]int, error) { return cgroups.PidsBelow(m.Dir(), m.path) }
 
 // Freeze stops every process in the cgroup and waits until the kernel
 // reports the cgroup frozen. If that does not happen in time the cgroup is
 // thawed again, so that a failed pause does not leave a half-frozen container.
-func (m *Unified) Freeze() error {
+func (m *Manager) Freeze() error {
 	if err := m.write("cgroup.freeze", "1"); err != nil {
 		return err
 	}
@@ -263,7 +195,7 @@ func (m *Unified) Freeze() error {
 
 // Thaw resumes the cgroup and waits until it is no longer frozen. (It stays
 // frozen while an ancestor is frozen; that is reported as a timeout.)
-func (m *Unified) Thaw() error {
+func (m *Manager) Thaw() error {
 	if err := m.write("cgroup.freeze", "0"); err != nil {
 		return err
 	}
@@ -272,16 +204,16 @@ func (m *Unified) Thaw() error {
 
 // Frozen reports whether the cgroup is effectively frozen (by itself or an
 // ancestor).
-func (m *Unified) Frozen() (bool, error) {
+func (m *Manager) Frozen() (bool, error) {
 	s, err := m.read("cgroup.events")
 	if err != nil {
 		return false, err
 	}
-	return keyValues(s)["frozen"] == "1", nil
+	return cgroups.KeyValues(s)["frozen"] == "1", nil
 }
 
-func (m *Unified) waitFrozen(want bool) error {
-	deadline := time.Now().Add(freezeTimeout)
+func (m *Manager) waitFrozen(want bool) error {
+	deadline := time.Now().Add(cgroups.FreezeTimeout)
 	for delay := time.Millisecond; ; delay = min(2*delay, 50*time.Millisecond) {
 		frozen, err := m.Frozen()
 		if err != nil {
@@ -291,7 +223,7 @@ func (m *Unified) waitFrozen(want bool) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("cgroup %s: still frozen=%t after %v", m.path, frozen, freezeTimeout)
+			return fmt.Errorf("cgroup %s: still frozen=%t after %v", m.path, frozen, cgroups.FreezeTimeout)
 		}
 		time.Sleep(delay)
 	}
@@ -299,7 +231,7 @@ func (m *Unified) waitFrozen(want bool) error {
 
 // Kill sends SIGKILL to every process in the cgroup and its descendants. It
 // does not wait for them to exit; Destroy does.
-func (m *Unified) Kill() error {
+func (m *Manager) Kill() error {
 	err := m.write("cgroup.kill", "1")
 	if errors.Is(err, fs.ErrNotExist) && m.exists("cgroup.procs") {
 		// Kernels before 5.14 have no cgroup.kill.
@@ -310,7 +242,7 @@ func (m *Unified) Kill() error {
 
 // killEach kills process by process. Freezing first keeps processes from
 // forking new ones past the listing (fatal signals still reach frozen tasks).
-func (m *Unified) killEach() error {
+func (m *Manager) killEach() error {
 	freezeErr := m.Freeze()
 	pids, err := m.Pids()
 	if err == nil {
@@ -331,45 +263,18 @@ func (m *Unified) killEach() error {
 // Destroy removes the cgroup and all its descendants, deepest first. A
 // missing cgroup is not an error. rmdir is retried while it fails with EBUSY,
 // which it does for a short while after the last process was killed.
-func (m *Unified) Destroy() error {
-	if err := removeTree(m.Dir(), time.Now().Add(destroyTimeout)); err != nil {
+func (m *Manager) Destroy() error {
+	if err := cgroups.RemoveTree(m.Dir(), time.Now().Add(cgroups.DestroyTimeout)); err != nil {
 		return fmt.Errorf("cgroup %s: destroy: %w", m.path, err)
 	}
 	return nil
 }
 
-func removeTree(dir string, deadline time.Time) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			if err := removeTree(filepath.Join(dir, e.Name()), deadline); err != nil {
-				return err
-			}
-		}
-	}
-	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		err := unix.Rmdir(dir)
-		switch {
-		case err == nil, errors.Is(err, unix.ENOENT):
-			return nil
-		case !errors.Is(err, unix.EBUSY) || time.Now().After(deadline):
-			return fmt.Errorf("rmdir %s: %w", dir, err)
-		}
-		time.Sleep(delay)
-	}
-}
-
 // Sub is the manager of an existing cgroup below this one, for exec
 // --cgroup. runc's "controller:path" form is accepted; on cgroup v2 the
 // controller part can only be empty.
-func (m *Unified) Sub(sub string) (Manager, error) {
-	ctrls, rel, err := parseSubCgroup(sub)
+func (m *Manager) Sub(sub string) (cgroups.Manager, error) {
+	ctrls, rel, err := cgroups.ParseSubCgroup(sub)
 	if err != nil {
 		return nil, err
 	}

@@ -1,83 +1,18 @@
-package cgroups
+package fs
 
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
-// countWatch is an OOMWatcher over a pollable fd and a counter that rises
-// with each OOM kill.
-type countWatch struct {
-	fd    int // -1: nothing to watch
-	last  uint64
-	count func() (uint64, error)
-}
-
-func (w *countWatch) Fd() int { return w.fd }
-
-func (w *countWatch) Rose() (bool, error) {
-	if w.fd < 0 {
-		return false, nil
-	}
-	drain(w.fd)
-	n, err := w.count()
-	if err != nil {
-		return false, err
-	}
-	rose := n > w.last
-	w.last = n
-	return rose, nil
-}
-
-func (w *countWatch) Close() {
-	if w.fd >= 0 {
-		unix.Close(w.fd)
-		w.fd = -1
-	}
-}
-
-func drain(fd int) {
-	buf := make([]byte, 4096)
-	for {
-		if n, err := unix.Read(fd, buf); n <= 0 || err != nil {
-			return
-		}
-	}
-}
-
-// WatchOOM follows memory.events with inotify (cgroup files signal
-// IN_MODIFY when their values change).
-func (m *Unified) WatchOOM() (OOMWatcher, error) {
-	w := &countWatch{fd: -1, count: m.OOMKillCount}
-	n, err := m.OOMKillCount()
-	if errors.Is(err, fs.ErrNotExist) {
-		// No memory controller here: nothing can be OOM-killed by this
-		// cgroup's limit, so there is nothing to watch.
-		return w, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	w.last = n
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil, fmt.Errorf("events: inotify: %w", err)
-	}
-	if _, err := unix.InotifyAddWatch(fd, filepath.Join(m.Dir(), "memory.events"), unix.IN_MODIFY); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("events: watch memory.events: %w", err)
-	}
-	w.fd = fd
-	return w, nil
-}
-
-// eventWatch is an OOMWatcher over a memory.oom_control eventfd: each
+// eventWatch is a cgroups.OOMWatcher over a memory.oom_control eventfd: each
 // notification is an OOM event, as runc reports it. (The notification
 // comes when the cgroup runs out of memory, before the OOM killer has
 // chosen its victim, so a counter read at that moment may not have risen
@@ -116,7 +51,7 @@ func (w *eventWatch) Close() {
 
 // WatchOOM registers an eventfd for memory.oom_control through
 // cgroup.event_control.
-func (m *V1) WatchOOM() (OOMWatcher, error) {
+func (m *Manager) WatchOOM() (cgroups.OOMWatcher, error) {
 	dir, ok := m.dirs["memory"]
 	if !ok {
 		return &eventWatch{fd: -1}, nil
@@ -132,7 +67,7 @@ func (m *V1) WatchOOM() (OOMWatcher, error) {
 	}
 	// The registration holds its own reference to the control file.
 	defer unix.Close(ofd)
-	if err := writeFile(dir, "cgroup.event_control", strconv.Itoa(efd)+" "+strconv.Itoa(ofd), m.label("memory")); err != nil {
+	if err := cgroups.WriteFile(dir, "cgroup.event_control", strconv.Itoa(efd)+" "+strconv.Itoa(ofd), m.label("memory")); err != nil {
 		unix.Close(efd)
 		return nil, err
 	}
@@ -141,12 +76,12 @@ func (m *V1) WatchOOM() (OOMWatcher, error) {
 
 // OOMKillCount reads memory.oom_control's oom_kill (kernels since 4.13); on
 // older kernels under_oom stands in for it.
-func (m *V1) OOMKillCount() (uint64, error) {
+func (m *Manager) OOMKillCount() (uint64, error) {
 	s, err := m.read("memory", "memory.oom_control")
 	if err != nil {
 		return 0, err
 	}
-	kv := flatUints(s)
+	kv := cgroups.FlatUints(s)
 	if n, ok := kv["oom_kill"]; ok {
 		return n, nil
 	}

@@ -1,4 +1,4 @@
-package cgroups
+package fs2
 
 import (
 	"errors"
@@ -12,18 +12,19 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
 // startSpinner starts a CPU-burning helper, inside m if m is not nil. It is
 // killed at the end of the test if still running.
-func startSpinner(t *testing.T, m *Unified) *exec.Cmd {
+func startSpinner(t *testing.T, m *Manager) *exec.Cmd {
 	t.Helper()
 	var cmd *exec.Cmd
 	if m != nil {
-		cmd, _ = helperCmd(t, m, "loop", "PROBES=[]")
+		cmd, _ = helperCmd(t, m, "spin")
 	} else {
-		cmd = exec.Command(os.Args[0])
-		cmd.Env = append(os.Environ(), helperEnv+"=loop", "PROBES=[]")
+		cmd = cgtest.HelperCmd(nil, "spin")
 	}
 	// Keep stdin open: the helper stops when it reaches EOF.
 	if _, err := cmd.StdinPipe(); err != nil {
@@ -180,7 +181,7 @@ func TestFreezeThaw(t *testing.T) {
 	}
 }
 
-func testKillTree(t *testing.T, kill func(*Unified) error) {
+func testKillTree(t *testing.T, kill func(*Manager) error) {
 	m := testCgroup(t, "kill")
 	// Processes live in leaves only: a cgroup with controllers enabled for
 	// its children cannot hold processes itself.
@@ -213,10 +214,10 @@ func testKillTree(t *testing.T, kill func(*Unified) error) {
 	}
 }
 
-func TestKill(t *testing.T) { testKillTree(t, (*Unified).Kill) }
+func TestKill(t *testing.T) { testKillTree(t, (*Manager).Kill) }
 
 // Kernels before 5.14 have no cgroup.kill; the fallback must be as thorough.
-func TestKillFallback(t *testing.T) { testKillTree(t, (*Unified).killEach) }
+func TestKillFallback(t *testing.T) { testKillTree(t, (*Manager).killEach) }
 
 // Destroy must outlast the short EBUSY window while processes die.
 func TestDestroyWaitsForExit(t *testing.T) {
@@ -262,5 +263,17 @@ func TestWriteNeverCreates(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(m.Dir(), "memory.max")); err == nil {
 		t.Error("write created the file")
+	}
+}
+
+func TestNewAt(t *testing.T) {
+	m, err := NewAt("/sys/fs/cgroup", "/a/b/")
+	if err != nil || m.Path() != "/a/b" || m.Dir() != "/sys/fs/cgroup/a/b" {
+		t.Errorf("NewAt: %+v, %v", m, err)
+	}
+	for _, bad := range []string{"", "/", "a/b", "/a/../b", "/a\x00"} {
+		if _, err := NewAt("/sys/fs/cgroup", bad); err == nil {
+			t.Errorf("NewAt(%q) accepted", bad)
+		}
 	}
 }

@@ -1,4 +1,4 @@
-package cgroups
+package fs
 
 import (
 	"errors"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 // userHZ is the unit of cpuacct.stat (USER_HZ, 100 on every architecture
@@ -15,9 +17,9 @@ const userHZ = 100
 
 // Stats reads the cgroup's statistics from the v1 files, in the same shape
 // as on v2 (runc's). A section whose controller is not mounted stays empty.
-func (m *V1) Stats() (*Stats, error) {
-	s := &Stats{Hugetlb: map[string]Hugetlb{}}
-	for _, f := range []func(*Stats) error{m.cpuStats, m.memoryStats, m.pidsStats, m.blkioStats, m.hugetlbStats} {
+func (m *Manager) Stats() (*cgroups.Stats, error) {
+	s := &cgroups.Stats{Hugetlb: map[string]cgroups.Hugetlb{}}
+	for _, f := range []func(*cgroups.Stats) error{m.cpuStats, m.memoryStats, m.pidsStats, m.blkioStats, m.hugetlbStats} {
 		if err := f(s); err != nil {
 			return nil, err
 		}
@@ -27,7 +29,7 @@ func (m *V1) Stats() (*Stats, error) {
 
 // readOptional reads a file that may be absent (controller not mounted,
 // older kernel): absent gives "", false and no error.
-func (m *V1) readOptional(ctrl, name string) (string, bool, error) {
+func (m *Manager) readOptional(ctrl, name string) (string, bool, error) {
 	s, err := m.read(ctrl, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", false, nil
@@ -35,7 +37,7 @@ func (m *V1) readOptional(ctrl, name string) (string, bool, error) {
 	return s, err == nil, err
 }
 
-func (m *V1) readUintOptional(ctrl, name string) (uint64, error) {
+func (m *Manager) readUintOptional(ctrl, name string) (uint64, error) {
 	s, ok, err := m.readOptional(ctrl, name)
 	if !ok {
 		return 0, err
@@ -53,7 +55,7 @@ func uintList(s string) []uint64 {
 	return out
 }
 
-func (m *V1) cpuStats(s *Stats) error {
+func (m *Manager) cpuStats(s *cgroups.Stats) error {
 	var err error
 	u := &s.CPU.Usage
 	if u.Total, err = m.readUintOptional("cpuacct", "cpuacct.usage"); err != nil {
@@ -78,22 +80,22 @@ func (m *V1) cpuStats(s *Stats) error {
 	if v, ok, err := m.readOptional("cpuacct", "cpuacct.stat"); err != nil {
 		return err
 	} else if ok {
-		kv := flatUints(v)
+		kv := cgroups.FlatUints(v)
 		u.User = kv["user"] * (1e9 / userHZ)
 		u.Kernel = kv["system"] * (1e9 / userHZ)
 	}
 	if v, ok, err := m.readOptional("cpu", "cpu.stat"); err != nil {
 		return err
 	} else if ok {
-		kv := flatUints(v)
-		s.CPU.Throttling = Throttling{Periods: kv["nr_periods"], ThrottledPeriods: kv["nr_throttled"], ThrottledTime: kv["throttled_time"]}
+		kv := cgroups.FlatUints(v)
+		s.CPU.Throttling = cgroups.Throttling{Periods: kv["nr_periods"], ThrottledPeriods: kv["nr_throttled"], ThrottledTime: kv["throttled_time"]}
 	}
 	return nil
 }
 
 // memoryEntry reads memory.<prefix>usage_in_bytes and its siblings.
-func (m *V1) memoryEntry(prefix string) (MemoryEntry, bool, error) {
-	var e MemoryEntry
+func (m *Manager) memoryEntry(prefix string) (cgroups.MemoryEntry, bool, error) {
+	var e cgroups.MemoryEntry
 	usage, ok, err := m.readOptional("memory", prefix+"usage_in_bytes")
 	if !ok {
 		return e, false, err
@@ -110,16 +112,16 @@ func (m *V1) memoryEntry(prefix string) (MemoryEntry, bool, error) {
 	return e, true, nil
 }
 
-func (m *V1) memoryStats(s *Stats) error {
+func (m *Manager) memoryStats(s *cgroups.Stats) error {
 	raw, ok, err := m.readOptional("memory", "memory.stat")
 	if !ok {
 		return err
 	}
-	s.Memory.Raw = flatUints(raw)
+	s.Memory.Raw = cgroups.FlatUints(raw)
 	s.Memory.Cache = s.Memory.Raw["cache"]
 	for _, e := range []struct {
 		prefix string
-		dst    *MemoryEntry
+		dst    *cgroups.MemoryEntry
 	}{
 		{"memory.", &s.Memory.Usage}, {"memory.memsw.", &s.Memory.Swap},
 		{"memory.kmem.", &s.Memory.Kernel}, {"memory.kmem.tcp.", &s.Memory.KernelTCP},
@@ -131,38 +133,22 @@ func (m *V1) memoryStats(s *Stats) error {
 	return nil
 }
 
-func (m *V1) pidsStats(s *Stats) error {
-	cur, ok, err := m.readOptional("pids", "pids.current")
-	if err != nil {
-		return err
-	}
-	if !ok {
-		pids, err := m.Pids()
-		if err != nil {
-			return err
-		}
-		s.Pids.Current = uint64(len(pids))
-		return nil
-	}
-	s.Pids.Current, _ = strconv.ParseUint(cur, 10, 64)
-	if limit, err := m.read("pids", "pids.max"); err != nil {
-		return err
-	} else if limit != "max" {
-		s.Pids.Limit, _ = strconv.ParseUint(limit, 10, 64)
-	}
-	return nil
+func (m *Manager) pidsStats(s *cgroups.Stats) error {
+	var err error
+	s.Pids, err = cgroups.PidsStats(func(file string) (string, error) { return m.read("pids", file) }, m.Pids)
+	return err
 }
 
 // blkioStats reads CFQ's statistics, or BFQ's, or, when neither scheduler
 // keeps any, the throttling layer's (which counts all I/O), as runc does.
-func (m *V1) blkioStats(s *Stats) error {
+func (m *Manager) blkioStats(s *cgroups.Stats) error {
 	dir, ok := m.dirs["blkio"]
 	if !ok {
 		return nil
 	}
 	type stat struct {
 		file string
-		dst  *[]BlkioEntry
+		dst  *[]cgroups.BlkioEntry
 	}
 	b := &s.Blkio
 	sets := []struct {
@@ -202,8 +188,8 @@ func (m *V1) blkioStats(s *Stats) error {
 
 // parseBlkioFile reads "MAJ:MIN [Op] value" lines; the closing "Total N"
 // line has no device and is skipped.
-func parseBlkioFile(data string) []BlkioEntry {
-	var out []BlkioEntry
+func parseBlkioFile(data string) []cgroups.BlkioEntry {
+	var out []cgroups.BlkioEntry
 	for _, line := range strings.Split(data, "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
@@ -218,7 +204,7 @@ func parseBlkioFile(data string) []BlkioEntry {
 		if err1 != nil || err2 != nil {
 			continue
 		}
-		e := BlkioEntry{Major: maj, Minor: minor}
+		e := cgroups.BlkioEntry{Major: maj, Minor: minor}
 		v := f[1]
 		if len(f) == 3 {
 			e.Op, v = f[1], f[2]
@@ -229,7 +215,7 @@ func parseBlkioFile(data string) []BlkioEntry {
 	return out
 }
 
-func (m *V1) hugetlbStats(s *Stats) error {
+func (m *Manager) hugetlbStats(s *cgroups.Stats) error {
 	dir, ok := m.dirs["hugetlb"]
 	if !ok {
 		return nil
@@ -243,7 +229,7 @@ func (m *V1) hugetlbStats(s *Stats) error {
 		if strings.Contains(size, ".") { // hugetlb.<size>.rsvd.usage_in_bytes
 			continue
 		}
-		var h Hugetlb
+		var h cgroups.Hugetlb
 		for _, e := range []struct {
 			name string
 			dst  *uint64
