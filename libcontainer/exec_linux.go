@@ -192,10 +192,12 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 
 // waitForExecProcess learns the exec'd process's pid once it runs its
 // program. An init that execs itself keeps the socket until execve closes
-// it (close-on-exec). One that spawns the process (spawned) tells its pid
-// and exits; the process must be our child, as the init starts it with
-// CLONE_PARENT: that we then wait for it and signal it is safe. Either
-// way a failure on the way comes back as an error message.
+// it (close-on-exec). One that spawns the process (spawned) closes the
+// socket before the process exists, which must never hold it, and tells
+// its pid, or why it failed, in the name it exits with; the process must
+// be our child, as the init starts it with CLONE_PARENT: that we then
+// wait for it and signal it is safe. Either way a failure on the way
+// comes back as an error message.
 func waitForExecProcess(init *child, cg cgroups.Manager, spawned bool, program string) (int, error) {
 	if !spawned {
 		if _, err := init.conn.recv(); !errors.Is(err, errPeerGone) {
@@ -209,7 +211,11 @@ func waitForExecProcess(init *child, cg cgroups.Manager, spawned bool, program s
 	}
 	rep, err := init.conn.recv()
 	if errors.Is(err, errPeerGone) {
-		return 0, diedError(init.pid, cg, "exec")
+		rep, err = readSpawnReport(init.pid)
+		if err != nil {
+			debugf("exec init %d: %v", init.pid, err)
+			return 0, diedError(init.pid, cg, "exec")
+		}
 	}
 	if err != nil {
 		killAndReap(init.pid)
@@ -234,6 +240,16 @@ func waitForExecProcess(init *child, cg cgroups.Manager, spawned bool, program s
 		return 0, fmt.Errorf("exec init ended badly (status %#x, %v) after starting the process", uint32(ws), err)
 	}
 	return rep.Pid, nil
+}
+
+// readSpawnReport waits for the exec init to exit, without reaping it, and
+// reads the report it exited with.
+func readSpawnReport(pid int) (*nsenter.Reply, error) {
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		return nil, fmt.Errorf("wait for the exec init: %w", err)
+	}
+	return nsenter.ReadExitReport(pid)
 }
 
 // execCgroup is the container's cgroup, or the existing sub-cgroup of it

@@ -19,6 +19,15 @@ import (
 	"github.com/oci-rt/oci-rt/seccomp"
 )
 
+// The exec init's last report is the name its main thread exits with (see
+// nsenter.SpawnAndExit): locked here, in a package init, main and with it
+// Init run on the main thread.
+func init() {
+	if IsInit() {
+		runtime.LockOSThread()
+	}
+}
+
 // IsInit tells main that this process is a container init or exec process
 // whose namespaces the nsenter constructor has already set up.
 func IsInit() bool {
