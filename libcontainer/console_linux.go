@@ -17,9 +17,10 @@ var ptmxRdev = unix.Mkdev(5, 2)
 // the console socket, and makes the slave the process's stdio and
 // controlling terminal. The slave is reached through the master
 // (TIOCGPTPEER), never by a path the container could have planted
-// (CVE-2025-52565). takeCtty is false when the process is still to be
-// started: it takes the terminal itself, as the leader of its own session.
-func setupConsole(cfg *initConfig, bindDevConsole, takeCtty bool) error {
+// (CVE-2025-52565). The container's init also gets it as /dev/console and
+// its controlling terminal; an exec'd process is still to be started and
+// takes the terminal itself, as the leader of its own session.
+func setupConsole(cfg *initConfig, isInit bool) error {
 	if cfg.ConsoleSocketFD == 0 {
 		return fmt.Errorf("terminal requested but no console socket given")
 	}
@@ -55,7 +56,7 @@ func setupConsole(cfg *initConfig, bindDevConsole, takeCtty bool) error {
 	if err := unix.Sendmsg(int(socket.Fd()), []byte("/dev/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
 		return fmt.Errorf("send pty master to the console socket: %w", err)
 	}
-	if bindDevConsole {
+	if isInit {
 		if err := rootfs.MountConsole(slave); err != nil {
 			return err
 		}
@@ -65,7 +66,7 @@ func setupConsole(cfg *initConfig, bindDevConsole, takeCtty bool) error {
 			return fmt.Errorf("make the pty stdio: %w", err)
 		}
 	}
-	if !takeCtty {
+	if !isInit {
 		return nil
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {

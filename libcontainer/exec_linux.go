@@ -135,6 +135,12 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	}
 	req.preserve(o.PreserveFDs)
 	req.bootstrap = execBootstrap(spec, nsFiles, req)
+	procfs, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, fmt.Errorf("open procfs: %w", err)
+	}
+	defer procfs.Close()
+	req.config.ProcfsFD = req.addFile(procfs)
 	req.passLog()
 	if hostRoot != nil {
 		req.config.HostRootFD = req.addFile(hostRoot)
@@ -177,7 +183,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		killAndReap(p.pid)
 		return 0, err
 	}
-	pid, err := waitForExecProcess(p, cg, req.config.ExecSpawn, o.Process.Args[0])
+	pid, err := waitForExecProcess(p, cg, o.Process.Args[0])
 	if err != nil {
 		return 0, err
 	}
@@ -192,25 +198,19 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 }
 
 // waitForExecProcess learns the exec'd process's pid once it runs its
-// program. An init that execs itself keeps the socket until execve closes
-// it (close-on-exec). One that spawns the process (spawned) tells its pid
-// and exits; the process must be our child, as the init starts it with
-// CLONE_PARENT: that we then wait for it and signal it is safe. Either
-// way a failure on the way comes back as an error message.
-func waitForExecProcess(init *child, cg cgroups.Manager, spawned bool, program string) (int, error) {
-	if !spawned {
-		if _, err := init.conn.recv(); !errors.Is(err, errPeerGone) {
-			killAndReap(init.pid)
-			if err == nil {
-				err = errors.New("sync: unexpected message from the exec process")
-			}
-			return 0, err
-		}
-		return init.pid, nil
-	}
+// program. The exec init closes the socket before the process exists,
+// which must never hold it, and tells its pid, or why it failed, in the
+// name it exits with (a failure before that comes as a message). The
+// process must be our child, as the init starts it with CLONE_PARENT:
+// that we then wait for it and signal it is safe.
+func waitForExecProcess(init *child, cg cgroups.Manager, program string) (int, error) {
 	rep, err := init.conn.recv()
 	if errors.Is(err, errPeerGone) {
-		return 0, diedError(init.pid, cg, "exec")
+		rep, err = readSpawnReport(init.pid)
+		if err != nil {
+			debugf("exec init %d: %v", init.pid, err)
+			return 0, diedError(init.pid, cg, "exec")
+		}
 	}
 	if err != nil {
 		killAndReap(init.pid)
@@ -235,6 +235,16 @@ func waitForExecProcess(init *child, cg cgroups.Manager, spawned bool, program s
 		return 0, fmt.Errorf("exec init ended badly (status %#x, %v) after starting the process", uint32(ws), err)
 	}
 	return rep.Pid, nil
+}
+
+// readSpawnReport waits for the exec init to exit, without reaping it, and
+// reads the report it exited with.
+func readSpawnReport(pid int) (*nsenter.Reply, error) {
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		return nil, fmt.Errorf("wait for the exec init: %w", err)
+	}
+	return nsenter.ReadExitReport(pid)
 }
 
 // execCgroup is the container's cgroup, or the existing sub-cgroup of it
@@ -278,31 +288,27 @@ func closeFiles(files map[specs.LinuxNamespaceType]*os.File) {
 // execBootstrap joins every namespace of the container through the fds
 // opened here, handed to the stage, which opens them as /proc/self/fd/N.
 //
-// Without a user namespace the container's root is root of the host's
-// user namespace, where CAP_SYS_PTRACE overrides non-dumpable: a process
-// that sets up inside the container's pid namespace could be ptraced by
-// the container, fds, privileges and all. So the stage does not enter the
-// pid namespace then: the exec init joins it for its children only and
-// starts the process at the very end (see joinPidNamespaceForChildren);
-// that process is born in the time namespace the stage joined, too. With
-// a user namespace, non-dumpable keeps the container out, and the init
-// needs its /proc/thread-self, which a process outside the container's pid
-// namespace cannot reach in a procfs it may mount: the stage forks into
-// the pid (and time) namespace and the init execs itself.
+// The stage does not enter the container's pid namespace: the exec init
+// joins it for its children only and starts the process at the very end
+// (see joinPidNamespaceForChildren), so nothing in the container can see
+// the init while it sets up with the runtime's fds and privileges. That
+// matters most without a user namespace, where the container's root is
+// root of the host's user namespace and CAP_SYS_PTRACE there overrides
+// non-dumpable; with one, it keeps a container that shares a user
+// namespace with the host's processes (joined by path) out the same way.
+// The process is born in the time namespace the stage joined, too. The
+// init reaches its own /proc entries through the runtime's procfs
+// (ProcfsFD): the container's does not show it, and inside a user
+// namespace it may mount no other.
 func execBootstrap(spec *specs.Spec, files map[specs.LinuxNamespaceType]*os.File, req *spawnRequest) nsenter.Bootstrap {
-	_, userns := files[specs.UserNamespace]
-	req.config.ExecSpawn = !userns
 	var b nsenter.Bootstrap
 	for _, ns := range spec.Linux.Namespaces {
 		fd := req.addFile(files[ns.Type])
-		if ns.Type == specs.PIDNamespace && !userns {
+		if ns.Type == specs.PIDNamespace {
 			req.config.ExecPidNSFD = fd
 			continue
 		}
 		b.Join = append(b.Join, nsenter.NSPath{Type: namespaceFlags[ns.Type], Path: fmt.Sprintf("/proc/self/fd/%d", fd)})
-		if userns && (ns.Type == specs.PIDNamespace || ns.Type == specs.TimeNamespace) {
-			b.Fork = true
-		}
 	}
 	return b
 }

@@ -8,12 +8,15 @@ package libcontainer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -25,9 +28,17 @@ import (
 
 const lastStepEnv = "OCI_RT_LAST_STEP_TEST"
 
+// The spawn reports in the name of the main thread (see
+// nsenter.SpawnAndExit), on which a lock taken in a package init keeps
+// TestMain.
+func init() {
+	if os.Getenv(lastStepEnv) != "" {
+		runtime.LockOSThread()
+	}
+}
+
 func TestMain(m *testing.M) {
 	if how := os.Getenv(lastStepEnv); how != "" {
-		runtime.LockOSThread()
 		if err := becomeProcess(how); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -124,9 +135,9 @@ func runLastStep(t *testing.T, how string) string {
 	}
 	if how == "spawn" {
 		// The process is the test's child (CLONE_PARENT): it reaps it.
-		rep, err := nsenter.ReadReply(ours)
-		if err != nil || rep.Type != msgPid {
-			t.Fatalf("spawn: report %+v, %v; stderr %s", rep, err, errOut.String())
+		rep := readSpawnOutcome(t, ours, cmd.Process.Pid)
+		if rep.Type != msgPid {
+			t.Fatalf("spawn: report %+v; stderr %s", rep, errOut.String())
 		}
 		var ws unix.WaitStatus
 		if _, err := unix.Wait4(rep.Pid, &ws, 0, nil); err != nil || ws.ExitStatus() != 0 {
@@ -180,4 +191,123 @@ func lastStepFields(out string) map[string]string {
 	fields["limits"] = limits
 	fields["rest"] = "/" + tail
 	return fields
+}
+
+// readSpawnOutcome reads what the exec init's last step reports, as the
+// runtime does: a frame on the socket before the clone, or else the name
+// it exits with.
+func readSpawnOutcome(t *testing.T, sock *os.File, initPid int) *nsenter.Reply {
+	t.Helper()
+	rep, err := nsenter.ReadReply(sock)
+	if errors.Is(err, io.EOF) {
+		rep, err = readSpawnReport(initPid)
+	}
+	if err != nil {
+		t.Fatalf("spawn report: %v", err)
+	}
+	return rep
+}
+
+// TestSpawnedProcessNeverHoldsTheReportSocket catches the exec'd process
+// at its birth, stopped by ptrace before it runs a single instruction, and
+// looks at its fds: the socket to the runtime must not be among them, nor
+// anything else but stdio and the pipe that carries an execve failure
+// back (close-on-exec, and the child's first act closes all but its end).
+// The container could take an fd held even for that instant.
+func TestSpawnedProcessNeverHoldsTheReportSocket(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch identities")
+	}
+	// ptrace requests come from the thread that traces.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), lastStepEnv+"=spawn")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "report"), os.NewFile(uintptr(fds[1]), "report")
+	defer ours.Close()
+	cmd.ExtraFiles = []*os.File{theirs}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	initPid := cmd.Process.Pid
+	var ws unix.WaitStatus
+	// Stopped at its execve, with one thread: from here on the process
+	// it forks starts stopped and traced, not the threads it creates.
+	if _, err := unix.Wait4(initPid, &ws, unix.WALL, nil); err != nil || !ws.Stopped() {
+		t.Fatalf("exec init did not stop at execve: %v, %#x", err, uint32(ws))
+	}
+	if err := unix.PtraceSetOptions(initPid, unix.PTRACE_O_TRACEFORK|unix.PTRACE_O_TRACEVFORK|unix.PTRACE_O_EXITKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.PtraceCont(initPid, 0); err != nil {
+		t.Fatal(err)
+	}
+	spawned, seen, initDone := 0, "", false
+	for seen == "" || !initDone {
+		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		if err != nil {
+			t.Fatalf("wait: %v; stderr %s", err, errOut.String())
+		}
+		switch {
+		case !ws.Stopped():
+			t.Fatalf("process %d ended (%#x) before the spawn; stderr %s", pid, uint32(ws), errOut.String())
+		case pid != initPid:
+			// The only other tracee: the spawned process, stopped at
+			// birth, before its first instruction.
+			spawned, seen = pid, fdTargets(t, pid)
+			err = unix.PtraceDetach(pid)
+		case ws.TrapCause() == unix.PTRACE_EVENT_VFORK:
+			initDone = true
+			err = unix.PtraceDetach(pid)
+		default:
+			sig := ws.StopSignal()
+			if sig == unix.SIGTRAP {
+				sig = 0
+			}
+			err = unix.PtraceCont(pid, int(sig))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("the spawned process's fds at birth:\n%s", seen)
+	if strings.Contains(seen, " socket:") {
+		t.Errorf("the spawned process held a socket at birth")
+	}
+	if !strings.Contains(seen, " pipe:") {
+		t.Errorf("no error pipe among the newborn's fds: is it the spawned process?")
+	}
+	rep := readSpawnOutcome(t, ours, initPid)
+	if rep.Type != msgPid || rep.Pid != spawned {
+		t.Errorf("report %+v, want the pid of %d", rep, spawned)
+	}
+	killAndReap(spawned)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exec init: %v; stderr %s", err, errOut.String())
+	}
+}
+
+// fdTargets lists what pid's fds point to, one per line.
+func fdTargets(t *testing.T, pid int) string {
+	t.Helper()
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, e := range entries {
+		target, _ := os.Readlink(dir + "/" + e.Name())
+		lines = append(lines, e.Name()+" "+target)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -19,6 +19,15 @@ import (
 	"github.com/oci-rt/oci-rt/seccomp"
 )
 
+// The exec init's last report is the name its main thread exits with (see
+// nsenter.SpawnAndExit): locked here, in a package init, main and with it
+// Init run on the main thread.
+func init() {
+	if IsInit() {
+		runtime.LockOSThread()
+	}
+}
+
 // IsInit tells main that this process is a container init or exec process
 // whose namespaces the nsenter constructor has already set up.
 func IsInit() bool {
@@ -83,6 +92,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 		debugf("%s %s: root filesystem set up", cfg.ID, who)
 	} else {
+		if err := proc.UseProcfs(os.NewFile(uintptr(cfg.ProcfsFD), "/proc")); err != nil {
+			return nil, err
+		}
 		if cfg.HostRootFD != 0 {
 			// No mount namespace to join: the container's root is a chroot.
 			if err := enterHostRoot(cfg.HostRootFD); err != nil {
@@ -94,7 +106,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 	}
 	if p.Terminal {
-		if err := setupConsole(cfg, !cfg.Exec, !cfg.ExecSpawn); err != nil {
+		if err := setupConsole(cfg, !cfg.Exec); err != nil {
 			return nil, err
 		}
 		debugf("%s %s: pty set up as the process's terminal", cfg.ID, who)
@@ -151,7 +163,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ExecSpawn {
+	if cfg.Exec {
 		if err := privateFileTable(); err != nil {
 			return nil, err
 		}
@@ -178,8 +190,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	}
 	if !cfg.Exec {
 		// Later failures of create go to `start` through the fifo. An exec
-		// keeps the socket: execve closes it (close-on-exec), which tells
-		// the parent the process runs, and an error before that is sent.
+		// keeps the socket to report on (see startExecProcess).
 		conn.f.Close()
 	}
 
@@ -224,7 +235,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err := proc.NoNewPrivileges(p); err != nil {
 		return fifo, err
 	}
-	if cfg.ExecSpawn {
+	if cfg.Exec {
 		return nil, startExecProcess(conn, cfg, path, env, filter)
 	}
 	if filter != nil {

@@ -46,9 +46,9 @@ type initConfig struct {
 	// ExecPidNSFD is the container's pid namespace, which an exec init
 	// joins for its child only, at the end of its setup, or 0.
 	ExecPidNSFD int `json:"execPidNsFd,omitempty"`
-	// ExecSpawn: the exec init starts the process as a sibling at the end
-	// of its setup (nsenter.SpawnAndExit) instead of becoming it by execve.
-	ExecSpawn bool `json:"execSpawn,omitempty"`
+	// ProcfsFD is the runtime's procfs (O_PATH), where an exec init, which
+	// the container's procfs does not show, finds its own entries; or 0.
+	ProcfsFD int `json:"procfsFd,omitempty"`
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`

@@ -452,20 +452,40 @@ static void send_spawn_failure(int step, int err)
 	_exit(1);
 }
 
+// exit_with_report ends the process with the outcome of the spawn as its
+// name, where the parent reads it once the process has exited: the
+// report socket is closed by then (see ocirt_spawn_and_exit).
+__attribute__((noreturn)) static void exit_with_report(const char *fmt, int a, int b)
+{
+	char name[16];
+	snprintf(name, sizeof(name), fmt, a, b);
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	_exit(0);
+}
+
 void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 {
 	int errpipe[2];
 	sigset_t all, old;
 	sync_fd = report_fd;
+	// The process name carries the report, and /proc/<pid>/comm shows the
+	// main thread's.
+	if (syscall(SYS_gettid) != getpid())
+		send_spawn_failure(OCIRT_STEP_CLONE, EINVAL);
 	// The child is visible in the container's pid namespace from the
 	// clone on, and may not run at once: its copy of the fd table must
-	// hold nothing of ours but the report socket and the error pipe, which
-	// it closes before anything else. This thread's table is its own (the
-	// caller unshared it), and it never returns to Go.
+	// hold nothing of ours but the error pipe, which it closes before
+	// anything else. Not even the report socket, which leads to the
+	// runtime: it is closed before the clone, and the outcome goes out as
+	// the name this process exits with. This thread's table is its own
+	// (the caller unshared it), and it never returns to Go; the other
+	// threads' table still holds the socket, which the parent sees close
+	// when the process exits.
 	if (close_from_except(s->close_from, report_fd) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);
+	close(report_fd);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	// No CLONE_VM: whoever manages to attach to the child between clone and
@@ -476,14 +496,13 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 	if (pid == 0)
 		child(s, errpipe[1], &old);
 	if (pid < 0)
-		send_spawn_failure(OCIRT_STEP_CLONE, errno);
+		exit_with_report(OCIRT_REPORT_FAILED, OCIRT_STEP_CLONE, errno);
 	close(errpipe[1]);
 	struct ocirt_spawn_err e;
 	ssize_t n;
 	while ((n = read(errpipe[0], &e, sizeof(e))) < 0 && errno == EINTR)
 		;
 	if (n == sizeof(e))
-		send_spawn_failure(e.step, e.err);
-	send_pid_message("pid", (pid_t)pid);
-	_exit(0);
+		exit_with_report(OCIRT_REPORT_FAILED, e.step, e.err);
+	exit_with_report(OCIRT_REPORT_STARTED, (int)pid, 0);
 }

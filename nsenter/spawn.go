@@ -8,6 +8,8 @@ import "C"
 
 import (
 	"fmt"
+	"os"
+	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -35,16 +37,21 @@ type SpawnRequest struct {
 
 // SpawnAndExit starts the container's process as a child of the caller's
 // parent (CLONE_PARENT) in the calling thread's pid_for_children
-// namespace, reports its pid (or why it could not start it) on reportFD
-// as one sync frame that ReadReply reads, and exits the process. The
-// child runs only C. The caller must hold its OS thread locked, as the
-// namespace, credentials and no_new_privs it passes on are the thread's.
-// It returns only when the request cannot be handed to C.
+// namespace and exits the process. The child runs only C. The caller must
+// be the process's main thread, locked, as the namespace, credentials and
+// no_new_privs it passes on are the thread's. It returns only when the
+// request cannot be handed to C.
 //
-// It closes every fd from CloseFrom on but reportFD first, so the calling
-// thread must have a file table of its own (unshare(CLONE_FILES)), made
-// while the Go runtime had set up all it shares with other threads, and
-// before any seccomp filter that might refuse it.
+// The child must never hold reportFD, which leads to the runtime, so the
+// outcome is told in two ways: a failure before the child exists is a
+// "spawnerror" frame on reportFD; otherwise reportFD is closed before the
+// clone and the process exits with the outcome as its name, which the
+// parent reads with ReadExitReport once it has seen reportFD close.
+//
+// It closes every fd from CloseFrom on first, so the calling thread must
+// have a file table of its own (unshare(CLONE_FILES)), made while the Go
+// runtime had set up all it shares with other threads, and before any
+// seccomp filter that might refuse it.
 func SpawnAndExit(r *SpawnRequest, reportFD int) error {
 	if len(r.Filter) > 0xffff {
 		return fmt.Errorf("seccomp filter of %d instructions is too long", len(r.Filter))
@@ -97,6 +104,31 @@ func (r *Reply) SpawnError(program string) error {
 		return fmt.Errorf("exec %s: %w", program, errno)
 	}
 	return fmt.Errorf("start the container's process: %w", errno)
+}
+
+// ReadExitReport reads the outcome of SpawnAndExit from the name of the
+// process pid, which must have exited and not yet been reaped (see
+// unix.WNOWAIT), so that the pid is still the one that spawned: a
+// "pid" or a "spawnerror" reply.
+func ReadExitReport(pid int) (*Reply, error) {
+	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	if err != nil {
+		return nil, fmt.Errorf("read the spawn report of process %d: %w", pid, err)
+	}
+	return parseExitReport(strings.TrimSuffix(string(name), "\n"))
+}
+
+func parseExitReport(name string) (*Reply, error) {
+	var rep Reply
+	if _, err := fmt.Sscanf(name, C.OCIRT_REPORT_STARTED, &rep.Pid); err == nil && rep.Pid > 0 {
+		rep.Type = "pid"
+		return &rep, nil
+	}
+	if _, err := fmt.Sscanf(name, C.OCIRT_REPORT_FAILED, &rep.Step, &rep.Errno); err == nil {
+		rep.Type = "spawnerror"
+		return &rep, nil
+	}
+	return nil, fmt.Errorf("the exec init ended without a spawn report (name %q)", name)
 }
 
 // cStrings is a NULL-terminated array of C copies of list, all in C

@@ -26,9 +26,16 @@ struct ocirt_spawn_err {
 	int err; // errno of the failed step
 };
 
+// How the process names itself when it exits: the child's pid, or the
+// step that failed and its errno.
+#define OCIRT_REPORT_STARTED "started %d"
+#define OCIRT_REPORT_FAILED "failed %d %d"
+
 // ocirt_spawn_and_exit starts the container's process as a sibling of the
-// caller, reports on report_fd (a sync socket frame: {"type":"pid"} or
-// {"type":"spawnerror","step":S,"errno":E}) and exits the whole process.
+// caller and exits the whole process. A failure before the clone is
+// reported on report_fd as a sync socket frame ({"type":"spawnerror",
+// "step":S,"errno":E}); otherwise report_fd is closed before the clone,
+// and the outcome is the name the process exits with (OCIRT_REPORT_*).
 void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd) __attribute__((noreturn));
 
 #endif

@@ -312,8 +312,10 @@ func (m *Manager) waitFreezer(want string) error {
 // the listing is repeated until it shows nothing new: a process forked
 // while the list was read is caught in the next round. Freezing first
 // would stop such forks too, but would show the container as paused to
-// every concurrent `state` meanwhile. A frozen cgroup is thawed after the
-// signals, since a v1-frozen task cannot die until it runs again.
+// every concurrent `state` meanwhile. Frozen cgroups are thawed after the
+// signals, since a v1-frozen task cannot die until it runs again: the
+// container's and every one below it, which a process of the container
+// may have frozen on its own (thawing a parent does not thaw those).
 func (m *Manager) Kill() error {
 	signaled := map[int]bool{}
 	for range killRounds {
@@ -336,10 +338,36 @@ func (m *Manager) Kill() error {
 			break
 		}
 	}
-	if frozen, err := m.Frozen(); err == nil && frozen {
-		return m.Thaw()
+	return m.thawTree()
+}
+
+// thawTree thaws every frozen cgroup in the freezer hierarchy from the
+// container's down, parents first.
+func (m *Manager) thawTree() error {
+	top, ok := m.dirs["freezer"]
+	if !ok {
+		return nil
 	}
-	return nil
+	// A cgroup gone meanwhile (its processes died) needs no thaw.
+	return filepath.WalkDir(top, func(dir string, d os.DirEntry, err error) error {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		state, err := os.ReadFile(filepath.Join(dir, "freezer.state"))
+		if errors.Is(err, os.ErrNotExist) || (err == nil && strings.TrimSpace(string(state)) == "THAWED") {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0); err != nil {
+			return fmt.Errorf("cgroup %s: thaw %s: %w", m.representative(), dir, err)
+		}
+		return nil
+	})
 }
 
 // killRounds bounds Kill's listings: each round can only miss processes

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
-	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
@@ -70,7 +68,7 @@ func setAppArmorExecProfile(profile string) error {
 }
 
 func readProcThreadSelf(subpath string) ([]byte, error) {
-	f, closeThread, err := openProcThreadSelf(subpath, unix.O_RDONLY)
+	f, closeThread, err := openThreadSelf(subpath, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +78,7 @@ func readProcThreadSelf(subpath string) ([]byte, error) {
 }
 
 func writeProcThreadSelf(subpath, value string) error {
-	f, closeThread, err := openProcThreadSelf(subpath, unix.O_WRONLY)
+	f, closeThread, err := openThreadSelf(subpath, unix.O_WRONLY)
 	if err != nil {
 		return err
 	}
@@ -90,26 +88,4 @@ func writeProcThreadSelf(subpath, value string) error {
 		return fmt.Errorf("write /proc/thread-self/%s: %w", subpath, err)
 	}
 	return nil
-}
-
-// openProcThreadSelf opens /proc/thread-self/<subpath> through a private
-// procfs handle, so a mount the container placed over /proc cannot redirect
-// it (CVE-2025-52881). The caller must call the returned closer when done.
-func openProcThreadSelf(subpath string, flags int) (*os.File, procfs.ProcThreadSelfCloser, error) {
-	proc, err := procfs.OpenProcRoot()
-	if err != nil {
-		return nil, nil, fmt.Errorf("open procfs: %w", err)
-	}
-	defer proc.Close()
-	handle, closeThread, err := proc.OpenThreadSelf(subpath)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open /proc/thread-self/%s: %w", subpath, err)
-	}
-	defer handle.Close()
-	f, err := pathrs.Reopen(handle, flags)
-	if err != nil {
-		closeThread()
-		return nil, nil, fmt.Errorf("open /proc/thread-self/%s: %w", subpath, err)
-	}
-	return f, closeThread, nil
 }

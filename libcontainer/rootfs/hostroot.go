@@ -151,13 +151,14 @@ func readMountTree(r io.Reader) ([]mountNode, error) {
 }
 
 // subtreeDeepestFirst returns the mount with the given ID at mountPoint
-// and every mount below it, children before their parents (the root
-// last), or nothing when no such mount exists (already unmounted).
+// (anywhere, for "") and every mount below it, children before their
+// parents (the root last), or nothing when no such mount exists (already
+// unmounted).
 func subtreeDeepestFirst(entries []mountNode, rootID uint64, mountPoint string) []mountNode {
 	children := map[uint64][]mountNode{}
 	var root *mountNode
 	for i, e := range entries {
-		if e.id == rootID && e.mountPoint == mountPoint {
+		if e.id == rootID && (mountPoint == "" || e.mountPoint == mountPoint) {
 			root = &entries[i]
 		} else if e.id != e.parent {
 			children[e.parent] = append(children[e.parent], e)
@@ -206,7 +207,17 @@ func UnmountHostRootfs(rootfs string, id HostRootMount) error {
 	if err != nil {
 		return fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
 	}
-	subtree := subtreeDeepestFirst(entries, id.ID, rootfs)
+	// The bind stays on the directory create opened, but that directory
+	// may carry another name by now: swapped with a symlink while create
+	// ran, it is found at the symlink's old name. The never-reused ID,
+	// where the kernel has one, finds the bind wherever it is (it is
+	// checked again before the unmount); a reusable ID is trusted only at
+	// the rootfs path.
+	at := rootfs
+	if id.UniqueID != 0 {
+		at = ""
+	}
+	subtree := subtreeDeepestFirst(entries, id.ID, at)
 	if len(subtree) > 0 && !isSelfBind(entries, subtree[len(subtree)-1]) {
 		return fmt.Errorf("unmount rootfs %s: mount %d there is not a bind of the rootfs onto itself, left alone", rootfs, id.ID)
 	}

@@ -30,11 +30,15 @@ func TestSubtreeDeepestFirst(t *testing.T) {
 	}
 	// 40 is below the rootfs path but under the host's mount, not under
 	// the bind: it stays. 34 is stacked on 33 at the same path: first.
-	if want := []uint64{34, 33, 31, 32, 30}; !reflect.DeepEqual(ids, want) {
+	want := []uint64{34, 33, 31, 32, 30}
+	if !reflect.DeepEqual(ids, want) {
 		t.Fatalf("order %v, want %v", ids, want)
 	}
 	if got := subtreeDeepestFirst(entries, 30, "/b/other"); got != nil {
 		t.Fatalf("a recorded ID at another path matched: %v", got)
+	}
+	if got := subtreeDeepestFirst(entries, 30, ""); len(got) != len(want) {
+		t.Fatalf("the recorded ID looked up anywhere found %v", got)
 	}
 	if got := subtreeDeepestFirst(entries, 99, "/b/rootfs"); got != nil {
 		t.Fatalf("an unknown ID matched: %v", got)

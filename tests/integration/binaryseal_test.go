@@ -186,15 +186,15 @@ func runBounded(r *Runtime, bin string, args ...string) Result {
 
 // runtimeFDs lists the fds the payload found in exec'd processes that are
 // not the process's own. Before its execve the process may still hold, for
-// a moment, the sync socket it reports on and the pipe that carries an
-// execve failure back: nothing else of the runtime. An entry without a
+// a moment, the pipe that carries an execve failure back: nothing else of
+// the runtime, never the sync socket that leads to it. An entry without a
 // target was closed between the listing and the look.
 func runtimeFDs(log string) []string {
 	var found []string
 	entries := regexp.MustCompile(`(?m)^fd pid=\d+ entry=(\d+) target=(.*)$`)
 	for _, m := range entries.FindAllStringSubmatch(log, -1) {
 		n, _ := strconv.Atoi(m[1])
-		if n > 2 && m[2] != "" && !strings.HasPrefix(m[2], "socket:") && !strings.HasPrefix(m[2], "pipe:") {
+		if n > 2 && m[2] != "" && !strings.HasPrefix(m[2], "pipe:") {
 			found = append(found, m[0])
 		}
 	}

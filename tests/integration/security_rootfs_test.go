@@ -146,7 +146,9 @@ func swapLoop(t *testing.T, a, b string, stop <-chan struct{}) <-chan int {
 // refusing symlinks, and uses that descriptor afterwards (with a mount
 // namespace of the container's own and without one), so a run either
 // fails or runs in the real rootfs: never in the decoy, and nothing is
-// ever mounted there.
+// ever mounted there. Without a mount namespace the rootfs bind may end up
+// under the swapped name: delete must find it there all the same and
+// leave no mount anywhere in the bundle.
 func TestRootfsSymlinkSwapNeverRedirects(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -193,6 +195,9 @@ func TestRootfsSymlinkSwapNeverRedirects(t *testing.T) {
 			}
 			if left := mountsUnder(t, decoy); len(left) > 0 {
 				t.Errorf("mounts left in the decoy: %v", left)
+			}
+			if left := mountsUnder(t, b); len(left) > 0 {
+				t.Errorf("mounts left in the bundle after delete: %v", left)
 			}
 			if n < 1000 {
 				t.Errorf("only %d swaps during the runs, want at least 1000 for the race to mean anything", n)
