@@ -36,8 +36,8 @@ func eventsAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if st := c.Status(); st == libcontainer.StatusStopped || st == libcontainer.StatusCreating {
-		return fmt.Errorf("container %s is not running", c.ID())
+	if err := c.Allow(libcontainer.OpEvents); err != nil {
+		return err
 	}
 	m, err := c.Cgroup()
 	if err != nil {

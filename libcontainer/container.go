@@ -127,8 +127,8 @@ func (c *Container) Start() error {
 		return err
 	}
 	defer lock.Unlock()
-	if st := c.Status(); st != StatusCreated {
-		return fmt.Errorf("cannot start a container that is %s", st)
+	if err := c.Allow(OpStart); err != nil {
+		return err
 	}
 	pidfd, err := c.openInit()
 	if err != nil {
@@ -230,8 +230,14 @@ func (c *Container) signalLocked(sig unix.Signal, all bool) error {
 		}
 	}
 	pidfd, err := c.openInit()
-	if errors.Is(err, ErrNotRunning) && all {
-		return nil
+	if errors.Is(err, ErrNotRunning) {
+		// No init, no container: it has stopped, whatever else the
+		// state might say.
+		op := OpKill
+		if all {
+			op = OpKillAll
+		}
+		return allowedIn(op, c.State.ID, StatusStopped)
 	}
 	if err != nil {
 		return err
@@ -282,9 +288,13 @@ func Delete(store *Store, id string, force bool) error {
 	}
 	c := &Container{store: store, State: st}
 	status := c.Status()
-	debugf("delete %s: container is %s, force %v", id, status, force)
-	if (status == StatusRunning || status == StatusPaused) && !force {
-		return fmt.Errorf("cannot delete container %s that is %s: stop it or use --force", id, status)
+	op := OpDelete
+	if force {
+		op = OpDeleteForce
+	}
+	debugf("%s %s: container is %s", op, id, status)
+	if err := allowedIn(op, id, status); err != nil {
+		return err
 	}
 	var errs []error
 	if pidfd, err := c.openInit(); err == nil {

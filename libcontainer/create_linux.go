@@ -48,7 +48,76 @@ type CreateOptions struct {
 
 // Create builds a container and leaves its init blocked before execve.
 // Whatever fails, nothing is left behind: no state, cgroup or process.
-func Create(store *Store, o *CreateOptions) (c *Container, err error) {
+//
+// It runs in phases, each named by the point the fault-injection tests
+// stop it at once the phase is done. What a phase creates, it registers
+// with the creation's rollback as it goes, so that one path undoes any
+// failure, in any phase, newest first.
+func Create(store *Store, o *CreateOptions) (*Container, error) {
+	cr, err := validateCreate(store, o)
+	if err != nil {
+		return nil, err
+	}
+	phases := []struct {
+		point string
+		run   func() error
+	}{
+		{"recorded", cr.record},
+		{"cgroup", cr.makeCgroup},
+		{"spawned", cr.spawnInit},
+		{"ready", cr.configureInit},
+	}
+	for _, phase := range phases {
+		if err := phase.run(); err != nil {
+			cr.fail()
+			return nil, err
+		}
+		cr.pause(phase.point)
+	}
+	if err := cr.finalize(); err != nil {
+		cr.fail()
+		return nil, err
+	}
+	cr.close()
+	debugf("create %s: created, init %d waits for start", o.ID, cr.init.pid)
+	return cr.c, nil
+}
+
+// creation is one create in progress: its inputs, what it has made so
+// far, and how to undo that.
+type creation struct {
+	store *Store
+	o     *CreateOptions
+	// From validate.
+	spec               *specs.Spec
+	specBytes          []byte
+	bundle, rootfsPath string
+	root               *os.File
+	// From record on.
+	lock  *Lock
+	st    *State
+	c     *Container
+	cgLoc cgroups.Location
+	cg    cgroups.Manager
+	req   *spawnRequest
+	init  *child
+	// initPidfd pins the init from its spawn on: the rollback ends it
+	// through this even when an earlier step has reaped it already, and
+	// its pid alone might by then name another process.
+	initPidfd int
+
+	// undo holds what rolls each phase's work back, run newest first on
+	// failure. The parent's copies of fds handed to the init are closed
+	// whatever happens (closers), before the rollback as they always were:
+	// an fd held on the host rootfs bind would keep it busy.
+	undo    []func()
+	closers []func()
+}
+
+// validateCreate checks everything about the request that can be checked
+// before anything exists: the ID, the bundle and its config, the host, and
+// the terminal options. Nothing needs undoing when it fails.
+func validateCreate(store *Store, o *CreateOptions) (*creation, error) {
 	if err := configs.ValidateID(o.ID); err != nil {
 		return nil, err
 	}
@@ -71,109 +140,177 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	defer root.Close()
-	if spec.Process.Terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
-		return nil, errors.New("cannot allocate a terminal without --console-socket: process.terminal is true")
-	}
-	if !spec.Process.Terminal && o.ConsoleSocket != "" {
-		return nil, errors.New("--console-socket given but process.terminal is false")
+	cr := &creation{store: store, o: o, spec: spec, bundle: bundle, rootfsPath: rootfsPath, root: root, initPidfd: -1}
+	cr.closers = append(cr.closers, func() { root.Close() })
+	if err := cr.validateTerminal(); err != nil {
+		cr.close()
+		return nil, err
 	}
 	spec.Process.Env = append(spec.Process.Env, o.ExtraEnv...)
-	specBytes, err := json.Marshal(spec)
-	if err != nil {
+	if cr.specBytes, err = json.Marshal(spec); err != nil {
+		cr.close()
 		return nil, err
 	}
-	pause := func(point string) {
-		debugf("create %s: %s", o.ID, createSteps[point])
-		if o.Pause != nil {
-			o.Pause(point)
-		}
-	}
+	return cr, nil
+}
 
+func (cr *creation) validateTerminal() error {
+	terminal, o := cr.spec.Process.Terminal, cr.o
+	if terminal && o.ConsoleSocket == "" && o.ConsoleConn == nil {
+		return errors.New("cannot allocate a terminal without --console-socket: process.terminal is true")
+	}
+	if !terminal && o.ConsoleSocket != "" {
+		return errors.New("--console-socket given but process.terminal is false")
+	}
+	return nil
+}
+
+// record makes the state directory and writes the state and config into
+// it, with the cgroup it is about to create, before creating anything: a
+// runtime killed at any later point leaves what delete --force needs. Its
+// undo is that delete, which removes everything the state records
+// (cgroup, host rootfs bind, Intel RDT group, the init, the directory).
+func (cr *creation) record() error {
+	o := cr.o
 	boot, err := bootID()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	mark, err := newCgroupMark()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	lock, err := store.Create(o.ID)
+	lock, err := cr.store.Create(o.ID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	st := &State{
+	cr.lock = lock
+	cr.undo = append(cr.undo, func() {
+		lock.Unlock()
+		_ = Delete(cr.store, o.ID, true)
+	})
+	cr.st = &State{
 		ID:          o.ID,
-		Bundle:      bundle,
-		Rootfs:      rootfsPath,
+		Bundle:      cr.bundle,
+		Rootfs:      cr.rootfsPath,
 		Created:     time.Now().UTC(),
 		Owner:       ownerName(),
-		Annotations: spec.Annotations,
+		Annotations: cr.spec.Annotations,
 		BootID:      boot,
 		CgroupMark:  mark,
 	}
-	c = &Container{store: store, State: st}
-	defer func() {
-		if err != nil {
-			lock.Unlock()
-			_ = Delete(store, o.ID, true)
-			return
-		}
-		lock.Unlock()
-	}()
-	cgLoc, err := cgroups.Resolve(spec.Linux.CgroupsPath, o.ID, cgroups.DefaultParent(store.Root))
+	cr.c = &Container{store: cr.store, State: cr.st}
+	cgLoc, err := cgroups.Resolve(cr.spec.Linux.CgroupsPath, o.ID, cgroups.DefaultParent(cr.store.Root))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	st.CgroupPath, st.CgroupPaths = cgLoc.Path, cgLoc.Paths
-	// Record everything we are about to create before creating it.
-	if err := lock.Save(st); err != nil {
-		return nil, err
+	cr.cgLoc = cgLoc
+	cr.st.CgroupPath, cr.st.CgroupPaths = cgLoc.Path, cgLoc.Paths
+	if err := lock.Save(cr.st); err != nil {
+		return err
 	}
-	if err := lock.SaveSpec(specBytes); err != nil {
-		return nil, err
-	}
-	pause("recorded")
+	return lock.SaveSpec(cr.specBytes)
+}
 
-	cg, err := manager.Load(cgLoc)
+// makeCgroup creates the recorded cgroup, marks it as the container's and
+// applies the config's resources.
+func (cr *creation) makeCgroup() error {
+	cg, err := manager.Load(cr.cgLoc)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := cg.Create(); err != nil {
-		return nil, rootlessCgroupError(err, o.Rootless)
+		return rootlessCgroupError(err, cr.o.Rootless)
 	}
-	if err := markCgroup(cg, st); err != nil {
-		return nil, err
+	cr.cg = cg
+	if err := markCgroup(cg, cr.st); err != nil {
+		return err
 	}
 	// Where no mark could be set, the inode is what delete will check,
 	// also after a crash: it is recorded at once.
-	if err := lock.Save(st); err != nil {
-		return nil, err
+	if err := cr.lock.Save(cr.st); err != nil {
+		return err
 	}
-	if err := applyResources(cg, spec); err != nil {
-		return nil, err
-	}
-	pause("cgroup")
+	return applyResources(cg, cr.spec)
+}
 
-	req, cleanup, err := buildCreateRequest(spec, o, lock.Dir(), bundle, rootfsPath)
-	defer cleanup()
-	if err != nil {
-		return nil, err
+// spawnInit starts the container's init, records who it is, and lends it
+// the resources that go to it by pid (Intel RDT group, network devices).
+func (cr *creation) spawnInit() error {
+	if err := cr.buildRequest(); err != nil {
+		return err
 	}
-	hostRoot, err := bindHostRootfs(lock, st, spec, o.NoPivot, root)
+	init, err := spawn(cr.req, "oci-rt")
 	if err != nil {
-		return nil, err
+		// The stage is in the container's cgroup while it creates the
+		// cgroup namespace and forks: a tiny memory.max kills it there.
+		if oom := oomKilledError(cr.cg, "create", err.Error()); oom != nil {
+			return oom
+		}
+		return err
+	}
+	cr.init = init
+	cr.closers = append(cr.closers, func() { init.conn.f.Close() })
+	if err := cr.pinInit(); err != nil {
+		return err
+	}
+	if err := recordInit(cr.st, init.pid); err != nil {
+		return err
+	}
+	if err := cr.lock.Save(cr.st); err != nil {
+		return err
+	}
+	if err := joinIntelRdt(cr.lock, cr.st, cr.spec, init.pid); err != nil {
+		return err
+	}
+	// Before the init's namespace dies with it, which would destroy a
+	// virtual device rather than return it; also those lent before a
+	// failure part-way through.
+	cr.undo = append(cr.undo, func() { _ = returnNetDevices(cr.st, cr.initPidfd) })
+	return lendNetDevices(cr.lock, cr.st, cr.spec, init.pid)
+}
+
+// pinInit opens a pidfd of the freshly spawned init, which no one can have
+// reaped yet, and makes ending it part of the rollback.
+func (cr *creation) pinInit() error {
+	pidfd, err := unix.PidfdOpen(cr.init.pid, 0)
+	if err != nil {
+		killAndReap(cr.init.pid)
+		return fmt.Errorf("pidfd of container init %d: %w", cr.init.pid, err)
+	}
+	cr.initPidfd = pidfd
+	cr.undo = append(cr.undo, func() {
+		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		var info unix.Siginfo
+		_ = unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil)
+	})
+	return nil
+}
+
+// buildRequest assembles what the spawned init gets: the config, the
+// rootfs (or the host rootfs bind), the exec fifo, the terminal, the fds
+// of mounts and how it reaches the container's cgroup.
+func (cr *creation) buildRequest() error {
+	req, cleanup, err := buildCreateRequest(cr.spec, cr.o, cr.lock.Dir(), cr.bundle, cr.rootfsPath)
+	cr.closers = append(cr.closers, cleanup)
+	if err != nil {
+		return err
+	}
+	cr.req = req
+	hostRoot, err := bindHostRootfs(cr.lock, cr.st, cr.spec, cr.o.NoPivot, cr.root)
+	if err != nil {
+		return err
 	}
 	if hostRoot != nil {
-		defer hostRoot.Close()
+		cr.closers = append(cr.closers, func() { hostRoot.Close() })
 		req.config.HostRootFD = req.addFile(hostRoot)
 	} else {
-		req.config.RootfsFD = req.addFile(root)
+		req.config.RootfsFD = req.addFile(cr.root)
 	}
 	req.passLog()
 	req.cgroupFD = -1
-	req.config.CgroupPath = cgLoc.Path
-	unified, isUnified := cg.(*fs2.Manager)
+	req.config.CgroupPath = cr.cgLoc.Path
+	unified, isUnified := cr.cg.(*fs2.Manager)
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's
 	// limits; it joins the container's cgroup before anything of the
@@ -185,72 +322,87 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	newCgroupNS := req.bootstrap.CloneFlags&unix.CLONE_NEWCGROUP != 0
 	switch {
 	case newCgroupNS && !isUnified:
-		req.enter = cg
+		req.enter = cr.cg
 	case newCgroupNS:
 		procs, err := unified.OpenProcs()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		defer procs.Close()
+		cr.closers = append(cr.closers, func() { procs.Close() })
 		req.bootstrap.CgroupProcsFD = req.addFile(procs)
 	}
-	init, err := spawn(req, "oci-rt")
-	if err != nil {
-		// The stage is in the container's cgroup while it creates the
-		// cgroup namespace and forks: a tiny memory.max kills it there.
-		if oom := oomKilledError(cg, "create", err.Error()); oom != nil {
-			return nil, oom
-		}
-		return nil, err
-	}
-	defer init.conn.f.Close()
-	if err := recordInit(st, init.pid); err != nil {
-		killAndReap(init.pid)
-		return nil, err
-	}
-	if err := lock.Save(st); err != nil {
-		return nil, err
-	}
-	if err := joinIntelRdt(lock, st, spec, init.pid); err != nil {
-		killAndReap(init.pid)
-		return nil, err
-	}
-	if err := lendNetDevices(lock, st, spec, init.pid); err != nil {
-		if pidfd, pidfdErr := unix.PidfdOpen(init.pid, 0); pidfdErr == nil {
-			_ = returnNetDevices(st, pidfd)
-			unix.Close(pidfd)
-		}
-		killAndReap(init.pid)
-		return nil, err
-	}
-	pause("spawned")
+	return nil
+}
 
-	req.config.HookState = &specs.State{Version: specs.Version, ID: o.ID, Status: specs.StateCreating, Pid: init.pid, Bundle: bundle, Annotations: spec.Annotations}
-	if err := init.conn.sendValue(&req.config); err != nil {
-		return nil, fmt.Errorf("send config to container init: %w", err)
+// configureInit sends the init its config and serves its requests (hooks,
+// seccomp listener) until it has set the container up.
+func (cr *creation) configureInit() error {
+	cr.req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: cr.init.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
+	if err := cr.init.conn.sendValue(&cr.req.config); err != nil {
+		return fmt.Errorf("send config to container init: %w", err)
 	}
-	if err := c.talkToInit(init, spec, cg, "create"); err != nil {
-		return nil, err
-	}
-	pause("ready")
-	if o.PidFile != "" {
-		if err := WriteFileAtomic(o.PidFile, []byte(fmt.Sprint(init.pid)), 0o644); err != nil {
-			return nil, fmt.Errorf("pid file: %w", err)
+	return cr.c.talkToInit(cr.init, cr.spec, cr.cg, "create")
+}
+
+// finalize writes the pid file, marks the state complete and lets the init
+// go on to wait for start.
+func (cr *creation) finalize() error {
+	if cr.o.PidFile != "" {
+		if err := WriteFileAtomic(cr.o.PidFile, []byte(fmt.Sprint(cr.init.pid)), 0o644); err != nil {
+			return fmt.Errorf("pid file: %w", err)
 		}
 	}
-	st.Complete = true
-	if err := lock.Save(st); err != nil {
-		return nil, err
+	cr.st.Complete = true
+	if err := cr.lock.Save(cr.st); err != nil {
+		return err
 	}
-	if err := init.conn.send(msgAck, ""); err != nil {
-		return nil, err
+	if err := cr.init.conn.send(msgAck, ""); err != nil {
+		return err
 	}
 	// The init closes its end right after the ack: waiting for that makes
 	// what a created init holds the same whenever create has returned
 	// (only the fifo and its procfs handles), so nothing of ours lingers.
-	init.conn.waitClosed()
-	debugf("create %s: created, init %d waits for start", o.ID, init.pid)
-	return c, nil
+	cr.init.conn.waitClosed()
+	return nil
+}
+
+func (cr *creation) pause(point string) {
+	debugf("create %s: %s", cr.o.ID, createSteps[point])
+	if cr.o.Pause != nil {
+		cr.o.Pause(point)
+	}
+}
+
+// fail rolls back every phase that ran.
+func (cr *creation) fail() {
+	cr.closeFDs()
+	for i := len(cr.undo) - 1; i >= 0; i-- {
+		cr.undo[i]()
+	}
+	cr.releaseInit()
+}
+
+// close ends a successful creation: the lock and every fd go.
+func (cr *creation) close() {
+	cr.closeFDs()
+	if cr.lock != nil {
+		cr.lock.Unlock()
+	}
+	cr.releaseInit()
+}
+
+func (cr *creation) closeFDs() {
+	for i := len(cr.closers) - 1; i >= 0; i-- {
+		cr.closers[i]()
+	}
+	cr.closers = nil
+}
+
+func (cr *creation) releaseInit() {
+	if cr.initPidfd >= 0 {
+		unix.Close(cr.initPidfd)
+		cr.initPidfd = -1
+	}
 }
 
 // buildCreateRequest assembles the spawn request for a new container. The

@@ -61,13 +61,12 @@ func (c *Container) Exec(o *ExecOptions) (int, error) {
 }
 
 func (c *Container) exec(o *ExecOptions) (int, error) {
-	switch st := c.Status(); {
-	case st == StatusPaused && !o.IgnorePaused:
-		return 0, errors.New("cannot exec in a paused container (use --ignore-paused to override)")
-	case st == StatusCreating:
-		return 0, fmt.Errorf("cannot exec in a container that is %s", st)
-	case st == StatusStopped:
-		return 0, &notRunningError{id: c.State.ID}
+	op := OpExec
+	if o.IgnorePaused {
+		op = OpExecIgnorePaused
+	}
+	if err := c.Allow(op); err != nil {
+		return 0, err
 	}
 	spec, err := c.Spec()
 	if err != nil {

@@ -25,6 +25,9 @@ func (c *Container) Cgroup() (cgroups.Manager, error) {
 
 // Processes lists the host pids of every process in the container's cgroup.
 func (c *Container) Processes() ([]int, error) {
+	if err := c.Allow(OpPs); err != nil {
+		return nil, err
+	}
 	m, err := c.Cgroup()
 	if err != nil {
 		return nil, err
@@ -32,32 +35,32 @@ func (c *Container) Processes() ([]int, error) {
 	return m.Pids()
 }
 
-// Pause freezes a running container.
+// Pause freezes a running or created container.
 func (c *Container) Pause() error {
-	return c.withStatus(StatusRunning, "pause", cgroups.Manager.Freeze)
+	return c.withCgroup(OpPause, cgroups.Manager.Freeze)
 }
 
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
-	return c.withStatus(StatusPaused, "resume", cgroups.Manager.Thaw)
+	return c.withCgroup(OpResume, cgroups.Manager.Thaw)
 }
 
-// withStatus runs op on the container's cgroup under the container's lock,
-// if the container is in status want.
-func (c *Container) withStatus(want, what string, op func(cgroups.Manager) error) error {
+// withCgroup runs do on the container's cgroup under the container's
+// lock, if op is allowed in the container's status.
+func (c *Container) withCgroup(op Operation, do func(cgroups.Manager) error) error {
 	lock, err := c.store.Lock(c.State.ID)
 	if err != nil {
 		return err
 	}
 	defer lock.Unlock()
-	if st := c.Status(); st != want {
-		return fmt.Errorf("cannot %s a container that is %s", what, st)
+	if err := c.Allow(op); err != nil {
+		return err
 	}
 	m, err := c.Cgroup()
 	if err != nil {
 		return err
 	}
-	return op(m)
+	return do(m)
 }
 
 // Update applies r to the running container's cgroup and records it in the
@@ -70,8 +73,8 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 		return err
 	}
 	defer lock.Unlock()
-	if st := c.Status(); st == StatusStopped || st == StatusCreating {
-		return fmt.Errorf("cannot update a container that is %s", st)
+	if err := c.Allow(OpUpdate); err != nil {
+		return err
 	}
 	spec, err := c.Spec()
 	if err != nil {

@@ -84,8 +84,9 @@ func helperHold() {
 	for i := 0; i < len(b); i += os.Getpagesize() {
 		b[i] = 1
 	}
-	os.Stdout.Write([]byte("ready\n"))
-	io.Copy(io.Discard, os.Stdin)
+	_, _ = os.Stdout.Write([]byte("ready\n"))
+	// EOF or an error alike mean the test is done with us.
+	_, _ = io.Copy(io.Discard, os.Stdin)
 	runtime.KeepAlive(b)
 }
 
@@ -108,7 +109,9 @@ func helperForkLoop() {
 			}
 			res.Started++
 		}
-		json.NewEncoder(os.Stdout).Encode(res)
+		if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
+			os.Exit(1)
+		}
 	}
 }
 
@@ -202,7 +205,8 @@ func TestVMMemoryCheckBeforeUpdate(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { stdin.Close(); cmd.Wait() }()
+	// The helper exits once its stdin closes; how does not matter here.
+	defer func() { stdin.Close(); _ = cmd.Wait() }()
 	if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
 		t.Fatalf("helper: %q %v", line, err)
 	}
@@ -236,7 +240,9 @@ func TestVMPidsLimit(t *testing.T) {
 	dec := json.NewDecoder(stdout)
 	fork := func() forkResult {
 		t.Helper()
-		io.WriteString(stdin, "fork\n")
+		if _, err := io.WriteString(stdin, "fork\n"); err != nil {
+			t.Fatal(err)
+		}
 		var r forkResult
 		if err := dec.Decode(&r); err != nil {
 			t.Fatal(err)
@@ -272,7 +278,7 @@ func TestVMPidsLimit(t *testing.T) {
 		t.Errorf("pids.max = %q for a negative limit", got)
 	}
 	stdin.Close()
-	cmd.Wait()
+	_ = cmd.Wait() // its sleeping children die with the test cgroup
 }
 
 func TestVMCPUMaxThrottles(t *testing.T) {
@@ -294,12 +300,12 @@ func TestVMCPUMaxThrottles(t *testing.T) {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(start)
-	cmd.Process.Kill()
+	_ = cmd.Process.Kill() // startSpinner's cleanup kills it too
 	if s.CPU.Throttling.ThrottledPeriods == 0 || s.CPU.Throttling.ThrottledTime == 0 {
 		t.Errorf("no throttling recorded: %+v", s.CPU.Throttling)
 	}
 	// 10% of one CPU, plus the burst and slack for process start-up.
-	if max := uint64(elapsed) * 3 / 10; s.CPU.Usage.Total > max {
+	if limit := uint64(elapsed) * 3 / 10; s.CPU.Usage.Total > limit {
 		t.Errorf("spinner used %v of CPU in %v under a 10%% quota", time.Duration(s.CPU.Usage.Total), elapsed)
 	}
 	// Lowering the quota below the burst needs the burst written first;
@@ -356,23 +362,23 @@ func wholeDisk(t *testing.T) (string, uint64, uint64) {
 			if err != nil {
 				continue
 			}
-			var maj, min uint64
-			if _, err := fmt.Sscanf(string(b), "%d:%d", &maj, &min); err == nil {
-				return "/dev/" + filepath.Base(filepath.Dir(d)), maj, min, true
+			var major, minor uint64
+			if _, err := fmt.Sscanf(string(b), "%d:%d", &major, &minor); err == nil {
+				return "/dev/" + filepath.Base(filepath.Dir(d)), major, minor, true
 			}
 		}
 		return "", 0, 0, false
 	}
-	if dev, maj, min, ok := find(); ok {
-		return dev, maj, min
+	if dev, major, minor, ok := find(); ok {
+		return dev, major, minor
 	}
 	if out, err := exec.Command("modprobe", "null_blk").CombinedOutput(); err != nil {
 		t.Skipf("no block device in the VM, and modprobe null_blk: %v %s", err, out)
 	}
 	for i := 0; i < 50; i++ {
-		if dev, maj, min, ok := find(); ok {
+		if dev, major, minor, ok := find(); ok {
 			if _, err := os.Stat(dev); err == nil {
-				return dev, maj, min
+				return dev, major, minor
 			}
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -383,12 +389,12 @@ func wholeDisk(t *testing.T) (string, uint64, uint64) {
 
 func TestVMIOMax(t *testing.T) {
 	m := vmCgroup(t, "io", "io")
-	node, maj, min := wholeDisk(t)
-	dev := specs.LinuxBlockIODevice{Major: int64(maj), Minor: int64(min)}
+	node, major, minor := wholeDisk(t)
+	dev := specs.LinuxBlockIODevice{Major: int64(major), Minor: int64(minor)}
 	const rate = 1 << 20
 	err := m.Apply(&specs.LinuxResources{
 		// Apply always installs a device filter; this one lets the disk be read.
-		Devices: append(devices.DefaultAllowedDevices(), cgtest.Rule(true, "b", int64(maj), int64(min), "r")),
+		Devices: append(devices.DefaultAllowedDevices(), cgtest.Rule(true, "b", int64(major), int64(minor), "r")),
 		BlockIO: &specs.LinuxBlockIO{
 			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: rate}},
 			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: dev, Rate: 50}},
@@ -396,7 +402,7 @@ func TestVMIOMax(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%d:%d rbps=1048576 wbps=max riops=max wiops=50", maj, min)
+	want := fmt.Sprintf("%d:%d rbps=1048576 wbps=max riops=max wiops=50", major, minor)
 	if got, _ := m.read("io.max"); !strings.Contains(got, want) {
 		t.Errorf("io.max = %q, want a line %q", got, want)
 	}
@@ -423,7 +429,7 @@ func TestVMIOMax(t *testing.T) {
 	}
 	var readBytes uint64
 	for _, e := range s.Blkio.IoServiceBytesRecursive {
-		if e.Major == maj && e.Minor == min && e.Op == "Read" {
+		if e.Major == major && e.Minor == minor && e.Op == "Read" {
 			readBytes = e.Value
 		}
 	}
@@ -452,7 +458,11 @@ func TestVMHugetlbLimit(t *testing.T) {
 	if err := os.WriteFile(nr, []byte("4"), 0); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.WriteFile(nr, old, 0) })
+	t.Cleanup(func() {
+		if err := os.WriteFile(nr, old, 0); err != nil {
+			t.Errorf("restoring %s: %v", nr, err)
+		}
+	})
 	if b, _ := os.ReadFile(nr); strings.TrimSpace(string(b)) != "4" {
 		t.Skipf("could only reserve %s huge pages", b)
 	}

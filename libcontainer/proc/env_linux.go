@@ -18,23 +18,6 @@ import (
 // runc.
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// ValidateEnv checks that each entry is KEY=VALUE with a non-empty key and no
-// NUL byte, which execve could not pass on intact.
-func ValidateEnv(env []string) error {
-	for _, kv := range env {
-		key, _, hasValue := strings.Cut(kv, "=")
-		switch {
-		case !hasValue:
-			return fmt.Errorf("invalid environment variable %q: missing '='", kv)
-		case key == "":
-			return fmt.Errorf("invalid environment variable %q: name is empty", kv)
-		case strings.IndexByte(kv, 0) >= 0:
-			return fmt.Errorf("invalid environment variable %q: contains a NUL byte", kv)
-		}
-	}
-	return nil
-}
-
 // Env builds the process environment: the spec's env with later duplicates
 // winning in the first one's place, and HOME from id when the spec leaves
 // it unset or empty, as runc does. Nothing else is added.

@@ -37,21 +37,6 @@ func TestEnv(t *testing.T) {
 	}
 }
 
-func TestValidateEnv(t *testing.T) {
-	if err := ValidateEnv([]string{"A=1", "B=", "C=x=y"}); err != nil {
-		t.Fatal(err)
-	}
-	for kv, want := range map[string]string{
-		"NOEQUALS": `invalid environment variable "NOEQUALS": missing '='`,
-		"=value":   `invalid environment variable "=value": name is empty`,
-		"A=b\x00c": `invalid environment variable "A=b\x00c": contains a NUL byte`,
-	} {
-		if err := ValidateEnv([]string{"OK=1", kv}); err == nil || err.Error() != want {
-			t.Errorf("%q: got %v, want %q", kv, err, want)
-		}
-	}
-}
-
 func writeExecutable(t *testing.T, path string, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte("#!/bin/sh\n"), mode); err != nil {

@@ -158,6 +158,13 @@ func findGroup(entries []groupEntry, match func(groupEntry) bool) (groupEntry, b
 // container controls it, so it is resolved in the root, must be a regular
 // file (not a FIFO that blocks or a device that never ends) and is size
 // bounded. A missing file has no entries.
+//
+// The parsing is our own, not github.com/moby/sys/user's (which reads from
+// an io.Reader and would take this content): that library reads an id
+// field that is not a number as 0, so a passwd line whose uid is garbage
+// makes the named user root, and a group line whose gid is garbage gives
+// its members group 0. libc skips such lines, and so do we: a malformed
+// account file must not fail open to root.
 func readAccountFile[T any](root, path string, parseLine func([]string) (T, bool)) ([]T, error) {
 	content, err := readContainerFile(root, path)
 	if errors.Is(err, os.ErrNotExist) {

@@ -24,6 +24,7 @@ wheel:x:10:bob,alice
 audio:x:29:alice,bob
 users:x:100:
 staff:x:50:carol
+garbled:x:notanumber:bob
 `
 
 func accountRoot(t *testing.T, passwd, group string) string {
@@ -57,6 +58,8 @@ func TestResolveUser(t *testing.T) {
 			Identity{UID: 4242, GID: 4343, AdditionalGids: []uint32{7}, Home: "/"}},
 		{"umask carried", specs.User{UID: 0, GID: 0, Umask: &umask},
 			Identity{UID: 0, GID: 0, Home: "/root", Umask: &umask}},
+		// The garbled group line lists bob too; a gid that is not a number is
+		// skipped, never read as group 0.
 		{"username adds member groups then the spec's", specs.User{Username: "bob", AdditionalGids: []uint32{99}},
 			Identity{UID: 1000, GID: 1000, AdditionalGids: []uint32{10, 29, 99}, Home: "/home/bob"}},
 		{"username with group name", specs.User{Username: "bob:staff"},

@@ -135,7 +135,7 @@ func (c *ctrEngine) runArgs(o runOpts, id string) []string {
 
 func (c *ctrEngine) newID() string { return fmt.Sprintf("e2e-%d", containerSeq.Add(1)) }
 
-func (c *ctrEngine) Run(t *testing.T, o runOpts) cmdResult {
+func (c *ctrEngine) Run(_ *testing.T, o runOpts) cmdResult {
 	args := c.args(append([]string{"run", "--rm"}, c.runArgs(o, c.newID())...)...)
 	if o.tty {
 		return runCmd(clientTimeout, "", "script", "-qec", shellQuote(append([]string{"ctr"}, args...)), "/dev/null")
@@ -167,7 +167,7 @@ func (c *ctrEngine) Pid(t *testing.T, id string) int {
 	return 0
 }
 
-func (c *ctrEngine) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdResult {
+func (c *ctrEngine) Exec(_ *testing.T, id string, tty bool, cmd ...string) cmdResult {
 	execID := fmt.Sprintf("exec-%d", containerSeq.Add(1))
 	if tty {
 		args := c.args(append([]string{"task", "exec", "-t", "--exec-id", execID, id}, cmd...)...)
@@ -176,7 +176,7 @@ func (c *ctrEngine) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdRe
 	return c.cmd(append([]string{"task", "exec", "--exec-id", execID, id}, cmd...)...)
 }
 
-func (c *ctrEngine) Logs(t *testing.T, id string) string {
+func (c *ctrEngine) Logs(_ *testing.T, id string) string {
 	data, _ := os.ReadFile(c.logPath(id))
 	return string(data)
 }
@@ -193,7 +193,7 @@ func (c *ctrEngine) Stop(t *testing.T, id string) {
 	waitUntil(t, 20*time.Second, "the task to stop", func() bool { return !pidAlive(pid) })
 }
 
-func (c *ctrEngine) Restart(t *testing.T, id string) { notApplicable() }
+func (c *ctrEngine) Restart(*testing.T, string) { notApplicable() }
 
 func (c *ctrEngine) Remove(t *testing.T, id string) {
 	c.cmd("task", "kill", "--signal", "SIGKILL", id)
@@ -205,7 +205,7 @@ func (c *ctrEngine) Remove(t *testing.T, id string) {
 	c.must(t, "container", "delete", id)
 }
 
-func (c *ctrEngine) UpdateMemory(t *testing.T, id string, bytes int64) { notApplicable() }
+func (c *ctrEngine) UpdateMemory(*testing.T, string, int64) { notApplicable() }
 
 func (c *ctrEngine) Stats(t *testing.T, id string) (int64, int64) {
 	t.Helper()

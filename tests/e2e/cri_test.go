@@ -83,7 +83,7 @@ func (c *criEngine) removePod(t *testing.T) {
 	c.must(t, "rmp", c.podID)
 }
 
-func (c *criEngine) containerSpec(t *testing.T, name string, o runOpts) map[string]any {
+func (c *criEngine) containerSpec(name string, o runOpts) map[string]any {
 	if o.pids != 0 || o.device != "" && !strings.HasPrefix(o.device, "/dev/") {
 		notApplicable()
 	}
@@ -129,7 +129,7 @@ func (c *criEngine) containerSpec(t *testing.T, name string, o runOpts) map[stri
 func (c *criEngine) create(t *testing.T, o runOpts) string {
 	t.Helper()
 	name := fmt.Sprintf("c-%d", containerSeq.Add(1))
-	config := c.writeJSON(t, name+".json", c.containerSpec(t, name, o))
+	config := c.writeJSON(t, name+".json", c.containerSpec(name, o))
 	return c.must(t, "create", c.podID, config, c.podConfig)
 }
 
@@ -185,7 +185,7 @@ func (c *criEngine) Pid(t *testing.T, id string) int {
 	return pid
 }
 
-func (c *criEngine) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdResult {
+func (c *criEngine) Exec(_ *testing.T, id string, tty bool, cmd ...string) cmdResult {
 	if tty {
 		args := append([]string{c.crictl, "--config", filepath.Join(c.dir, "crictl.yaml"), "exec", "-it", id}, cmd...)
 		return runCmd(clientTimeout, "", "script", "-qec", shellQuote(args), "/dev/null")
@@ -200,15 +200,15 @@ func (c *criEngine) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdRe
 	return res
 }
 
-func (c *criEngine) Logs(t *testing.T, id string) string { return c.cmd("logs", id).Out }
+func (c *criEngine) Logs(_ *testing.T, id string) string { return c.cmd("logs", id).Out }
 
-func (c *criEngine) Pause(t *testing.T, id string)        { notApplicable() }
-func (c *criEngine) Unpause(t *testing.T, id string)      { notApplicable() }
-func (c *criEngine) Kill(t *testing.T, id, signal string) { notApplicable() }
-func (c *criEngine) Restart(t *testing.T, id string)      { notApplicable() }
-func (c *criEngine) Top(t *testing.T, id string) string   { notApplicable(); return "" }
-func (c *criEngine) Stop(t *testing.T, id string)         { c.must(t, "stop", "--timeout", "2", id) }
-func (c *criEngine) Remove(t *testing.T, id string)       { c.must(t, "rm", "-f", id) }
+func (c *criEngine) Pause(*testing.T, string)        { notApplicable() }
+func (c *criEngine) Unpause(*testing.T, string)      { notApplicable() }
+func (c *criEngine) Kill(*testing.T, string, string) { notApplicable() }
+func (c *criEngine) Restart(*testing.T, string)      { notApplicable() }
+func (c *criEngine) Top(*testing.T, string) string   { notApplicable(); return "" }
+func (c *criEngine) Stop(t *testing.T, id string)    { c.must(t, "stop", "--timeout", "2", id) }
+func (c *criEngine) Remove(t *testing.T, id string)  { c.must(t, "rm", "-f", id) }
 
 func (c *criEngine) UpdateMemory(t *testing.T, id string, bytes int64) {
 	c.must(t, "update", "--memory", strconv.FormatInt(bytes, 10), id)
@@ -216,7 +216,7 @@ func (c *criEngine) UpdateMemory(t *testing.T, id string, bytes int64) {
 
 // Stats: CRI reports no limit or pid count, only usage; N/A for the
 // limit-and-pids comparison.
-func (c *criEngine) Stats(t *testing.T, id string) (int64, int64) {
+func (c *criEngine) Stats(*testing.T, string) (int64, int64) {
 	notApplicable()
 	return 0, 0
 }

@@ -74,7 +74,7 @@ func (d *dockerLike) runArgs(o runOpts) []string {
 	return append(append(args, imageBusybox), o.cmd...)
 }
 
-func (d *dockerLike) Run(t *testing.T, o runOpts) cmdResult {
+func (d *dockerLike) Run(_ *testing.T, o runOpts) cmdResult {
 	args := append([]string{"run", "--rm"}, d.runArgs(o)...)
 	if o.tty {
 		// The client wants a terminal of its own for -t.
@@ -100,7 +100,7 @@ func (d *dockerLike) Pid(t *testing.T, id string) int {
 	return pid
 }
 
-func (d *dockerLike) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdResult {
+func (d *dockerLike) Exec(_ *testing.T, id string, tty bool, cmd ...string) cmdResult {
 	args := append([]string{"exec"}, id)
 	if tty {
 		args = append([]string{"exec", "-t", id}, cmd...)
@@ -109,7 +109,7 @@ func (d *dockerLike) Exec(t *testing.T, id string, tty bool, cmd ...string) cmdR
 	return d.cmd(clientTimeout, append(args, cmd...)...)
 }
 
-func (d *dockerLike) Logs(t *testing.T, id string) string {
+func (d *dockerLike) Logs(_ *testing.T, id string) string {
 	return d.cmd(clientTimeout, "logs", id).Out
 }
 
