@@ -60,13 +60,23 @@ func Setup(cfg *Config, beforePivot func() error) error {
 	}
 	defer root.Close()
 
+	var readOnlyLater []deferredReadOnly
 	for i, m := range cfg.Spec.Mounts {
-		if err := mountOne(root, cfg, i, m); err != nil {
+		later, err := mountOne(root, cfg, i, m)
+		if err != nil {
 			return fmt.Errorf("mount %s on %s: %w", mountSourceName(m), m.Destination, err)
+		}
+		if later != nil {
+			readOnlyLater = append(readOnlyLater, *later)
 		}
 	}
 	if needsDevSetup(cfg.Spec) {
 		if err := setupDev(root, cfg.Spec); err != nil {
+			return err
+		}
+	}
+	for _, d := range readOnlyLater {
+		if err := d.apply(root); err != nil {
 			return err
 		}
 	}
@@ -257,26 +267,70 @@ func bindRootfs(target *os.File) (*os.File, error) {
 	return mnt, nil
 }
 
-func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
+// deferredReadOnly is a mount made writable that becomes read-only once
+// everything below it exists.
+type deferredReadOnly struct {
+	dest string
+	opts mountOptions // the read-only flags only
+}
+
+func (d deferredReadOnly) apply(root *os.File) error {
+	target, err := openInRoot(root, d.dest, unix.O_PATH, 0)
+	if err != nil {
+		return fmt.Errorf("make %s read-only: %w", d.dest, err)
+	}
+	defer target.Close()
+	if err := applyAttrs(target, d.opts); err != nil {
+		return fmt.Errorf("make %s read-only: %w", d.dest, err)
+	}
+	return nil
+}
+
+// mountOne makes one spec mount. A read-only /dev is returned as later:
+// its submounts' mountpoints and the device nodes are still to be made in
+// it, so, as with runc, it is made read-only last.
+func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) (later *deferredReadOnly, err error) {
 	// Setup's caller already names the mount; the bare reason is enough.
 	if err := validateMount(m); err != nil {
-		return err
+		return nil, err
 	}
 	opts, err := parseMountOptions(m.Options)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dest := path.Clean(m.Destination)
 	if opts.remount {
-		return remountExisting(root, dest, opts)
+		return nil, remountExisting(root, dest, opts)
 	}
-	// A tmpfs to be filled starts writable; its own flags follow the copy.
-	fillTmpfs := opts.copyUp && m.Type == "tmpfs" && !isBind(m, opts)
+	newFS := !isBind(m, opts)
+	if newFS && m.Type == "tmpfs" {
+		opts.data = inheritMountpointMode(root, dest, opts.data)
+	}
+	// A tmpfs to be filled, and /dev, start writable: the copy, or the
+	// device nodes and the submounts' mountpoints, go in first.
 	createOpts := opts
-	if fillTmpfs {
+	if fillsTmpfs(m, opts) || (newFS && dest == "/dev") {
 		createOpts.attrSet &^= unix.MOUNT_ATTR_RDONLY
 		createOpts.recAttrSet &^= unix.MOUNT_ATTR_RDONLY
 	}
+	if newFS && dest == "/dev" && (opts.attrSet|opts.recAttrSet)&unix.MOUNT_ATTR_RDONLY != 0 {
+		later = &deferredReadOnly{dest: dest, opts: mountOptions{
+			attrSet:    opts.attrSet & unix.MOUNT_ATTR_RDONLY,
+			recAttrSet: opts.recAttrSet & unix.MOUNT_ATTR_RDONLY,
+		}}
+	}
+	return later, makeMount(root, cfg, index, m, dest, opts, createOpts)
+}
+
+// fillsTmpfs: tmpcopyup on a new tmpfs.
+func fillsTmpfs(m specs.Mount, opts mountOptions) bool {
+	return opts.copyUp && m.Type == "tmpfs" && !isBind(m, opts)
+}
+
+// makeMount creates the mount with createOpts and attaches it at dest;
+// a filled tmpfs gets the flags of opts after the copy.
+func makeMount(root *os.File, cfg *Config, index int, m specs.Mount, dest string, opts, createOpts mountOptions) error {
+	fillTmpfs := fillsTmpfs(m, opts)
 	mnt, err := prepareMount(cfg, index, m, createOpts)
 	if err != nil {
 		return err
@@ -354,13 +408,37 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 			return nil, err
 		}
 	}
-	if err := applyAttrs(mnt, opts); err != nil {
+	if err := applyBindAttrs(mnt, opts); err != nil {
 		if _, fromParent := cfg.MountFDs[index]; !fromParent {
 			mnt.Close()
 		}
 		return nil, err
 	}
 	return mnt, nil
+}
+
+// inheritMountpointMode gives a tmpfs without mode= the mode of the
+// directory it covers, as runc does: an image's 1777 /tmp or 0700
+// private directory keeps its meaning under the mount. A mountpoint that
+// does not exist yet is created later, and the tmpfs keeps its default.
+func inheritMountpointMode(root *os.File, dest string, data []string) []string {
+	for _, item := range data {
+		if strings.HasPrefix(item, "mode=") {
+			return data
+		}
+	}
+	dir, err := openInRoot(root, dest, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		// Missing (the tmpfs keeps its default) or not a directory
+		// (ensureTarget reports it).
+		return data
+	}
+	defer dir.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+		return data
+	}
+	return append([]string{fmt.Sprintf("mode=%o", st.Mode&0o7777)}, data...)
 }
 
 // bindOwnCgroup clones the container's cgroup directory with the mount's

@@ -54,6 +54,13 @@ var parityExceptions = map[string]parityException{
 		why:  "no oracle: runc never finishes; nothing in the spec covers the runtime's own terminal",
 		test: "TestRunTerminalInBackground",
 	},
+	"tmpfs mode= over an existing directory": {
+		runc: "mounts the tmpfs with mode=, then changes its mode to the covered directory's",
+		ours: "the tmpfs has the mode mode= gives; without mode= it takes the covered directory's, as runc does",
+		why: "config.md, mounts: \"options (array of strings, OPTIONAL) Mount options of the filesystem to be used.\"; " +
+			"runc 1.1.8 fixed this in the same way",
+		test: "TestTmpfsModeOptionWins",
+	},
 }
 
 // specException names, in a test's log, the exception that test holds
