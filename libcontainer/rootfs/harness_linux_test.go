@@ -24,7 +24,7 @@ type scenario struct {
 	Rootfs         string
 	Bundle         string
 	NoPivot        bool
-	MountFDs       []int  // indexes into Spec.Mounts, passed as fds 3, 4, ...
+	IdmapUserns    bool   // idmap with the user namespace passed as fd 3, as the parent would
 	Console        bool   // open a pty inside and call MountConsole
 	HostileConsole string // symlink /dev/console to this before MountConsole
 	Stat           []string
@@ -75,11 +75,13 @@ func runScenarioChild() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot, MountFDs: map[int]*os.File{}}
-	for i, index := range sc.MountFDs {
-		cfg.MountFDs[index] = os.NewFile(uintptr(3+i), "mountfd")
-	}
+	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot}
 	fdsBefore := openFDs()
+	if sc.IdmapUserns {
+		cfg.Idmap = func(_ int, mnt *os.File) error {
+			return setMountAttr(mnt, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: 3}, false)
+		}
+	}
 	rep := report{Stat: map[string]fileReport{}, OpenWrite: map[string]string{}, Read: map[string]string{}, FDs: map[string]string{}}
 	if err := Setup(cfg, nil); err != nil {
 		rep.SetupErr = err.Error()
@@ -215,10 +217,10 @@ func runScenario(t *testing.T, ns nsVariant, sc scenario, extraFiles ...*os.File
 	}
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Env = append(os.Environ(), scenarioEnv+"="+string(encoded))
-	cmd.ExtraFiles = extraFiles
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: ns.flags}
+	cmd.ExtraFiles = extraFiles
 	if ns.userns {
 		// Identity maps: a real user namespace (no mknod, locked mounts)
 		// that can still read the root-owned test rootfs.

@@ -29,9 +29,12 @@ type Config struct {
 	// CgroupPath is the container's cgroup within the unified hierarchy;
 	// the init may not be in it yet while it sets the rootfs up.
 	CgroupPath string
-	// MountFDs maps an index in Spec.Mounts to a detached mount prepared by
-	// the parent with PrepareMountFDs (idmapped mounts).
-	MountFDs map[int]*os.File
+	// OpenSource, set for a container in a user namespace, asks the
+	// parent for the source of bind mount index (see OpenBindSource).
+	OpenSource func(index int) (*os.File, error)
+	// Idmap asks the parent to give the detached bind made for mount
+	// index its idmapping (see Idmapper); nil refuses idmapped mounts.
+	Idmap func(index int, mnt *os.File) error
 	// HostRoot is set when the container shares the runtime's mount
 	// namespace: the rootfs bind the parent made with BindHostRootfs.
 	// Setup mounts below it and chroots into it (NoPivot does not apply),
@@ -41,10 +44,9 @@ type Config struct {
 
 // Setup runs in init, inside the container's new mount namespace (or the
 // runtime's, with cfg.HostRoot), as namespaced root. On return "/" is the
-// container's root and every fd it opened, including cfg.MountFDs and
-// cfg.HostRoot, is closed.
+// container's root and every fd it opened, including cfg.HostRoot, is
+// closed.
 func Setup(cfg *Config, beforePivot func() error) error {
-	defer closeMountFDs(cfg.MountFDs)
 	if cfg.RootHandle != nil {
 		defer cfg.RootHandle.Close()
 	}
@@ -126,12 +128,6 @@ func prepareRoot(cfg *Config) (*os.File, error) {
 		return nil, fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
 	}
 	return root, nil
-}
-
-func closeMountFDs(fds map[int]*os.File) {
-	for _, f := range fds {
-		f.Close()
-	}
 }
 
 func mountSourceName(m specs.Mount) string {
@@ -331,14 +327,11 @@ func fillsTmpfs(m specs.Mount, opts mountOptions) bool {
 // a filled tmpfs gets the flags of opts after the copy.
 func makeMount(root *os.File, cfg *Config, index int, m specs.Mount, dest string, opts, createOpts mountOptions) error {
 	fillTmpfs := fillsTmpfs(m, opts)
-	mnt, err := prepareMount(cfg, index, m, createOpts)
+	mnt, err := prepareMount(root, cfg, index, m, createOpts)
 	if err != nil {
 		return err
 	}
-	if _, fromParent := cfg.MountFDs[index]; !fromParent {
-		// Setup closes the parent's fds when it returns.
-		defer mnt.Close()
-	}
+	defer mnt.Close()
 
 	var target *os.File
 	if m.Type == "proc" || m.Type == "sysfs" {
@@ -371,7 +364,7 @@ func makeMount(root *os.File, cfg *Config, index int, m specs.Mount, dest string
 
 // prepareMount builds the mount detached, flags and all, so it is complete
 // the moment it appears in the container.
-func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os.File, error) {
+func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mountOptions) (*os.File, error) {
 	if !isBind(m, opts) {
 		fsType := m.Type
 		if fsType == "cgroup" {
@@ -393,28 +386,29 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 		}
 		return mnt, err
 	}
-	var mnt *os.File
-	if idmapped, ok := cfg.MountFDs[index]; ok {
-		mnt = idmapped
-	} else if opts.idmap || len(m.UIDMappings) > 0 {
-		return nil, errors.New("idmapped mount was not prepared by the parent")
-	} else {
-		source := m.Source
-		if !filepath.IsAbs(source) {
-			source = filepath.Join(cfg.Bundle, source)
-		}
-		var err error
-		if mnt, err = cloneTree(unix.AT_FDCWD, source, opts.recursiveBind); err != nil {
-			return nil, err
-		}
+	mnt, err := cloneBindSource(cfg, root, index, m, opts.recursiveBind)
+	if err != nil {
+		return nil, err
+	}
+	if err := idmapBind(cfg, index, m, opts, mnt); err != nil {
+		mnt.Close()
+		return nil, err
 	}
 	if err := applyBindAttrs(mnt, opts); err != nil {
-		if _, fromParent := cfg.MountFDs[index]; !fromParent {
-			mnt.Close()
-		}
+		mnt.Close()
 		return nil, err
 	}
 	return mnt, nil
+}
+
+func idmapBind(cfg *Config, index int, m specs.Mount, opts mountOptions, mnt *os.File) error {
+	if !opts.idmap && len(m.UIDMappings) == 0 {
+		return nil
+	}
+	if cfg.Idmap == nil {
+		return errors.New("idmapped mounts are not available here")
+	}
+	return cfg.Idmap(index, mnt)
 }
 
 // inheritMountpointMode gives a tmpfs without mode= the mode of the

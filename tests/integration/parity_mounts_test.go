@@ -86,6 +86,72 @@ func TestParityMountSourceSeesEarlierMounts(t *testing.T) {
 	})
 }
 
+// TestIdmappedMountSourceSeesEarlierMounts: the same order holds for an
+// idmapped bind (runc 1.1.5 has no idmapped mounts to compare with): its
+// source is taken from the container's view, then mapped.
+func TestIdmappedMountSourceSeesEarlierMounts(t *testing.T) {
+	host := t.TempDir()
+	writeTree(t, host, map[string]string{"x/marker": "from the earlier mount\n"})
+	b := userNSBundle(t, shell("cat /seen/marker; stat -c '%u %g' /seen/marker"))
+	mountpoints(t, b, "final", "seen")
+	writeTree(t, filepath.Join(b, "rootfs"), map[string]string{"final/x/marker": "from the image\n"})
+	editBundle(t, b, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/final", Type: "bind", Source: host, Options: []string{"rbind"}},
+			// The container's maps: host root's file is the container root's.
+			specs.Mount{Destination: "/seen", Type: "bind", Source: filepath.Join(b, "rootfs", "final", "x"), Options: []string{"rbind", "idmap"}},
+		)
+	})
+	if got, want := mustRun(t, newRuntime(t), b), "from the earlier mount\n0 0\n"; got != want {
+		t.Errorf("idmapped bind of a source below an earlier mount shows %q, want %q", got, want)
+	}
+}
+
+// TestParityBindSourceUnreadableInUserNamespace: the source of a bind is
+// looked up with the runtime's own rights, not the container's: a source
+// behind a directory the container's root may not enter still mounts.
+func TestParityBindSourceUnreadableInUserNamespace(t *testing.T) {
+	private := t.TempDir()
+	writeTree(t, private, map[string]string{"shared/file": "readable once mounted\n"})
+	compareMountViews(t, "exit 0\nreadable once mounted\n", func(t *testing.T, r *Runtime) string {
+		b := userNSBundle(t, shell("cat /s/file"), func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/s", Type: "bind", Source: filepath.Join(private, "shared"), Options: []string{"rbind"}})
+		})
+		mountpoints(t, b, "s")
+		// Owned by host root, which is no one in the container's user
+		// namespace: closed to the container's root.
+		must(t, os.Chmod(private, 0o700))
+		return runObserved(t, r, b)
+	})
+}
+
+// TestBindSourceInRootfsStaysInside: a bind source inside the rootfs that
+// is the image's symlink to an absolute path resolves inside the rootfs,
+// never to the host's file (runc follows it on the host: see
+// parityExceptions), with and without a user namespace.
+func TestBindSourceInRootfsStaysInside(t *testing.T) {
+	specException(t, "bind source through a symlink in the rootfs")
+	for name, newB := range map[string]func(*testing.T, ...func(*specs.Spec)) string{"plain": newBundleT, "userns": userNSBundle} {
+		t.Run(name, func(t *testing.T) {
+			b := newB(t, shell("ls /m"))
+			must(t, os.Symlink("/etc", filepath.Join(b, "rootfs", "hostile")))
+			mountpoints(t, b, "m")
+			editBundle(t, b, func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/m", Type: "bind", Source: filepath.Join(b, "rootfs", "hostile"), Options: []string{"rbind"}})
+			})
+			if got := mustRun(t, newRuntime(t), b); got != "group\npasswd\n" {
+				t.Errorf("bind of the rootfs's /hostile -> /etc shows %q, want the image's /etc (group, passwd)", got)
+			}
+		})
+	}
+}
+
+// newBundleT is newBundle with the signature of userNSBundle.
+func newBundleT(t *testing.T, edits ...func(*specs.Spec)) string {
+	t.Helper()
+	return newBundle(t, edits...)
+}
+
 // TestParityReadOnlyDevWithSubmounts: a read-only /dev still gets its
 // submounts and device nodes: the mountpoints are made first, read-only is
 // applied last.
