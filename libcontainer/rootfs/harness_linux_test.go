@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -297,15 +298,13 @@ type mountEntry struct {
 
 func parseMountinfo(t *testing.T, text string) map[string]mountEntry {
 	t.Helper()
+	infos, err := mountinfo.GetMountsFromReader(strings.NewReader(text), nil)
+	if err != nil {
+		t.Fatalf("mountinfo %q: %v", text, err)
+	}
 	mounts := map[string]mountEntry{}
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		before, after, ok := strings.Cut(line, " - ")
-		fields, tail := strings.Fields(before), strings.Fields(after)
-		if !ok || len(fields) < 6 || len(tail) < 3 {
-			t.Fatalf("bad mountinfo line %q", line)
-		}
-		mp := unescapeMountinfo(fields[4])
-		mounts[mp] = mountEntry{mountPoint: mp, fsType: tail[0], mountOpts: fields[5], superOpts: tail[2]}
+	for _, m := range infos {
+		mounts[m.Mountpoint] = mountEntry{mountPoint: m.Mountpoint, fsType: m.FSType, mountOpts: m.Options, superOpts: m.VFSOptions}
 	}
 	return mounts
 }

@@ -204,9 +204,3 @@ func TestSysctlPath(t *testing.T) {
 		}
 	}
 }
-
-func TestUnescapeMountinfo(t *testing.T) {
-	if got := unescapeMountinfo(`/a\040b\134c\011`); got != "/a b\\c\t" {
-		t.Errorf("got %q", got)
-	}
-}

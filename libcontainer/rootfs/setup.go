@@ -1,15 +1,14 @@
 package rootfs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -206,46 +205,17 @@ func makeParentMountPrivate(rootfs *os.File) error {
 // mountPointOf reads the host's mountinfo: this runs before the root switch,
 // in a mount namespace the container has not touched yet.
 func mountPointOf(mountID uint64) (mountPoint string, shared bool, err error) {
-	f, err := os.Open("/proc/thread-self/mountinfo")
+	found, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		match := uint64(m.ID) == mountID
+		return !match, match
+	})
 	if err != nil {
 		return "", false, err
 	}
-	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) < 7 || fields[0] != strconv.FormatUint(mountID, 10) {
-			continue
-		}
-		for _, optional := range fields[6:] {
-			if optional == "-" {
-				break
-			}
-			shared = shared || strings.HasPrefix(optional, "shared:")
-		}
-		return unescapeMountinfo(fields[4]), shared, nil
+	if len(found) == 0 {
+		return "", false, fmt.Errorf("mount id %d not in mountinfo", mountID)
 	}
-	if err := scanner.Err(); err != nil {
-		return "", false, err
-	}
-	return "", false, fmt.Errorf("mount id %d not in mountinfo", mountID)
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space...).
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return found[0].Mountpoint, strings.Contains(found[0].Optional, "shared:"), nil
 }
 
 // bindRootfs binds the directory target refers to onto itself, handle to
