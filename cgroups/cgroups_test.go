@@ -17,7 +17,7 @@ func TestParseV1Mounts(t *testing.T) {
 40 30 0:37 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
 41 30 0:38 / /mnt/other-v2 rw - cgroup2 cgroup2 rw
 `
-	got, err := parseV1Mounts([]byte(mountinfo))
+	got, err := parseV1Mounts(strings.NewReader(mountinfo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestParseV1Mounts(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Errorf("parseV1Mounts\n got %v\nwant %v", got, want)
 	}
-	if _, err := parseV1Mounts([]byte("22 1 0:20 / /sys rw - sysfs sysfs rw\n")); err == nil {
+	if _, err := parseV1Mounts(strings.NewReader("22 1 0:20 / /sys rw - sysfs sysfs rw\n")); err == nil {
 		t.Error("no cgroup mounts: no error")
 	}
 }

@@ -5,10 +5,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,33 +74,31 @@ type Hierarchy struct {
 func V1Hierarchies() (map[string]Hierarchy, error) { return v1Hierarchies() }
 
 var v1Hierarchies = sync.OnceValues(func() (map[string]Hierarchy, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
-	return parseV1Mounts(data)
+	defer f.Close()
+	return parseV1Mounts(f)
 })
 
 // joinedNamed are the named (controller-less) v1 hierarchies a container
 // joins, as runc does: systemd's own tracking hierarchy.
 var joinedNamed = map[string]bool{"name=systemd": true}
 
-func parseV1Mounts(mountinfo []byte) (map[string]Hierarchy, error) {
+func parseV1Mounts(r io.Reader) (map[string]Hierarchy, error) {
+	mounts, err := mountinfo.GetMountsFromReader(r, func(m *mountinfo.Info) (skip, stop bool) {
+		return m.FSType != "cgroup" && m.FSType != "cgroup2", false
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cgroups: %w", err)
+	}
 	out := map[string]Hierarchy{}
-	sc := bufio.NewScanner(bytes.NewReader(mountinfo))
-	for sc.Scan() {
-		pre, post, ok := strings.Cut(sc.Text(), " - ")
-		if !ok {
-			continue
-		}
-		fields, tail := strings.Fields(pre), strings.Fields(post)
-		if len(fields) < 5 || len(tail) < 3 {
-			continue
-		}
-		h := Hierarchy{Mountpoint: unescapeMountinfo(fields[4]), Root: unescapeMountinfo(fields[3])}
-		switch tail[0] {
+	for _, m := range mounts {
+		h := Hierarchy{Mountpoint: m.Mountpoint, Root: m.Root}
+		switch m.FSType {
 		case "cgroup":
-			for _, opt := range strings.Split(tail[2], ",") {
+			for _, opt := range strings.Split(m.VFSOptions, ",") {
 				if _, seen := out[opt]; !seen && (knownV1Controllers[opt] || joinedNamed[opt]) {
 					out[opt] = h
 				}
@@ -108,9 +108,6 @@ func parseV1Mounts(mountinfo []byte) (map[string]Hierarchy, error) {
 				out[UnifiedKey] = h
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("cgroups: no cgroup v1 hierarchy is mounted")
@@ -123,39 +120,6 @@ var knownV1Controllers = map[string]bool{
 	"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "pids": true,
 	"blkio": true, "hugetlb": true, "net_cls": true, "net_prio": true,
 	"perf_event": true, "rdma": true, "devices": true, "freezer": true, "misc": true,
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space…).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, ok := octal(s[i+1 : i+4]); ok {
-				b.WriteByte(v)
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func octal(s string) (byte, bool) {
-	if len(s) != 3 {
-		return 0, false
-	}
-	v := 0
-	for _, c := range s {
-		if c < '0' || c > '7' {
-			return 0, false
-		}
-		v = v*8 + int(c-'0')
-	}
-	return byte(v), v < 256
 }
 
 // ownV1Cgroups maps each v1 controller (and named hierarchy, and "" for

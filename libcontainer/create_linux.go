@@ -454,18 +454,6 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 			return nil, cleanup, err
 		}
 	}
-
-	mountFDs, err := rootfs.PrepareMountFDs(spec, bundle)
-	if err != nil {
-		return nil, cleanup, err
-	}
-	if len(mountFDs) > 0 {
-		req.config.MountFDs = map[int]int{}
-		for i, f := range mountFDs {
-			toClose = append(toClose, f)
-			req.config.MountFDs[i] = req.addFile(f)
-		}
-	}
 	return req, cleanup, nil
 }
 
@@ -499,6 +487,8 @@ func dialConsoleSocket(path string) (*os.File, error) {
 // talkToInit serves the init's requests until it is ready to wait for start.
 // what names the operation ("create" or "exec") in errors.
 func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager, what string) error {
+	idmapper := rootfs.NewIdmapper(spec)
+	defer idmapper.Close()
 	for {
 		rep, err := init.conn.recv()
 		if errors.Is(err, errPeerGone) {
@@ -525,6 +515,16 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 			}
 		case msgNotify:
 			if err := c.forwardSeccompListener(init, spec); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+		case msgMountSource:
+			if err := c.sendBindSource(init, spec, rep.Message); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+		case msgIdmap:
+			if err := idmapForInit(init, idmapper, rep.Message); err != nil {
 				killAndReap(init.pid)
 				return err
 			}

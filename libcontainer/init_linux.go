@@ -299,11 +299,7 @@ func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {
-	mountFDs := make(map[int]*os.File, len(cfg.MountFDs))
-	for i, fd := range cfg.MountFDs {
-		mountFDs[i] = os.NewFile(uintptr(fd), "mount")
-	}
-	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath, MountFDs: mountFDs}
+	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath}
 	if cfg.HostRootFD != 0 && !cfg.Exec {
 		rcfg.HostRoot = os.NewFile(uintptr(cfg.HostRootFD), "rootfs")
 	}
@@ -329,6 +325,10 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error
 		}
 		hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
 		return runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating))
+	}
+	rcfg.Idmap = func(index int, mnt *os.File) error { return askIdmap(conn, index, mnt) }
+	if inUserNamespace(cfg.Spec) {
+		rcfg.OpenSource = func(index int) (*os.File, error) { return askBindSource(conn, index) }
 	}
 	return rootfs.Setup(rcfg, beforePivot)
 }

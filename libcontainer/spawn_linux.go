@@ -33,9 +33,8 @@ type initConfig struct {
 	// PreserveFDs is how many fds from 3 up go to the process unchanged.
 	PreserveFDs int `json:"preserveFds,omitempty"`
 	// The runtime's own fds in the init, numbered after the preserved ones.
-	FifoFD          int         `json:"fifoFd,omitempty"`          // O_PATH fd of the exec fifo (create)
-	ConsoleSocketFD int         `json:"consoleSocketFd,omitempty"` // connected console socket, or 0
-	MountFDs        map[int]int `json:"mountFds,omitempty"`        // spec mount index → fd
+	FifoFD          int `json:"fifoFd,omitempty"`          // O_PATH fd of the exec fifo (create)
+	ConsoleSocketFD int `json:"consoleSocketFd,omitempty"` // connected console socket, or 0
 	// RootfsFD is the rootfs as create opened and validated it, for a
 	// container with a mount namespace of its own (create only).
 	RootfsFD int `json:"rootfsFd,omitempty"`

@@ -21,6 +21,10 @@ const (
 	msgAck    = "ack"    // parent → init: go on
 	msgError  = "error"  // either way: the other side must give up; Message says why
 	msgNotify = "notify" // init → parent: a seccomp listener fd follows (SCM_RIGHTS)
+	// init → parent: the source of bind mount N, please; the parent
+	// answers with this type and the source's fd (SCM_RIGHTS).
+	msgMountSource = "mountsource"
+	msgIdmap       = "idmap" // init → parent: idmap the detached mount of mount N that follows (SCM_RIGHTS)
 	// The exec init's last word, from nsenter.SpawnAndExit (a frame, or
 	// the name it exits with): the exec'd process runs (past execve) with
 	// host pid Pid, a child of the parent; or msgSpawnError, the step at

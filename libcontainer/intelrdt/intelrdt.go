@@ -4,7 +4,6 @@
 package intelrdt
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -21,43 +21,21 @@ import (
 var ErrNotEnabled = errors.New("intelRdt is specified in config, but Intel RDT is not supported or enabled")
 
 // FindRoot returns where resctrl is mounted, from the mount table at
-// mountinfo (normally /proc/self/mountinfo).
-func FindRoot(mountinfo string) (string, error) {
-	f, err := os.Open(mountinfo)
+// mountinfoPath (normally /proc/self/mountinfo).
+func FindRoot(mountinfoPath string) (string, error) {
+	f, err := os.Open(mountinfoPath)
 	if err != nil {
 		return "", err
 	}
 	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	for scanner.Scan() {
-		// "id parent major:minor root mountpoint options... - fstype source superoptions"
-		before, after, ok := strings.Cut(scanner.Text(), " - ")
-		fields := strings.Fields(before)
-		if ok && len(fields) >= 5 && strings.HasPrefix(after, "resctrl ") {
-			return unescapeMountPath(fields[4]), nil
-		}
-	}
-	if err := scanner.Err(); err != nil {
+	mounts, err := mountinfo.GetMountsFromReader(f, mountinfo.FSTypeFilter("resctrl"))
+	if err != nil {
 		return "", err
 	}
-	return "", ErrNotEnabled
-}
-
-// unescapeMountPath undoes the octal escapes (\040 for a space) the kernel
-// puts in mountinfo paths.
-func unescapeMountPath(p string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		if p[i] == '\\' && i+4 <= len(p) {
-			if n, err := strconv.ParseUint(p[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(p[i])
+	if len(mounts) == 0 {
+		return "", ErrNotEnabled
 	}
-	return b.String()
+	return mounts[0].Mountpoint, nil
 }
 
 // Check refuses what the resctrl at root cannot do: a schema for a

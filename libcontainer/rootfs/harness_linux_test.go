@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +25,7 @@ type scenario struct {
 	Rootfs         string
 	Bundle         string
 	NoPivot        bool
-	MountFDs       []int  // indexes into Spec.Mounts, passed as fds 3, 4, ...
+	IdmapUserns    bool   // idmap with the user namespace passed as fd 3, as the parent would
 	Console        bool   // open a pty inside and call MountConsole
 	HostileConsole string // symlink /dev/console to this before MountConsole
 	Stat           []string
@@ -75,11 +76,13 @@ func runScenarioChild() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot, MountFDs: map[int]*os.File{}}
-	for i, index := range sc.MountFDs {
-		cfg.MountFDs[index] = os.NewFile(uintptr(3+i), "mountfd")
-	}
+	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot}
 	fdsBefore := openFDs()
+	if sc.IdmapUserns {
+		cfg.Idmap = func(_ int, mnt *os.File) error {
+			return setMountAttr(mnt, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: 3}, false)
+		}
+	}
 	rep := report{Stat: map[string]fileReport{}, OpenWrite: map[string]string{}, Read: map[string]string{}, FDs: map[string]string{}}
 	if err := Setup(cfg, nil); err != nil {
 		rep.SetupErr = err.Error()
@@ -215,10 +218,10 @@ func runScenario(t *testing.T, ns nsVariant, sc scenario, extraFiles ...*os.File
 	}
 	cmd := exec.Command("/proc/self/exe")
 	cmd.Env = append(os.Environ(), scenarioEnv+"="+string(encoded))
-	cmd.ExtraFiles = extraFiles
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: ns.flags}
+	cmd.ExtraFiles = extraFiles
 	if ns.userns {
 		// Identity maps: a real user namespace (no mknod, locked mounts)
 		// that can still read the root-owned test rootfs.
@@ -295,15 +298,13 @@ type mountEntry struct {
 
 func parseMountinfo(t *testing.T, text string) map[string]mountEntry {
 	t.Helper()
+	infos, err := mountinfo.GetMountsFromReader(strings.NewReader(text), nil)
+	if err != nil {
+		t.Fatalf("mountinfo %q: %v", text, err)
+	}
 	mounts := map[string]mountEntry{}
-	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
-		before, after, ok := strings.Cut(line, " - ")
-		fields, tail := strings.Fields(before), strings.Fields(after)
-		if !ok || len(fields) < 6 || len(tail) < 3 {
-			t.Fatalf("bad mountinfo line %q", line)
-		}
-		mp := unescapeMountinfo(fields[4])
-		mounts[mp] = mountEntry{mountPoint: mp, fsType: tail[0], mountOpts: fields[5], superOpts: tail[2]}
+	for _, m := range infos {
+		mounts[m.Mountpoint] = mountEntry{mountPoint: m.Mountpoint, fsType: m.FSType, mountOpts: m.Options, superOpts: m.VFSOptions}
 	}
 	return mounts
 }

@@ -1,16 +1,15 @@
 package rootfs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
@@ -80,19 +79,14 @@ func BindHostRootfs(rootfs string, root *os.File, record func(HostRootMount) err
 // carried into the container by a recursive bind, whose copies on the
 // parent's peers the kernel would then leave behind at delete.
 func refuseMountsBelow(rootfs string) error {
-	f, err := os.Open("/proc/thread-self/mountinfo")
+	below, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		return !strings.HasPrefix(m.Mountpoint, rootfs+"/"), false
+	})
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	nodes, err := readMountTree(f)
-	if err != nil {
-		return err
-	}
-	for _, n := range nodes {
-		if strings.HasPrefix(n.mountPoint, rootfs+"/") {
-			return fmt.Errorf("rootfs %s has a mount below it on the host (%s): without a mount namespace of its own the container cannot have it", rootfs, n.mountPoint)
-		}
+	if len(below) > 0 {
+		return fmt.Errorf("rootfs %s has a mount below it on the host (%s): without a mount namespace of its own the container cannot have it", rootfs, below[0].Mountpoint)
 	}
 	return nil
 }
@@ -110,86 +104,46 @@ func mountIdentity(fd int) (HostRootMount, error) {
 	return id, nil
 }
 
-// mountNode is the part of a mountinfo line the cleanup and the
-// --no-pivot root switch need.
-type mountNode struct {
-	id, parent uint64
-	dev        string // major:minor
-	root       string // the directory of dev the mount shows ("/" for the whole filesystem)
-	mountPoint string
-	fsType     string
-}
-
-func readMountTree(r io.Reader) ([]mountNode, error) {
-	var entries []mountNode
-	scanner := bufio.NewScanner(r)
-	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) < 5 {
-			return nil, fmt.Errorf("malformed mountinfo line %q", scanner.Text())
-		}
-		id, err := strconv.ParseUint(fields[0], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("malformed mountinfo line %q: %w", scanner.Text(), err)
-		}
-		parent, err := strconv.ParseUint(fields[1], 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("malformed mountinfo line %q: %w", scanner.Text(), err)
-		}
-		node := mountNode{id: id, parent: parent, dev: fields[2], root: unescapeMountinfo(fields[3]), mountPoint: unescapeMountinfo(fields[4])}
-		for i := 5; i+1 < len(fields); i++ {
-			// The optional fields end with "-", the filesystem type follows.
-			if fields[i] == "-" {
-				node.fsType = fields[i+1]
-				break
-			}
-		}
-		entries = append(entries, node)
-	}
-	return entries, scanner.Err()
-}
-
 // subtreeDeepestFirst returns the mount with the given ID at mountPoint
 // (anywhere, for "") and every mount below it, children before their
 // parents (the root last), or nothing when no such mount exists (already
 // unmounted).
-func subtreeDeepestFirst(entries []mountNode, rootID uint64, mountPoint string) []mountNode {
-	children := map[uint64][]mountNode{}
-	var root *mountNode
-	for i, e := range entries {
-		if e.id == rootID && (mountPoint == "" || e.mountPoint == mountPoint) {
-			root = &entries[i]
-		} else if e.id != e.parent {
-			children[e.parent] = append(children[e.parent], e)
+func subtreeDeepestFirst(entries []*mountinfo.Info, rootID int, mountPoint string) []*mountinfo.Info {
+	children := map[int][]*mountinfo.Info{}
+	var root *mountinfo.Info
+	for _, e := range entries {
+		if e.ID == rootID && (mountPoint == "" || e.Mountpoint == mountPoint) {
+			root = e
+		} else if e.ID != e.Parent {
+			children[e.Parent] = append(children[e.Parent], e)
 		}
 	}
 	if root == nil {
 		return nil
 	}
 	type leveled struct {
-		mountNode
+		*mountinfo.Info
 		depth int
 	}
-	order := []leveled{{*root, 0}}
+	order := []leveled{{root, 0}}
 	for i := 0; i < len(order); i++ {
-		for _, c := range children[order[i].id] {
+		for _, c := range children[order[i].ID] {
 			order = append(order, leveled{c, order[i].depth + 1})
 		}
 	}
 	sort.SliceStable(order, func(i, j int) bool { return order[i].depth > order[j].depth })
-	out := make([]mountNode, len(order))
+	out := make([]*mountinfo.Info, len(order))
 	for i, l := range order {
-		out[i] = l.mountNode
+		out[i] = l.Info
 	}
 	return out
 }
 
 // UnmountHostRootfs detaches the rootfs bind recorded at create and every
 // mount below it, deepest first. Which mounts go is decided by the mount
-// tree, not by path: only the recorded bind (found by its ID at exactly
-// the rootfs path, and checked by its unique ID where the kernel has one)
-// and its descendants, all of which the container's setup created or the
+// tree, not by path: only the recorded bind (found by its never-reused
+// unique ID where the kernel has one, else by its ID at exactly the
+// rootfs path) and its descendants, all of which the container's setup created or the
 // container itself mounted inside its own root. A mount the host had below
 // the rootfs before create is not among them: it sits under the bind, and
 // only the bind's recursive copy of it is removed. Each mount is opened
@@ -198,12 +152,7 @@ func subtreeDeepestFirst(entries []mountNode, rootID uint64, mountPoint string) 
 // handle, so no path is resolved twice. MNT_DETACH: the container's
 // processes are gone, but a hook or a stray fd may still hold a mount.
 func UnmountHostRootfs(rootfs string, id HostRootMount) error {
-	f, err := os.Open("/proc/thread-self/mountinfo")
-	if err != nil {
-		return fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
-	}
-	entries, err := readMountTree(f)
-	f.Close()
+	entries, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return fmt.Errorf("unmount rootfs %s: %w", rootfs, err)
 	}
@@ -217,18 +166,18 @@ func UnmountHostRootfs(rootfs string, id HostRootMount) error {
 	if id.UniqueID != 0 {
 		at = ""
 	}
-	subtree := subtreeDeepestFirst(entries, id.ID, at)
+	subtree := subtreeDeepestFirst(entries, int(id.ID), at)
 	if len(subtree) > 0 && !isSelfBind(entries, subtree[len(subtree)-1]) {
 		return fmt.Errorf("unmount rootfs %s: mount %d there is not a bind of the rootfs onto itself, left alone", rootfs, id.ID)
 	}
 	var errs []error
 	for _, e := range subtree {
-		isRoot := e.id == id.ID
-		want := HostRootMount{ID: e.id}
+		isRoot := uint64(e.ID) == id.ID
+		want := HostRootMount{ID: uint64(e.ID)}
 		if isRoot {
 			want = id
 		}
-		if err := unmountExact(e.mountPoint, want, isRoot); err != nil {
+		if err := unmountExact(e.Mountpoint, want, isRoot); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -243,16 +192,16 @@ func UnmountHostRootfs(rootfs string, id HostRootMount) error {
 // directory of that mount's device at m's mount point. A state that names
 // any other mount at the rootfs path (a filesystem mounted there, a bind
 // of something else) did not come from create.
-func isSelfBind(entries []mountNode, m mountNode) bool {
+func isSelfBind(entries []*mountinfo.Info, m *mountinfo.Info) bool {
 	for _, p := range entries {
-		if p.id != m.parent || p.id == m.id {
+		if p.ID != m.Parent || p.ID == m.ID {
 			continue
 		}
-		rel, err := filepath.Rel(p.mountPoint, m.mountPoint)
+		rel, err := filepath.Rel(p.Mountpoint, m.Mountpoint)
 		if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 			return false
 		}
-		return p.dev == m.dev && filepath.Join(p.root, rel) == m.root
+		return p.Major == m.Major && p.Minor == m.Minor && filepath.Join(p.Root, rel) == m.Root
 	}
 	return false
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -35,17 +36,14 @@ func inPrivateMountNS(t *testing.T, f func() error) {
 }
 
 func mountPointsUnder(t *testing.T, dir string) []string {
-	data, err := os.ReadFile("/proc/thread-self/mountinfo")
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		t.Error(err)
 		return nil
 	}
 	var under []string
-	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		mp := unescapeMountinfo(strings.Fields(line)[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			under = append(under, mp)
-		}
+	for _, m := range mounts {
+		under = append(under, m.Mountpoint)
 	}
 	return under
 }

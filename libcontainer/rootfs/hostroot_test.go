@@ -4,10 +4,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 func TestSubtreeDeepestFirst(t *testing.T) {
-	const mountinfo = `1 1 0:1 / / rw - ext4 /dev/vda rw
+	const mountinfoText = `1 1 0:1 / / rw - ext4 /dev/vda rw
 20 1 0:20 / /b rw shared:1 - ext4 /dev/vdb rw
 30 20 0:20 /b/rootfs /b/rootfs rw - ext4 /dev/vdb rw
 31 30 0:31 / /b/rootfs/proc rw - proc proc rw
@@ -17,20 +19,20 @@ func TestSubtreeDeepestFirst(t *testing.T) {
 40 20 0:40 / /b/rootfs/pre rw - tmpfs tmpfs rw
 41 1 0:41 / /b/rootfs\040x rw - tmpfs tmpfs rw
 `
-	entries, err := readMountTree(strings.NewReader(mountinfo))
+	entries, err := mountinfo.GetMountsFromReader(strings.NewReader(mountinfoText), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := entries[8].mountPoint; got != "/b/rootfs x" {
+	if got := entries[8].Mountpoint; got != "/b/rootfs x" {
 		t.Fatalf("escaped mount point read as %q", got)
 	}
-	var ids []uint64
+	var ids []int
 	for _, e := range subtreeDeepestFirst(entries, 30, "/b/rootfs") {
-		ids = append(ids, e.id)
+		ids = append(ids, e.ID)
 	}
 	// 40 is below the rootfs path but under the host's mount, not under
 	// the bind: it stays. 34 is stacked on 33 at the same path: first.
-	want := []uint64{34, 33, 31, 32, 30}
+	want := []int{34, 33, 31, 32, 30}
 	if !reflect.DeepEqual(ids, want) {
 		t.Fatalf("order %v, want %v", ids, want)
 	}
@@ -45,16 +47,8 @@ func TestSubtreeDeepestFirst(t *testing.T) {
 	}
 }
 
-func TestReadMountTreeMalformed(t *testing.T) {
-	for _, text := range []string{"x 1 0:1 / / rw - ext4 a rw\n", "1 1 0:1\n"} {
-		if _, err := readMountTree(strings.NewReader(text)); err == nil {
-			t.Errorf("%q: no error", text)
-		}
-	}
-}
-
 func TestIsSelfBind(t *testing.T) {
-	const mountinfo = `1 0 8:1 / / rw - ext4 /dev/vda rw
+	const mountinfoText = `1 0 8:1 / / rw - ext4 /dev/vda rw
 20 1 8:2 /srv /data rw - ext4 /dev/vdb rw
 30 20 8:2 /srv/c/rootfs /data/c/rootfs rw - ext4 /dev/vdb rw
 40 1 0:40 / /tmp/decoy rw - tmpfs decoy rw
@@ -62,11 +56,11 @@ func TestIsSelfBind(t *testing.T) {
 60 1 8:1 /tmp/x/rootfs /tmp/x/rootfs rw - ext4 /dev/vda rw
 70 99 8:1 /y /y rw - ext4 /dev/vda rw
 `
-	entries, err := readMountTree(strings.NewReader(mountinfo))
+	entries, err := mountinfo.GetMountsFromReader(strings.NewReader(mountinfoText), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[uint64]bool{
+	want := map[int]bool{
 		30: true,  // a directory of a bind, bound onto itself
 		40: false, // another filesystem mounted at the path
 		50: false, // another directory of the same filesystem bound there
@@ -74,8 +68,8 @@ func TestIsSelfBind(t *testing.T) {
 		70: false, // no parent in the table
 	}
 	for _, e := range entries {
-		if w, ok := want[e.id]; ok && isSelfBind(entries, e) != w {
-			t.Errorf("mount %d at %s: isSelfBind %t, want %t", e.id, e.mountPoint, !w, w)
+		if w, ok := want[e.ID]; ok && isSelfBind(entries, e) != w {
+			t.Errorf("mount %d at %s: isSelfBind %t, want %t", e.ID, e.Mountpoint, !w, w)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"syscall"
 
@@ -12,75 +11,62 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// PrepareMountFDs runs in the parent, in the host namespaces: an idmapped
-// mount needs a user namespace fd carrying the mapping, and the host is
-// where one can be made with arbitrary maps. Each returned fd is a detached
-// idmapped bind, keyed by the mount's index in spec.Mounts.
-func PrepareMountFDs(spec *specs.Spec, bundle string) (_ map[int]*os.File, err error) {
-	fds := map[int]*os.File{}
-	defer func() {
-		if err != nil {
-			closeMountFDs(fds)
-		}
-	}()
-	usernsByMapping := map[string]*os.File{}
-	defer func() {
-		for _, f := range usernsByMapping {
-			f.Close()
-		}
-	}()
-	for i, m := range spec.Mounts {
-		opts, err := parseMountOptions(m.Options)
-		if err != nil {
-			return nil, fmt.Errorf("mount %s on %s: %w", m.Source, m.Destination, err)
-		}
-		if !opts.idmap && len(m.UIDMappings) == 0 {
-			continue
-		}
-		mnt, err := idmappedMount(spec, bundle, m, opts, usernsByMapping)
-		if err != nil {
-			return nil, fmt.Errorf("idmapped mount %s on %s: %w", m.Source, m.Destination, err)
-		}
-		fds[i] = mnt
-	}
-	return fds, nil
+// Idmapper runs in the parent, in the host's user namespace, and gives
+// the detached binds the init made (in the container's view, so that they
+// see the mounts before them) the idmapping their spec mounts ask for: an
+// idmapped mount needs a user namespace fd carrying the mapping, and only
+// the host can make one with arbitrary maps and has the right to apply it
+// to a filesystem the host mounted.
+type Idmapper struct {
+	spec            *specs.Spec
+	usernsByMapping map[string]*os.File
 }
 
-func idmappedMount(spec *specs.Spec, bundle string, m specs.Mount, opts mountOptions, usernsByMapping map[string]*os.File) (*os.File, error) {
-	if !isBind(m, opts) {
-		return nil, errors.New("idmap is only allowed on bind mounts")
+// NewIdmapper serves the idmapped mounts of spec; it makes no user
+// namespace before one is needed.
+func NewIdmapper(spec *specs.Spec) *Idmapper {
+	return &Idmapper{spec: spec, usernsByMapping: map[string]*os.File{}}
+}
+
+// Close releases the user namespaces made for the mappings.
+func (im *Idmapper) Close() {
+	for _, f := range im.usernsByMapping {
+		f.Close()
+	}
+}
+
+// Idmap gives mnt, a detached bind made for spec mount index, that mount's
+// idmapping.
+func (im *Idmapper) Idmap(index int, mnt *os.File) error {
+	if index < 0 || index >= len(im.spec.Mounts) {
+		return fmt.Errorf("idmap: no mount %d in the config", index)
+	}
+	m := im.spec.Mounts[index]
+	opts, err := parseMountOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	if !isBind(m, opts) || (!opts.idmap && len(m.UIDMappings) == 0) {
+		return fmt.Errorf("idmap: mount %d is no idmapped bind", index)
 	}
 	uidMaps, gidMaps := m.UIDMappings, m.GIDMappings
-	if len(uidMaps) == 0 && spec.Linux != nil {
+	if len(uidMaps) == 0 && im.spec.Linux != nil {
 		// Without its own maps the mount takes the container's.
-		uidMaps, gidMaps = spec.Linux.UIDMappings, spec.Linux.GIDMappings
+		uidMaps, gidMaps = im.spec.Linux.UIDMappings, im.spec.Linux.GIDMappings
 	}
 	if len(uidMaps) == 0 || len(gidMaps) == 0 {
-		return nil, errors.New("idmap needs uid and gid mappings, on the mount or for the container's user namespace")
+		return errors.New("idmap needs uid and gid mappings, on the mount or for the container's user namespace")
 	}
 	key := fmt.Sprint(uidMaps, gidMaps)
-	userns, ok := usernsByMapping[key]
+	userns, ok := im.usernsByMapping[key]
 	if !ok {
-		var err error
 		if userns, err = newUserNamespace(uidMaps, gidMaps); err != nil {
-			return nil, err
+			return err
 		}
-		usernsByMapping[key] = userns
-	}
-	source := m.Source
-	if !filepath.IsAbs(source) {
-		source = filepath.Join(bundle, source)
-	}
-	mnt, err := cloneTree(unix.AT_FDCWD, source, opts.recursiveBind)
-	if err != nil {
-		return nil, err
+		im.usernsByMapping[key] = userns
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns.Fd())}
-	if err := setMountAttr(mnt, attr, opts.recursiveIdmap); err != nil {
-		mnt.Close()
-		return nil, err
-	}
-	return mnt, nil
+	return setMountAttr(mnt, attr, opts.recursiveIdmap)
 }
 
 func toSyscallMaps(maps []specs.LinuxIDMapping) []syscall.SysProcIDMap {

@@ -49,6 +49,92 @@ func applyAttrs(mnt *os.File, opts mountOptions) error {
 	return setMountAttr(mnt, unix.MountAttr{Attr_set: opts.recAttrSet, Attr_clr: opts.recAttrClr}, true)
 }
 
+// bindRemountAttrs maps runc's flag word to the mount attributes.
+var bindRemountAttrs = []struct{ ms, attr uint64 }{
+	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+	{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+	{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+	{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+}
+
+const atimeFlags = unix.MS_NOATIME | unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+
+// bindRemountAttr is what runc's bind-then-remount leaves on a bind, which
+// clients and users rely on: with no flag in the options there is no
+// remount and the bind keeps the source's flags (a bind of a read-only
+// source stays read-only even with "rw"). With some, the remount sets the
+// read-only, suid, dev, exec and symfollow flags to exactly the options'.
+// The kernel keeps the source's atime flags unless an option names one;
+// then relatime is the default, noatime or strictatime replace it.
+func bindRemountAttr(flags uint64) unix.MountAttr {
+	var attr unix.MountAttr
+	if flags == 0 {
+		return attr
+	}
+	for _, f := range bindRemountAttrs {
+		if flags&f.ms != 0 {
+			attr.Attr_set |= f.attr
+		} else {
+			attr.Attr_clr |= f.attr
+		}
+	}
+	if flags&atimeFlags == 0 {
+		return attr
+	}
+	attr.Attr_clr |= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+	switch {
+	case flags&unix.MS_STRICTATIME != 0:
+		attr.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+	case flags&unix.MS_NOATIME != 0:
+		attr.Attr_set |= unix.MOUNT_ATTR_NOATIME
+	}
+	if flags&unix.MS_NODIRATIME != 0 {
+		attr.Attr_set |= unix.MOUNT_ATTR_NODIRATIME
+		attr.Attr_clr &^= unix.MOUNT_ATTR_NODIRATIME
+	}
+	return attr
+}
+
+// lockableFlags are the flags of a mount that a user namespace's copy of
+// it may not clear, as statfs reports them.
+var lockableFlags = []struct{ st, attr uint64 }{
+	{unix.ST_RDONLY, unix.MOUNT_ATTR_RDONLY},
+	{unix.ST_NOSUID, unix.MOUNT_ATTR_NOSUID},
+	{unix.ST_NODEV, unix.MOUNT_ATTR_NODEV},
+	{unix.ST_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+}
+
+// applyBindAttrs gives a bind runc's flags for its options (see
+// bindRemountAttr), then the r* flags to the whole tree. In a user
+// namespace the kernel refuses to clear a flag the source's mount has
+// locked; then, as runc retries such a remount read-only, the bind keeps
+// the source's read-only, suid, dev, exec and atime flags instead of
+// failing.
+func applyBindAttrs(mnt *os.File, opts mountOptions) error {
+	attr := bindRemountAttr(opts.remountFlags)
+	err := setMountAttr(mnt, attr, false)
+	if errors.Is(err, unix.EPERM) {
+		var st unix.Statfs_t
+		if statErr := unix.Fstatfs(int(mnt.Fd()), &st); statErr != nil {
+			return err
+		}
+		for _, f := range lockableFlags {
+			if uint64(st.Flags)&f.st != 0 {
+				attr.Attr_set |= f.attr
+				attr.Attr_clr &^= f.attr
+			}
+		}
+		attr.Attr_set &^= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+		attr.Attr_clr &^= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+		err = setMountAttr(mnt, attr, false)
+	}
+	if err != nil {
+		return err
+	}
+	return setMountAttr(mnt, unix.MountAttr{Attr_set: opts.recAttrSet, Attr_clr: opts.recAttrClr}, true)
+}
+
 // applyPropagation runs after attaching: a detached mount has no peers to
 // share with yet.
 func applyPropagation(mnt *os.File, opts mountOptions) error {

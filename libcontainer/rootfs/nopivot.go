@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
@@ -24,18 +25,13 @@ func hideHostKernelFilesystems(root *os.File) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Open("/proc/thread-self/mountinfo")
+	nodes, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return err
 	}
-	nodes, err := readMountTree(f)
-	f.Close()
-	if err != nil {
-		return err
-	}
-	for _, n := range hostKernelFilesystems(nodes, rootMount.ID) {
+	for _, n := range hostKernelFilesystems(nodes, int(rootMount.ID)) {
 		if err := hideMount(n); err != nil {
-			return fmt.Errorf("hide the host's %s on %s before the root switch: %w", n.fsType, n.mountPoint, err)
+			return fmt.Errorf("hide the host's %s on %s before the root switch: %w", n.FSType, n.Mountpoint, err)
 		}
 	}
 	return nil
@@ -44,12 +40,12 @@ func hideHostKernelFilesystems(root *os.File) error {
 // hostKernelFilesystems picks the whole procfs and sysfs mounts (their
 // filesystem's root mounted) that are not the container's: not rootID or
 // below it.
-func hostKernelFilesystems(nodes []mountNode, rootID uint64) []mountNode {
-	parentOf := make(map[uint64]uint64, len(nodes))
+func hostKernelFilesystems(nodes []*mountinfo.Info, rootID int) []*mountinfo.Info {
+	parentOf := make(map[int]int, len(nodes))
 	for _, n := range nodes {
-		parentOf[n.id] = n.parent
+		parentOf[n.ID] = n.Parent
 	}
-	isContainers := func(id uint64) bool {
+	isContainers := func(id int) bool {
 		for steps := 0; steps <= len(nodes); steps++ {
 			if id == rootID {
 				return true
@@ -62,9 +58,9 @@ func hostKernelFilesystems(nodes []mountNode, rootID uint64) []mountNode {
 		}
 		return false
 	}
-	var picked []mountNode
+	var picked []*mountinfo.Info
 	for _, n := range nodes {
-		if (n.fsType == "proc" || n.fsType == "sysfs") && n.root == "/" && !isContainers(n.id) {
+		if (n.FSType == "proc" || n.FSType == "sysfs") && n.Root == "/" && !isContainers(n.ID) {
 			picked = append(picked, n)
 		}
 	}
@@ -77,8 +73,8 @@ func hostKernelFilesystems(nodes []mountNode, rootID uint64) []mountNode {
 // check. The mount point is opened following no symlink and must be n:
 // one already gone with a detached parent, or covered by another mount, is
 // left.
-func hideMount(n mountNode) error {
-	fd, err := openat2.Open(unix.AT_FDCWD, n.mountPoint, &unix.OpenHow{
+func hideMount(n *mountinfo.Info) error {
+	fd, err := openat2.Open(unix.AT_FDCWD, n.Mountpoint, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
@@ -86,15 +82,15 @@ func hideMount(n mountNode) error {
 		return nil
 	}
 	if err != nil {
-		return &os.PathError{Op: "openat2", Path: n.mountPoint, Err: err}
+		return &os.PathError{Op: "openat2", Path: n.Mountpoint, Err: err}
 	}
-	mnt := os.NewFile(uintptr(fd), n.mountPoint)
+	mnt := os.NewFile(uintptr(fd), n.Mountpoint)
 	defer mnt.Close()
 	got, err := mountIdentity(fd)
 	if err != nil {
 		return err
 	}
-	if got.ID != n.id {
+	if got.ID != uint64(n.ID) {
 		return nil
 	}
 	// The unmount must not propagate to the host's copy.

@@ -4,13 +4,15 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // TestHostKernelFilesystems: whole procfs and sysfs mounts of the host are
 // picked; the container's own (below its root bind, 30), a procfs
 // subdirectory bound elsewhere, and other filesystem types are not.
 func TestHostKernelFilesystems(t *testing.T) {
-	const mountinfo = `1 1 0:1 / / rw - ext4 /dev/vda rw
+	const mountinfoText = `1 1 0:1 / / rw - ext4 /dev/vda rw
 21 1 0:20 / /proc rw,relatime - proc proc rw
 22 1 0:21 / /sys rw,relatime shared:7 - sysfs sysfs rw
 23 22 0:22 / /sys/fs/cgroup rw - tmpfs tmpfs rw
@@ -21,15 +23,15 @@ func TestHostKernelFilesystems(t *testing.T) {
 32 30 0:32 / /b/rootfs/sys ro - sysfs sysfs ro
 33 31 0:33 / /b/rootfs/proc/acpi ro - tmpfs tmpfs ro
 `
-	nodes, err := readMountTree(strings.NewReader(mountinfo))
+	nodes, err := mountinfo.GetMountsFromReader(strings.NewReader(mountinfoText), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []uint64
+	var ids []int
 	for _, n := range hostKernelFilesystems(nodes, 30) {
-		ids = append(ids, n.id)
+		ids = append(ids, n.ID)
 	}
-	if want := []uint64{21, 22}; !reflect.DeepEqual(ids, want) {
+	if want := []int{21, 22}; !reflect.DeepEqual(ids, want) {
 		t.Fatalf("picked %v, want %v", ids, want)
 	}
 }

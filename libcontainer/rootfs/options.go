@@ -28,46 +28,58 @@ type mountOptions struct {
 	copyUp                 bool     // tmpcopyup: fill a new tmpfs with what the image has at its destination
 	superblockFlags        []string // fsconfig flags such as "sync" that only a new superblock honours
 	data                   []string // filesystem-specific "key" or "key=value" items, passed through
+
+	// remountFlags are the mount(2) flags (MS_*) the options leave set, as
+	// runc computes them: runc remounts a bind only when there are any, and
+	// that remount sets the bind's flags to exactly these.
+	remountFlags uint64
 }
 
+// attrChange is what an option does: to the mount attribute flag, and to
+// the mount(2) flag ms that runc's flag word has for it.
 type attrChange struct {
 	flag  uint64
+	ms    uint64
 	clear bool
 }
 
-// The atime family is one three-way field in the kernel: options that say
-// "not X" fall back to the kernel default, relatime.
 var mountAttrOptions = map[string]attrChange{
-	"ro":          {unix.MOUNT_ATTR_RDONLY, false},
-	"rw":          {unix.MOUNT_ATTR_RDONLY, true},
-	"nosuid":      {unix.MOUNT_ATTR_NOSUID, false},
-	"suid":        {unix.MOUNT_ATTR_NOSUID, true},
-	"nodev":       {unix.MOUNT_ATTR_NODEV, false},
-	"dev":         {unix.MOUNT_ATTR_NODEV, true},
-	"noexec":      {unix.MOUNT_ATTR_NOEXEC, false},
-	"exec":        {unix.MOUNT_ATTR_NOEXEC, true},
-	"nodiratime":  {unix.MOUNT_ATTR_NODIRATIME, false},
-	"diratime":    {unix.MOUNT_ATTR_NODIRATIME, true},
-	"nosymfollow": {unix.MOUNT_ATTR_NOSYMFOLLOW, false},
-	"symfollow":   {unix.MOUNT_ATTR_NOSYMFOLLOW, true},
+	"ro":          {unix.MOUNT_ATTR_RDONLY, unix.MS_RDONLY, false},
+	"rw":          {unix.MOUNT_ATTR_RDONLY, unix.MS_RDONLY, true},
+	"nosuid":      {unix.MOUNT_ATTR_NOSUID, unix.MS_NOSUID, false},
+	"suid":        {unix.MOUNT_ATTR_NOSUID, unix.MS_NOSUID, true},
+	"nodev":       {unix.MOUNT_ATTR_NODEV, unix.MS_NODEV, false},
+	"dev":         {unix.MOUNT_ATTR_NODEV, unix.MS_NODEV, true},
+	"noexec":      {unix.MOUNT_ATTR_NOEXEC, unix.MS_NOEXEC, false},
+	"exec":        {unix.MOUNT_ATTR_NOEXEC, unix.MS_NOEXEC, true},
+	"nodiratime":  {unix.MOUNT_ATTR_NODIRATIME, unix.MS_NODIRATIME, false},
+	"diratime":    {unix.MOUNT_ATTR_NODIRATIME, unix.MS_NODIRATIME, true},
+	"nosymfollow": {unix.MOUNT_ATTR_NOSYMFOLLOW, unix.MS_NOSYMFOLLOW, false},
+	"symfollow":   {unix.MOUNT_ATTR_NOSYMFOLLOW, unix.MS_NOSYMFOLLOW, true},
 }
 
-var atimeOptions = map[string]uint64{
-	"relatime":      unix.MOUNT_ATTR_RELATIME,
-	"norelatime":    unix.MOUNT_ATTR_RELATIME,
-	"noatime":       unix.MOUNT_ATTR_NOATIME,
-	"atime":         unix.MOUNT_ATTR_RELATIME,
-	"strictatime":   unix.MOUNT_ATTR_STRICTATIME,
-	"nostrictatime": unix.MOUNT_ATTR_RELATIME,
+// The atime family is one three-way field in the kernel: options that say
+// "not X" fall back to the kernel default, relatime. In runc's flag word
+// they are separate flags, which the "not X" options clear.
+var atimeOptions = map[string]attrChange{
+	"relatime":      {unix.MOUNT_ATTR_RELATIME, unix.MS_RELATIME, false},
+	"norelatime":    {unix.MOUNT_ATTR_RELATIME, unix.MS_RELATIME, true},
+	"noatime":       {unix.MOUNT_ATTR_NOATIME, unix.MS_NOATIME, false},
+	"atime":         {unix.MOUNT_ATTR_RELATIME, unix.MS_NOATIME, true},
+	"strictatime":   {unix.MOUNT_ATTR_STRICTATIME, unix.MS_STRICTATIME, false},
+	"nostrictatime": {unix.MOUNT_ATTR_RELATIME, unix.MS_STRICTATIME, true},
 }
 
-// Superblock flags: true sets the flag on a new filesystem, false is the
-// default already and needs nothing.
-var superblockOptions = map[string]bool{
-	"sync": true, "async": false,
-	"dirsync": true,
-	"mand":    true, "nomand": false,
-	"lazytime": true, "nolazytime": false,
+// Superblock flags: the set ones are passed to a new filesystem, the
+// cleared ones are its default already and need nothing.
+var superblockOptions = map[string]attrChange{
+	"sync":       {ms: unix.MS_SYNCHRONOUS},
+	"async":      {ms: unix.MS_SYNCHRONOUS, clear: true},
+	"dirsync":    {ms: unix.MS_DIRSYNC},
+	"mand":       {ms: unix.MS_MANDLOCK},
+	"nomand":     {ms: unix.MS_MANDLOCK, clear: true},
+	"lazytime":   {ms: unix.MS_LAZYTIME},
+	"nolazytime": {ms: unix.MS_LAZYTIME, clear: true},
 }
 
 // legacyFlagOptions are mount(2) flags runc accepts (MS_POSIXACL,
@@ -93,10 +105,22 @@ var propagationOptions = map[string]struct {
 	"runbindable": {unix.MS_UNBINDABLE, true},
 }
 
+// applyRemountFlag follows runc's flag word, which only the options for
+// the mount itself change.
+func (o *mountOptions) applyRemountFlag(change attrChange) {
+	if change.clear {
+		o.remountFlags &^= change.ms
+	} else {
+		o.remountFlags |= change.ms
+	}
+}
+
 func (o *mountOptions) applyAttr(change attrChange, recursive bool) {
 	set, clr := &o.attrSet, &o.attrClr
 	if recursive {
 		set, clr = &o.recAttrSet, &o.recAttrClr
+	} else {
+		o.applyRemountFlag(change)
 	}
 	if change.clear {
 		*set &^= change.flag
@@ -107,13 +131,15 @@ func (o *mountOptions) applyAttr(change attrChange, recursive bool) {
 	}
 }
 
-func (o *mountOptions) applyAtime(mode uint64, recursive bool) {
+func (o *mountOptions) applyAtime(change attrChange, recursive bool) {
 	set, clr := &o.attrSet, &o.attrClr
 	if recursive {
 		set, clr = &o.recAttrSet, &o.recAttrClr
+	} else {
+		o.applyRemountFlag(change)
 	}
 	*clr |= unix.MOUNT_ATTR__ATIME
-	*set = (*set &^ unix.MOUNT_ATTR__ATIME) | mode
+	*set = (*set &^ unix.MOUNT_ATTR__ATIME) | change.flag
 }
 
 // parseMountOptions never fails on an unknown word: like runc it hands it to
@@ -133,16 +159,17 @@ func parseMountOptions(options []string) (mountOptions, error) {
 			o.applyAttr(change, true)
 			continue
 		}
-		if mode, ok := atimeOptions[opt]; ok {
-			o.applyAtime(mode, false)
+		if change, ok := atimeOptions[opt]; ok {
+			o.applyAtime(change, false)
 			continue
 		}
-		if mode, ok := atimeOptions[strings.TrimPrefix(opt, "r")]; ok && recursiveAttr {
-			o.applyAtime(mode, true)
+		if change, ok := atimeOptions[strings.TrimPrefix(opt, "r")]; ok && recursiveAttr {
+			o.applyAtime(change, true)
 			continue
 		}
-		if set, ok := superblockOptions[opt]; ok {
-			if set {
+		if change, ok := superblockOptions[opt]; ok {
+			o.applyRemountFlag(change)
+			if !change.clear {
 				o.superblockFlags = append(o.superblockFlags, opt)
 			}
 			continue

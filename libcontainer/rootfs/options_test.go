@@ -59,8 +59,66 @@ func TestParseMountOptions(t *testing.T) {
 			t.Errorf("%v: %v", c.options, err)
 			continue
 		}
+		// TestRemountFlags checks runc's flag word.
+		got.remountFlags = 0
 		if !reflect.DeepEqual(got, c.want) {
 			t.Errorf("%v:\n got %+v\nwant %+v", c.options, got, c.want)
+		}
+	}
+}
+
+// TestRemountFlags: the flag word follows runc's, in which options only
+// set or clear their own flag, the last one wins and the r* options have
+// no say.
+func TestRemountFlags(t *testing.T) {
+	cases := []struct {
+		options []string
+		want    uint64
+	}{
+		{[]string{"rbind"}, 0},
+		{[]string{"rbind", "rw"}, 0},
+		{[]string{"ro", "rw"}, 0},
+		{[]string{"rw", "ro"}, unix.MS_RDONLY},
+		{[]string{"rbind", "nosuid", "nodev"}, unix.MS_NOSUID | unix.MS_NODEV},
+		{[]string{"noatime", "atime"}, 0},
+		{[]string{"relatime"}, unix.MS_RELATIME},
+		{[]string{"strictatime", "nostrictatime"}, 0},
+		{[]string{"nodiratime", "noexec"}, unix.MS_NODIRATIME | unix.MS_NOEXEC},
+		{[]string{"sync", "async", "dirsync"}, unix.MS_DIRSYNC},
+		{[]string{"rro", "rnosuid", "rnoatime", "shared", "mode=755"}, 0},
+	}
+	for _, c := range cases {
+		got, err := parseMountOptions(c.options)
+		if err != nil {
+			t.Fatalf("%v: %v", c.options, err)
+		}
+		if got.remountFlags != c.want {
+			t.Errorf("%v: flags %#x, want %#x", c.options, got.remountFlags, c.want)
+		}
+	}
+}
+
+// TestBindRemountAttr: no flag, no change; otherwise the listed flags are
+// exact and the atime field changes only when an option names it.
+func TestBindRemountAttr(t *testing.T) {
+	const exact = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NOSYMFOLLOW
+	const atime = unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+	cases := []struct {
+		flags uint64
+		want  unix.MountAttr
+	}{
+		{0, unix.MountAttr{}},
+		{unix.MS_NOSUID, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOSUID, Attr_clr: exact &^ unix.MOUNT_ATTR_NOSUID}},
+		{unix.MS_RDONLY | unix.MS_NODEV, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV, Attr_clr: exact &^ (unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NODEV)}},
+		{unix.MS_STRICTATIME, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_STRICTATIME, Attr_clr: exact | atime}},
+		{unix.MS_NOATIME | unix.MS_STRICTATIME, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_STRICTATIME, Attr_clr: exact | atime}},
+		{unix.MS_RELATIME, unix.MountAttr{Attr_clr: exact | atime}},
+		{unix.MS_NODIRATIME, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NODIRATIME, Attr_clr: exact | unix.MOUNT_ATTR__ATIME}},
+		{unix.MS_NOATIME | unix.MS_NOEXEC, unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NOATIME | unix.MOUNT_ATTR_NOEXEC, Attr_clr: (exact &^ unix.MOUNT_ATTR_NOEXEC) | atime}},
+	}
+	for _, c := range cases {
+		if got := bindRemountAttr(c.flags); got != c.want {
+			t.Errorf("flags %#x: got %+v, want %+v", c.flags, got, c.want)
 		}
 	}
 }
@@ -144,11 +202,5 @@ func TestSysctlPath(t *testing.T) {
 		if _, err := sysctlPath(key); err == nil {
 			t.Errorf("%q: expected an error", key)
 		}
-	}
-}
-
-func TestUnescapeMountinfo(t *testing.T) {
-	if got := unescapeMountinfo(`/a\040b\134c\011`); got != "/a b\\c\t" {
-		t.Errorf("got %q", got)
 	}
 }

@@ -344,7 +344,8 @@ func TestNoPivotReadonlyRoot(t *testing.T) {
 	assertNoHostFDs(t, rep)
 }
 
-// idmap: the parent prepares the idmapped bind, init attaches it.
+// idmap: init clones the bind, the parent's part idmaps it (here with a
+// user namespace the test made), init attaches it.
 func TestIdmappedBind(t *testing.T) {
 	requireRoot(t)
 	bundle, rootfs := newBundle(t)
@@ -359,17 +360,13 @@ func TestIdmappedBind(t *testing.T) {
 	// As for a user namespace: on-disk id 0 (containerID) shows as 1000 (hostID).
 	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
 	spec.Mounts = append(spec.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: "data", Options: []string{"idmap"}, UIDMappings: maps, GIDMappings: maps})
-	index := len(spec.Mounts) - 1
-	fds, err := PrepareMountFDs(spec, bundle)
+	userns, err := newUserNamespace(maps, maps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(fds) != 1 || fds[index] == nil {
-		t.Fatalf("PrepareMountFDs returned %v", fds)
-	}
-	defer fds[index].Close()
-	rep := runScenario(t, plainNS, scenario{Spec: spec, Rootfs: rootfs, Bundle: bundle, MountFDs: []int{index},
-		Stat: []string{"/data/owned-by-root"}}, fds[index])
+	defer userns.Close()
+	rep := runScenario(t, plainNS, scenario{Spec: spec, Rootfs: rootfs, Bundle: bundle, IdmapUserns: true,
+		Stat: []string{"/data/owned-by-root"}}, userns)
 	if rep.SetupErr != "" {
 		t.Fatal(rep.SetupErr)
 	}
@@ -379,9 +376,54 @@ func TestIdmappedBind(t *testing.T) {
 	if !hasOpt(parseMountinfo(t, rep.Mountinfo)["/data"].mountOpts, "idmapped") {
 		t.Errorf("/data not idmapped:\n%s", rep.Mountinfo)
 	}
+}
 
-	spec.Mounts[index].UIDMappings, spec.Mounts[index].GIDMappings = nil, nil
-	if _, err := PrepareMountFDs(spec, bundle); err == nil || !strings.Contains(err.Error(), "mappings") {
+// TestIdmapper: the parent's part maps a detached bind with the mount's
+// own maps, or else the container's, and refuses without any.
+func TestIdmapper(t *testing.T) {
+	requireRoot(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "owned-by-root"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	maps := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	spec := defaultSpec()
+	spec.Linux.UIDMappings, spec.Linux.GIDMappings = maps, maps
+	spec.Mounts = []specs.Mount{
+		{Destination: "/own", Type: "bind", Source: dir, Options: []string{"idmap"},
+			UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 2000, Size: 1}}, GIDMappings: maps},
+		{Destination: "/container", Type: "bind", Source: dir, Options: []string{"idmap"}},
+		{Destination: "/plain", Type: "bind", Source: dir, Options: []string{"bind"}},
+	}
+	im := NewIdmapper(spec)
+	defer im.Close()
+	for index, want := range map[int]uint32{0: 2000, 1: 1000} {
+		mnt, err := cloneTree(unix.AT_FDCWD, dir, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer mnt.Close()
+		if err := im.Idmap(index, mnt); err != nil {
+			t.Fatalf("mount %d: %v", index, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Fstatat(int(mnt.Fd()), "owned-by-root", &st, 0); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != want {
+			t.Errorf("mount %d: owner %d through the idmapped bind, want %d", index, st.Uid, want)
+		}
+	}
+	mnt, err := cloneTree(unix.AT_FDCWD, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mnt.Close()
+	if err := im.Idmap(2, mnt); err == nil {
+		t.Error("a plain bind was idmapped")
+	}
+	spec.Linux.UIDMappings, spec.Linux.GIDMappings = nil, nil
+	if err := NewIdmapper(spec).Idmap(1, mnt); err == nil || !strings.Contains(err.Error(), "mappings") {
 		t.Errorf("idmap without any mappings: %v", err)
 	}
 }

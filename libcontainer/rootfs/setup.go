@@ -1,15 +1,14 @@
 package rootfs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
-	"strconv"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -29,9 +28,12 @@ type Config struct {
 	// CgroupPath is the container's cgroup within the unified hierarchy;
 	// the init may not be in it yet while it sets the rootfs up.
 	CgroupPath string
-	// MountFDs maps an index in Spec.Mounts to a detached mount prepared by
-	// the parent with PrepareMountFDs (idmapped mounts).
-	MountFDs map[int]*os.File
+	// OpenSource, set for a container in a user namespace, asks the
+	// parent for the source of bind mount index (see OpenBindSource).
+	OpenSource func(index int) (*os.File, error)
+	// Idmap asks the parent to give the detached bind made for mount
+	// index its idmapping (see Idmapper); nil refuses idmapped mounts.
+	Idmap func(index int, mnt *os.File) error
 	// HostRoot is set when the container shares the runtime's mount
 	// namespace: the rootfs bind the parent made with BindHostRootfs.
 	// Setup mounts below it and chroots into it (NoPivot does not apply),
@@ -41,10 +43,9 @@ type Config struct {
 
 // Setup runs in init, inside the container's new mount namespace (or the
 // runtime's, with cfg.HostRoot), as namespaced root. On return "/" is the
-// container's root and every fd it opened, including cfg.MountFDs and
-// cfg.HostRoot, is closed.
+// container's root and every fd it opened, including cfg.HostRoot, is
+// closed.
 func Setup(cfg *Config, beforePivot func() error) error {
-	defer closeMountFDs(cfg.MountFDs)
 	if cfg.RootHandle != nil {
 		defer cfg.RootHandle.Close()
 	}
@@ -60,13 +61,23 @@ func Setup(cfg *Config, beforePivot func() error) error {
 	}
 	defer root.Close()
 
+	var readOnlyLater []deferredReadOnly
 	for i, m := range cfg.Spec.Mounts {
-		if err := mountOne(root, cfg, i, m); err != nil {
+		later, err := mountOne(root, cfg, i, m)
+		if err != nil {
 			return fmt.Errorf("mount %s on %s: %w", mountSourceName(m), m.Destination, err)
+		}
+		if later != nil {
+			readOnlyLater = append(readOnlyLater, *later)
 		}
 	}
 	if needsDevSetup(cfg.Spec) {
 		if err := setupDev(root, cfg.Spec); err != nil {
+			return err
+		}
+	}
+	for _, d := range readOnlyLater {
+		if err := d.apply(root); err != nil {
 			return err
 		}
 	}
@@ -116,12 +127,6 @@ func prepareRoot(cfg *Config) (*os.File, error) {
 		return nil, fmt.Errorf("bind rootfs %s onto itself: %w", cfg.Rootfs, err)
 	}
 	return root, nil
-}
-
-func closeMountFDs(fds map[int]*os.File) {
-	for _, f := range fds {
-		f.Close()
-	}
 }
 
 func mountSourceName(m specs.Mount) string {
@@ -200,46 +205,17 @@ func makeParentMountPrivate(rootfs *os.File) error {
 // mountPointOf reads the host's mountinfo: this runs before the root switch,
 // in a mount namespace the container has not touched yet.
 func mountPointOf(mountID uint64) (mountPoint string, shared bool, err error) {
-	f, err := os.Open("/proc/thread-self/mountinfo")
+	found, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		match := uint64(m.ID) == mountID
+		return !match, match
+	})
 	if err != nil {
 		return "", false, err
 	}
-	defer f.Close()
-	scanner := bufio.NewScanner(f)
-	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
-	for scanner.Scan() {
-		fields := strings.Fields(scanner.Text())
-		if len(fields) < 7 || fields[0] != strconv.FormatUint(mountID, 10) {
-			continue
-		}
-		for _, optional := range fields[6:] {
-			if optional == "-" {
-				break
-			}
-			shared = shared || strings.HasPrefix(optional, "shared:")
-		}
-		return unescapeMountinfo(fields[4]), shared, nil
+	if len(found) == 0 {
+		return "", false, fmt.Errorf("mount id %d not in mountinfo", mountID)
 	}
-	if err := scanner.Err(); err != nil {
-		return "", false, err
-	}
-	return "", false, fmt.Errorf("mount id %d not in mountinfo", mountID)
-}
-
-// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space...).
-func unescapeMountinfo(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return found[0].Mountpoint, strings.Contains(found[0].Optional, "shared:"), nil
 }
 
 // bindRootfs binds the directory target refers to onto itself, handle to
@@ -257,34 +233,75 @@ func bindRootfs(target *os.File) (*os.File, error) {
 	return mnt, nil
 }
 
-func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
+// deferredReadOnly is a mount made writable that becomes read-only once
+// everything below it exists.
+type deferredReadOnly struct {
+	dest string
+	opts mountOptions // the read-only flags only
+}
+
+func (d deferredReadOnly) apply(root *os.File) error {
+	target, err := openInRoot(root, d.dest, unix.O_PATH, 0)
+	if err != nil {
+		return fmt.Errorf("make %s read-only: %w", d.dest, err)
+	}
+	defer target.Close()
+	if err := applyAttrs(target, d.opts); err != nil {
+		return fmt.Errorf("make %s read-only: %w", d.dest, err)
+	}
+	return nil
+}
+
+// mountOne makes one spec mount. A read-only /dev is returned as later:
+// its submounts' mountpoints and the device nodes are still to be made in
+// it, so, as with runc, it is made read-only last.
+func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) (later *deferredReadOnly, err error) {
 	// Setup's caller already names the mount; the bare reason is enough.
 	if err := validateMount(m); err != nil {
-		return err
+		return nil, err
 	}
 	opts, err := parseMountOptions(m.Options)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dest := path.Clean(m.Destination)
 	if opts.remount {
-		return remountExisting(root, dest, opts)
+		return nil, remountExisting(root, dest, opts)
 	}
-	// A tmpfs to be filled starts writable; its own flags follow the copy.
-	fillTmpfs := opts.copyUp && m.Type == "tmpfs" && !isBind(m, opts)
+	newFS := !isBind(m, opts)
+	if newFS && m.Type == "tmpfs" {
+		opts.data = inheritMountpointMode(root, dest, opts.data)
+	}
+	// A tmpfs to be filled, and /dev, start writable: the copy, or the
+	// device nodes and the submounts' mountpoints, go in first.
 	createOpts := opts
-	if fillTmpfs {
+	if fillsTmpfs(m, opts) || (newFS && dest == "/dev") {
 		createOpts.attrSet &^= unix.MOUNT_ATTR_RDONLY
 		createOpts.recAttrSet &^= unix.MOUNT_ATTR_RDONLY
 	}
-	mnt, err := prepareMount(cfg, index, m, createOpts)
+	if newFS && dest == "/dev" && (opts.attrSet|opts.recAttrSet)&unix.MOUNT_ATTR_RDONLY != 0 {
+		later = &deferredReadOnly{dest: dest, opts: mountOptions{
+			attrSet:    opts.attrSet & unix.MOUNT_ATTR_RDONLY,
+			recAttrSet: opts.recAttrSet & unix.MOUNT_ATTR_RDONLY,
+		}}
+	}
+	return later, makeMount(root, cfg, index, m, dest, opts, createOpts)
+}
+
+// fillsTmpfs: tmpcopyup on a new tmpfs.
+func fillsTmpfs(m specs.Mount, opts mountOptions) bool {
+	return opts.copyUp && m.Type == "tmpfs" && !isBind(m, opts)
+}
+
+// makeMount creates the mount with createOpts and attaches it at dest;
+// a filled tmpfs gets the flags of opts after the copy.
+func makeMount(root *os.File, cfg *Config, index int, m specs.Mount, dest string, opts, createOpts mountOptions) error {
+	fillTmpfs := fillsTmpfs(m, opts)
+	mnt, err := prepareMount(root, cfg, index, m, createOpts)
 	if err != nil {
 		return err
 	}
-	if _, fromParent := cfg.MountFDs[index]; !fromParent {
-		// Setup closes the parent's fds when it returns.
-		defer mnt.Close()
-	}
+	defer mnt.Close()
 
 	var target *os.File
 	if m.Type == "proc" || m.Type == "sysfs" {
@@ -317,7 +334,7 @@ func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
 
 // prepareMount builds the mount detached, flags and all, so it is complete
 // the moment it appears in the container.
-func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os.File, error) {
+func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mountOptions) (*os.File, error) {
 	if !isBind(m, opts) {
 		fsType := m.Type
 		if fsType == "cgroup" {
@@ -339,28 +356,53 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 		}
 		return mnt, err
 	}
-	var mnt *os.File
-	if idmapped, ok := cfg.MountFDs[index]; ok {
-		mnt = idmapped
-	} else if opts.idmap || len(m.UIDMappings) > 0 {
-		return nil, errors.New("idmapped mount was not prepared by the parent")
-	} else {
-		source := m.Source
-		if !filepath.IsAbs(source) {
-			source = filepath.Join(cfg.Bundle, source)
-		}
-		var err error
-		if mnt, err = cloneTree(unix.AT_FDCWD, source, opts.recursiveBind); err != nil {
-			return nil, err
-		}
+	mnt, err := cloneBindSource(cfg, root, index, m, opts.recursiveBind)
+	if err != nil {
+		return nil, err
 	}
-	if err := applyAttrs(mnt, opts); err != nil {
-		if _, fromParent := cfg.MountFDs[index]; !fromParent {
-			mnt.Close()
-		}
+	if err := idmapBind(cfg, index, m, opts, mnt); err != nil {
+		mnt.Close()
+		return nil, err
+	}
+	if err := applyBindAttrs(mnt, opts); err != nil {
+		mnt.Close()
 		return nil, err
 	}
 	return mnt, nil
+}
+
+func idmapBind(cfg *Config, index int, m specs.Mount, opts mountOptions, mnt *os.File) error {
+	if !opts.idmap && len(m.UIDMappings) == 0 {
+		return nil
+	}
+	if cfg.Idmap == nil {
+		return errors.New("idmapped mounts are not available here")
+	}
+	return cfg.Idmap(index, mnt)
+}
+
+// inheritMountpointMode gives a tmpfs without mode= the mode of the
+// directory it covers, as runc does: an image's 1777 /tmp or 0700
+// private directory keeps its meaning under the mount. A mountpoint that
+// does not exist yet is created later, and the tmpfs keeps its default.
+func inheritMountpointMode(root *os.File, dest string, data []string) []string {
+	for _, item := range data {
+		if strings.HasPrefix(item, "mode=") {
+			return data
+		}
+	}
+	dir, err := openInRoot(root, dest, unix.O_PATH|unix.O_DIRECTORY, 0)
+	if err != nil {
+		// Missing (the tmpfs keeps its default) or not a directory
+		// (ensureTarget reports it).
+		return data
+	}
+	defer dir.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(dir.Fd()), &st); err != nil {
+		return data
+	}
+	return append([]string{fmt.Sprintf("mode=%o", st.Mode&0o7777)}, data...)
 }
 
 // bindOwnCgroup clones the container's cgroup directory with the mount's

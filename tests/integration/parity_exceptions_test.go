@@ -54,6 +54,20 @@ var parityExceptions = map[string]parityException{
 		why:  "no oracle: runc never finishes; nothing in the spec covers the runtime's own terminal",
 		test: "TestRunTerminalInBackground",
 	},
+	"tmpfs mode= over an existing directory": {
+		runc: "mounts the tmpfs with mode=, then changes its mode to the covered directory's",
+		ours: "the tmpfs has the mode mode= gives; without mode= it takes the covered directory's, as runc does",
+		why: "config.md, mounts: \"options (array of strings, OPTIONAL) Mount options of the filesystem to be used.\"; " +
+			"runc 1.1.8 fixed this in the same way",
+		test: "TestTmpfsModeOptionWins",
+	},
+	"bind source through a symlink in the rootfs": {
+		runc: "follows the image's symlink in a source inside the rootfs on the host (rootfs/x -> /etc binds the host's /etc)",
+		ours: "resolves a source inside the rootfs inside it, as every other path in the rootfs",
+		why: "not the spec: the project's security rule that every path inside the rootfs resolves through the rootfs's fd; " +
+			"an image must not choose host files to expose",
+		test: "TestBindSourceInRootfsStaysInside",
+	},
 }
 
 // specException names, in a test's log, the exception that test holds
