@@ -102,8 +102,10 @@ func (c *criEngine) containerSpec(t *testing.T, name string, o runOpts) map[stri
 		// pid namespace, as with the other engines.
 		"namespace_options": map[string]any{"network": 2, "pid": 1},
 		"readonly_rootfs":   o.readOnly,
-		"seccomp":           map[string]any{"profile_type": 0 + 1}, // RuntimeDefault
-		"capabilities":      map[string]any{"add_capabilities": o.capAdd, "drop_capabilities": o.capDrop},
+		// SecurityProfile_RuntimeDefault is 0 in the CRI enum (1 is
+		// Unconfined); the object must be present for containerd to apply it.
+		"seccomp":      map[string]any{"profile_type": 0},
+		"capabilities": map[string]any{"add_capabilities": o.capAdd, "drop_capabilities": o.capDrop},
 	}
 	if o.user != "" {
 		uid, gid, _ := strings.Cut(o.user, ":")
