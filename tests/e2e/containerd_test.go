@@ -74,6 +74,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 	t.Run("cri-concurrency", func(t *testing.T) {
 		cri.concurrency(t)
 	})
+	t.Run("cri-soak", func(t *testing.T) {
+		cri.soak(t)
+	})
 }
 
 // ctrEngine drives `ctr run --runc-binary`.
