@@ -133,6 +133,9 @@ func (c *ctrEngine) runArgs(o runOpts, id string) []string {
 	if o.device != "" {
 		args = append(args, "--device", o.device)
 	}
+	if o.sharedVolume != "" {
+		args = append(args, "--mount", "type=bind,src="+o.sharedVolume+",dst=/vol,options=rbind:rshared")
+	}
 	return append(append(args, imageBusybox, id), o.cmd...)
 }
 

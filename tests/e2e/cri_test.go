@@ -122,6 +122,10 @@ func (c *criEngine) containerSpec(t *testing.T, name string, o runOpts) map[stri
 		"tty":      o.tty,
 		"linux":    map[string]any{"resources": resources, "security_context": sc},
 	}
+	if o.sharedVolume != "" {
+		// PROPAGATION_BIDIRECTIONAL
+		spec["mounts"] = []map[string]any{{"container_path": "/vol", "host_path": o.sharedVolume, "propagation": 2}}
+	}
 	if o.device != "" {
 		spec["devices"] = []map[string]any{{"container_path": o.device, "host_path": o.device, "permissions": "rwm"}}
 	}
