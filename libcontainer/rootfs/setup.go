@@ -189,33 +189,45 @@ func applyRootfsPropagation(name string) error {
 }
 
 // makeParentMountPrivate: pivot_root refuses a new root whose parent mount
-// is shared, which it is once rootfsPropagation asks for shared.
+// is shared, which it is once rootfsPropagation asks for shared. The mount
+// is changed through a handle on its root found from the rootfs handle,
+// never through the mount point mountinfo names: in a user namespace the
+// walk from / to that name is made as the namespace's root, which may not
+// enter directories on the way (another engine's state), and the name may
+// lead to a different mount stacked there meanwhile.
 func makeParentMountPrivate(rootfs *os.File) error {
-	var stx unix.Statx_t
-	if err := unix.Statx(int(rootfs.Fd()), "", unix.AT_EMPTY_PATH, unix.STATX_MNT_ID, &stx); err != nil {
+	mountRoot, mountID, err := mountRootOf(rootfs)
+	if err != nil {
 		return err
 	}
-	mountPoint, shared, err := mountPointOf(stx.Mnt_id)
+	defer mountRoot.Close()
+	shared, err := isSharedMount(mountID)
 	if err != nil || !shared {
 		return err
 	}
-	return unix.MountSetattr(unix.AT_FDCWD, mountPoint, 0, &unix.MountAttr{Propagation: unix.MS_PRIVATE})
+	return unix.MountSetattr(int(mountRoot.Fd()), "", unix.AT_EMPTY_PATH, &unix.MountAttr{Propagation: unix.MS_PRIVATE})
 }
 
-// mountPointOf reads the host's mountinfo: this runs before the root switch,
-// in a mount namespace the container has not touched yet.
-func mountPointOf(mountID uint64) (mountPoint string, shared bool, err error) {
-	found, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+// isSharedMount reads the mountinfo of the container's mount namespace
+// (this runs before the root switch, before anything changed it) for the
+// propagation of the mount with the given ID.
+func isSharedMount(mountID uint64) (bool, error) {
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	found, err := mountinfo.GetMountsFromReader(f, func(m *mountinfo.Info) (skip, stop bool) {
 		match := uint64(m.ID) == mountID
 		return !match, match
 	})
 	if err != nil {
-		return "", false, err
+		return false, err
 	}
 	if len(found) == 0 {
-		return "", false, fmt.Errorf("mount id %d not in mountinfo", mountID)
+		return false, fmt.Errorf("mount id %d not in mountinfo", mountID)
 	}
-	return found[0].Mountpoint, strings.Contains(found[0].Optional, "shared:"), nil
+	return strings.Contains(found[0].Optional, "shared:"), nil
 }
 
 // bindRootfs binds the directory target refers to onto itself, handle to

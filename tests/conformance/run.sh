@@ -196,10 +196,23 @@ if [ -n "$expect" ]; then
 	done <"$expect"
 fi
 
+# The programs with a user namespace (linux_uid_mappings, linux_ns_nopath)
+# map the container's root to an unprivileged host uid, which must walk down
+# to the bundles and read and run what the programs put there. Under a
+# umask like 077, or in a --workdir made by mktemp -d, it could not, and
+# both failed with "permission denied".
+umask 022
 [ -n "$workdir" ] || workdir=$cache/work
 mkdir -p "$workdir" || die "cannot create the work directory $workdir"
 workdir=$(cd "$workdir" && pwd)
 [ -w "$workdir" ] || die "the work directory $workdir is not writable (give one with --workdir)"
+chmod a+x "$workdir"
+dir=$(dirname "$workdir")
+while [ "$dir" != / ]; do
+	[ "$(($(stat -c '0%a' "$dir") & 1))" -eq 1 ] ||
+		echo "conformance: $dir is not searchable by others; the user-namespace programs will fail" >&2
+	dir=$(dirname "$dir")
+done
 
 logs=$workdir/logs
 scratch=$workdir/scratch # bundles (as TMPDIR) and runtime state, per program

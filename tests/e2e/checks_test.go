@@ -24,7 +24,10 @@ type runOpts struct {
 	capDrop   []string
 	user      string
 	device    string // host:container
-	cmd       []string
+	// sharedVolume is a host directory on a shared mount, bound at /vol
+	// with rshared propagation.
+	sharedVolume string
+	cmd          []string
 }
 
 // engine is one client driving one private daemon. Operations a client has
@@ -252,6 +255,7 @@ func runChecks(t *testing.T, e engine) {
 			}
 		}
 	})
+	userNSBesideSharedMounts(t, e)
 }
 
 // findProc is the host pid of the process in pid's cgroup whose command

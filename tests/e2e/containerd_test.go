@@ -74,6 +74,9 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
 	t.Run("cri-concurrency", func(t *testing.T) {
 		cri.concurrency(t)
 	})
+	t.Run("cri-soak", func(t *testing.T) {
+		cri.soak(t)
+	})
 }
 
 // ctrEngine drives `ctr run --runc-binary`.
@@ -129,6 +132,9 @@ func (c *ctrEngine) runArgs(o runOpts, id string) []string {
 	}
 	if o.device != "" {
 		args = append(args, "--device", o.device)
+	}
+	if o.sharedVolume != "" {
+		args = append(args, "--mount", "type=bind,src="+o.sharedVolume+",dst=/vol,options=rbind:rshared")
 	}
 	return append(append(args, imageBusybox, id), o.cmd...)
 }

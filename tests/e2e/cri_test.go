@@ -102,8 +102,10 @@ func (c *criEngine) containerSpec(name string, o runOpts) map[string]any {
 		// pid namespace, as with the other engines.
 		"namespace_options": map[string]any{"network": 2, "pid": 1},
 		"readonly_rootfs":   o.readOnly,
-		"seccomp":           map[string]any{"profile_type": 0 + 1}, // RuntimeDefault
-		"capabilities":      map[string]any{"add_capabilities": o.capAdd, "drop_capabilities": o.capDrop},
+		// SecurityProfile_RuntimeDefault is 0 in the CRI enum (1 is
+		// Unconfined); the object must be present for containerd to apply it.
+		"seccomp":      map[string]any{"profile_type": 0},
+		"capabilities": map[string]any{"add_capabilities": o.capAdd, "drop_capabilities": o.capDrop},
 	}
 	if o.user != "" {
 		uid, gid, _ := strings.Cut(o.user, ":")
@@ -119,6 +121,10 @@ func (c *criEngine) containerSpec(name string, o runOpts) map[string]any {
 		"log_path": name + ".log",
 		"tty":      o.tty,
 		"linux":    map[string]any{"resources": resources, "security_context": sc},
+	}
+	if o.sharedVolume != "" {
+		// PROPAGATION_BIDIRECTIONAL
+		spec["mounts"] = []map[string]any{{"container_path": "/vol", "host_path": o.sharedVolume, "propagation": 2}}
 	}
 	if o.device != "" {
 		spec["devices"] = []map[string]any{{"container_path": o.device, "host_path": o.device, "permissions": "rwm"}}

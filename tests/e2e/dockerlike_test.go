@@ -71,6 +71,9 @@ func (d *dockerLike) runArgs(o runOpts) []string {
 	if o.device != "" {
 		args = append(args, "--device", o.device)
 	}
+	if o.sharedVolume != "" {
+		args = append(args, "--volume", o.sharedVolume+":/vol:rshared")
+	}
 	return append(append(args, imageBusybox), o.cmd...)
 }
 
