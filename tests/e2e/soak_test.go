@@ -91,7 +91,7 @@ func (c *criEngine) startSoakPod(t *testing.T, name string) soakPod {
 	podConfig := c.writeJSON(t, name+"-pod.json", c.podSpec(name))
 	var p soakPod
 	p.sandbox = c.must(t, "runp", podConfig)
-	ctrConfig := c.writeJSON(t, name+"-app.json", c.containerSpec(t, "app", runOpts{cmd: sh(soakSleeper)}))
+	ctrConfig := c.writeJSON(t, name+"-app.json", c.containerSpec("app", runOpts{cmd: sh(soakSleeper)}))
 	res := c.cmd("create", p.sandbox, ctrConfig, podConfig)
 	if res.Err == nil {
 		p.container = strings.TrimSpace(res.Out)
