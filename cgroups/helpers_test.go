@@ -149,7 +149,7 @@ func helperCmd(t *testing.T, m *Unified, mode string, env ...string) (*exec.Cmd,
 
 // requireRoot skips tests that need privileges the unprivileged developer
 // running `go test` does not have; the skip is reported, never a pass.
-func requireRoot(t *testing.T) {
+func requireRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
