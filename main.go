@@ -3,7 +3,9 @@
 
 // The runtime never needs a container-aware GOMAXPROCS, and computing one
 // keeps host cgroup files open for the process's whole life: the
-// container's init would hold them until execve.
+// container's init would hold them until execve. (The Go runtime still
+// reads /proc/self/cgroup, /proc/self/mountinfo and the CPU quota once at
+// start whatever these say; no setting avoids that read.)
 //
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0

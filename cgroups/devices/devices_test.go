@@ -342,3 +342,50 @@ func TestDeviceFilterUpdateHasNoGap(t *testing.T) {
 		t.Errorf("%d programs attached after the updates, want 1", len(ids))
 	}
 }
+
+// BenchmarkDeviceFilterLoad is what every container's device filter costs
+// to build, load and verify (the default rules). Figures for make bench.
+func BenchmarkDeviceFilterLoad(b *testing.B) {
+	cgtest.RequireRoot(b)
+	rules := DefaultAllowedDevices()
+	for b.Loop() {
+		prog, err := LoadFilter(rules)
+		if err != nil {
+			b.Fatal(err)
+		}
+		prog.Close()
+	}
+}
+
+// The single-syscall loader must give the kernel the same program as the
+// library's loader: the kernel's tag (a hash of the instructions) and the
+// name agree, for every rule set.
+func TestDeviceProgramLoaderMatchesLibrary(t *testing.T) {
+	cgtest.RequireRoot(t)
+	for name, rules := range deviceRuleSets {
+		parsed, err := parseDeviceRules(rules)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		insns := compileDeviceFilter(parsed)
+		ours, err := loadDeviceProgram(insns)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		lib, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: deviceProgramName, Type: ebpf.CGroupDevice, Instructions: insns, License: deviceProgramLicense})
+		if err != nil {
+			ours.Close()
+			t.Fatalf("%s: library: %v", name, err)
+		}
+		oi, err1 := ours.Info()
+		li, err2 := lib.Info()
+		ours.Close()
+		lib.Close()
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: info: %v, %v", name, err1, err2)
+		}
+		if oi.Tag != li.Tag || oi.Name != li.Name || oi.Type != li.Type {
+			t.Errorf("%s: ours %s %q %v, library's %s %q %v", name, oi.Tag, oi.Name, oi.Type, li.Tag, li.Name, li.Type)
+		}
+	}
+}

@@ -1,9 +1,13 @@
 package devices
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
@@ -108,12 +112,84 @@ func LoadFilter(rules []specs.LinuxDeviceCgroup) (*ebpf.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name:         "oci_rt_devices",
+	insns := compileDeviceFilter(parsed)
+	prog, err := loadDeviceProgram(insns)
+	if err == nil {
+		return prog, nil
+	}
+	// The kernel refused it: load it again through the library, whose
+	// error carries the verifier's log.
+	if prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         deviceProgramName,
 		Type:         ebpf.CGroupDevice,
-		Instructions: compileDeviceFilter(parsed),
-		License:      "Apache-2.0",
-	})
+		Instructions: insns,
+		License:      deviceProgramLicense,
+	}); err != nil {
+		return nil, fmt.Errorf("load device filter: %w", err)
+	}
+	return prog, nil
+}
+
+const (
+	deviceProgramName    = "oci_rt_devices"
+	deviceProgramLicense = "Apache-2.0"
+)
+
+// nativeByteOrder is the order the kernel reads instructions in: ours.
+func nativeByteOrder() binary.ByteOrder {
+	one := uint16(1)
+	if *(*byte)(unsafe.Pointer(&one)) == 1 {
+		return binary.LittleEndian
+	}
+	return binary.BigEndian
+}
+
+// progLoadAttr is the head of the kernel's union bpf_attr for
+// BPF_PROG_LOAD, up to expected_attach_type; the kernel zero-extends a
+// shorter attr.
+type progLoadAttr struct {
+	progType           uint32
+	insnCnt            uint32
+	insns              uint64
+	license            uint64
+	logLevel           uint32
+	logSize            uint32
+	logBuf             uint64
+	kernVersion        uint32
+	progFlags          uint32
+	progName           [unix.BPF_OBJ_NAME_LEN]byte
+	progIfindex        uint32
+	expectedAttachType uint32
+}
+
+// loadDeviceProgram loads insns with a single bpf(BPF_PROG_LOAD). The
+// library's loader first probes the kernel, in every new process, for
+// object names (two maps) and BTF line info (a program), none of which a
+// device program uses: names came with the program type (Linux 4.15), and
+// it has no BTF. Those probes and the library's first-use work cost each
+// create about as much as loading the program itself.
+func loadDeviceProgram(insns asm.Instructions) (*ebpf.Program, error) {
+	var code bytes.Buffer
+	if err := insns.Marshal(&code, nativeByteOrder()); err != nil {
+		return nil, fmt.Errorf("load device filter: %w", err)
+	}
+	bytecode := code.Bytes()
+	license := []byte(deviceProgramLicense + "\x00")
+	attr := progLoadAttr{
+		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
+		insnCnt:  uint32(len(bytecode) / asm.InstructionSize),
+		insns:    uint64(uintptr(unsafe.Pointer(&bytecode[0]))),
+		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
+	}
+	copy(attr.progName[:], deviceProgramName)
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(bytecode)
+	runtime.KeepAlive(license)
+	if errno != 0 {
+		return nil, fmt.Errorf("load device filter: %w", errno)
+	}
+	// The library owns the fd from here, and closes it on error.
+	prog, err := ebpf.NewProgramFromFD(int(fd))
 	if err != nil {
 		return nil, fmt.Errorf("load device filter: %w", err)
 	}

@@ -358,15 +358,11 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 			// change its own limits) unless the config says "rw".
 			opts.attrSet |= unix.MOUNT_ATTR_RDONLY
 		}
-		opts.data = withMountLabel(opts.data, fsType, cfg.Spec.Linux.MountLabel)
-		mnt, err := newFilesystem(fsType, m.Source, opts)
-		if fsType == "cgroup2" && errors.Is(err, unix.EPERM) && !hasNamespace(cfg.Spec, specs.CgroupNamespace) {
-			// In a user namespace without a cgroup namespace the kernel
-			// refuses a new cgroup2 superblock; like runc, show the
-			// container its own cgroup through a bind instead.
-			return bindOwnCgroup(cfg.CgroupPath, opts)
+		if fsType == "cgroup2" {
+			return newCgroup2(cfg, m, opts)
 		}
-		return mnt, err
+		opts.data = withMountLabel(opts.data, fsType, cfg.Spec.Linux.MountLabel)
+		return newFilesystem(fsType, m.Source, opts)
 	}
 	mnt, err := cloneBindSource(cfg, root, index, m, opts.recursiveBind)
 	if err != nil {
@@ -417,17 +413,57 @@ func inheritMountpointMode(root *os.File, dest string, data []string) []string {
 	return append([]string{fmt.Sprintf("mode=%o", st.Mode&0o7777)}, data...)
 }
 
-// bindOwnCgroup clones the container's cgroup directory with the mount's
-// attributes.
-func bindOwnCgroup(cgroupPath string, opts mountOptions) (*os.File, error) {
-	if cgroupPath == "" {
-		return nil, errors.New("bind the container's cgroup: its path is unknown")
+// newCgroup2 gives the container the unified hierarchy at its
+// /sys/fs/cgroup. Where a bind of the host's cgroup2 mount shows the same
+// tree, it binds: a new cgroup2 mount made outside a cgroup namespace
+// applies its (empty) options to the whole hierarchy, so it would silently
+// clear the host's nsdelegate and memory_recursiveprot, and a bind needs
+// no new filesystem context.
+func newCgroup2(cfg *Config, m specs.Mount, opts mountOptions) (*os.File, error) {
+	if sub, ok := cgroup2BindSource(cfg, opts); ok {
+		if mountpoint, err := cgroups.Mountpoint(); err == nil {
+			return bindCgroup(filepath.Join(mountpoint, sub), opts)
+		}
 	}
-	mountpoint, err := cgroups.Mountpoint()
-	if err != nil {
-		return nil, err
+	mnt, err := newFilesystem("cgroup2", m.Source, opts)
+	if errors.Is(err, unix.EPERM) && !hasNamespace(cfg.Spec, specs.CgroupNamespace) {
+		// In a user namespace without a cgroup namespace the kernel
+		// refuses a new cgroup2 superblock; like runc, show the
+		// container its own cgroup through a bind instead.
+		if cfg.CgroupPath == "" {
+			return nil, errors.New("bind the container's cgroup: its path is unknown")
+		}
+		mountpoint, err := cgroups.Mountpoint()
+		if err != nil {
+			return nil, err
+		}
+		return bindCgroup(filepath.Join(mountpoint, cfg.CgroupPath), opts)
 	}
-	mnt, err := cloneTree(unix.AT_FDCWD, filepath.Join(mountpoint, cgroupPath), false)
+	return mnt, err
+}
+
+// cgroup2BindSource is the directory of the host's unified hierarchy whose
+// bind shows exactly what a new cgroup2 mount would: in a new cgroup
+// namespace (rooted at the container's cgroup) that cgroup, without one
+// (and without a user namespace) the hierarchy's root. A joined cgroup
+// namespace is rooted elsewhere, and mount options cannot be applied to a
+// bind: those get a new mount.
+func cgroup2BindSource(cfg *Config, opts mountOptions) (string, bool) {
+	if len(opts.data) > 0 {
+		return "", false
+	}
+	for _, ns := range cfg.Spec.Linux.Namespaces {
+		if ns.Type == specs.CgroupNamespace {
+			return cfg.CgroupPath, ns.Path == "" && cfg.CgroupPath != ""
+		}
+	}
+	return "/", !hasNamespace(cfg.Spec, specs.UserNamespace)
+}
+
+// bindCgroup clones a directory of the host's cgroup2 mount with the
+// mount's attributes.
+func bindCgroup(dir string, opts mountOptions) (*os.File, error) {
+	mnt, err := cloneTree(unix.AT_FDCWD, dir, false)
 	if err != nil {
 		return nil, err
 	}

@@ -4,12 +4,17 @@
 # `unshare --fork --pid --mount-proc /bin/true` as the floor. The runtimes
 # run in alternation, each with its own private --root, and the table gives
 # median wall times, peak RSS and ratios to runc (see benchtool/main.go for
-# what the memory columns mean). Then tests/bench/exec.sh, if present, and
-# tests/bench/selfexe.sh (the cost of protecting the runtime binary).
+# what the memory columns mean). Then, for the three runtimes: create,
+# start, state, exec, kill and delete timed separately with their system
+# calls, the system calls of a run, 1, 10 and 50 concurrent runs
+# (throughput, p50, p99), and an exec probe load (20 containers, each
+# exec'd once a second); and tests/bench/selfexe.sh (the cost of
+# protecting the runtime binary).
 #
 # Environment: BENCH_RUNS (timed runs per runtime, default 30, at least 30
 # for `make bench`), BENCH_RSS_RUNS (untimed traced runs for the runtime's
-# own peak RSS, default 5), RUNC, CRUN (paths of the other runtimes).
+# own peak RSS, default 5), BENCH_PROBE_SECONDS (default 60), RUNC, CRUN
+# (paths of the other runtimes).
 #
 # Figures on a shared machine are noisy: compare medians from one table
 # (the alternation exposes all runtimes to the same load), not across runs.
@@ -39,6 +44,11 @@ tmp=$(mktemp -d /tmp/oci-rt-bench.XXXXXX)
 prefix=ocirtbench-$$
 cleanup() {
 	local rt d
+	if [ -x "$crun" ] && [ -d "$tmp/root-crun" ]; then
+		env "${crun_env[@]}" "$crun" --root "$tmp/root-crun" list -q 2>/dev/null | while read -r id; do
+			env "${crun_env[@]}" "$crun" --root "$tmp/root-crun" delete -f "$id" 2>/dev/null || true
+		done
+	fi
 	for rt in "$ocirt" "$runc"; do
 		for d in "$tmp"/root-*; do
 			[ -d "$d" ] || continue
@@ -76,11 +86,11 @@ cmds=(
 # with tests/conformance's LD_PRELOAD shim that hides the v2 hierarchy, so
 # that it manages the v1 controllers as runc does here.
 crun_note=
+crun_env=()
 if [ -x "$crun" ]; then
 	mkdir "$tmp/crun-bundle"
 	jq --arg root "$bundle/rootfs" '.ociVersion = "1.0.2" | .root.path = $root' \
 		"$bundle/config.json" >"$tmp/crun-bundle/config.json"
-	crun_env=()
 	unified=/sys/fs/cgroup/unified
 	if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] && [ -d $unified ] &&
 		[ -n "$(cat $unified/cgroup.controllers 2>/dev/null)" ]; then
@@ -122,9 +132,46 @@ awk '$1 == "oci-rt" { o = $3 } $1 == "runc" { r = $3 }
 		if (r > 0) printf "target oci-rt <= 0.5 x runc: %s (%.2f x)\n", (o <= 0.5 * r ? "met" : "NOT met"), o / r
 	}' "$tmp/table"
 
-if [ -x "$repo/tests/bench/exec.sh" ]; then
-	echo
-	"$repo/tests/bench/exec.sh"
+# The other tables give all runtimes one bundle with ociVersion 1.0.2
+# (crun's), and crun its shim where it needs it.
+rts=(-- oci-rt "$ocirt" --root "$tmp/root-oci-rt" --- runc "$runc" --root "$tmp/root-runc")
+if [ -d "$tmp/crun-bundle" ] && { [ -z "$crun_note" ] || [ ${#crun_env[@]} -gt 0 ]; }; then
+	rts+=(--- crun "${crun_env[@]}" "$crun" --root "$tmp/root-crun")
 fi
+mkdir "$tmp/sleep-bundle"
+jq --arg root "$bundle/rootfs" '.ociVersion = "1.0.2" | .root.path = $root | .process.args = ["sleep", "100000"]' \
+	"$bundle/config.json" >"$tmp/sleep-bundle/config.json"
+jq '.ociVersion = "1.0.2"' "$bundle/config.json" >"$tmp/config.json"
+mv "$tmp/config.json" "$bundle/config.json"
+
+echo
+echo "== each operation, $runs alternating rounds (a running sleep; syscalls: one more round under strace -f) =="
+"$tmp/benchtool" lifecycle -n "$runs" -strace -bundle "$tmp/sleep-bundle" -prefix "$prefix-l" "${rts[@]}"
+echo "system calls of run /bin/true (strace -f, the whole tree):"
+i=0
+while [ $i -lt ${#rts[@]} ]; do
+	# One runtime: the words after "--" or "---" up to the next.
+	i=$((i + 1)) label=${rts[$i]} words=()
+	while [ $((i + 1)) -lt ${#rts[@]} ] && [ "${rts[$((i + 1))]}" != --- ]; do
+		i=$((i + 1))
+		words+=("${rts[$i]}")
+	done
+	i=$((i + 1))
+	env_words=()
+	while [[ ${words[0]} == *=* ]]; do env_words+=("${words[0]}") && words=("${words[@]:1}"); done
+	env "${env_words[@]}" strace -f -c -U calls,name -o "$tmp/strace" "${words[@]}" run -b "$bundle" "$prefix-sys-$label" >/dev/null 2>&1
+	printf '  %-8s %6s\n' "$label" "$(awk '$2 == "total" { print $1 }' "$tmp/strace")"
+done
+
+echo
+echo "== concurrent runs of /bin/true (one runtime after the other) =="
+"$tmp/benchtool" scale -c 1,10,50 -bundle "$bundle" -prefix "$prefix-s" "${rts[@]}"
+
+probe_seconds=${BENCH_PROBE_SECONDS:-60}
+echo
+echo "== exec probe load: 20 running containers, each exec'd /bin/true once a second for $probe_seconds s =="
+"$tmp/benchtool" probe -containers 20 -seconds "$probe_seconds" -bundle "$tmp/sleep-bundle" -prefix "$prefix-p" "${rts[@]}"
+echo "cpu: the runtime's whole process tree per exec (/bin/true included); cpu s/s: all probes' CPU per second"
+[ -z "$crun_note" ] || echo "note: $crun_note"
 echo
 "$repo/tests/bench/selfexe.sh"

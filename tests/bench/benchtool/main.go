@@ -4,6 +4,11 @@
 // peak memory, and a ratio to a reference.
 //
 //	benchtool [-n RUNS] [-rss RUNS] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]
+//	benchtool lifecycle|scale|probe [FLAGS] -- LABEL RUNTIME... [--- LABEL RUNTIME...]
+//
+// The second form drives container runtimes (see modes.go): each
+// operation of a container's life timed on its own, concurrent runs, and
+// an exec probe load.
 //
 // Leading NAME=VALUE words of a command are added to its environment, as
 // with env(1) but without an extra exec. "{}" in a command is replaced by a number unique to the run, for
@@ -49,6 +54,15 @@ type command struct {
 var seq int
 
 func main() {
+	if len(os.Args) > 1 {
+		if mode, ok := modes[os.Args[1]]; ok {
+			if err := mode(os.Args[2:]); err != nil {
+				fmt.Fprintf(os.Stderr, "benchtool %s: %v\n", os.Args[1], err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
 	runs := flag.Int("n", 30, "timed runs of each command")
 	rssRuns := flag.Int("rss", 5, "extra untimed runs of each command under ptrace for its own peak RSS (0: none)")
 	warmup := flag.Int("warmup", 2, "untimed runs of each command first (page cache, binaries)")
@@ -139,53 +153,74 @@ func (c *command) run(traced bool) (result, error) {
 	for i, a := range c.argv {
 		argv[i] = strings.ReplaceAll(a, "{}", strconv.Itoa(seq))
 	}
+	if !traced {
+		r, err := timed(c.env, argv)
+		if err != nil {
+			return result{}, fmt.Errorf("%s: %w", c.label, err)
+		}
+		return r, nil
+	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), c.env...)
-	// Files, not buffers: os/exec copies into buffers from goroutines that
-	// only Wait collects, and the process is reaped here with wait4.
+	// PTRACE_TRACEME makes the thread that forks the tracer: every
+	// ptrace call must come from it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
-	if traced {
-		// PTRACE_TRACEME makes the thread that forks the tracer: every
-		// ptrace call must come from it.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
-	}
-	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return result{}, fmt.Errorf("%s: %w", c.label, err)
 	}
-	var (
-		ws     syscall.WaitStatus
-		ru     syscall.Rusage
-		hwm    int64
-		err    error
-		wall   time.Duration
-		failed error
-	)
-	if traced {
-		hwm, ws, err = traceToExit(cmd.Process.Pid)
-	} else {
-		_, err = syscall.Wait4(cmd.Process.Pid, &ws, 0, &ru)
-		wall = time.Since(start)
-	}
+	hwm, ws, err := traceToExit(cmd.Process.Pid)
 	// The process is reaped: keep os/exec from waiting for it again.
 	_ = cmd.Process.Release()
-	switch {
-	case err != nil:
-		failed = err
-	case !ws.Exited() || ws.ExitStatus() != 0:
-		failed = fmt.Errorf("wait status %#x", uint32(ws))
+	if err == nil {
+		err = statusError(ws)
 	}
-	if failed != nil {
-		return result{}, fmt.Errorf("%s (%s): %w", c.label, strings.Join(argv, " "), failed)
+	if err != nil {
+		return result{}, fmt.Errorf("%s (%s): %w", c.label, strings.Join(argv, " "), err)
 	}
-	if traced {
-		return result{rss: hwm}, nil
+	return result{rss: hwm}, nil
+}
+
+// timed runs argv once, with env added to ours, and returns its wall time,
+// the CPU time of it and the descendants it reaped, and their ru_maxrss.
+// A run that does not exit 0 is an error.
+func timed(env, argv []string) (result, error) { return timedTo(os.Stderr, env, argv) }
+
+// timedTo is timed with the command's output going to out.
+func timedTo(out *os.File, env, argv []string) (result, error) {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	// Files, not buffers: os/exec copies into buffers from goroutines that
+	// only Wait collects, and the process is reaped here with wait4.
+	cmd.Stdout = out
+	cmd.Stderr = out
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return result{}, err
+	}
+	var ws syscall.WaitStatus
+	var ru syscall.Rusage
+	_, err := syscall.Wait4(cmd.Process.Pid, &ws, 0, &ru)
+	wall := time.Since(start)
+	_ = cmd.Process.Release()
+	if err == nil {
+		err = statusError(ws)
+	}
+	if err != nil {
+		return result{}, fmt.Errorf("%s: %w", strings.Join(argv, " "), err)
 	}
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	return result{wall: wall, cpu: cpu, rss: ru.Maxrss}, nil
+}
+
+func statusError(ws syscall.WaitStatus) error {
+	if !ws.Exited() || ws.ExitStatus() != 0 {
+		return fmt.Errorf("wait status %#x", uint32(ws))
+	}
+	return nil
 }
 
 // traceToExit runs a process started with PTRACE_TRACEME to its end and

@@ -1,0 +1,47 @@
+package rootfs
+
+import (
+	"os"
+	"testing"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+)
+
+// BenchmarkCgroup2Mount compares the two ways of giving a container its
+// /sys/fs/cgroup: a new cgroup2 filesystem context, and a bind of the
+// host's cgroup2 mount. The mount stays detached and is released with the
+// timer stopped: releasing any mount waits for an RCU grace period, the
+// same for both ways. Run as root; figures for make bench, no assertions.
+func BenchmarkCgroup2Mount(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("mounting needs root")
+	}
+	opts, err := parseMountOptions([]string{"nosuid", "noexec", "nodev", "relatime", "ro"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mountpoint, err := cgroups.Mountpoint()
+	if err != nil {
+		b.Skip(err)
+	}
+	ways := []struct {
+		name  string
+		mount func() (*os.File, error)
+	}{
+		{"new", func() (*os.File, error) { return newFilesystem("cgroup2", "cgroup", opts) }},
+		{"bind", func() (*os.File, error) { return bindCgroup(mountpoint, opts) }},
+	}
+	for _, way := range ways {
+		b.Run(way.name, func(b *testing.B) {
+			for range b.N {
+				mnt, err := way.mount()
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				mnt.Close()
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -1,0 +1,390 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The modes besides the default one. Each takes flags, then "--" and the
+// runtimes as LABEL [NAME=VALUE...] PROGRAM [GLOBAL FLAGS...], separated by
+// "---"; the mode appends the runtime's command and its arguments.
+var modes = map[string]func(args []string) error{
+	"lifecycle": lifecycle,
+	"scale":     scale,
+	"probe":     probe,
+}
+
+// samples are the timings of one operation of one runtime.
+type samples struct {
+	wall, cpu []time.Duration
+	syscalls  int // from one run under strace -f -c, or -1
+}
+
+func (s *samples) add(r result) {
+	s.wall = append(s.wall, r.wall)
+	s.cpu = append(s.cpu, r.cpu)
+}
+
+// do runs one runtime command, its output thrown away (a container's
+// process inherits it, and must not hold the caller's pipes).
+func (c *command) do(args ...string) (result, error) {
+	r, err := timedQuiet(c.env, append(append([]string(nil), c.argv...), args...))
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", c.label, err)
+	}
+	return r, nil
+}
+
+func timedQuiet(env, argv []string) (result, error) {
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return result{}, err
+	}
+	defer null.Close()
+	return timedTo(null, env, argv)
+}
+
+// syscallCount runs the runtime command once under strace -f -c and
+// returns how many system calls its process tree made. Not for create:
+// strace -f follows the init it leaves running, and would not return.
+func (c *command) syscallCount(args ...string) (int, error) {
+	f, err := os.CreateTemp("", "benchtool-strace")
+	if err != nil {
+		return 0, err
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	argv := append(append([]string{"strace", "-f", "-c", "-U", "calls,name", "-o", f.Name()}, c.argv...), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), c.env...)
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	if err := cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("%s under strace: %w", c.label, err)
+	}
+	data, err := os.ReadFile(f.Name())
+	if err != nil {
+		return 0, err
+	}
+	// The summary's last row: "CALLS total".
+	s := bufio.NewScanner(bytes.NewReader(data))
+	for s.Scan() {
+		f := strings.Fields(s.Text())
+		if len(f) == 2 && f[1] == "total" {
+			return strconv.Atoi(f[0])
+		}
+	}
+	return 0, fmt.Errorf("%s %s: no total in strace's summary", c.label, strings.Join(args, " "))
+}
+
+// waitStatus polls `state ID` until the container's status is status.
+func (c *command) waitStatus(id, status string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		cmd := exec.Command(c.argv[0], append(c.argv[1:], "state", id)...)
+		cmd.Env = append(os.Environ(), c.env...)
+		out, err := cmd.Output()
+		if err == nil && bytes.Contains(out, []byte(`"`+status+`"`)) {
+			return nil
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return fmt.Errorf("%s: %s is not %s", c.label, id, status)
+}
+
+func parseModeArgs(fs *flag.FlagSet, args []string) ([]*command, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	// Parse drops the "--" that ends the flags.
+	return parseCommands(fs.Args())
+}
+
+var lifecycleOps = []string{"create", "start", "state", "exec", "kill", "delete"}
+
+// lifecycle times each operation of a container's life separately, the
+// runtimes in alternation: create of BUNDLE (whose process must keep
+// running), start, state, exec of /bin/true, kill KILL, then (untimed)
+// waiting until it is stopped, and delete. With -strace, one more round
+// under strace -f -c counts each operation's system calls, but create's.
+// create's CPU time is the runtime's alone: the init it leaves running is
+// not its to reap, for any of the runtimes.
+func lifecycle(args []string) error {
+	fs := flag.NewFlagSet("lifecycle", flag.ContinueOnError)
+	runs := fs.Int("n", 20, "timed rounds")
+	warmup := fs.Int("warmup", 2, "untimed rounds first")
+	bundle := fs.String("bundle", "", "bundle whose process keeps running (sleep)")
+	prefix := fs.String("prefix", "bench", "container ID prefix")
+	strace := fs.Bool("strace", false, "count system calls per operation in one more round")
+	cmds, err := parseModeArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	stats := map[string]map[string]*samples{}
+	for _, c := range cmds {
+		stats[c.label] = map[string]*samples{}
+		for _, op := range lifecycleOps {
+			stats[c.label][op] = &samples{syscalls: -1}
+		}
+	}
+	round := func(n int, record bool) error {
+		for _, c := range cmds {
+			id := fmt.Sprintf("%s-%s-%d", *prefix, c.label, n)
+			steps := [][]string{
+				{"create", "-b", *bundle, id}, {"start", id}, {"state", id},
+				{"exec", id, "/bin/true"}, {"kill", id, "KILL"}, {"delete", id},
+			}
+			for i, step := range steps {
+				if step[0] == "delete" {
+					if err := c.waitStatus(id, "stopped"); err != nil {
+						return err
+					}
+				}
+				r, err := c.do(step...)
+				if err != nil {
+					return err
+				}
+				if record {
+					stats[c.label][lifecycleOps[i]].add(r)
+				}
+			}
+		}
+		return nil
+	}
+	for i := 0; i < *warmup+*runs; i++ {
+		if err := round(i, i >= *warmup); err != nil {
+			return err
+		}
+	}
+	if *strace {
+		for _, c := range cmds {
+			id := fmt.Sprintf("%s-%s-strace", *prefix, c.label)
+			steps := [][]string{
+				{"create", "-b", *bundle, id}, {"start", id}, {"state", id},
+				{"exec", id, "/bin/true"}, {"kill", id, "KILL"}, {"delete", id},
+			}
+			for i, step := range steps {
+				if step[0] == "delete" {
+					if err := c.waitStatus(id, "stopped"); err != nil {
+						return err
+					}
+				}
+				if step[0] == "create" {
+					if _, err := c.do(step...); err != nil {
+						return err
+					}
+					continue
+				}
+				n, err := c.syscallCount(step...)
+				if err != nil {
+					return err
+				}
+				stats[c.label][lifecycleOps[i]].syscalls = n
+			}
+		}
+	}
+	fmt.Printf("%-7s %-8s %8s %8s %9s   %s\n", "op", "runtime", "wall ms", "cpu ms", "syscalls", "oci-rt's ratio: wall, cpu")
+	for _, op := range lifecycleOps {
+		for _, c := range cmds {
+			s := stats[c.label][op]
+			sc := "-"
+			if s.syscalls >= 0 {
+				sc = strconv.Itoa(s.syscalls)
+			}
+			fmt.Printf("%-7s %-8s %8s %8s %9s   %s\n", op, c.label, ms(median(s.wall)), ms(median(s.cpu)), sc,
+				ratios(stats, op, cmds[0].label, c.label))
+		}
+	}
+	return nil
+}
+
+// ratios is the first runtime's median wall and CPU over other's, for op;
+// empty for the first runtime itself.
+func ratios(stats map[string]map[string]*samples, op, first, other string) string {
+	if first == other {
+		return ""
+	}
+	a, b := stats[first][op], stats[other][op]
+	return fmt.Sprintf("%.2f x, %.2f x %s", ratio(median(a.wall), median(b.wall)), ratio(median(a.cpu), median(b.cpu)), other)
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+// scale starts `run -b BUNDLE` of the runtimes with 1, 10 and 50 (-c)
+// runs at a time, one runtime after the other, and reports throughput and
+// latency percentiles.
+func scale(args []string) error {
+	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
+	levels := fs.String("c", "1,10,50", "concurrency levels")
+	minRuns := fs.Int("min", 20, "runs per level at least (else 2 per worker)")
+	bundle := fs.String("bundle", "", "bundle whose process exits at once (/bin/true)")
+	prefix := fs.String("prefix", "bench", "container ID prefix")
+	cmds, err := parseModeArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-5s %-8s %5s %10s %8s %8s   %s\n", "conc.", "runtime", "runs", "runs/s", "p50 ms", "p99 ms", "oci-rt's throughput ratio")
+	for _, field := range strings.Split(*levels, ",") {
+		conc, err := strconv.Atoi(field)
+		if err != nil || conc < 1 {
+			return fmt.Errorf("bad concurrency %q", field)
+		}
+		total := max(*minRuns, 2*conc)
+		throughput := map[string]float64{}
+		for _, c := range cmds {
+			lat, elapsed, err := c.concurrentRuns(conc, total, *bundle, fmt.Sprintf("%s-%s-c%d", *prefix, c.label, conc))
+			if err != nil {
+				return err
+			}
+			throughput[c.label] = float64(total) / elapsed.Seconds()
+			r := ""
+			if c != cmds[0] {
+				r = fmt.Sprintf("%.2f x %s", throughput[cmds[0].label]/throughput[c.label], c.label)
+			}
+			fmt.Printf("%-5d %-8s %5d %10.1f %8s %8s   %s\n", conc, c.label, total, throughput[c.label],
+				ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), r)
+		}
+	}
+	return nil
+}
+
+// concurrentRuns makes total runs, conc at a time, and returns each one's
+// wall time and the time for all.
+func (c *command) concurrentRuns(conc, total int, bundle, prefix string) ([]time.Duration, time.Duration, error) {
+	var (
+		mu    sync.Mutex
+		lat   []time.Duration
+		first error
+		next  int
+		wg    sync.WaitGroup
+	)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				mu.Lock()
+				n := next
+				next++
+				mu.Unlock()
+				if n >= total {
+					return
+				}
+				r, err := c.do("run", "-b", bundle, fmt.Sprintf("%s-%d", prefix, n))
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				lat = append(lat, r.wall)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, time.Since(start), first
+}
+
+// probe is the kubelet's exec probe load: -containers running containers
+// (`run -d` of BUNDLE), each exec'd /bin/true once a second for -seconds,
+// one runtime after the other. It reports the CPU time per exec (the
+// runtime's whole process tree, /bin/true included) and the exec latency.
+func probe(args []string) error {
+	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
+	containers := fs.Int("containers", 20, "running containers")
+	seconds := fs.Int("seconds", 60, "how long each is probed")
+	bundle := fs.String("bundle", "", "bundle whose process keeps running (sleep)")
+	prefix := fs.String("prefix", "bench", "container ID prefix")
+	cmds, err := parseModeArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%-8s %6s %12s %12s %8s %8s   %s\n", "runtime", "execs", "cpu ms/exec", "cpu s/s", "p50 ms", "p99 ms", "oci-rt's cpu/exec ratio")
+	perExec := map[string]float64{}
+	for _, c := range cmds {
+		got, err := c.probeLoad(*containers, *seconds, *bundle, *prefix+"-"+c.label)
+		if err != nil {
+			return err
+		}
+		var cpu time.Duration
+		for _, d := range got.cpu {
+			cpu += d
+		}
+		perExec[c.label] = float64(cpu.Microseconds()) / 1000 / float64(len(got.cpu))
+		r := ""
+		if c != cmds[0] {
+			r = fmt.Sprintf("%.2f x %s", perExec[cmds[0].label]/perExec[c.label], c.label)
+		}
+		fmt.Printf("%-8s %6d %12.2f %12.3f %8s %8s   %s\n", c.label, len(got.cpu), perExec[c.label],
+			cpu.Seconds()/float64(*seconds), ms(quantile(got.wall, 0.5)), ms(quantile(got.wall, 0.99)), r)
+	}
+	return nil
+}
+
+func (c *command) probeLoad(containers, seconds int, bundle, prefix string) (*samples, error) {
+	ids := make([]string, containers)
+	defer func() {
+		for _, id := range ids {
+			if id != "" {
+				_, _ = c.do("delete", "-f", id)
+			}
+		}
+	}()
+	for i := range ids {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		if _, err := c.do("run", "-d", "-b", bundle, id); err != nil {
+			return nil, err
+		}
+		ids[i] = id
+	}
+	var (
+		mu    sync.Mutex
+		got   samples
+		first error
+		wg    sync.WaitGroup
+	)
+	end := time.Now().Add(time.Duration(seconds) * time.Second)
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Spread the containers' probes over the second, as
+			// independent kubelet workers would be.
+			time.Sleep(time.Duration(i) * time.Second / time.Duration(len(ids)))
+			tick := time.NewTicker(time.Second)
+			defer tick.Stop()
+			for time.Now().Before(end) {
+				r, err := c.do("exec", id, "/bin/true")
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				}
+				if err == nil {
+					got.add(r)
+				}
+				mu.Unlock()
+				<-tick.C
+			}
+		}()
+	}
+	wg.Wait()
+	if first == nil && len(got.cpu) == 0 {
+		first = errors.New("no exec finished")
+	}
+	return &got, first
+}
