@@ -27,6 +27,8 @@ type V1 struct {
 	dirs map[string]string
 	// paths are the cgroup's paths within each hierarchy, as recorded.
 	paths map[string]string
+	// mountpoints are where each controller's hierarchy is mounted.
+	mountpoints map[string]string
 }
 
 func loadV1(paths map[string]string) (*V1, error) {
@@ -38,7 +40,7 @@ func loadV1(paths map[string]string) (*V1, error) {
 }
 
 func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
-	m := &V1{dirs: map[string]string{}, paths: map[string]string{}}
+	m := &V1{dirs: map[string]string{}, paths: map[string]string{}, mountpoints: map[string]string{}}
 	for ctrl, p := range paths {
 		h, ok := hier[ctrl]
 		if !ok {
@@ -62,6 +64,7 @@ func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
 		}
 		m.dirs[ctrl] = filepath.Join(h.mountpoint, rel)
 		m.paths[ctrl] = clean
+		m.mountpoints[ctrl] = h.mountpoint
 	}
 	if len(m.dirs) == 0 {
 		return nil, errors.New("cgroups: none of the container's cgroup hierarchies is mounted")
@@ -71,6 +74,43 @@ func newV1(paths map[string]string, hier map[string]hierarchy) (*V1, error) {
 
 // Paths are the cgroup's paths per hierarchy.
 func (m *V1) Paths() map[string]string { return maps.Clone(m.paths) }
+
+// Hierarchy is one v1 hierarchy as a container's cgroup mount shows it.
+type Hierarchy struct {
+	// Name is the hierarchy's directory on the host ("cpu,cpuacct",
+	// "memory", "systemd"), which the container sees under the same name.
+	Name string
+	// Controllers select the hierarchy in a new cgroup mount ("cpu",
+	// "cpuacct", or "name=systemd").
+	Controllers []string
+	// Dir is the container's cgroup directory in the hierarchy.
+	Dir string
+}
+
+// Hierarchies lists the container's v1 hierarchies by name. A hybrid
+// host's unified hierarchy is not among them: runc shows containers only
+// the v1 ones.
+func (m *V1) Hierarchies() []Hierarchy {
+	byMount := map[string]*Hierarchy{}
+	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
+		if ctrl == hybridRootName {
+			continue
+		}
+		mp := m.mountpoints[ctrl]
+		h, ok := byMount[mp]
+		if !ok {
+			h = &Hierarchy{Name: filepath.Base(mp), Dir: m.dirs[ctrl]}
+			byMount[mp] = h
+		}
+		h.Controllers = append(h.Controllers, ctrl)
+	}
+	out := make([]Hierarchy, 0, len(byMount))
+	for _, h := range byMount {
+		out = append(out, *h)
+	}
+	slices.SortFunc(out, func(a, b Hierarchy) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
 
 // Dirs lists each directory once, the representative hierarchy's first.
 func (m *V1) Dirs() []string {

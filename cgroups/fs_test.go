@@ -44,6 +44,34 @@ func TestParseV1Mounts(t *testing.T) {
 	}
 }
 
+// The container's view groups co-mounted controllers under the host's
+// directory name and leaves a hybrid host's unified hierarchy out.
+func TestV1Hierarchies(t *testing.T) {
+	hier := map[string]hierarchy{
+		"cpu":          {mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/"},
+		"cpuacct":      {mountpoint: "/sys/fs/cgroup/cpu,cpuacct", root: "/"},
+		"memory":       {mountpoint: "/sys/fs/cgroup/memory", root: "/ctr"},
+		"name=systemd": {mountpoint: "/sys/fs/cgroup/systemd", root: "/"},
+		"":             {mountpoint: "/sys/fs/cgroup/unified", root: "/"},
+	}
+	paths := map[string]string{"cpu": "/c/1", "cpuacct": "/c/1", "memory": "/ctr/c/1", "name=systemd": "/c/1", "": "/c/1"}
+	m, err := newV1(paths, hier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Hierarchy{
+		{Name: "cpu,cpuacct", Controllers: []string{"cpu", "cpuacct"}, Dir: "/sys/fs/cgroup/cpu,cpuacct/c/1"},
+		{Name: "memory", Controllers: []string{"memory"}, Dir: "/sys/fs/cgroup/memory/c/1"},
+		{Name: "systemd", Controllers: []string{"name=systemd"}, Dir: "/sys/fs/cgroup/systemd/c/1"},
+	}
+	got := m.Hierarchies()
+	if !slices.EqualFunc(got, want, func(a, b Hierarchy) bool {
+		return a.Name == b.Name && a.Dir == b.Dir && slices.Equal(a.Controllers, b.Controllers)
+	}) {
+		t.Errorf("Hierarchies\n got %+v\nwant %+v", got, want)
+	}
+}
+
 func TestParseProcCgroup(t *testing.T) {
 	got, err := parseProcCgroup([]byte("9:name=systemd:/a\n4:memory:/m/x\n1:cpu,cpuacct:/\n0::/u\n"))
 	if err != nil {
