@@ -170,6 +170,9 @@ func Create(store *Store, o *CreateOptions) (c *Container, err error) {
 	req.passLog()
 	req.cgroupFD = -1
 	req.config.CgroupPath = cgLoc.Path
+	if v1, ok := cg.(*cgroups.V1); ok {
+		req.config.CgroupV1 = v1.Hierarchies()
+	}
 	unified, isUnified := cg.(*cgroups.Unified)
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's

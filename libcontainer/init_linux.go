@@ -292,7 +292,7 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	for i, fd := range cfg.MountFDs {
 		mountFDs[i] = os.NewFile(uintptr(fd), "mount")
 	}
-	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath, MountFDs: mountFDs}
+	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath, CgroupV1: cfg.CgroupV1, MountFDs: mountFDs}
 	if cfg.HostRootFD != 0 && !cfg.Exec {
 		rcfg.HostRoot = os.NewFile(uintptr(cfg.HostRootFD), "rootfs")
 	}

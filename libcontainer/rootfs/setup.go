@@ -29,6 +29,9 @@ type Config struct {
 	// CgroupPath is the container's cgroup within the unified hierarchy;
 	// the init may not be in it yet while it sets the rootfs up.
 	CgroupPath string
+	// CgroupV1 are the container's cgroup v1 hierarchies, on a host that
+	// has them: a "cgroup" mount then shows them (mountCgroupV1).
+	CgroupV1 []cgroups.Hierarchy
 	// MountFDs maps an index in Spec.Mounts to a detached mount prepared by
 	// the parent with PrepareMountFDs (idmapped mounts).
 	MountFDs map[int]*os.File
@@ -270,6 +273,9 @@ func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) error {
 	if opts.remount {
 		return remountExisting(root, dest, opts)
 	}
+	if m.Type == "cgroup" && len(cfg.CgroupV1) > 0 && !isBind(m, opts) {
+		return mountCgroupV1(root, cfg, dest, opts)
+	}
 	// A tmpfs to be filled starts writable; its own flags follow the copy.
 	fillTmpfs := opts.copyUp && m.Type == "tmpfs" && !isBind(m, opts)
 	createOpts := opts
@@ -321,13 +327,12 @@ func prepareMount(cfg *Config, index int, m specs.Mount, opts mountOptions) (*os
 	if !isBind(m, opts) {
 		fsType := m.Type
 		if fsType == "cgroup" {
-			// Containers join the cgroup v2 hierarchy only.
+			// On a cgroup v2 host a cgroup mount is the unified
+			// hierarchy.
 			fsType = "cgroup2"
 		}
-		if fsType == "cgroup2" && opts.attrClr&unix.MOUNT_ATTR_RDONLY == 0 {
-			// A container may not write its cgroup tree (it could
-			// change its own limits) unless the config says "rw".
-			opts.attrSet |= unix.MOUNT_ATTR_RDONLY
+		if fsType == "cgroup2" {
+			opts = cgroupReadOnly(opts)
 		}
 		opts.data = withMountLabel(opts.data, fsType, cfg.Spec.Linux.MountLabel)
 		mnt, err := newFilesystem(fsType, m.Source, opts)
