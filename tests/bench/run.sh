@@ -5,7 +5,9 @@
 # run in alternation, each with its own private --root, and the table gives
 # median wall times, peak RSS and ratios to runc (see benchtool/main.go for
 # what the memory columns mean). Then tests/bench/exec.sh, if present, and
-# tests/bench/selfexe.sh (the cost of protecting the runtime binary).
+# tests/bench/selfexe.sh (the cost of protecting the runtime binary), then
+# on a host with cgroup v1 hierarchies tests/bench/cgroupmode.sh (v1
+# against v2 on the same host).
 #
 # Environment: BENCH_RUNS (timed runs per runtime, default 30, at least 30
 # for `make bench`), BENCH_RSS_RUNS (untimed traced runs for the runtime's
@@ -128,3 +130,5 @@ if [ -x "$repo/tests/bench/exec.sh" ]; then
 fi
 echo
 "$repo/tests/bench/selfexe.sh"
+echo
+"$repo/tests/bench/cgroupmode.sh"
