@@ -12,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 // The root tests re-exec this binary into fresh namespaces; the child runs
@@ -27,6 +29,7 @@ type scenario struct {
 	MountFDs       []int  // indexes into Spec.Mounts, passed as fds 3, 4, ...
 	Console        bool   // open a pty inside and call MountConsole
 	HostileConsole string // symlink /dev/console to this before MountConsole
+	CgroupV1       []cgroups.Hierarchy
 	Stat           []string
 	OpenWrite      []string
 	Read           []string
@@ -75,7 +78,7 @@ func runScenarioChild() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot, MountFDs: map[int]*os.File{}}
+	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot, CgroupV1: sc.CgroupV1, MountFDs: map[int]*os.File{}}
 	for i, index := range sc.MountFDs {
 		cfg.MountFDs[index] = os.NewFile(uintptr(3+i), "mountfd")
 	}
