@@ -67,6 +67,19 @@ type Hierarchy struct {
 	Root       string // the mount's root within the hierarchy (mountinfo field 4)
 }
 
+// MountedHierarchy is one v1 hierarchy of a container as its cgroup mount
+// shows it.
+type MountedHierarchy struct {
+	// Name is the hierarchy's directory on the host ("cpu,cpuacct",
+	// "memory", "systemd"), which the container sees under the same name.
+	Name string
+	// Controllers select the hierarchy in a new cgroup mount ("cpu",
+	// "cpuacct", or "name=systemd").
+	Controllers []string
+	// Dir is the container's cgroup directory in the hierarchy.
+	Dir string
+}
+
 // V1Hierarchies maps each v1 controller (and "name=systemd", and
 // UnifiedKey for a hybrid host's unified hierarchy) to the hierarchy it is
 // mounted in. Co-mounted controllers (cpu,cpuacct) map to the same mount.

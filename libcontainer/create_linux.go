@@ -14,6 +14,7 @@ import (
 
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/devices"
+	"github.com/oci-rt/oci-rt/cgroups/fs"
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
 	"github.com/oci-rt/oci-rt/cgroups/manager"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
@@ -310,6 +311,9 @@ func (cr *creation) buildRequest() error {
 	req.passLog()
 	req.cgroupFD = -1
 	req.config.CgroupPath = cr.cgLoc.Path
+	if v1, ok := cr.cg.(*fs.Manager); ok {
+		req.config.CgroupV1 = v1.Hierarchies()
+	}
 	unified, isUnified := cr.cg.(*fs2.Manager)
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's

@@ -22,14 +22,17 @@ import (
 type initConfig struct {
 	// Spec is the container's config; for exec, Spec.Process is the exec'd
 	// process.
-	Spec         *specs.Spec `json:"spec"`
-	ID           string      `json:"id"`
-	Bundle       string      `json:"bundle"`
-	Rootfs       string      `json:"rootfs"` // absolute, symlinks resolved
-	NoPivot      bool        `json:"noPivot,omitempty"`
-	CgroupPath   string      `json:"cgroupPath,omitempty"` // within the unified hierarchy
-	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
-	Exec         bool        `json:"exec,omitempty"`
+	Spec       *specs.Spec `json:"spec"`
+	ID         string      `json:"id"`
+	Bundle     string      `json:"bundle"`
+	Rootfs     string      `json:"rootfs"` // absolute, symlinks resolved
+	NoPivot    bool        `json:"noPivot,omitempty"`
+	CgroupPath string      `json:"cgroupPath,omitempty"` // within the unified hierarchy
+	// CgroupV1 are the container's v1 hierarchies, for a "cgroup" mount
+	// on a host that has them.
+	CgroupV1     []cgroups.MountedHierarchy `json:"cgroupV1,omitempty"`
+	NoNewKeyring bool                       `json:"noNewKeyring,omitempty"`
+	Exec         bool                       `json:"exec,omitempty"`
 	// PreserveFDs is how many fds from 3 up go to the process unchanged.
 	PreserveFDs int `json:"preserveFds,omitempty"`
 	// The runtime's own fds in the init, numbered after the preserved ones.

@@ -33,6 +33,8 @@ type Manager struct {
 	dirs map[string]string
 	// paths are the cgroup's paths within each hierarchy, as recorded.
 	paths map[string]string
+	// mountpoints are where each controller's hierarchy is mounted.
+	mountpoints map[string]string
 }
 
 // Load returns the manager of a cgroup recorded by its path in each
@@ -46,7 +48,7 @@ func Load(paths map[string]string) (*Manager, error) {
 }
 
 func newManager(paths map[string]string, hier map[string]cgroups.Hierarchy) (*Manager, error) {
-	m := &Manager{dirs: map[string]string{}, paths: map[string]string{}}
+	m := &Manager{dirs: map[string]string{}, paths: map[string]string{}, mountpoints: map[string]string{}}
 	for ctrl, p := range paths {
 		h, ok := hier[ctrl]
 		if !ok {
@@ -70,6 +72,7 @@ func newManager(paths map[string]string, hier map[string]cgroups.Hierarchy) (*Ma
 		}
 		m.dirs[ctrl] = filepath.Join(h.Mountpoint, rel)
 		m.paths[ctrl] = clean
+		m.mountpoints[ctrl] = h.Mountpoint
 	}
 	if len(m.dirs) == 0 {
 		return nil, errors.New("cgroups: none of the container's cgroup hierarchies is mounted")
@@ -79,6 +82,31 @@ func newManager(paths map[string]string, hier map[string]cgroups.Hierarchy) (*Ma
 
 // Paths are the cgroup's paths per hierarchy.
 func (m *Manager) Paths() map[string]string { return maps.Clone(m.paths) }
+
+// Hierarchies lists the container's v1 hierarchies by name. A hybrid
+// host's unified hierarchy is not among them: runc shows containers only
+// the v1 ones.
+func (m *Manager) Hierarchies() []cgroups.MountedHierarchy {
+	byMount := map[string]*cgroups.MountedHierarchy{}
+	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
+		if ctrl == cgroups.UnifiedKey {
+			continue
+		}
+		mp := m.mountpoints[ctrl]
+		h, ok := byMount[mp]
+		if !ok {
+			h = &cgroups.MountedHierarchy{Name: filepath.Base(mp), Dir: m.dirs[ctrl]}
+			byMount[mp] = h
+		}
+		h.Controllers = append(h.Controllers, ctrl)
+	}
+	out := make([]cgroups.MountedHierarchy, 0, len(byMount))
+	for _, h := range byMount {
+		out = append(out, *h)
+	}
+	slices.SortFunc(out, func(a, b cgroups.MountedHierarchy) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
 
 // Dirs lists each directory once, the representative hierarchy's first.
 func (m *Manager) Dirs() []string {

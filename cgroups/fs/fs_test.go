@@ -18,6 +18,34 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups/internal/cgtest"
 )
 
+// The container's view groups co-mounted controllers under the host's
+// directory name and leaves a hybrid host's unified hierarchy out.
+func TestV1Hierarchies(t *testing.T) {
+	hier := map[string]cgroups.Hierarchy{
+		"cpu":          {Mountpoint: "/sys/fs/cgroup/cpu,cpuacct", Root: "/"},
+		"cpuacct":      {Mountpoint: "/sys/fs/cgroup/cpu,cpuacct", Root: "/"},
+		"memory":       {Mountpoint: "/sys/fs/cgroup/memory", Root: "/ctr"},
+		"name=systemd": {Mountpoint: "/sys/fs/cgroup/systemd", Root: "/"},
+		"":             {Mountpoint: "/sys/fs/cgroup/unified", Root: "/"},
+	}
+	paths := map[string]string{"cpu": "/c/1", "cpuacct": "/c/1", "memory": "/ctr/c/1", "name=systemd": "/c/1", "": "/c/1"}
+	m, err := newManager(paths, hier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []cgroups.MountedHierarchy{
+		{Name: "cpu,cpuacct", Controllers: []string{"cpu", "cpuacct"}, Dir: "/sys/fs/cgroup/cpu,cpuacct/c/1"},
+		{Name: "memory", Controllers: []string{"memory"}, Dir: "/sys/fs/cgroup/memory/c/1"},
+		{Name: "systemd", Controllers: []string{"name=systemd"}, Dir: "/sys/fs/cgroup/systemd/c/1"},
+	}
+	got := m.Hierarchies()
+	if !slices.EqualFunc(got, want, func(a, b cgroups.MountedHierarchy) bool {
+		return a.Name == b.Name && a.Dir == b.Dir && slices.Equal(a.Controllers, b.Controllers)
+	}) {
+		t.Errorf("Hierarchies\n got %+v\nwant %+v", got, want)
+	}
+}
+
 type v1w = v1Write
 
 var (

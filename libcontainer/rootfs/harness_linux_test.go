@@ -13,6 +13,8 @@ import (
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 // The root tests re-exec this binary into fresh namespaces; the child runs
@@ -28,6 +30,7 @@ type scenario struct {
 	IdmapUserns    bool   // idmap with the user namespace passed as fd 3, as the parent would
 	Console        bool   // open a pty inside and call MountConsole
 	HostileConsole string // symlink /dev/console to this before MountConsole
+	CgroupV1       []cgroups.MountedHierarchy
 	Stat           []string
 	OpenWrite      []string
 	Read           []string
@@ -76,7 +79,7 @@ func runScenarioChild() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot}
+	cfg := &Config{Spec: sc.Spec, Rootfs: sc.Rootfs, RootHandle: rootHandle, Bundle: sc.Bundle, NoPivot: sc.NoPivot, CgroupV1: sc.CgroupV1}
 	fdsBefore := openFDs()
 	if sc.IdmapUserns {
 		cfg.Idmap = func(_ int, mnt *os.File) error {

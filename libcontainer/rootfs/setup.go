@@ -34,6 +34,9 @@ type Config struct {
 	// Idmap asks the parent to give the detached bind made for mount
 	// index its idmapping (see Idmapper); nil refuses idmapped mounts.
 	Idmap func(index int, mnt *os.File) error
+	// CgroupV1 are the container's cgroup v1 hierarchies, on a host that
+	// has them: a "cgroup" mount then shows them (mountCgroupV1).
+	CgroupV1 []cgroups.MountedHierarchy
 	// HostRoot is set when the container shares the runtime's mount
 	// namespace: the rootfs bind the parent made with BindHostRootfs.
 	// Setup mounts below it and chroots into it (NoPivot does not apply),
@@ -280,6 +283,9 @@ func mountOne(root *os.File, cfg *Config, index int, m specs.Mount) (later *defe
 	if opts.remount {
 		return nil, remountExisting(root, dest, opts)
 	}
+	if m.Type == "cgroup" && len(cfg.CgroupV1) > 0 && !isBind(m, opts) {
+		return nil, mountCgroupV1(root, cfg, dest, opts)
+	}
 	newFS := !isBind(m, opts)
 	if newFS && m.Type == "tmpfs" {
 		opts.data = inheritMountpointMode(root, dest, opts.data)
@@ -350,13 +356,12 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 	if !isBind(m, opts) {
 		fsType := m.Type
 		if fsType == "cgroup" {
-			// Containers join the cgroup v2 hierarchy only.
+			// On a cgroup v2 host a cgroup mount is the unified
+			// hierarchy.
 			fsType = "cgroup2"
 		}
-		if fsType == "cgroup2" && opts.attrClr&unix.MOUNT_ATTR_RDONLY == 0 {
-			// A container may not write its cgroup tree (it could
-			// change its own limits) unless the config says "rw".
-			opts.attrSet |= unix.MOUNT_ATTR_RDONLY
+		if fsType == "cgroup2" {
+			opts = cgroupReadOnly(opts)
 		}
 		if fsType == "cgroup2" {
 			return newCgroup2(cfg, m, opts)

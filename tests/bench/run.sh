@@ -9,7 +9,8 @@
 # calls, the system calls of a run, 1, 10 and 50 concurrent runs
 # (throughput, p50, p99), and an exec probe load (20 containers, each
 # exec'd once a second); and tests/bench/selfexe.sh (the cost of
-# protecting the runtime binary).
+# protecting the runtime binary), then on a host with cgroup v1
+# hierarchies tests/bench/cgroupmode.sh (v1 against v2 on the same host).
 #
 # Environment: BENCH_RUNS (timed runs per runtime, default 30, at least 30
 # for `make bench`), BENCH_RSS_RUNS (untimed traced runs for the runtime's
@@ -175,3 +176,5 @@ echo "cpu: the runtime's whole process tree per exec (/bin/true included); cpu s
 [ -z "$crun_note" ] || echo "note: $crun_note"
 echo
 "$repo/tests/bench/selfexe.sh"
+echo
+"$repo/tests/bench/cgroupmode.sh"

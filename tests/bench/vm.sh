@@ -161,6 +161,12 @@ guest() {
 	echo "== oci-rt bench in the VM: $(uname -r), $(nproc) CPUs, $layout (TCG: absolute times are slow, compare ratios) =="
 	echo "$("${bin[runc]}" --version | head -1); $("${bin[crun]}" --version | head -1)"
 	compare "run of /bin/true" run -b "$scratch/bundle-{rt}" "run-{rt}-{}"
+	if [ "$layout" != "pure cgroup v2" ]; then
+		# The same boot with a cgroup2 view: what the v1 hierarchies
+		# cost, apart from whatever makes this VM slower than the v2 one.
+		echo
+		BENCHTOOL=$work/benchtool OCIRT_BINARY=${bin[oci-rt]} BENCH_RUNS=$runs "$repo/tests/bench/cgroupmode.sh"
+	fi
 
 	# Removed on any exit too; the cgroup check at the end shows whether
 	# delete -f cleaned up.

@@ -21,6 +21,17 @@ const cgroupViewScript = `view() {
 }
 `
 
+// cgroup2Mount makes the config's cgroup mount a cgroup2 one: on a host
+// with v1 hierarchies a "cgroup" mount shows those instead, and these tests
+// are about the unified hierarchy's view on every host.
+func cgroup2Mount(s *specs.Spec) {
+	for i := range s.Mounts {
+		if s.Mounts[i].Destination == "/sys/fs/cgroup" {
+			s.Mounts[i].Type = "cgroup2"
+		}
+	}
+}
+
 // splitSource separates a view's "source" line from the rest.
 func splitSource(view string) (source, rest string) {
 	var kept []string
@@ -45,7 +56,7 @@ func TestVMCgroup2ViewInCgroupNamespace(t *testing.T) {
 mount -t cgroup2 -o ro,nosuid,nodev,noexec cgroup /tmp || exit 1
 echo ==
 view /tmp
-`), func(s *specs.Spec) {
+`), cgroup2Mount, func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 		c := s.Process.Capabilities
 		c.Bounding = append(c.Bounding, "CAP_SYS_ADMIN")
@@ -79,7 +90,7 @@ view /tmp
 func TestVMCgroup2ViewWithoutCgroupNamespace(t *testing.T) {
 	hostSuper := hostCgroup2Super(t)
 	r := newRuntime(t)
-	b := newBundle(t, shell(cgroupViewScript+"view /sys/fs/cgroup"))
+	b := newBundle(t, shell(cgroupViewScript+"view /sys/fs/cgroup"), cgroup2Mount)
 	out := mustRun(t, r, b)
 	if !strings.Contains(out, "root / opts ro,") || !strings.Contains(out, " super "+hostSuper+"\n") {
 		t.Errorf("/sys/fs/cgroup is not the hierarchy's root with the host's options %q:\n%s", hostSuper, out)
