@@ -93,7 +93,7 @@ func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, o
 	if newMount {
 		mnt, err = newCgroupV1(h, opts)
 	} else {
-		mnt, err = bindCgroupDir(h.Dir, opts)
+		mnt, err = bindCgroup(h.Dir, opts)
 	}
 	if err != nil {
 		return err
@@ -117,20 +117,6 @@ func newCgroupV1(h cgroups.MountedHierarchy, opts mountOptions) (*os.File, error
 	opts.data = h.Controllers
 	opts.superblockFlags = nil
 	return newFilesystem("cgroup", source, opts)
-}
-
-// bindCgroupDir clones a cgroup directory of the host with the mount's
-// attributes.
-func bindCgroupDir(dir string, opts mountOptions) (*os.File, error) {
-	mnt, err := cloneTree(unix.AT_FDCWD, dir, true)
-	if err != nil {
-		return nil, err
-	}
-	if err := applyAttrs(mnt, opts); err != nil {
-		mnt.Close()
-		return nil, err
-	}
-	return mnt, nil
 }
 
 // linkCoMounted makes tmpfs/cpu and tmpfs/cpuacct point at cpu,cpuacct.

@@ -465,8 +465,9 @@ func cgroup2BindSource(cfg *Config, opts mountOptions) (string, bool) {
 	return "/", !hasNamespace(cfg.Spec, specs.UserNamespace)
 }
 
-// bindCgroup clones a directory of the host's cgroup2 mount with the
-// mount's attributes.
+// bindCgroup clones a cgroup directory of the host (of the unified
+// hierarchy or of a v1 one) with the mount's attributes. Not recursively:
+// nothing mounted below a cgroup directory belongs in the container.
 func bindCgroup(dir string, opts mountOptions) (*os.File, error) {
 	mnt, err := cloneTree(unix.AT_FDCWD, dir, false)
 	if err != nil {
