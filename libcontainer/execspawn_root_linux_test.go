@@ -115,24 +115,33 @@ func becomeProcess(how string) error {
 }
 
 // runLastStep returns what the process printed, once it has exited.
+// startWithReportSocket starts cmd with one end of a socket pair as its
+// fd 3, where the exec init reports, and returns the other end.
+func startWithReportSocket(t *testing.T, cmd *exec.Cmd) *os.File {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "report"), os.NewFile(uintptr(fds[1]), "report")
+	cmd.ExtraFiles = []*os.File{theirs}
+	err = cmd.Start()
+	theirs.Close()
+	if err != nil {
+		ours.Close()
+		t.Fatal(err)
+	}
+	return ours
+}
+
 func runLastStep(t *testing.T, how string) string {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), lastStepEnv+"="+how)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "report"), os.NewFile(uintptr(fds[1]), "report")
+	ours := startWithReportSocket(t, cmd)
 	defer ours.Close()
-	cmd.ExtraFiles = []*os.File{theirs}
-	err = cmd.Start()
-	theirs.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	if how == "spawn" {
 		// The process is the test's child (CLONE_PARENT): it reaps it.
 		rep := readSpawnOutcome(t, ours, cmd.Process.Pid)
@@ -226,18 +235,8 @@ func TestSpawnedProcessNeverHoldsTheReportSocket(t *testing.T) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ours, theirs := os.NewFile(uintptr(fds[0]), "report"), os.NewFile(uintptr(fds[1]), "report")
+	ours := startWithReportSocket(t, cmd)
 	defer ours.Close()
-	cmd.ExtraFiles = []*os.File{theirs}
-	err = cmd.Start()
-	theirs.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
 	initPid := cmd.Process.Pid
 	var ws unix.WaitStatus
 	// Stopped at its execve, with one thread: from here on the process
