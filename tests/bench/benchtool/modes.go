@@ -140,10 +140,7 @@ func lifecycle(args []string) error {
 	round := func(n int, record bool) error {
 		for _, c := range cmds {
 			id := fmt.Sprintf("%s-%s-%d", *prefix, c.label, n)
-			steps := [][]string{
-				{"create", "-b", *bundle, id}, {"start", id}, {"state", id},
-				{"exec", id, "/bin/true"}, {"kill", id, "KILL"}, {"delete", id},
-			}
+			steps := lifecycleSteps(*bundle, id)
 			for i, step := range steps {
 				if step[0] == "delete" {
 					if err := c.waitStatus(id, "stopped"); err != nil {
@@ -169,10 +166,7 @@ func lifecycle(args []string) error {
 	if *strace {
 		for _, c := range cmds {
 			id := fmt.Sprintf("%s-%s-strace", *prefix, c.label)
-			steps := [][]string{
-				{"create", "-b", *bundle, id}, {"start", id}, {"state", id},
-				{"exec", id, "/bin/true"}, {"kill", id, "KILL"}, {"delete", id},
-			}
+			steps := lifecycleSteps(*bundle, id)
 			for i, step := range steps {
 				if step[0] == "delete" {
 					if err := c.waitStatus(id, "stopped"); err != nil {
@@ -387,4 +381,13 @@ func (c *command) probeLoad(containers, seconds int, bundle, prefix string) (*sa
 		first = errors.New("no exec finished")
 	}
 	return &got, first
+}
+
+// lifecycleSteps are the runtime invocations of one lifecycle round, in
+// the order of lifecycleOps.
+func lifecycleSteps(bundle, id string) [][]string {
+	return [][]string{
+		{"create", "-b", bundle, id}, {"start", id}, {"state", id},
+		{"exec", id, "/bin/true"}, {"kill", id, "KILL"}, {"delete", id},
+	}
 }
