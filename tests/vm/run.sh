@@ -26,6 +26,8 @@ options:
   --cgroup v2|v1  the guest's cgroup layout (default v2): v2 mounts cgroup2
                   alone at /sys/fs/cgroup; v1 mounts each v1 controller at
                   /sys/fs/cgroup/<controller> and no cgroup2 (a legacy host)
+  --modules A,B   modprobe these modules before the commands (repeatable;
+                  the kernel also loads modules on demand, e.g. CRIU's)
 
 Exit status: the commands' status, 124 on timeout, 125 if the VM could not
 run the commands, 2 on a usage error.
@@ -49,6 +51,7 @@ verbose=
 kargs=
 cgroup_mode=v2
 envs=()
+modules=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--timeout) timeout_s=${2:?--timeout needs a value}; shift 2 ;;
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
 	--verbose) verbose=1; shift ;;
 	--kernel-args) kargs=${2:?--kernel-args needs a value}; shift 2 ;;
 	--cgroup) cgroup_mode=${2:?--cgroup needs v1 or v2}; shift 2 ;;
+	--modules) IFS=, read -ra mods <<<"${2:?--modules needs a list}"; modules+=("${mods[@]}"); shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) echo "vm: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -79,6 +83,9 @@ v1 | v2) ;;
 esac
 for e in "${envs[@]}"; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "vm: --env wants NAME=VALUE, got $e" >&2; exit 2; }
+done
+for m in "${modules[@]}"; do
+	[[ $m =~ ^[A-Za-z0-9_-]+$ ]] || { echo "vm: --modules wants module names separated by commas, got '$m'" >&2; exit 2; }
 done
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (qemu exports the host's / and reads /boot)"
@@ -166,13 +173,12 @@ run=$(mktemp -d "$cache/run.XXXXXX")
 mkdir "$run/out"
 {
 	echo 'export VM_OUT=/run/vm/out'
-	case $cgroup_mode in
-v1 | v2) ;;
-*) echo "vm: --cgroup wants v1 or v2, got $cgroup_mode" >&2; exit 2 ;;
-esac
-for e in "${envs[@]}"; do
+	for e in "${envs[@]}"; do
 		printf 'export %q\n' "$e"
 	done
+	if [ ${#modules[@]} -gt 0 ]; then
+		printf 'modprobe -a -- %s || { echo "vm: modprobe failed: %s"; exit 125; }\n' "${modules[*]}" "${modules[*]}"
+	fi
 	if [ -n "$worktree" ]; then
 		printf 'mkdir -p -- %q && mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 worktree %q || exit 125\n' "$worktree" "$worktree"
 	fi
