@@ -28,6 +28,11 @@ options:
                   /sys/fs/cgroup/<controller> and no cgroup2 (a legacy host)
   --modules A,B   modprobe these modules before the commands (repeatable;
                   the kernel also loads modules on demand, e.g. CRIU's)
+  --init busybox|systemd
+                  the guest's PID 1 (default busybox): systemd boots the
+                  host's systemd on the host's / plus a writable layer in
+                  memory, with D-Bus; the commands run as its oneshot
+                  service; --cgroup v1 then gives systemd's hybrid layout
 
 Exit status: the commands' status, 124 on timeout, 125 if the VM could not
 run the commands, 2 on a usage error.
@@ -50,6 +55,7 @@ workdir=.
 verbose=
 kargs=
 cgroup_mode=v2
+init_mode=busybox
 envs=()
 modules=()
 while [ $# -gt 0 ]; do
@@ -63,6 +69,7 @@ while [ $# -gt 0 ]; do
 	--verbose) verbose=1; shift ;;
 	--kernel-args) kargs=${2:?--kernel-args needs a value}; shift 2 ;;
 	--cgroup) cgroup_mode=${2:?--cgroup needs v1 or v2}; shift 2 ;;
+	--init) init_mode=${2:?--init needs busybox or systemd}; shift 2 ;;
 	--modules) IFS=, read -ra mods <<<"${2:?--modules needs a list}"; modules+=("${mods[@]}"); shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
@@ -81,6 +88,12 @@ case $cgroup_mode in
 v1 | v2) ;;
 *) echo "vm: --cgroup wants v1 or v2, got $cgroup_mode" >&2; exit 2 ;;
 esac
+case $init_mode in
+busybox | systemd) ;;
+*) echo "vm: --init wants busybox or systemd, got $init_mode" >&2; exit 2 ;;
+esac
+[ "$init_mode" = busybox ] || [ -x /lib/systemd/systemd ] ||
+	{ echo "vm: --init systemd needs systemd installed on the host (/lib/systemd/systemd)" >&2; exit 2; }
 for e in "${envs[@]}"; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "vm: --env wants NAME=VALUE, got $e" >&2; exit 2; }
 done
@@ -205,8 +218,17 @@ mkdir "$run/out"
 } >"$run/cmd"
 
 append="console=ttyS0 panic=-1 hugepages=16 mitigations=off"
-# init reads ocirt.cgroup to choose the layout it mounts.
-if [ "$cgroup_mode" = v1 ]; then
+# init reads ocirt.cgroup to choose the layout it mounts; under systemd,
+# systemd mounts the cgroups (hybrid: v1 controllers plus an empty cgroup2
+# at /sys/fs/cgroup/unified, like the development hosts).
+if [ "$init_mode" = systemd ]; then
+	append+=" ocirt.init=systemd"
+	if [ "$cgroup_mode" = v1 ]; then
+		append+=" systemd.unified_cgroup_hierarchy=0"
+	else
+		append+=" cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
+	fi
+elif [ "$cgroup_mode" = v1 ]; then
 	append+=" ocirt.cgroup=v1"
 else
 	append+=" cgroup_no_v1=all"
@@ -249,6 +271,7 @@ if [ -n "$outdir" ]; then
 	cp -a "$run/out/." "$outdir/"
 	cp "$run/console.log" "$outdir/vm-console.txt" 2>/dev/null || true
 	cp "$run/dmesg" "$outdir/vm-dmesg.txt" 2>/dev/null || true
+	cp "$run/journal" "$outdir/vm-journal.txt" 2>/dev/null || true
 fi
 
 show_console() {
