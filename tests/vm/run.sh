@@ -4,6 +4,11 @@
 # commands run from the host's current directory, at the same path.
 set -euo pipefail
 
+# The whole script is one compound command, so bash parses it completely
+# before running it: editing or checking out this file during a run (which
+# takes minutes) cannot make the running shell read a shifted script.
+{
+
 usage() {
 	cat <<'EOF'
 usage: tests/vm/run.sh [options] -- CMD [ARGS...] [--- CMD [ARGS...]]...
@@ -31,8 +36,8 @@ options:
   --init busybox|systemd
                   the guest's PID 1 (default busybox): systemd boots the
                   host's systemd on the host's / plus a writable layer in
-                  memory, with D-Bus; the commands run as its oneshot
-                  service; --cgroup v1 then gives systemd's hybrid layout
+                  memory, with D-Bus; the commands run as a service;
+                  --cgroup v1 then gives systemd's hybrid layout
 
 Exit status: the commands' status, 124 on timeout, 125 if the VM could not
 run the commands, 2 on a usage error.
@@ -348,8 +353,9 @@ show_blocked() {
 	echo "$blocked" >&2
 	echo "vm: ---- end of blocked tasks${outdir:+; the whole log is in $outdir/vm-dmesg.txt} ----" >&2
 }
-# 124 or 137: timeout(1), the backstop, struck.
-if [ -e "$run/timed-out" ] || [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+# 124, or 137 when it had to SIGKILL qemu: timeout(1), the backstop, struck.
+if [ -e "$run/timed-out" ] || [ "$qrc" -eq 124 ] ||
+	{ [ "$qrc" -eq 137 ] && [ "$us" -ge $((timeout_s * 1000000)) ]; }; then
 	show_console 40
 	show_blocked
 	echo "vm: timed out after ${timeout_s}s; qemu killed" >&2
@@ -364,3 +370,4 @@ status=$(cat "$run/status")
 ready=$(cat "$run/ready-uptime" 2>/dev/null || echo '?')
 echo "vm: exit status $status; guest ready ${ready}s after kernel start; ${wall}s wall in total" >&2
 exit "$status"
+}
