@@ -59,11 +59,17 @@ func eventsAction(ctx *cli.Context) error {
 	if interval <= 0 {
 		return fmt.Errorf("--interval %v: must be positive", interval)
 	}
+	notRunning := fmt.Errorf("container %s is not running", c.ID())
 	pidfd, err := unix.PidfdOpen(c.State.InitPid, 0)
-	if err != nil || c.Pid() == 0 {
-		return fmt.Errorf("container %s is not running", c.ID())
+	if err != nil {
+		return notRunning
 	}
 	defer unix.Close(pidfd)
+	// The pidfd is checked against the recorded identity only after it is
+	// open, so that a recycled pid cannot slip in between.
+	if c.Pid() == 0 {
+		return notRunning
+	}
 	return cgroups.WatchEvents(m, pidfd, interval, emitStats, func() error {
 		return enc.Encode(event{Type: "oom", ID: c.ID()})
 	})
