@@ -154,10 +154,11 @@ func (m *Manager) start(ctx context.Context, conn *sd.Conn, pid int) error {
 }
 
 // baseProperties are what every unit of a container gets: systemd
-// delegates the cgroup (the container may manage its sub-cgroups) and
 // accounts each controller (so that it enables them all), and the unit
 // has no implicit dependencies, which would order it after basic.target
-// or stop it at shutdown before the container's manager does.
+// or stop it at shutdown before the container's manager does. A scope is
+// delegated (the container may manage its sub-cgroups); systemd before
+// 254 refuses delegation for slices, and runc asks for none there either.
 func (m *Manager) baseProperties(pid int) []sd.Property {
 	io := "IOAccounting"
 	if !m.unified {
@@ -166,7 +167,6 @@ func (m *Manager) baseProperties(pid int) []sd.Property {
 	props := []sd.Property{
 		sd.PropDescription("oci-rt container " + m.unit.Name),
 		prop("DefaultDependencies", false),
-		prop("Delegate", true),
 		prop("MemoryAccounting", true),
 		prop("CPUAccounting", true),
 		prop(io, true),
@@ -177,7 +177,7 @@ func (m *Manager) baseProperties(pid int) []sd.Property {
 		// that systemd starts it if needed.
 		return append(props, sd.PropWants(m.unit.Slice))
 	}
-	return append(props, sd.PropSlice(m.unit.Slice), sd.PropPids(uint32(pid)))
+	return append(props, prop("Delegate", true), sd.PropSlice(m.unit.Slice), sd.PropPids(uint32(pid)))
 }
 
 func waitJob(ctx context.Context, done <-chan string, what, unit string) error {
