@@ -29,7 +29,13 @@ options:
                    takes every following argument up to the next option
   --expect FILE    list of programs (one a line, # comments) that must pass;
                    exit 1 naming each one that did not
-  --timeout SECS   per-program timeout (default 60)
+  --timeout SECS   per-program timeout (default 60); a program that outlives
+                   it has its process tree and the tasks blocked in the
+                   kernel written into its log, then its whole tree killed
+  --dump-on-timeout
+                   on a timeout also have the kernel log the blocked tasks'
+                   stacks (sysrq w, t) and copy the first into the log; for
+                   throw-away VMs, not for shared hosts
   --workdir DIR    writable directory for logs, bundles and runtime state
                    (default tests/conformance/.cache/work); use it when the
                    repo is read-only, e.g. in the VM test bed
@@ -58,6 +64,7 @@ timeout_s=60
 workdir=
 cache=$here/.cache
 build_only=
+dump_on_timeout=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--runtime) runtime=${2:?--runtime needs a path}; shift 2 ;;
@@ -71,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--workdir) workdir=${2:?--workdir needs a directory}; shift 2 ;;
 	--cache) cache=${2:?--cache needs a directory}; shift 2 ;;
 	--build-only) build_only=1; shift ;;
+	--dump-on-timeout) dump_on_timeout=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) echo "conformance: unknown argument $1" >&2; usage >&2; exit 2 ;;
 	esac
@@ -256,7 +264,7 @@ rc=0
 echo "exit \$rc: \$*" >>"\$create_log"
 if [ "\$rc" -eq 0 ]; then
 	id=\${*: -1}
-	pid=\$(timeout 10 "\$real" --root "\$root" state "\$id" 2>/dev/null |
+	pid=\$(timeout -k 5 10 "\$real" --root "\$root" state "\$id" 2>/dev/null |
 		sed -n 's/^[[:space:]]*"pid":[[:space:]]*\([0-9][0-9]*\).*/\1/p' | head -n 1) || true
 	if [ -n "\$pid" ] && [ -r "/proc/\$pid/stat" ]; then
 		stat=\$(cat "/proc/\$pid/stat" 2>/dev/null) || true
@@ -293,7 +301,7 @@ cleanup_containers() {
 		[ -d "$d" ] || continue
 		id=$(basename "$d")
 		note "deleting leftover container $id"
-		timeout 20 "$wrapper" delete -f "$id" >>"$cur_log" 2>&1 || note "delete -f $id failed"
+		timeout -k 5 20 "$wrapper" delete -f "$id" >>"$cur_log" 2>&1 || note "delete -f $id failed"
 	done
 	# Containers recorded at create that are still alive (same pid and start time).
 	if [ -f "$pid_log" ]; then
@@ -351,6 +359,7 @@ cleanup_cgroups() {
 	[ -d /sys/fs/cgroup ] || return 0
 	local d parent
 	while IFS= read -r d; do
+		kill_cgroup_tree "$d"
 		find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 		if [ -d "$d" ]; then
 			note "could not remove cgroup $d"
@@ -361,6 +370,99 @@ cleanup_cgroups() {
 		parent=$(dirname "$d")
 		if [ "$(basename "$parent")" = testdir ]; then rmdir "$parent" 2>/dev/null || true; fi
 	done < <(find /sys/fs/cgroup -mindepth 1 -maxdepth 8 -type d -name cgrouptest -prune 2>/dev/null)
+}
+
+# kill_cgroup_tree DIR: kills what is left in a test cgroup and its children
+# (a container whose runtime lost track of it): cgroup.kill where the kernel
+# has it (cgroup v2, 5.14), which no fork can outrun; else each listed pid.
+kill_cgroup_tree() {
+	local d=$1 procs _
+	procs=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')
+	[ -n "${procs// /}" ] || return 0
+	note "killing the processes left in cgroup $d: $procs"
+	if [ -e "$d/cgroup.kill" ]; then
+		echo 1 >"$d/cgroup.kill" 2>>"$cur_log" || true
+	else
+		# shellcheck disable=SC2086 # one pid a word
+		kill -KILL $procs 2>/dev/null || true
+	fi
+	# They are gone once their exit is through; rmdir needs that.
+	for _ in $(seq 50); do
+		[ -n "$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)" ] || return 0
+		sleep 0.1
+	done
+	note "processes still in cgroup $d after SIGKILL: $(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null | tr '\n' ' ')"
+}
+
+# ---------------------------------------------------------------------------
+# A program that outlives --timeout.
+
+# descendants PID: PID and every process below it, one a line.
+descendants() {
+	ps -e -o pid=,ppid= | awk -v root="$1" '
+	{ kids[$2] = kids[$2] " " $1 }
+	END {
+		q[n = 1] = root
+		for (i = 1; i <= n; i++) {
+			print q[i]
+			c = split(kids[q[i]], k, " ")
+			for (j = 1; j <= c; j++) q[++n] = k[j]
+		}
+	}'
+}
+
+# on_timeout PID NAME: writes what the program was doing into $diag (its
+# process tree with states and kernel wait channels, every task blocked in
+# the kernel and, with --dump-on-timeout, their stacks), then kills the
+# whole tree: the process group timeout(1) leads (the program and the runtime
+# commands it started) and every descendant, also those that left the group
+# (a container's init makes itself a session leader).
+on_timeout() {
+	local pid=$1 name=$2 tree round left
+	tree=$(descendants "$pid" | paste -sd, -)
+	{
+		echo "# ---- timeout after ${timeout_s}s: the program's process tree"
+		ps -o pid,ppid,pgid,sid,stat,wchan:32,etimes,args -p "$tree"
+		echo "# ---- tasks blocked in the kernel (state D), anywhere"
+		ps -e -o pid,ppid,stat,wchan:32,etimes,args | awk 'NR == 1 || $3 ~ /^D/'
+		if [ -n "$dump_on_timeout" ]; then
+			echo "# ---- the kernel's stacks of the blocked tasks (sysrq w)"
+			echo "conformance: $name timed out" >/dev/kmsg
+			echo w >/proc/sysrq-trigger
+			sleep 1
+			dmesg | sed -n "/conformance: $name timed out/,\$p" | head -n 500
+			# Every task's stack: too long for this log, it stays in the kernel's.
+			echo t >/proc/sysrq-trigger
+		fi
+	} >"$diag" 2>&1
+	# Stopped first, so that none forks past the listing; twice, for what
+	# was forked while the first round was listed.
+	for round in 1 2; do
+		tree=$(descendants "$pid" | tr '\n' ' ')
+		# shellcheck disable=SC2086 # one pid a word
+		kill -STOP -- "-$pid" $tree 2>/dev/null || true
+		# shellcheck disable=SC2086
+		kill -KILL -- "-$pid" $tree 2>/dev/null || true
+		[ "$round" -eq 2 ] || sleep 0.5
+	done
+	sleep 1
+	left=$(ps -o pid=,ppid=,stat=,wchan:32=,args= -p "$(descendants "$pid" | paste -sd, -)" 2>/dev/null |
+		awk '$3 !~ /^Z/')
+	[ -z "$left" ] || printf '# ---- still alive after SIGKILL (stuck in the kernel?)\n%s\n' "$left" >>"$diag"
+}
+
+# watch_program PID NAME: calls on_timeout when PID outlives --timeout; the caller
+# ends the watch with SIGTERM once PID is gone.
+watch_program() {
+	local s
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep "$timeout_s" &
+	s=$!
+	wait "$s"
+	# Past this point the dump and the kill must finish.
+	trap '' TERM
+	kill -0 "$1" 2>/dev/null || exit 0
+	on_timeout "$1" "$2"
 }
 
 # ---------------------------------------------------------------------------
@@ -404,16 +506,22 @@ for name in "${programs[@]}"; do
 	mkdir -p "$tmp" "$state_root"
 	out=$logs/$name.stdout
 	err=$logs/$name.stderr
+	diag=$logs/$name.timeout
 	start=$(date +%s)
 	rc=0
-	# timeout makes itself a process-group leader: on expiry it signals the
-	# whole group (the program and the runtime commands it started), and
-	# after the program ends we kill what is left of that group.
+	# timeout makes itself a process-group leader: after the program ends we
+	# kill what is left of that group. The watch kills the whole tree at
+	# --timeout; timeout(1) itself is the backstop, should the watch fail.
 	# (fd 9, the lock, is closed so that a leaked process cannot hold it.)
 	(cd "$suitecwd" && exec env TMPDIR="$tmp" RUNTIME="$wrapper" \
-		timeout -k 5 "$timeout_s" "$suite/validation/$name/$name.t" >"$out" 2>"$err" 9>&-) &
+		timeout -k 5 $((timeout_s + 60)) "$suite/validation/$name/$name.t" >"$out" 2>"$err" 9>&-) &
 	pid=$!
-	wait "$pid" || rc=$?
+	watch_program "$pid" "$name" 9>&- &
+	watcher=$!
+	# (bash would report the group's SIGKILL as "Killed" on stderr.)
+	wait "$pid" 2>/dev/null || rc=$?
+	kill -TERM "$watcher" 2>/dev/null || true
+	wait "$watcher" || true
 	kill -KILL -- "-$pid" 2>/dev/null || true
 	secs=$(($(date +%s) - start))
 	read -r ok nok skip perr < <(tap_counts "$out")
@@ -427,14 +535,20 @@ for name in "${programs[@]}"; do
 		echo "# ---- runtime create calls"
 		cat "$create_log" 2>/dev/null || true
 		echo "# ----"
+		cat "$diag" 2>/dev/null || true
 	} >"$cur_log"
-	rm -f "$out" "$err" "$create_log"
+	timed_out=
+	if [ -s "$diag" ]; then
+		timed_out=1
+		echo "conformance: $name timed out; its process tree and the blocked tasks are in $cur_log" >&2
+	fi
+	rm -f "$out" "$err" "$create_log" "$diag"
 
 	cleanup_containers
 	cleanup_mounts_and_bundles "$tmp"
 	cleanup_cgroups
 
-	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ] || [ -n "$timed_out" ]; then
 		verdict=TIMEOUT
 	elif [ "$rc" -eq 0 ] && [ "$nok" -eq 0 ] && [ "$perr" -eq 0 ]; then
 		verdict=PASS

@@ -115,13 +115,19 @@ if [ -z "$from" ]; then
 	# logs even when run.sh failed.
 	# shellcheck disable=SC2016 # $VM_OUT is expanded in the guest
 	(cd "$repo" && exec tests/vm/run.sh --timeout "$vm_timeout" --out "$out" -- \
-		"$run_sh" --runtime "$runtime" --workdir /tmp/conformance --timeout "$timeout_s" --only "${programs[@]}" \
+		"$run_sh" --runtime "$runtime" --workdir /tmp/conformance --timeout "$timeout_s" --dump-on-timeout \
+		--only "${programs[@]}" \
 		--- sh -c 'cp -r /tmp/conformance/logs /tmp/conformance/results.tsv "$VM_OUT"/') \
 		>"$out/guest-output.txt" 2>&1 8>&- || vm_rc=$?
 	secs=$((SECONDS - start))
 	if [ "$vm_rc" -ne 0 ]; then
 		echo "conformance (VM): the VM run failed (tests/vm/run.sh exit $vm_rc: 124 timeout, 125 VM failure, 3 suite setup); its output ends:" >&2
+		# After a VM timeout the interesting part is where the guest's
+		# tasks were stuck, which run.sh prints above its last lines.
+		awk '/^vm: ---- blocked tasks/ { b = 1 } b && n++ < 150 { print } /^vm: ---- end of blocked tasks/ { b = 0 }' \
+			"$out/guest-output.txt" >&2
 		tail -n 15 "$out/guest-output.txt" >&2
+		echo "conformance (VM): the guest's kernel log is in $out/vm-dmesg.txt and $out/vm-console.txt" >&2
 	fi
 else
 	out=$(cd "$from" && pwd)
@@ -191,6 +197,10 @@ if [ -f "$results" ]; then
 		fi
 		got[$name]=$verdict
 		printf '%-32s ok=%-4s not_ok=%-3s skip=%-3s %s%s\n' "$name" "$ok" "$nok" "$skip" "$verdict" "${why:+  ($why)}"
+		# What a stalled program was doing, as run.sh recorded it at its timeout.
+		if [ "$verdict" = TIMEOUT ] && [ -f "$out/logs/$name.log" ]; then
+			sed -n '/^# ---- timeout after/,$p' "$out/logs/$name.log" | head -n 60 | sed 's/^/    /'
+		fi
 	done <"$results"
 fi
 for name in "${programs[@]}"; do

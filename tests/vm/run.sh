@@ -26,6 +26,13 @@ options:
   --cgroup v2|v1  the guest's cgroup layout (default v2): v2 mounts cgroup2
                   alone at /sys/fs/cgroup; v1 mounts each v1 controller at
                   /sys/fs/cgroup/<controller> and no cgroup2 (a legacy host)
+  --modules A,B   modprobe these modules before the commands (repeatable;
+                  the kernel also loads modules on demand, e.g. CRIU's)
+  --init busybox|systemd
+                  the guest's PID 1 (default busybox): systemd boots the
+                  host's systemd on the host's / plus a writable layer in
+                  memory, with D-Bus; the commands run as its oneshot
+                  service; --cgroup v1 then gives systemd's hybrid layout
 
 Exit status: the commands' status, 124 on timeout, 125 if the VM could not
 run the commands, 2 on a usage error.
@@ -48,7 +55,9 @@ workdir=.
 verbose=
 kargs=
 cgroup_mode=v2
+init_mode=busybox
 envs=()
+modules=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--timeout) timeout_s=${2:?--timeout needs a value}; shift 2 ;;
@@ -60,6 +69,8 @@ while [ $# -gt 0 ]; do
 	--verbose) verbose=1; shift ;;
 	--kernel-args) kargs=${2:?--kernel-args needs a value}; shift 2 ;;
 	--cgroup) cgroup_mode=${2:?--cgroup needs v1 or v2}; shift 2 ;;
+	--init) init_mode=${2:?--init needs busybox or systemd}; shift 2 ;;
+	--modules) IFS=, read -ra mods <<<"${2:?--modules needs a list}"; modules+=("${mods[@]}"); shift 2 ;;
 	-h | --help) usage; exit 0 ;;
 	--) shift; break ;;
 	*) echo "vm: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -77,8 +88,17 @@ case $cgroup_mode in
 v1 | v2) ;;
 *) echo "vm: --cgroup wants v1 or v2, got $cgroup_mode" >&2; exit 2 ;;
 esac
+case $init_mode in
+busybox | systemd) ;;
+*) echo "vm: --init wants busybox or systemd, got $init_mode" >&2; exit 2 ;;
+esac
+[ "$init_mode" = busybox ] || [ -x /lib/systemd/systemd ] ||
+	{ echo "vm: --init systemd needs systemd installed on the host (/lib/systemd/systemd)" >&2; exit 2; }
 for e in "${envs[@]}"; do
 	[[ $e =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || { echo "vm: --env wants NAME=VALUE, got $e" >&2; exit 2; }
+done
+for m in "${modules[@]}"; do
+	[[ $m =~ ^[A-Za-z0-9_-]+$ ]] || { echo "vm: --modules wants module names separated by commas, got '$m'" >&2; exit 2; }
 done
 
 [ "$(id -u)" -eq 0 ] || die "must run as root (qemu exports the host's / and reads /boot)"
@@ -142,9 +162,11 @@ find "$cache" -maxdepth 1 \( -name 'initramfs-*' -o -name 'vmlinux-*' -o -name '
 	! -name "${initrd##*/}" ! -name "${vmlinux##*/}*" -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 
 qpid=
+watchdog=
 run=
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
+	[ -z "$watchdog" ] || kill -TERM "$watchdog" 2>/dev/null || true
 	if [ -n "$qpid" ] && kill -0 "$qpid" 2>/dev/null; then
 		# timeout(1) passes TERM on to qemu; if qemu lingers, kill it directly.
 		kill -TERM "$qpid" 2>/dev/null || true
@@ -166,13 +188,12 @@ run=$(mktemp -d "$cache/run.XXXXXX")
 mkdir "$run/out"
 {
 	echo 'export VM_OUT=/run/vm/out'
-	case $cgroup_mode in
-v1 | v2) ;;
-*) echo "vm: --cgroup wants v1 or v2, got $cgroup_mode" >&2; exit 2 ;;
-esac
-for e in "${envs[@]}"; do
+	for e in "${envs[@]}"; do
 		printf 'export %q\n' "$e"
 	done
+	if [ ${#modules[@]} -gt 0 ]; then
+		printf 'modprobe -a -- %s || { echo "vm: modprobe failed: %s"; exit 125; }\n' "${modules[*]}" "${modules[*]}"
+	fi
 	if [ -n "$worktree" ]; then
 		printf 'mkdir -p -- %q && mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose,msize=512000 worktree %q || exit 125\n' "$worktree" "$worktree"
 	fi
@@ -199,8 +220,20 @@ for e in "${envs[@]}"; do
 } >"$run/cmd"
 
 append="console=ttyS0 panic=-1 hugepages=16 mitigations=off"
-# init reads ocirt.cgroup to choose the layout it mounts.
-if [ "$cgroup_mode" = v1 ]; then
+# Evidence for a stalled run: the kernel reports tasks blocked for 30 s, and
+# the timeout's sysrq keys (below) are allowed.
+append+=" sysctl.kernel.hung_task_timeout_secs=30 sysctl.kernel.sysrq=1"
+# init reads ocirt.cgroup to choose the layout it mounts; under systemd,
+# systemd mounts the cgroups (hybrid: v1 controllers plus an empty cgroup2
+# at /sys/fs/cgroup/unified, like the development hosts).
+if [ "$init_mode" = systemd ]; then
+	append+=" ocirt.init=systemd"
+	if [ "$cgroup_mode" = v1 ]; then
+		append+=" systemd.unified_cgroup_hierarchy=0"
+	else
+		append+=" cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
+	fi
+elif [ "$cgroup_mode" = v1 ]; then
 	append+=" ocirt.cgroup=v1"
 else
 	append+=" cgroup_no_v1=all"
@@ -218,6 +251,7 @@ qemu=(
 	qemu-system-x86_64
 	-accel tcg,thread=multi -cpu max -m "$mem" -smp "$cpus"
 	-nodefaults -no-user-config -display none -no-reboot -nic none
+	-monitor "pipe:$run/monitor"
 	-serial "file:$run/console.log" -serial stdio
 	-kernel "$kernel" -initrd "$initrd" -append "$append"
 	-virtfs local,path=/,mount_tag=host0,security_model=passthrough,readonly=on,multidevs=remap
@@ -227,15 +261,60 @@ qemu=(
 	qemu+=(-virtfs "local,path=$worktree,mount_tag=worktree,security_model=passthrough,readonly=on,multidevs=remap")
 [ -z "$verbose" ] || echo "vm: ${qemu[*]}" >&2
 
+# The human monitor, through which the timeout presses the guest's keys.
+mkfifo "$run/monitor.in" "$run/monitor.out"
+# Seconds the guest gets, once the timeout struck, to log its state.
+dump_s=8
+
+# watch_timeout: at the timeout, has the guest's kernel log every blocked task
+# and every task's stack (sysrq w and t through the emulated keyboard, console
+# log level raised so they reach the console too), then stops qemu.
+watch_timeout() {
+	local s
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep "$timeout_s" &
+	s=$!
+	wait "$s"
+	: >"$run/timed-out"
+	echo "vm: timeout after ${timeout_s}s: dumping the guest's tasks, then stopping it" >&2
+	# Opened read-write: never blocks, even if qemu is gone.
+	exec 3<>"$run/monitor.in"
+	for key in 9 w t; do
+		echo "sendkey alt-sysrq-$key" >&3
+		sleep 1
+	done
+	sleep "$dump_s" &
+	s=$!
+	wait "$s"
+	kill -TERM "$qpid" 2>/dev/null
+}
+
 start=${EPOCHREALTIME/./}
 # No stdin: qemu must not put a terminal into raw mode or wait for input.
-timeout --kill-after=5 "$timeout_s" "${qemu[@]}" </dev/null &
+# timeout(1) is the backstop should the watchdog fail to stop qemu.
+timeout --kill-after=5 $((timeout_s + dump_s + 20)) "${qemu[@]}" </dev/null &
 qpid=$!
+watch_timeout &
+watchdog=$!
 qrc=0
 wait "$qpid" || qrc=$?
 qpid=
+kill -TERM "$watchdog" 2>/dev/null || true
+wait "$watchdog" 2>/dev/null || true
+watchdog=
 us=$((${EPOCHREALTIME/./} - start))
 wall=$(printf '%d.%02d' $((us / 1000000)) $((us % 1000000 / 10000)))
+
+# The guest streams its kernel log (/dev/kmsg records) into the share as it
+# goes, so it is there even when the guest never got to save its dmesg.
+kmsg_to_dmesg() {
+	awk '/^ / { next }
+	{
+		i = index($0, ";"); split(substr($0, 1, i - 1), h, ",")
+		printf "[%5d.%06d] %s\n", h[3] / 1000000, h[3] % 1000000, substr($0, i + 1)
+	}' "$run/kmsg"
+}
+[ -s "$run/dmesg" ] || [ ! -s "$run/kmsg" ] || kmsg_to_dmesg >"$run/dmesg"
 
 # Whatever the outcome, keep what the guest left for the caller.
 if [ -n "$outdir" ]; then
@@ -243,16 +322,36 @@ if [ -n "$outdir" ]; then
 	cp -a "$run/out/." "$outdir/"
 	cp "$run/console.log" "$outdir/vm-console.txt" 2>/dev/null || true
 	cp "$run/dmesg" "$outdir/vm-dmesg.txt" 2>/dev/null || true
+	cp "$run/journal" "$outdir/vm-journal.txt" 2>/dev/null || true
 fi
 
 show_console() {
 	echo "vm: ---- kernel console (${1:-all}) ----" >&2
-	if [ -n "${1:-}" ]; then tail -n "$1" "$run/console.log" >&2; else cat "$run/console.log" >&2; fi
+	if [ -n "${1:-}" ]; then
+		# What led up to a timeout, not the task dumps that followed it.
+		awk '/sysrq: (Changing Loglevel|Show)/ { exit } { print }' "$run/console.log" | tail -n "$1" >&2
+	else
+		cat "$run/console.log" >&2
+	fi
 	echo "vm: ---- end of kernel console ----" >&2
 }
-# 137: timeout(1) had to SIGKILL qemu after its grace period.
-if [ "$qrc" -eq 124 ] || { [ "$qrc" -eq 137 ] && [ "$us" -ge $((timeout_s * 1000000)) ]; }; then
+# show_blocked: the kernel's reports of blocked tasks (hung-task warnings and
+# sysrq w), which say where a stalled run is stuck.
+show_blocked() {
+	local blocked
+	[ -s "$run/dmesg" ] || return 0
+	blocked=$(awk '/blocked for more than|Show Blocked State/ { n = 40 }
+		/sysrq: Show State/ { n = 0 }
+		n > 0 { print; n--; if (++total >= 300) exit }' "$run/dmesg")
+	[ -n "$blocked" ] || return 0
+	echo "vm: ---- blocked tasks in the guest's kernel log ----" >&2
+	echo "$blocked" >&2
+	echo "vm: ---- end of blocked tasks${outdir:+; the whole log is in $outdir/vm-dmesg.txt} ----" >&2
+}
+# 124 or 137: timeout(1), the backstop, struck.
+if [ -e "$run/timed-out" ] || [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
 	show_console 40
+	show_blocked
 	echo "vm: timed out after ${timeout_s}s; qemu killed" >&2
 	exit 124
 fi

@@ -64,6 +64,20 @@ done
 [ "$(readlink /proc/self/exe)" = "$(command -v readlink)" ] || fail "/proc/self/exe is wrong: $(readlink /proc/self/exe)"
 ok "cwd is the host's, read-only; /tmp and \$VM_OUT writable; /dev/shm, /dev/pts, bpffs, hugetlbfs mounted"
 
+# CRIU dumps only tasks whose root is their mount namespace's root, so the
+# host's tree must hang at / of the namespace, not below it (a chroot). PID 1
+# kept the namespace's first root: its mountinfo shows where the tree hangs.
+root_id=$(awk '$5 == "/" { print $1 }' /proc/self/mountinfo)
+hangs_at=$(awk -v id="$root_id" '$1 == id { print $5 }' /proc/1/mountinfo)
+[ "$hangs_at" = / ] || fail "the host's tree hangs at ${hangs_at:-?} of the mount namespace, not at / (a chroot?)"
+if command -v criu >/dev/null; then
+	criu check >/tmp/criu-check.txt 2>&1 || fail "criu check failed: $(tail -n 3 /tmp/criu-check.txt)"
+	grep -q 'Looks good' /tmp/criu-check.txt || fail "criu check did not say Looks good: $(tail -n 3 /tmp/criu-check.txt)"
+	ok "/ is the mount namespace's root; criu check: Looks good"
+else
+	ok "/ is the mount namespace's root (criu is not installed, not checked)"
+fi
+
 # --- OCI runtimes --------------------------------------------------------------
 bundle=/tmp/smoke-bundle
 mkdir -p "$bundle/rootfs/bin"

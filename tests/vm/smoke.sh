@@ -1,8 +1,9 @@
 #!/bin/bash
 # Self-test of the VM harness: boots the guest a few times and checks that
 # run.sh passes on exit statuses, runs every command of a list, carries files
-# out through $VM_OUT, enforces its timeout without leaving qemu behind, and
-# that the guest is the cgroup v2 test bed the tests expect (smoke-guest.sh).
+# out through $VM_OUT, enforces its timeout without leaving qemu behind, that
+# the guest is the cgroup v2 test bed the tests expect (smoke-guest.sh), and
+# that --init systemd boots systemd with D-Bus, transient units and reloads.
 #
 # Usage: tests/vm/smoke.sh   (any cwd; about a minute on an idle host)
 set -euo pipefail
@@ -32,6 +33,24 @@ rc=0
 cat "$work/list.out"
 [ "$rc" -eq 7 ] || fail "a list whose first failure exits 7 made run.sh exit $rc"
 grep -qx 'third ran' "$work/list.out" || fail "the command after a failing one did not run"
+
+echo "== systemd as PID 1 (--init systemd)"
+# The checks print one word each; a status of 5 must come back as well.
+# shellcheck disable=SC2016 # expanded in the guest
+checks='echo "pid1=$(cat /proc/1/comm)"
+echo "state=$(systemctl is-system-running --wait)"
+systemd-run --quiet --scope --unit=smoke-scope true && echo scope=ok
+systemctl daemon-reload && echo reload=ok
+busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager GetUnit s dbus.socket >/dev/null && echo dbus=ok
+touch /etc/smoke-writable && echo etc=writable
+exit 5'
+rc=0
+"$run" --init systemd --timeout 300 -- sh -c "$checks" >"$work/systemd.out" || rc=$?
+cat "$work/systemd.out"
+[ "$rc" -eq 5 ] || fail "--init systemd: the commands' exit 5 made run.sh exit $rc"
+for want in pid1=systemd state=running scope=ok reload=ok dbus=ok etc=writable; do
+	grep -qx "$want" "$work/systemd.out" || fail "--init systemd: no line $want"
+done
 
 echo "== timeout"
 rc=0
