@@ -3,12 +3,12 @@
 package integration
 
 // The systemd cgroup driver against a real systemd: run in the VM with
-// systemd as PID 1 and a pure cgroup v2 hierarchy (tests/vm, --init
-// systemd), with a prebuilt binary:
+// systemd as PID 1 (tests/vm, --init systemd), on a pure cgroup v2 host
+// or, with --cgroup v1, systemd's hybrid layout, with a prebuilt binary:
 //
 //	make build
 //	go test -c -tags 'vmtest osusergo netgo' -o tests/integration/vm.test ./tests/integration
-//	tests/vm/run.sh --init systemd --env OCIRT_BINARY=$PWD/oci-rt -- \
+//	tests/vm/run.sh --init systemd [--cgroup v1] --env OCIRT_BINARY=$PWD/oci-rt -- \
 //		tests/integration/vm.test -test.run '^TestSystemdUnit' -test.v
 
 import (
@@ -28,14 +28,11 @@ import (
 )
 
 // systemdRuntime is a runtime whose every command has --systemd-cgroup,
-// on a host where systemd is PID 1 with a cgroup v2 hierarchy.
+// on a host where systemd is PID 1.
 func systemdRuntime(t *testing.T) *Runtime {
 	t.Helper()
 	if fi, err := os.Lstat("/run/systemd/system"); err != nil || !fi.IsDir() {
 		t.Fatal("systemd is not running: run this test in the VM with --init systemd")
-	}
-	if unifiedMount() != "/sys/fs/cgroup" {
-		t.Fatal("these tests read cgroup v2 files: run them in the systemd VM's v2 layout")
 	}
 	r := newRuntime(t)
 	r.Global = []string{"--systemd-cgroup"}
@@ -62,7 +59,7 @@ func systemctl(t *testing.T, args ...string) {
 // checkUnitGone: systemd has forgotten unit (it collects stopped units
 // in its next main-loop turn: a moment's wait is allowed) and its cgroup
 // is gone.
-func checkUnitGone(t *testing.T, unit, cgroup string) {
+func checkUnitGone(t *testing.T, unit, path string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for unitProperty(t, unit, "LoadState") != "not-found" && time.Now().Before(deadline) {
@@ -71,23 +68,64 @@ func checkUnitGone(t *testing.T, unit, cgroup string) {
 	if st := unitProperty(t, unit, "LoadState"); st != "not-found" {
 		t.Errorf("unit %s still known to systemd after delete: LoadState %s, ActiveState %s", unit, st, unitProperty(t, unit, "ActiveState"))
 	}
-	if _, err := os.Stat(cgroup); !os.IsNotExist(err) {
-		t.Errorf("cgroup %s left after delete (%v)", cgroup, err)
+	left, _ := filepath.Glob("/sys/fs/cgroup/*" + path)
+	if _, err := os.Stat("/sys/fs/cgroup" + path); err == nil {
+		left = append(left, "/sys/fs/cgroup"+path)
+	}
+	if len(left) > 0 {
+		t.Errorf("cgroup %s left after delete: %v", path, left)
 	}
 }
 
-func cgroupFile(t *testing.T, dir, name string) string {
+// isUnified tells a pure cgroup v2 host from systemd's hybrid layout.
+func isUnified() bool { return unifiedMount() == "/sys/fs/cgroup" }
+
+// cgroupFile reads a file of the cgroup at path: "ctrl/file" names a v1
+// controller's file on a hybrid host, a plain name the unified one's.
+func cgroupFile(t *testing.T, path, file string) string {
 	t.Helper()
-	return strings.TrimSpace(readFile(t, filepath.Join(dir, name)))
+	root := unifiedMount()
+	if ctrl, name, ok := strings.Cut(file, "/"); ok {
+		root, file = "/sys/fs/cgroup/"+ctrl, name
+	}
+	return strings.TrimSpace(readFile(t, filepath.Join(root, path, file)))
 }
 
 // limitsCheck compares the cgroup's files with want (file → value).
-func limitsCheck(t *testing.T, when, dir string, want map[string]string) {
+func limitsCheck(t *testing.T, when, path string, want map[string]string) {
 	t.Helper()
 	for file, v := range want {
-		if got := cgroupFile(t, dir, file); got != v {
+		if got := cgroupFile(t, path, file); got != v {
 			t.Errorf("%s: %s is %q, want %q", when, file, got, v)
 		}
+	}
+}
+
+// checkInCgroup: pid is in the cgroup at path in every hierarchy.
+func checkInCgroup(t *testing.T, what string, pid int, path string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSpace(readFile(t, fmt.Sprintf("/proc/%d/cgroup", pid))), "\n")
+	for _, l := range lines {
+		if !strings.HasSuffix(l, ":"+path) {
+			t.Errorf("%s %d: cgroup line %q is not %s", what, pid, l, path)
+		}
+	}
+}
+
+// frozenCheck: the cgroup is frozen or not, by the v1 freezer on a hybrid
+// host.
+func frozenCheck(t *testing.T, when, path string, frozen bool) {
+	t.Helper()
+	if !isUnified() {
+		want := map[bool]string{true: "FROZEN", false: "THAWED"}[frozen]
+		if got := cgroupFile(t, path, "freezer/freezer.state"); got != want {
+			t.Errorf("%s: freezer.state %s, want %s", when, got, want)
+		}
+		return
+	}
+	want := map[bool]string{true: "frozen 1", false: "frozen 0"}[frozen]
+	if got := cgroupFile(t, path, "cgroup.events"); !strings.Contains(got, want) {
+		t.Errorf("%s: cgroup.events %q, want %s", when, got, want)
 	}
 }
 
@@ -116,7 +154,6 @@ func TestSystemdUnitLifecycle(t *testing.T) {
 	id := newID(t)
 	unit := "ocirt-" + id + ".scope"
 	cgPath := "/machine.slice/" + unit
-	dir := "/sys/fs/cgroup" + cgPath
 	mem, pids, shares, quota, period := int64(64<<20), int64(40), uint64(512), int64(50000), uint64(100000)
 	b := newBundle(t, withArgs("sleep", "1000"), withKmsgNode, func(s *specs.Spec) {
 		s.Linux.CgroupsPath = "machine.slice:ocirt:" + id
@@ -126,28 +163,33 @@ func TestSystemdUnitLifecycle(t *testing.T) {
 	})
 	c := r.CreateID(id, b)
 
-	for prop, want := range map[string]string{
+	props := map[string]string{
 		"ActiveState": "active", "ControlGroup": cgPath, "Slice": "machine.slice", "Delegate": "yes",
-		"MemoryMax": strconv.FormatInt(mem, 10), "TasksMax": "40", "CPUQuotaPerSecUSec": "500ms",
-		"CPUWeight": strconv.FormatUint(fs2.CPUWeight(shares), 10), "DevicePolicy": "strict",
-	} {
+		"TasksMax": "40", "CPUQuotaPerSecUSec": "500ms", "DevicePolicy": "strict",
+	}
+	memFile := "memory.max"
+	limits := map[string]string{"pids.max": "40"}
+	if isUnified() {
+		props["MemoryMax"], props["CPUWeight"] = strconv.FormatInt(mem, 10), strconv.FormatUint(fs2.CPUWeight(shares), 10)
+		limits["cpu.max"], limits["cpu.weight"] = "50000 100000", strconv.FormatUint(fs2.CPUWeight(shares), 10)
+	} else {
+		props["MemoryLimit"], props["CPUShares"] = strconv.FormatInt(mem, 10), "512"
+		memFile = "memory/memory.limit_in_bytes"
+		limits = map[string]string{"pids/pids.max": "40", "cpu,cpuacct/cpu.cfs_quota_us": "50000", "cpu,cpuacct/cpu.cfs_period_us": "100000", "cpu,cpuacct/cpu.shares": "512"}
+	}
+	limits[memFile] = strconv.FormatInt(mem, 10)
+	for prop, want := range props {
 		if got := unitProperty(t, unit, prop); got != want {
 			t.Errorf("unit %s: %s=%q, want %q", unit, prop, got, want)
 		}
 	}
-	if got := readFile(t, fmt.Sprintf("/proc/%d/cgroup", c.Pid)); got != "0::"+cgPath+"\n" {
-		t.Errorf("init's cgroup %q, want %s", got, cgPath)
-	}
-	limits := map[string]string{
-		"memory.max": strconv.FormatInt(mem, 10), "pids.max": "40", "cpu.max": "50000 100000",
-		"cpu.weight": strconv.FormatUint(fs2.CPUWeight(shares), 10),
-	}
-	limitsCheck(t, "after create", dir, limits)
+	checkInCgroup(t, "init", c.Pid, cgPath)
+	limitsCheck(t, "after create", cgPath, limits)
 	r.Must("start", id)
 	devicesCheck(t, r, id, "after start")
 
 	systemctl(t, "daemon-reload")
-	limitsCheck(t, "after daemon-reload", dir, limits)
+	limitsCheck(t, "after daemon-reload", cgPath, limits)
 	devicesCheck(t, r, id, "after daemon-reload")
 
 	newMem, newPids := int64(48<<20), int64(20)
@@ -155,29 +197,31 @@ func TestSystemdUnitLifecycle(t *testing.T) {
 		Memory: &specs.LinuxMemory{Limit: &newMem},
 		Pids:   &specs.LinuxPids{Limit: &newPids},
 	}))
-	limits["memory.max"], limits["pids.max"] = strconv.FormatInt(newMem, 10), "20"
-	limitsCheck(t, "after update", dir, limits)
-	if got := unitProperty(t, unit, "MemoryMax"); got != strconv.FormatInt(newMem, 10) {
-		t.Errorf("after update: MemoryMax=%s", got)
+	limits[memFile] = strconv.FormatInt(newMem, 10)
+	if isUnified() {
+		limits["pids.max"] = "20"
+	} else {
+		limits["pids/pids.max"] = "20"
+	}
+	limitsCheck(t, "after update", cgPath, limits)
+	memProp := map[bool]string{true: "MemoryMax", false: "MemoryLimit"}[isUnified()]
+	if got := unitProperty(t, unit, memProp); got != strconv.FormatInt(newMem, 10) {
+		t.Errorf("after update: %s=%s", memProp, got)
 	}
 	if got := unitProperty(t, unit, "TasksMax"); got != "20" {
 		t.Errorf("after update: TasksMax=%s", got)
 	}
 	systemctl(t, "daemon-reload")
-	limitsCheck(t, "after update and daemon-reload", dir, limits)
+	limitsCheck(t, "after update and daemon-reload", cgPath, limits)
 	devicesCheck(t, r, id, "after update and daemon-reload")
 
 	r.Must("pause", id)
-	if got := cgroupFile(t, dir, "cgroup.events"); !strings.Contains(got, "frozen 1") {
-		t.Errorf("paused: cgroup.events %q", got)
-	}
+	frozenCheck(t, "paused", cgPath, true)
 	if st := r.State(id).Status; st != "paused" {
 		t.Errorf("paused: state %s", st)
 	}
 	r.Must("resume", id)
-	if got := cgroupFile(t, dir, "cgroup.events"); !strings.Contains(got, "frozen 0") {
-		t.Errorf("resumed: cgroup.events %q", got)
-	}
+	frozenCheck(t, "resumed", cgPath, false)
 
 	if out := r.Must("ps", "--format", "json", id); !strings.Contains(out, strconv.Itoa(c.Pid)) {
 		t.Errorf("ps: %q lacks the init %d", out, c.Pid)
@@ -187,12 +231,14 @@ func TestSystemdUnitLifecycle(t *testing.T) {
 	}
 	pidFile := filepath.Join(t.TempDir(), "exec.pid")
 	r.Must("exec", "-d", "--pid-file", pidFile, id, "sleep", "1000")
-	if pid := readPidFile(t, pidFile); readFile(t, fmt.Sprintf("/proc/%d/cgroup", pid)) != "0::"+cgPath+"\n" {
-		t.Errorf("exec'd process %d is not in %s", pid, cgPath)
-	}
+	execPid := readPidFile(t, pidFile)
+	// It is our child once exec has returned: reaped here, or as a zombie
+	// it would keep the container's init from finishing its exit.
+	adopt(t, execPid)
+	checkInCgroup(t, "exec'd process", execPid, cgPath)
 
 	r.Must("delete", "--force", id)
-	checkUnitGone(t, unit, dir)
+	checkUnitGone(t, unit, cgPath)
 }
 
 // TestSystemdUnitNestedSlice: a slice with dashes nests as systemd names
@@ -209,11 +255,9 @@ func TestSystemdUnitNestedSlice(t *testing.T) {
 	if got := unitProperty(t, unit, "ControlGroup"); got != cgPath {
 		t.Errorf("ControlGroup=%q, want %s", got, cgPath)
 	}
-	if got := readFile(t, fmt.Sprintf("/proc/%d/cgroup", c.Pid)); got != "0::"+cgPath+"\n" {
-		t.Errorf("init's cgroup %q, want %s", got, cgPath)
-	}
+	checkInCgroup(t, "init", c.Pid, cgPath)
 	r.Must("delete", "--force", id)
-	checkUnitGone(t, unit, "/sys/fs/cgroup"+cgPath)
+	checkUnitGone(t, unit, cgPath)
 
 	sliceID := newID(t)
 	sliceUnit := "ocirt-c" + strings.ReplaceAll(strings.TrimPrefix(sliceID, "it-"), "-", "_") + ".slice"
@@ -222,9 +266,7 @@ func TestSystemdUnitNestedSlice(t *testing.T) {
 	if got := unitProperty(t, sliceUnit, "ActiveState"); got != "active" {
 		t.Errorf("slice unit %s: ActiveState=%s", sliceUnit, got)
 	}
-	if got := readFile(t, fmt.Sprintf("/proc/%d/cgroup", c.Pid)); got != "0::"+slicePath+"\n" {
-		t.Errorf("init's cgroup %q, want %s", got, slicePath)
-	}
+	checkInCgroup(t, "init", c.Pid, slicePath)
 	r.Must("delete", "--force", sliceID)
 	// systemd keeps a stopped slice loaded a while longer than a scope
 	// (it is gone by the end of the run): stopped and without its cgroup
@@ -232,7 +274,7 @@ func TestSystemdUnitNestedSlice(t *testing.T) {
 	if st := unitProperty(t, sliceUnit, "ActiveState"); st != "inactive" {
 		t.Errorf("slice unit %s is %s after delete", sliceUnit, st)
 	}
-	if _, err := os.Stat("/sys/fs/cgroup" + slicePath); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(unifiedMount(), slicePath)); !os.IsNotExist(err) {
 		t.Errorf("cgroup %s left after delete (%v)", slicePath, err)
 	}
 }
@@ -246,22 +288,29 @@ func TestSystemdUnitCrashMidCreate(t *testing.T) {
 			r := systemdRuntime(t)
 			id := newID(t)
 			unit := "ocirt-" + id + ".scope"
-			dir := "/sys/fs/cgroup/machine.slice/" + unit
+			path := "/machine.slice/" + unit
 			b := newBundle(t, withArgs("sleep", "1000"), func(s *specs.Spec) { s.Linux.CgroupsPath = "machine.slice:ocirt:" + id })
 			cmd := r.createStoppedAt(b, id, point)
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			if _, err := os.Stat(dir); err != nil {
-				t.Fatalf("create stopped at %s: no cgroup %s (%v)", point, dir, err)
+			if _, err := os.Stat(filepath.Join(unifiedMount(), path)); err != nil {
+				t.Fatalf("create stopped at %s: no cgroup %s (%v)", point, path, err)
 			}
 			r.Must("delete", "--force", id)
-			checkUnitGone(t, unit, dir)
+			checkUnitGone(t, unit, path)
 			deadline := time.Now().Add(10 * time.Second)
 			for len(strayChildren(t)) > 0 && time.Now().Before(deadline) {
 				time.Sleep(10 * time.Millisecond)
 			}
 			if kids := strayChildren(t); len(kids) > 0 {
-				t.Errorf("processes left after delete --force: %v", kids)
+				var where []string
+				for _, k := range kids {
+					pid, _, _ := strings.Cut(k, ":")
+					cg, _ := os.ReadFile("/proc/" + pid + "/cgroup")
+					cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+					where = append(where, fmt.Sprintf("%s %q in %q", k, cmd, cg))
+				}
+				t.Errorf("processes left after delete --force: %v", where)
 			}
 		})
 	}
