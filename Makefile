@@ -98,6 +98,8 @@ test-vm: deps build
 		$(VMBIN)/fs.test -test.run V1 -test.v -test.count=1 --- \
 		$(VMBIN)/devices.test -test.run DevTransition -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'CgroupV1|Leniency' -test.v -test.count=1
+	tests/vm/run.sh --init systemd --timeout 900 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
+		$(VMBIN)/integration.test -test.run '^TestSystemdUnit' -test.v -test.count=1
 
 # The OCI runtime-tools validation suite; a program in the expected list
 # that stops passing fails the build. Then its cgroup programs in the cgroup

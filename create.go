@@ -41,9 +41,6 @@ var createCommand = &cli.Command{
 
 // createContainer runs create with the flags of create or run.
 func createContainer(ctx *cli.Context, id, bundle string, consoleConn *os.File) (*libcontainer.Container, error) {
-	if err := checkSystemdCgroup(ctx); err != nil {
-		return nil, err
-	}
 	rootless, err := rootlessCgroups(ctx)
 	if err != nil {
 		return nil, err
@@ -69,6 +66,7 @@ func createContainer(ctx *cli.Context, id, bundle string, consoleConn *os.File) 
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		Rootless:      rootless,
+		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 		PreserveFDs:   listenFDs + ctx.Int("preserve-fds"),
 		ExtraEnv:      listenEnv,
 		Stdio:         [3]*os.File{os.Stdin, os.Stdout, os.Stderr},

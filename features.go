@@ -60,7 +60,7 @@ func hostFeatures() *features.Features {
 	}
 	modes, mpolFlags := proc.SupportedMemoryPolicy()
 	f.Linux.MemoryPolicy = &features.MemoryPolicy{Modes: modes, Flags: mpolFlags}
-	cg := &features.Cgroup{V1: &no, V2: &yes, Systemd: &no, SystemdUser: &no}
+	cg := &features.Cgroup{V1: &no, V2: &yes, Systemd: &yes, SystemdUser: &no}
 	if fs, err := fs2.Features(); err == nil {
 		cg.Rdma = flag(fs.RDMA)
 	} else {

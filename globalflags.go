@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -48,25 +47,4 @@ func inUserNamespace() bool {
 	fields := bytes.Fields(data)
 	hostMap := len(fields) == 3 && string(fields[0]) == "0" && string(fields[1]) == "0" && string(fields[2]) == "4294967295"
 	return !hostMap
-}
-
-// checkSystemdCgroup refuses --systemd-cgroup for a new container: oci-rt
-// manages cgroups itself and would otherwise place the container somewhere
-// the caller's systemd does not expect. On a host without systemd the
-// error is runc's own.
-func checkSystemdCgroup(ctx *cli.Context) error {
-	if !ctx.Bool("systemd-cgroup") {
-		return nil
-	}
-	if !systemdRunning() {
-		return errors.New("systemd not running on this host, cannot use systemd cgroups manager")
-	}
-	return errors.New("--systemd-cgroup: the systemd cgroup manager is not supported yet; run without it (cgroupfs)")
-}
-
-// systemdRunning is sd_booted(3): systemd creates this directory early at
-// boot and nothing else does.
-func systemdRunning() bool {
-	fi, err := os.Lstat("/run/systemd/system")
-	return err == nil && fi.IsDir()
 }

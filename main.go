@@ -57,7 +57,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log", Usage: "append the runtime's log records to this file (default: errors to stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug records of each step (to --log, or stderr without it)"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup manager (not supported yet: create fails)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:runc:434234\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless cgroup handling: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility; checkpoint is not supported"},
 		},

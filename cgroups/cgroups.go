@@ -15,8 +15,8 @@ import (
 
 // Manager operates on a container's cgroup, in the one unified hierarchy
 // (fs2.Manager, cgroup v2) or in every mounted v1 hierarchy (fs.Manager,
-// legacy and hybrid hosts); manager.Load picks one for a Location. A
-// systemd driver would be a third implementation.
+// legacy and hybrid hosts); manager.Load picks one for a Location. The
+// systemd driver (cgroups/systemd) wraps either in a systemd unit.
 type Manager interface {
 	// Create makes the cgroup (and missing ancestors) in every hierarchy.
 	Create() error
@@ -67,6 +67,20 @@ type OOMWatcher interface {
 type Location struct {
 	Path  string
 	Paths map[string]string
+	// Unit, for the systemd driver, is the transient unit whose cgroup
+	// this is, and Slice the slice the configuration puts it in.
+	Unit, Slice string
+}
+
+// Files is the manager that reads and writes m's cgroup files: m itself,
+// or the fs/fs2 manager a wrapping driver (systemd) works through. Setup
+// steps that need a driver's own interface (v1 hierarchies, a v2 cgroup
+// fd) look there.
+func Files(m Manager) Manager {
+	if w, ok := m.(interface{ Unwrap() Manager }); ok {
+		return w.Unwrap()
+	}
+	return m
 }
 
 // Resolve turns linux.cgroupsPath into the container's Location on this

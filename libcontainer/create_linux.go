@@ -37,6 +37,9 @@ type CreateOptions struct {
 	// Rootless is --rootless resolved: runc would run the container
 	// without a cgroup when it may not create one.
 	Rootless bool
+	// SystemdCgroup is --systemd-cgroup: the cgroup is a transient systemd
+	// unit, and linux.cgroupsPath is "slice:prefix:name".
+	SystemdCgroup bool
 	// ExtraEnv is added to the process's environment (socket activation's
 	// LISTEN_FDS and LISTEN_PID).
 	ExtraEnv []string
@@ -201,12 +204,13 @@ func (cr *creation) record() error {
 		CgroupMark:  mark,
 	}
 	cr.c = &Container{store: cr.store, State: cr.st}
-	cgLoc, err := cgroups.Resolve(cr.spec.Linux.CgroupsPath, o.ID, cgroups.DefaultParent(cr.store.Root))
+	cgLoc, err := resolveCgroup(cr.spec.Linux.CgroupsPath, o.ID, cr.store.Root, o.SystemdCgroup)
 	if err != nil {
 		return err
 	}
 	cr.cgLoc = cgLoc
 	cr.st.CgroupPath, cr.st.CgroupPaths = cgLoc.Path, cgLoc.Paths
+	cr.st.SystemdUnit, cr.st.SystemdSlice = cgLoc.Unit, cgLoc.Slice
 	if err := lock.Save(cr.st); err != nil {
 		return err
 	}
@@ -216,7 +220,7 @@ func (cr *creation) record() error {
 // makeCgroup creates the recorded cgroup, marks it as the container's and
 // applies the config's resources.
 func (cr *creation) makeCgroup() error {
-	cg, err := manager.Load(cr.cgLoc)
+	cg, err := manager.New(cr.cgLoc)
 	if err != nil {
 		return err
 	}
@@ -311,10 +315,10 @@ func (cr *creation) buildRequest() error {
 	req.passLog()
 	req.cgroupFD = -1
 	req.config.CgroupPath = cr.cgLoc.Path
-	if v1, ok := cr.cg.(*fs.Manager); ok {
+	if v1, ok := cgroups.Files(cr.cg).(*fs.Manager); ok {
 		req.config.CgroupV1 = v1.Hierarchies()
 	}
-	unified, isUnified := cr.cg.(*fs2.Manager)
+	unified, isUnified := cgroups.Files(cr.cg).(*fs2.Manager)
 	// The init starts in our own cgroup, so that the memory its setup
 	// touches is charged to the runtime and not against the container's
 	// limits; it joins the container's cgroup before anything of the

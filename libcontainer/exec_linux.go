@@ -90,7 +90,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	// no such flag, so the namespace stage is moved in before it starts
 	// work, and so are the processes it forks.
 	cgroupFD, enter := -1, cg
-	if unified, ok := cg.(*fs2.Manager); ok {
+	if unified, ok := cgroups.Files(cg).(*fs2.Manager); ok {
 		cgDir, err := unified.OpenDir()
 		if err != nil {
 			return 0, err

@@ -242,7 +242,7 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 	if st.CgroupPath == "" && st.CgroupPaths == nil {
 		return nil, errNoCgroup
 	}
-	m, err := manager.Load(cgroups.Location{Path: st.CgroupPath, Paths: st.CgroupPaths})
+	m, err := manager.Load(cgroups.Location{Path: st.CgroupPath, Paths: st.CgroupPaths, Unit: st.SystemdUnit, Slice: st.SystemdSlice})
 	if err != nil {
 		return nil, err
 	}
@@ -292,6 +292,12 @@ func (c *Container) checkPlacement() error {
 		cgroupsPath = spec.Linux.CgroupsPath
 	}
 	got := c.State.CgroupPath
+	if c.State.SystemdUnit != "" {
+		if want, ok := systemdPlacement(cgroupsPath, c.State.ID); ok && want == got {
+			return nil
+		}
+		return errors.New("not where the container's config places it")
+	}
 	if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
 		if strings.HasSuffix(got, path.Clean("/"+cgroupsPath)) {
 			return nil

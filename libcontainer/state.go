@@ -54,6 +54,10 @@ type State struct {
 	// CgroupPaths, on a cgroup v1 host, are the cgroup's paths in each
 	// hierarchy (a relative cgroupsPath resolves differently in each).
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// SystemdUnit, with the systemd cgroup driver, is the transient unit
+	// holding the cgroup, and SystemdSlice the slice it was put in.
+	SystemdUnit  string `json:"systemdUnit,omitempty"`
+	SystemdSlice string `json:"systemdSlice,omitempty"`
 	// CgroupMark is the token create marks the cgroup with, and
 	// CgroupInode the cgroup directory's inode (see verifiedCgroup).
 	CgroupMark  string `json:"cgroupMark,omitempty"`

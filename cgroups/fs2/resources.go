@@ -98,10 +98,10 @@ func limitString(what string, v int64) (string, error) {
 	return strconv.FormatInt(v, 10), nil
 }
 
-// swapV2 converts the spec's memory+swap total into the swap-only value of
+// SwapMax converts the spec's memory+swap total into the swap-only value of
 // memory.swap.max, as runc does: unlimited memory without a swap setting
 // means unlimited swap; -1 stays "max"; 0 stays unset.
-func swapV2(swap, limit int64) (int64, error) {
+func SwapMax(swap, limit int64) (int64, error) {
 	switch {
 	case limit == -1 && swap == 0:
 		return -1, nil
@@ -146,7 +146,7 @@ func (c *conversion) memory(r *specs.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	sw, err := swapV2(swap, limit)
+	sw, err := SwapMax(swap, limit)
 	if err != nil {
 		return err
 	}
@@ -184,12 +184,12 @@ func (c *conversion) memory(r *specs.LinuxResources) error {
 	return nil
 }
 
-// cpuWeight converts cgroup v1 cpu shares [2, 262144] to cpu.weight
+// CPUWeight converts cgroup v1 cpu shares [2, 262144] to cpu.weight
 // [1, 10000] with runc's current formula (runc PR #4785, also crun's): a
 // curve through 2→1, 1024→100 (the two defaults) and 262144→10000, instead
 // of the older linear mapping that gave the default 1024 shares a weight of
 // 39. 7/34 is written as 126/612 so that 1024 lands exactly on 100.
-func cpuWeight(shares uint64) uint64 {
+func CPUWeight(shares uint64) uint64 {
 	switch {
 	case shares == 0:
 		return 0
@@ -226,7 +226,7 @@ func (c *conversion) cpu(r *specs.LinuxResources) error {
 		c.add("cpu.idle", strconv.FormatInt(*p.Idle, 10))
 	}
 	if shares != 0 {
-		c.add("cpu.weight", strconv.FormatUint(cpuWeight(shares), 10))
+		c.add("cpu.weight", strconv.FormatUint(CPUWeight(shares), 10))
 	}
 	if p.Burst != nil {
 		c.writes = append(c.writes, write{file: "cpu.max.burst", value: strconv.FormatUint(*p.Burst, 10), retryLast: true})
@@ -257,9 +257,9 @@ func (c *conversion) cpu(r *specs.LinuxResources) error {
 	return nil
 }
 
-// ioWeight converts a blkio weight [10, 1000] to io.weight [1, 10000]
+// IOWeight converts a blkio weight [10, 1000] to io.weight [1, 10000]
 // linearly, as runc does.
-func ioWeight(w uint16) (uint64, error) {
+func IOWeight(w uint16) (uint64, error) {
 	if w < 10 || w > 1000 {
 		return 0, fmt.Errorf("blockIO weight %d is outside [10, 1000]", w)
 	}
@@ -299,7 +299,7 @@ func (c *conversion) blockIO(r *specs.LinuxResources) error {
 	// dev is "MAJ:MIN", or "" for the cgroup's default weight.
 	bfq := c.env.has("io.bfq.weight")
 	weight := func(dev string, w uint16) error {
-		v, err := ioWeight(w)
+		v, err := IOWeight(w)
 		if err != nil {
 			return err
 		}

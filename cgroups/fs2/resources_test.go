@@ -209,9 +209,9 @@ func TestConvertResources(t *testing.T) {
 func TestCPUWeightCurve(t *testing.T) {
 	prev := uint64(0)
 	for s := uint64(2); s <= 262144; s += 97 {
-		w := cpuWeight(s)
+		w := CPUWeight(s)
 		if w < prev || w < 1 || w > 10000 {
-			t.Fatalf("cpuWeight(%d) = %d after %d: not monotonic within [1, 10000]", s, w, prev)
+			t.Fatalf("CPUWeight(%d) = %d after %d: not monotonic within [1, 10000]", s, w, prev)
 		}
 		prev = w
 	}

@@ -183,6 +183,8 @@ type Runtime struct {
 	Root string
 	// Bin is the runtime binary: oci-rt unless a parity test runs runc.
 	Bin string
+	// Global are global flags every command gets (--systemd-cgroup).
+	Global []string
 }
 
 func newRuntime(t testing.TB) *Runtime {
@@ -205,7 +207,8 @@ func (r *Runtime) deleteAll() {
 // stdout/stderr set: callers that start containers must give files, not
 // pipes (a container holds its copy of a pipe and Wait would block).
 func (r *Runtime) Command(args ...string) *exec.Cmd {
-	return exec.Command(r.Bin, append([]string{"--root", r.Root}, args...)...)
+	global := append([]string{"--root", r.Root}, r.Global...)
+	return exec.Command(r.Bin, append(global, args...)...)
 }
 
 // Result is a finished oci-rt command.
@@ -238,7 +241,7 @@ func (r *Runtime) RunCmd(cmd *exec.Cmd) Result {
 		errf = tempFile(r.t)
 		cmd.Stderr = errf
 	}
-	res := Result{Args: cmd.Args[3:]}
+	res := Result{Args: cmd.Args[3+len(r.Global):]}
 	err := cmd.Run()
 	res.Code = exitCode(r.t, cmd, err)
 	if out != nil {
