@@ -406,7 +406,19 @@ func createProc(cfg *Config, source string, opts mountOptions) (*os.File, error)
 	ctx := cfg.ProcContexts[0]
 	cfg.ProcContexts = cfg.ProcContexts[1:]
 	defer ctx.Close()
-	return createFilesystem(ctx, "proc", source, opts)
+	mnt, err := createFilesystem(ctx, "proc", source, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The helper that opened the context was, for a moment, in the
+	// joined pid namespace, where others could have made it send us
+	// something else.
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(mnt.Fd()), &fs); err != nil || fs.Type != unix.PROC_SUPER_MAGIC {
+		mnt.Close()
+		return nil, errors.New("proc mount: the context from the joined pid namespace is not a procfs")
+	}
+	return mnt, nil
 }
 
 func idmapBind(cfg *Config, index int, m specs.Mount, opts mountOptions, mnt *os.File) error {
