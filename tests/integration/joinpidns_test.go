@@ -80,3 +80,54 @@ func innerPid(t *testing.T, pid int) int {
 	must(t, err)
 	return n
 }
+
+// TestJoinPidNamespaceSameProcess: the process of a container that joins
+// another's pid namespace (started by its init from outside it, through
+// one more step) is the same as that of the same bundle with a pid
+// namespace of its own: ids, capabilities, no_new_privs, seccomp,
+// limits, cwd, environment, hostname, umask and mounts. As root, and as
+// a user that keeps a capability through the ambient set.
+func TestJoinPidNamespaceSameProcess(t *testing.T) {
+	r := newRuntime(t)
+	a := r.Create(newBundle(t, withArgs("sleep", "300")))
+	r.Must("start", a.ID)
+	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+
+	script := statusFields("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters") +
+		"; ulimit -a; pwd; env | sort; hostname; umask" +
+		// Mount point, options, type and source: ids and devices differ.
+		`; awk '{for (i = 7; $i != "-"; i++); print $5, $6, $(i+1), $(i+2)}' /proc/self/mountinfo`
+	for _, c := range []struct {
+		name string
+		edit func(*specs.Spec)
+	}{
+		{"root", func(s *specs.Spec) { s.Process.NoNewPrivileges = true }},
+		{"ambient", func(s *specs.Spec) {
+			s.Process.NoNewPrivileges = false
+			s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{1001}}
+			caps := s.Process.Capabilities
+			caps.Inheritable = []string{"CAP_NET_BIND_SERVICE"}
+			caps.Ambient = []string{"CAP_NET_BIND_SERVICE"}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			common := []func(*specs.Spec){shell(script), denyMkdir, c.edit, func(s *specs.Spec) {
+				s.Process.Cwd = "/tmp"
+				s.Process.Env = append(s.Process.Env, "JOINED_TEST=1")
+				s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 900, Soft: 800}}
+				umask := uint32(0o027)
+				s.Process.User.Umask = &umask
+				s.Hostname = "samehost"
+			}}
+			own := mustRun(t, r, newBundle(t, common...))
+			joined := mustRun(t, r, newBundle(t, append(common, joinPidNS(a.Pid))...))
+			if joined != own {
+				t.Errorf("process in the joined pid namespace:\n%s\nwith a pid namespace of its own:\n%s", joined, own)
+			}
+			t.Logf("both:\n%s", own)
+			if !strings.Contains(own, "Seccomp:\t2") || !strings.Contains(own, "/proc") {
+				t.Errorf("the compared process has no filter or no /proc:\n%s", own)
+			}
+		})
+	}
+}
