@@ -213,7 +213,7 @@ func TestFailedCreateLeavesNothing(t *testing.T) {
 			pid := sharedPidNamespace(t, r)
 			return func(s *specs.Spec) { withArgs("/no/such/binary")(s); joinPidNS(pid)(s) }
 		}},
-		{"not-a-pidns", "pid namespace", func(t *testing.T, r *Runtime) func(*specs.Spec) {
+		{"not-a-pidns", "pid namespace", func(*testing.T, *Runtime) func(*specs.Spec) {
 			return func(s *specs.Spec) {
 				for i, ns := range s.Linux.Namespaces {
 					if ns.Type == specs.PIDNamespace {
