@@ -172,7 +172,11 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	waitProcfs := -1
 	if late {
+		if waitProcfs, err = fifoProcfs(cfg.FifoProcfsFD); err != nil {
+			return nil, err
+		}
 		if err := joinPidNamespaceForChildren(cfg.ExecPidNSFD); err != nil {
 			return nil, err
 		}
@@ -254,7 +258,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if late {
 			debugf("%s %s: starting the container's process in the joined pid namespace, to wait for start there", cfg.ID, who)
 		}
-		return nil, startExecProcess(conn, cfg, path, env, filter)
+		return nil, startExecProcess(conn, cfg, path, env, filter, waitProcfs)
 	}
 	if filter != nil {
 		if err := installSeccomp(filter); err != nil {
@@ -304,15 +308,16 @@ func privateFileTable() error {
 // already made this thread the container's process; nsenter tells the
 // parent its pid and exits. filter is the seccomp filter still to
 // install, if any: the child installs it, so that the filter never
-// applies to the clone that starts the child. It returns only when the
-// request could not be handed over.
-func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter) error {
+// applies to the clone that starts the child. waitProcfs is the procfs
+// through which a created container's process reopens the exec fifo. It
+// returns only when the request could not be handed over.
+func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int) error {
 	req := &nsenter.SpawnRequest{
 		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
 		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
 	}
 	if !cfg.Exec {
-		req.WaitFifoFD = cfg.FifoFD
+		req.WaitFifoFD, req.WaitProcfsFD = cfg.FifoFD, waitProcfs
 	}
 	if filter != nil {
 		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -28,10 +29,9 @@ import (
 // joinsPidNamespaceLate reports whether the init sets up outside the pid
 // namespace the config joins, and which one. It cannot where the init
 // would lose the right to join it first (a new user namespace owns none
-// of the joined one), where startContainer hooks must run as the
+// of the joined one), or where startContainer hooks must run as the
 // container's process before its program (the process that waits runs
-// no Go), or where the config mounts no procfs that the waiting process
-// could reopen the exec fifo through.
+// no Go).
 func joinsPidNamespaceLate(spec *specs.Spec) (string, bool) {
 	path := ""
 	for _, ns := range spec.Linux.Namespaces {
@@ -42,13 +42,32 @@ func joinsPidNamespaceLate(spec *specs.Spec) (string, bool) {
 			return "", false
 		}
 	}
-	if path == "" || procMounts(spec) == 0 {
+	if path == "" {
 		return "", false
 	}
 	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
 		return "", false
 	}
 	return path, true
+}
+
+// fifoProcfs creates, from the context at fd, the procfs of the joined
+// pid namespace through which the started process reopens the exec fifo.
+func fifoProcfs(fd int) (int, error) {
+	defer unix.Close(fd)
+	if err := unix.FsconfigCreate(fd); err != nil {
+		return -1, fmt.Errorf("procfs of the joined pid namespace: %w", err)
+	}
+	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOEXEC|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
+	if err != nil {
+		return -1, fmt.Errorf("procfs of the joined pid namespace: fsmount: %w", err)
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(mfd, &fs); err != nil || fs.Type != unix.PROC_SUPER_MAGIC {
+		unix.Close(mfd)
+		return -1, errors.New("procfs of the joined pid namespace: the context is not a procfs")
+	}
+	return mfd, nil
 }
 
 func procMounts(spec *specs.Spec) int {
@@ -63,7 +82,9 @@ func procMounts(spec *specs.Spec) int {
 
 // joinPidNamespaceLate sets r up for an init that joins the pid
 // namespace at path only for the process it starts: the stage does not
-// join it, and opens procfs contexts of it for the config's proc mounts.
+// join it, and opens procfs contexts of it for the config's proc mounts
+// and one more, through which the started process reopens the exec fifo
+// (it may not mount one, and the container need not have one).
 // The returned files are the parent's copies, to close once the init is
 // spawned.
 func (r *spawnRequest) joinPidNamespaceLate(spec *specs.Spec, path string) ([]*os.File, error) {
@@ -81,15 +102,14 @@ func (r *spawnRequest) joinPidNamespaceLate(spec *specs.Spec, path string) ([]*o
 		return nil, fmt.Errorf("open procfs: %w", err)
 	}
 	r.config.ProcfsFD = r.addFile(procfs)
-	req := nsenter.ProcfsRequest{PidNSFD: r.addFile(ns), Count: procMounts(spec)}
+	req := nsenter.ProcfsRequest{PidNSFD: r.addFile(ns), Count: procMounts(spec) + 1}
 	// The stage puts the contexts over these copies of the namespace fd.
-	for i := 0; i < req.Count; i++ {
-		fd := r.addFile(ns)
-		if i == 0 {
-			req.First = fd
-		}
-		r.config.ProcContextFDs = append(r.config.ProcContextFDs, fd)
+	req.First = r.addFile(ns)
+	fds := []int{req.First}
+	for len(fds) < req.Count {
+		fds = append(fds, r.addFile(ns))
 	}
+	r.config.ProcContextFDs, r.config.FifoProcfsFD = fds[:len(fds)-1], fds[len(fds)-1]
 	r.bootstrap.Procfs = req
 	return []*os.File{ns, procfs}, nil
 }

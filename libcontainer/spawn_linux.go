@@ -56,6 +56,9 @@ type initConfig struct {
 	// ProcContextFDs are procfs contexts of the joined pid namespace for
 	// the config's proc mounts (see joinPidNamespaceLate).
 	ProcContextFDs []int `json:"procContextFds,omitempty"`
+	// FifoProcfsFD is one more such context, for the procfs through which
+	// the process started there reopens the exec fifo.
+	FifoProcfsFD int `json:"fifoProcfsFd,omitempty"`
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`

@@ -564,22 +564,30 @@ __attribute__((constructor)) static void nsenter(void)
 // runs no Go, only the raw system calls below, and replaces itself with
 // the container's program at once.
 
-// close_from_except closes every fd from `from` on but keep (-1: none)
-// and also_keep (-1: none).
-static int close_from_except(int from, int keep, int also_keep)
+// close_from_except closes every fd from `from` on but those in keep, n
+// of them in ascending order (-1 for none).
+static int close_from_except(int from, const int *keep, int n)
 {
-	int lo = keep < also_keep ? keep : also_keep, hi = keep < also_keep ? also_keep : keep;
-	if (lo < from)
-		lo = hi, hi = -1;
-	if (lo < from)
-		return (int)syscall(SYS_close_range, (unsigned)from, ~0U, 0);
-	if (lo > from && syscall(SYS_close_range, (unsigned)from, (unsigned)lo - 1, 0) < 0)
-		return -1;
-	if (hi < lo)
-		return (int)syscall(SYS_close_range, (unsigned)lo + 1, ~0U, 0);
-	if (hi > lo + 1 && syscall(SYS_close_range, (unsigned)lo + 1, (unsigned)hi - 1, 0) < 0)
-		return -1;
-	return (int)syscall(SYS_close_range, (unsigned)hi + 1, ~0U, 0);
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from && syscall(SYS_close_range, (unsigned)from, (unsigned)keep[i] - 1, 0) < 0)
+			return -1;
+		from = keep[i] + 1;
+	}
+	return (int)syscall(SYS_close_range, (unsigned)from, ~0U, 0);
+}
+
+// sort3 orders three fds for close_from_except.
+static void sort3(int *fds)
+{
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2 - i; j++)
+			if (fds[j] > fds[j + 1]) {
+				int t = fds[j];
+				fds[j] = fds[j + 1];
+				fds[j + 1] = t;
+			}
 }
 
 // reset_signal_handlers leaves the child no handler of the Go runtime: it
@@ -610,29 +618,32 @@ static void report_into_fifo(int fifo, int step, int err)
 	_exit(127);
 }
 
-// wait_for_start opens the exec fifo for writing, which blocks until
-// `start` opens it for reading, and returns the open fifo.
-static int wait_for_start(int opath)
+// wait_for_start opens the exec fifo for writing through procfs, a
+// procfs of the process's pid namespace, which blocks until `start` opens
+// it for reading, and returns the open fifo.
+static int wait_for_start(int opath, int procfs)
 {
 	char path[64];
 	int fifo;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", opath);
-	while ((fifo = open(path, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+	snprintf(path, sizeof(path), "self/fd/%d", opath);
+	while ((fifo = openat(procfs, path, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
 		;
 	if (fifo < 0)
 		_exit(127);
 	close(opath);
+	close(procfs);
 	return fifo;
 }
 
 static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
 {
 	struct ocirt_spawn_err e = {0, 0};
-	int fifo = -1;
+	int fifo = -1, keep[3] = {errfd, s->wait_fifo, s->wait_procfs};
 	// What execve would close anyway (all of it is close-on-exec), closed
 	// before anything in the container gets to look at this process. A
 	// failure leaves them to execve.
-	(void)close_from_except(s->close_from, errfd, s->wait_fifo);
+	sort3(keep);
+	(void)close_from_except(s->close_from, keep, 3);
 	reset_signal_handlers();
 	// The mask goes back before the filter, which may not allow changing it.
 	sigprocmask(SIG_SETMASK, mask, NULL);
@@ -645,7 +656,7 @@ static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
 		// here on failures go to `start`.
 		close(errfd);
 		errfd = -1;
-		fifo = wait_for_start(s->wait_fifo);
+		fifo = wait_for_start(s->wait_fifo, s->wait_procfs);
 	}
 	if (s->filter.len > 0 &&
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags, &s->filter) < 0) {
@@ -700,7 +711,9 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 	// (the caller unshared it), and it never returns to Go; the other
 	// threads' table still holds the socket, which the parent sees close
 	// when the process exits.
-	if (close_from_except(s->close_from, report_fd, s->wait_fifo) < 0)
+	int keep[3] = {report_fd, s->wait_fifo, s->wait_procfs};
+	sort3(keep);
+	if (close_from_except(s->close_from, keep, 3) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);

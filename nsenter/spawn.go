@@ -38,9 +38,8 @@ type SpawnRequest struct {
 	// writing, which blocks until `start` reads it, and then goes on to
 	// the filter and its program. A failure from there on is written into
 	// the fifo, for `start` to read with ParseExitReport. The fifo is
-	// opened through the /proc the child sees, which must be a procfs of
-	// its pid namespace.
-	WaitFifoFD int
+	// opened through WaitProcfsFD, a procfs of the child's pid namespace.
+	WaitFifoFD, WaitProcfsFD int
 }
 
 // SpawnAndExit starts the container's process as a child of the caller's
@@ -79,9 +78,9 @@ func SpawnAndExit(r *SpawnRequest, reportFD int) error {
 	if r.ControllingTerminal {
 		s.ctty = 1
 	}
-	s.wait_fifo = -1
+	s.wait_fifo, s.wait_procfs = -1, -1
 	if r.WaitFifoFD != 0 {
-		s.wait_fifo = C.int(r.WaitFifoFD)
+		s.wait_fifo, s.wait_procfs = C.int(r.WaitFifoFD), C.int(r.WaitProcfsFD)
 	}
 	if len(r.Filter) > 0 {
 		size := C.size_t(len(r.Filter)) * C.size_t(unsafe.Sizeof(r.Filter[0]))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -129,5 +130,21 @@ func TestJoinPidNamespaceSameProcess(t *testing.T) {
 				t.Errorf("the compared process has no filter or no /proc:\n%s", own)
 			}
 		})
+	}
+}
+
+// TestJoinPidNamespaceWithoutProc: the process that waits for start in
+// the joined pid namespace reopens the exec fifo through a procfs of its
+// own, so a container without a /proc mount joins one too.
+func TestJoinPidNamespaceWithoutProc(t *testing.T) {
+	r := newRuntime(t)
+	a := r.Create(newBundle(t, withArgs("sleep", "300")))
+	r.Must("start", a.ID)
+	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+	noProc := func(s *specs.Spec) {
+		s.Mounts = slices.DeleteFunc(s.Mounts, func(m specs.Mount) bool { return m.Type == "proc" })
+	}
+	if out := mustRun(t, r, newBundle(t, joinPidNS(a.Pid), noProc, shell("ls /proc | wc -l"))); strings.TrimSpace(out) != "0" {
+		t.Errorf("/proc of a container without a proc mount lists %q entries, want none", out)
 	}
 }
