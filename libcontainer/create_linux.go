@@ -484,12 +484,15 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 	}
 	toClose = append(toClose, fifo)
 	req.config.FifoFD = req.addFile(fifo)
-	if path, late := joinsPidNamespaceLate(spec); late {
+	switch path, late, why := joinsPidNamespaceLate(spec); {
+	case late:
 		owned, err := req.joinPidNamespaceLate(spec, path)
 		toClose = append(toClose, owned...)
 		if err != nil {
 			return nil, cleanup, err
 		}
+	case path != "":
+		debugf("create %s: the init enters pid namespace %s before its setup: %s", o.ID, path, why)
 	}
 
 	if spec.Process.Terminal {

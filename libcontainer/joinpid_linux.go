@@ -26,29 +26,31 @@ import (
 // config's proc mounts come from procfs contexts that a helper opened in
 // the joined namespace (see nsenter.c), so /proc shows that namespace.
 
-// joinsPidNamespaceLate reports whether the init sets up outside the pid
-// namespace the config joins, and which one. It cannot where the init
-// would lose the right to join it first (a new user namespace owns none
-// of the joined one), or where startContainer hooks must run as the
-// container's process before its program (the process that waits runs
-// no Go).
-func joinsPidNamespaceLate(spec *specs.Spec) (string, bool) {
-	path := ""
+// joinsPidNamespaceLate returns the path of the pid namespace the config
+// joins, and whether the init sets up outside it (or why not). It cannot
+// where the init would lose the right to join it first (a new user
+// namespace owns none of the joined one), or where startContainer hooks
+// must run as the container's process before its program (the process
+// that waits runs no Go).
+func joinsPidNamespaceLate(spec *specs.Spec) (path string, late bool, why string) {
+	newUserNS := false
 	for _, ns := range spec.Linux.Namespaces {
 		switch {
 		case ns.Type == specs.PIDNamespace:
 			path = ns.Path
 		case ns.Type == specs.UserNamespace && ns.Path == "":
-			return "", false
+			newUserNS = true
 		}
 	}
-	if path == "" {
-		return "", false
+	switch {
+	case path == "":
+		return "", false, ""
+	case newUserNS:
+		return path, false, "a new user namespace could not join it"
+	case spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0:
+		return path, false, "startContainer hooks run in the process that waits for start"
 	}
-	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
-		return "", false
-	}
-	return path, true
+	return path, true, ""
 }
 
 // fifoProcfs creates, from the context at fd, the procfs of the joined

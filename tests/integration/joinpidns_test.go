@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -146,5 +147,31 @@ func TestJoinPidNamespaceWithoutProc(t *testing.T) {
 	}
 	if out := mustRun(t, r, newBundle(t, joinPidNS(a.Pid), noProc, shell("ls /proc | wc -l"))); strings.TrimSpace(out) != "0" {
 		t.Errorf("/proc of a container without a proc mount lists %q entries, want none", out)
+	}
+}
+
+// TestJoinPidNamespaceStartContainerHook: a startContainer hook of a
+// container that joins another's pid namespace gets the recorded pid.
+// Such a container's init still enters the namespace before its setup
+// (the process that would wait there runs no Go to run hooks in).
+func TestJoinPidNamespaceStartContainerHook(t *testing.T) {
+	r := newRuntime(t)
+	a := r.Create(newBundle(t, withArgs("sleep", "300")))
+	r.Must("start", a.ID)
+	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+	logDir := t.TempDir()
+	b := newBundle(t, joinPidNS(a.Pid), withArgs("true"), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooklog", Type: "bind", Source: logDir, Options: []string{"rbind", "rw"}})
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > /hooklog/state"}}}}
+	})
+	must(t, os.Mkdir(filepath.Join(b, "rootfs", "hooklog"), 0o755))
+	c := r.Create(b)
+	r.Must("start", c.ID)
+	c.Wait(t, 10*time.Second)
+	r.Must("delete", c.ID)
+	var st specs.State
+	must(t, json.Unmarshal([]byte(readFile(t, filepath.Join(logDir, "state"))), &st))
+	if st.Pid != c.Pid || st.Status != specs.StateCreated {
+		t.Errorf("startContainer hook got pid %d, status %q; want the recorded %d, %q", st.Pid, st.Status, c.Pid, specs.StateCreated)
 	}
 }
