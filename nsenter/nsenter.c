@@ -438,6 +438,7 @@ static const char *procfs_helper_step(int code)
 	switch (code) {
 	case 11: return "make an empty mount namespace";
 	case 12: return "join the pid namespace";
+	case 13: return "fork into the pid namespace";
 	case 14: return "fsopen proc";
 	case 15: return "send the procfs contexts";
 	}
