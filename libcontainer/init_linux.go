@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"strconv"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -396,7 +395,7 @@ func markFDsCloseOnExec(cfg *initConfig) error {
 // waitForStart will be able to open the fifo: with no reader yet, a
 // permitted non-blocking open fails with ENXIO, a forbidden one earlier.
 func checkFifoWritable(handle *os.File) error {
-	f, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
+	f, err := proc.Reopen(handle, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
 	if err == nil {
 		f.Close()
 		return nil
@@ -410,7 +409,7 @@ func checkFifoWritable(handle *os.File) error {
 // waitForStart blocks until `start` opens the exec fifo for reading, and
 // returns the fifo so that a failure from here on reaches `start`.
 func waitForStart(handle *os.File) (*os.File, error) {
-	fifo, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
+	fifo, err := proc.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
