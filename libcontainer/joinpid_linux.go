@@ -25,6 +25,10 @@ import (
 // context, it waits there for `start` and executes the program. The
 // config's proc mounts come from procfs contexts that a helper opened in
 // the joined namespace (see nsenter.c), so /proc shows that namespace.
+// One difference remains visible: the prestart, createRuntime and
+// createContainer hooks run while only the init exists, so their state
+// names the init's pid (in every namespace of the container but the pid
+// namespace), not the pid create records in the end.
 
 // joinsPidNamespaceLate returns the path of the pid namespace the config
 // joins, and whether the init sets up outside it (or why not). It cannot
