@@ -66,7 +66,10 @@ func setupConsole(cfg *initConfig, isInit bool) error {
 			return fmt.Errorf("make the pty stdio: %w", err)
 		}
 	}
-	if !isInit {
+	// An init that starts the container's process itself (in a pid
+	// namespace it joins late) leaves the terminal to that process too: a
+	// terminal can be the controlling one of one session only.
+	if !isInit || cfg.ExecPidNSFD != 0 {
 		return nil
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/nsenter"
 )
 
 // Container is a loaded container: its recorded state and where it lives.
@@ -135,18 +136,18 @@ func (c *Container) Start() error {
 		return err
 	}
 	defer unix.Close(pidfd)
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
 	fifoPath := filepath.Join(lock.Dir(), fifoName)
 	debugf("start %s: releasing init %d through the exec fifo", c.State.ID, c.State.InitPid)
-	if err := waitExec(fifoPath, pidfd); err != nil {
+	if err := waitExec(fifoPath, pidfd, spec.Process.Args[0]); err != nil {
 		return err
 	}
 	debugf("start %s: the process runs", c.State.ID)
 	if err := os.Remove(fifoPath); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
-	}
-	spec, err := c.Spec()
-	if err != nil {
-		return err
 	}
 	if spec.Hooks != nil && len(spec.Hooks.Poststart) > 0 {
 		// The hooks learn of the start that just happened: the process
@@ -166,8 +167,10 @@ func (c *Container) Start() error {
 
 // waitExec opens the exec fifo, which lets the blocked init go on, and
 // waits for the outcome: the init (pidfd) closes its end at a successful
-// execve (we read EOF) or writes why it failed.
-func waitExec(fifoPath string, pidfd int) error {
+// execve (we read EOF) or writes why it failed, in words or, from a
+// process that runs no Go (see nsenter.SpawnRequest.WaitFifoFD), as a
+// spawn report about program.
+func waitExec(fifoPath string, pidfd int, program string) error {
 	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
@@ -200,6 +203,9 @@ func waitExec(fifoPath string, pidfd int) error {
 		}
 	}
 	if len(msg) > 0 {
+		if rep, err := nsenter.ParseExitReport(string(msg)); err == nil && rep.Type == msgSpawnError {
+			return rep.SpawnError(program)
+		}
 		return errors.New(strings.TrimSpace(string(msg)))
 	}
 	return nil

@@ -284,12 +284,37 @@ func (cr *creation) pinInit() error {
 		return fmt.Errorf("pidfd of container init %d: %w", cr.init.pid, err)
 	}
 	cr.initPidfd = pidfd
+	// Through cr.initPidfd, not pidfd: an init that starts the container's
+	// process itself hands the pin on to it (see takeOverProcess).
 	cr.undo = append(cr.undo, func() {
-		_ = unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		_ = unix.PidfdSendSignal(cr.initPidfd, unix.SIGKILL, nil, 0)
 		var info unix.Siginfo
-		_ = unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil)
+		_ = unix.Waitid(unix.P_PIDFD, cr.initPidfd, &info, unix.WEXITED, nil)
 	})
 	return nil
+}
+
+// takeOverProcess lets an init that set up outside the pid namespace it
+// joins start the container's process there, and makes that process the
+// container's: recorded, pinned, and what the pid file names.
+func (cr *creation) takeOverProcess() error {
+	if err := cr.init.conn.send(msgAck, ""); err != nil {
+		return err
+	}
+	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0])
+	if err != nil {
+		return err
+	}
+	debugf("create %s: init %d started process %d in the joined pid namespace", cr.o.ID, cr.init.pid, pid)
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		killAndReap(pid)
+		return fmt.Errorf("pidfd of container process %d: %w", pid, err)
+	}
+	unix.Close(cr.initPidfd)
+	cr.initPidfd = pidfd
+	cr.init.pid = pid
+	return recordInit(cr.st, pid)
 }
 
 // buildRequest assembles what the spawned init gets: the config, the
@@ -355,6 +380,12 @@ func (cr *creation) configureInit() error {
 // finalize writes the pid file, marks the state complete and lets the init
 // go on to wait for start.
 func (cr *creation) finalize() error {
+	late := cr.req.config.ExecPidNSFD != 0
+	if late {
+		if err := cr.takeOverProcess(); err != nil {
+			return err
+		}
+	}
 	if cr.o.PidFile != "" {
 		if err := WriteFileAtomic(cr.o.PidFile, []byte(fmt.Sprint(cr.init.pid)), 0o644); err != nil {
 			return fmt.Errorf("pid file: %w", err)
@@ -363,6 +394,9 @@ func (cr *creation) finalize() error {
 	cr.st.Complete = true
 	if err := cr.lock.Save(cr.st); err != nil {
 		return err
+	}
+	if late {
+		return nil // the process was released already and holds no socket
 	}
 	if err := cr.init.conn.send(msgAck, ""); err != nil {
 		return err
@@ -454,6 +488,16 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 	}
 	toClose = append(toClose, fifo)
 	req.config.FifoFD = req.addFile(fifo)
+	switch path, late, why := joinsPidNamespaceLate(spec); {
+	case late:
+		owned, err := req.joinPidNamespaceLate(spec, path)
+		toClose = append(toClose, owned...)
+		if err != nil {
+			return nil, cleanup, err
+		}
+	case path != "":
+		debugf("create %s: the init enters pid namespace %s before its setup: %s", o.ID, path, why)
+	}
 
 	if spec.Process.Terminal {
 		owned, err := req.attachTerminal(o.ConsoleSocket, o.ConsoleConn)

@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"strconv"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -76,6 +75,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if cfg.Exec {
 		who = "exec process"
 	}
+	// late: a create whose init joins an existing pid namespace only for
+	// the process it starts at the end (see joinsPidNamespaceLate).
+	late := !cfg.Exec && cfg.ExecPidNSFD != 0
 	debugf("%s %s: pid %d in the container's namespaces", cfg.ID, who, os.Getpid())
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
@@ -84,6 +86,12 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	// would otherwise close a number that may belong to something else.
 	rcfg := rootfsConfig(cfg)
 	var fifoHandle *os.File
+	if late {
+		debugf("%s %s: setting up outside the pid namespace it joins, with %d procfs contexts made there", cfg.ID, who, len(cfg.ProcContextFDs))
+		if err := proc.UseProcfs(os.NewFile(uintptr(cfg.ProcfsFD), "/proc")); err != nil {
+			return nil, err
+		}
+	}
 	if !cfg.Exec {
 		fifoHandle = os.NewFile(uintptr(cfg.FifoFD), "exec.fifo")
 		defer fifoHandle.Close()
@@ -163,7 +171,16 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Exec {
+	waitProcfs := -1
+	if late {
+		if waitProcfs, err = fifoProcfs(cfg.FifoProcfsFD); err != nil {
+			return nil, err
+		}
+		if err := joinPidNamespaceForChildren(cfg.ExecPidNSFD); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Exec || late {
 		if err := privateFileTable(); err != nil {
 			return nil, err
 		}
@@ -188,14 +205,15 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if _, err := conn.expect(msgAck); err != nil {
 		return nil, err
 	}
-	if !cfg.Exec {
-		// Later failures of create go to `start` through the fifo. An exec
-		// keeps the socket to report on (see startExecProcess).
+	if !cfg.Exec && !late {
+		// Later failures of create go to `start` through the fifo. An exec,
+		// or an init that starts the container's process itself, keeps the
+		// socket to report on (see startExecProcess).
 		conn.f.Close()
 	}
 
 	var fifo *os.File
-	if !cfg.Exec {
+	if !cfg.Exec && !late {
 		debugf("%s %s: set up, waiting for start", cfg.ID, who)
 		if fifo, err = waitForStart(fifoHandle); err != nil {
 			return nil, err
@@ -235,8 +253,11 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err := proc.NoNewPrivileges(p); err != nil {
 		return fifo, err
 	}
-	if cfg.Exec {
-		return nil, startExecProcess(conn, cfg, path, env, filter)
+	if cfg.Exec || late {
+		if late {
+			debugf("%s %s: starting the container's process in the joined pid namespace, to wait for start there", cfg.ID, who)
+		}
+		return nil, startExecProcess(conn, cfg, path, env, filter, waitProcfs)
 	}
 	if filter != nil {
 		if err := installSeccomp(filter); err != nil {
@@ -281,16 +302,21 @@ func privateFileTable() error {
 	return nil
 }
 
-// startExecProcess starts the exec'd process, as the last step of a setup
-// that has already made this thread the container's process; nsenter
-// tells the parent its pid and exits. filter is the seccomp filter still
-// to install, if any: the child installs it, so that the filter never
-// applies to the clone that starts the child. It returns only when the
-// request could not be handed over.
-func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter) error {
+// startExecProcess starts the exec'd process, or a created container's
+// process that waits for start, as the last step of a setup that has
+// already made this thread the container's process; nsenter tells the
+// parent its pid and exits. filter is the seccomp filter still to
+// install, if any: the child installs it, so that the filter never
+// applies to the clone that starts the child. waitProcfs is the procfs
+// through which a created container's process reopens the exec fifo. It
+// returns only when the request could not be handed over.
+func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int) error {
 	req := &nsenter.SpawnRequest{
 		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
 		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
+	}
+	if !cfg.Exec {
+		req.WaitFifoFD, req.WaitProcfsFD = cfg.FifoFD, waitProcfs
 	}
 	if filter != nil {
 		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()
@@ -305,6 +331,9 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	}
 	if cfg.RootfsFD != 0 {
 		rcfg.RootHandle = os.NewFile(uintptr(cfg.RootfsFD), cfg.Rootfs)
+	}
+	for _, fd := range cfg.ProcContextFDs {
+		rcfg.ProcContexts = append(rcfg.ProcContexts, os.NewFile(uintptr(fd), "fscontext proc"))
 	}
 	return rcfg
 }
@@ -366,7 +395,7 @@ func markFDsCloseOnExec(cfg *initConfig) error {
 // waitForStart will be able to open the fifo: with no reader yet, a
 // permitted non-blocking open fails with ENXIO, a forbidden one earlier.
 func checkFifoWritable(handle *os.File) error {
-	f, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
+	f, err := proc.Reopen(handle, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC)
 	if err == nil {
 		f.Close()
 		return nil
@@ -380,7 +409,7 @@ func checkFifoWritable(handle *os.File) error {
 // waitForStart blocks until `start` opens the exec fifo for reading, and
 // returns the fifo so that a failure from here on reaches `start`.
 func waitForStart(handle *os.File) (*os.File, error) {
-	fifo, err := pathrs.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
+	fifo, err := proc.Reopen(handle, unix.O_WRONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}

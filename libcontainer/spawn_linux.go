@@ -45,12 +45,20 @@ type initConfig struct {
 	// namespace: for create the rootfs bind the parent made, for exec the
 	// init's root; either way the process chroots into it.
 	HostRootFD int `json:"hostRootFd,omitempty"`
-	// ExecPidNSFD is the container's pid namespace, which an exec init
+	// ExecPidNSFD is the container's pid namespace, which an exec init,
+	// or the init of a container that joins an existing pid namespace,
 	// joins for its child only, at the end of its setup, or 0.
 	ExecPidNSFD int `json:"execPidNsFd,omitempty"`
-	// ProcfsFD is the runtime's procfs (O_PATH), where an exec init, which
-	// the container's procfs does not show, finds its own entries; or 0.
+	// ProcfsFD is the runtime's procfs (O_PATH), where an init that is
+	// not in the container's pid namespace, which the container's procfs
+	// shows, finds its own entries; or 0.
 	ProcfsFD int `json:"procfsFd,omitempty"`
+	// ProcContextFDs are procfs contexts of the joined pid namespace for
+	// the config's proc mounts (see joinPidNamespaceLate).
+	ProcContextFDs []int `json:"procContextFds,omitempty"`
+	// FifoProcfsFD is one more such context, for the procfs through which
+	// the process started there reopens the exec fifo.
+	FifoProcfsFD int `json:"fifoProcfsFd,omitempty"`
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`

@@ -30,7 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -47,7 +50,12 @@ enum {
 	BOOT_TIME_OFFSETS = 3, // text for /proc/self/timens_offsets
 	BOOT_FORK = 4, // uint32: 1 when the process must fork to enter a pid namespace
 	BOOT_CGROUP_PROCS = 5, // uint32: fd of the container's cgroup.procs, entered before the cgroup namespace is created
+	BOOT_PROCFS = 6, // uint32 pid namespace fd, uint32 first target fd, uint32 count: procfs contexts of that namespace
 };
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 
 #define MAX_BOOTSTRAP (1 << 20)
 #define MAX_NS_PATHS 16
@@ -164,6 +172,9 @@ struct bootstrap {
 	int n_ns;
 	char time_offsets[1024];
 	size_t time_offsets_len;
+	// procfs: count procfs contexts of the pid namespace at fd pidns,
+	// placed at fds first .. first+count-1 (0 count: none).
+	uint32_t procfs_pidns, procfs_first, procfs_count;
 };
 
 static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
@@ -201,6 +212,13 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			ns->path[rlen - 4] = '\0';
 			break;
 		}
+		case BOOT_PROCFS:
+			if (rlen != 12)
+				failx("nsenter: bad procfs record");
+			memcpy(&b->procfs_pidns, data, 4);
+			memcpy(&b->procfs_first, data + 4, 4);
+			memcpy(&b->procfs_count, data + 8, 4);
+			break;
 		case BOOT_TIME_OFFSETS:
 			if (rlen >= sizeof(b->time_offsets))
 				failx("nsenter: time offsets too long");
@@ -301,6 +319,166 @@ static void write_time_offsets(const struct bootstrap *b)
 	close(fd);
 }
 
+// Procfs contexts of a pid namespace the process does not enter.
+//
+// procfs shows the pid namespace of the process that calls fsopen, so a
+// container that joins another pid namespace, but sets itself up outside
+// it, gets its /proc from a throwaway helper. Whatever enters that pid
+// namespace is visible to the processes already there, which may ptrace
+// it or open its /proc files: so the helper first leaves everything of
+// ours behind (every fd but two, the mount tree, root and cwd) for an
+// empty tmpfs in a mount namespace of its own, and only then joins the
+// pid namespace for its child, which opens the contexts and sends them
+// back. The caller configures and creates the filesystems itself.
+
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_pivot_root
+#define SYS_pivot_root 155
+#endif
+#define PROCFS_FSOPEN_CLOEXEC 0x00000001
+#define PROCFS_FSCONFIG_CMD_CREATE 6
+#define PROCFS_FSMOUNT_CLOEXEC 0x00000001
+#define PROCFS_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MAX_PROCFS 16
+
+// empty_mount_namespace makes the caller's mount namespace a new one that
+// holds only an empty tmpfs, its root and cwd.
+static int empty_mount_namespace(void)
+{
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -1;
+	int fs = (int)syscall(SYS_fsopen, "tmpfs", PROCFS_FSOPEN_CLOEXEC);
+	if (fs < 0 || syscall(SYS_fsconfig, fs, PROCFS_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	int mnt = (int)syscall(SYS_fsmount, fs, PROCFS_FSMOUNT_CLOEXEC, 0);
+	if (mnt < 0 || syscall(SYS_move_mount, mnt, "", AT_FDCWD, "/", PROCFS_MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -1;
+	// The tmpfs now covers "/": entering it and pivoting onto itself puts
+	// the old root on top, where it is detached.
+	if (fchdir(mnt) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0)
+		return -1;
+	close(mnt);
+	close(fs);
+	return chdir("/");
+}
+
+static int send_fds(int sock, const int *fds, int n)
+{
+	char byte = 0;
+	char control[CMSG_SPACE(sizeof(int) * MAX_PROCFS)];
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control};
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)n);
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)n);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)n);
+	return sendmsg(sock, &msg, 0) == 1 ? 0 : -1;
+}
+
+static int recv_fds(int sock, int *fds, int n)
+{
+	char byte;
+	char control[CMSG_SPACE(sizeof(int) * MAX_PROCFS)];
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -1;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c == NULL || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int) * (size_t)n))
+		return -1;
+	memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)n);
+	return 0;
+}
+
+// procfs_helper runs in the forked helper: it never returns.
+static void procfs_helper(int pidns, int sock, int count)
+{
+	int keep_lo = pidns < sock ? pidns : sock, keep_hi = pidns < sock ? sock : pidns;
+	if (syscall(SYS_close_range, 0U, (unsigned)keep_lo - 1, 0) < 0 ||
+	    (keep_hi > keep_lo + 1 && syscall(SYS_close_range, (unsigned)keep_lo + 1, (unsigned)keep_hi - 1, 0) < 0) ||
+	    syscall(SYS_close_range, (unsigned)keep_hi + 1, ~0U, 0) < 0)
+		_exit(10);
+	if (empty_mount_namespace() < 0)
+		_exit(11);
+	if (setns(pidns, CLONE_NEWPID) < 0)
+		_exit(12);
+	close(pidns);
+	pid_t child = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	if (child < 0)
+		_exit(13);
+	if (child == 0) {
+		int fds[MAX_PROCFS];
+		for (int i = 0; i < count; i++)
+			if ((fds[i] = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC)) < 0)
+				_exit(14);
+		_exit(send_fds(sock, fds, count) < 0 ? 15 : 0);
+	}
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(16);
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 17);
+}
+
+static const char *procfs_helper_step(int code)
+{
+	switch (code) {
+	case 11: return "make an empty mount namespace";
+	case 12: return "join the pid namespace";
+	case 13: return "fork into the pid namespace";
+	case 14: return "fsopen proc";
+	case 15: return "send the procfs contexts";
+	}
+	return "start";
+}
+
+// open_procfs_contexts places b->procfs_count procfs contexts of the pid
+// namespace at fd b->procfs_pidns at fds b->procfs_first on.
+static void open_procfs_contexts(const struct bootstrap *b)
+{
+	int sock[2], fds[MAX_PROCFS], status;
+	int count = (int)b->procfs_count, pidns = (int)b->procfs_pidns, first = (int)b->procfs_first;
+	if (count > MAX_PROCFS || pidns < 3 || first < 3)
+		failx("nsenter: bad procfs request");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sock) < 0)
+		fail("procfs helper: socketpair");
+	pid_t helper = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	if (helper < 0)
+		fail("procfs helper: fork");
+	if (helper == 0)
+		procfs_helper(pidns, sock[1], count);
+	close(sock[1]);
+	int got = recv_fds(sock[0], fds, count);
+	close(sock[0]);
+	while (waitpid(helper, &status, 0) < 0)
+		if (errno != EINTR)
+			fail("procfs helper: wait");
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		failx("procfs of the joined pid namespace: helper failed to %s (status %#x)",
+		      procfs_helper_step(WIFEXITED(status) ? WEXITSTATUS(status) : 0), status);
+	if (got < 0)
+		failx("procfs of the joined pid namespace: no contexts received");
+	for (int i = 0; i < count; i++) {
+		if (dup3(fds[i], first + i, O_CLOEXEC) < 0)
+			fail("procfs of the joined pid namespace: place context");
+		close(fds[i]);
+	}
+	close(pidns);
+}
+
 __attribute__((constructor)) static void nsenter(void)
 {
 	const char *env = getenv("_OCIRT_SYNC_FD");
@@ -349,6 +527,8 @@ __attribute__((constructor)) static void nsenter(void)
 		create_cgroup_namespace(&b);
 	if (b.time_offsets_len > 0)
 		write_time_offsets(&b);
+	if (b.procfs_count > 0)
+		open_procfs_contexts(&b);
 	// Only now: /proc/self/timens_offsets of this non-dumpable process is
 	// owned by host root, which we stay until here; as root of the new user
 	// namespace (a host uid like 100000) we could not open it. The full
@@ -385,18 +565,30 @@ __attribute__((constructor)) static void nsenter(void)
 // runs no Go, only the raw system calls below, and replaces itself with
 // the container's program at once.
 
-#ifndef SYS_close_range
-#define SYS_close_range 436
-#endif
-
-// close_from_except closes every fd from `from` on but keep.
-static int close_from_except(int from, int keep)
+// close_from_except closes every fd from `from` on but those in keep, n
+// of them in ascending order (-1 for none).
+static int close_from_except(int from, const int *keep, int n)
 {
-	if (keep < from)
-		return (int)syscall(SYS_close_range, (unsigned)from, ~0U, 0);
-	if (keep > from && syscall(SYS_close_range, (unsigned)from, (unsigned)keep - 1, 0) < 0)
-		return -1;
-	return (int)syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0);
+	for (int i = 0; i < n; i++) {
+		if (keep[i] < from)
+			continue;
+		if (keep[i] > from && syscall(SYS_close_range, (unsigned)from, (unsigned)keep[i] - 1, 0) < 0)
+			return -1;
+		from = keep[i] + 1;
+	}
+	return (int)syscall(SYS_close_range, (unsigned)from, ~0U, 0);
+}
+
+// sort3 orders three fds for close_from_except.
+static void sort3(int *fds)
+{
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2 - i; j++)
+			if (fds[j] > fds[j + 1]) {
+				int t = fds[j];
+				fds[j] = fds[j + 1];
+				fds[j + 1] = t;
+			}
 }
 
 // reset_signal_handlers leaves the child no handler of the Go runtime: it
@@ -416,19 +608,56 @@ static void reset_signal_handlers(void)
 	}
 }
 
+// report_into_fifo tells `start`, which reads the fifo, why the process
+// did not reach its program.
+static void report_into_fifo(int fifo, int step, int err)
+{
+	char report[32];
+	int n = snprintf(report, sizeof(report), OCIRT_REPORT_FAILED, step, err);
+	while (write(fifo, report, (size_t)n) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
+// wait_for_start opens the exec fifo for writing through procfs, a
+// procfs of the process's pid namespace, which blocks until `start` opens
+// it for reading, and returns the open fifo.
+static int wait_for_start(int opath, int procfs)
+{
+	char path[64];
+	int fifo;
+	snprintf(path, sizeof(path), "self/fd/%d", opath);
+	while ((fifo = openat(procfs, path, O_WRONLY | O_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	if (fifo < 0)
+		_exit(127);
+	close(opath);
+	close(procfs);
+	return fifo;
+}
+
 static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
 {
 	struct ocirt_spawn_err e = {0, 0};
+	int fifo = -1, keep[3] = {errfd, s->wait_fifo, s->wait_procfs};
 	// What execve would close anyway (all of it is close-on-exec), closed
 	// before anything in the container gets to look at this process. A
 	// failure leaves them to execve.
-	(void)close_from_except(s->close_from, errfd);
+	sort3(keep);
+	(void)close_from_except(s->close_from, keep, 3);
 	reset_signal_handlers();
 	// The mask goes back before the filter, which may not allow changing it.
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (setsid() < 0 || (s->ctty && ioctl(0, TIOCSCTTY, 0) < 0)) {
 		e.step = OCIRT_STEP_SESSION;
 		goto fail;
+	}
+	if (s->wait_fifo >= 0) {
+		// The caller learns that the process is set up and exits; from
+		// here on failures go to `start`.
+		close(errfd);
+		errfd = -1;
+		fifo = wait_for_start(s->wait_fifo, s->wait_procfs);
 	}
 	if (s->filter.len > 0 &&
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags, &s->filter) < 0) {
@@ -439,6 +668,8 @@ static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
 	e.step = OCIRT_STEP_EXEC;
 fail:
 	e.err = errno;
+	if (fifo >= 0)
+		report_into_fifo(fifo, e.step, e.err);
 	while (write(errfd, &e, sizeof(e)) < 0 && errno == EINTR)
 		;
 	_exit(127);
@@ -481,7 +712,9 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 	// (the caller unshared it), and it never returns to Go; the other
 	// threads' table still holds the socket, which the parent sees close
 	// when the process exits.
-	if (close_from_except(s->close_from, report_fd) < 0)
+	int keep[3] = {report_fd, s->wait_fifo, s->wait_procfs};
+	sort3(keep);
+	if (close_from_except(s->close_from, keep, 3) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);
@@ -491,8 +724,10 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 	// No CLONE_VM: whoever manages to attach to the child between clone and
 	// execve finds a copy of this process's memory, not this process.
 	// CLONE_VFORK still holds us until the child has exec'd or failed, and
-	// CLONE_PARENT makes it a child of the runtime that started us.
-	long pid = syscall(SYS_clone, CLONE_VFORK | CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	// CLONE_PARENT makes it a child of the runtime that started us. A child
+	// that waits for `start` first releases us by closing the error pipe.
+	long flags = CLONE_PARENT | SIGCHLD | (s->wait_fifo >= 0 ? 0 : CLONE_VFORK);
+	long pid = syscall(SYS_clone, flags, 0, NULL, NULL, 0);
 	if (pid == 0)
 		child(s, errpipe[1], &old);
 	if (pid < 0)

@@ -32,6 +32,7 @@ const (
 	recTimeOffsets = 3
 	recFork        = 4
 	recCgroupProcs = 5
+	recProcfs      = 6
 )
 
 // NSPath is an existing namespace to join.
@@ -57,6 +58,17 @@ type Bootstrap struct {
 	// process that goes on then waits, after its pid message, for Ack: the
 	// parent moves it out again before it runs any Go.
 	CgroupProcsFD int
+	// Procfs, when its Count is not 0, asks for procfs contexts of a pid
+	// namespace the process does not enter (see nsenter.c).
+	Procfs ProcfsRequest
+}
+
+// ProcfsRequest asks the stage for Count fsopen("proc") contexts of the
+// pid namespace at fd PidNSFD, made by a helper that holds nothing of the
+// runtime's when it enters that namespace, and placed at fds First,
+// First+1, … (which the stage overwrites). The stage closes PidNSFD.
+type ProcfsRequest struct {
+	PidNSFD, First, Count int
 }
 
 // Encode lays the bootstrap out as the records nsenter.c parses.
@@ -82,6 +94,10 @@ func (b *Bootstrap) Encode() []byte {
 	}
 	if b.CgroupProcsFD != 0 {
 		record(recCgroupProcs, u32(uint32(b.CgroupProcsFD)))
+	}
+	if p := b.Procfs; p.Count > 0 {
+		data := append(u32(uint32(p.PidNSFD)), u32(uint32(p.First))...)
+		record(recProcfs, append(data, u32(uint32(p.Count))...))
 	}
 	return out
 }

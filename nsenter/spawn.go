@@ -33,6 +33,13 @@ type SpawnRequest struct {
 	// terminal. The child always leads a session of its own: the caller's
 	// ends when it exits.
 	ControllingTerminal bool
+	// WaitFifoFD, when not 0, is an O_PATH fd of the exec fifo: the child,
+	// once its session is set up (which ends SpawnAndExit), opens it for
+	// writing, which blocks until `start` reads it, and then goes on to
+	// the filter and its program. A failure from there on is written into
+	// the fifo, for `start` to read with ParseExitReport. The fifo is
+	// opened through WaitProcfsFD, a procfs of the child's pid namespace.
+	WaitFifoFD, WaitProcfsFD int
 }
 
 // SpawnAndExit starts the container's process as a child of the caller's
@@ -70,6 +77,10 @@ func SpawnAndExit(r *SpawnRequest, reportFD int) error {
 	s.close_from = C.int(r.CloseFrom)
 	if r.ControllingTerminal {
 		s.ctty = 1
+	}
+	s.wait_fifo, s.wait_procfs = -1, -1
+	if r.WaitFifoFD != 0 {
+		s.wait_fifo, s.wait_procfs = C.int(r.WaitFifoFD), C.int(r.WaitProcfsFD)
 	}
 	if len(r.Filter) > 0 {
 		size := C.size_t(len(r.Filter)) * C.size_t(unsafe.Sizeof(r.Filter[0]))
@@ -115,10 +126,12 @@ func ReadExitReport(pid int) (*Reply, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the spawn report of process %d: %w", pid, err)
 	}
-	return parseExitReport(strings.TrimSuffix(string(name), "\n"))
+	return ParseExitReport(strings.TrimSuffix(string(name), "\n"))
 }
 
-func parseExitReport(name string) (*Reply, error) {
+// ParseExitReport reads a spawn report: a process's exit name, or what a
+// process that waited for `start` wrote into the exec fifo.
+func ParseExitReport(name string) (*Reply, error) {
 	var rep Reply
 	if _, err := fmt.Sscanf(name, C.OCIRT_REPORT_STARTED, &rep.Pid); err == nil && rep.Pid > 0 {
 		rep.Type = "pid"

@@ -11,6 +11,13 @@ struct ocirt_spawn {
 	unsigned long seccomp_flags;
 	int close_from; // fds from here on are not the process's
 	int ctty; // make stdin the controlling terminal
+	// wait_fifo, when not -1, is an O_PATH fd of the exec fifo: the child
+	// opens it for writing through wait_procfs (self/fd/N), a procfs of
+	// its pid namespace, which blocks until `start` reads it, before it
+	// installs the filter and executes; what fails from there on is
+	// reported into the fifo (OCIRT_REPORT_FAILED).
+	int wait_fifo;
+	int wait_procfs;
 };
 
 // The step at which the child failed.

@@ -7,14 +7,14 @@ func TestParseExitReport(t *testing.T) {
 		"started 4194304": {Type: "pid", Pid: 4194304},
 		"failed 3 2":      {Type: "spawnerror", Step: SpawnStepExec, Errno: 2},
 	} {
-		got, err := parseExitReport(name)
+		got, err := ParseExitReport(name)
 		if err != nil || *got != want {
 			t.Errorf("%q: %+v, %v; want %+v", name, got, err, want)
 		}
 	}
 	// An init killed before it spawned still has its own name.
 	for _, name := range []string{"oci-rt", "3", "started 0", "started -1", ""} {
-		if got, err := parseExitReport(name); err == nil {
+		if got, err := ParseExitReport(name); err == nil {
 			t.Errorf("%q read as a report: %+v", name, got)
 		}
 	}

@@ -65,9 +65,11 @@ func openThreadSelf(subpath string, flags int) (*os.File, procfs.ProcThreadSelfC
 	return f, closeThread, nil
 }
 
-// reopen opens the file an O_PATH handle refers to with flags, through
-// /proc/thread-self/fd.
-func reopen(handle *os.File, flags int) (*os.File, error) {
+// Reopen opens the file an O_PATH handle refers to with flags, through
+// /proc/thread-self/fd: that of the procfs given to UseProcfs if any (an
+// init outside the pid namespace the container's /proc shows, which in a
+// joined user namespace may mount no procfs of its own).
+func Reopen(handle *os.File, flags int) (*os.File, error) {
 	if ownProcfs == nil {
 		return pathrs.Reopen(handle, flags)
 	}

@@ -50,7 +50,7 @@ func TestOwnProcfs(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer handle.Close()
-	reopened, err := reopen(handle, unix.O_RDONLY)
+	reopened, err := Reopen(handle, unix.O_RDONLY)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -201,7 +201,7 @@ func readContainerFile(root, path string) ([]byte, error) {
 	if st.Size > maxAccountFileSize {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxAccountFileSize)
 	}
-	f, err := reopen(handle, unix.O_RDONLY|unix.O_NONBLOCK)
+	f, err := Reopen(handle, unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

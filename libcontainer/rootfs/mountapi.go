@@ -161,7 +161,16 @@ func newFilesystem(fsType, source string, opts mountOptions) (*os.File, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("fsopen "+fsType, err)
 	}
-	defer unix.Close(fsfd)
+	ctx := os.NewFile(uintptr(fsfd), "fscontext "+fsType)
+	defer ctx.Close()
+	return createFilesystem(ctx, fsType, source, opts)
+}
+
+// createFilesystem configures the fresh filesystem context ctx, creates
+// the filesystem and returns a detached mount of it.
+func createFilesystem(ctx *os.File, fsType, source string, opts mountOptions) (*os.File, error) {
+	fsfd := int(ctx.Fd())
+	var err error
 	if source != "" {
 		if err := unix.FsconfigSetString(fsfd, "source", source); err != nil {
 			return nil, fsconfigError(fsfd, "source="+source, err)

@@ -42,6 +42,12 @@ type Config struct {
 	// Setup mounts below it and chroots into it (NoPivot does not apply),
 	// and closes it.
 	HostRoot *os.File
+	// ProcContexts, when not nil, are fresh fsopen("proc") contexts made
+	// in the container's pid namespace, which the init is not in (it joins
+	// an existing one only for the process it starts): the config's proc
+	// mounts take them in order, as procfs shows the pid namespace of the
+	// process that opened the context. Setup closes them.
+	ProcContexts []*os.File
 }
 
 // Setup runs in init, inside the container's new mount namespace (or the
@@ -52,6 +58,11 @@ func Setup(cfg *Config, beforePivot func() error) error {
 	if cfg.RootHandle != nil {
 		defer cfg.RootHandle.Close()
 	}
+	defer func() {
+		for _, ctx := range cfg.ProcContexts {
+			ctx.Close()
+		}
+	}()
 	if cfg.Spec == nil || cfg.Spec.Linux == nil {
 		if cfg.HostRoot != nil {
 			cfg.HostRoot.Close()
@@ -367,6 +378,9 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 			return newCgroup2(cfg, m, opts)
 		}
 		opts.data = withMountLabel(opts.data, fsType, cfg.Spec.Linux.MountLabel)
+		if fsType == "proc" && cfg.ProcContexts != nil {
+			return createProc(cfg, m.Source, opts)
+		}
 		return newFilesystem(fsType, m.Source, opts)
 	}
 	mnt, err := cloneBindSource(cfg, root, index, m, opts.recursiveBind)
@@ -380,6 +394,29 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 	if err := applyBindAttrs(mnt, opts); err != nil {
 		mnt.Close()
 		return nil, err
+	}
+	return mnt, nil
+}
+
+// createProc creates a proc mount from the next of cfg.ProcContexts.
+func createProc(cfg *Config, source string, opts mountOptions) (*os.File, error) {
+	if len(cfg.ProcContexts) == 0 {
+		return nil, errors.New("proc mount: no procfs context of the container's pid namespace left")
+	}
+	ctx := cfg.ProcContexts[0]
+	cfg.ProcContexts = cfg.ProcContexts[1:]
+	defer ctx.Close()
+	mnt, err := createFilesystem(ctx, "proc", source, opts)
+	if err != nil {
+		return nil, err
+	}
+	// The helper that opened the context was, for a moment, in the
+	// joined pid namespace, where others could have made it send us
+	// something else.
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(mnt.Fd()), &fs); err != nil || fs.Type != unix.PROC_SUPER_MAGIC {
+		mnt.Close()
+		return nil, errors.New("proc mount: the context from the joined pid namespace is not a procfs")
 	}
 	return mnt, nil
 }

@@ -16,9 +16,9 @@ import (
 )
 
 // TestRuntimeBinaryPrivilegedAttacker is CVE-2019-5736 by a privileged
-// container: running as root with CAP_SYS_ADMIN and CAP_SYS_PTRACE added,
-// it watches for every process that runs the runtime binary inside it and
-// tries every route to that binary it has (see testdata/exeattack:
+// container: running as root with CAP_SYS_ADMIN, CAP_SYS_PTRACE and
+// CAP_SYS_CHROOT (to join mount namespaces) added, it watches for every
+// process that runs the runtime binary inside it and tries every route to that binary it has (see testdata/exeattack:
 // /proc/<pid>/exe, map_files, fds, pidfd_getfd, mount_setattr, remount,
 // fspick, open_tree clones, ptrace) while the test runs 200 `exec`s in
 // it, then `run` and `create`+`start` of containers that join its pid
@@ -28,7 +28,11 @@ import (
 // stopped the created inits: an attack that never saw a target proves
 // nothing. An exec'd process must never be caught holding capabilities
 // the container lacks or fds of the runtime (it sets up outside the
-// container's pid namespace).
+// container's pid namespace). Nothing of the joining containers may lead
+// the payload to the host's tree: it probes every process that appears
+// in its pid namespace, through /proc/<pid>/root, /proc/<pid>/cwd and
+// the process's mount namespace, for a file that exists only on the
+// host, and ptraces it; their inits set up outside the namespace.
 func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -38,7 +42,9 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 			r := newRuntime(t)
 			work := t.TempDir()
 			bin, before := runtimeCopy(t, work)
-			edits := []func(*specs.Spec){addCaps("CAP_SYS_ADMIN", "CAP_SYS_PTRACE")}
+			marker := filepath.Join(work, "host-only-marker")
+			must(t, os.WriteFile(marker, nil, 0o644))
+			edits := []func(*specs.Spec){addCaps("CAP_SYS_ADMIN", "CAP_SYS_PTRACE", "CAP_SYS_CHROOT"), withMarker(marker)}
 			if c.userns {
 				edits = append(edits, userNSSpec)
 			}
@@ -76,15 +82,23 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 				for _, fd := range runtimeFDs(execLog) {
 					t.Errorf("an exec'd process showed the container a runtime fd: %s", fd)
 				}
-				// Not fixed yet, so reported rather than asserted: an init
-				// that joins another container's pid namespace is visible
-				// there while it sets up its rootfs, through the handles of
-				// its mount namespace (which leads to the host's tree), and
-				// CAP_SYS_PTRACE of the initial user namespace passes the
-				// non-dumpable check. Its setup would have to happen before
-				// it enters that pid namespace.
-				if strings.Contains(strings.TrimPrefix(log, execLog), "LEADS-OUTSIDE") {
-					t.Logf("NOT FIXED: a created init joining this pid namespace held a directory outside the container during its setup")
+				// The joining containers: CAP_SYS_PTRACE of the initial user
+				// namespace passes the non-dumpable check, so nothing that
+				// enters the payload's pid namespace may hold the host's
+				// tree. The probes must have reached their processes.
+				joinLog := strings.TrimPrefix(log, execLog)
+				if strings.Contains(joinLog, "LEADS-OUTSIDE") {
+					t.Errorf("a process of a container joining this pid namespace held a directory outside the container")
+				}
+				for _, line := range strings.Split(joinLog, "\n") {
+					if strings.Contains(line, "HOST-REACHED") {
+						t.Errorf("the payload reached the host's tree: %s", line)
+					}
+				}
+				// Without a user namespace of its own the payload may look;
+				// with one, the kernel already refuses it.
+				if execTargets >= 0 && (!strings.Contains(joinLog, "host pid=") || !c.userns && !strings.Contains(joinLog, "via=root contained")) {
+					t.Errorf("the payload never probed a process of the joining containers")
 				}
 				if after := sha256File(t, bin); after != before {
 					t.Errorf("runtime binary changed: sha256 %s, was %s", after, before)
@@ -213,6 +227,14 @@ func addCaps(caps ...string) func(*specs.Spec) {
 		c.Bounding = append(c.Bounding, caps...)
 		c.Effective = append(c.Effective, caps...)
 		c.Permitted = append(c.Permitted, caps...)
+	}
+}
+
+// withMarker has the payload probe every new process for marker, a file
+// only the host has.
+func withMarker(marker string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Process.Args = append(s.Process.Args, "-marker", marker)
 	}
 }
 

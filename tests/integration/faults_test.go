@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -91,12 +92,19 @@ func reapZombie(pid int) {
 
 // TestKillCreateAtEachPoint: create SIGSTOPs itself at each
 // named point (OCIRT_TEST_PAUSE_AT), we SIGKILL it there; delete --force
-// then leaves no process, cgroup or state, and the ID can be reused.
+// then leaves no process, cgroup or state, and the ID can be reused. Also
+// for a container that joins another's pid namespace, whose init sets up
+// outside it.
 func TestKillCreateAtEachPoint(t *testing.T) {
-	for _, point := range []string{"recorded", "cgroup", "spawned", "ready"} {
+	for _, point := range []string{"recorded", "cgroup", "spawned", "ready", "joined-pidns-spawned", "joined-pidns-ready"} {
 		t.Run(point, func(t *testing.T) {
 			r := newRuntime(t)
-			bundle := newBundle(t, withArgs("true"))
+			edits := []func(*specs.Spec){withArgs("true")}
+			if p, ok := strings.CutPrefix(point, "joined-pidns-"); ok {
+				point = p
+				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)))
+			}
+			bundle := newBundle(t, edits...)
 			id := newID(t)
 			cmd := r.createStoppedAt(bundle, id, point)
 			st := readState(t, r, id)
@@ -193,18 +201,58 @@ func TestPidReused(t *testing.T) {
 
 // TestFailedCreateLeavesNothing: a create that fails inside
 // init (args[0] missing) fails with a one-line error and leaves no state,
-// cgroup or process.
+// cgroup or process; also in a container that joins another's pid
+// namespace, and where that namespace is no pid namespace at all.
 func TestFailedCreateLeavesNothing(t *testing.T) {
-	r := newRuntime(t)
+	for _, c := range []struct {
+		name, want string
+		edit       func(*testing.T, *Runtime) func(*specs.Spec)
+	}{
+		{"own-pidns", "/no/such/binary", func(*testing.T, *Runtime) func(*specs.Spec) { return withArgs("/no/such/binary") }},
+		{"joined-pidns", "/no/such/binary", func(t *testing.T, r *Runtime) func(*specs.Spec) {
+			pid := sharedPidNamespace(t, r)
+			return func(s *specs.Spec) { withArgs("/no/such/binary")(s); joinPidNS(pid)(s) }
+		}},
+		{"not-a-pidns", "pid namespace", func(*testing.T, *Runtime) func(*specs.Spec) {
+			return func(s *specs.Spec) {
+				for i, ns := range s.Linux.Namespaces {
+					if ns.Type == specs.PIDNamespace {
+						s.Linux.Namespaces[i].Path = "/proc/self/ns/net"
+					}
+				}
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := newRuntime(t)
+			failedCreateLeavesNothing(t, r, newBundle(t, c.edit(t, r)), c.want)
+		})
+	}
+}
+
+// sharedPidNamespace starts a container for others to join the pid
+// namespace of, and returns its pid.
+func sharedPidNamespace(t *testing.T, r *Runtime) int {
+	t.Helper()
+	a := r.Create(newBundle(t, withArgs("sleep", "300")))
+	r.Must("start", a.ID)
+	t.Cleanup(func() {
+		_ = r.Run("kill", a.ID, "KILL")
+		a.Wait(t, 10*time.Second)
+	})
+	return a.Pid
+}
+
+func failedCreateLeavesNothing(t *testing.T, r *Runtime, bundle, want string) {
 	before := liveChildren(t)
 	id := newID(t)
-	res := r.Run("create", "--bundle", newBundle(t, withArgs("/no/such/binary")), id)
-	if res.Code != 1 || !strings.Contains(res.Stderr, "/no/such/binary") || strings.Count(res.Stderr, "\n") != 1 {
-		t.Errorf("create with a missing args[0]: %s, want exit 1 and a one-line error naming it", res)
+	res := r.Run("create", "--bundle", bundle, id)
+	if res.Code != 1 || !strings.Contains(res.Stderr, want) || strings.Count(res.Stderr, "\n") != 1 {
+		t.Errorf("create: %s, want exit 1 and a one-line error naming %q", res, want)
 	}
 	assertGone(t, r, id)
-	if entries, _ := os.ReadDir(r.Root); len(entries) != 0 {
-		t.Errorf("root holds %d entries after a failed create", len(entries))
+	if _, err := os.Stat(filepath.Join(r.Root, id)); !os.IsNotExist(err) {
+		t.Errorf("state of %s after a failed create: %v", id, err)
 	}
 	time.Sleep(50 * time.Millisecond)
 	for pid := range liveChildren(t) {

@@ -211,19 +211,29 @@ func receiveConsole(t testing.TB, l *net.UnixListener) *os.File {
 
 // TestConsoleSocket: with terminal:true the pty master arrives over the
 // console socket, the shell talks through it, consoleSize is applied, and
-// the process holds none of create's stdout/stderr.
+// the process holds none of create's stdout/stderr, and the pty is its
+// controlling terminal. Also in a container that joins another's pid
+// namespace, whose init leaves the terminal to the process it starts.
 func TestConsoleSocket(t *testing.T) {
-	r := newRuntime(t)
+	t.Run("own-pidns", func(t *testing.T) { testConsoleSocket(t, newRuntime(t), false) })
+	t.Run("joined-pidns", func(t *testing.T) { testConsoleSocket(t, newRuntime(t), true) })
+}
+
+func testConsoleSocket(t *testing.T, r *Runtime, joined bool) {
 	sock := filepath.Join(t.TempDir(), "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	bundle := newBundle(t, withArgs("sh"), func(s *specs.Spec) {
+	edits := []func(*specs.Spec){withArgs("sh"), func(s *specs.Spec) {
 		s.Process.Terminal = true
 		s.Process.ConsoleSize = &specs.Box{Height: 31, Width: 97}
-	})
+	}}
+	if joined {
+		edits = append(edits, joinPidNS(sharedPidNamespace(t, r)))
+	}
+	bundle := newBundle(t, edits...)
 	c := r.Create(bundle, "--console-socket", sock)
 	master := receiveConsole(t, l)
 	defer master.Close()
@@ -241,14 +251,14 @@ func TestConsoleSocket(t *testing.T) {
 		}
 	}()
 	r.Must("start", c.ID)
-	if _, err := master.WriteString("echo h''i; tty; stty size\n"); err != nil {
+	if _, err := master.WriteString("echo h''i; tty; stty size; : > /dev/tty && echo c''tty\n"); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for s := pty.String(); !strings.Contains(s, "\nhi\r\n") || !strings.Contains(s, "31 97") ||
+	for s := pty.String(); !strings.Contains(s, "\nhi\r\n") || !strings.Contains(s, "31 97") || !strings.Contains(s, "\nctty\r\n") ||
 		!strings.Contains(s, "/dev/console") && !strings.Contains(s, "/dev/pts/0"); s = pty.String() {
 		if time.Now().After(deadline) {
-			t.Fatalf("the shell's answer on the pty: %q, want hi, the tty name and the size 31 97", s)
+			t.Fatalf("the shell's answer on the pty: %q, want hi, the tty name, the size 31 97 and ctty", s)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

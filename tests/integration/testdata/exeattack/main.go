@@ -19,6 +19,13 @@
 // Every directory fd it takes from such a process is walked up to its
 // topmost ancestor: one that is not the container's root leads out of it.
 //
+// With -marker, a file that exists only on the host, every process that
+// appears after the payload started is probed too, runtime binary or
+// not, for as long as it lives: its /proc/<pid>/root and /proc/<pid>/cwd
+// (walked up to their topmost ancestor) and its mount namespace (joined
+// on a thread of its own) must not lead to the marker; HOST-REACHED says
+// one did. Those processes are ptraced as well.
+//
 // Each distinct outcome is appended once to the log. A write that gets
 // through is logged with WROTE, a handle opened for writing with
 // OPENED-FOR-WRITE; "target pid=N" says the process was reached at all.
@@ -50,6 +57,7 @@ func main() {
 	logPath := flag.String("log", "", "append outcomes here")
 	stopPath := flag.String("stop", "", "stop once this file exists")
 	size := flag.Int64("size", 0, "size of the runtime binary: processes whose exe has it are attacked")
+	marker := flag.String("marker", "", "absolute path of a file that exists only on the host")
 	flag.Parse()
 	// ptrace requests must come from the thread that attached.
 	runtime.LockOSThread()
@@ -60,16 +68,29 @@ func main() {
 	a := &attack{log: log, seen: map[string]bool{}, size: *size, held: map[int]int{}, traced: map[int]bool{}}
 	a.record("started")
 	self := os.Getpid()
+	present := map[int]bool{}
+	if entries, err := os.ReadDir("/proc"); err == nil {
+		for _, e := range entries {
+			if pid, err := strconv.Atoi(e.Name()); err == nil {
+				present[pid] = true
+			}
+		}
+	}
 	for {
 		_, err := os.Stat(*stopPath)
 		stopping := err == nil
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
 			pid, err := strconv.Atoi(e.Name())
-			if err != nil || pid == self || !a.isTarget(pid) {
+			if err != nil || pid == self {
 				continue
 			}
-			a.attackProcess(pid)
+			if *marker != "" && !present[pid] {
+				a.probeHost(pid, *marker)
+			}
+			if a.isTarget(pid) {
+				a.attackProcess(pid)
+			}
 		}
 		for pid, fd := range a.held {
 			kind := "reopen-running"
@@ -380,4 +401,79 @@ func errName(err error) string {
 		return unix.ErrnoName(errno)
 	}
 	return strings.ReplaceAll(err.Error(), " ", "_")
+}
+
+// probeHost tries the ways from pid's /proc entries to the host's tree:
+// its root, its cwd and its mount namespace.
+func (a *attack) probeHost(pid int, marker string) {
+	for _, link := range []string{"root", "cwd"} {
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/%s", pid, link), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ESRCH) {
+				a.record("host pid=%d via=%s err=%s", pid, link, errName(err))
+			}
+			continue
+		}
+		top := topmost(fd)
+		var st unix.Stat_t
+		if unix.Fstatat(top, strings.TrimPrefix(marker, "/"), &st, 0) == nil {
+			a.record("host pid=%d via=%s HOST-REACHED", pid, link)
+		} else {
+			a.record("host pid=%d via=%s contained", pid, link)
+		}
+		unix.Close(top)
+	}
+	a.probeMountNamespace(pid, marker)
+	a.tryPtrace(pid)
+}
+
+// topmost walks up from the directory fd, which it takes over, to its
+// topmost ancestor.
+func topmost(dir int) int {
+	for {
+		parent, err := unix.Openat(dir, "..", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return dir
+		}
+		var here, up unix.Stat_t
+		_ = unix.Fstat(dir, &here)
+		_ = unix.Fstat(parent, &up)
+		unix.Close(dir)
+		dir = parent
+		if here.Dev == up.Dev && here.Ino == up.Ino {
+			return dir
+		}
+	}
+}
+
+// probeMountNamespace joins pid's mount namespace on a thread that is
+// thrown away afterwards (it never unlocks) and looks for the marker.
+func (a *attack) probeMountNamespace(pid int, marker string) {
+	done := make(chan string)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			done <- "unshare-err=" + errName(err)
+			return
+		}
+		fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- "err=" + errName(err)
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
+			done <- "setns-err=" + errName(err)
+			return
+		}
+		var st unix.Stat_t
+		if unix.Stat(marker, &st) == nil {
+			done <- "HOST-REACHED"
+		} else {
+			done <- "contained"
+		}
+	}()
+	if outcome := <-done; !strings.HasSuffix(outcome, "ENOENT") && !strings.HasSuffix(outcome, "ESRCH") {
+		a.record("host pid=%d via=mnt-ns %s", pid, outcome)
+	}
 }
