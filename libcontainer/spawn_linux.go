@@ -22,12 +22,17 @@ import (
 type initConfig struct {
 	// Spec is the container's config; for exec, Spec.Process is the exec'd
 	// process.
-	Spec       *specs.Spec `json:"spec"`
-	ID         string      `json:"id"`
-	Bundle     string      `json:"bundle"`
-	Rootfs     string      `json:"rootfs"` // absolute, symlinks resolved
-	NoPivot    bool        `json:"noPivot,omitempty"`
-	CgroupPath string      `json:"cgroupPath,omitempty"` // within the unified hierarchy
+	Spec    *specs.Spec `json:"spec"`
+	ID      string      `json:"id"`
+	Bundle  string      `json:"bundle"`
+	Rootfs  string      `json:"rootfs"` // absolute, symlinks resolved
+	NoPivot bool        `json:"noPivot,omitempty"`
+	// Unprivileged: the runtime has no rights beyond the caller's, so it
+	// may not look into the init's mount namespace (the init is not
+	// dumpable) and could open no bind source the init cannot: the init
+	// opens them itself.
+	Unprivileged bool   `json:"unprivileged,omitempty"`
+	CgroupPath   string `json:"cgroupPath,omitempty"` // within the unified hierarchy
 	// CgroupV1 are the container's v1 hierarchies, for a "cgroup" mount
 	// on a host that has them.
 	CgroupV1     []cgroups.MountedHierarchy `json:"cgroupV1,omitempty"`
