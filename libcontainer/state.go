@@ -54,6 +54,10 @@ type State struct {
 	// CgroupPaths, on a cgroup v1 host, are the cgroup's paths in each
 	// hierarchy (a relative cgroupsPath resolves differently in each).
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// NoCgroup: created under --rootless where the caller may not create a
+	// cgroup; the container runs in the caller's, and its init is known by
+	// its pid, start time and pid namespace alone.
+	NoCgroup bool `json:"noCgroup,omitempty"`
 	// CgroupMark is the token create marks the cgroup with, and
 	// CgroupInode the cgroup directory's inode (see verifiedCgroup).
 	CgroupMark  string `json:"cgroupMark,omitempty"`
