@@ -70,3 +70,23 @@ func TestCgroupLimit(t *testing.T) {
 		}
 	}
 }
+
+// Only a map of the caller's id alone is written directly without
+// privileges; anything more needs newuidmap/newgidmap.
+func TestMapsOnly(t *testing.T) {
+	for _, c := range []struct {
+		m    []specs.LinuxIDMapping
+		want bool
+	}{
+		{[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}, true},
+		{[]specs.LinuxIDMapping{{ContainerID: 5, HostID: 1000, Size: 1}}, true},
+		{[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 2}}, false},
+		{[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1001, Size: 1}}, false},
+		{[]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}}, false},
+		{nil, false},
+	} {
+		if got := mapsOnly(c.m, 1000); got != c.want {
+			t.Errorf("mapsOnly(%+v, 1000) = %v, want %v", c.m, got, c.want)
+		}
+	}
+}

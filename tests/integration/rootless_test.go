@@ -222,3 +222,58 @@ func TestRootlessUsersIsolated(t *testing.T) {
 		t.Errorf("%s: a container of the same name in another user's store", res)
 	}
 }
+
+// subordinateStart is the first id of name's range in /etc/subuid or
+// /etc/subgid (useradd gives a new user one of SUB_UID_COUNT ids).
+func subordinateStart(t *testing.T, file, name string) uint32 {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Split(line, ":")
+		if len(fields) == 3 && fields[0] == name {
+			start, err := strconv.ParseUint(fields[1], 10, 32)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", file, line, err)
+			}
+			return uint32(start)
+		}
+	}
+	t.Fatalf("%s has no range for %s (SUB_UID_COUNT in /etc/login.defs)", file, name)
+	return 0
+}
+
+// Maps beyond the user's own id go through newuidmap and newgidmap, which
+// grant the user's subordinate ranges: the process runs as a mapped
+// non-root id, and setgroups stays allowed, as with runc.
+func TestRootlessSubordinateRanges(t *testing.T) {
+	if _, err := exec.LookPath("newuidmap"); err != nil {
+		t.Fatal("newuidmap missing: install the uidmap package (tests/install-deps.sh)")
+	}
+	u := newRootlessUser(t, "ocirt-rl1")
+	subUID := subordinateStart(t, "/etc/subuid", u.name)
+	subGID := subordinateStart(t, "/etc/subgid", u.name)
+	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g"),
+		func(s *specs.Spec) {
+			s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: subUID, Size: 65536})
+			s.Linux.GIDMappings = append(s.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: subGID, Size: 65536})
+			s.Process.User = specs.User{UID: 1000, GID: 1000}
+		})
+	res := u.run(t, "run", "--bundle", u.bundle(), newID(t))
+	want := strings.Join([]string{
+		"0", strconv.Itoa(int(u.uid)), "1", "1", strconv.Itoa(int(subUID)), "65536",
+		"0", strconv.Itoa(int(u.gid)), "1", "1", strconv.Itoa(int(subGID)), "65536",
+		"allow", "1000", "1000",
+	}, " ")
+	if res.Code != 0 || strings.Join(strings.Fields(res.Stdout), " ") != want {
+		t.Fatalf("%s: want %q", res, want)
+	}
+	// A range the user was not given is refused, by newuidmap.
+	editBundle(t, u.bundle(), func(s *specs.Spec) {
+		s.Linux.UIDMappings[1] = specs.LinuxIDMapping{ContainerID: 1, HostID: 10, Size: 100}
+		s.Process.User = specs.User{UID: 1, GID: 1}
+	})
+	checkFailure(t, u.run(t, "run", "--bundle", u.bundle(), newID(t)), "newuidmap")
+}
