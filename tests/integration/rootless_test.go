@@ -277,3 +277,38 @@ func TestRootlessSubordinateRanges(t *testing.T) {
 	})
 	checkFailure(t, u.run(t, "run", "--bundle", u.bundle(), newID(t)), "newuidmap")
 }
+
+// Without privileges a user's own file binds into the container, and a
+// device of the config is bound from the host, mknod being refused in a
+// user namespace (the node works as far as the host's modes let the
+// user: /dev/kmsg is not readable, but it is the host's node).
+func TestRootlessBindsAndDevices(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	own := filepath.Join(u.dir, "note")
+	must(t, os.WriteFile(own, []byte("mine\n"), 0o600))
+	must(t, os.Chown(own, int(u.uid), int(u.gid)))
+	major, minor, mode := int64(1), int64(11), os.FileMode(0o644)
+	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /note; stat -c '%t:%T' /dev/kmsg"), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/note", Type: "bind", Source: own, Options: []string{"bind", "ro"}})
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: "/dev/kmsg", Type: "c", Major: major, Minor: minor, FileMode: &mode})
+	})
+	res := u.run(t, "run", "--bundle", u.bundle(), newID(t))
+	if got := strings.Fields(res.Stdout); res.Code != 0 || len(got) != 2 || got[0] != "mine" || got[1] != "1:b" {
+		t.Fatalf("%s: want the user's file and the host's /dev/kmsg (1:b in hex)", res)
+	}
+	// A fresh sysfs needs a network namespace the user owns; without one
+	// the kernel refuses it and create fails, as runc's does (spec
+	// --rootless binds the host's /sys instead).
+	editBundle(t, u.bundle(), withArgs("ls", "/sys/kernel"), func(s *specs.Spec) {
+		for i := range s.Mounts {
+			if s.Mounts[i].Destination == "/sys" {
+				s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}}
+			}
+		}
+	})
+	checkFailure(t, u.run(t, "run", "--bundle", u.bundle(), newID(t)), "mount sysfs on /sys")
+	out, err := u.command("/usr/sbin/runc", "--root", filepath.Join(u.xdgDir(), "runc"), "run", newID(t)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "operation not permitted") {
+		t.Errorf("runc run with a sysfs mount: %v %q; the comparison no longer holds", err, out)
+	}
+}
