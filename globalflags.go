@@ -23,18 +23,30 @@ func parseRootless(value string) (*bool, error) {
 }
 
 // rootlessCgroups resolves --rootless for a new container the way runc
-// does: an explicit value is taken as given; auto means rootless when we
-// are not root in the host's user namespace, and never with the systemd
-// cgroup manager.
+// does: an explicit value is taken as given; auto means rootless for a
+// non-root euid, and for euid 0 inside a user namespace unless the
+// systemd cgroup manager is asked for (which would know the owner of the
+// session; root of a user namespace with cgroupfs cannot tell whether it
+// may write the cgroup tree, so it assumes not).
 func rootlessCgroups(ctx *cli.Context) (bool, error) {
 	explicit, err := parseRootless(ctx.String("rootless"))
 	if err != nil || explicit != nil {
 		return explicit != nil && *explicit, err
 	}
-	if ctx.Bool("systemd-cgroup") {
-		return false, nil
+	return autoRootless(os.Geteuid(), inUserNamespace(), ctx.Bool("systemd-cgroup")), nil
+}
+
+// autoRootless is --rootless=auto for the given euid, user namespace and
+// cgroup manager.
+func autoRootless(euid int, inUserNS, systemdCgroup bool) bool {
+	switch {
+	case euid != 0:
+		return true
+	case !inUserNS:
+		return false
+	default:
+		return !systemdCgroup
 	}
-	return os.Geteuid() != 0 || inUserNamespace(), nil
 }
 
 // inUserNamespace tells whether this process runs in a user namespace

@@ -48,12 +48,13 @@ func newApp() *cli.App {
 	cli.VersionPrinter = func(*cli.Context) {
 		fmt.Printf("oci-rt version %s\ncommit: %s\nspec: %s\n", version, commit, specs.Version)
 	}
+	root, xdgRoot := defaultRoot()
 	app := &cli.App{
 		Name:    "oci-rt",
 		Usage:   "run OCI containers, a drop-in replacement for runc",
 		Version: version,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for container state"},
+			&cli.StringFlag{Name: "root", Value: root, Usage: "directory for container state"},
 			&cli.StringFlag{Name: "log", Usage: "append the runtime's log records to this file (default: errors to stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug records of each step (to --log, or stderr without it)"},
@@ -71,6 +72,11 @@ func newApp() *cli.App {
 				return err
 			}
 			cgroups.Warn = libcontainer.Warn
+			if xdgRoot && !ctx.IsSet("root") {
+				if err := prepareXDGRoot(root); err != nil {
+					return err
+				}
+			}
 			_, err := parseRootless(ctx.String("rootless"))
 			return err
 		},
@@ -83,13 +89,46 @@ func newApp() *cli.App {
 	return app
 }
 
-func defaultRoot() string {
-	if os.Geteuid() != 0 {
-		if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" {
-			return filepath.Join(dir, "oci-rt")
-		}
+// defaultRoot is runc's default state directory with oci-rt's name:
+// $XDG_RUNTIME_DIR/oci-rt for a caller who is not the host's root, else
+// /run/oci-rt (also when XDG_RUNTIME_DIR is unset, where an unprivileged
+// caller then fails to create it, as with runc). The second result says
+// whether XDG_RUNTIME_DIR was used.
+func defaultRoot() (string, bool) {
+	dir, set := os.LookupEnv("XDG_RUNTIME_DIR")
+	if set && dir != "" && honorXDGRuntimeDir(os.Geteuid(), inUserNamespace(), os.LookupEnv) {
+		return filepath.Join(dir, "oci-rt"), true
 	}
-	return "/run/oci-rt"
+	return "/run/oci-rt", false
+}
+
+// honorXDGRuntimeDir tells whether the caller's XDG_RUNTIME_DIR is where
+// its state goes: always for a non-root euid; for euid 0 only inside a
+// user namespace whose USER is not root, which is rootless Podman (root in
+// its own namespace, on behalf of an ordinary user). The host's root, and
+// root in a container run by root, keep /run.
+func honorXDGRuntimeDir(euid int, inUserNS bool, lookupEnv func(string) (string, bool)) bool {
+	if euid != 0 {
+		return true
+	}
+	if !inUserNS {
+		return false
+	}
+	user, set := lookupEnv("USER")
+	return !set || user != "root"
+}
+
+// prepareXDGRoot makes the default state directory under XDG_RUNTIME_DIR
+// with the sticky bit, which the XDG base directory specification
+// requires of files there that must survive its periodic clean-up.
+func prepareXDGRoot(root string) error {
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return fmt.Errorf("state directory %s: %w (the directory in $XDG_RUNTIME_DIR must be writable by the user)", root, err)
+	}
+	if err := os.Chmod(root, 0o700|os.ModeSticky); err != nil {
+		return fmt.Errorf("state directory %s: %w (check the permissions of the directory in $XDG_RUNTIME_DIR)", root, err)
+	}
+	return nil
 }
 
 // exitError carries an exit status other than 1 (the container's, for run

@@ -126,14 +126,47 @@ func resolveV1(cgroupsPath, containerID, parent string, hier map[string]Hierarch
 		}
 		loc.Paths[ctrl] = p
 	}
-	// The representative path: what the unified hierarchy of a hybrid
-	// host, or else the memory hierarchy, holds.
+	loc.Path = representativePath(loc.Paths)
+	return loc, nil
+}
+
+// representativePath is what stands for a v1 Location's paths: that of a
+// hybrid host's unified hierarchy, or else the memory hierarchy's.
+func representativePath(paths map[string]string) string {
 	for _, k := range []string{UnifiedKey, "memory", "pids", "cpu", "devices"} {
-		if p, ok := loc.Paths[k]; ok {
-			loc.Path = p
-			break
+		if p, ok := paths[k]; ok {
+			return p
 		}
 	}
+	return ""
+}
+
+// Own is the Location of the caller's cgroup, in every hierarchy it is
+// in: where a container without a cgroup of its own runs.
+func Own() (Location, error) {
+	mode, err := HostMode()
+	if err != nil {
+		return Location{}, err
+	}
+	if mode == ModeUnified {
+		p, err := ownCgroup()
+		return Location{Path: p}, err
+	}
+	hier, err := v1Hierarchies()
+	if err != nil {
+		return Location{}, err
+	}
+	own, err := ownV1Cgroups()
+	if err != nil {
+		return Location{}, err
+	}
+	loc := Location{Paths: map[string]string{}}
+	for ctrl := range hier {
+		if p, ok := own[ctrl]; ok {
+			loc.Paths[ctrl] = p
+		}
+	}
+	loc.Path = representativePath(loc.Paths)
 	return loc, nil
 }
 

@@ -225,7 +225,11 @@ func (cr *creation) makeCgroup() error {
 		return err
 	}
 	if err := cg.Create(); err != nil {
-		return rootlessCgroupError(err, cr.o.Rootless)
+		skip, err := runWithoutCgroup(err, cr.o.Rootless, cr.spec)
+		if !skip {
+			return err
+		}
+		return cr.recordNoCgroup()
 	}
 	cr.cg = cg
 	if err := markCgroup(cg, cr.st); err != nil {
@@ -237,6 +241,18 @@ func (cr *creation) makeCgroup() error {
 		return err
 	}
 	return applyResources(cg, cr.spec)
+}
+
+// recordNoCgroup records that the container runs without a cgroup. runc
+// warns only where that leaves processes no kill can reach: without a pid
+// namespace of its own, the container's processes cannot all be found.
+func (cr *creation) recordNoCgroup() error {
+	if !hasPidNamespace(cr.spec) {
+		Warn("creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be killed")
+	}
+	debugf("create %s: no permission to create a cgroup, running without one (--rootless)", cr.o.ID)
+	cr.st.CgroupPath, cr.st.CgroupPaths, cr.st.NoCgroup = "", nil, true
+	return cr.lock.Save(cr.st)
 }
 
 // spawnInit starts the container's init, records who it is, and lends it
@@ -338,10 +354,13 @@ func (cr *creation) buildRequest() error {
 		req.config.RootfsFD = req.addFile(cr.root)
 	}
 	req.passLog()
+	req.config.Unprivileged = os.Geteuid() != 0
 	req.cgroupFD = -1
-	req.config.CgroupPath = cr.cgLoc.Path
-	if v1, ok := cgroups.Files(cr.cg).(*fs.Manager); ok {
-		req.config.CgroupV1 = v1.Hierarchies()
+	if err := cr.passCgroupView(); err != nil {
+		return err
+	}
+	if cr.cg == nil {
+		return nil
 	}
 	unified, isUnified := cgroups.Files(cr.cg).(*fs2.Manager)
 	// The init starts in our own cgroup, so that the memory its setup
@@ -363,6 +382,31 @@ func (cr *creation) buildRequest() error {
 		}
 		cr.closers = append(cr.closers, func() { procs.Close() })
 		req.bootstrap.CgroupProcsFD = req.addFile(procs)
+	}
+	return nil
+}
+
+// passCgroupView tells the init which cgroup a "cgroup" mount shows: the
+// container's, or for one without a cgroup the caller's, which it shares.
+func (cr *creation) passCgroupView() error {
+	if cr.cg != nil {
+		cr.req.config.CgroupPath = cr.cgLoc.Path
+		if v1, ok := cgroups.Files(cr.cg).(*fs.Manager); ok {
+			cr.req.config.CgroupV1 = v1.Hierarchies()
+		}
+		return nil
+	}
+	own, err := cgroups.Own()
+	if err != nil {
+		return err
+	}
+	cr.req.config.CgroupPath = own.Path
+	if own.Paths != nil {
+		view, err := fs.LoadView(own.Paths)
+		if err != nil {
+			return err
+		}
+		cr.req.config.CgroupV1 = view.Hierarchies()
 	}
 	return nil
 }
@@ -613,6 +657,9 @@ func diedError(pid int, cg cgroups.Manager, what string) error {
 // killer during what (how: its end as we saw it), when the cgroup counted
 // an OOM kill; else nil.
 func oomKilledError(cg cgroups.Manager, what, how string) error {
+	if cg == nil {
+		return nil
+	}
 	if n, err := cg.OOMKillCount(); err == nil && n > 0 {
 		return fmt.Errorf("container process was OOM-killed during %s (%s): memory limit too low", what, how)
 	}
@@ -625,7 +672,7 @@ func oomKilledError(cg cgroups.Manager, what, how string) error {
 // it, the process) is in its cgroup, while the runtime's setup work inside
 // the init was charged to the runtime.
 func (init *child) joinCgroup(cg cgroups.Manager) error {
-	if !init.outside {
+	if !init.outside || cg == nil {
 		return nil
 	}
 	if err := cg.Enter(init.pid); err != nil {

@@ -247,8 +247,12 @@ func readSpawnReport(pid int) (*nsenter.Reply, error) {
 }
 
 // execCgroup is the container's cgroup, or the existing sub-cgroup of it
-// that --cgroup names.
+// that --cgroup names; nil for a container without one.
 func (c *Container) execCgroup(sub string) (cgroups.Manager, error) {
+	if c.State.NoCgroup && sub == "" {
+		// Like its init, the process stays in the caller's cgroup.
+		return nil, nil
+	}
 	m, err := c.Cgroup()
 	if err != nil {
 		return nil, err

@@ -92,6 +92,12 @@ func recordInit(st *State, pid int) error {
 	if err == nil {
 		st.InitPidNS, err = pidNamespace(pid)
 	}
+	if errors.Is(err, os.ErrPermission) && st.NoCgroup {
+		// An unprivileged caller may not look into the namespaces of its
+		// init while that is not dumpable (until execve); the pid and
+		// its start time identify it then, as they do for runc.
+		st.InitPidNS, err = 0, nil
+	}
 	if err != nil {
 		return fmt.Errorf("container init %d: %w", pid, err)
 	}
@@ -133,12 +139,19 @@ func (c *Container) checkInit() error {
 	notOurs := func(why string) error {
 		return fmt.Errorf("process %d is not the init of container %s (%s): refusing to touch it", st.InitPid, st.ID, why)
 	}
-	ns, err := pidNamespace(st.InitPid)
-	if err != nil {
-		return ErrNotRunning
+	// Without a recorded namespace (see recordInit) the start time above
+	// is what tells the init from a later process of that pid.
+	if st.InitPidNS != 0 || !st.NoCgroup {
+		ns, err := pidNamespace(st.InitPid)
+		if err != nil {
+			return ErrNotRunning
+		}
+		if ns != st.InitPidNS {
+			return notOurs("its pid namespace is not the one recorded at create")
+		}
 	}
-	if ns != st.InitPidNS {
-		return notOurs("its pid namespace is not the one recorded at create")
+	if st.NoCgroup {
+		return nil
 	}
 	if _, err := c.verifiedCgroup(); err != nil {
 		return notOurs(err.Error())

@@ -356,7 +356,7 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error
 		return runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating))
 	}
 	rcfg.Idmap = func(index int, mnt *os.File) error { return askIdmap(conn, index, mnt) }
-	if inUserNamespace(cfg.Spec) {
+	if inUserNamespace(cfg.Spec) && !cfg.Unprivileged {
 		rcfg.OpenSource = func(index int) (*os.File, error) { return askBindSource(conn, index) }
 	}
 	return rootfs.Setup(rcfg, beforePivot)

@@ -17,6 +17,9 @@ import (
 // be the container's: ps, pause, events and update act on what it holds.
 func (c *Container) Cgroup() (cgroups.Manager, error) {
 	m, err := c.verifiedCgroup()
+	if c.State.NoCgroup {
+		return nil, fmt.Errorf("container %s has no cgroup: it was created --rootless by a user who may not create one", c.State.ID)
+	}
 	if errors.Is(err, errNoCgroup) {
 		return nil, fmt.Errorf("container %s has no cgroup", c.State.ID)
 	}

@@ -22,12 +22,17 @@ import (
 type initConfig struct {
 	// Spec is the container's config; for exec, Spec.Process is the exec'd
 	// process.
-	Spec       *specs.Spec `json:"spec"`
-	ID         string      `json:"id"`
-	Bundle     string      `json:"bundle"`
-	Rootfs     string      `json:"rootfs"` // absolute, symlinks resolved
-	NoPivot    bool        `json:"noPivot,omitempty"`
-	CgroupPath string      `json:"cgroupPath,omitempty"` // within the unified hierarchy
+	Spec    *specs.Spec `json:"spec"`
+	ID      string      `json:"id"`
+	Bundle  string      `json:"bundle"`
+	Rootfs  string      `json:"rootfs"` // absolute, symlinks resolved
+	NoPivot bool        `json:"noPivot,omitempty"`
+	// Unprivileged: the runtime has no rights beyond the caller's, so it
+	// may not look into the init's mount namespace (the init is not
+	// dumpable) and could open no bind source the init cannot: the init
+	// opens them itself.
+	Unprivileged bool   `json:"unprivileged,omitempty"`
+	CgroupPath   string `json:"cgroupPath,omitempty"` // within the unified hierarchy
 	// CgroupV1 are the container's v1 hierarchies, for a "cgroup" mount
 	// on a host that has them.
 	CgroupV1     []cgroups.MountedHierarchy `json:"cgroupV1,omitempty"`
@@ -251,27 +256,67 @@ func runStage(conn *syncConn, cmd *exec.Cmd, r *spawnRequest) (int, error) {
 }
 
 // writeIDMaps writes a new user namespace's maps from the parent user
-// namespace, which is the only place they can be written from.
+// namespace, which is the only place they can be written from. Without
+// privileges the kernel accepts only a map of the caller's own id; any
+// other goes through the setuid newuidmap and newgidmap (the uidmap
+// package), which grant the ranges /etc/subuid and /etc/subgid give the
+// user.
 func writeIDMaps(pid int, uidMap, gidMap []specs.LinuxIDMapping) error {
-	format := func(maps []specs.LinuxIDMapping) []byte {
-		var b strings.Builder
-		for _, m := range maps {
-			fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+	if os.Geteuid() == 0 {
+		if err := writeIDMap(pid, "uid_map", uidMap); err != nil {
+			return err
 		}
-		return []byte(b.String())
+		return writeIDMap(pid, "gid_map", gidMap)
 	}
-	if os.Geteuid() != 0 {
-		// Without CAP_SETGID in the parent namespace the kernel only accepts
-		// a gid map once setgroups is denied.
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", pid), []byte("deny"), 0); err != nil {
-			return fmt.Errorf("deny setgroups: %w", err)
+	if mapsOnly(uidMap, os.Geteuid()) {
+		if err := writeIDMap(pid, "uid_map", uidMap); err != nil {
+			return err
 		}
+	} else if err := runIDMapHelper("newuidmap", pid, uidMap); err != nil {
+		return err
 	}
-	if err := os.WriteFile(fmt.Sprintf("/proc/%d/uid_map", pid), format(uidMap), 0); err != nil {
-		return fmt.Errorf("write uid map: %w", err)
+	if !mapsOnly(gidMap, os.Getegid()) {
+		return runIDMapHelper("newgidmap", pid, gidMap)
 	}
-	if err := os.WriteFile(fmt.Sprintf("/proc/%d/gid_map", pid), format(gidMap), 0); err != nil {
-		return fmt.Errorf("write gid map: %w", err)
+	// Without CAP_SETGID in the parent namespace the kernel only accepts
+	// a gid map once setgroups is denied.
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/setgroups", pid), []byte("deny"), 0); err != nil {
+		return fmt.Errorf("deny setgroups: %w", err)
+	}
+	return writeIDMap(pid, "gid_map", gidMap)
+}
+
+// mapsOnly: m maps exactly one id, the host's id.
+func mapsOnly(m []specs.LinuxIDMapping, id int) bool {
+	return len(m) == 1 && m[0].Size == 1 && m[0].HostID == uint32(id)
+}
+
+func writeIDMap(pid int, file string, m []specs.LinuxIDMapping) error {
+	var b strings.Builder
+	for _, r := range m {
+		fmt.Fprintf(&b, "%d %d %d\n", r.ContainerID, r.HostID, r.Size)
+	}
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", pid, file), []byte(b.String()), 0); err != nil {
+		return fmt.Errorf("write %s: %w", strings.ReplaceAll(file, "_", " "), err)
+	}
+	return nil
+}
+
+// runIDMapHelper writes pid's map m through helper (newuidmap or
+// newgidmap), which checks m against the caller's subordinate ids.
+func runIDMapHelper(helper string, pid int, m []specs.LinuxIDMapping) error {
+	path, err := exec.LookPath(helper)
+	if err != nil {
+		return fmt.Errorf("an unprivileged user's map of ids other than its own needs %s (package uidmap): %w", helper, err)
+	}
+	args := []string{strconv.Itoa(pid)}
+	for _, r := range m {
+		args = append(args, strconv.FormatUint(uint64(r.ContainerID), 10), strconv.FormatUint(uint64(r.HostID), 10), strconv.FormatUint(uint64(r.Size), 10))
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Env = []string{}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", helper, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }

@@ -58,6 +58,10 @@ type State struct {
 	// holding the cgroup, and SystemdSlice the slice it was put in.
 	SystemdUnit  string `json:"systemdUnit,omitempty"`
 	SystemdSlice string `json:"systemdSlice,omitempty"`
+	// NoCgroup: created under --rootless where the caller may not create a
+	// cgroup; the container runs in the caller's, and its init is known by
+	// its pid, start time and pid namespace alone.
+	NoCgroup bool `json:"noCgroup,omitempty"`
 	// CgroupMark is the token create marks the cgroup with, and
 	// CgroupInode the cgroup directory's inode (see verifiedCgroup).
 	CgroupMark  string `json:"cgroupMark,omitempty"`

@@ -285,9 +285,15 @@ static void create_user_namespace(void)
 {
 	if (unshare(CLONE_NEWUSER) < 0)
 		fail("create user namespace");
-	// The maps can only be written from the parent user namespace.
+	// The maps can only be written from the parent user namespace. A
+	// parent without privileges owns our /proc files only while we are
+	// dumpable; no process of the container exists yet to take advantage.
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail("prctl(PR_SET_DUMPABLE) for the id maps");
 	send_pid_message("usermap", getpid());
 	wait_for_ack();
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("prctl(PR_SET_DUMPABLE)");
 	// The caller becomes root in it once the time offsets are written.
 }
 

@@ -47,7 +47,24 @@ func Load(paths map[string]string) (*Manager, error) {
 	return newManager(paths, hier)
 }
 
+// LoadView is the cgroup at paths for looking at only, the root cgroup
+// included: a container without a cgroup of its own shows the caller's
+// in its "cgroup" mount, which may be the root.
+func LoadView(paths map[string]string) (*Manager, error) {
+	hier, err := cgroups.V1Hierarchies()
+	if err != nil {
+		return nil, err
+	}
+	return locate(paths, hier, true)
+}
+
 func newManager(paths map[string]string, hier map[string]cgroups.Hierarchy) (*Manager, error) {
+	return locate(paths, hier, false)
+}
+
+// locate finds the directory of each hierarchy's path; the root cgroup
+// only with allowRoot.
+func locate(paths map[string]string, hier map[string]cgroups.Hierarchy, allowRoot bool) (*Manager, error) {
 	m := &Manager{dirs: map[string]string{}, paths: map[string]string{}, mountpoints: map[string]string{}}
 	for ctrl, p := range paths {
 		h, ok := hier[ctrl]
@@ -60,7 +77,7 @@ func newManager(paths map[string]string, hier map[string]cgroups.Hierarchy) (*Ma
 		if err != nil {
 			return nil, err
 		}
-		if clean == "/" {
+		if clean == "/" && !allowRoot {
 			return nil, errors.New("the root cgroup cannot be managed as a container cgroup")
 		}
 		rel := clean

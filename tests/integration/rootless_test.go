@@ -1,0 +1,314 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// rootlessUser is an unprivileged account made for one test, with a
+// directory of its own (readable by all, as a home would be) holding its
+// copy of the runtime, its bundle and its XDG_RUNTIME_DIR.
+type rootlessUser struct {
+	name     string
+	uid, gid uint32
+	dir      string
+}
+
+func (u *rootlessUser) xdgDir() string   { return filepath.Join(u.dir, "xdg") }
+func (u *rootlessUser) bundle() string   { return filepath.Join(u.dir, "bundle") }
+func (u *rootlessUser) binary() string   { return filepath.Join(u.dir, "oci-rt") }
+func (u *rootlessUser) stateDir() string { return filepath.Join(u.xdgDir(), "oci-rt") }
+
+// newRootlessUser adds the account name (removing one an interrupted run
+// left) and removes it, with its directory, when the test ends.
+func newRootlessUser(t *testing.T, name string) *rootlessUser {
+	t.Helper()
+	_ = exec.Command("userdel", name).Run()
+	if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
+		t.Fatalf("useradd %s: %v\n%s", name, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
+			t.Errorf("userdel %s: %v\n%s", name, err, out)
+		}
+	})
+	account, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(account.Uid)
+	gid, _ := strconv.Atoi(account.Gid)
+	dir, err := os.MkdirTemp("", "ocirt-"+name+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	u := &rootlessUser{name: name, uid: uint32(uid), gid: uint32(gid), dir: dir}
+	must(t, os.Chmod(dir, 0o755))
+	must(t, os.Mkdir(u.xdgDir(), 0o700))
+	for _, cp := range [][]string{{rtBinary, u.binary()}, {templateBundle, u.bundle()}} {
+		if out, err := exec.Command("cp", "-a", cp[0], cp[1]).CombinedOutput(); err != nil {
+			t.Fatalf("cp %s: %v\n%s", cp[0], err, out)
+		}
+	}
+	must(t, os.Remove(filepath.Join(u.bundle(), "config.json")))
+	if out, err := exec.Command("chown", "-R", account.Uid+":"+account.Gid, dir).CombinedOutput(); err != nil {
+		t.Fatalf("chown: %v\n%s", err, out)
+	}
+	return u
+}
+
+// command is binary args... run as the user, in its bundle, with the
+// environment of its login session and stdin from /dev/null.
+func (u *rootlessUser) command(binary string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = u.bundle()
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.dir, "USER=" + u.name, "XDG_RUNTIME_DIR=" + u.xdgDir()}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
+	return cmd
+}
+
+// runtime is the user's oci-rt at the state directory it uses by default,
+// for the harness's Run and friends.
+func (u *rootlessUser) runtime(t *testing.T) *Runtime {
+	return &Runtime{t: t, Root: u.stateDir(), Bin: u.binary()}
+}
+
+// run is `oci-rt --root <its default> args...` as the user.
+func (u *rootlessUser) run(t *testing.T, args ...string) Result {
+	t.Helper()
+	return u.runtime(t).RunCmd(u.command(u.binary(), append([]string{"--root", u.stateDir()}, args...)...))
+}
+
+// writeRootlessSpec has the user write the bundle's config with `spec
+// --rootless`, then applies edits.
+func (u *rootlessUser) writeRootlessSpec(t *testing.T, edits ...func(*specs.Spec)) {
+	t.Helper()
+	if out, err := u.command(u.binary(), "spec", "--rootless").CombinedOutput(); err != nil {
+		t.Fatalf("spec --rootless as %s: %v\n%s", u.name, err, out)
+	}
+	editBundle(t, u.bundle(), append([]func(*specs.Spec){func(s *specs.Spec) { s.Process.Terminal = false }}, edits...)...)
+}
+
+// An ordinary user with no cgroup delegated runs the lifecycle in a user
+// namespace that maps only itself, as with runc --rootless: state under
+// $XDG_RUNTIME_DIR/oci-rt (sticky, so that the runtime directory's
+// clean-up keeps it), no cgroup made anywhere, exec and kill reach the
+// container through its init, and ps and pause, which need a cgroup, fail
+// saying so.
+func TestRootlessUnprivilegedLifecycle(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /proc/self/uid_map; id -u"))
+
+	// The default --root of a non-root caller.
+	if out, err := u.command(u.binary(), "list", "-q").CombinedOutput(); err != nil || len(out) != 0 {
+		t.Fatalf("list as %s: %v %q", u.name, err, out)
+	}
+	fi, err := os.Stat(u.stateDir())
+	if err != nil {
+		t.Fatalf("default state directory: %v", err)
+	}
+	if fi.Mode()&(os.ModePerm|os.ModeSticky) != 0o700|os.ModeSticky || fi.Sys().(*syscall.Stat_t).Uid != u.uid {
+		t.Errorf("%s: mode %v uid %d, want 0700 with the sticky bit, owned by %d", u.stateDir(), fi.Mode(), fi.Sys().(*syscall.Stat_t).Uid, u.uid)
+	}
+
+	runID := newID(t)
+	res := u.run(t, "run", "--bundle", u.bundle(), runID)
+	if fields := strings.Fields(res.Stdout); res.Code != 0 || len(fields) != 4 ||
+		fields[0] != "0" || fields[1] != strconv.Itoa(int(u.uid)) || fields[2] != "1" || fields[3] != "0" {
+		t.Fatalf("%s: want root in a user namespace mapping 0 to uid %d alone", res, u.uid)
+	}
+
+	editBundle(t, u.bundle(), withArgs("sleep", "1000"))
+	id := newID(t)
+	if res := u.run(t, "create", "--bundle", u.bundle(), id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { u.run(t, "delete", "--force", id) })
+	for _, d := range allCgroupDirs(id) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("cgroup %s exists for a container of an unprivileged user", d)
+		}
+	}
+	if res := u.run(t, "start", id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	if res := u.run(t, "state", id); res.Code != 0 || !strings.Contains(res.Stdout, `"status": "running"`) {
+		t.Errorf("%s: want running", res)
+	}
+	if res := u.run(t, "exec", id, "cat", "/proc/self/uid_map"); res.Code != 0 || len(strings.Fields(res.Stdout)) != 3 {
+		t.Errorf("%s: want the container's one-line uid map", res)
+	}
+	if res := u.run(t, "list", "-q"); res.Code != 0 || strings.TrimSpace(res.Stdout) != id {
+		t.Errorf("%s: want %s listed", res, id)
+	}
+	checkFailure(t, u.run(t, "ps", id), "has no cgroup")
+	checkFailure(t, u.run(t, "pause", id), "has no cgroup")
+	if res := u.run(t, "kill", id, "KILL"); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	waitFor(t, 10*time.Second, "the container to stop", func() bool {
+		return strings.Contains(u.run(t, "state", id).Stdout, `"status": "stopped"`)
+	})
+	if res := u.run(t, "delete", id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	if entries, err := os.ReadDir(u.stateDir()); err != nil || len(entries) != 0 {
+		t.Errorf("state directory after delete: %v %v", entries, err)
+	}
+}
+
+// A limit needs a cgroup: without one that the user may create, create
+// fails naming the controller, as runc's does, and leaves nothing behind.
+func TestRootlessLimitWithoutCgroupFails(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	limit := int64(64 << 20)
+	u.writeRootlessSpec(t, func(s *specs.Spec) {
+		s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}
+	})
+	const want = "cannot set memory limit: container could not join or create cgroup"
+	checkFailure(t, u.run(t, "create", "--bundle", u.bundle(), newID(t)), want)
+	if entries, err := os.ReadDir(u.stateDir()); err != nil || len(entries) != 0 {
+		t.Errorf("state directory after the failed create: %v %v", entries, err)
+	}
+	runcRoot := filepath.Join(u.xdgDir(), "runc")
+	out, err := u.command("/usr/sbin/runc", "--root", runcRoot, "--rootless=true", "create", newID(t)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), want) {
+		t.Errorf("runc --rootless=true create: %v %q; the comparison no longer holds", err, out)
+	}
+}
+
+// One user can neither read nor command another's containers: the state
+// directory is the owner's alone, and pointed at it, the other user's
+// runtime refuses it even where the modes let it look.
+func TestRootlessUsersIsolated(t *testing.T) {
+	owner := newRootlessUser(t, "ocirt-rl1")
+	other := newRootlessUser(t, "ocirt-rl2")
+	owner.writeRootlessSpec(t, withArgs("sleep", "1000"))
+	id := newID(t)
+	if res := owner.run(t, "run", "--detach", "--bundle", owner.bundle(), id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { owner.run(t, "delete", "--force", id) })
+
+	intruder := func(args ...string) Result {
+		return other.runtime(t).RunCmd(other.command(other.binary(), append([]string{"--root", owner.stateDir()}, args...)...))
+	}
+	for _, args := range [][]string{{"state", id}, {"kill", id, "KILL"}, {"delete", "--force", id}} {
+		checkFailure(t, intruder(args...), "permission denied")
+	}
+	// With every directory on the way open to others, the ownership
+	// check still refuses the store.
+	must(t, os.Chmod(owner.xdgDir(), 0o755))
+	must(t, os.Chmod(owner.stateDir(), 0o755))
+	for _, args := range [][]string{{"list"}, {"state", id}, {"kill", id, "KILL"}, {"delete", "--force", id}} {
+		checkFailure(t, intruder(args...), "not by the caller")
+	}
+	if res := owner.run(t, "state", id); res.Code != 0 || !strings.Contains(res.Stdout, `"status": "running"`) {
+		t.Errorf("%s: the owner's container must still run", res)
+	}
+	// The same name is the other user's own in its own store.
+	other.writeRootlessSpec(t, withArgs("true"))
+	if res := other.run(t, "run", "--bundle", other.bundle(), id); res.Code != 0 {
+		t.Errorf("%s: a container of the same name in another user's store", res)
+	}
+}
+
+// subordinateStart is the first id of name's range in /etc/subuid or
+// /etc/subgid (useradd gives a new user one of SUB_UID_COUNT ids).
+func subordinateStart(t *testing.T, file, name string) uint32 {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		fields := strings.Split(line, ":")
+		if len(fields) == 3 && fields[0] == name {
+			start, err := strconv.ParseUint(fields[1], 10, 32)
+			if err != nil {
+				t.Fatalf("%s: %q: %v", file, line, err)
+			}
+			return uint32(start)
+		}
+	}
+	t.Fatalf("%s has no range for %s (SUB_UID_COUNT in /etc/login.defs)", file, name)
+	return 0
+}
+
+// Maps beyond the user's own id go through newuidmap and newgidmap, which
+// grant the user's subordinate ranges: the process runs as a mapped
+// non-root id, and setgroups stays allowed, as with runc.
+func TestRootlessSubordinateRanges(t *testing.T) {
+	if _, err := exec.LookPath("newuidmap"); err != nil {
+		t.Fatal("newuidmap missing: install the uidmap package (tests/install-deps.sh)")
+	}
+	u := newRootlessUser(t, "ocirt-rl1")
+	subUID := subordinateStart(t, "/etc/subuid", u.name)
+	subGID := subordinateStart(t, "/etc/subgid", u.name)
+	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g"),
+		func(s *specs.Spec) {
+			s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: subUID, Size: 65536})
+			s.Linux.GIDMappings = append(s.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: subGID, Size: 65536})
+			s.Process.User = specs.User{UID: 1000, GID: 1000}
+		})
+	res := u.run(t, "run", "--bundle", u.bundle(), newID(t))
+	want := strings.Join([]string{
+		"0", strconv.Itoa(int(u.uid)), "1", "1", strconv.Itoa(int(subUID)), "65536",
+		"0", strconv.Itoa(int(u.gid)), "1", "1", strconv.Itoa(int(subGID)), "65536",
+		"allow", "1000", "1000",
+	}, " ")
+	if res.Code != 0 || strings.Join(strings.Fields(res.Stdout), " ") != want {
+		t.Fatalf("%s: want %q", res, want)
+	}
+	// A range the user was not given is refused, by newuidmap.
+	editBundle(t, u.bundle(), func(s *specs.Spec) {
+		s.Linux.UIDMappings[1] = specs.LinuxIDMapping{ContainerID: 1, HostID: 10, Size: 100}
+		s.Process.User = specs.User{UID: 1, GID: 1}
+	})
+	checkFailure(t, u.run(t, "run", "--bundle", u.bundle(), newID(t)), "newuidmap")
+}
+
+// Without privileges a user's own file binds into the container, and a
+// device of the config is bound from the host, mknod being refused in a
+// user namespace (the node works as far as the host's modes let the
+// user: /dev/kmsg is not readable, but it is the host's node).
+func TestRootlessBindsAndDevices(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	own := filepath.Join(u.dir, "note")
+	must(t, os.WriteFile(own, []byte("mine\n"), 0o600))
+	must(t, os.Chown(own, int(u.uid), int(u.gid)))
+	major, minor, mode := int64(1), int64(11), os.FileMode(0o644)
+	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /note; stat -c '%t:%T' /dev/kmsg"), func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/note", Type: "bind", Source: own, Options: []string{"bind", "ro"}})
+		s.Linux.Devices = append(s.Linux.Devices, specs.LinuxDevice{Path: "/dev/kmsg", Type: "c", Major: major, Minor: minor, FileMode: &mode})
+	})
+	res := u.run(t, "run", "--bundle", u.bundle(), newID(t))
+	if got := strings.Fields(res.Stdout); res.Code != 0 || len(got) != 2 || got[0] != "mine" || got[1] != "1:b" {
+		t.Fatalf("%s: want the user's file and the host's /dev/kmsg (1:b in hex)", res)
+	}
+	// A fresh sysfs needs a network namespace the user owns; without one
+	// the kernel refuses it and create fails, as runc's does (spec
+	// --rootless binds the host's /sys instead).
+	editBundle(t, u.bundle(), withArgs("ls", "/sys/kernel"), func(s *specs.Spec) {
+		for i := range s.Mounts {
+			if s.Mounts[i].Destination == "/sys" {
+				s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}}
+			}
+		}
+	})
+	checkFailure(t, u.run(t, "run", "--bundle", u.bundle(), newID(t)), "mount sysfs on /sys")
+	out, err := u.command("/usr/sbin/runc", "--root", filepath.Join(u.xdgDir(), "runc"), "run", newID(t)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "operation not permitted") {
+		t.Errorf("runc run with a sysfs mount: %v %q; the comparison no longer holds", err, out)
+	}
+}
