@@ -15,6 +15,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // parallel runs f(0..n-1) at once and waits for all of them.
@@ -217,11 +218,34 @@ func countLeaks(t testing.TB, r *Runtime) leakCounts {
 // initFDs counts the fds a created (not yet started) init holds.
 func initFDs(t testing.TB, pid int) int {
 	t.Helper()
+	waitBlockedOnFifo(t, pid)
 	entries, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return len(entries)
+}
+
+// waitBlockedOnFifo waits until a created init sits in the open of its
+// exec fifo, where it stays until start. create returns a moment before
+// that: until then the init may still be opening the directory it
+// reopens the fifo through, so its fds are not yet the ones it waits with.
+func waitBlockedOnFifo(t testing.TB, pid int) {
+	t.Helper()
+	openat := strconv.Itoa(unix.SYS_OPENAT) + " "
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", pid))
+		for _, task := range tasks {
+			if b, err := os.ReadFile(task); err == nil && strings.HasPrefix(string(b), openat) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("init %d never blocked opening its exec fifo", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // TestNoLeaksOverCycles: create/start/wait/delete cycles

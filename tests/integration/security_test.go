@@ -319,6 +319,7 @@ func TestCreatedInitFDs(t *testing.T) {
 	}
 	c := &Container{ID: id, Pid: readPidFile(t, pidFile), Output: out.Name()}
 	c.exited = adopt(t, c.Pid)
+	waitBlockedOnFifo(t, c.Pid)
 	fdDir := fmt.Sprintf("/proc/%d/fd", c.Pid)
 	entries, err := os.ReadDir(fdDir)
 	if err != nil {
