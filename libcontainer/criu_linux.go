@@ -76,22 +76,26 @@ func (c *Container) dump(criuPath string, o *CheckpointOptions, spec *specs.Spec
 		}
 		netnsInode = st.Ino
 	}
+	stdio, err := stdioKeys(pid)
+	if err != nil {
+		return err
+	}
 	opts, err := dumpOptions(o, spec, c.State.Rootfs, pid, netnsInode, freezeDir(cg))
 	if err != nil {
 		return err
 	}
+	opts.External = append(opts.External, externalStdio(stdio)...)
 	if !o.PreDump {
-		if err := writeCheckpointRecord(images.Name(), pid, spec); err != nil {
+		if err := writeCheckpointRecord(images.Name(), stdio, spec); err != nil {
 			return err
 		}
 	}
 	run := &criuRun{workDir: work.Name(), logName: opts.LogFile}
-	opts.ImagesDirFd = run.addFile(images)
-	opts.WorkDirFd = run.addFile(work)
+	// CRIU opens these through our /proc/PID/fd, as the fds of the
+	// process at the other end of its socket.
+	opts.ImagesDirFd, opts.WorkDirFd = int32(images.Fd()), int32(work.Fd())
 	if o.StatusFD >= 0 {
-		status := os.NewFile(uintptr(o.StatusFD), "status-fd")
-		defer status.Close()
-		opts.StatusFd = run.addFile(status)
+		opts.StatusFd = int32(o.StatusFD)
 	}
 	reqType := criurpc.Dump
 	if o.PreDump {
@@ -154,15 +158,79 @@ func freezeDir(cg cgroups.Manager) string {
 	return ""
 }
 
-// writeCheckpointRecord saves what restore needs besides the images.
-func writeCheckpointRecord(imageDir string, pid int, spec *specs.Spec) error {
-	record := newCheckpointRecord(spec)
-	for fd := range record.Stdio {
-		target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, fd))
-		if err == nil {
-			record.Stdio[fd] = target
+// stdioKeys names the init's fds 0-2 as CRIU's images will: a pipe by
+// its "pipe:[inode]", a file outside the container's mounts (the caller's
+// /dev/null, a log file) as the external file "file[mnt_id:inode]" that
+// CRIU would otherwise fail to find. Restore hands its own stdio in under
+// these names. A file inside the container keeps no name: CRIU restores it.
+func stdioKeys(pid int) ([3]string, error) {
+	var keys [3]string
+	mounts, err := mountIDs(pid)
+	if err != nil {
+		return keys, err
+	}
+	for fd := range keys {
+		link := fmt.Sprintf("/proc/%d/fd/%d", pid, fd)
+		target, err := os.Readlink(link)
+		if err != nil {
+			continue // closed
+		}
+		if strings.HasPrefix(target, "pipe:") {
+			keys[fd] = target
+			continue
+		}
+		mntID, err := fdMountID(pid, fd)
+		if err != nil {
+			return keys, err
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(link, &st); err != nil {
+			return keys, fmt.Errorf("stdio of container init %d: %w", pid, err)
+		}
+		if !mounts[mntID] {
+			keys[fd] = fmt.Sprintf("file[%x:%x]", mntID, st.Ino)
 		}
 	}
+	return keys, nil
+}
+
+// mountIDs are the IDs of the mounts in pid's mount namespace.
+func mountIDs(pid int) (map[uint64]bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return nil, fmt.Errorf("mounts of container init %d: %w", pid, err)
+	}
+	ids := map[uint64]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		var id uint64
+		if _, err := fmt.Sscan(line, &id); err == nil {
+			ids[id] = true
+		}
+	}
+	return ids, nil
+}
+
+// fdMountID is the mnt_id line of pid's fdinfo for fd.
+func fdMountID(pid, fd int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	if err != nil {
+		return 0, fmt.Errorf("stdio of container init %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "mnt_id:"); ok {
+			var id uint64
+			if _, err := fmt.Sscan(v, &id); err == nil {
+				return id, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("fdinfo of fd %d of container init %d has no mnt_id", fd, pid)
+}
+
+// writeCheckpointRecord saves what restore needs besides the images.
+func writeCheckpointRecord(imageDir string, stdio [3]string, spec *specs.Spec) error {
+	record := newCheckpointRecord(spec)
+	record.Stdio = stdio
 	data, err := json.Marshal(record)
 	if err != nil {
 		return err
@@ -268,8 +336,7 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	}
 	opts.InheritFd = stdioInheritance(record)
 	run := &criuRun{workDir: work.Name(), logName: opts.LogFile}
-	opts.ImagesDirFd = run.addFile(images)
-	opts.WorkDirFd = run.addFile(work)
+	opts.ImagesDirFd, opts.WorkDirFd = int32(images.Fd()), int32(work.Fd())
 	if path := joinedNetNS(cr.spec); path != "" {
 		netns, err := os.Open(path)
 		if err != nil {
@@ -311,17 +378,28 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	return cr.lock.Save(cr.st)
 }
 
-// stdioInheritance hands CRIU our stdio for the process's pipes: a pipe
-// whose other end was outside the container cannot be restored from the
-// images, so the restored process writes to (or reads from) ours.
+// stdioInheritance hands CRIU our stdio for the process's pipes and
+// external files (see stdioKeys): their other end was outside the
+// container, so the restored process writes to (or reads from) ours.
 func stdioInheritance(record *CheckpointRecord) []criurpc.InheritFd {
 	var inherit []criurpc.InheritFd
-	for fd, target := range record.Stdio {
-		if strings.HasPrefix(target, "pipe:") {
-			inherit = append(inherit, criurpc.InheritFd{Key: target, Fd: int32(fd)})
+	for fd, key := range record.Stdio {
+		if key != "" {
+			inherit = append(inherit, criurpc.InheritFd{Key: key, Fd: int32(fd)})
 		}
 	}
 	return inherit
+}
+
+// externalStdio are the stdio keys CRIU must be told are external files.
+func externalStdio(keys [3]string) []string {
+	var ext []string
+	for _, key := range keys {
+		if strings.HasPrefix(key, "file[") {
+			ext = append(ext, key)
+		}
+	}
+	return ext
 }
 
 // criuCgroupRoots are the container's cgroups, where CRIU puts the tasks.

@@ -102,13 +102,18 @@ func TestRestoreExternalMountsComeFromNewBundle(t *testing.T) {
 	}
 }
 
-// TestStdioPipesAreInherited: only pipes are handed in, under the name the
-// dump recorded and as the fd they were.
+// TestStdioPipesAreInherited: pipes and external files are handed in,
+// under the name the dump recorded and as the fd they were; only the
+// files are declared external at the dump.
 func TestStdioPipesAreInherited(t *testing.T) {
-	got := stdioInheritance(&CheckpointRecord{Stdio: [3]string{"/dev/null", "pipe:[77]", "pipe:[78]"}})
-	want := []criurpc.InheritFd{{Key: "pipe:[77]", Fd: 1}, {Key: "pipe:[78]", Fd: 2}}
+	keys := [3]string{"", "pipe:[77]", "file[1f:4]"}
+	got := stdioInheritance(&CheckpointRecord{Stdio: keys})
+	want := []criurpc.InheritFd{{Key: "pipe:[77]", Fd: 1}, {Key: "file[1f:4]", Fd: 2}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("inherited %v, want %v", got, want)
+	}
+	if ext := externalStdio(keys); !reflect.DeepEqual(ext, []string{"file[1f:4]"}) {
+		t.Errorf("external files %v, want only the file", ext)
 	}
 }
 

@@ -75,7 +75,9 @@ func FormatCriuVersion(v int) string {
 type criuRun struct {
 	cmd  *exec.Cmd
 	sock *os.File
-	// extra are the files CRIU gets from fd 4 on (3 is the socket).
+	// extra are the files CRIU gets from fd 4 on (3 is the socket), for
+	// the fds CRIU takes as its own (inherit_fd); images_dir_fd and the
+	// like it opens through our /proc/PID/fd instead.
 	extra []*os.File
 	// workDir is where CRIU writes its log; logName the log's name.
 	workDir, logName string
