@@ -105,7 +105,9 @@ func (c *Container) dump(criuPath string, o *CheckpointOptions, spec *specs.Spec
 		return err
 	}
 	_, err = run.do(&criurpc.Req{Type: reqType, Opts: opts}, nil)
-	if closeErr := run.close(); err == nil && closeErr != nil {
+	// After a pre-dump CRIU waits for the next dump of a series and
+	// fails when the socket closes instead: its exit says nothing then.
+	if closeErr := run.close(); err == nil && closeErr != nil && !o.PreDump {
 		err = fmt.Errorf("criu: %w%s", closeErr, run.logHint())
 	}
 	return err
