@@ -39,21 +39,30 @@ var checkpointCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		images, err := criuImagePath(ctx)
+		o, err := checkpointOptions(ctx)
 		if err != nil {
 			return err
 		}
-		return c.Checkpoint(&libcontainer.CheckpointOptions{
-			CriuFlags:    criuFlags(ctx),
-			ImagePath:    images,
-			WorkPath:     ctx.String("work-path"),
-			ParentPath:   ctx.String("parent-path"),
-			LeaveRunning: ctx.Bool("leave-running"),
-			PreDump:      ctx.Bool("pre-dump"),
-			PageServer:   ctx.String("page-server"),
-			StatusFD:     ctx.Int("status-fd"),
-		})
+		return c.Checkpoint(o)
 	},
+}
+
+// checkpointOptions are checkpoint's flags.
+func checkpointOptions(ctx *cli.Context) (*libcontainer.CheckpointOptions, error) {
+	images, err := criuImagePath(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &libcontainer.CheckpointOptions{
+		CriuFlags:    criuFlags(ctx),
+		ImagePath:    images,
+		WorkPath:     ctx.String("work-path"),
+		ParentPath:   ctx.String("parent-path"),
+		LeaveRunning: ctx.Bool("leave-running"),
+		PreDump:      ctx.Bool("pre-dump"),
+		PageServer:   ctx.String("page-server"),
+		StatusFD:     ctx.Int("status-fd"),
+	}, nil
 }
 
 // criuImagePath is --image-path, by default ./checkpoint as runc has it.

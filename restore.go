@@ -29,19 +29,11 @@ var restoreCommand = &cli.Command{
 }
 
 func restoreAction(ctx *cli.Context) error {
-	id, err := containerID(ctx, 1, 1)
-	if err != nil {
-		return err
-	}
 	store, err := openStore(ctx)
 	if err != nil {
 		return err
 	}
-	images, err := criuImagePath(ctx)
-	if err != nil {
-		return err
-	}
-	pidFile, err := pidFileFlag(ctx)
+	o, err := restoreOptions(ctx)
 	if err != nil {
 		return err
 	}
@@ -56,7 +48,36 @@ func restoreAction(ctx *cli.Context) error {
 	if !detach {
 		signals = holdSignals()
 	}
-	c, err := libcontainer.Restore(store, &libcontainer.RestoreOptions{
+	c, err := libcontainer.Restore(store, o)
+	if err != nil || detach {
+		return err
+	}
+	signals.ready()
+	status := waitForward(c.State.InitPid, signals, nil)
+	if err := libcontainer.Delete(store, c.ID(), true); err != nil {
+		return err
+	}
+	if status != 0 {
+		return &exitError{status: status}
+	}
+	return nil
+}
+
+// restoreOptions are restore's arguments and flags.
+func restoreOptions(ctx *cli.Context) (*libcontainer.RestoreOptions, error) {
+	id, err := containerID(ctx, 1, 1)
+	if err != nil {
+		return nil, err
+	}
+	images, err := criuImagePath(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pidFile, err := pidFileFlag(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &libcontainer.RestoreOptions{
 		CreateOptions: libcontainer.CreateOptions{
 			ID:            id,
 			Bundle:        ctx.String("bundle"),
@@ -70,17 +91,5 @@ func restoreAction(ctx *cli.Context) error {
 		WorkPath:        ctx.String("work-path"),
 		LsmProfile:      ctx.String("lsm-profile"),
 		LsmMountContext: ctx.String("lsm-mount-context"),
-	})
-	if err != nil || detach {
-		return err
-	}
-	signals.ready()
-	status := waitForward(c.State.InitPid, signals, nil)
-	if err := libcontainer.Delete(store, c.ID(), true); err != nil {
-		return err
-	}
-	if status != 0 {
-		return &exitError{status: status}
-	}
-	return nil
+	}, nil
 }
