@@ -301,3 +301,34 @@ func TestCriuDifferentialRunc(t *testing.T) {
 		}
 	}
 }
+
+// TestCriuForegroundRestore: restore without --detach waits for the
+// restored process, exits with its status (137 for SIGKILL) and deletes
+// the container, as run does.
+func TestCriuForegroundRestore(t *testing.T) {
+	r := newRuntime(t)
+	bundle := newBundle(t, shell(counterScript))
+	c := startCounter(t, r, bundle)
+	images := filepath.Join(t.TempDir(), "images")
+	last := checkpointCounter(t, r, c, images)
+	pr, pw, err := os.Pipe()
+	noErr(t, err)
+	id := newID(t)
+	cmd := r.Command("restore", "--image-path", images, "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = pw, pw
+	noErr(t, cmd.Start())
+	pw.Close()
+	restored := &pipedContainer{ID: id, lines: pipeLines(pr)}
+	if got := atoi(t, restored.next(t)); got != last+1 {
+		t.Fatalf("restored counter printed %d first, want %d", got, last+1)
+	}
+	st := r.State(id)
+	if st.Status != "running" {
+		t.Fatalf("restored container is %s", st.Status)
+	}
+	r.Must("kill", id, "KILL")
+	if code := exitCode(t, cmd, cmd.Wait()); code != 137 {
+		t.Errorf("foreground restore exited %d, want 137 (the process's SIGKILL)", code)
+	}
+	assertRestoredGone(t, r, id, st.Pid)
+}
