@@ -92,7 +92,8 @@ test-vm: deps build
 		$(VMBIN)/devices.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs2.test -test.v -test.count=1 --- \
-		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1
+		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1 --- \
+		$(VMBIN)/integration.test -test.run 'Criu|Checkpoint' -test.v -test.count=1
 	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.run V1 -test.v -test.count=1 --- \
 		$(VMBIN)/fs.test -test.run V1 -test.v -test.count=1 --- \
@@ -109,11 +110,13 @@ conformance: build
 	tests/conformance/vm.sh --runtime ./oci-rt --expect tests/conformance/expected-vm.txt
 
 # Start and exec latency and memory against runc and crun, on this host
-# and in the cgroup v2 VM, and the seccomp compiler against libseccomp.
+# and in the cgroup v2 VM, the seccomp compiler against libseccomp, and
+# checkpoint and restore of 256 MiB against runc in the VM.
 bench: deps build
 	tests/bench/run.sh
 	$(GO) test -tags $(GOTAGS),libseccomp -count=1 -run TestBenchmarkFigures -v ./seccomp/
 	tests/bench/vm.sh
+	tests/bench/criu.sh
 
 clean:
 	rm -f $(BINARY)

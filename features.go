@@ -9,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
+	"github.com/oci-rt/oci-rt/libcontainer"
 	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
@@ -19,8 +20,10 @@ import (
 var featuresCommand = &cli.Command{
 	Name:  "features",
 	Usage: "print what this runtime supports on this host, as JSON",
-	Action: func(*cli.Context) error {
-		return printJSON(hostFeatures())
+	Action: func(ctx *cli.Context) error {
+		f := hostFeatures()
+		f.Annotations = criuAnnotations(libcontainer.FindCriu(ctx.String("criu")))
+		return printJSON(f)
 	},
 }
 
@@ -69,6 +72,24 @@ func hostFeatures() *features.Features {
 	f.Linux.Cgroup = cg
 	return f
 }
+
+// criuAnnotations say, under runc's key, whether checkpoint and restore
+// work here, and which CRIU they would use. runc always claims they do;
+// we ask the installed CRIU (a missing or too old one cannot).
+func criuAnnotations(_ string, version int, err error) map[string]string {
+	if err != nil {
+		return map[string]string{checkpointAnnotation: "false"}
+	}
+	return map[string]string{
+		checkpointAnnotation:  "true",
+		criuVersionAnnotation: libcontainer.FormatCriuVersion(version),
+	}
+}
+
+const (
+	checkpointAnnotation  = "org.opencontainers.runc.checkpoint.enabled"
+	criuVersionAnnotation = "org.criu.version"
+)
 
 // intelRdtFeatures reports resctrl as this host mounts it: schemata are
 // written when it is there, monitoring groups made when it offers them.

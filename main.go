@@ -60,12 +60,13 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "debug", Usage: "log debug records of each step (to --log, or stderr without it)"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "enable systemd cgroup support, expects cgroupsPath to be of form \"slice:prefix:name\" for e.g. \"system.slice:runc:434234\""},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless cgroup handling: true, false or auto"},
-			&cli.StringFlag{Name: "criu", Usage: "accepted for runc compatibility; checkpoint is not supported"},
+			&cli.StringFlag{Name: "criu", Value: "criu", Usage: "path to the criu binary used for checkpoint and restore"},
 		},
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, listCommand,
 			killCommand, deleteCommand, featuresCommand, specCommand,
 			execCommand, psCommand, pauseCommand, resumeCommand, eventsCommand, updateCommand,
+			checkpointCommand, restoreCommand,
 		},
 		Before: func(ctx *cli.Context) error {
 			if err := setupLogging(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {

@@ -25,6 +25,7 @@ const (
 	OpUpdate
 	OpPs
 	OpEvents
+	OpCheckpoint
 	numOperations
 )
 
@@ -78,6 +79,9 @@ var lifecycle = [numOperations]lifecycleRule{
 	OpPs: {"ps", statuses, nil},
 	OpEvents: {"events", []string{StatusCreated, StatusRunning, StatusPaused}, func(id, _ string) error {
 		return fmt.Errorf("container with id %s is not running", id)
+	}},
+	OpCheckpoint: {"checkpoint", []string{StatusRunning, StatusPaused}, func(id, _ string) error {
+		return fmt.Errorf("container %s is not running", id)
 	}},
 }
 

@@ -64,6 +64,11 @@ func TestLifecycleTable(t *testing.T) {
 			StatusCreated:  "", StatusRunning: "", StatusPaused: "",
 			StatusStopped: "container with id c1 is not running",
 		},
+		OpCheckpoint: {
+			StatusCreating: "container c1 is not running", StatusCreated: "container c1 is not running",
+			StatusRunning: "", StatusPaused: "",
+			StatusStopped: "container c1 is not running",
+		},
 	}
 	if len(want) != int(numOperations) {
 		t.Fatalf("the test covers %d operations, the table has %d", len(want), numOperations)

@@ -105,3 +105,10 @@ func validateMount(m specs.Mount) error {
 func isBind(m specs.Mount, opts mountOptions) bool {
 	return m.Type == "bind" || opts.bind
 }
+
+// IsBindMount tells whether m is a bind as setup mounts it; a mount whose
+// options do not parse is not one.
+func IsBindMount(m specs.Mount) bool {
+	opts, err := parseMountOptions(m.Options)
+	return err == nil && isBind(m, opts)
+}

@@ -41,13 +41,6 @@ var parityExceptions = map[string]parityException{
 			"the project's security rules make it an error, so a misspelt capability never silently runs the process without it",
 		test: "TestUnknownCapabilityFails, TestParseCapabilitiesRejectsUnknownNames (libcontainer/proc)",
 	},
-	"checkpoint and restore": {
-		runc: "checkpoints and restores with CRIU; `checkpoint --help` exits 0",
-		ours: "unknown commands: \"No help topic\", exit 3",
-		why: "not the spec (it has no checkpoint): Podman takes a successful `checkpoint --help` as the promise that " +
-			"checkpoint works, and oci-rt has no CRIU support",
-		test: "TestCheckpointUnsupported",
-	},
 	"foreground run -t from a background process group": {
 		runc: "spins retrying the terminal's mode change (SIGTTOU is caught for forwarding)",
 		ours: "leaves the foreground job's terminal alone and runs to completion",

@@ -1,0 +1,487 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/oci-rt/oci-rt/libcontainer/internal/criurpc"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/fs2"
+)
+
+// Checkpoint dumps the running (or paused) container's processes with
+// CRIU into o.ImagePath. Unless the container is left running (or this is
+// a pre-dump), CRIU ends its processes and the container is deleted, as
+// runc does: its images are what remains of it.
+func (c *Container) Checkpoint(o *CheckpointOptions) error {
+	criuPath, _, err := FindCriu(o.CriuPath)
+	if err != nil {
+		return err
+	}
+	lock, err := c.store.Lock(c.ID())
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if c.State, err = c.store.Load(c.ID()); err != nil {
+		return err
+	}
+	if err := c.Allow(OpCheckpoint); err != nil {
+		return err
+	}
+	spec, err := c.Spec()
+	if err != nil {
+		return err
+	}
+	pidfd, err := c.openInit()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
+	cg, err := c.verifiedCgroup()
+	if err != nil && !errors.Is(err, errNoCgroup) {
+		return err
+	}
+	if err := c.dump(criuPath, o, spec, cg); err != nil {
+		return err
+	}
+	if o.LeaveRunning || o.PreDump {
+		return nil
+	}
+	lock.Unlock()
+	return Delete(c.store, c.ID(), true)
+}
+
+// dump runs CRIU's dump (or pre-dump) of the container.
+func (c *Container) dump(criuPath string, o *CheckpointOptions, spec *specs.Spec, cg cgroups.Manager) error {
+	pid := c.State.InitPid
+	images, work, err := openCriuDirs(o.ImagePath, o.WorkPath)
+	if err != nil {
+		return err
+	}
+	defer images.Close()
+	defer work.Close()
+	var netnsInode uint64
+	if joinedNetNS(spec) != "" {
+		var st unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &st); err != nil {
+			return fmt.Errorf("network namespace of container init %d: %w", pid, err)
+		}
+		netnsInode = st.Ino
+	}
+	stdio, err := stdioKeys(pid)
+	if err != nil {
+		return err
+	}
+	opts, err := dumpOptions(o, spec, c.State.Rootfs, pid, netnsInode, freezeDir(cg))
+	if err != nil {
+		return err
+	}
+	opts.External = append(opts.External, externalStdio(stdio)...)
+	if !o.PreDump {
+		if err := writeCheckpointRecord(images.Name(), stdio, spec); err != nil {
+			return err
+		}
+	}
+	run := &criuRun{workDir: work.Name(), logName: opts.LogFile}
+	// CRIU opens these through our /proc/PID/fd, as the fds of the
+	// process at the other end of its socket.
+	opts.ImagesDirFd, opts.WorkDirFd = int32(images.Fd()), int32(work.Fd())
+	if o.StatusFD >= 0 {
+		opts.StatusFd = int32(o.StatusFD)
+	}
+	reqType := criurpc.Dump
+	if o.PreDump {
+		reqType = criurpc.PreDump
+	}
+	if err := run.start(criuPath, [3]*os.File{}); err != nil {
+		return err
+	}
+	_, err = run.do(&criurpc.Req{Type: reqType, Opts: opts}, nil)
+	// After a pre-dump CRIU waits for the next dump of a series and
+	// fails when the socket closes instead: its exit says nothing then.
+	if closeErr := run.close(); err == nil && closeErr != nil && !o.PreDump {
+		err = fmt.Errorf("criu: %w%s", closeErr, run.logHint())
+	}
+	return err
+}
+
+// openCriuDirs makes and opens the images directory and the work
+// directory (the images directory when none is given).
+func openCriuDirs(imagePath, workPath string) (images, work *os.File, err error) {
+	if workPath == "" {
+		workPath = imagePath
+	}
+	open := func(path, what string) (*os.File, error) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.MkdirAll(abs, 0o700); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		f, err := os.OpenFile(abs, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		return f, nil
+	}
+	if images, err = open(imagePath, "image path"); err != nil {
+		return nil, nil, err
+	}
+	if work, err = open(workPath, "work path"); err != nil {
+		images.Close()
+		return nil, nil, err
+	}
+	return images, work, nil
+}
+
+// freezeDir is the cgroup directory CRIU freezes the tasks through: the
+// unified one, or on cgroup v1 the freezer hierarchy's.
+func freezeDir(cg cgroups.Manager) string {
+	if cg == nil {
+		return ""
+	}
+	if _, unified := cg.(*fs2.Manager); unified {
+		return cg.Dirs()[0]
+	}
+	for _, dir := range cg.Dirs() {
+		if strings.Contains(dir, "/freezer/") {
+			return dir
+		}
+	}
+	return ""
+}
+
+// stdioKeys names the init's fds 0-2 as CRIU's images will: a pipe by
+// its "pipe:[inode]", a file outside the container's mounts (the caller's
+// /dev/null, a log file) as the external file "file[mnt_id:inode]" that
+// CRIU would otherwise fail to find. Restore hands its own stdio in under
+// these names. A file inside the container keeps no name: CRIU restores it.
+func stdioKeys(pid int) ([3]string, error) {
+	var keys [3]string
+	mounts, err := mountIDs(pid)
+	if err != nil {
+		return keys, err
+	}
+	for fd := range keys {
+		link := fmt.Sprintf("/proc/%d/fd/%d", pid, fd)
+		target, err := os.Readlink(link)
+		if err != nil {
+			continue // closed
+		}
+		if strings.HasPrefix(target, "pipe:") {
+			keys[fd] = target
+			continue
+		}
+		mntID, err := fdMountID(pid, fd)
+		if err != nil {
+			return keys, err
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(link, &st); err != nil {
+			return keys, fmt.Errorf("stdio of container init %d: %w", pid, err)
+		}
+		if !mounts[mntID] {
+			keys[fd] = fmt.Sprintf("file[%x:%x]", mntID, st.Ino)
+		}
+	}
+	return keys, nil
+}
+
+// mountIDs are the IDs of the mounts in pid's mount namespace.
+func mountIDs(pid int) (map[uint64]bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		return nil, fmt.Errorf("mounts of container init %d: %w", pid, err)
+	}
+	ids := map[uint64]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		var id uint64
+		if _, err := fmt.Sscan(line, &id); err == nil {
+			ids[id] = true
+		}
+	}
+	return ids, nil
+}
+
+// fdMountID is the mnt_id line of pid's fdinfo for fd.
+func fdMountID(pid, fd int) (uint64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
+	if err != nil {
+		return 0, fmt.Errorf("stdio of container init %d: %w", pid, err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "mnt_id:"); ok {
+			var id uint64
+			if _, err := fmt.Sscan(v, &id); err == nil {
+				return id, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("fdinfo of fd %d of container init %d has no mnt_id", fd, pid)
+}
+
+// writeCheckpointRecord saves what restore needs besides the images.
+func writeCheckpointRecord(imageDir string, stdio [3]string, spec *specs.Spec) error {
+	record := newCheckpointRecord(spec)
+	record.Stdio = stdio
+	data, err := json.Marshal(record)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(imageDir, checkpointRecordFile), data, 0o600)
+}
+
+// readCheckpointRecord reads what checkpoint saved beside the images.
+func readCheckpointRecord(imagePath string) (*CheckpointRecord, error) {
+	data, err := os.ReadFile(filepath.Join(imagePath, checkpointRecordFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("image path %s holds no checkpoint of oci-rt (no %s)", imagePath, checkpointRecordFile)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("image path: %w", err)
+	}
+	var record CheckpointRecord
+	if err := json.Unmarshal(data, &record); err != nil {
+		return nil, fmt.Errorf("image path %s: %s is corrupt: %w", imagePath, checkpointRecordFile, err)
+	}
+	return &record, nil
+}
+
+// RestoreOptions are restore's inputs: create's (ID, bundle, console
+// socket, pid file, stdio) and CRIU's.
+type RestoreOptions struct {
+	CreateOptions
+	CriuFlags
+	ImagePath, WorkPath string
+	// LsmProfile (TYPE:NAME) and LsmMountContext replace those the
+	// images hold.
+	LsmProfile, LsmMountContext string
+}
+
+// Restore makes a container from o.Bundle whose processes CRIU restores
+// from o.ImagePath; it runs once Restore returns. As with Create, a
+// failure leaves nothing behind: no state, cgroup or process.
+func Restore(store *Store, o *RestoreOptions) (*Container, error) {
+	criuPath, _, err := FindCriu(o.CriuPath)
+	if err != nil {
+		return nil, err
+	}
+	record, err := readCheckpointRecord(o.ImagePath)
+	if err != nil {
+		return nil, err
+	}
+	cr, err := validateCreate(store, &o.CreateOptions)
+	if err != nil {
+		return nil, err
+	}
+	if err := record.matches(cr.spec); err != nil {
+		cr.close()
+		return nil, fmt.Errorf("%w: %v", errCheckpointMismatch, err)
+	}
+	phases := []func() error{
+		cr.record,
+		cr.makeCgroup,
+		func() error { return cr.restoreTasks(criuPath, o, record) },
+		cr.finalizeRestore,
+	}
+	for _, run := range phases {
+		if err := run(); err != nil {
+			cr.fail()
+			return nil, err
+		}
+	}
+	cr.close()
+	debugf("restore %s: init %d runs", o.ID, cr.st.InitPid)
+	return cr.c, nil
+}
+
+// restoreTasks has CRIU restore the processes into the container's
+// cgroup, with the rootfs as their root, and records the init.
+func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *CheckpointRecord) error {
+	root, err := bindCriuRoot(cr.rootfsPath)
+	if err != nil {
+		return err
+	}
+	defer releaseCriuRoot(root)
+	images, work, err := openCriuDirs(o.ImagePath, o.WorkPath)
+	if err != nil {
+		return err
+	}
+	defer images.Close()
+	defer work.Close()
+	opts := &criurpc.Opts{
+		Root:     root,
+		LogLevel: 4,
+		LogFile:  "restore.log",
+		// The init comes back as our child, like a created one.
+		RstSibling: true,
+		ExtMnt:     restoreExternalMounts(cr.spec, cr.bundle, cr.cgroupMountSource()),
+		CgRoot:     criuCgroupRoots(cr.st),
+	}
+	if err := o.apply(opts); err != nil {
+		return err
+	}
+	if o.LsmProfile != "" {
+		opts.LsmProfile = o.LsmProfile
+	}
+	if o.LsmMountContext != "" {
+		opts.LsmMountContext = o.LsmMountContext
+	}
+	opts.InheritFd = stdioInheritance(record)
+	run := &criuRun{workDir: work.Name(), logName: opts.LogFile}
+	opts.ImagesDirFd, opts.WorkDirFd = int32(images.Fd()), int32(work.Fd())
+	if path := joinedNetNS(cr.spec); path != "" {
+		netns, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("network namespace %s: %w", path, err)
+		}
+		defer netns.Close()
+		opts.InheritFd = append(opts.InheritFd, criurpc.InheritFd{Key: externalNetNSKey, Fd: run.addFile(netns)})
+	}
+	var notify criuNotify
+	if cr.spec.Process.Terminal {
+		opts.OrphanPtsMaster = true
+		notify = cr.sendRestoredConsole
+	}
+	if err := run.start(criuPath, o.Stdio); err != nil {
+		return err
+	}
+	// CRIU restores the tasks into cgroups below its own, given as
+	// the cgroup roots: it runs in the container's.
+	if err := cr.cg.Enter(run.cmd.Process.Pid); err != nil {
+		_ = run.cmd.Process.Kill()
+		_ = run.close()
+		return fmt.Errorf("move criu into the container's cgroup: %w", err)
+	}
+	reqType := criurpc.Restore
+	resp, err := run.do(&criurpc.Req{Type: reqType, Opts: opts}, notify)
+	if closeErr := run.close(); err == nil && closeErr != nil {
+		err = fmt.Errorf("criu: %w%s", closeErr, run.logHint())
+	}
+	if err != nil {
+		return err
+	}
+	pid := int(resp.RestorePid)
+	if pid <= 0 {
+		return errors.New("criu restored no process")
+	}
+	if err := recordInit(cr.st, pid); err != nil {
+		return err
+	}
+	return cr.lock.Save(cr.st)
+}
+
+// stdioInheritance hands CRIU our stdio for the process's pipes and
+// external files (see stdioKeys): their other end was outside the
+// container, so the restored process writes to (or reads from) ours.
+func stdioInheritance(record *CheckpointRecord) []criurpc.InheritFd {
+	var inherit []criurpc.InheritFd
+	for fd, key := range record.Stdio {
+		if key != "" {
+			inherit = append(inherit, criurpc.InheritFd{Key: key, Fd: int32(fd)})
+		}
+	}
+	return inherit
+}
+
+// externalStdio are the stdio keys CRIU must be told are external files.
+func externalStdio(keys [3]string) []string {
+	var ext []string
+	for _, key := range keys {
+		if strings.HasPrefix(key, "file[") {
+			ext = append(ext, key)
+		}
+	}
+	return ext
+}
+
+// criuCgroupRoots are the container's cgroups, where CRIU puts the tasks.
+func criuCgroupRoots(st *State) []criurpc.CgroupRoot {
+	if len(st.CgroupPaths) == 0 {
+		return []criurpc.CgroupRoot{{Path: st.CgroupPath}}
+	}
+	var roots []criurpc.CgroupRoot
+	for ctrl, path := range st.CgroupPaths {
+		roots = append(roots, criurpc.CgroupRoot{Ctrl: ctrl, Path: path})
+	}
+	return roots
+}
+
+// cgroupMountSource is the host directory a cgroup mount of the container
+// shows: its own cgroup in a new cgroup namespace, else the hierarchy.
+// Without a unified hierarchy there is no such directory: "".
+func (cr *creation) cgroupMountSource() string {
+	mountpoint, err := cgroups.Mountpoint()
+	if err != nil {
+		return ""
+	}
+	for _, ns := range cr.spec.Linux.Namespaces {
+		if ns.Type == specs.CgroupNamespace && ns.Path == "" {
+			return filepath.Join(mountpoint, cr.cgLoc.Path)
+		}
+	}
+	return mountpoint
+}
+
+// bindCriuRoot binds the rootfs on a private directory: CRIU needs the
+// restored root to be a mountpoint. It is not under the state directory,
+// whose removal must never reach into a rootfs.
+func bindCriuRoot(rootfsPath string) (string, error) {
+	dir, err := os.MkdirTemp("", "oci-rt-criu-root-")
+	if err != nil {
+		return "", fmt.Errorf("criu root: %w", err)
+	}
+	if err := unix.Mount(rootfsPath, dir, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		os.Remove(dir)
+		return "", fmt.Errorf("bind rootfs for criu: %w", err)
+	}
+	if err := unix.Mount("", dir, "", unix.MS_PRIVATE|unix.MS_REC, ""); err != nil {
+		releaseCriuRoot(dir)
+		return "", fmt.Errorf("make criu root private: %w", err)
+	}
+	return dir, nil
+}
+
+func releaseCriuRoot(dir string) {
+	_ = unix.Unmount(dir, unix.MNT_DETACH)
+	_ = os.Remove(dir)
+}
+
+// sendRestoredConsole passes the restored process's pty master, which
+// CRIU hands over as an orphan-pts-master notification, to the console
+// socket, as create passes a new one.
+func (cr *creation) sendRestoredConsole(script string, _ int32, master *os.File) error {
+	if script != "orphan-pts-master" {
+		return nil
+	}
+	if master == nil {
+		return errors.New("criu sent no pty master")
+	}
+	sock, err := dialConsoleSocket(cr.o.ConsoleSocket)
+	if err != nil {
+		return err
+	}
+	defer sock.Close()
+	return unix.Sendmsg(int(sock.Fd()), []byte("/dev/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0)
+}
+
+// finalizeRestore writes the pid file and marks the state complete: the
+// container is running from here on.
+func (cr *creation) finalizeRestore() error {
+	if cr.o.PidFile != "" {
+		if err := WriteFileAtomic(cr.o.PidFile, []byte(fmt.Sprint(cr.st.InitPid)), 0o644); err != nil {
+			return fmt.Errorf("pid file: %w", err)
+		}
+	}
+	cr.st.Complete = true
+	return cr.lock.Save(cr.st)
+}
