@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -34,6 +35,11 @@ var (
 )
 
 func main() {
+	// Neither the CLI nor the container's init has work for a second
+	// processor: their goroutines mostly wait on system calls. With one P
+	// the runtime does not spin idle Ps looking for work, which on a busy
+	// host (many runtimes starting at once) cost CPU time for nothing.
+	runtime.GOMAXPROCS(1)
 	if libcontainer.IsInit() {
 		libcontainer.Init()
 		return

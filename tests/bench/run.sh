@@ -6,9 +6,10 @@
 # median wall times, peak RSS and ratios to runc (see benchtool/main.go for
 # what the memory columns mean). Then, for the three runtimes: create,
 # start, state, exec, kill and delete timed separately with their system
-# calls, the system calls of a run, 1, 10 and 50 concurrent runs
-# (throughput, p50, p99), and an exec probe load (20 containers, each
-# exec'd once a second); and tests/bench/selfexe.sh (the cost of
+# calls, the system calls of a run, 1, 10 and 50 concurrent runs and
+# create+start of a sleep (throughput, p50, p99, CPU per container; the
+# sleeps of a level all exist together), and an exec probe load (20
+# containers, each exec'd once a second); and tests/bench/selfexe.sh (the cost of
 # protecting the runtime binary), then on a host with cgroup v1
 # hierarchies tests/bench/cgroupmode.sh (v1 against v2 on the same host).
 #
@@ -165,8 +166,8 @@ while [ $i -lt ${#rts[@]} ]; do
 done
 
 echo
-echo "== concurrent runs of /bin/true (one runtime after the other) =="
-"$tmp/benchtool" scale -c 1,10,50 -bundle "$bundle" -prefix "$prefix-s" "${rts[@]}"
+echo "== concurrent runs of /bin/true, then create+start of sleep (one runtime after the other) =="
+"$tmp/benchtool" scale -c 1,10,50 -bundle "$bundle" -sleep-bundle "$tmp/sleep-bundle" -prefix "$prefix-s" "${rts[@]}"
 
 probe_seconds=${BENCH_PROBE_SECONDS:-60}
 echo

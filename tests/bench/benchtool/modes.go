@@ -220,49 +220,94 @@ func ratio(a, b time.Duration) float64 {
 }
 
 // scale starts `run -b BUNDLE` of the runtimes with 1, 10 and 50 (-c)
-// runs at a time, one runtime after the other, and reports throughput and
-// latency percentiles.
+// runs at a time, one runtime after the other, and reports throughput,
+// latency percentiles and the median CPU time per run; with -sleep-bundle
+// the same for create then start of a container that keeps running, all
+// of a level's containers existing together until the level ends, so a
+// cost that grows with the number of containers shows.
 func scale(args []string) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	levels := fs.String("c", "1,10,50", "concurrency levels")
 	minRuns := fs.Int("min", 20, "runs per level at least (else 2 per worker)")
 	bundle := fs.String("bundle", "", "bundle whose process exits at once (/bin/true)")
+	sleepBundle := fs.String("sleep-bundle", "", "bundle whose process keeps running, for create+start (none: run only)")
 	prefix := fs.String("prefix", "bench", "container ID prefix")
 	cmds, err := parseModeArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%-5s %-8s %5s %10s %8s %8s   %s\n", "conc.", "runtime", "runs", "runs/s", "p50 ms", "p99 ms", "oci-rt's throughput ratio")
-	for _, field := range strings.Split(*levels, ",") {
-		conc, err := strconv.Atoi(field)
-		if err != nil || conc < 1 {
-			return fmt.Errorf("bad concurrency %q", field)
-		}
-		total := max(*minRuns, 2*conc)
-		throughput := map[string]float64{}
-		for _, c := range cmds {
-			lat, elapsed, err := c.concurrentRuns(conc, total, *bundle, fmt.Sprintf("%s-%s-c%d", *prefix, c.label, conc))
-			if err != nil {
-				return err
+	ops := []scaleOp{{"run", runJob(*bundle), false}}
+	if *sleepBundle != "" {
+		ops = append(ops, scaleOp{"create+start", createStartJob(*sleepBundle), true})
+	}
+	fmt.Printf("%-12s %-5s %-8s %5s %10s %8s %8s %8s   %s\n", "operation", "conc.", "runtime", "runs", "runs/s", "p50 ms", "p99 ms", "cpu ms", "oci-rt's throughput ratio")
+	for _, op := range ops {
+		for _, field := range strings.Split(*levels, ",") {
+			conc, err := strconv.Atoi(field)
+			if err != nil || conc < 1 {
+				return fmt.Errorf("bad concurrency %q", field)
 			}
-			throughput[c.label] = float64(total) / elapsed.Seconds()
-			r := ""
-			if c != cmds[0] {
-				r = fmt.Sprintf("%.2f x %s", throughput[cmds[0].label]/throughput[c.label], c.label)
+			total := max(*minRuns, 2*conc)
+			throughput := map[string]float64{}
+			for _, c := range cmds {
+				ids := make([]string, total)
+				for n := range ids {
+					ids[n] = fmt.Sprintf("%s-%s-%s-c%d-%d", *prefix, strings.ReplaceAll(op.name, "+", ""), c.label, conc, n)
+				}
+				got, elapsed, err := c.concurrently(conc, ids, op.job)
+				// Containers left running go before the next runtime's
+				// turn, whether or not this one failed.
+				if op.leavesRunning {
+					c.deleteAll(ids)
+				}
+				if err != nil {
+					return err
+				}
+				throughput[c.label] = float64(total) / elapsed.Seconds()
+				r := ""
+				if c != cmds[0] {
+					r = fmt.Sprintf("%.2f x %s", throughput[cmds[0].label]/throughput[c.label], c.label)
+				}
+				fmt.Printf("%-12s %-5d %-8s %5d %10.1f %8s %8s %8s   %s\n", op.name, conc, c.label, total, throughput[c.label],
+					ms(quantile(got.wall, 0.5)), ms(quantile(got.wall, 0.99)), ms(median(got.cpu)), r)
 			}
-			fmt.Printf("%-5d %-8s %5d %10.1f %8s %8s   %s\n", conc, c.label, total, throughput[c.label],
-				ms(quantile(lat, 0.5)), ms(quantile(lat, 0.99)), r)
 		}
 	}
 	return nil
 }
 
-// concurrentRuns makes total runs, conc at a time, and returns each one's
-// wall time and the time for all.
-func (c *command) concurrentRuns(conc, total int, bundle, prefix string) ([]time.Duration, time.Duration, error) {
+// scaleOp is what each worker of the scale mode repeats: one container's
+// worth of runtime invocations, timed as a whole.
+type scaleOp struct {
+	name          string
+	job           func(c *command, id string) (result, error)
+	leavesRunning bool
+}
+
+func runJob(bundle string) func(*command, string) (result, error) {
+	return func(c *command, id string) (result, error) { return c.do("run", "-b", bundle, id) }
+}
+
+// createStartJob is create then start of a container that keeps running;
+// its CPU time is the two runtime processes' (the init is not theirs to
+// reap).
+func createStartJob(bundle string) func(*command, string) (result, error) {
+	return func(c *command, id string) (result, error) {
+		created, err := c.do("create", "-b", bundle, id)
+		if err != nil {
+			return created, err
+		}
+		started, err := c.do("start", id)
+		return result{wall: created.wall + started.wall, cpu: created.cpu + started.cpu}, err
+	}
+}
+
+// concurrently runs job once for each ID, conc at a time, and returns each
+// one's times and the time for all.
+func (c *command) concurrently(conc int, ids []string, job func(*command, string) (result, error)) (*samples, time.Duration, error) {
 	var (
 		mu    sync.Mutex
-		lat   []time.Duration
+		got   samples
 		first error
 		next  int
 		wg    sync.WaitGroup
@@ -277,21 +322,29 @@ func (c *command) concurrentRuns(conc, total int, bundle, prefix string) ([]time
 				n := next
 				next++
 				mu.Unlock()
-				if n >= total {
+				if n >= len(ids) {
 					return
 				}
-				r, err := c.do("run", "-b", bundle, fmt.Sprintf("%s-%d", prefix, n))
+				r, err := job(c, ids[n])
 				mu.Lock()
 				if err != nil && first == nil {
 					first = err
 				}
-				lat = append(lat, r.wall)
+				got.add(r)
 				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
-	return lat, time.Since(start), first
+	return &got, time.Since(start), first
+}
+
+// deleteAll force-deletes the containers, untimed; one whose create
+// failed does not exist, which is no error worth reporting.
+func (c *command) deleteAll(ids []string) {
+	for _, id := range ids {
+		_, _ = c.do("delete", "-f", id)
+	}
 }
 
 // probe is the kubelet's exec probe load: -containers running containers
