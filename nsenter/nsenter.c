@@ -32,6 +32,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
@@ -571,6 +572,26 @@ __attribute__((constructor)) static void nsenter(void)
 // runs no Go, only the raw system calls below, and replaces itself with
 // the container's program at once.
 
+// close_fds closes fds lo to hi. The container's seccomp filter may be in
+// place already (without no_new_privs it goes in while the caller is still
+// privileged), and profiles written before close_range refuse it: then
+// each fd below the open-files limit is closed on its own.
+static int close_fds(unsigned lo, unsigned hi)
+{
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return 0;
+	if (errno != EPERM && errno != ENOSYS)
+		return -1;
+	struct rlimit lim;
+	if (getrlimit(RLIMIT_NOFILE, &lim) < 0)
+		return -1;
+	// No fd number reaches the kernel's ceiling on open files (nr_open).
+	rlim_t end = lim.rlim_cur < (1 << 20) ? lim.rlim_cur : (1 << 20);
+	for (rlim_t fd = lo; fd <= hi && fd < end; fd++)
+		close((int)fd);
+	return 0;
+}
+
 // close_from_except closes every fd from `from` on but those in keep, n
 // of them in ascending order (-1 for none).
 static int close_from_except(int from, const int *keep, int n)
@@ -578,11 +599,11 @@ static int close_from_except(int from, const int *keep, int n)
 	for (int i = 0; i < n; i++) {
 		if (keep[i] < from)
 			continue;
-		if (keep[i] > from && syscall(SYS_close_range, (unsigned)from, (unsigned)keep[i] - 1, 0) < 0)
+		if (keep[i] > from && close_fds((unsigned)from, (unsigned)keep[i] - 1) < 0)
 			return -1;
 		from = keep[i] + 1;
 	}
-	return (int)syscall(SYS_close_range, (unsigned)from, ~0U, 0);
+	return close_fds((unsigned)from, ~0U);
 }
 
 // sort3 orders three fds for close_from_except.

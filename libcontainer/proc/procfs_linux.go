@@ -92,6 +92,15 @@ func openInOwnProcfs(path string, flags int) (*os.File, error) {
 		Flags:   uint64(flags) | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
 	})
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.ENOSYS) {
+		// The container's seccomp filter may already be in place (without
+		// no_new_privs it goes in while we are still privileged), and
+		// profiles written before openat2 refuse it. A plain openat is as
+		// safe here: this procfs is a detached instance of our own, which
+		// nothing else can mount over, and the paths looked up in it
+		// cross no magic link.
+		fd, err = unix.Openat(int(ownProcfs.Fd()), path, flags|unix.O_CLOEXEC, 0)
+	}
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: "/proc/" + path, Err: err}
 	}

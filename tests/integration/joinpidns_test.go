@@ -175,3 +175,39 @@ func TestJoinPidNamespaceStartContainerHook(t *testing.T) {
 		t.Errorf("startContainer hook got pid %d, status %q; want the recorded %d, %q", st.Pid, st.Status, c.Pid, specs.StateCreated)
 	}
 }
+
+// TestProcessStartsUnderOlderProfiles: without no_new_privs the
+// container's seccomp filter goes in while the runtime is still
+// privileged, so the runtime's last steps (opening its own procfs,
+// closing its fds before the process is born) run under it. Profiles
+// written before openat2 and close_range refuse both; a joining
+// container's process and an exec'd one must start all the same.
+func TestProcessStartsUnderOlderProfiles(t *testing.T) {
+	r := newRuntime(t)
+	a := r.Create(newBundle(t, withArgs("sleep", "300"), denyNewerSyscalls))
+	r.Must("start", a.ID)
+	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+	if out := r.Must("exec", a.ID, "echo", "exec-ok"); !strings.Contains(out, "exec-ok") {
+		t.Errorf("exec under the profile: %q", out)
+	}
+
+	b := r.Create(newBundle(t, joinPidNS(a.Pid), shell("echo joined-ok; sleep 300"), denyNewerSyscalls))
+	r.Must("start", b.ID)
+	t.Cleanup(func() { _ = r.Run("kill", b.ID, "KILL") })
+	waitFor(t, 10*time.Second, "the joined container's output", func() bool {
+		return strings.Contains(b.ReadOutput(t), "joined-ok")
+	})
+	if out := r.Must("exec", b.ID, "echo", "exec-ok"); !strings.Contains(out, "exec-ok") {
+		t.Errorf("exec into the joined container under the profile: %q", out)
+	}
+}
+
+// denyNewerSyscalls refuses openat2 and close_range with EPERM, as
+// profiles written before those calls do, and leaves no_new_privs unset.
+func denyNewerSyscalls(s *specs.Spec) {
+	s.Process.NoNewPrivileges = false
+	s.Linux.Seccomp = &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"openat2", "close_range"}, Action: specs.ActErrno}},
+	}
+}
