@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"github.com/oci-rt/oci-rt/libcontainer/internal/criurpc"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -198,16 +199,18 @@ func stdioKeys(pid int) ([3]string, error) {
 
 // mountIDs are the IDs of the mounts in pid's mount namespace.
 func mountIDs(pid int) (map[uint64]bool, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	f, err := os.Open(fmt.Sprintf("/proc/%d/mountinfo", pid))
 	if err != nil {
 		return nil, fmt.Errorf("mounts of container init %d: %w", pid, err)
 	}
-	ids := map[uint64]bool{}
-	for _, line := range strings.Split(string(data), "\n") {
-		var id uint64
-		if _, err := fmt.Sscan(line, &id); err == nil {
-			ids[id] = true
-		}
+	defer f.Close()
+	mounts, err := mountinfo.GetMountsFromReader(f, nil)
+	if err != nil {
+		return nil, fmt.Errorf("mounts of container init %d: %w", pid, err)
+	}
+	ids := make(map[uint64]bool, len(mounts))
+	for _, m := range mounts {
+		ids[uint64(m.ID)] = true
 	}
 	return ids, nil
 }

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -172,5 +173,27 @@ func TestCriuVersionParsing(t *testing.T) {
 	}
 	if got := FormatCriuVersion(31701); got != "3.17.1" {
 		t.Errorf("FormatCriuVersion(31701) = %s", got)
+	}
+}
+
+// A file's mount, as fdinfo names it, is among the mounts mountIDs lists
+// for the same process: stdioKeys tells files inside the container's
+// mounts from the caller's by exactly that.
+func TestMountIDsHoldAnOpenFilesMount(t *testing.T) {
+	f, err := os.Open("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id, err := fdMountID(os.Getpid(), int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := mountIDs(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ids[id] || len(ids) < 2 {
+		t.Errorf("mount %d of / not among the %d mounts listed: %v", id, len(ids), ids)
 	}
 }
