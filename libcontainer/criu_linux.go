@@ -182,16 +182,12 @@ func stdioKeys(pid int) ([3]string, error) {
 			keys[fd] = target
 			continue
 		}
-		mntID, err := fdMountID(pid, fd)
+		mntID, ino, err := openFileMount(link)
 		if err != nil {
-			return keys, err
-		}
-		var st unix.Stat_t
-		if err := unix.Stat(link, &st); err != nil {
 			return keys, fmt.Errorf("stdio of container init %d: %w", pid, err)
 		}
 		if !mounts[mntID] {
-			keys[fd] = fmt.Sprintf("file[%x:%x]", mntID, st.Ino)
+			keys[fd] = fmt.Sprintf("file[%x:%x]", mntID, ino)
 		}
 	}
 	return keys, nil
@@ -215,21 +211,14 @@ func mountIDs(pid int) (map[uint64]bool, error) {
 	return ids, nil
 }
 
-// fdMountID is the mnt_id line of pid's fdinfo for fd.
-func fdMountID(pid, fd int) (uint64, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%d", pid, fd))
-	if err != nil {
-		return 0, fmt.Errorf("stdio of container init %d: %w", pid, err)
+// openFileMount is the mount and inode of the file an fd link of
+// /proc/<pid>/fd names: statx follows the magic link to the open file.
+func openFileMount(link string) (mountID, ino uint64, err error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, link, 0, unix.STATX_MNT_ID|unix.STATX_INO, &stx); err != nil {
+		return 0, 0, os.NewSyscallError("statx", err)
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "mnt_id:"); ok {
-			var id uint64
-			if _, err := fmt.Sscan(v, &id); err == nil {
-				return id, nil
-			}
-		}
-	}
-	return 0, fmt.Errorf("fdinfo of fd %d of container init %d has no mnt_id", fd, pid)
+	return stx.Mnt_id, stx.Ino, nil
 }
 
 // writeCheckpointRecord saves what restore needs besides the images.

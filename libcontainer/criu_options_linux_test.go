@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -176,18 +177,22 @@ func TestCriuVersionParsing(t *testing.T) {
 	}
 }
 
-// A file's mount, as fdinfo names it, is among the mounts mountIDs lists
-// for the same process: stdioKeys tells files inside the container's
-// mounts from the caller's by exactly that.
+// An open file's mount, as its fd link leads to it, is among the mounts
+// mountIDs lists for the same process: stdioKeys tells files inside the
+// container's mounts from the caller's by exactly that.
 func TestMountIDsHoldAnOpenFilesMount(t *testing.T) {
 	f, err := os.Open("/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	id, err := fdMountID(os.Getpid(), int(f.Fd()))
+	id, ino, err := openFileMount(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 	if err != nil {
 		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Ino != ino {
+		t.Errorf("inode %d, fstat says %d (%v)", ino, st.Ino, err)
 	}
 	ids, err := mountIDs(os.Getpid())
 	if err != nil {
