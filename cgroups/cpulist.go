@@ -12,8 +12,9 @@ import (
 // numbers and ranges separated by commas, "0-3,7" (cpuset.cpus,
 // cpuset.mems, /sys/devices/system/node/online, and the spec's
 // execCPUAffinity and memoryPolicy.nodes). Like the kernel, and like runc,
-// the parser allows blanks around an item and empty items ("0, 2,");
-// neither knows the kernel's strides ("0-7:2/4"), and neither does it.
+// the parser allows blanks around an item and empty items ("0, 2,"). It
+// knows neither the kernel's strides ("0-7:2/4") nor "N" for the last
+// number, which runc does not know either.
 
 // MaxCPUs is the kernel's largest NR_CPUS: CPUs are numbered below it.
 const MaxCPUs = 8192
