@@ -131,7 +131,14 @@ func copySelfToSealedMemfd() (*os.File, error) {
 		return nil, err
 	}
 	defer src.Close()
-	fd, err := unix.MemfdCreate("oci-rt", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	// Where vm.memfd_noexec is 1 (it is per pid namespace), a memfd that
+	// does not ask for MFD_EXEC is sealed non-executable and the child's
+	// execve fails with EACCES. Kernels before 6.3 know no MFD_EXEC
+	// (EINVAL); their memfds are executable anyway.
+	fd, err := unix.MemfdCreate("oci-rt", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING|unix.MFD_EXEC)
+	if errors.Is(err, unix.EINVAL) {
+		fd, err = unix.MemfdCreate("oci-rt", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}

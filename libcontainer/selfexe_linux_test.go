@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -49,6 +52,52 @@ func TestSealedSelf(t *testing.T) {
 				t.Error("wrote through the handle itself")
 			}
 		})
+	}
+}
+
+// memfdNoexecChildEnv marks the re-executed test binary that runs the
+// memfd check in a pid namespace of its own.
+const memfdNoexecChildEnv = "OCI_RT_MEMFD_NOEXEC_CHILD"
+
+// Where vm.memfd_noexec is 1, a memfd made without MFD_EXEC cannot be
+// executed: the sealed copy must still start. The sysctl is per pid
+// namespace, so the check runs in a new one and leaves the host's alone.
+func TestSealedMemfdRunsUnderMemfdNoexec(t *testing.T) {
+	const name = "TestSealedMemfdRunsUnderMemfdNoexec"
+	if os.Getenv(memfdNoexecChildEnv) != "" {
+		runSealedMemfd(t, name)
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: a pid namespace")
+	}
+	cmd := exec.Command("/proc/self/exe", "-test.run=^"+name+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), memfdNoexecChildEnv+"=1")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWPID}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("in a pid namespace with vm.memfd_noexec=1: %v\n%s", err, out)
+	}
+}
+
+// runSealedMemfd, in the pid namespace, sets vm.memfd_noexec to 1 and
+// runs the test binary from its sealed copy.
+func runSealedMemfd(t *testing.T, name string) {
+	if err := os.WriteFile("/proc/sys/vm/memfd_noexec", []byte("1"), 0); err != nil {
+		t.Fatalf("this kernel has no per-namespace vm.memfd_noexec (before 6.3?): %v", err)
+	}
+	f, err := copySelfToSealedMemfd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	path, extra := execThroughChildFD(f, nil)
+	cmd := &exec.Cmd{Path: path, Args: []string{"libcontainer.test", "-test.list=^" + name + "$"}, ExtraFiles: extra}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run the sealed copy: %v: %s", err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != name {
+		t.Fatalf("the sealed copy ran something else: %q", got)
 	}
 }
 

@@ -160,8 +160,9 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	childSock := os.NewFile(uintptr(fds[1]), "sync")
 	syncFD := r.addFile(childSock)
 
+	path, extraFiles := execThroughChildFD(self, append(append([]*os.File{}, r.preserved...), r.files...))
 	cmd := &exec.Cmd{
-		Path: fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		Path: path,
 		Args: []string{argv0, "init"},
 		// The init runs on one locked thread: one P keeps the Go runtime
 		// from starting threads it never needs, which would count against
@@ -170,7 +171,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		Stdin:      r.stdio[0],
 		Stdout:     r.stdio[1],
 		Stderr:     r.stdio[2],
-		ExtraFiles: append(append([]*os.File{}, r.preserved...), r.files...),
+		ExtraFiles: extraFiles,
 	}
 	if r.cgroupFD >= 0 {
 		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: r.cgroupFD}
@@ -221,6 +222,21 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		}
 	}
 	return c, nil
+}
+
+// execThroughChildFD returns the path by which the child execs binary,
+// and the files to hand it (files, then binary). Between fork and execve
+// os/exec dups the child's files onto 3, 4, … and parks some on the
+// numbers right above them, closing whatever the child had there: the
+// parent's own number for binary, when it falls in that range (a low
+// number is free again whenever an earlier file has been closed), names
+// another of the child's files by the time of the execve, which then
+// fails with EACCES. Only the number binary gets among the handed-over
+// files is certain to name it. The init keeps that fd until it starts the
+// container's process, which gets none of the runtime's fds.
+func execThroughChildFD(binary *os.File, files []*os.File) (string, []*os.File) {
+	all := append(files[:len(files):len(files)], binary)
+	return fmt.Sprintf("/proc/self/fd/%d", 3+len(all)-1), all
 }
 
 // runStage drives the namespace stage's protocol up to the pid message.

@@ -1,6 +1,9 @@
 package libcontainer
 
 import (
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -55,5 +58,38 @@ func TestHostID(t *testing.T) {
 		if got := hostID(c.maps, c.id); got != c.want {
 			t.Errorf("hostID(%v, %d) = %d, want %d", c.maps, c.id, got, c.want)
 		}
+	}
+}
+
+// os/exec moves the child's files onto fds 3, 4, … and parks some right
+// above them, overwriting whatever the child had at those numbers. The
+// binary the child runs must start even when the parent's handle on it
+// has one of those numbers, as it does whenever a lower fd was free when
+// the handle was opened: here every number from 3 to the handle's own
+// gets another file in the child.
+func TestExecThroughChildFDSurvivesFDShuffle(t *testing.T) {
+	binary, err := os.Open("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer binary.Close()
+	devNull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devNull.Close()
+	files := make([]*os.File, int(binary.Fd())-3+1)
+	for i := range files {
+		files[i] = devNull
+	}
+	path, extra := execThroughChildFD(binary, files)
+	const name = "TestExecThroughChildFDSurvivesFDShuffle"
+	cmd := &exec.Cmd{Path: path, Args: []string{"libcontainer.test", "-test.list=^" + name + "$"}, ExtraFiles: extra}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("run the binary through %s with its handle at fd %d: %v: %s", path, binary.Fd(), err, out)
+	}
+	if got := strings.TrimSpace(string(out)); got != name {
+		t.Fatalf("the child ran something else: %q", got)
 	}
 }

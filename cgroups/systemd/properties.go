@@ -138,45 +138,24 @@ func cpuQuota(quota int64, period uint64) []sd.Property {
 
 func cpusetProps(cpus, mems string) ([]sd.Property, error) {
 	var props []sd.Property
-	for _, s := range []struct{ name, list, what string }{
-		{"AllowedCPUs", cpus, "cpu.cpus"}, {"AllowedMemoryNodes", mems, "cpu.mems"},
+	for _, s := range []struct {
+		name, list, what string
+		parse            func(string, int) (cgroups.Bitmap, error)
+		limit            int
+	}{
+		{"AllowedCPUs", cpus, "cpu.cpus", cgroups.ParseCPUList, cgroups.MaxCPUs},
+		{"AllowedMemoryNodes", mems, "cpu.mems", cgroups.ParseNodeList, cgroups.MaxNodes},
 	} {
 		if s.list == "" {
 			continue
 		}
-		bits, err := listToBits(s.list)
+		set, err := s.parse(s.list, s.limit)
 		if err != nil {
 			return nil, fmt.Errorf("%s %q: %w", s.what, s.list, err)
 		}
-		props = append(props, prop(s.name, bits))
+		props = append(props, prop(s.name, set.Bytes()))
 	}
 	return props, nil
-}
-
-// listToBits turns a cpuset list ("0-3,8") into the bitmask systemd's
-// AllowedCPUs/AllowedMemoryNodes take: bit n of byte n/8 is CPU (node) n.
-func listToBits(list string) ([]byte, error) {
-	var bits []byte
-	for _, part := range strings.Split(strings.TrimSpace(list), ",") {
-		first, last, isRange := strings.Cut(part, "-")
-		lo, err := strconv.ParseUint(first, 10, 16)
-		if err != nil {
-			return nil, fmt.Errorf("bad entry %q", part)
-		}
-		hi := lo
-		if isRange {
-			if hi, err = strconv.ParseUint(last, 10, 16); err != nil || hi < lo {
-				return nil, fmt.Errorf("bad range %q", part)
-			}
-		}
-		for n := lo; n <= hi; n++ {
-			for uint64(len(bits)) <= n/8 {
-				bits = append(bits, 0)
-			}
-			bits[n/8] |= 1 << (n % 8)
-		}
-	}
-	return bits, nil
 }
 
 // unifiedProps converts the linux.resources.unified entries systemd

@@ -141,6 +141,23 @@ func TestPropertiesUnified(t *testing.T) {
 	}
 }
 
+// A bad cpuset list fails naming the field and what is wrong with it.
+func TestPropertiesBadCpusetList(t *testing.T) {
+	for _, c := range []struct {
+		cpu  specs.LinuxCPU
+		want string
+	}{
+		{specs.LinuxCPU{Cpus: "0,8192"}, `cpu.cpus "0,8192": CPU 8192 is beyond the last supported, 8191`},
+		{specs.LinuxCPU{Mems: "0-x"}, `cpu.mems "0-x": "0-x" is not a node number or range`},
+		{specs.LinuxCPU{Mems: "1024"}, `cpu.mems "1024": node 1024 is beyond the last supported, 1023`},
+	} {
+		_, err := Properties(&specs.LinuxResources{CPU: &c.cpu}, true, func(string) {})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want %q", c.cpu, err, c.want)
+		}
+	}
+}
+
 func rule(allow bool, typ string, major, minor int64, access string) specs.LinuxDeviceCgroup {
 	d := specs.LinuxDeviceCgroup{Allow: allow, Type: typ, Access: access}
 	if major >= 0 {

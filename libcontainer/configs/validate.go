@@ -221,50 +221,15 @@ func validateCPUAffinity(a *specs.CPUAffinity) error {
 	return nil
 }
 
-// validateCPUList checks the kernel's cpu list syntax ("0-3,7"); an empty
-// list means "not set".
+// validateCPUList parses an execCPUAffinity list the way the init will,
+// so that one it could not apply fails here; an empty list means "not
+// set".
 func validateCPUList(list string) error {
 	if list == "" {
 		return nil
 	}
-	for item := range strings.SplitSeq(list, ",") {
-		first, last, isRange := strings.Cut(item, "-")
-		low, err := parseCPU(first)
-		if err != nil {
-			return err
-		}
-		if !isRange {
-			continue
-		}
-		high, err := parseCPU(last)
-		if err != nil {
-			return err
-		}
-		if low > high {
-			return fmt.Errorf("range %q runs backwards", item)
-		}
-	}
-	return nil
-}
-
-// maxCPU matches the kernel's largest NR_CPUS.
-const maxCPU = 8192
-
-func parseCPU(s string) (int, error) {
-	if s == "" || len(s) > 5 {
-		return 0, fmt.Errorf("%q is not a CPU number", s)
-	}
-	n := 0
-	for _, c := range []byte(s) {
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("%q is not a CPU number", s)
-		}
-		n = n*10 + int(c-'0')
-	}
-	if n >= maxCPU {
-		return 0, fmt.Errorf("CPU %d is beyond the kernel's limit of %d", n, maxCPU)
-	}
-	return n, nil
+	_, err := proc.ParseCPUAffinity(list)
+	return err
 }
 
 // labelMaxLength is generous for both LSMs; the kernel itself caps what it

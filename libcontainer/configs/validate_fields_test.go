@@ -44,7 +44,7 @@ func TestValidateHostSupportRefuses(t *testing.T) {
 		{"default with nodes", policy(specs.MpolDefault, "0"), []string{"linux.memoryPolicy", "takes no nodes"}},
 		{"node list syntax", policy(specs.MpolInterleave, "0-"), []string{"linux.memoryPolicy", `nodes "0-"`}},
 		{"backwards range", policy(specs.MpolInterleave, "3-1"), []string{"runs backwards"}},
-		{"node beyond the kernel", policy(specs.MpolBind, "4096"), []string{"beyond the kernel's limit"}},
+		{"node beyond the kernel", policy(specs.MpolBind, "4096"), []string{"node 4096 is beyond the last supported, 1023"}},
 		{"node not on this host", policy(specs.MpolBind, "0,1"), []string{"linux.memoryPolicy.nodes", "node 1 does not exist"}},
 		{"net device without a netns", func(s *specs.Spec) {
 			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"veth0": {}}

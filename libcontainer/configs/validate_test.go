@@ -88,6 +88,9 @@ func TestValidateRejects(t *testing.T) {
 			[]string{`process.execCPUAffinity.initial "0-x"`}},
 		{"cpu affinity backwards", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "3-1"} },
 			[]string{`process.execCPUAffinity.final "3-1"`, "backwards"}},
+		// The init's affinity mask has room for 1024 CPUs (runc's bound too).
+		{"cpu affinity beyond the mask", func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0,1024"} },
+			[]string{`process.execCPUAffinity.initial "0,1024"`, "CPU 1024 is beyond the last supported, 1023"}},
 		{"apparmor newline", func(s *specs.Spec) { s.Process.ApparmorProfile = "p\nchangeprofile x" },
 			[]string{"process.apparmorProfile", "control character"}},
 		{"apparmor space", func(s *specs.Spec) { s.Process.ApparmorProfile = "a b" }, []string{"process.apparmorProfile", "whitespace"}},
@@ -357,7 +360,8 @@ func TestValidateAccepts(t *testing.T) {
 			s.Process.OOMScoreAdj = ptr(-1000)
 			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO, Priority: 99, Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}}
 			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE, Priority: 7}
-			s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0", Final: "0-1,3,5-7"}
+			// A blank and a trailing comma, which runc and the kernel allow.
+			s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0", Final: "0-1, 3,5-7,"}
 			s.Process.ApparmorProfile = "docker-default"
 			s.Process.SelinuxLabel = "system_u:system_r:container_t:s0:c1,c2"
 			s.Linux.MountLabel = "system_u:object_r:container_file_t:s0"

@@ -3,11 +3,12 @@ package proc
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 var rlimitResources = map[string]int{
@@ -237,24 +238,20 @@ func setIOPriority(p *specs.LinuxIOPriority) error {
 	return nil
 }
 
-// parseCPUList parses a cpuset list such as "0-3,7".
-func parseCPUList(list string) (*unix.CPUSet, error) {
+// affinityCPUs is how many CPUs the affinity mask sched_setaffinity
+// gets has room for: a CPU numbered beyond it cannot be asked for.
+const affinityCPUs = int(unsafe.Sizeof(unix.CPUSet{})) * 8
+
+// ParseCPUAffinity parses an execCPUAffinity list ("0-3,7"); create
+// validates with it, so that a list the init could not apply fails there.
+func ParseCPUAffinity(list string) (*unix.CPUSet, error) {
+	cpus, err := cgroups.ParseCPUList(list, affinityCPUs)
+	if err != nil {
+		return nil, err
+	}
 	set := &unix.CPUSet{}
-	maxCPU := int(unsafe.Sizeof(*set)) * 8
-	for part := range strings.SplitSeq(list, ",") {
-		first, last, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		lo, err := strconv.Atoi(first)
-		hi := lo
-		if err == nil && isRange {
-			hi, err = strconv.Atoi(last)
-		}
-		if err != nil || lo < 0 || hi < lo {
-			return nil, fmt.Errorf("invalid CPU list %q", list)
-		}
-		if hi >= maxCPU {
-			return nil, fmt.Errorf("invalid CPU list %q: CPU %d is beyond the supported %d", list, hi, maxCPU)
-		}
-		for cpu := lo; cpu <= hi; cpu++ {
+	for cpu := range affinityCPUs {
+		if cpus.IsSet(cpu) {
 			set.Set(cpu)
 		}
 	}
@@ -262,9 +259,9 @@ func parseCPUList(list string) (*unix.CPUSet, error) {
 }
 
 func setCPUAffinity(list string) error {
-	set, err := parseCPUList(list)
+	set, err := ParseCPUAffinity(list)
 	if err != nil {
-		return err
+		return fmt.Errorf("CPU list %q: %w", list, err)
 	}
 	if err := unix.SchedSetaffinity(0, set); err != nil {
 		return fmt.Errorf("set CPU affinity %q: %w", list, err)

@@ -92,23 +92,28 @@ func TestIOPriorityValue(t *testing.T) {
 	}
 }
 
-func TestParseCPUList(t *testing.T) {
-	set, err := parseCPUList("0-2, 5,7-7")
+// The list syntax is cgroups.ParseCPUList's (tested there); the bound is
+// the affinity mask's.
+func TestParseCPUAffinity(t *testing.T) {
+	set, err := ParseCPUAffinity("0-2, 5,7-7,1023")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for cpu := range 10 {
-		want := cpu <= 2 || cpu == 5 || cpu == 7
+	for _, cpu := range []int{0, 1, 2, 3, 5, 7, 8, 1022, 1023} {
+		want := cpu <= 2 || cpu == 5 || cpu == 7 || cpu == 1023
 		if set.IsSet(cpu) != want {
 			t.Errorf("cpu %d: set=%v, want %v", cpu, set.IsSet(cpu), want)
 		}
 	}
-	if set.Count() != 5 {
-		t.Errorf("count %d, want 5", set.Count())
+	if set.Count() != 6 {
+		t.Errorf("count %d, want 6", set.Count())
 	}
-	for _, bad := range []string{"", "a", "3-1", "-1", "1-", "1,,2", "0-99999"} {
-		if _, err := parseCPUList(bad); err == nil || !strings.Contains(err.Error(), "invalid CPU list") {
-			t.Errorf("%q: got %v", bad, err)
+	for bad, want := range map[string]string{
+		"": "names no CPU", "a": "not a CPU number", "3-1": "runs backwards",
+		"1024": "CPU 1024 is beyond the last supported, 1023",
+	} {
+		if _, err := ParseCPUAffinity(bad); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", bad, err, want)
 		}
 	}
 }

@@ -6,12 +6,13 @@ import (
 	"os"
 	"runtime"
 	"sort"
-	"strconv"
 	"strings"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 // set_mempolicy(2) modes and mode flags from <linux/mempolicy.h>.
@@ -30,9 +31,6 @@ var memoryPolicyFlags = map[specs.MemoryPolicyFlagType]uintptr{
 	specs.MpolFRelativeNodes: 1 << 14,
 	specs.MpolFStaticNodes:   1 << 15,
 }
-
-// maxNUMANodes is the kernel's largest MAX_NUMNODES (NODES_SHIFT 10).
-const maxNUMANodes = 1024
 
 // MemoryPolicy is linux.memoryPolicy in set_mempolicy(2)'s terms.
 type MemoryPolicy struct {
@@ -65,52 +63,13 @@ func ParseMemoryPolicy(p *specs.LinuxMemoryPolicy) (*MemoryPolicy, error) {
 		return nil, fmt.Errorf("flags: %s takes no flags", p.Mode)
 	}
 	if takesNodes {
-		nodes, err := parseNodeList(p.Nodes)
+		nodes, err := cgroups.ParseNodeList(p.Nodes, cgroups.MaxNodes)
 		if err != nil {
 			return nil, fmt.Errorf("nodes %q: %w", p.Nodes, err)
 		}
 		policy.Nodes = nodes
 	}
 	return policy, nil
-}
-
-// parseNodeList turns "0-2,5" into a bitmask sized for the highest node.
-func parseNodeList(list string) ([]uint64, error) {
-	var mask []uint64
-	for item := range strings.SplitSeq(list, ",") {
-		first, last, isRange := strings.Cut(item, "-")
-		low, err := parseNode(first)
-		if err != nil {
-			return nil, err
-		}
-		high := low
-		if isRange {
-			if high, err = parseNode(last); err != nil {
-				return nil, err
-			}
-			if low > high {
-				return nil, fmt.Errorf("range %q runs backwards", item)
-			}
-		}
-		for n := low; n <= high; n++ {
-			for len(mask) <= n/64 {
-				mask = append(mask, 0)
-			}
-			mask[n/64] |= 1 << (n % 64)
-		}
-	}
-	return mask, nil
-}
-
-func parseNode(s string) (int, error) {
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || strings.TrimSpace(s) != s || strings.HasPrefix(s, "+") {
-		return 0, fmt.Errorf("%q is not a node number", s)
-	}
-	if n >= maxNUMANodes {
-		return 0, fmt.Errorf("node %d is beyond the kernel's limit of %d", n, maxNUMANodes)
-	}
-	return n, nil
 }
 
 // CheckNodesOnline refuses a policy naming a node this host does not
@@ -120,7 +79,7 @@ func CheckNodesOnline(p *MemoryPolicy, onlineList string) error {
 	if p.Mode&memoryPolicyFlags[specs.MpolFRelativeNodes] != 0 {
 		return nil
 	}
-	online, err := parseNodeList(strings.TrimSpace(onlineList))
+	online, err := cgroups.ParseNodeList(onlineList, cgroups.MaxNodes)
 	if err != nil {
 		return fmt.Errorf("online nodes %q: %w", onlineList, err)
 	}

@@ -20,7 +20,7 @@ func TestParseMemoryPolicy(t *testing.T) {
 	}
 	for nodes, want := range map[string]string{
 		"": "needs at least one node", "a": "not a node number", "1-": "not a node number",
-		" 1": "not a node number", "+1": "not a node number", "2-1": "runs backwards", "1024": "beyond",
+		"+1": "not a node number", "2-1": "runs backwards", "1024": "beyond",
 	} {
 		_, err := ParseMemoryPolicy(&specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave, Nodes: nodes})
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -20,23 +20,16 @@ die() {
 	exit 1
 }
 
+# shellcheck source=tests/bench/vmhost.sh
+. "$repo/tests/bench/vmhost.sh"
+
 host() {
-	local timeout=1800
-	[ "${1:-}" != --timeout ] || timeout=${2:?--timeout needs a value}
-	[ "$(id -u)" -eq 0 ] || die "must run as root (tests/vm/run.sh needs it)"
-	[ -x "$repo/oci-rt" ] || die "$repo/oci-rt is missing: run make build"
 	command -v criu >/dev/null || die "criu is not installed (make deps)"
-	mkdir -p "$repo/tests/bench/.cache"
-	local work
-	work=$(mktemp -d "$repo/tests/bench/.cache/criu.XXXXXX")
-	# shellcheck disable=SC2064 # expand $work now
-	trap "rm -rf '$work'" EXIT
-	"$repo/tests/mkbundle.sh" "$work/bundle" >/dev/null
+	local timeout work
 	local script="awk 'BEGIN { s = sprintf(\"%$((mib << 20))s\", \"\"); n = length(s); print n > \"/out/ready\"; close(\"/out/ready\"); while (1) system(\"sleep 1000\") }'"
-	jq --arg s "$script" '.process.terminal = false | .process.args = ["/bin/sh", "-c", $s]
-		| .mounts += [{"destination": "/out", "type": "bind", "source": "/run/bench-out", "options": ["rbind", "rw"]}]' \
-		"$work/bundle/config.json" >"$work/config.json"
-	mv "$work/config.json" "$work/bundle/config.json"
+	# shellcheck disable=SC2016 # $s is jq's
+	vm_bench_prepare criu "$@" -- --arg s "$script" '.process.terminal = false | .process.args = ["/bin/sh", "-c", $s]
+		| .mounts += [{"destination": "/out", "type": "bind", "source": "/run/bench-out", "options": ["rbind", "rw"]}]'
 	cd "$repo"
 	tests/vm/run.sh --timeout "$timeout" --env "BENCH_CRIU_RUNS=${BENCH_CRIU_RUNS:-3}" -- tests/bench/criu.sh --guest "$work"
 }

@@ -27,19 +27,12 @@ die() {
 	exit 1
 }
 
+# shellcheck source=tests/bench/vmhost.sh
+. "$repo/tests/bench/vmhost.sh"
+
 host() {
-	local timeout=1800
-	[ "${1:-}" != --timeout ] || timeout=${2:?--timeout needs a value}
-	[ "$(id -u)" -eq 0 ] || die "must run as root (tests/vm/run.sh needs it)"
-	[ -x "$repo/oci-rt" ] || die "$repo/oci-rt is missing: run make build"
-	mkdir -p "$repo/tests/bench/.cache"
-	local work
-	work=$(mktemp -d "$repo/tests/bench/.cache/vm.XXXXXX")
-	# shellcheck disable=SC2064 # expand $work now
-	trap "rm -rf '$work'" EXIT
-	"$repo/tests/mkbundle.sh" "$work/bundle" >/dev/null
-	jq '.process.terminal = false | .process.args = ["/bin/true"]' "$work/bundle/config.json" >"$work/config.json"
-	mv "$work/config.json" "$work/bundle/config.json"
+	local timeout work
+	vm_bench_prepare vm "$@" -- '.process.terminal = false | .process.args = ["/bin/true"]'
 	(cd "$repo" && go build -o "$work/benchtool" ./tests/bench/benchtool) || die "building benchtool failed"
 	cd "$repo"
 	# BENCH_VM_CGROUP=v1 runs the same benchmarks on v1 hierarchies only, to
