@@ -154,10 +154,20 @@ func TestProcStatParsesHostileCommandNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	time.Sleep(50 * time.Millisecond)
-	start, state, err := procStat(cmd.Process.Pid)
-	if err != nil || state != 'S' {
-		t.Fatalf("procStat = %d %q %v; want a sleeping process", start, state, err)
+	// A misparse reads the 'R' inside the name. The real state is 'R'
+	// too until sleep gets to sleep, which on a loaded machine can take a
+	// while: poll for 'S' with a generous bound.
+	var start uint64
+	var state byte
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		start, state, err = procStat(cmd.Process.Pid)
+		if err == nil && state == 'S' {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("procStat = %d %q %v; want a sleeping process", start, state, err)
+		}
 	}
 	self, _, _ := procStat(os.Getpid())
 	if start < self {
