@@ -100,8 +100,10 @@ test-vm: deps build
 		$(VMBIN)/devices.test -test.run DevTransition -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'CgroupV1|Leniency' -test.v -test.count=1
 	$(GO) test -c -tags e2e,$(GOTAGS) -o $(VMBIN)/e2e.test ./tests/e2e/
-	# The e2e tests of Podman's and containerd's systemd cgroup manager
-	# run in a writable directory: they keep a cache in their own.
+# The e2e tests of Podman's and containerd's systemd cgroup manager need
+# the engines (the VM runs the host's; test runs test-vm before e2e) and a
+# writable working directory, where they keep a cache.
+	tests/e2e/install.sh
 	tests/vm/run.sh --init systemd --timeout 1200 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/integration.test -test.run '^TestSystemdUnit' -test.v -test.count=1 --- \
 		env -C /var/tmp $(CURDIR)/$(VMBIN)/e2e.test -test.run '^TestSystemd' -test.v -test.count=1
