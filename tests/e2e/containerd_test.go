@@ -21,7 +21,7 @@ func TestContainerd(t *testing.T) {
 	dir := filepath.Join(workDir, "containerd")
 	ctrParent := fmt.Sprintf("oci-rt-e2e-ctr-%d", os.Getpid())
 	criParent := fmt.Sprintf("/oci-rt-e2e-cri-%d", os.Getpid())
-	sock := startContainerd(t, dir, []string{"/" + ctrParent, criParent})
+	sock := startContainerd(t, dir, false, []string{"/" + ctrParent, criParent})
 
 	ctr := &ctrEngine{sock: sock, ns: ctrParent, dir: dir}
 	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
@@ -45,8 +45,9 @@ func TestContainerd(t *testing.T) {
 
 // startContainerd starts containerd on a private root, state and socket
 // below dir, with the CRI plugin's runtime pointed at the runtime under
-// test, and returns its socket. The teardown removes cgroupParents too.
-func startContainerd(t *testing.T, dir string, cgroupParents []string) string {
+// test (with the runc shim's SystemdCgroup option as given), and returns
+// its socket. The teardown removes cgroupParents too.
+func startContainerd(t *testing.T, dir string, systemdCgroup bool, cgroupParents []string) string {
 	t.Helper()
 	sock := filepath.Join(dir, "containerd.sock")
 	config := filepath.Join(dir, "config.toml")
@@ -76,12 +77,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.e2e.options]
         BinaryName = %[5]q
         Root = %[6]q
-        SystemdCgroup = false
+        SystemdCgroup = %[9]v
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %[7]q
     conf_dir = %[8]q
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, imagePause, runtimeBinary,
-		filepath.Join(dir, "runtime-root-cri"), filepath.Join(dir, "cni/bin"), filepath.Join(dir, "cni/conf")))
+		filepath.Join(dir, "runtime-root-cri"), filepath.Join(dir, "cni/bin"), filepath.Join(dir, "cni/conf"), systemdCgroup))
 	d := startDaemon(t, "containerd", dir, cgroupParents, nil, "/usr/bin/containerd", "--config", config)
 	d.waitReady(t, probeCmd("ctr", "--address", sock, "version"))
 	return sock

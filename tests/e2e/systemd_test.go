@@ -41,16 +41,37 @@ func TestSystemdPodman(t *testing.T) {
 	podman.cmd(clientTimeout, "rm", "-a", "-f")
 }
 
-// TestSystemdContainerd: containerd's runc shim with SystemdCgroup, as
-// `ctr run --runc-systemd-cgroup` sets it, with the container in
-// machine.slice/<namespace>-<id>.scope.
+// TestSystemdContainerd: containerd's runc shim with its SystemdCgroup
+// option, set two ways: by ctr (`ctr run --runc-systemd-cgroup`), the
+// container in machine.slice/<namespace>-<id>.scope; and by the CRI
+// runtime's options in containerd's config (SystemdCgroup = true, as a
+// kubelet's node has it), the container in the pod's slice as
+// cri-containerd-<id>.scope. Removing the pod leaves no scope in its
+// slice (the sandbox's went too).
 func TestSystemdContainerd(t *testing.T) {
 	requireSystemd(t)
 	dir := filepath.Join(workDir, "containerd-systemd")
-	sock := startContainerd(t, dir, nil)
+	sock := startContainerd(t, dir, true, nil)
 	ctr := &ctrEngine{sock: sock, ns: "oci-rt-e2e", dir: dir, systemdSlice: "machine.slice"}
 	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
-	systemdScopeCheck(t, ctr, func(_ *testing.T, id string) string { return ctr.ns + "-" + id + ".scope" })
+	t.Run("ctr", func(t *testing.T) {
+		systemdScopeCheck(t, ctr, func(_ *testing.T, id string) string { return ctr.ns + "-" + id + ".scope" })
+	})
+
+	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", "k8s.io", "images", "import", "--snapshotter", "native", imageArchive)
+	// containerd hands the runtime a systemd cgroupsPath when the pod's
+	// cgroup parent is a slice.
+	const podSlice, podSlicePath = "machine-ocirte2e.slice", "/machine.slice/machine-ocirte2e.slice"
+	cri := &criEngine{sock: sock, dir: dir, parent: podSlice, crictl: filepath.Join(cacheDir, "bin/crictl")}
+	t.Run("cri", func(t *testing.T) {
+		cri.startPod(t)
+		systemdScopeCheck(t, cri, func(_ *testing.T, id string) string { return "cri-containerd-" + id + ".scope" })
+		cri.removePod(t)
+		waitUntil(t, 10*time.Second, "the pod's scopes to go", func() bool {
+			left, _ := filepath.Glob(filepath.Join(unifiedMount(), podSlicePath, "*.scope"))
+			return len(left) == 0
+		})
+	})
 }
 
 // systemdScopeCheck: a container with a memory limit runs in its scope
