@@ -99,8 +99,14 @@ test-vm: deps build
 		$(VMBIN)/fs.test -test.run V1 -test.v -test.count=1 --- \
 		$(VMBIN)/devices.test -test.run DevTransition -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'CgroupV1|Leniency' -test.v -test.count=1
-	tests/vm/run.sh --init systemd --timeout 900 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
-		$(VMBIN)/integration.test -test.run '^TestSystemdUnit' -test.v -test.count=1
+	$(GO) test -c -tags e2e,$(GOTAGS) -o $(VMBIN)/e2e.test ./tests/e2e/
+# The e2e tests of Podman's and containerd's systemd cgroup manager need
+# the engines and crictl (the VM runs the host's; test runs test-vm before
+# e2e), and run from tests/e2e, where the suite finds crictl.
+	tests/e2e/install.sh
+	tests/vm/run.sh --init systemd --timeout 1200 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
+		$(VMBIN)/integration.test -test.run '^TestSystemdUnit' -test.v -test.count=1 --- \
+		env -C tests/e2e $(CURDIR)/$(VMBIN)/e2e.test -test.run '^TestSystemd' -test.v -test.count=1
 
 # The OCI runtime-tools validation suite; a program in the expected list
 # that stops passing fails the build. Then its cgroup programs in the cgroup

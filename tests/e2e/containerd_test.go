@@ -19,9 +19,37 @@ import (
 // plugin (runtime option BinaryName) through crictl.
 func TestContainerd(t *testing.T) {
 	dir := filepath.Join(workDir, "containerd")
-	sock := filepath.Join(dir, "containerd.sock")
 	ctrParent := fmt.Sprintf("oci-rt-e2e-ctr-%d", os.Getpid())
 	criParent := fmt.Sprintf("/oci-rt-e2e-cri-%d", os.Getpid())
+	sock := startContainerd(t, dir, false, []string{"/" + ctrParent, criParent})
+
+	ctr := &ctrEngine{sock: sock, ns: ctrParent, dir: dir}
+	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
+	t.Run("ctr", func(t *testing.T) {
+		runChecks(t, ctr)
+	})
+	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", "k8s.io", "images", "import", "--snapshotter", "native", imageArchive)
+	cri := &criEngine{sock: sock, dir: dir, parent: criParent, crictl: filepath.Join(cacheDir, "bin/crictl")}
+	t.Run("cri", func(t *testing.T) {
+		cri.startPod(t)
+		runChecks(t, cri)
+		cri.removePod(t)
+	})
+	t.Run("cri-concurrency", func(t *testing.T) {
+		cri.concurrency(t)
+	})
+	t.Run("cri-soak", func(t *testing.T) {
+		cri.soak(t)
+	})
+}
+
+// startContainerd starts containerd on a private root, state and socket
+// below dir, with the CRI plugin's runtime pointed at the runtime under
+// test (with the runc shim's SystemdCgroup option as given), and returns
+// its socket. The teardown removes cgroupParents too.
+func startContainerd(t *testing.T, dir string, systemdCgroup bool, cgroupParents []string) string {
+	t.Helper()
+	sock := filepath.Join(dir, "containerd.sock")
 	config := filepath.Join(dir, "config.toml")
 	writeFile(t, config, fmt.Sprintf(`version = 2
 root = %[1]q
@@ -49,39 +77,33 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.e2e.options]
         BinaryName = %[5]q
         Root = %[6]q
-        SystemdCgroup = false
+        SystemdCgroup = %[9]v
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %[7]q
     conf_dir = %[8]q
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, imagePause, runtimeBinary,
-		filepath.Join(dir, "runtime-root-cri"), filepath.Join(dir, "cni/bin"), filepath.Join(dir, "cni/conf")))
-	d := startDaemon(t, "containerd", dir, []string{"/" + ctrParent, criParent}, nil,
-		"/usr/bin/containerd", "--config", config)
+		filepath.Join(dir, "runtime-root-cri"), filepath.Join(dir, "cni/bin"), filepath.Join(dir, "cni/conf"), systemdCgroup))
+	d := startDaemon(t, "containerd", dir, cgroupParents, nil, "/usr/bin/containerd", "--config", config)
 	d.waitReady(t, probeCmd("ctr", "--address", sock, "version"))
-
-	ctr := &ctrEngine{sock: sock, ns: ctrParent, dir: dir}
-	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
-	t.Run("ctr", func(t *testing.T) {
-		runChecks(t, ctr)
-	})
-	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", "k8s.io", "images", "import", "--snapshotter", "native", imageArchive)
-	cri := &criEngine{sock: sock, dir: dir, parent: criParent, crictl: filepath.Join(cacheDir, "bin/crictl")}
-	t.Run("cri", func(t *testing.T) {
-		cri.startPod(t)
-		runChecks(t, cri)
-		cri.removePod(t)
-	})
-	t.Run("cri-concurrency", func(t *testing.T) {
-		cri.concurrency(t)
-	})
-	t.Run("cri-soak", func(t *testing.T) {
-		cri.soak(t)
-	})
+	return sock
 }
 
 // ctrEngine drives `ctr run --runc-binary`.
 type ctrEngine struct {
 	sock, ns, dir string
+	// systemdSlice, when set, has the runtime run with its systemd cgroup
+	// driver (--runc-systemd-cgroup, the SystemdCgroup option of the runc
+	// shim) and each container in the scope <ns>-<id>.scope of this slice.
+	systemdSlice string
+}
+
+// cgroupArgs: a cgroup path of the suite's parent, or for the systemd
+// driver its slice:prefix:name form.
+func (c *ctrEngine) cgroupArgs(id string) []string {
+	if c.systemdSlice != "" {
+		return []string{"--runc-systemd-cgroup", "--cgroup", c.systemdSlice + ":" + c.ns + ":" + id}
+	}
+	return []string{"--cgroup", "/" + c.ns + "/" + id}
 }
 
 func (c *ctrEngine) Name() string { return "ctr" }
@@ -104,8 +126,8 @@ func (c *ctrEngine) must(t *testing.T, args ...string) string {
 }
 
 func (c *ctrEngine) runArgs(o runOpts, id string) []string {
-	args := []string{"--runc-binary", runtimeBinary, "--runc-root", filepath.Join(c.dir, "runtime-root-ctr"),
-		"--snapshotter", "native", "--seccomp", "--cgroup", "/" + c.ns + "/" + id}
+	args := append([]string{"--runc-binary", runtimeBinary, "--runc-root", filepath.Join(c.dir, "runtime-root-ctr"),
+		"--snapshotter", "native", "--seccomp"}, c.cgroupArgs(id)...)
 	if o.tty {
 		args = append(args, "-t")
 	}

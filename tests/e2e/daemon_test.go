@@ -244,11 +244,22 @@ func TestDocker(t *testing.T) {
 // TestPodman: Podman 4.3 with conmon, cgroupfs, private --root/--runroot
 // and containers.conf, and --runtime pointing at oci-rt (or runc).
 func TestPodman(t *testing.T) {
-	dir := filepath.Join(workDir, "podman")
 	parent := fmt.Sprintf("/oci-rt-e2e-podman-%d", os.Getpid())
+	podman := newPodman(t, filepath.Join(workDir, "podman"), "cgroupfs", []string{parent},
+		"--cgroup-parent", parent)
+	runChecks(t, podman)
+	podman.cmd(clientTimeout, "rm", "-a", "-f")
+}
+
+// newPodman sets Podman up below dir: containers.conf and storage.conf
+// of its own, the given cgroup manager, vfs storage, the image loaded,
+// and a teardown that also removes cgroupParents. runFlags go to every
+// run besides the suite's defaults.
+func newPodman(t *testing.T, dir, cgroupManager string, cgroupParents []string, runFlags ...string) *dockerLike {
+	t.Helper()
 	conf := filepath.Join(dir, "containers.conf")
 	writeFile(t, conf, fmt.Sprintf(`[engine]
-cgroup_manager = "cgroupfs"
+cgroup_manager = %q
 events_logger = "file"
 events_logfile_path = %q
 tmp_dir = %q
@@ -256,7 +267,7 @@ static_dir = %q
 volume_path = %q
 [network]
 network_config_dir = %q
-`, filepath.Join(dir, "events.log"), filepath.Join(dir, "tmp"), filepath.Join(dir, "root/libpod"),
+`, cgroupManager, filepath.Join(dir, "events.log"), filepath.Join(dir, "tmp"), filepath.Join(dir, "root/libpod"),
 		filepath.Join(dir, "root/volumes"), filepath.Join(dir, "cni")))
 	writeFile(t, filepath.Join(dir, "storage.conf"), fmt.Sprintf("[storage]\ndriver = \"vfs\"\nrunroot = %q\ngraphroot = %q\n",
 		filepath.Join(dir, "runroot"), filepath.Join(dir, "root")))
@@ -264,20 +275,19 @@ network_config_dir = %q
 	t.Setenv("CONTAINERS_STORAGE_CONF", filepath.Join(dir, "storage.conf"))
 	// Podman has no daemon; a placeholder process keeps the teardown (which
 	// ends conmon processes and unmounts the storage) in one place.
-	d := startDaemon(t, "podman-holder", dir, []string{parent}, nil, "sleep", "3600")
-	_ = d
+	startDaemon(t, "podman-holder", dir, cgroupParents, nil, "sleep", "3600")
 	// Podman raises RLIMIT_NOFILE and RLIMIT_NPROC to 1048576 by default;
 	// where the session's hard limits are lower and raising them is denied
 	// (this host), every runtime fails, so the suite asks for lower ones:
 	// a host quirk, see README.
 	podman := &dockerLike{name: "podman", bin: "/usr/bin/podman",
 		global: []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "runroot"),
-			"--runtime", runtimeBinary, "--cgroup-manager", "cgroupfs", "--events-backend", "file",
+			"--runtime", runtimeBinary, "--cgroup-manager", cgroupManager, "--events-backend", "file",
 			"--storage-driver", "vfs", "--tmpdir", filepath.Join(dir, "tmp")},
-		runFlags: append([]string{"--pull", "never", "--network", "none", "--cgroup-parent", parent}, podmanUlimits...), rmFlags: []string{"-f", "--time", "0"}}
+		runFlags: append(append([]string{"--pull", "never", "--network", "none"}, runFlags...), podmanUlimits...),
+		rmFlags:  []string{"-f", "--time", "0"}}
 	must(t, 5*time.Minute, podman.bin, append(podman.global, "load", "-i", imageArchive)...)
-	runChecks(t, podman)
-	podman.cmd(clientTimeout, "rm", "-a", "-f")
+	return podman
 }
 
 // podmanUlimits asks for nofile and nproc limits well below the session's

@@ -12,7 +12,9 @@ package integration
 //		tests/integration/vm.test -test.run '^TestSystemdUnit' -test.v
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
 )
@@ -341,5 +344,183 @@ func TestSystemdUnitExists(t *testing.T) {
 	}
 	if got := unitProperty(t, unit, "ActiveState"); got != "active" {
 		t.Errorf("the other unit is %s after the failed create", got)
+	}
+}
+
+// hideSystemdSocket moves systemd's private socket aside until the test
+// ends: root's D-Bus clients (ours, runc's, systemctl) fall back to it
+// when the system bus is out of reach, so a runtime cut off from both
+// needs it gone. systemd keeps listening on the moved socket, so moving
+// it back restores it. The returned func restores it at once.
+func hideSystemdSocket(t *testing.T) (restore func()) {
+	t.Helper()
+	const sock, aside = "/run/systemd/private", "/run/systemd/private.ocirt-test"
+	noErr(t, os.Rename(sock, aside))
+	restored := false
+	restore = func() {
+		if !restored {
+			noErr(t, os.Rename(aside, sock))
+			restored = true
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
+
+// TestSystemdUnitDBusDown: with systemd out of reach (the system bus
+// address names a missing socket, systemd's private socket is moved
+// aside), create fails with one line naming D-Bus and systemd, and leaves
+// no state dir, no unit and no cgroup behind.
+func TestSystemdUnitDBusDown(t *testing.T) {
+	r := systemdRuntime(t)
+	id := newID(t)
+	unit := "ocirt-" + id + ".scope"
+	path := "/machine.slice/" + unit
+	b := newBundle(t, withArgs("true"), func(s *specs.Spec) { s.Linux.CgroupsPath = "machine.slice:ocirt:" + id })
+	noBus := "DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/ocirt-test-no-bus"
+	restore := hideSystemdSocket(t)
+
+	cmd := r.Command("create", "--bundle", b, id)
+	cmd.Env = append(os.Environ(), noBus)
+	res := r.RunCmd(cmd)
+	restore()
+	checkFailure(t, res, "connect to systemd over D-Bus")
+	t.Logf("oci-rt create: %s", errorMessage(res.Stderr))
+	if entries, _ := os.ReadDir(r.Root); len(entries) != 0 {
+		t.Errorf("state left under --root %s: %v", r.Root, entries)
+	}
+	checkUnitGone(t, unit, path)
+	if kids := strayChildren(t); len(kids) > 0 {
+		t.Errorf("processes left after the failed create: %v", kids)
+	}
+
+	// runc's words for the same, for comparison.
+	hideSystemdSocket(t)
+	runcRoot := t.TempDir()
+	runc := exec.Command("runc", "--root", runcRoot, "--systemd-cgroup", "create", "--bundle", b, id)
+	runc.Env = append(os.Environ(), noBus)
+	out, err := runc.CombinedOutput()
+	t.Logf("runc create: %v: %s", err, out)
+	if err == nil {
+		_ = exec.Command("runc", "--root", runcRoot, "delete", "--force", id).Run()
+	}
+}
+
+// TestSystemdUnitOOM: in a scope with a 32 MiB limit, a process exec'd
+// to allocate 64 MiB is OOM-killed and events reports the oom, as with
+// the fs driver; when the init itself is OOM-killed, systemd stops the
+// emptied scope and removes its cgroup on its own, before any delete;
+// delete then succeeds and leaves no unit.
+func TestSystemdUnitOOM(t *testing.T) {
+	r := systemdRuntime(t)
+	id := newID(t)
+	unit := "ocirt-" + id + ".scope"
+	path := "/machine.slice/" + unit
+	// On SIGUSR1 the init becomes the memory hog itself (the trap runs
+	// once the current sleep ends).
+	hog := "exec dd if=/dev/zero of=/dev/null bs=64M count=1"
+	b := newBundle(t, withArgs("sh", "-c", "trap '"+hog+"' USR1; while :; do sleep 1; done"), withMemoryLimit(32<<20),
+		func(s *specs.Spec) { s.Linux.CgroupsPath = "machine.slice:ocirt:" + id })
+	c := r.CreateID(id, b)
+	r.Must("start", id)
+
+	events := r.Command("events", "--interval", "1h", id)
+	stdout, err := events.StdoutPipe()
+	noErr(t, err)
+	noErr(t, events.Start())
+	defer func() { _ = events.Process.Kill(); _ = events.Wait() }()
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// Give events time to take its baseline before the OOM.
+	time.Sleep(300 * time.Millisecond)
+	if res := r.Run("exec", id, "sh", "-c", hog); res.Code != 137 {
+		t.Errorf("exec'd memory hog: %s, want exit 137 (SIGKILL by the OOM killer)", res)
+	}
+	select {
+	case line := <-lines:
+		var e struct{ Type, ID string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil || e.Type != "oom" || e.ID != id {
+			t.Errorf("events line %q, want an oom event", line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("no oom event within 10s")
+	}
+	if st := r.State(id).Status; st != "running" {
+		t.Fatalf("container %s after its exec'd process was OOM-killed", st)
+	}
+
+	r.Must("kill", id, "USR1")
+	if ws := c.Wait(t, 30*time.Second); !ws.Signaled() || ws.Signal() != unix.SIGKILL {
+		t.Errorf("init turned memory hog: wait status %#x, want killed by SIGKILL", ws)
+	}
+	waitFor(t, 10*time.Second, "systemd to stop the emptied scope", func() bool {
+		return unitProperty(t, unit, "ActiveState") != "active"
+	})
+	waitFor(t, 10*time.Second, "the scope's cgroup to go", func() bool {
+		_, err := os.Stat(filepath.Join(unifiedMount(), path))
+		return os.IsNotExist(err)
+	})
+	if st := r.State(id).Status; st != "stopped" {
+		t.Errorf("container %s after its init was OOM-killed", st)
+	}
+	r.Must("delete", id)
+	checkUnitGone(t, unit, path)
+}
+
+// TestSystemdUnitDeleteKeepsSharedSlice: delete removes what is the
+// container's own, its scope or the slice that is its unit, with their
+// cgroups; the parent slice they share stays, with its other container
+// still running and the limit its own manager set still in place (as a
+// kubelet sets a pod slice's). runc leaves parent slices too: the
+// runtime cannot know who else uses them.
+func TestSystemdUnitDeleteKeepsSharedSlice(t *testing.T) {
+	r := systemdRuntime(t)
+	const parent, parentPath = "ocirt-shared.slice", "/ocirt.slice/ocirt-shared.slice"
+	t.Cleanup(func() { _ = exec.Command("systemctl", "stop", parent).Run() })
+
+	scopeID := newID(t)
+	scopeUnit := "ocirt-" + scopeID + ".scope"
+	scopePath := parentPath + "/" + scopeUnit
+	scoped := r.CreateID(scopeID, newBundle(t, withArgs("sleep", "1000"),
+		func(s *specs.Spec) { s.Linux.CgroupsPath = parent + ":ocirt:" + scopeID }))
+	// The slice's own manager gives it a limit, as a kubelet does a pod's.
+	systemctl(t, "set-property", "--runtime", parent, "MemoryMax=256M")
+
+	sliceID := newID(t)
+	sliceUnit := "ocirt-shared-c" + strings.ReplaceAll(strings.TrimPrefix(sliceID, "it-"), "-", "_") + ".slice"
+	slicePath := parentPath + "/" + sliceUnit
+	sliced := r.CreateID(sliceID, newBundle(t, withArgs("sleep", "1000"),
+		func(s *specs.Spec) { s.Linux.CgroupsPath = parent + "::" + sliceUnit }))
+	checkInCgroup(t, "scope's init", scoped.Pid, scopePath)
+	checkInCgroup(t, "slice's init", sliced.Pid, slicePath)
+
+	r.Must("delete", "--force", scopeID)
+	checkUnitGone(t, scopeUnit, scopePath)
+	if !pidAlive(sliced.Pid) {
+		t.Errorf("the other container's init %d died with the first container's delete", sliced.Pid)
+	}
+	checkInCgroup(t, "slice's init after the other delete", sliced.Pid, slicePath)
+
+	r.Must("delete", "--force", sliceID)
+	// A stopped slice stays loaded a while (see TestSystemdUnitNestedSlice).
+	if st := unitProperty(t, sliceUnit, "ActiveState"); st != "inactive" {
+		t.Errorf("slice unit %s is %s after delete", sliceUnit, st)
+	}
+	if _, err := os.Stat(filepath.Join(unifiedMount(), slicePath)); !os.IsNotExist(err) {
+		t.Errorf("cgroup %s left after delete (%v)", slicePath, err)
+	}
+
+	if st := unitProperty(t, parent, "ActiveState"); st != "active" {
+		t.Errorf("shared parent %s is %s after its containers' deletes, want it left active", parent, st)
+	}
+	memFile := map[bool]string{true: "memory.max", false: "memory/memory.limit_in_bytes"}[isUnified()]
+	if got := cgroupFile(t, parentPath, memFile); got != "268435456" {
+		t.Errorf("shared parent's %s %s after the deletes, want its manager's 268435456", memFile, got)
 	}
 }
