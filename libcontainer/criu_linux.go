@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/fs"
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
 )
 
@@ -81,7 +83,7 @@ func (c *Container) dump(criuPath string, o *CheckpointOptions, spec *specs.Spec
 	if err != nil {
 		return err
 	}
-	opts, err := dumpOptions(o, spec, c.State.Rootfs, pid, netnsInode, freezeDir(cg))
+	opts, err := dumpOptions(o, spec, c.State.Rootfs, pid, netnsInode, freezeDir(cg), v1Hierarchies(cg))
 	if err != nil {
 		return err
 	}
@@ -162,10 +164,12 @@ func freezeDir(cg cgroups.Manager) string {
 }
 
 // stdioKeys names the init's fds 0-2 as CRIU's images will: a pipe by
-// its "pipe:[inode]", a file outside the container's mounts (the caller's
-// /dev/null, a log file) as the external file "file[mnt_id:inode]" that
-// CRIU would otherwise fail to find. Restore hands its own stdio in under
-// these names. A file inside the container keeps no name: CRIU restores it.
+// its "pipe:[inode]", a terminal outside the container's mounts (the
+// caller's, with --shell-job) as the external "tty[rdev:dev]", another
+// file outside them (the caller's /dev/null, a log file) as the external
+// file "file[mnt_id:inode]" that CRIU would otherwise fail to find.
+// Restore hands its own stdio in under these names. A file inside the
+// container keeps no name: CRIU restores it.
 func stdioKeys(pid int) ([3]string, error) {
 	var keys [3]string
 	mounts, err := mountIDs(pid)
@@ -182,12 +186,16 @@ func stdioKeys(pid int) ([3]string, error) {
 			keys[fd] = target
 			continue
 		}
-		mntID, ino, err := openFileMount(link)
+		f, err := statOpenFile(link)
 		if err != nil {
 			return keys, fmt.Errorf("stdio of container init %d: %w", pid, err)
 		}
-		if !mounts[mntID] {
-			keys[fd] = fmt.Sprintf("file[%x:%x]", mntID, ino)
+		switch {
+		case mounts[f.mountID]:
+		case f.terminal():
+			keys[fd] = fmt.Sprintf("tty[%x:%x]", f.rdev, f.dev)
+		default:
+			keys[fd] = fmt.Sprintf("file[%x:%x]", f.mountID, f.ino)
 		}
 	}
 	return keys, nil
@@ -211,14 +219,39 @@ func mountIDs(pid int) (map[uint64]bool, error) {
 	return ids, nil
 }
 
-// openFileMount is the mount and inode of the file an fd link of
-// /proc/<pid>/fd names: statx follows the magic link to the open file.
-func openFileMount(link string) (mountID, ino uint64, err error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(unix.AT_FDCWD, link, 0, unix.STATX_MNT_ID|unix.STATX_INO, &stx); err != nil {
-		return 0, 0, os.NewSyscallError("statx", err)
+// openFile is what CRIU names an open file by: its mount and inode, and
+// for a device its number and the number of the filesystem it lives on,
+// encoded as stat(2) does.
+type openFile struct {
+	mountID, ino uint64
+	mode         uint16
+	rdev, dev    uint64
+}
+
+// terminal tells whether the file is a tty CRIU dumps as one: a virtual
+// console or serial line, /dev/tty or /dev/console, a pty master or slave.
+func (f *openFile) terminal() bool {
+	if f.mode&unix.S_IFMT != unix.S_IFCHR {
+		return false
 	}
-	return stx.Mnt_id, stx.Ino, nil
+	major := unix.Major(f.rdev)
+	return major == 4 || major == 5 || major >= 128 && major <= 143
+}
+
+// statOpenFile describes the file an fd link of /proc/<pid>/fd names:
+// statx follows the magic link to the open file.
+func statOpenFile(link string) (*openFile, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, link, 0, unix.STATX_MNT_ID|unix.STATX_INO|unix.STATX_TYPE, &stx); err != nil {
+		return nil, os.NewSyscallError("statx", err)
+	}
+	return &openFile{
+		mountID: stx.Mnt_id,
+		ino:     stx.Ino,
+		mode:    stx.Mode,
+		rdev:    unix.Mkdev(stx.Rdev_major, stx.Rdev_minor),
+		dev:     unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+	}, nil
 }
 
 // writeCheckpointRecord saves what restore needs besides the images.
@@ -316,7 +349,7 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 		LogFile:  "restore.log",
 		// The init comes back as our child, like a created one.
 		RstSibling: true,
-		ExtMnt:     restoreExternalMounts(cr.spec, cr.bundle, cr.cgroupMountSource()),
+		ExtMnt:     externalMounts(cr.spec, cr.bundle, cr.cgroupMountSource(), v1Hierarchies(cr.cg)),
 		CgRoot:     criuCgroupRoots(cr.st),
 	}
 	if err := o.apply(opts); err != nil {
@@ -385,11 +418,12 @@ func stdioInheritance(record *CheckpointRecord) []criurpc.InheritFd {
 	return inherit
 }
 
-// externalStdio are the stdio keys CRIU must be told are external files.
+// externalStdio are the stdio keys CRIU must be told are external files
+// or terminals, each once.
 func externalStdio(keys [3]string) []string {
 	var ext []string
 	for _, key := range keys {
-		if strings.HasPrefix(key, "file[") {
+		if (strings.HasPrefix(key, "file[") || strings.HasPrefix(key, "tty[")) && !slices.Contains(ext, key) {
 			ext = append(ext, key)
 		}
 	}
@@ -416,12 +450,22 @@ func (cr *creation) cgroupMountSource() string {
 	if err != nil {
 		return ""
 	}
-	for _, ns := range cr.spec.Linux.Namespaces {
-		if ns.Type == specs.CgroupNamespace && ns.Path == "" {
-			return filepath.Join(mountpoint, cr.cgLoc.Path)
-		}
+	if newCgroupNS(cr.spec) {
+		return filepath.Join(mountpoint, cr.cgLoc.Path)
 	}
 	return mountpoint
+}
+
+// v1Hierarchies are the container's cgroup v1 hierarchies; none on cgroup
+// v2 or without a cgroup.
+func v1Hierarchies(cg cgroups.Manager) []cgroups.MountedHierarchy {
+	if cg == nil {
+		return nil
+	}
+	if v1, ok := cgroups.Files(cg).(*fs.Manager); ok {
+		return v1.Hierarchies()
+	}
+	return nil
 }
 
 // bindCriuRoot binds the rootfs on a private directory: CRIU needs the
