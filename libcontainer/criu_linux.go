@@ -17,6 +17,7 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/fs"
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 )
 
 // Checkpoint dumps the running (or paused) container's processes with
@@ -332,6 +333,9 @@ func Restore(store *Store, o *RestoreOptions) (*Container, error) {
 // restoreTasks has CRIU restore the processes into the container's
 // cgroup, with the rootfs as their root, and records the init.
 func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *CheckpointRecord) error {
+	if err := rootfs.CreateMountpoints(cr.rootfsPath, cr.bundle, cr.spec); err != nil {
+		return err
+	}
 	root, err := bindCriuRoot(cr.rootfsPath)
 	if err != nil {
 		return err
