@@ -18,10 +18,41 @@ import (
 // driven by ctr (io.containerd.runc.v2 with --runc-binary) and by its CRI
 // plugin (runtime option BinaryName) through crictl.
 func TestContainerd(t *testing.T) {
+	cd := startContainerd(t)
+	ctr := cd.ctr(t)
+	t.Run("ctr", func(t *testing.T) {
+		runChecks(t, ctr)
+	})
+	must(t, 5*time.Minute, "ctr", "--address", cd.sock, "-n", "k8s.io", "images", "import", "--snapshotter", "native", imageArchive)
+	cri := &criEngine{sock: cd.sock, dir: cd.dir, parent: cd.criParent, crictl: filepath.Join(cacheDir, "bin/crictl")}
+	t.Run("cri", func(t *testing.T) {
+		cri.startPod(t)
+		runChecks(t, cri)
+		cri.removePod(t)
+	})
+	t.Run("cri-concurrency", func(t *testing.T) {
+		cri.concurrency(t)
+	})
+	t.Run("cri-soak", func(t *testing.T) {
+		cri.soak(t)
+	})
+}
+
+// containerd is a running private containerd: its directory, socket, and
+// the cgroup parents of ctr's containers (a namespace of its own) and of
+// the CRI pods.
+type containerd struct {
+	dir, sock, ctrParent, criParent string
+}
+
+// startContainerd starts containerd below the suite's directory; the
+// teardown comes with the test.
+func startContainerd(t *testing.T) *containerd {
+	t.Helper()
 	dir := filepath.Join(workDir, "containerd")
-	sock := filepath.Join(dir, "containerd.sock")
-	ctrParent := fmt.Sprintf("oci-rt-e2e-ctr-%d", os.Getpid())
-	criParent := fmt.Sprintf("/oci-rt-e2e-cri-%d", os.Getpid())
+	cd := &containerd{dir: dir, sock: filepath.Join(dir, "containerd.sock"),
+		ctrParent: fmt.Sprintf("oci-rt-e2e-ctr-%d", os.Getpid()), criParent: fmt.Sprintf("/oci-rt-e2e-cri-%d", os.Getpid())}
+	sock, criParent := cd.sock, cd.criParent
 	config := filepath.Join(dir, "config.toml")
 	writeFile(t, config, fmt.Sprintf(`version = 2
 root = %[1]q
@@ -55,28 +86,19 @@ disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapsho
     conf_dir = %[8]q
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, imagePause, runtimeBinary,
 		filepath.Join(dir, "runtime-root-cri"), filepath.Join(dir, "cni/bin"), filepath.Join(dir, "cni/conf")))
-	d := startDaemon(t, "containerd", dir, []string{"/" + ctrParent, criParent}, nil,
+	d := startDaemon(t, "containerd", dir, []string{"/" + cd.ctrParent, criParent}, nil,
 		"/usr/bin/containerd", "--config", config)
 	d.waitReady(t, probeCmd("ctr", "--address", sock, "version"))
 
-	ctr := &ctrEngine{sock: sock, ns: ctrParent, dir: dir}
-	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
-	t.Run("ctr", func(t *testing.T) {
-		runChecks(t, ctr)
-	})
-	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", "k8s.io", "images", "import", "--snapshotter", "native", imageArchive)
-	cri := &criEngine{sock: sock, dir: dir, parent: criParent, crictl: filepath.Join(cacheDir, "bin/crictl")}
-	t.Run("cri", func(t *testing.T) {
-		cri.startPod(t)
-		runChecks(t, cri)
-		cri.removePod(t)
-	})
-	t.Run("cri-concurrency", func(t *testing.T) {
-		cri.concurrency(t)
-	})
-	t.Run("cri-soak", func(t *testing.T) {
-		cri.soak(t)
-	})
+	return cd
+}
+
+// ctr is the ctr client on its own namespace, with the image imported.
+func (cd *containerd) ctr(t *testing.T) *ctrEngine {
+	t.Helper()
+	ctr := &ctrEngine{sock: cd.sock, ns: cd.ctrParent, dir: cd.dir}
+	must(t, 5*time.Minute, "ctr", "--address", cd.sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
+	return ctr
 }
 
 // ctrEngine drives `ctr run --runc-binary`.

@@ -244,6 +244,15 @@ func TestDocker(t *testing.T) {
 // TestPodman: Podman 4.3 with conmon, cgroupfs, private --root/--runroot
 // and containers.conf, and --runtime pointing at oci-rt (or runc).
 func TestPodman(t *testing.T) {
+	podman := startPodman(t)
+	runChecks(t, podman)
+	podman.cmd(clientTimeout, "rm", "-a", "-f")
+}
+
+// startPodman sets Podman up below the suite's directory with the image
+// loaded; the teardown comes with the test.
+func startPodman(t *testing.T) *dockerLike {
+	t.Helper()
 	dir := filepath.Join(workDir, "podman")
 	parent := fmt.Sprintf("/oci-rt-e2e-podman-%d", os.Getpid())
 	conf := filepath.Join(dir, "containers.conf")
@@ -264,8 +273,7 @@ network_config_dir = %q
 	t.Setenv("CONTAINERS_STORAGE_CONF", filepath.Join(dir, "storage.conf"))
 	// Podman has no daemon; a placeholder process keeps the teardown (which
 	// ends conmon processes and unmounts the storage) in one place.
-	d := startDaemon(t, "podman-holder", dir, []string{parent}, nil, "sleep", "3600")
-	_ = d
+	startDaemon(t, "podman-holder", dir, []string{parent}, nil, "sleep", "3600")
 	// Podman raises RLIMIT_NOFILE and RLIMIT_NPROC to 1048576 by default;
 	// where the session's hard limits are lower and raising them is denied
 	// (this host), every runtime fails, so the suite asks for lower ones:
@@ -276,8 +284,7 @@ network_config_dir = %q
 			"--storage-driver", "vfs", "--tmpdir", filepath.Join(dir, "tmp")},
 		runFlags: append([]string{"--pull", "never", "--network", "none", "--cgroup-parent", parent}, podmanUlimits...), rmFlags: []string{"-f", "--time", "0"}}
 	must(t, 5*time.Minute, podman.bin, append(podman.global, "load", "-i", imageArchive)...)
-	runChecks(t, podman)
-	podman.cmd(clientTimeout, "rm", "-a", "-f")
+	return podman
 }
 
 // podmanUlimits asks for nofile and nproc limits well below the session's
