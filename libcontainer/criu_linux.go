@@ -365,8 +365,8 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	if o.LsmMountContext != "" {
 		opts.LsmMountContext = o.LsmMountContext
 	}
-	opts.InheritFd = stdioInheritance(record)
 	run := &criuRun{workDir: work.Name(), logName: opts.LogFile}
+	opts.InheritFd = stdioInheritance(record, func(fd int) int32 { return run.addFile(o.Stdio[fd]) })
 	opts.ImagesDirFd, opts.WorkDirFd = int32(images.Fd()), int32(work.Fd())
 	if path := joinedNetNS(cr.spec); path != "" {
 		netns, err := os.Open(path)
@@ -378,7 +378,10 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	}
 	var notify criuNotify
 	if cr.spec.Process.Terminal {
+		// CRIU hands the new master over as a notification, and sends
+		// notifications only when asked to.
 		opts.OrphanPtsMaster = true
+		opts.NotifyScripts = true
 		notify = cr.sendRestoredConsole
 	}
 	if err := run.start(criuPath, o.Stdio); err != nil {
@@ -409,14 +412,19 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	return cr.lock.Save(cr.st)
 }
 
-// stdioInheritance hands CRIU our stdio for the process's pipes and
-// external files (see stdioKeys): their other end was outside the
-// container, so the restored process writes to (or reads from) ours.
-func stdioInheritance(record *CheckpointRecord) []criurpc.InheritFd {
+// stdioInheritance hands CRIU our stdio for the process's pipes, external
+// files and terminals (see stdioKeys): their other end was outside the
+// container, so the restored process writes to (or reads from) ours. Each
+// name is handed in once, as CRIU's fd pass(fd) gives for our fd: not as
+// CRIU's own stdio, which it moves away from an inherited fd while a
+// shell job needs its stdin to stay the terminal.
+func stdioInheritance(record *CheckpointRecord, pass func(fd int) int32) []criurpc.InheritFd {
 	var inherit []criurpc.InheritFd
+	seen := map[string]bool{}
 	for fd, key := range record.Stdio {
-		if key != "" {
-			inherit = append(inherit, criurpc.InheritFd{Key: key, Fd: int32(fd)})
+		if key != "" && !seen[key] {
+			seen[key] = true
+			inherit = append(inherit, criurpc.InheritFd{Key: key, Fd: pass(fd)})
 		}
 	}
 	return inherit

@@ -140,13 +140,14 @@ func TestCgroupV1MountsExternalPerHierarchy(t *testing.T) {
 }
 
 // TestStdioPipesAreInherited: pipes, external files and terminals are
-// handed in, under the name the dump recorded and as the fd they were;
-// only the files and terminals are declared external at the dump, each
-// once.
+// handed in under the name the dump recorded, each once, as the fd CRIU
+// gets for ours; only the files and terminals are declared external at
+// the dump, each once.
 func TestStdioPipesAreInherited(t *testing.T) {
+	pass := func(fd int) int32 { return int32(10 + fd) }
 	keys := [3]string{"", "pipe:[77]", "file[1f:4]"}
-	got := stdioInheritance(&CheckpointRecord{Stdio: keys})
-	want := []criurpc.InheritFd{{Key: "pipe:[77]", Fd: 1}, {Key: "file[1f:4]", Fd: 2}}
+	got := stdioInheritance(&CheckpointRecord{Stdio: keys}, pass)
+	want := []criurpc.InheritFd{{Key: "pipe:[77]", Fd: 11}, {Key: "file[1f:4]", Fd: 12}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("inherited %v, want %v", got, want)
 	}
@@ -157,8 +158,8 @@ func TestStdioPipesAreInherited(t *testing.T) {
 	if ext := externalStdio(tty); !reflect.DeepEqual(ext, []string{"tty[8803:19]"}) {
 		t.Errorf("external terminal %v, want it once", ext)
 	}
-	if got := stdioInheritance(&CheckpointRecord{Stdio: tty}); len(got) != 3 || got[2] != (criurpc.InheritFd{Key: "tty[8803:19]", Fd: 2}) {
-		t.Errorf("terminal inherited as %v, want on fds 0, 1 and 2", got)
+	if got := stdioInheritance(&CheckpointRecord{Stdio: tty}, pass); !reflect.DeepEqual(got, []criurpc.InheritFd{{Key: "tty[8803:19]", Fd: 10}}) {
+		t.Errorf("terminal inherited as %v, want once, from our fd 0", got)
 	}
 }
 
