@@ -81,6 +81,15 @@ func (c *counter) expectResumed(t *testing.T, id string) {
 	waitUntil(t, 30*time.Second, id+" counting on after the restore", func() bool { return restored.read(t) > got })
 }
 
+// expectGone checks that once the client has removed a restored
+// container, no process naming it is left (its monitor or shim, which
+// a restore started): the emulated VM is slow, so they get a minute.
+func expectGone(t *testing.T, name string, remove func()) {
+	t.Helper()
+	remove()
+	waitUntil(t, time.Minute, "the processes of "+name+" to end", func() bool { return len(processesUsing(name)) == 0 })
+}
+
 // TestPodmanCheckpoint: `podman container checkpoint` and `restore` on the
 // runtime, in place and through --export/--import to a second name.
 func TestPodmanCheckpoint(t *testing.T) {
@@ -96,6 +105,8 @@ func TestPodmanCheckpoint(t *testing.T) {
 		}
 		podman.must(t, "container", "restore", c.id)
 		c.expectResumed(t, c.id)
+		full := podman.must(t, "inspect", "--format", "{{.Id}}", c.id)
+		expectGone(t, full, func() { podman.Remove(t, c.id) })
 	})
 	check(t, podman, "checkpoint-export-import", func(t *testing.T) {
 		c := startCounter(t, podman, podman.Start(t, runOpts{cmd: sh(counterScript)}))
@@ -105,6 +116,8 @@ func TestPodmanCheckpoint(t *testing.T) {
 		imported := c.id + "-imported"
 		podman.must(t, "container", "restore", "--import", archive, "--name", imported)
 		c.expectResumed(t, imported)
+		full := podman.must(t, "inspect", "--format", "{{.Id}}", imported)
+		expectGone(t, full, func() { podman.Remove(t, imported) })
 	})
 }
 
@@ -129,7 +142,7 @@ func TestContainerdCheckpoint(t *testing.T) {
 		ctr.Remove(t, c.id)
 		restored := c.id + "-restored"
 		ctr.must(t, "containers", "restore", "--live", restored, ref)
-		defer ctr.Remove(t, restored)
 		c.expectResumed(t, restored)
+		expectGone(t, restored, func() { ctr.Remove(t, restored) })
 	})
 }

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -98,7 +99,8 @@ func (d *daemon) teardown(t *testing.T) {
 	// whose shim died is found in the cgroup parents the suite handed out.
 	leftovers := append(processesUsing(d.dir), processesInCgroups(d.cgroupParents)...)
 	for _, pid := range leftovers {
-		t.Logf("%s: ending pid %d left running", d.name, pid)
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		t.Logf("%s: ending pid %d left running: %s", d.name, pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	time.Sleep(200 * time.Millisecond)
