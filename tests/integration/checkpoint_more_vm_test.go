@@ -188,6 +188,62 @@ func TestCriuUnixSockets(t *testing.T) {
 	assertRestoredGone(t, r, restored.ID, restored.Pid)
 }
 
+// TestCriuExtUnixSk: a datagram socket connected to one bound outside the
+// container (in a bind-mounted directory) makes the checkpoint fail
+// unless --ext-unix-sk allows it; with it on both sides the restored
+// process sends on through the same connection. The container shares the
+// host's network namespace: CRIU finds a unix socket's peer only among
+// the sockets of the dumped tasks' namespace ("Unix socket ... without
+// peer" otherwise).
+func TestCriuExtUnixSk(t *testing.T) {
+	r := newRuntime(t)
+	dir := t.TempDir()
+	host, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "ext.sock"), Net: "unixgram"})
+	noErr(t, err)
+	defer host.Close()
+	received := make(chan string, 1024)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			n, _, err := host.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			received <- string(buf[:n])
+		}
+	}()
+	bundle := newBundle(t, withArgs("/unixsk", "/tmp/unixsk.sock", "/ext/ext.sock"), withExecTmp, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/ext", Type: "bind", Source: dir, Options: []string{"rbind"}})
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.NetworkNamespace })
+	})
+	testdataBinary(t, "unixsk", filepath.Join(bundle, "rootfs", "unixsk"))
+	c := startCounter(t, r, bundle)
+	refused := r.Run("checkpoint", "--leave-running", "--image-path", filepath.Join(t.TempDir(), "refused"), c.ID)
+	if refused.Code == 0 || !strings.Contains(refused.Stderr, "--ext-unix-sk") {
+		t.Errorf("checkpoint without --ext-unix-sk: %s, want a failure pointing at --ext-unix-sk", refused)
+	}
+	images := filepath.Join(t.TempDir(), "images")
+	last := checkpointCounter(t, r, c, images, "--ext-unix-sk")
+	restored := r.runPiped(t, newID(t), "restore", "-d", "--ext-unix-sk", "--image-path", images, "--bundle", bundle)
+	first := restored.next(t)
+	if got, err := strconv.Atoi(first); err != nil || got != last+1 {
+		t.Fatalf("restored program printed %q first, want %d", first, last+1)
+	}
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case got := <-received:
+			if got == first {
+				r.Must("delete", "--force", restored.ID)
+				assertRestoredGone(t, r, restored.ID, restored.Pid)
+				return
+			}
+		case <-deadline:
+			t.Fatalf("the socket outside never got %s from the restored process", first)
+		}
+	}
+}
+
 // TestCgroupV1RestoreKeepsCgroups (VM, --cgroup v1): the restored counter
 // sits in its own cgroup in every v1 hierarchy, under the bundle's memory
 // limit, and its cgroup mount shows that cgroup.

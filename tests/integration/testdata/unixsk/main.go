@@ -3,7 +3,9 @@
 // it. Five times a second it sends the count through both connections,
 // has the listener accept one more client, and prints the count; at the
 // first failure it prints what failed and exits 1. A restored copy that
-// goes on counting kept all three sockets working.
+// goes on counting kept all three sockets working. Given a second path, a
+// datagram socket bound there by someone outside, it connects to it once
+// and sends it each count too.
 //
 // The runtime must not keep the cgroup's cpu.max open to follow the
 // limit: CRIU would look for the file in the old container's cgroup.
@@ -16,6 +18,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -26,13 +29,27 @@ func main() {
 	if len(os.Args) > 1 {
 		path = os.Args[1]
 	}
-	if err := run(path); err != nil {
+	external := ""
+	if len(os.Args) > 2 {
+		external = os.Args[2]
+	}
+	if err := run(path, external); err != nil {
 		fmt.Println("unixsk:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path string) error {
+func run(path, external string) error {
+	ext := -1
+	if external != "" {
+		var err error
+		if ext, err = unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM, 0); err != nil {
+			return fmt.Errorf("socket: %w", err)
+		}
+		if err := unix.Connect(ext, &unix.SockaddrUnix{Name: external}); err != nil {
+			return fmt.Errorf("connect %s: %w", external, err)
+		}
+	}
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return fmt.Errorf("socketpair: %w", err)
@@ -68,6 +85,11 @@ func run(path string) error {
 		}
 		unix.Close(c)
 		unix.Close(s)
+		if ext >= 0 {
+			if _, err := unix.Write(ext, []byte(strconv.FormatUint(n, 10))); err != nil {
+				return fmt.Errorf("send to %s: %w", external, err)
+			}
+		}
 		fmt.Println(n)
 		time.Sleep(200 * time.Millisecond)
 	}
