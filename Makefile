@@ -87,13 +87,17 @@ test-vm: deps build
 	$(MAKE) --no-print-directory build BINARY=$(VMBIN)/$(BINARY) EXTRATAGS=ocirt_testhooks
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/ ./cgroups/...
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
-	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
+	CGO_ENABLED=0 $(GO) build -o $(VMBIN)/unixsk ./tests/integration/testdata/unixsk
+	$(GO) test -c -tags e2e,$(GOTAGS) -o $(VMBIN)/e2e.test ./tests/e2e/
+	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) \
+		--env OCIRT_TESTDATA_BIN=$(CURDIR)/$(VMBIN) --env E2E_CRIU=1 -- \
 		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
 		$(VMBIN)/devices.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs2.test -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1 --- \
-		$(VMBIN)/integration.test -test.run 'Criu|Checkpoint' -test.v -test.count=1
+		$(VMBIN)/integration.test -test.run 'Criu|Checkpoint' -test.v -test.count=1 --- \
+		sh -c 'mount -t tmpfs -o mode=1777 vartmp /var/tmp && cd /var/tmp && exec $(CURDIR)/$(VMBIN)/e2e.test -test.run Checkpoint -test.v'
 	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.run V1 -test.v -test.count=1 --- \
 		$(VMBIN)/fs.test -test.run V1 -test.v -test.count=1 --- \
