@@ -194,7 +194,9 @@ func TestCriuUnixSockets(t *testing.T) {
 // process sends on through the same connection. The container shares the
 // host's network namespace: CRIU finds a unix socket's peer only among
 // the sockets of the dumped tasks' namespace ("Unix socket ... without
-// peer" otherwise).
+// peer" otherwise). And the directory is bound at its own path: CRIU
+// connects the restored socket to the name the peer was bound under,
+// resolved in the container ("Can't connect ... No such file" otherwise).
 func TestCriuExtUnixSk(t *testing.T) {
 	r := newRuntime(t)
 	dir := t.TempDir()
@@ -212,8 +214,8 @@ func TestCriuExtUnixSk(t *testing.T) {
 			received <- string(buf[:n])
 		}
 	}()
-	bundle := newBundle(t, withArgs("/unixsk", "/tmp/unixsk.sock", "/ext/ext.sock"), withExecTmp, func(s *specs.Spec) {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/ext", Type: "bind", Source: dir, Options: []string{"rbind"}})
+	bundle := newBundle(t, withArgs("/unixsk", "/tmp/unixsk.sock", filepath.Join(dir, "ext.sock")), withExecTmp, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: dir, Type: "bind", Source: dir, Options: []string{"rbind"}})
 		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.NetworkNamespace })
 	})
 	testdataBinary(t, "unixsk", filepath.Join(bundle, "rootfs", "unixsk"))
