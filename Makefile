@@ -88,8 +88,9 @@ test-vm: deps build
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/ ./cgroups/...
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
 	CGO_ENABLED=0 $(GO) build -o $(VMBIN)/unixsk ./tests/integration/testdata/unixsk
+	tests/e2e/install.sh
 	$(GO) test -c -tags e2e,$(GOTAGS) -o $(VMBIN)/e2e.test ./tests/e2e/
-	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) \
+	tests/vm/run.sh --timeout 2400 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) \
 		--env OCIRT_TESTDATA_BIN=$(CURDIR)/$(VMBIN) --env E2E_CRIU=1 -- \
 		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
 		$(VMBIN)/devices.test -test.v -test.count=1 --- \
