@@ -87,23 +87,27 @@ test-vm: deps build
 	$(MAKE) --no-print-directory build BINARY=$(VMBIN)/$(BINARY) EXTRATAGS=ocirt_testhooks
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/ ./cgroups/...
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
-	tests/vm/run.sh --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
+	CGO_ENABLED=0 $(GO) build -o $(VMBIN)/unixsk ./tests/integration/testdata/unixsk
+# The engines' checkpoint and systemd tests need the engines and crictl
+# (the VM runs the host's; test runs test-vm before e2e).
+	tests/e2e/install.sh
+	$(GO) test -c -tags e2e,$(GOTAGS) -o $(VMBIN)/e2e.test ./tests/e2e/
+	tests/vm/run.sh --timeout 2400 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) \
+		--env OCIRT_TESTDATA_BIN=$(CURDIR)/$(VMBIN) --env E2E_CRIU=1 -- \
 		$(VMBIN)/cgroups.test -test.v -test.count=1 --- \
 		$(VMBIN)/devices.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs2.test -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run VM -test.v -test.count=1 --- \
-		$(VMBIN)/integration.test -test.run 'Criu|Checkpoint' -test.v -test.count=1
+		$(VMBIN)/integration.test -test.run 'Criu|Checkpoint' -test.v -test.count=1 --- \
+		sh -c 'mount -t tmpfs -o mode=1777 vartmp /var/tmp && cd /var/tmp && exec $(CURDIR)/$(VMBIN)/e2e.test -test.run Checkpoint -test.v'
 	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/cgroups.test -test.run V1 -test.v -test.count=1 --- \
 		$(VMBIN)/fs.test -test.run V1 -test.v -test.count=1 --- \
 		$(VMBIN)/devices.test -test.run DevTransition -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'CgroupV1|Leniency' -test.v -test.count=1
-	$(GO) test -c -tags e2e,$(GOTAGS) -o $(VMBIN)/e2e.test ./tests/e2e/
-# The e2e tests of Podman's and containerd's systemd cgroup manager need
-# the engines and crictl (the VM runs the host's; test runs test-vm before
-# e2e), and run from tests/e2e, where the suite finds crictl.
-	tests/e2e/install.sh
+# The e2e tests of Podman's and containerd's systemd cgroup manager run
+# from tests/e2e, where the suite finds crictl.
 	tests/vm/run.sh --init systemd --timeout 1200 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
 		$(VMBIN)/integration.test -test.run '^TestSystemdUnit' -test.v -test.count=1 --- \
 		env -C tests/e2e $(CURDIR)/$(VMBIN)/e2e.test -test.run '^TestSystemd' -test.v -test.count=1

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -14,7 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/fs"
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 )
 
 // Checkpoint dumps the running (or paused) container's processes with
@@ -81,7 +84,7 @@ func (c *Container) dump(criuPath string, o *CheckpointOptions, spec *specs.Spec
 	if err != nil {
 		return err
 	}
-	opts, err := dumpOptions(o, spec, c.State.Rootfs, pid, netnsInode, freezeDir(cg))
+	opts, err := dumpOptions(o, spec, c.State.Rootfs, pid, netnsInode, freezeDir(cg), v1Hierarchies(cg))
 	if err != nil {
 		return err
 	}
@@ -162,10 +165,12 @@ func freezeDir(cg cgroups.Manager) string {
 }
 
 // stdioKeys names the init's fds 0-2 as CRIU's images will: a pipe by
-// its "pipe:[inode]", a file outside the container's mounts (the caller's
-// /dev/null, a log file) as the external file "file[mnt_id:inode]" that
-// CRIU would otherwise fail to find. Restore hands its own stdio in under
-// these names. A file inside the container keeps no name: CRIU restores it.
+// its "pipe:[inode]", a terminal outside the container's mounts (the
+// caller's, with --shell-job) as the external "tty[rdev:dev]", another
+// file outside them (the caller's /dev/null, a log file) as the external
+// file "file[mnt_id:inode]" that CRIU would otherwise fail to find.
+// Restore hands its own stdio in under these names. A file inside the
+// container keeps no name: CRIU restores it.
 func stdioKeys(pid int) ([3]string, error) {
 	var keys [3]string
 	mounts, err := mountIDs(pid)
@@ -182,12 +187,16 @@ func stdioKeys(pid int) ([3]string, error) {
 			keys[fd] = target
 			continue
 		}
-		mntID, ino, err := openFileMount(link)
+		f, err := statOpenFile(link)
 		if err != nil {
 			return keys, fmt.Errorf("stdio of container init %d: %w", pid, err)
 		}
-		if !mounts[mntID] {
-			keys[fd] = fmt.Sprintf("file[%x:%x]", mntID, ino)
+		switch {
+		case mounts[f.mountID]:
+		case f.terminal():
+			keys[fd] = fmt.Sprintf("tty[%x:%x]", f.rdev, f.dev)
+		default:
+			keys[fd] = fmt.Sprintf("file[%x:%x]", f.mountID, f.ino)
 		}
 	}
 	return keys, nil
@@ -211,14 +220,39 @@ func mountIDs(pid int) (map[uint64]bool, error) {
 	return ids, nil
 }
 
-// openFileMount is the mount and inode of the file an fd link of
-// /proc/<pid>/fd names: statx follows the magic link to the open file.
-func openFileMount(link string) (mountID, ino uint64, err error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(unix.AT_FDCWD, link, 0, unix.STATX_MNT_ID|unix.STATX_INO, &stx); err != nil {
-		return 0, 0, os.NewSyscallError("statx", err)
+// openFile is what CRIU names an open file by: its mount and inode, and
+// for a device its number and the number of the filesystem it lives on,
+// encoded as stat(2) does.
+type openFile struct {
+	mountID, ino uint64
+	mode         uint16
+	rdev, dev    uint64
+}
+
+// terminal tells whether the file is a tty CRIU dumps as one: a virtual
+// console or serial line, /dev/tty or /dev/console, a pty master or slave.
+func (f *openFile) terminal() bool {
+	if f.mode&unix.S_IFMT != unix.S_IFCHR {
+		return false
 	}
-	return stx.Mnt_id, stx.Ino, nil
+	major := unix.Major(f.rdev)
+	return major == 4 || major == 5 || major >= 128 && major <= 143
+}
+
+// statOpenFile describes the file an fd link of /proc/<pid>/fd names:
+// statx follows the magic link to the open file.
+func statOpenFile(link string) (*openFile, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, link, 0, unix.STATX_MNT_ID|unix.STATX_INO|unix.STATX_TYPE, &stx); err != nil {
+		return nil, os.NewSyscallError("statx", err)
+	}
+	return &openFile{
+		mountID: stx.Mnt_id,
+		ino:     stx.Ino,
+		mode:    stx.Mode,
+		rdev:    unix.Mkdev(stx.Rdev_major, stx.Rdev_minor),
+		dev:     unix.Mkdev(stx.Dev_major, stx.Dev_minor),
+	}, nil
 }
 
 // writeCheckpointRecord saves what restore needs besides the images.
@@ -299,6 +333,9 @@ func Restore(store *Store, o *RestoreOptions) (*Container, error) {
 // restoreTasks has CRIU restore the processes into the container's
 // cgroup, with the rootfs as their root, and records the init.
 func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *CheckpointRecord) error {
+	if err := rootfs.CreateMountpoints(cr.rootfsPath, cr.bundle, cr.spec); err != nil {
+		return err
+	}
 	root, err := bindCriuRoot(cr.rootfsPath)
 	if err != nil {
 		return err
@@ -316,7 +353,7 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 		LogFile:  "restore.log",
 		// The init comes back as our child, like a created one.
 		RstSibling: true,
-		ExtMnt:     restoreExternalMounts(cr.spec, cr.bundle, cr.cgroupMountSource()),
+		ExtMnt:     externalMounts(cr.spec, cr.bundle, cr.cgroupMountSource(), v1Hierarchies(cr.cg)),
 		CgRoot:     criuCgroupRoots(cr.st),
 	}
 	if err := o.apply(opts); err != nil {
@@ -328,8 +365,8 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	if o.LsmMountContext != "" {
 		opts.LsmMountContext = o.LsmMountContext
 	}
-	opts.InheritFd = stdioInheritance(record)
 	run := &criuRun{workDir: work.Name(), logName: opts.LogFile}
+	opts.InheritFd = stdioInheritance(record, func(fd int) int32 { return run.addFile(o.Stdio[fd]) })
 	opts.ImagesDirFd, opts.WorkDirFd = int32(images.Fd()), int32(work.Fd())
 	if path := joinedNetNS(cr.spec); path != "" {
 		netns, err := os.Open(path)
@@ -341,7 +378,10 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	}
 	var notify criuNotify
 	if cr.spec.Process.Terminal {
+		// CRIU hands the new master over as a notification, and sends
+		// notifications only when asked to.
 		opts.OrphanPtsMaster = true
+		opts.NotifyScripts = true
 		notify = cr.sendRestoredConsole
 	}
 	if err := run.start(criuPath, o.Stdio); err != nil {
@@ -372,24 +412,30 @@ func (cr *creation) restoreTasks(criuPath string, o *RestoreOptions, record *Che
 	return cr.lock.Save(cr.st)
 }
 
-// stdioInheritance hands CRIU our stdio for the process's pipes and
-// external files (see stdioKeys): their other end was outside the
-// container, so the restored process writes to (or reads from) ours.
-func stdioInheritance(record *CheckpointRecord) []criurpc.InheritFd {
+// stdioInheritance hands CRIU our stdio for the process's pipes, external
+// files and terminals (see stdioKeys): their other end was outside the
+// container, so the restored process writes to (or reads from) ours. Each
+// name is handed in once, as CRIU's fd pass(fd) gives for our fd: not as
+// CRIU's own stdio, which it moves away from an inherited fd while a
+// shell job needs its stdin to stay the terminal.
+func stdioInheritance(record *CheckpointRecord, pass func(fd int) int32) []criurpc.InheritFd {
 	var inherit []criurpc.InheritFd
+	seen := map[string]bool{}
 	for fd, key := range record.Stdio {
-		if key != "" {
-			inherit = append(inherit, criurpc.InheritFd{Key: key, Fd: int32(fd)})
+		if key != "" && !seen[key] {
+			seen[key] = true
+			inherit = append(inherit, criurpc.InheritFd{Key: key, Fd: pass(fd)})
 		}
 	}
 	return inherit
 }
 
-// externalStdio are the stdio keys CRIU must be told are external files.
+// externalStdio are the stdio keys CRIU must be told are external files
+// or terminals, each once.
 func externalStdio(keys [3]string) []string {
 	var ext []string
 	for _, key := range keys {
-		if strings.HasPrefix(key, "file[") {
+		if (strings.HasPrefix(key, "file[") || strings.HasPrefix(key, "tty[")) && !slices.Contains(ext, key) {
 			ext = append(ext, key)
 		}
 	}
@@ -416,12 +462,22 @@ func (cr *creation) cgroupMountSource() string {
 	if err != nil {
 		return ""
 	}
-	for _, ns := range cr.spec.Linux.Namespaces {
-		if ns.Type == specs.CgroupNamespace && ns.Path == "" {
-			return filepath.Join(mountpoint, cr.cgLoc.Path)
-		}
+	if newCgroupNS(cr.spec) {
+		return filepath.Join(mountpoint, cr.cgLoc.Path)
 	}
 	return mountpoint
+}
+
+// v1Hierarchies are the container's cgroup v1 hierarchies; none on cgroup
+// v2 or without a cgroup.
+func v1Hierarchies(cg cgroups.Manager) []cgroups.MountedHierarchy {
+	if cg == nil {
+		return nil
+	}
+	if v1, ok := cgroups.Files(cg).(*fs.Manager); ok {
+		return v1.Hierarchies()
+	}
+	return nil
 }
 
 // bindCriuRoot binds the rootfs on a private directory: CRIU needs the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 )
 
@@ -104,21 +106,28 @@ func (f *CriuFlags) apply(opts *criurpc.Opts) error {
 // dumpOptions are the CRIU options of a checkpoint (or pre-dump) of a
 // container whose init is pid and whose root is rootfsPath. netnsInode is
 // the inode of a joined network namespace (0 for none), freezeDir the
-// cgroup directory CRIU freezes the tasks through.
-func dumpOptions(o *CheckpointOptions, spec *specs.Spec, rootfsPath string, pid int, netnsInode uint64, freezeDir string) (*criurpc.Opts, error) {
+// cgroup directory CRIU freezes the tasks through, v1 the container's
+// cgroup v1 hierarchies (none on cgroup v2).
+func dumpOptions(o *CheckpointOptions, spec *specs.Spec, rootfsPath string, pid int, netnsInode uint64, freezeDir string, v1 []cgroups.MountedHierarchy) (*criurpc.Opts, error) {
 	opts := &criurpc.Opts{
 		Pid:          int32(pid),
 		Root:         rootfsPath,
 		LogLevel:     4,
 		LogFile:      dumpLogName(o.PreDump),
 		LeaveRunning: o.LeaveRunning || o.PreDump,
-		ExtMnt:       dumpExternalMounts(spec),
+		ExtMnt:       dumpExternalMounts(spec, v1),
 	}
 	if err := o.apply(opts); err != nil {
 		return nil, err
 	}
 	if freezeDir != "" {
 		opts.FreezeCgroup = freezeDir
+	}
+	if spec.Process != nil && spec.Process.Terminal {
+		// The pty master went to the console socket, out of the
+		// container: CRIU dumps the slave alone and, at restore, makes
+		// a new pair whose master we pass on.
+		opts.OrphanPtsMaster = true
 	}
 	if o.PreDump || o.ParentPath != "" {
 		// Pre-dumps and the dump after them track which pages changed,
@@ -179,44 +188,57 @@ func pageServer(s string) (*criurpc.PageServer, error) {
 	return &criurpc.PageServer{Address: host, Port: int32(port)}, nil
 }
 
-// criuExternalMount tells whether CRIU must be told that the mount at m's
-// destination comes from outside the container: binds (their source is a
-// host path) and cgroup mounts (a bind of a host cgroup directory).
-func criuExternalMount(m specs.Mount) bool {
-	return rootfs.IsBindMount(m) || m.Type == "cgroup" || m.Type == "cgroup2"
+// externalMounts maps each mount of spec that CRIU must be told comes
+// from outside the container, keyed by its destination, to what is bound
+// there now: a bind's source (relative ones under bundle), a cgroup
+// mount's cgroupDir, the host directory it shows. On cgroup v1 (v1 lists
+// the container's hierarchies) a "cgroup" mount is a tmpfs, which CRIU
+// dumps with the container, holding a mount of each hierarchy below: a
+// bind of the container's cgroup directory there, external, or in a
+// cgroup namespace a cgroup mount CRIU makes again itself.
+func externalMounts(spec *specs.Spec, bundle, cgroupDir string, v1 []cgroups.MountedHierarchy) []criurpc.ExtMount {
+	var ext []criurpc.ExtMount
+	for _, m := range spec.Mounts {
+		switch {
+		case rootfs.IsBindMount(m):
+			source := m.Source
+			if !filepath.IsAbs(source) {
+				source = filepath.Join(bundle, source)
+			}
+			ext = append(ext, criurpc.ExtMount{Key: m.Destination, Val: source})
+		case m.Type == "cgroup" && len(v1) > 0:
+			if newCgroupNS(spec) {
+				continue
+			}
+			for _, h := range v1 {
+				ext = append(ext, criurpc.ExtMount{Key: path.Join(m.Destination, h.Name), Val: h.Dir})
+			}
+		case m.Type == "cgroup" || m.Type == "cgroup2":
+			ext = append(ext, criurpc.ExtMount{Key: m.Destination, Val: cgroupDir})
+		}
+	}
+	return ext
 }
 
 // dumpExternalMounts declares each external mount under its destination,
-// the key restore maps to the new bundle's source.
-func dumpExternalMounts(spec *specs.Spec) []criurpc.ExtMount {
-	var ext []criurpc.ExtMount
-	for _, m := range spec.Mounts {
-		if criuExternalMount(m) {
-			ext = append(ext, criurpc.ExtMount{Key: m.Destination, Val: m.Destination})
-		}
+// the key restore maps to what is bound there then.
+func dumpExternalMounts(spec *specs.Spec, v1 []cgroups.MountedHierarchy) []criurpc.ExtMount {
+	ext := externalMounts(spec, "", "", v1)
+	for i := range ext {
+		ext[i].Val = ext[i].Key
 	}
 	return ext
 }
 
-// restoreExternalMounts maps each external mount's key to what is bound
-// there now: a bind's source in the new bundle, or cgroupDir, the host
-// directory the container's cgroup mount shows.
-func restoreExternalMounts(spec *specs.Spec, bundle, cgroupDir string) []criurpc.ExtMount {
-	var ext []criurpc.ExtMount
-	for _, m := range spec.Mounts {
-		if !criuExternalMount(m) {
-			continue
+// newCgroupNS tells whether the container has a cgroup namespace of its
+// own.
+func newCgroupNS(spec *specs.Spec) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.CgroupNamespace && ns.Path == "" {
+			return true
 		}
-		source := m.Source
-		switch {
-		case m.Type == "cgroup" || m.Type == "cgroup2":
-			source = cgroupDir
-		case !filepath.IsAbs(source):
-			source = filepath.Join(bundle, source)
-		}
-		ext = append(ext, criurpc.ExtMount{Key: m.Destination, Val: source})
 	}
-	return ext
+	return false
 }
 
 // joinedNetNS is the path of a network namespace the container joins, ""

@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/libcontainer/internal/criurpc"
 )
 
@@ -40,7 +41,7 @@ func TestCheckpointFlagsBecomeCriuOptions(t *testing.T) {
 		},
 		ImagePath: "/ck/final", ParentPath: "/ck/pre", LeaveRunning: true, PageServer: "10.0.0.1:1234",
 	}
-	got, err := dumpOptions(o, criuTestSpec(), "/b/rootfs", 42, 4026532000, "/sys/fs/cgroup/c1")
+	got, err := dumpOptions(o, criuTestSpec(), "/b/rootfs", 42, 4026532000, "/sys/fs/cgroup/c1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,12 +58,19 @@ func TestCheckpointFlagsBecomeCriuOptions(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("dump options\n got %+v\nwant %+v", got, want)
 	}
+	// A terminal's master is with the console socket's owner, not in the
+	// container: CRIU must accept the slave alone.
+	spec := criuTestSpec()
+	spec.Process.Terminal = true
+	if tty, err := dumpOptions(&CheckpointOptions{}, spec, "/r", 1, 0, "", nil); err != nil || !tty.OrphanPtsMaster {
+		t.Errorf("terminal container: orphan pts master %t (%v), want true", tty != nil && tty.OrphanPtsMaster, err)
+	}
 }
 
 // TestPreDumpTracksMemoryAndKeepsRunning: a pre-dump leaves the container
 // running whatever --leave-running says and starts memory tracking.
 func TestPreDumpTracksMemoryAndKeepsRunning(t *testing.T) {
-	got, err := dumpOptions(&CheckpointOptions{ImagePath: "/ck/pre", PreDump: true}, criuTestSpec(), "/r", 7, 0, "")
+	got, err := dumpOptions(&CheckpointOptions{ImagePath: "/ck/pre", PreDump: true}, criuTestSpec(), "/r", 7, 0, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +94,7 @@ func TestBadCriuFlagsNameTheValue(t *testing.T) {
 		{CheckpointOptions{PageServer: "host-without-port"}, `--page-server "host-without-port"`},
 		{CheckpointOptions{PageServer: "h:70000"}, `port "70000"`},
 	} {
-		_, err := dumpOptions(&tc.o, criuTestSpec(), "/r", 1, 0, "")
+		_, err := dumpOptions(&tc.o, criuTestSpec(), "/r", 1, 0, "", nil)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%+v: error %v, want one naming %s", tc.o, err, tc.want)
 		}
@@ -97,25 +105,103 @@ func TestBadCriuFlagsNameTheValue(t *testing.T) {
 // bundle's sources (relative ones under the bundle), the cgroup mount to
 // the container's cgroup directory.
 func TestRestoreExternalMountsComeFromNewBundle(t *testing.T) {
-	got := restoreExternalMounts(criuTestSpec(), "/new/bundle", "/sys/fs/cgroup/c2")
+	got := externalMounts(criuTestSpec(), "/new/bundle", "/sys/fs/cgroup/c2", nil)
 	want := []criurpc.ExtMount{{Key: "/data", Val: "/srv/data"}, {Key: "/cfg", Val: "/new/bundle/cfg"}, {Key: "/sys/fs/cgroup", Val: "/sys/fs/cgroup/c2"}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("restore external mounts %v, want %v", got, want)
 	}
 }
 
-// TestStdioPipesAreInherited: pipes and external files are handed in,
-// under the name the dump recorded and as the fd they were; only the
-// files are declared external at the dump.
+// TestCgroupV1MountsExternalPerHierarchy: on cgroup v1 the cgroup mount's
+// tmpfs is the container's own; below it each hierarchy's bind of the
+// container's cgroup is external, keyed by where it is mounted, unless a
+// cgroup namespace makes them cgroup mounts CRIU makes again.
+func TestCgroupV1MountsExternalPerHierarchy(t *testing.T) {
+	v1 := []cgroups.MountedHierarchy{
+		{Name: "memory", Controllers: []string{"memory"}, Dir: "/sys/fs/cgroup/memory/oci-rt/c1"},
+		{Name: "cpu,cpuacct", Controllers: []string{"cpu", "cpuacct"}, Dir: "/sys/fs/cgroup/cpu,cpuacct/oci-rt/c1"},
+	}
+	spec := criuTestSpec()
+	spec.Linux.Namespaces = spec.Linux.Namespaces[:3] // no cgroup namespace
+	got := externalMounts(spec, "/b", "", v1)
+	want := []criurpc.ExtMount{{Key: "/data", Val: "/srv/data"}, {Key: "/cfg", Val: "/b/cfg"},
+		{Key: "/sys/fs/cgroup/memory", Val: "/sys/fs/cgroup/memory/oci-rt/c1"},
+		{Key: "/sys/fs/cgroup/cpu,cpuacct", Val: "/sys/fs/cgroup/cpu,cpuacct/oci-rt/c1"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("restore external mounts %v, want %v", got, want)
+	}
+	if dump := dumpExternalMounts(spec, v1); len(dump) != 4 || dump[2] != (criurpc.ExtMount{Key: "/sys/fs/cgroup/memory", Val: "/sys/fs/cgroup/memory"}) {
+		t.Errorf("dump external mounts %v, want each keyed by its destination", dump)
+	}
+	withNS := externalMounts(criuTestSpec(), "/b", "", v1)
+	if len(withNS) != 2 {
+		t.Errorf("in a cgroup namespace external mounts %v, want only the binds", withNS)
+	}
+}
+
+// TestStdioPipesAreInherited: pipes, external files and terminals are
+// handed in under the name the dump recorded, each once, as the fd CRIU
+// gets for ours; only the files and terminals are declared external at
+// the dump, each once.
 func TestStdioPipesAreInherited(t *testing.T) {
+	pass := func(fd int) int32 { return int32(10 + fd) }
 	keys := [3]string{"", "pipe:[77]", "file[1f:4]"}
-	got := stdioInheritance(&CheckpointRecord{Stdio: keys})
-	want := []criurpc.InheritFd{{Key: "pipe:[77]", Fd: 1}, {Key: "file[1f:4]", Fd: 2}}
+	got := stdioInheritance(&CheckpointRecord{Stdio: keys}, pass)
+	want := []criurpc.InheritFd{{Key: "pipe:[77]", Fd: 11}, {Key: "file[1f:4]", Fd: 12}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("inherited %v, want %v", got, want)
 	}
 	if ext := externalStdio(keys); !reflect.DeepEqual(ext, []string{"file[1f:4]"}) {
 		t.Errorf("external files %v, want only the file", ext)
+	}
+	tty := [3]string{"tty[8803:19]", "tty[8803:19]", "tty[8803:19]"}
+	if ext := externalStdio(tty); !reflect.DeepEqual(ext, []string{"tty[8803:19]"}) {
+		t.Errorf("external terminal %v, want it once", ext)
+	}
+	if got := stdioInheritance(&CheckpointRecord{Stdio: tty}, pass); !reflect.DeepEqual(got, []criurpc.InheritFd{{Key: "tty[8803:19]", Fd: 10}}) {
+		t.Errorf("terminal inherited as %v, want once, from our fd 0", got)
+	}
+}
+
+// TestStatOpenFileTellsTerminals: a pty slave is a terminal, named by the
+// device and filesystem numbers fstat gives (CRIU's tty[rdev:dev]);
+// /dev/null is not one.
+func TestStatOpenFileTellsTerminals(t *testing.T) {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pty here: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slave, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	f, err := statOpenFile(fmt.Sprintf("/proc/self/fd/%d", slave.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(slave.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if !f.terminal() || f.rdev != st.Rdev || f.dev != st.Dev {
+		t.Errorf("pty slave: terminal %t rdev %x dev %x, fstat says rdev %x dev %x", f.terminal(), f.rdev, f.dev, st.Rdev, st.Dev)
+	}
+	null, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if f, err := statOpenFile(fmt.Sprintf("/proc/self/fd/%d", null.Fd())); err != nil || f.terminal() {
+		t.Errorf("/dev/null counted as a terminal (%v)", err)
 	}
 }
 
@@ -186,13 +272,14 @@ func TestMountIDsHoldAnOpenFilesMount(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	id, ino, err := openFileMount(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	open, err := statOpenFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 	if err != nil {
 		t.Fatal(err)
 	}
+	id := open.mountID
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Ino != ino {
-		t.Errorf("inode %d, fstat says %d (%v)", ino, st.Ino, err)
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Ino != open.ino {
+		t.Errorf("inode %d, fstat says %d (%v)", open.ino, st.Ino, err)
 	}
 	ids, err := mountIDs(os.Getpid())
 	if err != nil {

@@ -23,8 +23,7 @@ func TestContainerd(t *testing.T) {
 	criParent := fmt.Sprintf("/oci-rt-e2e-cri-%d", os.Getpid())
 	sock := startContainerd(t, dir, false, []string{"/" + ctrParent, criParent})
 
-	ctr := &ctrEngine{sock: sock, ns: ctrParent, dir: dir}
-	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
+	ctr := newCtr(t, sock, dir, ctrParent)
 	t.Run("ctr", func(t *testing.T) {
 		runChecks(t, ctr)
 	})
@@ -41,6 +40,15 @@ func TestContainerd(t *testing.T) {
 	t.Run("cri-soak", func(t *testing.T) {
 		cri.soak(t)
 	})
+}
+
+// newCtr is the ctr client of the containerd at sock on namespace ns
+// (which is also its containers' cgroup parent), with the image imported.
+func newCtr(t *testing.T, sock, dir, ns string) *ctrEngine {
+	t.Helper()
+	ctr := &ctrEngine{sock: sock, ns: ns, dir: dir}
+	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ns, "images", "import", "--snapshotter", "native", imageArchive)
+	return ctr
 }
 
 // startContainerd starts containerd on a private root, state and socket

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -98,7 +99,8 @@ func (d *daemon) teardown(t *testing.T) {
 	// whose shim died is found in the cgroup parents the suite handed out.
 	leftovers := append(processesUsing(d.dir), processesInCgroups(d.cgroupParents)...)
 	for _, pid := range leftovers {
-		t.Logf("%s: ending pid %d left running", d.name, pid)
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		t.Logf("%s: ending pid %d left running: %s", d.name, pid, bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	time.Sleep(200 * time.Millisecond)
@@ -244,11 +246,19 @@ func TestDocker(t *testing.T) {
 // TestPodman: Podman 4.3 with conmon, cgroupfs, private --root/--runroot
 // and containers.conf, and --runtime pointing at oci-rt (or runc).
 func TestPodman(t *testing.T) {
-	parent := fmt.Sprintf("/oci-rt-e2e-podman-%d", os.Getpid())
-	podman := newPodman(t, filepath.Join(workDir, "podman"), "cgroupfs", []string{parent},
-		"--cgroup-parent", parent)
+	podman := startPodman(t)
 	runChecks(t, podman)
 	podman.cmd(clientTimeout, "rm", "-a", "-f")
+}
+
+// startPodman sets Podman up below the suite's directory on cgroupfs, its
+// containers under a cgroup parent of the suite's, with the image loaded;
+// the teardown comes with the test.
+func startPodman(t *testing.T) *dockerLike {
+	t.Helper()
+	parent := fmt.Sprintf("/oci-rt-e2e-podman-%d", os.Getpid())
+	return newPodman(t, filepath.Join(workDir, "podman"), "cgroupfs", []string{parent},
+		"--cgroup-parent", parent)
 }
 
 // newPodman sets Podman up below dir: containers.conf and storage.conf

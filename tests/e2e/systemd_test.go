@@ -52,8 +52,8 @@ func TestSystemdContainerd(t *testing.T) {
 	requireSystemd(t)
 	dir := filepath.Join(workDir, "containerd-systemd")
 	sock := startContainerd(t, dir, true, nil)
-	ctr := &ctrEngine{sock: sock, ns: "oci-rt-e2e", dir: dir, systemdSlice: "machine.slice"}
-	must(t, 5*time.Minute, "ctr", "--address", sock, "-n", ctr.ns, "images", "import", "--snapshotter", "native", imageArchive)
+	ctr := newCtr(t, sock, dir, "oci-rt-e2e")
+	ctr.systemdSlice = "machine.slice"
 	t.Run("ctr", func(t *testing.T) {
 		systemdScopeCheck(t, ctr, func(_ *testing.T, id string) string { return ctr.ns + "-" + id + ".scope" })
 	})

@@ -8,14 +8,19 @@ package integration
 //
 //	make build
 //	go test -c -tags 'vmtest osusergo netgo' -o tests/vm/.cache/bin/integration.test ./tests/integration
-//	tests/vm/run.sh --timeout 900 --env OCIRT_BINARY=$PWD/oci-rt -- \
+//	CGO_ENABLED=0 go build -o tests/vm/.cache/bin/unixsk ./tests/integration/testdata/unixsk
+//	tests/vm/run.sh --timeout 900 --env OCIRT_BINARY=$PWD/oci-rt \
+//		--env OCIRT_TESTDATA_BIN=$PWD/tests/vm/.cache/bin -- \
 //		tests/vm/.cache/bin/integration.test -test.run 'Criu|Checkpoint' -test.v
 //
-// The containers' stdio are pipes: CRIU must find every file the process
-// holds inside the container or recognise it as a pipe it is handed again.
+// (the VM cannot build the unix socket test's program: its root is
+// read-only). The containers' stdio are pipes, or a terminal in the
+// terminal tests: CRIU must find every file the process holds inside the
+// container or recognise it as one it is handed again.
 
 import (
 	"bufio"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,15 +44,16 @@ type pipedContainer struct {
 	lines chan string
 }
 
-// pipeLines reads r's lines into a channel closed at EOF.
-func pipeLines(r *os.File) chan string {
+// pipeLines reads r's lines into a channel closed at EOF (or, for a pty
+// master, once no slave is open), without a terminal's carriage returns.
+func pipeLines(r io.ReadCloser) chan string {
 	lines := make(chan string, 1024)
 	go func() {
 		defer close(lines)
 		defer r.Close()
 		sc := bufio.NewScanner(r)
 		for sc.Scan() {
-			lines <- sc.Text()
+			lines <- strings.TrimRight(sc.Text(), "\r")
 		}
 	}()
 	return lines
