@@ -159,9 +159,20 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	parentSock := os.NewFile(uintptr(fds[0]), "sync")
 	childSock := os.NewFile(uintptr(fds[1]), "sync")
 	syncFD := r.addFile(childSock)
+	// The child finds the binary at our fd number after it has placed the
+	// request's files at 3… (and moved some out of the way, above them,
+	// first): that number must be above all of those.
+	n := 3 + len(r.preserved) + len(r.files)
+	selfFD, err := unix.FcntlInt(self.Fd(), unix.F_DUPFD_CLOEXEC, 2*n)
+	if err != nil {
+		parentSock.Close()
+		childSock.Close()
+		return nil, fmt.Errorf("place the runtime binary's fd: %w", err)
+	}
+	defer unix.Close(selfFD)
 
 	cmd := &exec.Cmd{
-		Path: fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		Path: fmt.Sprintf("/proc/self/fd/%d", selfFD),
 		Args: []string{argv0, "init"},
 		// The init runs on one locked thread: one P keeps the Go runtime
 		// from starting threads it never needs, which would count against
