@@ -330,7 +330,37 @@ func (cr *creation) takeOverProcess() error {
 	unix.Close(cr.initPidfd)
 	cr.initPidfd = pidfd
 	cr.init.pid = pid
-	return recordInit(cr.st, pid)
+	if err := recordInit(cr.st, pid); err != nil {
+		return err
+	}
+	return cr.sendHookState(pid)
+}
+
+// sendHookState gives the process that waits for start in a joined pid
+// namespace the state its startContainer hooks read, now that the pid in
+// it, the one create records, is known. Nobody reads it before start, so
+// the pipe must hold it all.
+func (cr *creation) sendHookState(pid int) error {
+	w := cr.req.hookState
+	if w == nil {
+		return nil
+	}
+	defer w.Close()
+	st := hookState(&cr.req.config, specs.StateCreated)
+	st.Pid = pid
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if len(data) > os.Getpagesize() {
+		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, len(data)); err != nil {
+			return fmt.Errorf("pipe for the startContainer hooks' state of %d bytes: %w", len(data), err)
+		}
+	}
+	if _, err := w.Write(data); err != nil {
+		return fmt.Errorf("send the startContainer hooks' state: %w", err)
+	}
+	return nil
 }
 
 // buildRequest assembles what the spawned init gets: the config, the

@@ -1,8 +1,10 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -237,8 +239,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 		filter = nil
 	}
-	if len(startHooks) > 0 {
-		if err := runHooksIn("", "startContainer", withDefaultEnv(startHooks, env), hookState(cfg, specs.StateCreated)); err != nil {
+	startHooks = withDefaultEnv(startHooks, env)
+	if len(startHooks) > 0 && !late {
+		if err := runHooksIn("", "startContainer", startHooks, hookState(cfg, specs.StateCreated)); err != nil {
 			return fifo, err
 		}
 	}
@@ -257,7 +260,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		if late {
 			debugf("%s %s: starting the container's process in the joined pid namespace, to wait for start there", cfg.ID, who)
 		}
-		return nil, startExecProcess(conn, cfg, path, env, filter, waitProcfs)
+		return nil, startExecProcess(conn, cfg, path, env, filter, waitProcfs, startHooks)
 	}
 	if filter != nil {
 		if err := installSeccomp(filter); err != nil {
@@ -308,15 +311,20 @@ func privateFileTable() error {
 // parent its pid and exits. filter is the seccomp filter still to
 // install, if any: the child installs it, so that the filter never
 // applies to the clone that starts the child. waitProcfs is the procfs
-// through which a created container's process reopens the exec fifo. It
-// returns only when the request could not be handed over.
-func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int) error {
+// through which a created container's process reopens the exec fifo, and
+// hooks the startContainer hooks it runs once started (with their
+// environment). It returns only when the request could not be handed
+// over.
+func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int, hooks []specs.Hook) error {
 	req := &nsenter.SpawnRequest{
 		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
 		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
 	}
 	if !cfg.Exec {
 		req.WaitFifoFD, req.WaitProcfsFD = cfg.FifoFD, waitProcfs
+	}
+	if len(hooks) > 0 {
+		req.Hooks, req.HookStateFD, req.HookStateMax = spawnHooks(hooks), cfg.HookStateFD, hookStateMax(cfg)
 	}
 	if filter != nil {
 		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()
@@ -360,6 +368,16 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error
 		rcfg.OpenSource = func(index int) (*os.File, error) { return askBindSource(conn, index) }
 	}
 	return rootfs.Setup(rcfg, beforePivot)
+}
+
+// hookStateMax bounds the state the startContainer hooks of a process
+// started in a joined pid namespace get from create (see
+// creation.sendHookState): this state with the longest pid.
+func hookStateMax(cfg *initConfig) int {
+	st := hookState(cfg, specs.StateCreated)
+	st.Pid = math.MaxInt32
+	data, _ := json.Marshal(st)
+	return len(data)
 }
 
 func hookState(cfg *initConfig, status specs.ContainerState) *specs.State {

@@ -25,6 +25,11 @@ import (
 // context, it waits there for `start` and executes the program. The
 // config's proc mounts come from procfs contexts that a helper opened in
 // the joined namespace (see nsenter.c), so /proc shows that namespace.
+// The startContainer hooks run in that process, which runs no Go: it
+// runs them as the init prepared them, with the state create sends it
+// once it knows the process's pid (see creation.sendHookState); unlike
+// on the ordinary route, they run with the container's ids and
+// capabilities, as runc runs them.
 // One difference remains visible: the prestart, createRuntime and
 // createContainer hooks run while only the init exists, so their state
 // names the init's pid (in every namespace of the container but the pid
@@ -33,9 +38,7 @@ import (
 // joinsPidNamespaceLate returns the path of the pid namespace the config
 // joins, and whether the init sets up outside it (or why not). It cannot
 // where the init would lose the right to join it first (a new user
-// namespace owns none of the joined one), or where startContainer hooks
-// must run as the container's process before its program (the process
-// that waits runs no Go).
+// namespace owns none of the joined one).
 func joinsPidNamespaceLate(spec *specs.Spec) (path string, late bool, why string) {
 	newUserNS := false
 	for _, ns := range spec.Linux.Namespaces {
@@ -51,8 +54,6 @@ func joinsPidNamespaceLate(spec *specs.Spec) (path string, late bool, why string
 		return "", false, ""
 	case newUserNS:
 		return path, false, "a new user namespace could not join it"
-	case spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0:
-		return path, false, "startContainer hooks run in the process that waits for start"
 	}
 	return path, true, ""
 }
@@ -117,5 +118,14 @@ func (r *spawnRequest) joinPidNamespaceLate(spec *specs.Spec, path string) ([]*o
 	}
 	r.config.ProcContextFDs, r.config.FifoProcfsFD = fds[:len(fds)-1], fds[len(fds)-1]
 	r.bootstrap.Procfs = req
-	return []*os.File{ns, procfs}, nil
+	owned := []*os.File{ns, procfs}
+	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
+		rd, wr, err := os.Pipe()
+		if err != nil {
+			return owned, fmt.Errorf("pipe for the startContainer hooks' state: %w", err)
+		}
+		r.config.HookStateFD, r.hookState = r.addFile(rd), wr
+		owned = append(owned, rd, wr)
+	}
+	return owned, nil
 }

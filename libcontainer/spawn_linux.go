@@ -64,6 +64,11 @@ type initConfig struct {
 	// FifoProcfsFD is one more such context, for the procfs through which
 	// the process started there reopens the exec fifo.
 	FifoProcfsFD int `json:"fifoProcfsFd,omitempty"`
+	// HookStateFD is the read end of a pipe on which create sends the
+	// state for the startContainer hooks of a process started in a
+	// joined pid namespace, once it knows that process's pid (see
+	// joinPidNamespaceLate); or 0.
+	HookStateFD int `json:"hookStateFd,omitempty"`
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`
@@ -89,6 +94,8 @@ type spawnRequest struct {
 	// it exists, before the namespace stage does anything (cgroup v1,
 	// which has no CLONE_INTO_CGROUP).
 	enter cgroups.Manager
+	// hookState is the write end of HookStateFD's pipe.
+	hookState *os.File
 	// uidMap and gidMap are written when the stage creates a user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
 }

@@ -22,7 +22,8 @@ import (
 // /proc/<pid>/exe, map_files, fds, pidfd_getfd, mount_setattr, remount,
 // fspick, open_tree clones, ptrace) while the test runs 200 `exec`s in
 // it, then `run` and `create`+`start` of containers that join its pid
-// namespace, without and with a user namespace. The binary's hash must
+// namespace (one of them with a startContainer hook), the payload
+// without and with a user namespace. The binary's hash must
 // not change, nothing may be opened for writing, no directory fd of an
 // exec'd process may lead out of the container, and the payload must have
 // stopped the created inits: an attack that never saw a target proves
@@ -119,27 +120,44 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 			// by the created inits below, which it must stop before they
 			// are started.
 
-			victim := newBundle(t, withArgs("true"), joinPidNS(a.Pid))
-			for i := 0; i < 5; i++ {
-				if res := runBounded(r, bin, "run", "--bundle", victim, newID(t)); res.Code != 0 {
-					t.Fatalf("run %d: %s", i, res)
+			// Victims: a plain container, and one whose startContainer
+			// hooks run in the payload's pid namespace, before its program.
+			// Each must take the route that sets up outside the namespace.
+			debug := []string{"--debug", "--log", filepath.Join(t.TempDir(), "debug.log")}
+			for _, victim := range []string{
+				newBundle(t, withArgs("true"), joinPidNS(a.Pid)),
+				newBundle(t, withArgs("true"), joinPidNS(a.Pid), withStartHook("cat > /dev/null; sleep 0.2")),
+			} {
+				for i := 0; i < 5; i++ {
+					if res := runBounded(r, bin, append(debug, "run", "--bundle", victim, newID(t))...); res.Code != 0 {
+						t.Fatalf("run %d: %s", i, res)
+					}
+				}
+				for i := 0; i < 5; i++ {
+					attackCreated(t, r, bin, victim, logPath, debug...)
 				}
 			}
-			for i := 0; i < 5; i++ {
-				attackCreated(t, r, bin, victim, logPath)
-			}
+			assertJoinedLate(t, debug[2])
 		})
+	}
+}
+
+// withStartHook gives the container a startContainer hook that runs
+// script with its shell.
+func withStartHook(script string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", script}}}}
 	}
 }
 
 // attackCreated creates a container from victim, waits until the payload
 // has attacked its init, which waits for `start` running the runtime
 // binary in the payload's pid namespace, and starts it.
-func attackCreated(t *testing.T, r *Runtime, bin, victim, logPath string) {
+func attackCreated(t *testing.T, r *Runtime, bin, victim, logPath string, global ...string) {
 	t.Helper()
 	id := newID(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	if res := runBounded(r, bin, "create", "--bundle", victim, "--pid-file", pidFile, id); res.Code != 0 {
+	if res := runBounded(r, bin, append(global, "create", "--bundle", victim, "--pid-file", pidFile, id)...); res.Code != 0 {
 		t.Fatalf("create: %s", res)
 	}
 	pid := readPidFile(t, pidFile)
@@ -152,7 +170,7 @@ func attackCreated(t *testing.T, r *Runtime, bin, victim, logPath string) {
 		data, _ := os.ReadFile(logPath)
 		return strings.Contains(string(data), "ptrace pid="+inner+" ")
 	})
-	if res := runBounded(r, bin, "start", id); res.Code != 0 {
+	if res := runBounded(r, bin, append(global, "start", id)...); res.Code != 0 {
 		t.Fatalf("start: %s", res)
 	}
 	select {

@@ -96,13 +96,17 @@ func reapZombie(pid int) {
 // for a container that joins another's pid namespace, whose init sets up
 // outside it.
 func TestKillCreateAtEachPoint(t *testing.T) {
-	for _, point := range []string{"recorded", "cgroup", "spawned", "ready", "joined-pidns-spawned", "joined-pidns-ready"} {
+	for _, point := range []string{"recorded", "cgroup", "spawned", "ready", "joined-pidns-spawned", "joined-pidns-ready", "joined-hooks-spawned", "joined-hooks-ready"} {
 		t.Run(point, func(t *testing.T) {
 			r := newRuntime(t)
 			edits := []func(*specs.Spec){withArgs("true")}
 			if p, ok := strings.CutPrefix(point, "joined-pidns-"); ok {
 				point = p
 				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)))
+			}
+			if p, ok := strings.CutPrefix(point, "joined-hooks-"); ok {
+				point = p
+				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)), withStartHook("true"))
 			}
 			bundle := newBundle(t, edits...)
 			id := newID(t)
@@ -212,6 +216,10 @@ func TestFailedCreateLeavesNothing(t *testing.T) {
 		{"joined-pidns", "/no/such/binary", func(t *testing.T, r *Runtime) func(*specs.Spec) {
 			pid := sharedPidNamespace(t, r)
 			return func(s *specs.Spec) { withArgs("/no/such/binary")(s); joinPidNS(pid)(s) }
+		}},
+		{"joined-pidns-hooks", "/no/such/binary", func(t *testing.T, r *Runtime) func(*specs.Spec) {
+			pid := sharedPidNamespace(t, r)
+			return func(s *specs.Spec) { withArgs("/no/such/binary")(s); joinPidNS(pid)(s); withStartHook("true")(s) }
 		}},
 		{"not-a-pidns", "pid namespace", func(*testing.T, *Runtime) func(*specs.Spec) {
 			return func(s *specs.Spec) {
