@@ -167,10 +167,17 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	childSock := os.NewFile(uintptr(fds[1]), "sync")
 	syncFD := r.addFile(childSock)
 	// The child finds the binary at our fd number after it has placed the
-	// request's files at 3… (and moved some out of the way, above them,
-	// first): that number must be above all of those.
-	n := 3 + len(r.preserved) + len(r.files)
-	selfFD, err := unix.FcntlInt(self.Fd(), unix.F_DUPFD_CLOEXEC, 2*n)
+	// request's files at 0… and, first, moved its own pipe and the files
+	// that would be overwritten above the highest of their numbers and of
+	// the count: our number must be above all of those, with room for
+	// the few fds os/exec still opens (its pipe, /dev/null for stdio).
+	n, highest := 3+len(r.preserved)+len(r.files), 0
+	for _, f := range append(append(r.stdio[:], r.preserved...), r.files...) {
+		if f != nil {
+			highest = max(highest, int(f.Fd()))
+		}
+	}
+	selfFD, err := unix.FcntlInt(self.Fd(), unix.F_DUPFD_CLOEXEC, max(highest, n)+2*n+16)
 	if err != nil {
 		parentSock.Close()
 		childSock.Close()
