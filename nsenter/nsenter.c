@@ -54,6 +54,9 @@ enum {
 	BOOT_FORK = 4, // uint32: 1 when the process must fork to enter a pid namespace
 	BOOT_CGROUP_PROCS = 5, // uint32: fd of the container's cgroup.procs, entered before the cgroup namespace is created
 	BOOT_PROCFS = 6, // uint32 pid namespace fd, uint32 first target fd, uint32 count: procfs contexts of that namespace
+	BOOT_JOIN_IN_ORDER = 7, // uint32: 1 to join the namespaces in the order given
+	BOOT_CLOSE_RANGE = 8, // uint32 first, uint32 last: fds closed once the namespaces are joined
+	BOOT_PROCFS_CREATE = 9, // the source: the procfs helper creates the contexts' filesystems too
 };
 
 #ifndef SYS_close_range
@@ -178,6 +181,11 @@ struct bootstrap {
 	// procfs: count procfs contexts of the pid namespace at fd pidns,
 	// placed at fds first .. first+count-1 (0 count: none).
 	uint32_t procfs_pidns, procfs_first, procfs_count;
+	// procfs_source, when not empty: the helper creates the filesystems
+	// with this source, for a caller that will have no right to.
+	char procfs_source[256];
+	uint32_t in_order;
+	uint32_t close_first, close_last; // 0 last: none
 };
 
 static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
@@ -215,6 +223,23 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			ns->path[rlen - 4] = '\0';
 			break;
 		}
+		case BOOT_PROCFS_CREATE:
+			if (rlen == 0 || rlen >= sizeof(b->procfs_source))
+				failx("nsenter: bad procfs source record");
+			memcpy(b->procfs_source, data, rlen);
+			b->procfs_source[rlen] = '\0';
+			break;
+		case BOOT_JOIN_IN_ORDER:
+			if (rlen != 4)
+				failx("nsenter: bad join order record");
+			memcpy(&b->in_order, data, 4);
+			break;
+		case BOOT_CLOSE_RANGE:
+			if (rlen != 8)
+				failx("nsenter: bad close range record");
+			memcpy(&b->close_first, data, 4);
+			memcpy(&b->close_last, data + 4, 4);
+			break;
 		case BOOT_PROCFS:
 			if (rlen != 12)
 				failx("nsenter: bad procfs record");
@@ -250,10 +275,19 @@ static const char *ns_name(uint32_t type)
 	return "unknown";
 }
 
+static void join_namespace(struct ns_path *ns)
+{
+	if (setns(ns->fd, (int)ns->type) < 0)
+		fail("join %s namespace %s", ns_name(ns->type), ns->path);
+	close(ns->fd);
+}
+
 // join_namespaces opens every path first, because joining one namespace (the
 // mount namespace above all) can make the next path unreachable, then joins
 // the user namespace first (it grants the rights to join the rest) and the
-// mount namespace last.
+// mount namespace last; or, with in_order, in the order given, where the
+// caller needs to join some while it still holds the rights it has outside
+// the user namespace it joins (see joinerBootstrap).
 static void join_namespaces(struct bootstrap *b)
 {
 	for (int i = 0; i < b->n_ns; i++) {
@@ -261,15 +295,17 @@ static void join_namespaces(struct bootstrap *b)
 		if (b->ns[i].fd < 0)
 			fail("open %s namespace %s", ns_name(b->ns[i].type), b->ns[i].path);
 	}
+	if (b->in_order) {
+		for (int i = 0; i < b->n_ns; i++)
+			join_namespace(&b->ns[i]);
+		return;
+	}
 	static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
 					 CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		for (int i = 0; i < b->n_ns; i++) {
-			if (b->ns[i].type != order[k])
-				continue;
-			if (setns(b->ns[i].fd, (int)b->ns[i].type) < 0)
-				fail("join %s namespace %s", ns_name(b->ns[i].type), b->ns[i].path);
-			close(b->ns[i].fd);
+			if (b->ns[i].type == order[k])
+				join_namespace(&b->ns[i]);
 		}
 	}
 }
@@ -356,6 +392,7 @@ static void write_time_offsets(const struct bootstrap *b)
 #define SYS_pivot_root 155
 #endif
 #define PROCFS_FSOPEN_CLOEXEC 0x00000001
+#define PROCFS_FSCONFIG_SET_STRING 1
 #define PROCFS_FSCONFIG_CMD_CREATE 6
 #define PROCFS_FSMOUNT_CLOEXEC 0x00000001
 #define PROCFS_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
@@ -413,7 +450,7 @@ static int recv_fds(int sock, int *fds, int n)
 }
 
 // procfs_helper runs in the forked helper: it never returns.
-static void procfs_helper(int pidns, int sock, int count)
+static void procfs_helper(int pidns, int sock, int count, const char *source)
 {
 	int keep_lo = pidns < sock ? pidns : sock, keep_hi = pidns < sock ? sock : pidns;
 	if (syscall(SYS_close_range, 0U, (unsigned)keep_lo - 1, 0) < 0 ||
@@ -433,6 +470,13 @@ static void procfs_helper(int pidns, int sock, int count)
 		for (int i = 0; i < count; i++)
 			if ((fds[i] = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC)) < 0)
 				_exit(14);
+		// Creating the filesystem takes the right to mount one of the pid
+		// namespace, which only the runtime has: a caller in a user
+		// namespace of its own only mounts what we made.
+		for (int i = 0; *source && i < count; i++)
+			if (syscall(SYS_fsconfig, fds[i], PROCFS_FSCONFIG_SET_STRING, "source", source, 0) < 0 ||
+			    syscall(SYS_fsconfig, fds[i], PROCFS_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+				_exit(18);
 		_exit(send_fds(sock, fds, count) < 0 ? 15 : 0);
 	}
 	int status;
@@ -450,6 +494,7 @@ static const char *procfs_helper_step(int code)
 	case 13: return "fork into the pid namespace";
 	case 14: return "fsopen proc";
 	case 15: return "send the procfs contexts";
+	case 18: return "create the procfs";
 	}
 	return "start";
 }
@@ -468,7 +513,7 @@ static void open_procfs_contexts(const struct bootstrap *b)
 	if (helper < 0)
 		fail("procfs helper: fork");
 	if (helper == 0)
-		procfs_helper(pidns, sock[1], count);
+		procfs_helper(pidns, sock[1], count, b->procfs_source);
 	close(sock[1]);
 	int got = recv_fds(sock[0], fds, count);
 	close(sock[0]);
@@ -522,10 +567,19 @@ __attribute__((constructor)) static void nsenter(void)
 	if (b.cgroup_procs_fd != -1 && b.cgroup_procs_fd < 3)
 		failx("nsenter: bad cgroup.procs fd %d", b.cgroup_procs_fd);
 
+	// The procfs helper needs the rights the stage has before it joins
+	// or creates a user namespace, which holds none over a pid namespace
+	// that existed before it.
+	if (b.procfs_count > 0)
+		open_procfs_contexts(&b);
 	join_namespaces(&b);
 	for (int i = 0; i < b.n_ns; i++)
 		if (b.ns[i].type == CLONE_NEWUSER)
 			become_root_in_userns();
+	// The namespaces' fds must not reach a process born in a namespace
+	// others can see into.
+	if (b.close_last > 0 && (b.close_first < 3 || syscall(SYS_close_range, b.close_first, b.close_last, 0) < 0))
+		fail("close the namespaces' fds");
 
 	if (b.clone_flags & CLONE_NEWUSER)
 		create_user_namespace();
@@ -536,8 +590,6 @@ __attribute__((constructor)) static void nsenter(void)
 		create_cgroup_namespace(&b);
 	if (b.time_offsets_len > 0)
 		write_time_offsets(&b);
-	if (b.procfs_count > 0)
-		open_procfs_contexts(&b);
 	// Only now: /proc/self/timens_offsets of this non-dumpable process is
 	// owned by host root, which we stay until here; as root of the new user
 	// namespace (a host uid like 100000) we could not open it. The full
