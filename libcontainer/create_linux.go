@@ -270,6 +270,7 @@ func (cr *creation) spawnInit() error {
 		}
 		return err
 	}
+	init.setup = true
 	cr.init = init
 	cr.closers = append(cr.closers, func() { init.conn.f.Close() })
 	if err := cr.pinInit(); err != nil {
@@ -460,6 +461,11 @@ func (cr *creation) finalize() error {
 			return err
 		}
 	}
+	if cr.req.config.SetupOnly {
+		if err := cr.handOver(); err != nil {
+			return err
+		}
+	}
 	if cr.o.PidFile != "" {
 		if err := WriteFileAtomic(cr.o.PidFile, []byte(fmt.Sprint(cr.init.pid)), 0o644); err != nil {
 			return fmt.Errorf("pid file: %w", err)
@@ -562,15 +568,12 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 	}
 	toClose = append(toClose, fifo)
 	req.config.FifoFD = req.addFile(fifo)
-	switch path, late, why := joinsPidNamespaceLate(spec); {
-	case late:
+	if path := joinedPidNamespace(spec); path != "" {
 		owned, err := req.joinPidNamespaceLate(spec, path)
 		toClose = append(toClose, owned...)
 		if err != nil {
 			return nil, cleanup, err
 		}
-	case path != "":
-		debugf("create %s: the init enters pid namespace %s before its setup: %s", o.ID, path, why)
 	}
 
 	if spec.Process.Terminal {
@@ -625,6 +628,10 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 			return err
 		}
 		debugf("%s %s: init %d asks for %q", what, c.State.ID, init.pid, rep.Type)
+		if !init.setup && rep.Type != msgNotify && rep.Type != msgReady {
+			killAndReap(init.pid)
+			return fmt.Errorf("sync: %q from a process that is past its setup", rep.Type)
+		}
 		switch rep.Type {
 		case msgHooks:
 			if hasCreateHooks(spec) {
@@ -651,6 +658,11 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 			}
 		case msgIdmap:
 			if err := idmapForInit(init, idmapper, rep.Message); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+		case msgConsole:
+			if init.console, err = receiveFD(init.conn.f, make([]byte, 1), "pty slave"); err != nil {
 				killAndReap(init.pid)
 				return err
 			}

@@ -22,8 +22,9 @@ import (
 // /proc/<pid>/exe, map_files, fds, pidfd_getfd, mount_setattr, remount,
 // fspick, open_tree clones, ptrace) while the test runs 200 `exec`s in
 // it, then `run` and `create`+`start` of containers that join its pid
-// namespace (one of them with a startContainer hook), the payload
-// without and with a user namespace. The binary's hash must
+// namespace (one of them with a startContainer hook, one with a user
+// namespace of its own, which it also `exec`s into), the payload without
+// and with a user namespace. The binary's hash must
 // not change, nothing may be opened for writing, no directory fd of an
 // exec'd process may lead out of the container, and the payload must have
 // stopped the created inits: an attack that never saw a target proves
@@ -120,13 +121,18 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 			// by the created inits below, which it must stop before they
 			// are started.
 
-			// Victims: a plain container, and one whose startContainer
-			// hooks run in the payload's pid namespace, before its program.
-			// Each must take the route that sets up outside the namespace.
+			// Victims: a plain container, one whose startContainer hooks
+			// run in the payload's pid namespace, before its program, and
+			// one with a user namespace of its own, which holds no right
+			// over the payload's pid namespace. Each must take the route
+			// that sets up outside the namespace.
 			debug := []string{"--debug", "--log", filepath.Join(t.TempDir(), "debug.log")}
+			usernsVictim := newBundle(t, withArgs("true"), joinPidNS(a.Pid), userNSSpec)
+			openToUserNS(t, usernsVictim)
 			for _, victim := range []string{
 				newBundle(t, withArgs("true"), joinPidNS(a.Pid)),
 				newBundle(t, withArgs("true"), joinPidNS(a.Pid), withStartHook("cat > /dev/null; sleep 0.2")),
+				usernsVictim,
 			} {
 				for i := 0; i < 5; i++ {
 					if res := runBounded(r, bin, append(debug, "run", "--bundle", victim, newID(t))...); res.Code != 0 {
@@ -137,6 +143,19 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 					attackCreated(t, r, bin, victim, logPath, debug...)
 				}
 			}
+			// `exec` into the last: its processes are born in the payload's
+			// pid namespace, where the payload probes them.
+			runningBundle := newBundle(t, withArgs("sleep", "300"), joinPidNS(a.Pid), userNSSpec)
+			openToUserNS(t, runningBundle)
+			running := r.Create(runningBundle)
+			r.Must("start", running.ID)
+			for i := 0; i < 20; i++ {
+				if res := runBounded(r, bin, append(debug, "exec", running.ID, "true")...); res.Code != 0 {
+					t.Fatalf("exec %d into the container with a user namespace: %s", i, res)
+				}
+			}
+			r.Must("kill", running.ID, "KILL")
+			running.Wait(t, 10*time.Second)
 			assertJoinedLate(t, debug[2])
 		})
 	}

@@ -99,20 +99,28 @@ func TestJoinPidNamespaceSameProcess(t *testing.T) {
 		"; ulimit -a; pwd; env | sort; hostname; umask" +
 		// Mount point, options, type and source: ids and devices differ.
 		`; awk '{for (i = 7; $i != "-"; i++); print $5, $6, $(i+1), $(i+2)}' /proc/self/mountinfo`
+	ambient := func(s *specs.Spec) {
+		s.Process.NoNewPrivileges = false
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{1001}}
+		caps := s.Process.Capabilities
+		caps.Inheritable = []string{"CAP_NET_BIND_SERVICE"}
+		caps.Ambient = []string{"CAP_NET_BIND_SERVICE"}
+	}
 	for _, c := range []struct {
 		name string
 		edit func(*specs.Spec)
 	}{
 		{"root", func(s *specs.Spec) { s.Process.NoNewPrivileges = true }},
-		{"ambient", func(s *specs.Spec) {
-			s.Process.NoNewPrivileges = false
-			s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{1001}}
-			caps := s.Process.Capabilities
-			caps.Inheritable = []string{"CAP_NET_BIND_SERVICE"}
-			caps.Ambient = []string{"CAP_NET_BIND_SERVICE"}
-		}},
+		{"ambient", ambient},
+		// With a user namespace of its own, which holds no right over the
+		// joined pid namespace: the init only sets up, and create starts
+		// the process through a stage that joins the pid namespace first.
+		{"userns", func(s *specs.Spec) { s.Process.NoNewPrivileges = true; userNSSpec(s) }},
+		{"userns-ambient", func(s *specs.Spec) { ambient(s); userNSSpec(s) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			logPath := debugLog(t, r)
+			t.Cleanup(func() { r.Global = nil })
 			common := []func(*specs.Spec){shell(script), denyMkdir, c.edit, func(s *specs.Spec) {
 				s.Process.Cwd = "/tmp"
 				s.Process.Env = append(s.Process.Env, "JOINED_TEST=1")
@@ -121,11 +129,14 @@ func TestJoinPidNamespaceSameProcess(t *testing.T) {
 				s.Process.User.Umask = &umask
 				s.Hostname = "samehost"
 			}}
-			own := mustRun(t, r, newBundle(t, common...))
-			joined := mustRun(t, r, newBundle(t, append(common, joinPidNS(a.Pid))...))
+			ownBundle, joinedBundle := newBundle(t, common...), newBundle(t, append(common, joinPidNS(a.Pid))...)
+			openToUserNS(t, ownBundle)
+			openToUserNS(t, joinedBundle)
+			own, joined := mustRun(t, r, ownBundle), mustRun(t, r, joinedBundle)
 			if joined != own {
 				t.Errorf("process in the joined pid namespace:\n%s\nwith a pid namespace of its own:\n%s", joined, own)
 			}
+			assertJoinedLate(t, logPath)
 			t.Logf("both:\n%s", own)
 			if !strings.Contains(own, "Seccomp:\t2") || !strings.Contains(own, "/proc") {
 				t.Errorf("the compared process has no filter or no /proc:\n%s", own)
@@ -159,13 +170,29 @@ func TestJoinPidNamespaceWithoutProc(t *testing.T) {
 func TestJoinPidNamespaceStartContainerHook(t *testing.T) {
 	r := newRuntime(t)
 	shared := sharedPidNamespace(t, r)
+	for _, userns := range []bool{false, true} {
+		t.Run(fmt.Sprintf("userns=%v", userns), func(t *testing.T) {
+			joinedStartContainerHook(t, r, shared, userns)
+		})
+	}
+}
+
+func joinedStartContainerHook(t *testing.T, r *Runtime, shared int, userns bool) {
 	logPath := debugLog(t, r)
+	t.Cleanup(func() { r.Global = nil })
 	logDir := t.TempDir()
+	must(t, os.Chmod(logDir, 0o777)) // for a user namespace's root too
 	script := "cat > /hooklog/state; for ns in " + strings.Join(containerNamespaces, " ") +
 		"; do readlink /proc/self/ns/$ns; done > /hooklog/ns; test -e /hooklog/program-ran && touch /hooklog/too-late; true"
 	b := newBundle(t, joinPidNS(shared), shell("touch /hooklog/program-ran; sleep 300"), withHookLog(logDir), func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", script}}}}
+		if userns {
+			userNSSpec(s)
+		}
 	})
+	openToUserNS(t, b)
+	// The mount point exists: a user namespace's root could not make it.
+	must(t, os.Mkdir(filepath.Join(b, "rootfs", "hooklog"), 0o755))
 	c := r.Create(b)
 	t.Cleanup(func() { _ = r.Run("kill", c.ID, "KILL") })
 	r.Must("start", c.ID)
