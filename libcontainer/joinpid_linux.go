@@ -182,7 +182,7 @@ func (cr *creation) handOver() error {
 	if err := cr.lock.Save(cr.st); err != nil {
 		return err
 	}
-	if err := joinIntelRdt(cr.lock, cr.st, cr.spec, p.pid); err != nil {
+	if err := addToIntelRdt(cr.st, cr.spec, p.pid); err != nil {
 		return err
 	}
 	req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: p.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
