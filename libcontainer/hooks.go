@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -168,11 +169,11 @@ func hookReportError(kind string, hooks []specs.Hook, f *nsenter.HookFailure) er
 
 // spawnHooks turns hooks into the plan the process that waits for start
 // runs them from: as runHook runs them, with Args[0] the path when there
-// are no args.
+// are no args, and the environment as os/exec passes it on.
 func spawnHooks(hooks []specs.Hook) []nsenter.SpawnHook {
 	var plan []nsenter.SpawnHook
 	for _, h := range hooks {
-		s := nsenter.SpawnHook{Path: h.Path, Argv: h.Args, Env: h.Env}
+		s := nsenter.SpawnHook{Path: h.Path, Argv: h.Args, Env: lastOfEachKey(h.Env)}
 		if len(s.Argv) == 0 {
 			s.Argv = []string{h.Path}
 		}
@@ -182,4 +183,27 @@ func spawnHooks(hooks []specs.Hook) []nsenter.SpawnHook {
 		plan = append(plan, s)
 	}
 	return plan
+}
+
+// lastOfEachKey keeps the last entry of each variable in env, where it
+// stands, as os/exec does with a command's environment: the hook sees the
+// value it would see had Go started it.
+func lastOfEachKey(env []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := len(env) - 1; i >= 0; i-- {
+		key, _, found := strings.Cut(env[i], "=")
+		if !found {
+			if env[i] != "" {
+				out = append(out, env[i])
+			}
+			continue
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, env[i])
+		}
+	}
+	slices.Reverse(out)
+	return out
 }

@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"os/exec"
+	"slices"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -55,5 +57,16 @@ func TestHostID(t *testing.T) {
 		if got := hostID(c.maps, c.id); got != c.want {
 			t.Errorf("hostID(%v, %d) = %d, want %d", c.maps, c.id, got, c.want)
 		}
+	}
+}
+
+// The environment a hook gets from the C runner is the one os/exec gives
+// a hook the Go runner starts.
+func TestLastOfEachKey(t *testing.T) {
+	env := []string{"A=1", "B=2", "junk", "A=3", "", "C=", "B=4"}
+	cmd := exec.Command("/bin/true")
+	cmd.Env = env
+	if got, want := lastOfEachKey(env), cmd.Environ(); !slices.Equal(got, want) {
+		t.Errorf("%q, os/exec passes %q", got, want)
 	}
 }
