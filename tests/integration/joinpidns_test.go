@@ -369,3 +369,38 @@ func denyNewerSyscalls(s *specs.Spec) {
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"openat2", "close_range"}, Action: specs.ActErrno}},
 	}
 }
+
+// TestJoinPidNamespaceExecUserNS: `exec` into a container with a user
+// namespace of its own that joined another's pid namespace starts its
+// process through a stage that joins the pid namespace first; the
+// process is the same as one exec'd into the same container with a pid
+// namespace of its own: ids, capabilities, no_new_privs, seccomp,
+// limits, cwd, environment, hostname, umask and mounts.
+func TestJoinPidNamespaceExecUserNS(t *testing.T) {
+	r := newRuntime(t)
+	shared := sharedPidNamespace(t, r)
+	logPath := debugLog(t, r)
+	script := statusFields("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters") +
+		"; ulimit -a; pwd; env | sort; hostname; umask" +
+		`; awk '{for (i = 7; $i != "-"; i++); print $5, $6, $(i+1), $(i+2)}' /proc/self/mountinfo`
+	exec := func(edits ...func(*specs.Spec)) string {
+		b := newBundle(t, append([]func(*specs.Spec){withArgs("sleep", "300"), denyMkdir, userNSSpec, func(s *specs.Spec) {
+			s.Hostname = "samehost"
+			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 900, Soft: 800}}
+		}}, edits...)...)
+		openToUserNS(t, b)
+		c := r.Create(b)
+		r.Must("start", c.ID)
+		t.Cleanup(func() { _ = r.Run("kill", c.ID, "KILL") })
+		return r.Must("exec", "--cwd", "/tmp", "--env", "EXEC_TEST=1", "--user", "1000:1000", "--additional-gids", "1001", c.ID, "sh", "-c", script)
+	}
+	own, joined := exec(), exec(joinPidNS(shared))
+	if joined != own {
+		t.Errorf("exec'd into the container that joined a pid namespace:\n%s\ninto one with a pid namespace of its own:\n%s", joined, own)
+	}
+	t.Logf("both:\n%s", own)
+	if !strings.Contains(own, "Seccomp:\t2") || !strings.Contains(own, "Uid:\t1000") {
+		t.Errorf("the compared process has no filter or is not uid 1000:\n%s", own)
+	}
+	assertJoinedLate(t, logPath)
+}
