@@ -69,7 +69,7 @@ func setupConsole(cfg *initConfig, isInit bool) error {
 	// An init that starts the container's process itself (in a pid
 	// namespace it joins late) leaves the terminal to that process too: a
 	// terminal can be the controlling one of one session only.
-	if !isInit || cfg.ExecPidNSFD != 0 {
+	if !isInit || cfg.ExecPidNSFD != 0 || cfg.SetupOnly {
 		return nil
 	}
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {

@@ -142,7 +142,7 @@ func (c *Container) Start() error {
 	}
 	fifoPath := filepath.Join(lock.Dir(), fifoName)
 	debugf("start %s: releasing init %d through the exec fifo", c.State.ID, c.State.InitPid)
-	if err := waitExec(fifoPath, pidfd, spec.Process.Args[0]); err != nil {
+	if err := waitExec(fifoPath, pidfd, spec); err != nil {
 		return err
 	}
 	debugf("start %s: the process runs", c.State.ID)
@@ -169,8 +169,8 @@ func (c *Container) Start() error {
 // waits for the outcome: the init (pidfd) closes its end at a successful
 // execve (we read EOF) or writes why it failed, in words or, from a
 // process that runs no Go (see nsenter.SpawnRequest.WaitFifoFD), as a
-// spawn report about program.
-func waitExec(fifoPath string, pidfd int, program string) error {
+// spawn or hook report about the config's process or hooks.
+func waitExec(fifoPath string, pidfd int, spec *specs.Spec) error {
 	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
@@ -204,7 +204,14 @@ func waitExec(fifoPath string, pidfd int, program string) error {
 	}
 	if len(msg) > 0 {
 		if rep, err := nsenter.ParseExitReport(string(msg)); err == nil && rep.Type == msgSpawnError {
-			return rep.SpawnError(program)
+			return rep.SpawnError(spec.Process.Args[0])
+		}
+		if f, ok := nsenter.ParseHookReport(string(msg)); ok {
+			var hooks []specs.Hook
+			if spec.Hooks != nil {
+				hooks = spec.Hooks.StartContainer
+			}
+			return hookReportError("startContainer", hooks, f)
 		}
 		return errors.New(strings.TrimSpace(string(msg)))
 	}

@@ -270,6 +270,7 @@ func (cr *creation) spawnInit() error {
 		}
 		return err
 	}
+	init.setup = true
 	cr.init = init
 	cr.closers = append(cr.closers, func() { init.conn.f.Close() })
 	if err := cr.pinInit(); err != nil {
@@ -330,7 +331,37 @@ func (cr *creation) takeOverProcess() error {
 	unix.Close(cr.initPidfd)
 	cr.initPidfd = pidfd
 	cr.init.pid = pid
-	return recordInit(cr.st, pid)
+	if err := recordInit(cr.st, pid); err != nil {
+		return err
+	}
+	return cr.sendHookState(pid)
+}
+
+// sendHookState gives the process that waits for start in a joined pid
+// namespace the state its startContainer hooks read, now that the pid in
+// it, the one create records, is known. Nobody reads it before start, so
+// the pipe must hold it all.
+func (cr *creation) sendHookState(pid int) error {
+	w := cr.req.hookState
+	if w == nil {
+		return nil
+	}
+	defer w.Close()
+	st := hookState(&cr.req.config, specs.StateCreated)
+	st.Pid = pid
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if len(data) > os.Getpagesize() {
+		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, len(data)); err != nil {
+			return fmt.Errorf("pipe for the startContainer hooks' state of %d bytes: %w", len(data), err)
+		}
+	}
+	if _, err := w.Write(data); err != nil {
+		return fmt.Errorf("send the startContainer hooks' state: %w", err)
+	}
+	return nil
 }
 
 // buildRequest assembles what the spawned init gets: the config, the
@@ -427,6 +458,11 @@ func (cr *creation) finalize() error {
 	late := cr.req.config.ExecPidNSFD != 0
 	if late {
 		if err := cr.takeOverProcess(); err != nil {
+			return err
+		}
+	}
+	if cr.req.config.SetupOnly {
+		if err := cr.handOver(); err != nil {
 			return err
 		}
 	}
@@ -532,15 +568,12 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 	}
 	toClose = append(toClose, fifo)
 	req.config.FifoFD = req.addFile(fifo)
-	switch path, late, why := joinsPidNamespaceLate(spec); {
-	case late:
+	if path := joinedPidNamespace(spec); path != "" {
 		owned, err := req.joinPidNamespaceLate(spec, path)
 		toClose = append(toClose, owned...)
 		if err != nil {
 			return nil, cleanup, err
 		}
-	case path != "":
-		debugf("create %s: the init enters pid namespace %s before its setup: %s", o.ID, path, why)
 	}
 
 	if spec.Process.Terminal {
@@ -595,6 +628,10 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 			return err
 		}
 		debugf("%s %s: init %d asks for %q", what, c.State.ID, init.pid, rep.Type)
+		if !init.setup && rep.Type != msgNotify && rep.Type != msgReady {
+			killAndReap(init.pid)
+			return fmt.Errorf("sync: %q from a process that is past its setup", rep.Type)
+		}
 		switch rep.Type {
 		case msgHooks:
 			if hasCreateHooks(spec) {
@@ -621,6 +658,11 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 			}
 		case msgIdmap:
 			if err := idmapForInit(init, idmapper, rep.Message); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+		case msgConsole:
+			if init.console, err = receiveFD(init.conn.f, make([]byte, 1), "pty slave"); err != nil {
 				killAndReap(init.pid)
 				return err
 			}

@@ -86,18 +86,6 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// On v2 the process starts in the cgroup (CLONE_INTO_CGROUP); v1 has
-	// no such flag, so the namespace stage is moved in before it starts
-	// work, and so are the processes it forks.
-	cgroupFD, enter := -1, cg
-	if unified, ok := cgroups.Files(cg).(*fs2.Manager); ok {
-		cgDir, err := unified.OpenDir()
-		if err != nil {
-			return 0, err
-		}
-		defer cgDir.Close()
-		cgroupFD, enter = int(cgDir.Fd()), nil
-	}
 
 	// The init is pinned by a pidfd and its namespaces opened through it:
 	// once its identity still holds after the opens, the files are the
@@ -128,19 +116,34 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			Spec: spec, ID: c.State.ID, Bundle: c.State.Bundle, Rootfs: c.State.Rootfs,
 			Exec: true, PreserveFDs: o.PreserveFDs,
 		},
-		stdio:    o.Stdio,
-		cgroupFD: cgroupFD,
-		enter:    enter,
+		stdio: o.Stdio,
+	}
+	cgDir, err := req.startIn(cg)
+	if cgDir != nil {
+		defer cgDir.Close()
+	}
+	if err != nil {
+		return 0, err
 	}
 	req.preserve(o.PreserveFDs)
-	req.bootstrap = execBootstrap(spec, nsFiles, req)
-	procfs, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, fmt.Errorf("open procfs: %w", err)
+	// A container whose user namespace holds no right to join its pid
+	// namespace gets its processes from a stage that joins it first (see
+	// joinerBootstrap): the process is born in the container and holds
+	// nothing of the runtime's, neither its procfs nor its log.
+	joiner := joinsFromNewUserNS(spec)
+	if joiner {
+		req.config.Joiner = true
+		req.bootstrap = joinerBootstrap(spec, nsFiles[specs.PIDNamespace], nsFiles, req)
+	} else {
+		req.bootstrap = execBootstrap(spec, nsFiles, req)
+		procfs, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return 0, fmt.Errorf("open procfs: %w", err)
+		}
+		defer procfs.Close()
+		req.config.ProcfsFD = req.addFile(procfs)
+		req.passLog()
 	}
-	defer procfs.Close()
-	req.config.ProcfsFD = req.addFile(procfs)
-	req.passLog()
 	if hostRoot != nil {
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}
@@ -182,7 +185,12 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		killAndReap(p.pid)
 		return 0, err
 	}
-	pid, err := waitForExecProcess(p, cg, o.Process.Args[0])
+	pid := p.pid
+	if joiner {
+		err = waitForJoinerExec(p)
+	} else {
+		pid, err = waitForExecProcess(p, cg, o.Process.Args[0])
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -236,6 +244,22 @@ func waitForExecProcess(init *child, cg cgroups.Manager, program string) (int, e
 	return rep.Pid, nil
 }
 
+// waitForJoinerExec waits for an exec'd process that becomes the process
+// itself (a joiner) to reach its program: execve closes its end of the
+// socket, or it reports why it could not. A process that died on the way
+// closes it too: its exit status, which the caller waits for, says so.
+func waitForJoinerExec(p *child) error {
+	rep, err := p.conn.recv()
+	if errors.Is(err, errPeerGone) {
+		return nil
+	}
+	killAndReap(p.pid)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("sync: unexpected %q from the exec process", rep.Type)
+}
+
 // readSpawnReport waits for the exec init to exit, without reaping it, and
 // reads the report it exited with.
 func readSpawnReport(pid int) (*nsenter.Reply, error) {
@@ -244,6 +268,24 @@ func readSpawnReport(pid int) (*nsenter.Reply, error) {
 		return nil, fmt.Errorf("wait for the exec init: %w", err)
 	}
 	return nsenter.ReadExitReport(pid)
+}
+
+// startIn makes the process start in cg (none when nil). On v2 it starts
+// there (CLONE_INTO_CGROUP, through the returned directory, to close once
+// it is spawned); v1 has no such flag, so the namespace stage is moved in
+// before it starts work, and so are the processes it forks.
+func (r *spawnRequest) startIn(cg cgroups.Manager) (*os.File, error) {
+	r.cgroupFD, r.enter = -1, cg
+	unified, ok := cgroups.Files(cg).(*fs2.Manager)
+	if !ok {
+		return nil, nil
+	}
+	dir, err := unified.OpenDir()
+	if err != nil {
+		return nil, err
+	}
+	r.cgroupFD, r.enter = int(dir.Fd()), nil
+	return dir, nil
 }
 
 // execCgroup is the container's cgroup, or the existing sub-cgroup of it

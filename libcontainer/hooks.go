@@ -8,10 +8,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/oci-rt/oci-rt/nsenter"
 )
 
 // runHooks runs hooks of the runtime's namespaces in order with the
@@ -32,7 +37,7 @@ func runHooksIn(dir, kind string, hooks []specs.Hook, state *specs.State) error 
 	for i, h := range hooks {
 		debugf("running %s hook #%d (%s)", kind, i, h.Path)
 		if err := runHook(h, stdin, dir); err != nil {
-			return fmt.Errorf("%s hook #%d (%s): %w", kind, i, h.Path, err)
+			return hookError(kind, i, h.Path, err)
 		}
 	}
 	return nil
@@ -99,13 +104,106 @@ func runHook(h specs.Hook, stdin []byte, dir string) error {
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("timed out after %ds", *h.Timeout)
+		return hookTimeoutError(*h.Timeout)
 	}
-	if err != nil {
-		if msg := strings.Join(strings.Fields(stderr.String()), " "); msg != "" {
-			return fmt.Errorf("%w: %s", err, msg)
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return hookExitError(exit.Sys().(syscall.WaitStatus), stderr.String())
+	}
+	return err
+}
+
+// The words for a failed hook are the same whether Go ran it or the C
+// process that waits for start in a joined pid namespace did (see
+// hookReportError).
+
+func hookError(kind string, index int, path string, err error) error {
+	return fmt.Errorf("%s hook #%d (%s): %w", kind, index, path, err)
+}
+
+func hookTimeoutError(seconds int) error {
+	return fmt.Errorf("timed out after %ds", seconds)
+}
+
+// hookExitError: the hook ran and ended badly, with what it wrote to
+// stderr, its whitespace collapsed.
+func hookExitError(ws syscall.WaitStatus, stderr string) error {
+	how := "wait status " + strconv.Itoa(int(ws))
+	switch {
+	case ws.Exited():
+		how = "exit status " + strconv.Itoa(ws.ExitStatus())
+	case ws.Signaled():
+		how = "signal: " + ws.Signal().String()
+	}
+	if ws.CoreDump() {
+		how += " (core dumped)"
+	}
+	if msg := strings.Join(strings.Fields(stderr), " "); msg != "" {
+		how += ": " + msg
+	}
+	return errors.New(how)
+}
+
+// hookReportError is the error for the hook that the process waiting for
+// start in a joined pid namespace reported failed (see
+// nsenter.ParseHookReport), one of hooks.
+func hookReportError(kind string, hooks []specs.Hook, f *nsenter.HookFailure) error {
+	if f.Index >= len(hooks) {
+		return fmt.Errorf("%s hook #%d failed, but the config has no such hook", kind, f.Index)
+	}
+	path := hooks[f.Index].Path
+	var err error
+	switch f.How {
+	case nsenter.HookExited:
+		err = hookExitError(syscall.WaitStatus(f.Value), f.Stderr)
+	case nsenter.HookTimeout:
+		err = hookTimeoutError(f.Value)
+	case nsenter.HookExec:
+		// As os/exec words an execve that failed.
+		err = &os.PathError{Op: "fork/exec", Path: path, Err: syscall.Errno(f.Value)}
+	default:
+		err = fmt.Errorf("start it: %w", syscall.Errno(f.Value))
+	}
+	return hookError(kind, f.Index, path, err)
+}
+
+// spawnHooks turns hooks into the plan the process that waits for start
+// runs them from: as runHook runs them, with Args[0] the path when there
+// are no args, and the environment as os/exec passes it on.
+func spawnHooks(hooks []specs.Hook) []nsenter.SpawnHook {
+	var plan []nsenter.SpawnHook
+	for _, h := range hooks {
+		s := nsenter.SpawnHook{Path: h.Path, Argv: h.Args, Env: lastOfEachKey(h.Env)}
+		if len(s.Argv) == 0 {
+			s.Argv = []string{h.Path}
 		}
-		return err
+		if h.Timeout != nil {
+			s.Timeout = *h.Timeout
+		}
+		plan = append(plan, s)
 	}
-	return nil
+	return plan
+}
+
+// lastOfEachKey keeps the last entry of each variable in env, where it
+// stands, as os/exec does with a command's environment: the hook sees the
+// value it would see had Go started it.
+func lastOfEachKey(env []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for i := len(env) - 1; i >= 0; i-- {
+		key, _, found := strings.Cut(env[i], "=")
+		if !found {
+			if env[i] != "" {
+				out = append(out, env[i])
+			}
+			continue
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, env[i])
+		}
+	}
+	slices.Reverse(out)
+	return out
 }

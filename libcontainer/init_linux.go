@@ -1,8 +1,10 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -76,7 +78,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		who = "exec process"
 	}
 	// late: a create whose init joins an existing pid namespace only for
-	// the process it starts at the end (see joinsPidNamespaceLate).
+	// the process it starts at the end (see joinPidNamespaceLate).
 	late := !cfg.Exec && cfg.ExecPidNSFD != 0
 	debugf("%s %s: pid %d in the container's namespaces", cfg.ID, who, os.Getpid())
 	if _, err := unix.Setsid(); err != nil {
@@ -85,8 +87,13 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	// Each fd the parent passed gets exactly one *os.File, whose finalizer
 	// would otherwise close a number that may belong to something else.
 	rcfg := rootfsConfig(cfg)
+	// isInit: the process that sets the container up. A joiner was born
+	// in the container's namespaces, where it only becomes the container's
+	// or the exec'd process, and reaches its own entries through the
+	// container's procfs, which shows its pid namespace.
+	isInit := !cfg.Exec && !cfg.Joiner
 	var fifoHandle *os.File
-	if late {
+	if late || cfg.SetupOnly {
 		debugf("%s %s: setting up outside the pid namespace it joins, with %d procfs contexts made there", cfg.ID, who, len(cfg.ProcContextFDs))
 		if err := proc.UseProcfs(os.NewFile(uintptr(cfg.ProcfsFD), "/proc")); err != nil {
 			return nil, err
@@ -95,11 +102,13 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if !cfg.Exec {
 		fifoHandle = os.NewFile(uintptr(cfg.FifoFD), "exec.fifo")
 		defer fifoHandle.Close()
+	}
+	if isInit {
 		if err := setupFilesystem(cfg, rcfg, conn); err != nil {
 			return nil, err
 		}
 		debugf("%s %s: root filesystem set up", cfg.ID, who)
-	} else {
+	} else if !cfg.Joiner {
 		if err := proc.UseProcfs(os.NewFile(uintptr(cfg.ProcfsFD), "/proc")); err != nil {
 			return nil, err
 		}
@@ -114,18 +123,21 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 	}
 	if p.Terminal {
-		if err := setupConsole(cfg, !cfg.Exec); err != nil {
+		if err := takeTerminal(cfg, isInit); err != nil {
 			return nil, err
 		}
 		debugf("%s %s: pty set up as the process's terminal", cfg.ID, who)
 	}
-	if !cfg.Exec {
+	if isInit {
 		if err := setupNames(spec); err != nil {
 			return nil, err
 		}
 		if err := rootfs.Finish(rcfg); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.SetupOnly {
+		return nil, handOverAndExit(cfg, conn)
 	}
 	if err := proc.SetPersonality(spec.Linux.Personality); err != nil {
 		return nil, err
@@ -180,7 +192,10 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 			return nil, err
 		}
 	}
-	if cfg.Exec || late {
+	// spawns: the process starts the one that runs the program (see
+	// startExecProcess) rather than becoming it.
+	spawns := (cfg.Exec && !cfg.Joiner) || late
+	if spawns {
 		if err := privateFileTable(); err != nil {
 			return nil, err
 		}
@@ -208,7 +223,8 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if !cfg.Exec && !late {
 		// Later failures of create go to `start` through the fifo. An exec,
 		// or an init that starts the container's process itself, keeps the
-		// socket to report on (see startExecProcess).
+		// socket to report on (see startExecProcess); an exec'd joiner,
+		// until execve closes it.
 		conn.f.Close()
 	}
 
@@ -237,8 +253,9 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		}
 		filter = nil
 	}
-	if len(startHooks) > 0 {
-		if err := runHooksIn("", "startContainer", withDefaultEnv(startHooks, env), hookState(cfg, specs.StateCreated)); err != nil {
+	startHooks = withDefaultEnv(startHooks, env)
+	if len(startHooks) > 0 && !late {
+		if err := runHooksIn("", "startContainer", startHooks, hookState(cfg, specs.StateCreated)); err != nil {
 			return fifo, err
 		}
 	}
@@ -253,11 +270,11 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err := proc.NoNewPrivileges(p); err != nil {
 		return fifo, err
 	}
-	if cfg.Exec || late {
+	if spawns {
 		if late {
 			debugf("%s %s: starting the container's process in the joined pid namespace, to wait for start there", cfg.ID, who)
 		}
-		return nil, startExecProcess(conn, cfg, path, env, filter, waitProcfs)
+		return nil, startExecProcess(conn, cfg, path, env, filter, waitProcfs, startHooks)
 	}
 	if filter != nil {
 		if err := installSeccomp(filter); err != nil {
@@ -266,6 +283,48 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	}
 	err = unix.Exec(path, p.Args, env)
 	return fifo, fmt.Errorf("exec %s: %w", p.Args[0], err)
+}
+
+// takeTerminal gives the process its terminal: a new pty, except for
+// the joiner that create starts for a SetupOnly init, whose stdio is the
+// pty that init made; a joiner leads the session that terminal controls.
+func takeTerminal(cfg *initConfig, isInit bool) error {
+	if !cfg.Joiner || cfg.Exec {
+		if err := setupConsole(cfg, isInit); err != nil {
+			return err
+		}
+	}
+	if !cfg.Joiner {
+		return nil
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("make the pty the controlling terminal: %w", err)
+	}
+	return nil
+}
+
+// handOverAndExit ends a SetupOnly init: it hands its terminal, if any,
+// to create for the container's process, tells create the container is
+// set up, and exits once create has started that process in the
+// container's namespaces.
+func handOverAndExit(cfg *initConfig, conn *syncConn) error {
+	if cfg.Spec.Process.Terminal {
+		if err := conn.send(msgConsole, ""); err != nil {
+			return err
+		}
+		if err := unix.Sendmsg(int(conn.f.Fd()), []byte{0}, unix.UnixRights(0), nil, 0); err != nil {
+			return fmt.Errorf("hand the pty over: %w", err)
+		}
+	}
+	debugf("%s container init: set up, handing over to the process create starts in the joined pid namespace", cfg.ID)
+	if err := conn.send(msgReady, ""); err != nil {
+		return err
+	}
+	if _, err := conn.expect(msgAck); err != nil {
+		return err
+	}
+	os.Exit(0)
+	return nil
 }
 
 // joinPidNamespaceForChildren makes the container's pid namespace the one
@@ -308,15 +367,20 @@ func privateFileTable() error {
 // parent its pid and exits. filter is the seccomp filter still to
 // install, if any: the child installs it, so that the filter never
 // applies to the clone that starts the child. waitProcfs is the procfs
-// through which a created container's process reopens the exec fifo. It
-// returns only when the request could not be handed over.
-func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int) error {
+// through which a created container's process reopens the exec fifo, and
+// hooks the startContainer hooks it runs once started (with their
+// environment). It returns only when the request could not be handed
+// over.
+func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int, hooks []specs.Hook) error {
 	req := &nsenter.SpawnRequest{
 		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
 		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
 	}
 	if !cfg.Exec {
 		req.WaitFifoFD, req.WaitProcfsFD = cfg.FifoFD, waitProcfs
+	}
+	if len(hooks) > 0 {
+		req.Hooks, req.HookStateFD, req.HookStateMax = spawnHooks(hooks), cfg.HookStateFD, hookStateMax(cfg)
 	}
 	if filter != nil {
 		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()
@@ -335,6 +399,7 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	for _, fd := range cfg.ProcContextFDs {
 		rcfg.ProcContexts = append(rcfg.ProcContexts, os.NewFile(uintptr(fd), "fscontext proc"))
 	}
+	rcfg.ProcContextsCreated = cfg.SetupOnly
 	return rcfg
 }
 
@@ -360,6 +425,16 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error
 		rcfg.OpenSource = func(index int) (*os.File, error) { return askBindSource(conn, index) }
 	}
 	return rootfs.Setup(rcfg, beforePivot)
+}
+
+// hookStateMax bounds the state the startContainer hooks of a process
+// started in a joined pid namespace get from create (see
+// creation.sendHookState): this state with the longest pid.
+func hookStateMax(cfg *initConfig) int {
+	st := hookState(cfg, specs.StateCreated)
+	st.Pid = math.MaxInt32
+	data, _ := json.Marshal(st)
+	return len(data)
 }
 
 func hookState(cfg *initConfig, status specs.ContainerState) *specs.State {

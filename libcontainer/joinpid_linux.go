@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -25,36 +26,170 @@ import (
 // context, it waits there for `start` and executes the program. The
 // config's proc mounts come from procfs contexts that a helper opened in
 // the joined namespace (see nsenter.c), so /proc shows that namespace.
+// The startContainer hooks run in that process, which runs no Go: it
+// runs them as the init prepared them, with the state create sends it
+// once it knows the process's pid (see creation.sendHookState); unlike
+// on the ordinary route, they run with the container's ids and
+// capabilities, as runc runs them.
+// A container with a user namespace of its own cannot take that route:
+// its init holds no right over the joined pid namespace (see
+// joinsFromNewUserNS). Its init only sets up, and the process create
+// records comes from a stage that joins the pid namespace before the
+// container's user namespace (see joinerBootstrap); it becomes the
+// container's process in Go, inside the container's namespaces and root,
+// and runs the startContainer hooks as the ordinary route does.
 // One difference remains visible: the prestart, createRuntime and
 // createContainer hooks run while only the init exists, so their state
 // names the init's pid (in every namespace of the container but the pid
 // namespace), not the pid create records in the end.
 
-// joinsPidNamespaceLate returns the path of the pid namespace the config
-// joins, and whether the init sets up outside it (or why not). It cannot
-// where the init would lose the right to join it first (a new user
-// namespace owns none of the joined one), or where startContainer hooks
-// must run as the container's process before its program (the process
-// that waits runs no Go).
-func joinsPidNamespaceLate(spec *specs.Spec) (path string, late bool, why string) {
-	newUserNS := false
+// joinedPidNamespace is the path of the pid namespace the config joins,
+// or "".
+func joinedPidNamespace(spec *specs.Spec) string {
 	for _, ns := range spec.Linux.Namespaces {
-		switch {
-		case ns.Type == specs.PIDNamespace:
-			path = ns.Path
-		case ns.Type == specs.UserNamespace && ns.Path == "":
-			newUserNS = true
+		if ns.Type == specs.PIDNamespace {
+			return ns.Path
 		}
 	}
-	switch {
-	case path == "":
-		return "", false, ""
-	case newUserNS:
-		return path, false, "a new user namespace could not join it"
-	case spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0:
-		return path, false, "startContainer hooks run in the process that waits for start"
+	return ""
+}
+
+// joinsFromNewUserNS: the config joins an existing pid namespace and
+// creates a user namespace. The new namespace holds no privilege over the
+// pid namespace, which existed before it: its root may neither join it
+// late (after setting up out of sight) nor mount its procfs. So its init
+// only sets the container up, outside the pid namespace (SetupOnly), with
+// procfs contexts a privileged helper opened there; create then starts the
+// container's process through a stage that joins the pid namespace while
+// it still holds the runtime's rights, and the init's namespaces after
+// (see joinerBootstrap). `exec` starts its processes the same way.
+func joinsFromNewUserNS(spec *specs.Spec) bool {
+	if joinedPidNamespace(spec) == "" {
+		return false
 	}
-	return path, true, ""
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.UserNamespace && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// joinerBootstrap is the stage of a process that must be born in the pid
+// namespace pidNS and the container's other namespaces (files, opened from
+// its init) where a user namespace of the container's own holds no right
+// to join pidNS (see joinsFromNewUserNS). The stage joins the pid
+// namespace first, for its children, while it still has the runtime's
+// rights; then the namespaces the container joined by path, which its user
+// namespace may hold no rights over either; then that user namespace,
+// whose owner it is, the ones created with it, and the mount namespace
+// last, which makes the container's root its own. It closes the
+// namespaces' fds and forks: the child is born in the pid namespace
+// already in the container's context, where it only becomes the
+// container's process. Nothing of the runtime's privileges is visible
+// there: they went with the user namespace, before the fork. (The config
+// has a mount namespace of its own: validation requires one with a user
+// namespace.)
+func joinerBootstrap(spec *specs.Spec, pidNS *os.File, files map[specs.LinuxNamespaceType]*os.File, req *spawnRequest) nsenter.Bootstrap {
+	b := nsenter.Bootstrap{JoinInOrder: true, Fork: true}
+	join := func(typ specs.LinuxNamespaceType, f *os.File) {
+		fd := req.addFile(f)
+		if b.CloseFirst == 0 {
+			b.CloseFirst = fd
+		}
+		b.CloseLast = fd
+		b.Join = append(b.Join, nsenter.NSPath{Type: namespaceFlags[typ], Path: fmt.Sprintf("/proc/self/fd/%d", fd)})
+	}
+	join(specs.PIDNamespace, pidNS)
+	for _, joined := range []bool{true, false} {
+		for _, ns := range spec.Linux.Namespaces {
+			switch ns.Type {
+			case specs.PIDNamespace, specs.UserNamespace, specs.MountNamespace:
+				continue
+			}
+			if (ns.Path != "") == joined {
+				join(ns.Type, files[ns.Type])
+			}
+		}
+		if joined {
+			join(specs.UserNamespace, files[specs.UserNamespace])
+		}
+	}
+	join(specs.MountNamespace, files[specs.MountNamespace])
+	return b
+}
+
+// handOver starts the container's process in the joined pid namespace for
+// an init that only set the container up (SetupOnly), lets the init exit,
+// and makes that process the container's: recorded, pinned, and what the
+// pid file names.
+func (cr *creation) handOver() error {
+	init := cr.init
+	if init.console != nil {
+		defer init.console.Close()
+	}
+	files, err := openNamespaces(init.pid, cr.spec)
+	defer closeFiles(files)
+	if err != nil {
+		return err
+	}
+	req := &spawnRequest{
+		config: initConfig{
+			Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.rootfsPath,
+			NoNewKeyring: cr.o.NoNewKeyring, PreserveFDs: cr.o.PreserveFDs, Joiner: true,
+		},
+		stdio:     cr.o.Stdio,
+		preserved: cr.req.preserved,
+	}
+	if init.console != nil {
+		req.stdio = [3]*os.File{init.console, init.console, init.console}
+	}
+	req.bootstrap = joinerBootstrap(cr.spec, cr.req.pidNS, files, req)
+	fifo, err := os.OpenFile(filepath.Join(cr.lock.Dir(), fifoName), unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer fifo.Close()
+	req.config.FifoFD = req.addFile(fifo)
+	cgDir, err := req.startIn(cr.cg)
+	if cgDir != nil {
+		defer cgDir.Close()
+	}
+	if err != nil {
+		return err
+	}
+	debugf("create %s: starting the container's process in the joined pid namespace from the namespaces of init %d", cr.o.ID, init.pid)
+	p, err := spawn(req, "oci-rt")
+	if err != nil {
+		return err
+	}
+	cr.closers = append(cr.closers, func() { p.conn.f.Close() })
+	pidfd, err := unix.PidfdOpen(p.pid, 0)
+	if err != nil {
+		killAndReap(p.pid)
+		return fmt.Errorf("pidfd of container process %d: %w", p.pid, err)
+	}
+	// The init's part is done, and its namespaces live on in the process.
+	if err := init.conn.send(msgAck, ""); err == nil {
+		init.conn.waitClosed()
+	}
+	killAndReap(init.pid)
+	unix.Close(cr.initPidfd)
+	cr.initPidfd, cr.init = pidfd, p
+	if err := recordInit(cr.st, p.pid); err != nil {
+		return err
+	}
+	if err := cr.lock.Save(cr.st); err != nil {
+		return err
+	}
+	if err := addToIntelRdt(cr.st, cr.spec, p.pid); err != nil {
+		return err
+	}
+	req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: p.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
+	if err := p.conn.sendValue(&req.config); err != nil {
+		return fmt.Errorf("send config to the container's process: %w", err)
+	}
+	return cr.c.talkToInit(p, cr.spec, cr.cg, "create")
 }
 
 // fifoProcfs creates, from the context at fd, the procfs of the joined
@@ -74,6 +209,17 @@ func fifoProcfs(fd int) (int, error) {
 		return -1, errors.New("procfs of the joined pid namespace: the context is not a procfs")
 	}
 	return mfd, nil
+}
+
+// procSource is the source the config's proc mounts show: that of the
+// first, or "proc".
+func procSource(spec *specs.Spec) string {
+	for _, m := range spec.Mounts {
+		if m.Type == "proc" && m.Source != "" {
+			return m.Source
+		}
+	}
+	return "proc"
 }
 
 func procMounts(spec *specs.Spec) int {
@@ -101,21 +247,47 @@ func (r *spawnRequest) joinPidNamespaceLate(spec *specs.Spec, path string) ([]*o
 	r.bootstrap.Join = slices.DeleteFunc(r.bootstrap.Join, func(j nsenter.NSPath) bool { return j.Type == unix.CLONE_NEWPID })
 	// The stage forks only to enter a new time namespace now.
 	r.bootstrap.Fork = r.bootstrap.TimeOffsets != "" || r.bootstrap.CloneFlags&unix.CLONE_NEWTIME != 0
-	r.config.ExecPidNSFD = r.addFile(ns)
+	setupOnly := joinsFromNewUserNS(spec)
+	count := procMounts(spec)
+	if setupOnly {
+		r.config.SetupOnly, r.pidNS = true, ns
+	} else {
+		r.config.ExecPidNSFD = r.addFile(ns)
+		count++ // the procfs to reopen the fifo through
+	}
 	procfs, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		ns.Close()
 		return nil, fmt.Errorf("open procfs: %w", err)
 	}
 	r.config.ProcfsFD = r.addFile(procfs)
-	req := nsenter.ProcfsRequest{PidNSFD: r.addFile(ns), Count: procMounts(spec) + 1}
-	// The stage puts the contexts over these copies of the namespace fd.
-	req.First = r.addFile(ns)
-	fds := []int{req.First}
-	for len(fds) < req.Count {
-		fds = append(fds, r.addFile(ns))
+	owned := []*os.File{ns, procfs}
+	if count > 0 {
+		req := nsenter.ProcfsRequest{PidNSFD: r.addFile(ns), Count: count}
+		// The stage puts the contexts over these copies of the namespace fd.
+		req.First = r.addFile(ns)
+		fds := []int{req.First}
+		for len(fds) < req.Count {
+			fds = append(fds, r.addFile(ns))
+		}
+		r.config.ProcContextFDs = fds
+		if setupOnly {
+			req.Source = procSource(spec)
+		} else {
+			r.config.ProcContextFDs, r.config.FifoProcfsFD = fds[:len(fds)-1], fds[len(fds)-1]
+		}
+		r.bootstrap.Procfs = req
 	}
-	r.config.ProcContextFDs, r.config.FifoProcfsFD = fds[:len(fds)-1], fds[len(fds)-1]
-	r.bootstrap.Procfs = req
-	return []*os.File{ns, procfs}, nil
+	if setupOnly {
+		return owned, nil
+	}
+	if spec.Hooks != nil && len(spec.Hooks.StartContainer) > 0 {
+		rd, wr, err := os.Pipe()
+		if err != nil {
+			return owned, fmt.Errorf("pipe for the startContainer hooks' state: %w", err)
+		}
+		r.config.HookStateFD, r.hookState = r.addFile(rd), wr
+		owned = append(owned, rd, wr)
+	}
+	return owned, nil
 }

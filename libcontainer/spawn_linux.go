@@ -64,6 +64,20 @@ type initConfig struct {
 	// FifoProcfsFD is one more such context, for the procfs through which
 	// the process started there reopens the exec fifo.
 	FifoProcfsFD int `json:"fifoProcfsFd,omitempty"`
+	// SetupOnly: the init of a container with a user namespace of its own
+	// that joins an existing pid namespace. It sets the container up
+	// outside that namespace and exits once create has started the
+	// container's process in it (see joinerBootstrap).
+	SetupOnly bool `json:"setupOnly,omitempty"`
+	// Joiner: this process was born in the container's namespaces, its
+	// pid namespace included, and only becomes the container's (or the
+	// exec'd) process there (see joinerBootstrap).
+	Joiner bool `json:"joiner,omitempty"`
+	// HookStateFD is the read end of a pipe on which create sends the
+	// state for the startContainer hooks of a process started in a
+	// joined pid namespace, once it knows that process's pid (see
+	// joinPidNamespaceLate); or 0.
+	HookStateFD int `json:"hookStateFd,omitempty"`
 	// HookState is the state the createContainer and startContainer hooks
 	// get on stdin (their status is set when they run).
 	HookState *specs.State `json:"hookState,omitempty"`
@@ -89,6 +103,11 @@ type spawnRequest struct {
 	// it exists, before the namespace stage does anything (cgroup v1,
 	// which has no CLONE_INTO_CGROUP).
 	enter cgroups.Manager
+	// hookState is the write end of HookStateFD's pipe.
+	hookState *os.File
+	// pidNS is the pid namespace the container joins, for the process
+	// create starts there for a SetupOnly init.
+	pidNS *os.File
 	// uidMap and gidMap are written when the stage creates a user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
 }
@@ -135,6 +154,12 @@ type child struct {
 	// outside: the init runs in the runtime's own cgroup until it must
 	// join the container's (see joinCgroup).
 	outside bool
+	// setup: the process is create's init, which may ask for what only
+	// the setup needs (hooks, bind sources, idmapped mounts, handing
+	// over its terminal). A process others can see may not.
+	setup bool
+	// console is the pty slave a SetupOnly init handed over.
+	console *os.File
 }
 
 // spawn starts the namespace stage, answers its requests and sends the init

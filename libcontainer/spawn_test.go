@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,5 +92,16 @@ func TestExecThroughChildFDSurvivesFDShuffle(t *testing.T) {
 	}
 	if got := strings.TrimSpace(string(out)); got != name {
 		t.Fatalf("the child ran something else: %q", got)
+	}
+}
+
+// The environment a hook gets from the C runner is the one os/exec gives
+// a hook the Go runner starts.
+func TestLastOfEachKey(t *testing.T) {
+	env := []string{"A=1", "B=2", "junk", "A=3", "", "C=", "B=4"}
+	cmd := exec.Command("/bin/true")
+	cmd.Env = env
+	if got, want := lastOfEachKey(env), cmd.Environ(); !slices.Equal(got, want) {
+		t.Errorf("%q, os/exec passes %q", got, want)
 	}
 }

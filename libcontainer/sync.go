@@ -25,6 +25,9 @@ const (
 	// answers with this type and the source's fd (SCM_RIGHTS).
 	msgMountSource = "mountsource"
 	msgIdmap       = "idmap" // init → parent: idmap the detached mount of mount N that follows (SCM_RIGHTS)
+	// SetupOnly init → parent: the pty slave of the container's terminal
+	// follows (SCM_RIGHTS), for the process that create starts.
+	msgConsole = "console"
 	// The exec init's last word, from nsenter.SpawnAndExit (a frame, or
 	// the name it exits with): the exec'd process runs (past execve) with
 	// host pid Pid, a child of the parent; or msgSpawnError, the step at

@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -52,6 +54,9 @@ enum {
 	BOOT_FORK = 4, // uint32: 1 when the process must fork to enter a pid namespace
 	BOOT_CGROUP_PROCS = 5, // uint32: fd of the container's cgroup.procs, entered before the cgroup namespace is created
 	BOOT_PROCFS = 6, // uint32 pid namespace fd, uint32 first target fd, uint32 count: procfs contexts of that namespace
+	BOOT_JOIN_IN_ORDER = 7, // uint32: 1 to join the namespaces in the order given
+	BOOT_CLOSE_RANGE = 8, // uint32 first, uint32 last: fds closed once the namespaces are joined
+	BOOT_PROCFS_CREATE = 9, // the source: the procfs helper creates the contexts' filesystems too
 };
 
 #ifndef SYS_close_range
@@ -176,6 +181,11 @@ struct bootstrap {
 	// procfs: count procfs contexts of the pid namespace at fd pidns,
 	// placed at fds first .. first+count-1 (0 count: none).
 	uint32_t procfs_pidns, procfs_first, procfs_count;
+	// procfs_source, when not empty: the helper creates the filesystems
+	// with this source, for a caller that will have no right to.
+	char procfs_source[256];
+	uint32_t in_order;
+	uint32_t close_first, close_last; // 0 last: none
 };
 
 static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
@@ -213,6 +223,23 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			ns->path[rlen - 4] = '\0';
 			break;
 		}
+		case BOOT_PROCFS_CREATE:
+			if (rlen == 0 || rlen >= sizeof(b->procfs_source))
+				failx("nsenter: bad procfs source record");
+			memcpy(b->procfs_source, data, rlen);
+			b->procfs_source[rlen] = '\0';
+			break;
+		case BOOT_JOIN_IN_ORDER:
+			if (rlen != 4)
+				failx("nsenter: bad join order record");
+			memcpy(&b->in_order, data, 4);
+			break;
+		case BOOT_CLOSE_RANGE:
+			if (rlen != 8)
+				failx("nsenter: bad close range record");
+			memcpy(&b->close_first, data, 4);
+			memcpy(&b->close_last, data + 4, 4);
+			break;
 		case BOOT_PROCFS:
 			if (rlen != 12)
 				failx("nsenter: bad procfs record");
@@ -248,10 +275,19 @@ static const char *ns_name(uint32_t type)
 	return "unknown";
 }
 
+static void join_namespace(struct ns_path *ns)
+{
+	if (setns(ns->fd, (int)ns->type) < 0)
+		fail("join %s namespace %s", ns_name(ns->type), ns->path);
+	close(ns->fd);
+}
+
 // join_namespaces opens every path first, because joining one namespace (the
 // mount namespace above all) can make the next path unreachable, then joins
 // the user namespace first (it grants the rights to join the rest) and the
-// mount namespace last.
+// mount namespace last; or, with in_order, in the order given, where the
+// caller needs to join some while it still holds the rights it has outside
+// the user namespace it joins (see joinerBootstrap).
 static void join_namespaces(struct bootstrap *b)
 {
 	for (int i = 0; i < b->n_ns; i++) {
@@ -259,15 +295,17 @@ static void join_namespaces(struct bootstrap *b)
 		if (b->ns[i].fd < 0)
 			fail("open %s namespace %s", ns_name(b->ns[i].type), b->ns[i].path);
 	}
+	if (b->in_order) {
+		for (int i = 0; i < b->n_ns; i++)
+			join_namespace(&b->ns[i]);
+		return;
+	}
 	static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
 					 CLONE_NEWPID, CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
 	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
 		for (int i = 0; i < b->n_ns; i++) {
-			if (b->ns[i].type != order[k])
-				continue;
-			if (setns(b->ns[i].fd, (int)b->ns[i].type) < 0)
-				fail("join %s namespace %s", ns_name(b->ns[i].type), b->ns[i].path);
-			close(b->ns[i].fd);
+			if (b->ns[i].type == order[k])
+				join_namespace(&b->ns[i]);
 		}
 	}
 }
@@ -354,6 +392,7 @@ static void write_time_offsets(const struct bootstrap *b)
 #define SYS_pivot_root 155
 #endif
 #define PROCFS_FSOPEN_CLOEXEC 0x00000001
+#define PROCFS_FSCONFIG_SET_STRING 1
 #define PROCFS_FSCONFIG_CMD_CREATE 6
 #define PROCFS_FSMOUNT_CLOEXEC 0x00000001
 #define PROCFS_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
@@ -411,7 +450,7 @@ static int recv_fds(int sock, int *fds, int n)
 }
 
 // procfs_helper runs in the forked helper: it never returns.
-static void procfs_helper(int pidns, int sock, int count)
+static void procfs_helper(int pidns, int sock, int count, const char *source)
 {
 	int keep_lo = pidns < sock ? pidns : sock, keep_hi = pidns < sock ? sock : pidns;
 	if (syscall(SYS_close_range, 0U, (unsigned)keep_lo - 1, 0) < 0 ||
@@ -431,6 +470,13 @@ static void procfs_helper(int pidns, int sock, int count)
 		for (int i = 0; i < count; i++)
 			if ((fds[i] = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC)) < 0)
 				_exit(14);
+		// Creating the filesystem takes the right to mount one of the pid
+		// namespace, which only the runtime has: a caller in a user
+		// namespace of its own only mounts what we made.
+		for (int i = 0; *source && i < count; i++)
+			if (syscall(SYS_fsconfig, fds[i], PROCFS_FSCONFIG_SET_STRING, "source", source, 0) < 0 ||
+			    syscall(SYS_fsconfig, fds[i], PROCFS_FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+				_exit(18);
 		_exit(send_fds(sock, fds, count) < 0 ? 15 : 0);
 	}
 	int status;
@@ -448,6 +494,7 @@ static const char *procfs_helper_step(int code)
 	case 13: return "fork into the pid namespace";
 	case 14: return "fsopen proc";
 	case 15: return "send the procfs contexts";
+	case 18: return "create the procfs";
 	}
 	return "start";
 }
@@ -466,7 +513,7 @@ static void open_procfs_contexts(const struct bootstrap *b)
 	if (helper < 0)
 		fail("procfs helper: fork");
 	if (helper == 0)
-		procfs_helper(pidns, sock[1], count);
+		procfs_helper(pidns, sock[1], count, b->procfs_source);
 	close(sock[1]);
 	int got = recv_fds(sock[0], fds, count);
 	close(sock[0]);
@@ -520,10 +567,19 @@ __attribute__((constructor)) static void nsenter(void)
 	if (b.cgroup_procs_fd != -1 && b.cgroup_procs_fd < 3)
 		failx("nsenter: bad cgroup.procs fd %d", b.cgroup_procs_fd);
 
+	// The procfs helper needs the rights the stage has before it joins
+	// or creates a user namespace, which holds none over a pid namespace
+	// that existed before it.
+	if (b.procfs_count > 0)
+		open_procfs_contexts(&b);
 	join_namespaces(&b);
 	for (int i = 0; i < b.n_ns; i++)
 		if (b.ns[i].type == CLONE_NEWUSER)
 			become_root_in_userns();
+	// The namespaces' fds must not reach a process born in a namespace
+	// others can see into.
+	if (b.close_last > 0 && (b.close_first < 3 || syscall(SYS_close_range, b.close_first, b.close_last, 0) < 0))
+		fail("close the namespaces' fds");
 
 	if (b.clone_flags & CLONE_NEWUSER)
 		create_user_namespace();
@@ -534,8 +590,6 @@ __attribute__((constructor)) static void nsenter(void)
 		create_cgroup_namespace(&b);
 	if (b.time_offsets_len > 0)
 		write_time_offsets(&b);
-	if (b.procfs_count > 0)
-		open_procfs_contexts(&b);
 	// Only now: /proc/self/timens_offsets of this non-dumpable process is
 	// owned by host root, which we stay until here; as root of the new user
 	// namespace (a host uid like 100000) we could not open it. The full
@@ -606,11 +660,11 @@ static int close_from_except(int from, const int *keep, int n)
 	return close_fds((unsigned)from, ~0U);
 }
 
-// sort3 orders three fds for close_from_except.
-static void sort3(int *fds)
+// sort_fds orders the n fds that close_from_except keeps.
+static void sort_fds(int *fds, int n)
 {
-	for (int i = 0; i < 2; i++)
-		for (int j = 0; j < 2 - i; j++)
+	for (int i = 0; i < n - 1; i++)
+		for (int j = 0; j < n - 1 - i; j++)
 			if (fds[j] > fds[j + 1]) {
 				int t = fds[j];
 				fds[j] = fds[j + 1];
@@ -663,15 +717,205 @@ static int wait_for_start(int opath, int procfs)
 	return fifo;
 }
 
+// The startContainer hooks of a process that waits for start.
+//
+// They run in the container's namespaces, as the container's process, after
+// `start` and before its program: here that process runs no Go, so it runs
+// each hook as Go prepared it (path, argv, env, timeout) and reports the
+// first failure into the fifo for `start` to word (OCIRT_REPORT_HOOK). Go
+// decides everything; this only executes. The state the hooks read on
+// stdin comes through a pipe from `create`, which learns the process's pid
+// only once it exists.
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+__attribute__((noreturn)) static void report_hook(int fifo, int index, int how, int value, const char *errout, size_t len)
+{
+	char header[64];
+	int n = snprintf(header, sizeof(header), OCIRT_REPORT_HOOK, index, how, value);
+	if (write_all(fifo, header, (size_t)n) == 0 && len > 0)
+		(void)write_all(fifo, errout, len);
+	_exit(127);
+}
+
+// read_hook_state reads the hooks' state, all of it, into s->state_buf and
+// returns its length; -1 and errno when it cannot.
+static ssize_t read_hook_state(const struct ocirt_spawn *s)
+{
+	size_t n = 0;
+	for (;;) {
+		char extra;
+		char *at = n < s->state_cap ? s->state_buf + n : &extra;
+		ssize_t r = read(s->hook_state, at, n < s->state_cap ? s->state_cap - n : 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		if (at == &extra) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		n += (size_t)r;
+	}
+	close(s->hook_state);
+	if (n == 0) {
+		errno = ENODATA; // create went away before it sent the state
+		return -1;
+	}
+	return (ssize_t)n;
+}
+
+// hook_child becomes the hook, with the state on stdin, /dev/null as
+// stdout and the pipe errw as stderr; what fails is sent on ex.
+__attribute__((noreturn)) static void hook_child(const struct ocirt_hook *h, int in, int errw, int ex)
+{
+	int report[2] = {OCIRT_HOOK_START, 0};
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0 && dup2(in, 0) == 0 && dup2(null, 1) == 1 && dup2(errw, 2) == 2) {
+		execve(h->path, h->argv, h->envp);
+		report[0] = OCIRT_HOOK_EXEC;
+	}
+	report[1] = errno;
+	(void)write_all(ex, report, sizeof(report));
+	_exit(127);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+// wait_hook collects the hook's stderr until it exits or its time is up,
+// and returns its wait status, or -1 when it was killed for the timeout.
+static int wait_hook(pid_t pid, int pidfd, int timeout, int errr, char *errout, size_t *len)
+{
+	long long deadline = timeout >= 0 ? now_ms() + (long long)timeout * 1000 : -1;
+	int status;
+	for (;;) {
+		struct pollfd fds[2] = {{.fd = pidfd, .events = POLLIN}, {.fd = errr, .events = POLLIN}};
+		int wait = -1;
+		if (deadline >= 0) {
+			long long left = deadline - now_ms();
+			wait = left > 0 ? (int)left : 0;
+		}
+		int n = poll(fds, 2, wait);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			return -1;
+		}
+		if (n < 0 || fds[0].revents)
+			break;
+		if (fds[1].revents) {
+			char buf[512];
+			ssize_t r = read(errr, buf, sizeof(buf));
+			if (r > 0) {
+				size_t keep = (size_t)r < OCIRT_HOOK_STDERR - *len ? (size_t)r : OCIRT_HOOK_STDERR - *len;
+				memcpy(errout + *len, buf, keep);
+				*len += keep;
+			} else if (r == 0) {
+				errr = -1; // poll ignores it from now on
+			}
+		}
+	}
+	// What it wrote before it exited; not what a daemon it left behind
+	// with its stderr still writes.
+	ssize_t r;
+	while (errr >= 0 && *len < OCIRT_HOOK_STDERR && (r = read(errr, errout + *len, OCIRT_HOOK_STDERR - *len)) > 0)
+		*len += (size_t)r;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = 0x7f00; // not ours to wait for: call it exit status 127
+			break;
+		}
+	return status;
+}
+
+// run_hook runs hook index with the state on stdin; it returns only when
+// the hook succeeded.
+static void run_hook(const struct ocirt_spawn *s, int index, size_t state_len, int fifo)
+{
+	static char errout[OCIRT_HOOK_STDERR];
+	const struct ocirt_hook *h = &s->hooks[index];
+	int in[2], err[2], ex[2];
+	size_t len = 0;
+	// The whole state fits the pipe before the hook runs: writing it can
+	// never wait for a hook that does not read. A pipe holds one page at
+	// least, or more as asked.
+	if (pipe2(in, O_CLOEXEC) < 0 ||
+	    (state_len > 4096 && fcntl(in[1], F_SETPIPE_SZ, (int)state_len) < 0) ||
+	    write_all(in[1], s->state_buf, state_len) < 0 || close(in[1]) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0 || pipe2(ex, O_CLOEXEC) < 0)
+		report_hook(fifo, index, OCIRT_HOOK_START, errno, NULL, 0);
+	pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0)
+		report_hook(fifo, index, OCIRT_HOOK_START, errno, NULL, 0);
+	if (pid == 0)
+		hook_child(h, in[0], err[1], ex[1]);
+	close(in[0]);
+	close(err[1]);
+	close(ex[1]);
+	int report[2];
+	ssize_t n;
+	while ((n = read(ex[0], report, sizeof(report))) < 0 && errno == EINTR)
+		;
+	close(ex[0]);
+	if (n == sizeof(report)) {
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		report_hook(fifo, index, report[0], report[1], NULL, 0);
+	}
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		int saved = errno;
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		report_hook(fifo, index, OCIRT_HOOK_START, saved, NULL, 0);
+	}
+	int status = wait_hook(pid, pidfd, h->timeout, err[0], errout, &len);
+	close(pidfd);
+	close(err[0]);
+	if (status < 0)
+		report_hook(fifo, index, OCIRT_HOOK_TIMEOUT, h->timeout, NULL, 0);
+	if (status != 0)
+		report_hook(fifo, index, OCIRT_HOOK_EXITED, status, errout, len);
+}
+
+// run_hooks runs the hooks in order; it returns -1 and errno when the
+// state could not be read, and does not return when a hook failed.
+static int run_hooks(const struct ocirt_spawn *s, int fifo)
+{
+	if (fifo < 0) {
+		errno = EINVAL; // hooks run only after start
+		return -1;
+	}
+	ssize_t len = read_hook_state(s);
+	if (len < 0)
+		return -1;
+	for (int i = 0; i < s->n_hooks; i++)
+		run_hook(s, i, (size_t)len, fifo);
+	return 0;
+}
+
 static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
 {
 	struct ocirt_spawn_err e = {0, 0};
-	int fifo = -1, keep[3] = {errfd, s->wait_fifo, s->wait_procfs};
+	int fifo = -1, keep[4] = {errfd, s->wait_fifo, s->wait_procfs, s->hook_state};
 	// What execve would close anyway (all of it is close-on-exec), closed
 	// before anything in the container gets to look at this process. A
 	// failure leaves them to execve.
-	sort3(keep);
-	(void)close_from_except(s->close_from, keep, 3);
+	sort_fds(keep, 4);
+	(void)close_from_except(s->close_from, keep, 4);
 	reset_signal_handlers();
 	// The mask goes back before the filter, which may not allow changing it.
 	sigprocmask(SIG_SETMASK, mask, NULL);
@@ -685,6 +929,10 @@ static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
 		close(errfd);
 		errfd = -1;
 		fifo = wait_for_start(s->wait_fifo, s->wait_procfs);
+	}
+	if (s->n_hooks > 0 && run_hooks(s, fifo) < 0) {
+		e.step = OCIRT_STEP_HOOK_STATE;
+		goto fail;
 	}
 	if (s->filter.len > 0 &&
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags, &s->filter) < 0) {
@@ -739,9 +987,9 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 	// (the caller unshared it), and it never returns to Go; the other
 	// threads' table still holds the socket, which the parent sees close
 	// when the process exits.
-	int keep[3] = {report_fd, s->wait_fifo, s->wait_procfs};
-	sort3(keep);
-	if (close_from_except(s->close_from, keep, 3) < 0)
+	int keep[4] = {report_fd, s->wait_fifo, s->wait_procfs, s->hook_state};
+	sort_fds(keep, 4);
+	if (close_from_except(s->close_from, keep, 4) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
 		send_spawn_failure(OCIRT_STEP_CLONE, errno);

@@ -33,6 +33,9 @@ const (
 	recFork        = 4
 	recCgroupProcs = 5
 	recProcfs      = 6
+	recJoinInOrder = 7
+	recCloseRange  = 8
+	recProcfsMake  = 9
 )
 
 // NSPath is an existing namespace to join.
@@ -61,6 +64,12 @@ type Bootstrap struct {
 	// Procfs, when its Count is not 0, asks for procfs contexts of a pid
 	// namespace the process does not enter (see nsenter.c).
 	Procfs ProcfsRequest
+	// JoinInOrder joins Join in the order given rather than the user
+	// namespace first and the mount namespace last.
+	JoinInOrder bool
+	// CloseFirst … CloseLast (when CloseLast is not 0) are closed once
+	// the namespaces are joined: the fds of Join's paths.
+	CloseFirst, CloseLast int
 }
 
 // ProcfsRequest asks the stage for Count fsopen("proc") contexts of the
@@ -69,6 +78,11 @@ type Bootstrap struct {
 // First+1, … (which the stage overwrites). The stage closes PidNSFD.
 type ProcfsRequest struct {
 	PidNSFD, First, Count int
+	// Source, when not empty, has the helper create the filesystems too,
+	// with this source: creating one takes a right over the pid
+	// namespace that a caller inside a new user namespace lacks. It can
+	// then only mount them.
+	Source string
 }
 
 // Encode lays the bootstrap out as the records nsenter.c parses.
@@ -95,9 +109,18 @@ func (b *Bootstrap) Encode() []byte {
 	if b.CgroupProcsFD != 0 {
 		record(recCgroupProcs, u32(uint32(b.CgroupProcsFD)))
 	}
+	if b.JoinInOrder {
+		record(recJoinInOrder, u32(1))
+	}
+	if b.CloseLast != 0 {
+		record(recCloseRange, append(u32(uint32(b.CloseFirst)), u32(uint32(b.CloseLast))...))
+	}
 	if p := b.Procfs; p.Count > 0 {
 		data := append(u32(uint32(p.PidNSFD)), u32(uint32(p.First))...)
 		record(recProcfs, append(data, u32(uint32(p.Count))...))
+		if p.Source != "" {
+			record(recProcfsMake, []byte(p.Source))
+		}
 	}
 	return out
 }

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +20,9 @@ const childEnv = "NSENTER_TEST_CHILD"
 // sees.
 func TestMain(m *testing.M) {
 	if os.Getenv(childEnv) != "" {
+		// What fd 4 is, if anything: the Go runtime may have put a file of
+		// its own there.
+		fd4, _ := os.Readlink("/proc/self/fd/4")
 		uts, _ := os.Readlink("/proc/self/ns/uts")
 		user, _ := os.Readlink("/proc/self/ns/user")
 		uidMap, _ := os.ReadFile("/proc/self/uid_map")
@@ -29,7 +34,7 @@ func TestMain(m *testing.M) {
 				unified = line
 			}
 		}
-		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s prio=%d cgroup=%s\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","), prio, unified)
+		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s prio=%d cgroup=%s fd4=%s\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","), prio, unified, fd4)
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -245,12 +250,74 @@ func TestErrorsAreReadableMessages(t *testing.T) {
 }
 
 func TestGarbageBootstrapIsRejected(t *testing.T) {
-	s := startStageRaw(t, []byte{9, 0, 0, 0, 0, 0, 0, 0})
+	s := startStageRaw(t, []byte{99, 0, 0, 0, 0, 0, 0, 0})
 	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != "error" || rep.Message != "nsenter: unknown bootstrap record 9" {
+	if err != nil || rep.Type != "error" || rep.Message != "nsenter: unknown bootstrap record 99" {
 		t.Fatalf("got %+v, %v", rep, err)
 	}
 	if err := s.cmd.Wait(); err == nil {
 		t.Fatal("stage exited 0 after a bad bootstrap")
 	}
+}
+
+// A process to be born in a pid namespace that a user namespace it also
+// joins holds no right over (owned by ours): joined in the order given,
+// the pid namespace first, while the stage still has our rights, then
+// the user namespace and one it owns. The child is born in both; the
+// fds of the namespaces are closed before. In the usual order, user
+// namespace first, the pid namespace is refused.
+func TestJoinPidNamespaceBeforeUserNamespace(t *testing.T) {
+	pidHolder := exec.Command("/bin/sleep", "30")
+	pidHolder.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID}
+	userHolder := exec.Command("/bin/sleep", "30")
+	userHolder.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER | unix.CLONE_NEWUTS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+	}
+	for _, h := range []*exec.Cmd{pidHolder, userHolder} {
+		if err := h.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = h.Process.Kill(); _ = h.Wait() }()
+	}
+	ns := func(pid int, typ string) string { return fmt.Sprintf("/proc/%d/ns/%s", pid, typ) }
+	join := []NSPath{
+		{Type: unix.CLONE_NEWPID, Path: ns(pidHolder.Process.Pid, "pid")},
+		{Type: unix.CLONE_NEWUSER, Path: ns(userHolder.Process.Pid, "user")},
+		{Type: unix.CLONE_NEWUTS, Path: ns(userHolder.Process.Pid, "uts")},
+	}
+	marker, err := os.Create(filepath.Join(t.TempDir(), "namespace-fd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer marker.Close()
+
+	s := startStageRaw(t, (&Bootstrap{Join: join, JoinInOrder: true, Fork: true, CloseFirst: 4, CloseLast: 4}).Encode(), marker)
+	rep, err := ReadReply(s.sock)
+	if err != nil || rep.Type != "pid" {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitPid(t, rep.Pid)
+	user, _ := os.Readlink(join[1].Path)
+	uts, _ := os.Readlink(join[2].Path)
+	got := s.stdout.String()
+	for _, want := range []string{"pid=2 ", "user=" + user + " ", "uts=" + uts + " ", "uid=0 "} {
+		if !strings.Contains(got, want) {
+			t.Errorf("child reports %q, want %q in it", got, want)
+		}
+	}
+	if strings.Contains(got, marker.Name()) {
+		t.Errorf("the child still holds fd 4, which the stage was to close: %q", got)
+	}
+
+	s = startStage(t, &Bootstrap{Join: join, Fork: true})
+	rep, err = ReadReply(s.sock)
+	if err != nil || rep.Type != "error" || !strings.Contains(rep.Message, "join pid namespace") {
+		t.Errorf("user namespace first: %+v, %v; want the pid namespace refused", rep, err)
+	}
+	_ = s.cmd.Wait()
 }

@@ -40,6 +40,23 @@ type SpawnRequest struct {
 	// the fifo, for `start` to read with ParseExitReport. The fifo is
 	// opened through WaitProcfsFD, a procfs of the child's pid namespace.
 	WaitFifoFD, WaitProcfsFD int
+	// Hooks, when not empty, run in order in the child once `start` has
+	// opened the fifo, before the filter and the program: the
+	// startContainer hooks, prepared by the caller to the last byte. Each
+	// gets on stdin what the child reads from HookStateFD, a pipe, up to
+	// EOF (at most HookStateMax bytes). The first that fails ends the
+	// process with a report in the fifo (see ParseHookReport).
+	Hooks        []SpawnHook
+	HookStateFD  int
+	HookStateMax int
+}
+
+// SpawnHook is a hook as it is run: Argv in full, Env as the hook's whole
+// environment, and Timeout seconds to finish (0: no limit).
+type SpawnHook struct {
+	Path      string
+	Argv, Env []string
+	Timeout   int
 }
 
 // SpawnAndExit starts the container's process as a child of the caller's
@@ -82,6 +99,22 @@ func SpawnAndExit(r *SpawnRequest, reportFD int) error {
 	if r.WaitFifoFD != 0 {
 		s.wait_fifo, s.wait_procfs = C.int(r.WaitFifoFD), C.int(r.WaitProcfsFD)
 	}
+	s.hook_state = -1
+	if len(r.Hooks) > 0 {
+		if r.WaitFifoFD == 0 || r.HookStateFD == 0 || r.HookStateMax <= 0 {
+			return fmt.Errorf("startContainer hooks need the exec fifo and their state")
+		}
+		s.hook_state, s.n_hooks = C.int(r.HookStateFD), C.int(len(r.Hooks))
+		s.state_buf, s.state_cap = (*C.char)(C.malloc(C.size_t(r.HookStateMax))), C.ulong(r.HookStateMax)
+		hooks := unsafe.Slice((*C.struct_ocirt_hook)(C.calloc(C.size_t(len(r.Hooks)), C.sizeof_struct_ocirt_hook)), len(r.Hooks))
+		for i, h := range r.Hooks {
+			hooks[i].path, hooks[i].argv, hooks[i].envp, hooks[i].timeout = C.CString(h.Path), cStrings(h.Argv), cStrings(h.Env), -1
+			if h.Timeout > 0 {
+				hooks[i].timeout = C.int(h.Timeout)
+			}
+		}
+		s.hooks = &hooks[0]
+	}
 	if len(r.Filter) > 0 {
 		size := C.size_t(len(r.Filter)) * C.size_t(unsafe.Sizeof(r.Filter[0]))
 		prog := C.malloc(size)
@@ -100,6 +133,9 @@ const (
 	SpawnStepSeccomp = C.OCIRT_STEP_SECCOMP
 	SpawnStepExec    = C.OCIRT_STEP_EXEC
 	SpawnStepClone   = C.OCIRT_STEP_CLONE
+	// SpawnStepHookState: the state for the startContainer hooks could
+	// not be read.
+	SpawnStepHookState = C.OCIRT_STEP_HOOK_STATE
 )
 
 // SpawnError turns a "spawnerror" reply into the error the user sees;
@@ -113,6 +149,8 @@ func (r *Reply) SpawnError(program string) error {
 		return fmt.Errorf("seccomp: installing filter: %w", errno)
 	case SpawnStepExec:
 		return fmt.Errorf("exec %s: %w", program, errno)
+	case SpawnStepHookState:
+		return fmt.Errorf("read the state for the startContainer hooks: %w", errno)
 	}
 	return fmt.Errorf("start the container's process: %w", errno)
 }
@@ -142,6 +180,36 @@ func ParseExitReport(name string) (*Reply, error) {
 		return &rep, nil
 	}
 	return nil, fmt.Errorf("the exec init ended without a spawn report (name %q)", name)
+}
+
+// How a hook run by the spawned process failed (HookFailure.How).
+const (
+	HookExited  = C.OCIRT_HOOK_EXITED  // Value: its wait status
+	HookTimeout = C.OCIRT_HOOK_TIMEOUT // Value: the timeout in seconds
+	HookExec    = C.OCIRT_HOOK_EXEC    // Value: execve's errno
+	HookStart   = C.OCIRT_HOOK_START   // Value: errno of a pipe, open or fork
+)
+
+// HookFailure is a spawned process's report of the hook that failed.
+type HookFailure struct {
+	Index, How, Value int
+	// Stderr is what the hook wrote to stderr (its first bytes).
+	Stderr string
+}
+
+// ParseHookReport reads what a process that ran its startContainer hooks
+// wrote into the exec fifo when one failed.
+func ParseHookReport(msg string) (*HookFailure, bool) {
+	header, stderr, found := strings.Cut(msg, "\n")
+	var f HookFailure
+	if !found {
+		return nil, false
+	}
+	if _, err := fmt.Sscanf(header, strings.TrimSuffix(C.OCIRT_REPORT_HOOK, "\n"), &f.Index, &f.How, &f.Value); err != nil || f.Index < 0 {
+		return nil, false
+	}
+	f.Stderr = stderr
+	return &f, true
 }
 
 // cStrings is a NULL-terminated array of C copies of list, all in C

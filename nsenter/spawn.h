@@ -3,6 +3,14 @@
 
 #include <linux/filter.h>
 
+// A startContainer hook, as Go prepared it: the child runs it as is.
+struct ocirt_hook {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	int timeout; // seconds, or -1 for none
+};
+
 struct ocirt_spawn {
 	const char *path;
 	char *const *argv;
@@ -18,6 +26,16 @@ struct ocirt_spawn {
 	// reported into the fifo (OCIRT_REPORT_FAILED).
 	int wait_fifo;
 	int wait_procfs;
+	// n_hooks hooks run in order once `start` opened the fifo, before
+	// the filter and execve, each with the bytes read from hook_state
+	// (a pipe, up to EOF, at most state_cap of them, into state_buf) on
+	// its stdin. The first that fails ends the process with an
+	// OCIRT_REPORT_HOOK report in the fifo.
+	const struct ocirt_hook *hooks;
+	int n_hooks;
+	int hook_state; // -1: none
+	char *state_buf;
+	unsigned long state_cap;
 };
 
 // The step at which the child failed.
@@ -26,6 +44,15 @@ enum {
 	OCIRT_STEP_SECCOMP = 2,
 	OCIRT_STEP_EXEC = 3,
 	OCIRT_STEP_CLONE = 4, // preparing or cloning, in the caller
+	OCIRT_STEP_HOOK_STATE = 5, // reading the hooks' state
+};
+
+// How a hook failed, and what the value in its report is.
+enum {
+	OCIRT_HOOK_EXITED = 1, // value: its wait status
+	OCIRT_HOOK_TIMEOUT = 2, // value: the timeout, in seconds
+	OCIRT_HOOK_EXEC = 3, // value: execve's errno
+	OCIRT_HOOK_START = 4, // value: errno of a pipe, open or fork
 };
 
 struct ocirt_spawn_err {
@@ -37,6 +64,11 @@ struct ocirt_spawn_err {
 // step that failed and its errno.
 #define OCIRT_REPORT_STARTED "started %d"
 #define OCIRT_REPORT_FAILED "failed %d %d"
+// A failed hook: its index, OCIRT_HOOK_* and value, then on the lines
+// after this one what it wrote to stderr (the first OCIRT_HOOK_STDERR
+// bytes).
+#define OCIRT_REPORT_HOOK "hook %d %d %d\n"
+#define OCIRT_HOOK_STDERR 8192
 
 // ocirt_spawn_and_exit starts the container's process as a sibling of the
 // caller and exits the whole process. A failure before the clone is

@@ -19,3 +19,16 @@ func TestParseExitReport(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHookReport(t *testing.T) {
+	f, ok := ParseHookReport("hook 1 1 768\nbroke\nhere")
+	if want := (HookFailure{Index: 1, How: HookExited, Value: 768, Stderr: "broke\nhere"}); !ok || *f != want {
+		t.Errorf("%+v, %v; want %+v", f, ok, want)
+	}
+	// What the Go init writes into the fifo is an error in words.
+	for _, msg := range []string{"startContainer hook #0 (/bin/sh): exit status 1", "hook 1 1 768", "failed 3 2", "hook -1 1 0\n", ""} {
+		if f, ok := ParseHookReport(msg); ok {
+			t.Errorf("%q read as a hook report: %+v", msg, f)
+		}
+	}
+}

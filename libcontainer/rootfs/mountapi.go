@@ -195,6 +195,20 @@ func createFilesystem(ctx *os.File, fsType, source string, opts mountOptions) (*
 	if err := unix.FsconfigCreate(fsfd); err != nil {
 		return nil, fsconfigError(fsfd, "create", err)
 	}
+	return mountFresh(fsfd, fsType, opts)
+}
+
+// mountCreated mounts the filesystem someone else configured and created
+// in ctx, which must have had none of opts' filesystem options to honour.
+func mountCreated(ctx *os.File, fsType string, opts mountOptions) (*os.File, error) {
+	if len(opts.superblockFlags) > 0 || len(opts.data) > 0 {
+		return nil, fmt.Errorf("%s mount: options %s cannot be given to a filesystem made outside the container's user namespace", fsType, strings.Join(append(opts.superblockFlags, opts.data...), ","))
+	}
+	return mountFresh(int(ctx.Fd()), fsType, opts)
+}
+
+// mountFresh mounts the filesystem created in the context fsfd.
+func mountFresh(fsfd int, fsType string, opts mountOptions) (*os.File, error) {
 	// A fresh filesystem has no submounts, so the r* flags mean the same as
 	// the plain ones here.
 	attrs := (opts.attrSet &^ opts.recAttrClr) | opts.recAttrSet

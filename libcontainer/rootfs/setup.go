@@ -48,6 +48,11 @@ type Config struct {
 	// mounts take them in order, as procfs shows the pid namespace of the
 	// process that opened the context. Setup closes them.
 	ProcContexts []*os.File
+	// ProcContextsCreated: the contexts' filesystems are created already
+	// (see nsenter.ProcfsRequest.Source), by a helper that had the right
+	// to, which an init in a user namespace of its own lacks: Setup only
+	// mounts them.
+	ProcContextsCreated bool
 }
 
 // Setup runs in init, inside the container's new mount namespace (or the
@@ -406,7 +411,13 @@ func createProc(cfg *Config, source string, opts mountOptions) (*os.File, error)
 	ctx := cfg.ProcContexts[0]
 	cfg.ProcContexts = cfg.ProcContexts[1:]
 	defer ctx.Close()
-	mnt, err := createFilesystem(ctx, "proc", source, opts)
+	var mnt *os.File
+	var err error
+	if cfg.ProcContextsCreated {
+		mnt, err = mountCreated(ctx, "proc", opts)
+	} else {
+		mnt, err = createFilesystem(ctx, "proc", source, opts)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,9 @@ import (
 // /proc/<pid>/exe, map_files, fds, pidfd_getfd, mount_setattr, remount,
 // fspick, open_tree clones, ptrace) while the test runs 200 `exec`s in
 // it, then `run` and `create`+`start` of containers that join its pid
-// namespace, without and with a user namespace. The binary's hash must
+// namespace (one of them with a startContainer hook, one with a user
+// namespace of its own, which it also `exec`s into), the payload without
+// and with a user namespace. The binary's hash must
 // not change, nothing may be opened for writing, no directory fd of an
 // exec'd process may lead out of the container, and the payload must have
 // stopped the created inits: an attack that never saw a target proves
@@ -119,27 +121,62 @@ func TestRuntimeBinaryPrivilegedAttacker(t *testing.T) {
 			// by the created inits below, which it must stop before they
 			// are started.
 
-			victim := newBundle(t, withArgs("true"), joinPidNS(a.Pid))
-			for i := 0; i < 5; i++ {
-				if res := runBounded(r, bin, "run", "--bundle", victim, newID(t)); res.Code != 0 {
-					t.Fatalf("run %d: %s", i, res)
+			// Victims: a plain container, one whose startContainer hooks
+			// run in the payload's pid namespace, before its program, and
+			// one with a user namespace of its own, which holds no right
+			// over the payload's pid namespace. Each must take the route
+			// that sets up outside the namespace.
+			debug := []string{"--debug", "--log", filepath.Join(t.TempDir(), "debug.log")}
+			usernsVictim := newBundle(t, withArgs("true"), joinPidNS(a.Pid), userNSSpec)
+			openToUserNS(t, usernsVictim)
+			for _, victim := range []string{
+				newBundle(t, withArgs("true"), joinPidNS(a.Pid)),
+				newBundle(t, withArgs("true"), joinPidNS(a.Pid), withStartHook("cat > /dev/null; sleep 0.2")),
+				usernsVictim,
+			} {
+				for i := 0; i < 5; i++ {
+					if res := runBounded(r, bin, append(debug, "run", "--bundle", victim, newID(t))...); res.Code != 0 {
+						t.Fatalf("run %d: %s", i, res)
+					}
+				}
+				for i := 0; i < 5; i++ {
+					attackCreated(t, r, bin, victim, logPath, debug...)
 				}
 			}
-			for i := 0; i < 5; i++ {
-				attackCreated(t, r, bin, victim, logPath)
+			// `exec` into the last: its processes are born in the payload's
+			// pid namespace, where the payload probes them.
+			runningBundle := newBundle(t, withArgs("sleep", "300"), joinPidNS(a.Pid), userNSSpec)
+			openToUserNS(t, runningBundle)
+			running := r.Create(runningBundle)
+			r.Must("start", running.ID)
+			for i := 0; i < 20; i++ {
+				if res := runBounded(r, bin, append(debug, "exec", running.ID, "true")...); res.Code != 0 {
+					t.Fatalf("exec %d into the container with a user namespace: %s", i, res)
+				}
 			}
+			r.Must("kill", running.ID, "KILL")
+			running.Wait(t, 10*time.Second)
+			assertJoinedLate(t, debug[2])
 		})
+	}
+}
+
+// withStartHook gives the container a startContainer hook that runs
+// script with its shell.
+func withStartHook(script string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", script}}}}
 	}
 }
 
 // attackCreated creates a container from victim, waits until the payload
 // has attacked its init, which waits for `start` running the runtime
 // binary in the payload's pid namespace, and starts it.
-func attackCreated(t *testing.T, r *Runtime, bin, victim, logPath string) {
+func attackCreated(t *testing.T, r *Runtime, bin, victim, logPath string, global ...string) {
 	t.Helper()
 	id := newID(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	if res := runBounded(r, bin, "create", "--bundle", victim, "--pid-file", pidFile, id); res.Code != 0 {
+	if res := runBounded(r, bin, append(global, "create", "--bundle", victim, "--pid-file", pidFile, id)...); res.Code != 0 {
 		t.Fatalf("create: %s", res)
 	}
 	pid := readPidFile(t, pidFile)
@@ -152,7 +189,7 @@ func attackCreated(t *testing.T, r *Runtime, bin, victim, logPath string) {
 		data, _ := os.ReadFile(logPath)
 		return strings.Contains(string(data), "ptrace pid="+inner+" ")
 	})
-	if res := runBounded(r, bin, "start", id); res.Code != 0 {
+	if res := runBounded(r, bin, append(global, "start", id)...); res.Code != 0 {
 		t.Fatalf("start: %s", res)
 	}
 	select {

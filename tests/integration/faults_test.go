@@ -96,7 +96,7 @@ func reapZombie(pid int) {
 // for a container that joins another's pid namespace, whose init sets up
 // outside it.
 func TestKillCreateAtEachPoint(t *testing.T) {
-	for _, point := range []string{"recorded", "cgroup", "spawned", "ready", "joined-pidns-spawned", "joined-pidns-ready"} {
+	for _, point := range []string{"recorded", "cgroup", "spawned", "ready", "joined-pidns-spawned", "joined-pidns-ready", "joined-hooks-spawned", "joined-hooks-ready", "joined-userns-spawned", "joined-userns-ready"} {
 		t.Run(point, func(t *testing.T) {
 			r := newRuntime(t)
 			edits := []func(*specs.Spec){withArgs("true")}
@@ -104,7 +104,16 @@ func TestKillCreateAtEachPoint(t *testing.T) {
 				point = p
 				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)))
 			}
+			if p, ok := strings.CutPrefix(point, "joined-hooks-"); ok {
+				point = p
+				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)), withStartHook("true"))
+			}
+			if p, ok := strings.CutPrefix(point, "joined-userns-"); ok {
+				point = p
+				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)), userNSSpec)
+			}
 			bundle := newBundle(t, edits...)
+			openToUserNS(t, bundle)
 			id := newID(t)
 			cmd := r.createStoppedAt(bundle, id, point)
 			st := readState(t, r, id)
@@ -213,6 +222,14 @@ func TestFailedCreateLeavesNothing(t *testing.T) {
 			pid := sharedPidNamespace(t, r)
 			return func(s *specs.Spec) { withArgs("/no/such/binary")(s); joinPidNS(pid)(s) }
 		}},
+		{"joined-pidns-hooks", "/no/such/binary", func(t *testing.T, r *Runtime) func(*specs.Spec) {
+			pid := sharedPidNamespace(t, r)
+			return func(s *specs.Spec) { withArgs("/no/such/binary")(s); joinPidNS(pid)(s); withStartHook("true")(s) }
+		}},
+		{"userns-joined-pidns", "/no/such/binary", func(t *testing.T, r *Runtime) func(*specs.Spec) {
+			pid := sharedPidNamespace(t, r)
+			return func(s *specs.Spec) { withArgs("/no/such/binary")(s); joinPidNS(pid)(s); userNSSpec(s) }
+		}},
 		{"not-a-pidns", "pid namespace", func(*testing.T, *Runtime) func(*specs.Spec) {
 			return func(s *specs.Spec) {
 				for i, ns := range s.Linux.Namespaces {
@@ -225,7 +242,9 @@ func TestFailedCreateLeavesNothing(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := newRuntime(t)
-			failedCreateLeavesNothing(t, r, newBundle(t, c.edit(t, r)), c.want)
+			bundle := newBundle(t, c.edit(t, r))
+			openToUserNS(t, bundle)
+			failedCreateLeavesNothing(t, r, bundle, c.want)
 		})
 	}
 }

@@ -99,20 +99,28 @@ func TestJoinPidNamespaceSameProcess(t *testing.T) {
 		"; ulimit -a; pwd; env | sort; hostname; umask" +
 		// Mount point, options, type and source: ids and devices differ.
 		`; awk '{for (i = 7; $i != "-"; i++); print $5, $6, $(i+1), $(i+2)}' /proc/self/mountinfo`
+	ambient := func(s *specs.Spec) {
+		s.Process.NoNewPrivileges = false
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{1001}}
+		caps := s.Process.Capabilities
+		caps.Inheritable = []string{"CAP_NET_BIND_SERVICE"}
+		caps.Ambient = []string{"CAP_NET_BIND_SERVICE"}
+	}
 	for _, c := range []struct {
 		name string
 		edit func(*specs.Spec)
 	}{
 		{"root", func(s *specs.Spec) { s.Process.NoNewPrivileges = true }},
-		{"ambient", func(s *specs.Spec) {
-			s.Process.NoNewPrivileges = false
-			s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{1001}}
-			caps := s.Process.Capabilities
-			caps.Inheritable = []string{"CAP_NET_BIND_SERVICE"}
-			caps.Ambient = []string{"CAP_NET_BIND_SERVICE"}
-		}},
+		{"ambient", ambient},
+		// With a user namespace of its own, which holds no right over the
+		// joined pid namespace: the init only sets up, and create starts
+		// the process through a stage that joins the pid namespace first.
+		{"userns", func(s *specs.Spec) { s.Process.NoNewPrivileges = true; userNSSpec(s) }},
+		{"userns-ambient", func(s *specs.Spec) { ambient(s); userNSSpec(s) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			logPath := debugLog(t, r)
+			t.Cleanup(func() { r.Global = nil })
 			common := []func(*specs.Spec){shell(script), denyMkdir, c.edit, func(s *specs.Spec) {
 				s.Process.Cwd = "/tmp"
 				s.Process.Env = append(s.Process.Env, "JOINED_TEST=1")
@@ -121,11 +129,14 @@ func TestJoinPidNamespaceSameProcess(t *testing.T) {
 				s.Process.User.Umask = &umask
 				s.Hostname = "samehost"
 			}}
-			own := mustRun(t, r, newBundle(t, common...))
-			joined := mustRun(t, r, newBundle(t, append(common, joinPidNS(a.Pid))...))
+			ownBundle, joinedBundle := newBundle(t, common...), newBundle(t, append(common, joinPidNS(a.Pid))...)
+			openToUserNS(t, ownBundle)
+			openToUserNS(t, joinedBundle)
+			own, joined := mustRun(t, r, ownBundle), mustRun(t, r, joinedBundle)
 			if joined != own {
 				t.Errorf("process in the joined pid namespace:\n%s\nwith a pid namespace of its own:\n%s", joined, own)
 			}
+			assertJoinedLate(t, logPath)
 			t.Logf("both:\n%s", own)
 			if !strings.Contains(own, "Seccomp:\t2") || !strings.Contains(own, "/proc") {
 				t.Errorf("the compared process has no filter or no /proc:\n%s", own)
@@ -150,30 +161,177 @@ func TestJoinPidNamespaceWithoutProc(t *testing.T) {
 	}
 }
 
-// TestJoinPidNamespaceStartContainerHook: a startContainer hook of a
-// container that joins another's pid namespace gets the recorded pid.
-// Such a container's init still enters the namespace before its setup
-// (the process that would wait there runs no Go to run hooks in).
+// TestJoinPidNamespaceStartContainerHook: the startContainer hooks of a
+// container that joins another's pid namespace run on the route that
+// sets up outside that namespace (the --debug log names no reason to
+// enter it first): after start, before the program, in the container's
+// namespaces, with the state's pid the one create records in the state
+// and the pid file.
 func TestJoinPidNamespaceStartContainerHook(t *testing.T) {
 	r := newRuntime(t)
-	a := r.Create(newBundle(t, withArgs("sleep", "300")))
-	r.Must("start", a.ID)
-	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+	shared := sharedPidNamespace(t, r)
+	for _, userns := range []bool{false, true} {
+		t.Run(fmt.Sprintf("userns=%v", userns), func(t *testing.T) {
+			joinedStartContainerHook(t, r, shared, userns)
+		})
+	}
+}
+
+func joinedStartContainerHook(t *testing.T, r *Runtime, shared int, userns bool) {
+	logPath := debugLog(t, r)
+	t.Cleanup(func() { r.Global = nil })
 	logDir := t.TempDir()
-	b := newBundle(t, joinPidNS(a.Pid), withArgs("true"), func(s *specs.Spec) {
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooklog", Type: "bind", Source: logDir, Options: []string{"rbind", "rw"}})
-		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > /hooklog/state"}}}}
+	must(t, os.Chmod(logDir, 0o777)) // for a user namespace's root too
+	script := "cat > /hooklog/state; for ns in " + strings.Join(containerNamespaces, " ") +
+		"; do readlink /proc/self/ns/$ns; done > /hooklog/ns; test -e /hooklog/program-ran && touch /hooklog/too-late; true"
+	b := newBundle(t, joinPidNS(shared), shell("touch /hooklog/program-ran; sleep 300"), withHookLog(logDir), func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", script}}}}
+		if userns {
+			userNSSpec(s)
+		}
 	})
+	openToUserNS(t, b)
+	// The mount point exists: a user namespace's root could not make it.
 	must(t, os.Mkdir(filepath.Join(b, "rootfs", "hooklog"), 0o755))
 	c := r.Create(b)
+	t.Cleanup(func() { _ = r.Run("kill", c.ID, "KILL") })
 	r.Must("start", c.ID)
-	c.Wait(t, 10*time.Second)
-	r.Must("delete", c.ID)
+	waitFor(t, 10*time.Second, "the program", func() bool {
+		_, err := os.Stat(filepath.Join(logDir, "program-ran"))
+		return err == nil
+	})
+	assertJoinedLate(t, logPath)
 	var st specs.State
 	must(t, json.Unmarshal([]byte(readFile(t, filepath.Join(logDir, "state"))), &st))
-	if st.Pid != c.Pid || st.Status != specs.StateCreated {
-		t.Errorf("startContainer hook got pid %d, status %q; want the recorded %d, %q", st.Pid, st.Status, c.Pid, specs.StateCreated)
+	if recorded := r.State(c.ID).Pid; st.Pid != c.Pid || st.Pid != recorded || st.Status != specs.StateCreated {
+		t.Errorf("startContainer hook got pid %d, status %q; want the pid file's %d and the state's %d, %q", st.Pid, st.Status, c.Pid, recorded, specs.StateCreated)
 	}
+	var want []string
+	for _, ns := range containerNamespaces {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", c.Pid, ns))
+		must(t, err)
+		want = append(want, link)
+	}
+	if got := strings.Fields(readFile(t, filepath.Join(logDir, "ns"))); !slices.Equal(got, want) {
+		t.Errorf("the hook ran in namespaces %v, the container's process is in %v", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(logDir, "too-late")); err == nil {
+		t.Errorf("the startContainer hook ran after the program had started")
+	}
+}
+
+var containerNamespaces = []string{"mnt", "uts", "ipc", "net", "pid", "cgroup", "user"}
+
+// withHookLog binds dir at /hooklog.
+func withHookLog(dir string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooklog", Type: "bind", Source: dir, Options: []string{"rbind", "rw"}})
+	}
+}
+
+// debugLog has r log at debug level into a file, whose path it returns.
+func debugLog(t *testing.T, r *Runtime) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "debug.log")
+	r.Global = append(r.Global, "--debug", "--log", path)
+	return path
+}
+
+// assertJoinedLate: every container created with the --debug log at
+// logPath that joined a pid namespace set up outside it.
+func assertJoinedLate(t *testing.T, logPath string) {
+	t.Helper()
+	log := readFile(t, logPath)
+	if strings.Contains(log, "before its setup") {
+		t.Errorf("an init entered the joined pid namespace before its setup:\n%s", grepLines(log, "before its setup"))
+	}
+	if !strings.Contains(log, "setting up outside the pid namespace it joins") {
+		t.Errorf("no init set up outside the pid namespace it joins")
+	}
+}
+
+func grepLines(text, word string) string {
+	var lines []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, word) {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestJoinPidNamespaceStartContainerHookFails: a startContainer hook that
+// fails, cannot be executed or runs out of time makes start fail with the
+// same words and exit code whether the container has a pid namespace of
+// its own (the init runs the hook in Go) or joins one (the process that
+// waits for start runs it, in C); and a hook that succeeds gets the same
+// arguments, environment, working directory and stdin, but for the pid.
+func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
+	r := newRuntime(t)
+	shared := sharedPidNamespace(t, r)
+	timeout := 1
+	sh := func(script string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Env: []string{"PATH=/bin", "HOOK_ENV=x y"}}
+	}
+	for _, c := range []struct {
+		name string
+		hook specs.Hook
+	}{
+		{"exit", sh("echo '  sc-broke  here ' >&2; echo more >&2; exit 3")},
+		{"signal", sh("echo dying >&2; kill -9 $$")},
+		{"missing", specs.Hook{Path: "/no/such/hook"}},
+		{"timeout", specs.Hook{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Timeout: &timeout}},
+		{"second", sh("exit 0")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hooks := []specs.Hook{c.hook}
+			if c.name == "second" {
+				hooks = append(hooks, sh("exit 7"))
+			}
+			outcome := func(edits ...func(*specs.Spec)) Result {
+				b := newBundle(t, append(edits, withArgs("sleep", "30"), func(s *specs.Spec) {
+					s.Hooks = &specs.Hooks{StartContainer: hooks}
+				})...)
+				ct := r.Create(b)
+				res := r.Run("start", ct.ID)
+				ct.Wait(t, 10*time.Second)
+				r.Must("delete", "--force", ct.ID)
+				return res
+			}
+			own, joined := outcome(), outcome(joinPidNS(shared))
+			t.Logf("ordinary route: %s", own)
+			if own.Code == 0 || joined.Code != own.Code || errorMessage(joined.Stderr) != errorMessage(own.Stderr) {
+				t.Errorf("joined pid namespace: %s\nown pid namespace: %s", joined, own)
+			}
+		})
+	}
+	t.Run("inputs", func(t *testing.T) {
+		logDir := t.TempDir()
+		inputs := func(edits ...func(*specs.Spec)) string {
+			must(t, os.RemoveAll(filepath.Join(logDir, "in")))
+			b := newBundle(t, append(edits, withArgs("true"), withHookLog(logDir), func(s *specs.Spec) {
+				s.Process.Cwd = "/tmp"
+				s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{
+					sh(`{ echo "$0 $*"; pwd; env | sort; cat; echo; } > /hooklog/in`),
+					{Path: "/bin/sh", Args: []string{"sh", "-c", "env | sort > /hooklog/default-env"}},
+				}}
+			})...)
+			ct := r.Create(b)
+			r.Must("start", ct.ID)
+			ct.Wait(t, 10*time.Second)
+			r.Must("delete", ct.ID)
+			in := readFile(t, filepath.Join(logDir, "in")) + readFile(t, filepath.Join(logDir, "default-env"))
+			in = strings.ReplaceAll(strings.ReplaceAll(in, ct.ID, "ID"), ct.Bundle, "BUNDLE")
+			return strings.ReplaceAll(in, fmt.Sprintf(`"pid":%d,`, ct.Pid), `"pid":PID,`)
+		}
+		own, joined := inputs(), inputs(joinPidNS(shared))
+		if joined != own {
+			t.Errorf("a hook in the joined pid namespace got:\n%s\nin a pid namespace of its own:\n%s", joined, own)
+		}
+		if !strings.Contains(own, `"pid":PID,`) || !strings.Contains(own, "HOOK_ENV=x y") {
+			t.Errorf("the hook's inputs lack the state or the environment:\n%s", own)
+		}
+	})
 }
 
 // TestProcessStartsUnderOlderProfiles: without no_new_privs the
@@ -210,4 +368,39 @@ func denyNewerSyscalls(s *specs.Spec) {
 		DefaultAction: specs.ActAllow,
 		Syscalls:      []specs.LinuxSyscall{{Names: []string{"openat2", "close_range"}, Action: specs.ActErrno}},
 	}
+}
+
+// TestJoinPidNamespaceExecUserNS: `exec` into a container with a user
+// namespace of its own that joined another's pid namespace starts its
+// process through a stage that joins the pid namespace first; the
+// process is the same as one exec'd into the same container with a pid
+// namespace of its own: ids, capabilities, no_new_privs, seccomp,
+// limits, cwd, environment, hostname, umask and mounts.
+func TestJoinPidNamespaceExecUserNS(t *testing.T) {
+	r := newRuntime(t)
+	shared := sharedPidNamespace(t, r)
+	logPath := debugLog(t, r)
+	script := statusFields("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters") +
+		"; ulimit -a; pwd; env | sort; hostname; umask" +
+		`; awk '{for (i = 7; $i != "-"; i++); print $5, $6, $(i+1), $(i+2)}' /proc/self/mountinfo`
+	exec := func(edits ...func(*specs.Spec)) string {
+		b := newBundle(t, append([]func(*specs.Spec){withArgs("sleep", "300"), denyMkdir, userNSSpec, func(s *specs.Spec) {
+			s.Hostname = "samehost"
+			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 900, Soft: 800}}
+		}}, edits...)...)
+		openToUserNS(t, b)
+		c := r.Create(b)
+		r.Must("start", c.ID)
+		t.Cleanup(func() { _ = r.Run("kill", c.ID, "KILL") })
+		return r.Must("exec", "--cwd", "/tmp", "--env", "EXEC_TEST=1", "--user", "1000:1000", "--additional-gids", "1001", c.ID, "sh", "-c", script)
+	}
+	own, joined := exec(), exec(joinPidNS(shared))
+	if joined != own {
+		t.Errorf("exec'd into the container that joined a pid namespace:\n%s\ninto one with a pid namespace of its own:\n%s", joined, own)
+	}
+	t.Logf("both:\n%s", own)
+	if !strings.Contains(own, "Seccomp:\t2") || !strings.Contains(own, "Uid:\t1000") {
+		t.Errorf("the compared process has no filter or is not uid 1000:\n%s", own)
+	}
+	assertJoinedLate(t, logPath)
 }

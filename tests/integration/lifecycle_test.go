@@ -215,11 +215,14 @@ func receiveConsole(t testing.TB, l *net.UnixListener) *os.File {
 // controlling terminal. Also in a container that joins another's pid
 // namespace, whose init leaves the terminal to the process it starts.
 func TestConsoleSocket(t *testing.T) {
-	t.Run("own-pidns", func(t *testing.T) { testConsoleSocket(t, newRuntime(t), false) })
-	t.Run("joined-pidns", func(t *testing.T) { testConsoleSocket(t, newRuntime(t), true) })
+	t.Run("own-pidns", func(t *testing.T) { testConsoleSocket(t, newRuntime(t), false, false) })
+	t.Run("joined-pidns", func(t *testing.T) { testConsoleSocket(t, newRuntime(t), true, false) })
+	// The init only sets up and hands the pty over to the process create
+	// starts in the joined pid namespace.
+	t.Run("joined-pidns-userns", func(t *testing.T) { testConsoleSocket(t, newRuntime(t), true, true) })
 }
 
-func testConsoleSocket(t *testing.T, r *Runtime, joined bool) {
+func testConsoleSocket(t *testing.T, r *Runtime, joined, userns bool) {
 	sock := filepath.Join(t.TempDir(), "console.sock")
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
 	if err != nil {
@@ -233,7 +236,11 @@ func testConsoleSocket(t *testing.T, r *Runtime, joined bool) {
 	if joined {
 		edits = append(edits, joinPidNS(sharedPidNamespace(t, r)))
 	}
+	if userns {
+		edits = append(edits, userNSSpec)
+	}
 	bundle := newBundle(t, edits...)
+	openToUserNS(t, bundle)
 	c := r.Create(bundle, "--console-socket", sock)
 	master := receiveConsole(t, l)
 	defer master.Close()

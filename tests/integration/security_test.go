@@ -302,11 +302,21 @@ func TestInitNotDumpable(t *testing.T) {
 // private procfs. The caller of create leaks a host directory fd (not
 // close-on-exec, no --preserve-fds): the init must not hold it.
 func TestCreatedInitFDs(t *testing.T) {
-	r := newRuntime(t)
+	t.Run("own-pidns", func(t *testing.T) { testCreatedInitFDs(t, newRuntime(t), nil) })
+	// The process create starts in the joined pid namespace for an init
+	// in a user namespace of its own, which only sets up.
+	t.Run("joined-pidns-userns", func(t *testing.T) {
+		r := newRuntime(t)
+		testCreatedInitFDs(t, r, []func(*specs.Spec){joinPidNS(sharedPidNamespace(t, r)), userNSSpec})
+	})
+}
+
+func testCreatedInitFDs(t *testing.T, r *Runtime, edits []func(*specs.Spec)) {
 	leaked, err := os.Open(t.TempDir())
 	must(t, err)
 	defer leaked.Close()
-	b := newBundle(t)
+	b := newBundle(t, edits...)
+	openToUserNS(t, b)
 	id := newID(t)
 	out := tempFile(t)
 	pidFile := filepath.Join(t.TempDir(), "pid")

@@ -181,7 +181,10 @@ func (a *attack) attackDir(dir string, pid int) {
 
 // checkOutside walks up from a directory fd taken from the process: a
 // directory whose topmost ancestor is not our root (nor a procfs of our
-// own) leads out of the container, the CVE-2024-21626 way out.
+// own) leads out of the container, the CVE-2024-21626 way out, unless it
+// is that of the process's own root: a process of another container
+// joining our pid namespace lives in a tree of its own, and whether its
+// root reaches the host is what probeHost finds out.
 func (a *attack) checkOutside(pid, n, fd int) {
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -211,9 +214,21 @@ func (a *attack) checkOutside(pid, n, fd int) {
 		}
 	}
 	defer unix.Close(dir)
-	var top, root unix.Stat_t
+	var top, root, own unix.Stat_t
 	_ = unix.Fstat(dir, &top)
 	_ = unix.Stat("/", &root)
+	ownRoot := root
+	if fd, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+		ownTop := topmost(fd)
+		if unix.Fstat(ownTop, &own) == nil {
+			ownRoot = own
+		}
+		unix.Close(ownTop)
+	}
+	if top.Dev == ownRoot.Dev && top.Ino == ownRoot.Ino && (top.Dev != root.Dev || top.Ino != root.Ino) {
+		a.record("fd pid=%d fd=%d is a directory of the process's own tree", pid, n)
+		return
+	}
 	if top.Dev != root.Dev || top.Ino != root.Ino {
 		a.record("fd pid=%d fd=%d LEADS-OUTSIDE the container's root", pid, n)
 	} else {
