@@ -90,8 +90,12 @@ func runSealedMemfd(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	path, extra := execThroughChildFD(f, nil)
-	cmd := &exec.Cmd{Path: path, Args: []string{"libcontainer.test", "-test.list=^" + name + "$"}, ExtraFiles: extra}
+	path, fd, err := execPathAboveShuffle(f, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	cmd := &exec.Cmd{Path: path, Args: []string{"libcontainer.test", "-test.list=^" + name + "$"}}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("run the sealed copy: %v: %s", err, out)

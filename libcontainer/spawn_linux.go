@@ -185,7 +185,14 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	childSock := os.NewFile(uintptr(fds[1]), "sync")
 	syncFD := r.addFile(childSock)
 
-	path, extraFiles := execThroughChildFD(self, append(append([]*os.File{}, r.preserved...), r.files...))
+	extraFiles := append(append([]*os.File{}, r.preserved...), r.files...)
+	path, selfFD, err := execPathAboveShuffle(self, r.stdio[:], extraFiles)
+	if err != nil {
+		parentSock.Close()
+		childSock.Close()
+		return nil, err
+	}
+	defer unix.Close(selfFD)
 	cmd := &exec.Cmd{
 		Path: path,
 		Args: []string{argv0, "init"},
@@ -249,19 +256,30 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	return c, nil
 }
 
-// execThroughChildFD returns the path by which the child execs binary,
-// and the files to hand it (files, then binary). Between fork and execve
-// os/exec dups the child's files onto 3, 4, … and parks some on the
-// numbers right above them, closing whatever the child had there: the
-// parent's own number for binary, when it falls in that range (a low
-// number is free again whenever an earlier file has been closed), names
-// another of the child's files by the time of the execve, which then
-// fails with EACCES. Only the number binary gets among the handed-over
-// files is certain to name it. The init keeps that fd until it starts the
-// container's process, which gets none of the runtime's fds.
-func execThroughChildFD(binary *os.File, files []*os.File) (string, []*os.File) {
-	all := append(files[:len(files):len(files)], binary)
-	return fmt.Sprintf("/proc/self/fd/%d", 3+len(all)-1), all
+// execPathAboveShuffle returns the path by which a child given stdio
+// and files (its fds 0, 1, 2, 3, …) execs binary, and the fd behind that
+// path, which the caller closes once the child has started. Between fork
+// and execve os/exec first parks its status pipe and every file that
+// would be overwritten on numbers above the highest of theirs and of the
+// count, then dups the files onto 3, 4, …: the parent's own number for
+// binary, when it falls in either range (a low number is free again
+// whenever an earlier file has been closed), names another file by the
+// time of the execve, which then fails with EACCES. A duplicate above
+// both ranges, with room for the few fds os/exec still opens, is out of
+// their reach; being close-on-exec, it is gone once the child runs, so
+// the init holds no handle on the binary.
+func execPathAboveShuffle(binary *os.File, stdio, files []*os.File) (string, int, error) {
+	count, highest := 3+len(files), 0
+	for _, f := range append(append([]*os.File{}, stdio...), files...) {
+		if f != nil {
+			highest = max(highest, int(f.Fd()))
+		}
+	}
+	fd, err := unix.FcntlInt(binary.Fd(), unix.F_DUPFD_CLOEXEC, max(highest, count)+2*count+16)
+	if err != nil {
+		return "", -1, fmt.Errorf("place the runtime binary's fd: %w", err)
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", fd), fd, nil
 }
 
 // runStage drives the namespace stage's protocol up to the pid message.

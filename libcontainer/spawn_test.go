@@ -68,7 +68,7 @@ func TestHostID(t *testing.T) {
 // has one of those numbers, as it does whenever a lower fd was free when
 // the handle was opened: here every number from 3 to the handle's own
 // gets another file in the child.
-func TestExecThroughChildFDSurvivesFDShuffle(t *testing.T) {
+func TestExecPathAboveShuffleSurvivesFDShuffle(t *testing.T) {
 	binary, err := os.Open("/proc/self/exe")
 	if err != nil {
 		t.Fatal(err)
@@ -83,9 +83,13 @@ func TestExecThroughChildFDSurvivesFDShuffle(t *testing.T) {
 	for i := range files {
 		files[i] = devNull
 	}
-	path, extra := execThroughChildFD(binary, files)
-	const name = "TestExecThroughChildFDSurvivesFDShuffle"
-	cmd := &exec.Cmd{Path: path, Args: []string{"libcontainer.test", "-test.list=^" + name + "$"}, ExtraFiles: extra}
+	path, fd, err := execPathAboveShuffle(binary, nil, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	const name = "TestExecPathAboveShuffleSurvivesFDShuffle"
+	cmd := &exec.Cmd{Path: path, Args: []string{"libcontainer.test", "-test.list=^" + name + "$"}, ExtraFiles: files}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("run the binary through %s with its handle at fd %d: %v: %s", path, binary.Fd(), err, out)
