@@ -1,10 +1,12 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -310,5 +312,63 @@ func TestRootlessBindsAndDevices(t *testing.T) {
 	out, err := u.command("/usr/sbin/runc", "--root", filepath.Join(u.xdgDir(), "runc"), "run", newID(t)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "operation not permitted") {
 		t.Errorf("runc run with a sysfs mount: %v %q; the comparison no longer holds", err, out)
+	}
+}
+
+// runc is `runc --rootless=true --root <beside the user's oci-rt root>
+// args...` as the user, the comparison for oci-rt's rootless behaviour.
+func (u *rootlessUser) runc(t *testing.T, args ...string) Result {
+	t.Helper()
+	root := filepath.Join(u.xdgDir(), "runc")
+	return u.runtime(t).RunCmd(u.command("/usr/sbin/runc", append([]string{"--root", root, "--rootless=true"}, args...)...))
+}
+
+// A container without a cgroup has no counters: events --stats prints
+// them all as zero in runc's shape, as runc does, rather than failing.
+// The stream of events fails for both runtimes, there being no OOM
+// notification to watch. runc's stats also carry cpuset, intel_rdt and
+// network_interfaces, which oci-rt's stats never print, with or without
+// a cgroup: the comparison leaves those out.
+func TestRootlessEventsWithoutCgroup(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	u.writeRootlessSpec(t, withArgs("sleep", "1000"))
+	id := newID(t)
+	if res := u.run(t, "run", "--detach", "--bundle", u.bundle(), id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { u.run(t, "delete", "--force", id) })
+	if res := u.runc(t, "run", "--detach", "--bundle", u.bundle(), id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { u.runc(t, "delete", "--force", id) })
+
+	statsData := func(res Result) map[string]any {
+		t.Helper()
+		var ev struct {
+			Type string         `json:"type"`
+			ID   string         `json:"id"`
+			Data map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(res.Stdout), &ev); res.Code != 0 || err != nil || ev.Type != "stats" || ev.ID != id {
+			t.Fatalf("%s: want one stats event for %s (%v)", res, id, err)
+		}
+		return ev.Data
+	}
+	got := statsData(u.run(t, "events", "--stats", id))
+	want := statsData(u.runc(t, "events", "--stats", id))
+	for _, onlyRunc := range []string{"cpuset", "intel_rdt", "network_interfaces"} {
+		delete(want, onlyRunc)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events --stats without a cgroup:\n oci-rt: %v\n runc:   %v", got, want)
+	}
+
+	for name, res := range map[string]Result{
+		"oci-rt": u.run(t, "events", "--interval", "100ms", id),
+		"runc":   u.runc(t, "events", "--interval", "100ms", id),
+	} {
+		if res.Code == 0 || res.Stdout != "" {
+			t.Errorf("%s %s: want a failure and no event", name, res)
+		}
 	}
 }
