@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -86,6 +88,26 @@ func connect(ctx context.Context) (*sd.Conn, error) {
 		return nil, fmt.Errorf("systemd cgroup manager: connect to systemd over D-Bus: %w", err)
 	}
 	return conn, nil
+}
+
+// ManagerCgroup is the cgroup of the systemd instance connect reaches. A
+// user manager (user@UID.service) runs in a cgroup the system manager
+// delegated to it, and its slices and units live below that cgroup: a
+// unit's CgroupPath is relative to it.
+func ManagerCgroup() (string, error) {
+	var cgroup string
+	err := withConn(func(_ context.Context, conn *sd.Conn) error {
+		v, err := conn.GetManagerProperty("ControlGroup")
+		if err != nil {
+			return fmt.Errorf("systemd manager's cgroup: %w", err)
+		}
+		// The property comes as a D-Bus variant's text, a quoted string.
+		if cgroup, err = strconv.Unquote(v); err != nil || !strings.HasPrefix(cgroup, "/") {
+			return fmt.Errorf("systemd manager's cgroup: unexpected value %s", v)
+		}
+		return nil
+	})
+	return cgroup, err
 }
 
 func withConn(f func(ctx context.Context, conn *sd.Conn) error) error {
