@@ -92,10 +92,11 @@ func recordInit(st *State, pid int) error {
 	if err == nil {
 		st.InitPidNS, err = pidNamespace(pid)
 	}
-	if errors.Is(err, os.ErrPermission) && st.NoCgroup {
+	if errors.Is(err, os.ErrPermission) && (st.NoCgroup || os.Geteuid() != 0) {
 		// An unprivileged caller may not look into the namespaces of its
 		// init while that is not dumpable (until execve); the pid and
-		// its start time identify it then, as they do for runc.
+		// its start time identify it then, as they do for runc, with
+		// the cgroup where it has one.
 		st.InitPidNS, err = 0, nil
 	}
 	if err != nil {
@@ -140,8 +141,9 @@ func (c *Container) checkInit() error {
 		return fmt.Errorf("process %d is not the init of container %s (%s): refusing to touch it", st.InitPid, st.ID, why)
 	}
 	// Without a recorded namespace (see recordInit) the start time above
-	// is what tells the init from a later process of that pid.
-	if st.InitPidNS != 0 || !st.NoCgroup {
+	// is what tells the init from a later process of that pid, and for
+	// an unprivileged caller's container with a cgroup, that cgroup.
+	if st.InitPidNS != 0 || !st.NoCgroup && os.Geteuid() == 0 {
 		ns, err := pidNamespace(st.InitPid)
 		if err != nil {
 			return ErrNotRunning
