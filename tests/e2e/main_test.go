@@ -205,7 +205,7 @@ type cmdResult struct {
 // runCmd runs a client command with a deadline, so a hung engine fails the
 // check instead of hanging the suite.
 func runCmd(timeout time.Duration, stdin string, name string, args ...string) cmdResult {
-	return runCmdAs(timeout, stdin, func(cmd *exec.Cmd) {}, name, args...)
+	return runCmdAs(timeout, stdin, func(*exec.Cmd) {}, name, args...)
 }
 
 // runCmdAs is runCmd with cmd prepared by prepare, such as to run as

@@ -146,9 +146,9 @@ func endProcessesOf(t *testing.T, uid, subStart uint32) {
 			if len(fields) < 2 || fields[0] != "Uid:" {
 				continue
 			}
-			real, _ := strconv.ParseUint(fields[1], 10, 32)
-			if uint32(real) == uid || uint32(real) >= subStart && uint32(real) < subStart+subordinateSize {
-				t.Logf("ending pid %d of the test's user (uid %d)", pid, real)
+			ruid, _ := strconv.ParseUint(fields[1], 10, 32)
+			if uint32(ruid) == uid || uint32(ruid) >= subStart && uint32(ruid) < subStart+subordinateSize {
+				t.Logf("ending pid %d of the test's user (uid %d)", pid, ruid)
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
