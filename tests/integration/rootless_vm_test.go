@@ -12,6 +12,7 @@ package integration
 //		tests/vm/.cache/bin/integration.test -test.run '^TestRootlessDelegated' -test.v
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,13 +25,26 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runIn is `oci-rt global... --root <its default> args...` as the user,
-// with prepare applied to the command first.
-func (u *rootlessUser) runIn(t *testing.T, prepare func(*exec.Cmd), global []string, args ...string) Result {
-	t.Helper()
-	cmd := u.command(u.binary(), append(append(global, "--root", u.stateDir()), args...)...)
-	prepare(cmd)
-	return u.runtime(t).RunCmd(cmd)
+// rootlessRun runs one runtime's command as the user: global flags, the
+// runtime's --root below the user's XDG_RUNTIME_DIR, then args, with
+// prepare applied to the command first.
+type rootlessRun func(t *testing.T, prepare func(*exec.Cmd), global []string, args ...string) Result
+
+// rootlessRuntimes are oci-rt and, for comparison, runc as the user, each
+// at the root it uses by default.
+func (u *rootlessUser) rootlessRuntimes() map[string]rootlessRun {
+	runWith := func(binary, root string) rootlessRun {
+		return func(t *testing.T, prepare func(*exec.Cmd), global []string, args ...string) Result {
+			t.Helper()
+			cmd := u.command(binary, append(append(global, "--root", root), args...)...)
+			prepare(cmd)
+			return u.runtime(t).RunCmd(cmd)
+		}
+	}
+	return map[string]rootlessRun{
+		"oci-rt": runWith(u.binary(), u.stateDir()),
+		"runc":   runWith("/usr/sbin/runc", filepath.Join(u.RuntimeDir, "runc")),
+	}
 }
 
 // rootlessLimits are the limits both tests set: a memory limit and a pids
@@ -42,19 +56,37 @@ func rootlessLimits(s *specs.Spec) {
 
 var rootlessLimitFiles = map[string]string{"memory.max": "67108864", "pids.max": "50"}
 
-// checkRootlessCgroup: the container's init is in the cgroup at path, whose
-// files hold the limits, and the user's runtime reports it there.
-func checkRootlessCgroup(t *testing.T, u *rootlessUser, id, path string) {
+// checkRootlessContainer runs the user's bundle as id, checks that its
+// init is in the cgroup at path, whose files hold rootlessLimits, that ps
+// lists the init and what running checks; delete must remove the cgroup.
+func checkRootlessContainer(t *testing.T, run rootlessRun, prepare func(*exec.Cmd), global []string, u *rootlessUser,
+	id, path string, running func(t *testing.T),
+) {
 	t.Helper()
+	if res := run(t, prepare, global, "run", "--detach", "--bundle", u.bundle(), id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { run(t, prepare, global, "delete", "--force", id) })
 	for file, want := range rootlessLimitFiles {
 		if got := strings.TrimSpace(readFile(t, filepath.Join("/sys/fs/cgroup", path, file))); got != want {
 			t.Errorf("%s/%s is %q, want %q", path, file, got, want)
 		}
 	}
-	pid := readState(t, u.runtime(t), id).initPid()
-	checkInCgroup(t, "container init", pid, path)
-	if res := u.run(t, "ps", id); res.Code != 0 || !strings.Contains(res.Stdout, strconv.Itoa(pid)) {
-		t.Errorf("%s: want the init %d listed", res, pid)
+	var st specs.State
+	res := run(t, prepare, global, "state", id)
+	if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil || st.Pid <= 0 {
+		t.Fatalf("%s: %v", res, err)
+	}
+	checkInCgroup(t, "container init", st.Pid, path)
+	if res := run(t, prepare, global, "ps", id); res.Code != 0 || !strings.Contains(res.Stdout, strconv.Itoa(st.Pid)) {
+		t.Errorf("%s: want the init %d listed", res, st.Pid)
+	}
+	running(t)
+	if res := run(t, prepare, global, "delete", "--force", id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", path)); err == nil {
+		t.Errorf("cgroup %s left after delete", path)
 	}
 }
 
@@ -62,7 +94,8 @@ func checkRootlessCgroup(t *testing.T, u *rootlessUser, id, path string) {
 // manager (user@UID.service, reached over the user's D-Bus session bus)
 // as a transient scope in the slice its cgroupsPath names, the form
 // runc's rootless users write: the scope's cgroup is below the user
-// manager's delegated cgroup and holds the config's limits.
+// manager's delegated cgroup and holds the config's limits. runc does the
+// same.
 func TestRootlessDelegatedSystemd(t *testing.T) {
 	systemdRuntime(t)
 	u := newRootlessUser(t, "ocirt-rl1")
@@ -74,30 +107,22 @@ func TestRootlessDelegatedSystemd(t *testing.T) {
 		cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(u.RuntimeDir, "bus"))
 	}
 
-	id := newID(t)
-	u.writeRootlessSpec(t, withArgs("sleep", "1000"), rootlessLimits, func(s *specs.Spec) {
-		s.Linux.CgroupsPath = "user.slice:oci-rt:" + id
-	})
-	if res := u.runIn(t, withUserBus, []string{"--systemd-cgroup"}, "run", "--detach", "--bundle", u.bundle(), id); res.Code != 0 {
-		t.Fatalf("%s", res)
-	}
-	t.Cleanup(func() { u.runIn(t, withUserBus, []string{"--systemd-cgroup"}, "delete", "--force", id) })
-
 	managerCgroup := unitProperty(t, manager, "ControlGroup")
-	scope := "oci-rt-" + id + ".scope"
-	path := managerCgroup + "/user.slice/" + scope
-	checkRootlessCgroup(t, u, id, path)
-	cmd := u.command("systemctl", "--user", "show", "-P", "ActiveState", scope)
-	withUserBus(cmd)
-	if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "active" {
-		t.Errorf("the user manager's %s: %v %q, want active", scope, err, out)
-	}
-
-	if res := u.runIn(t, withUserBus, []string{"--systemd-cgroup"}, "delete", "--force", id); res.Code != 0 {
-		t.Fatalf("%s", res)
-	}
-	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", path)); err == nil {
-		t.Errorf("cgroup %s left after delete", path)
+	u.writeRootlessSpec(t, withArgs("sleep", "1000"), rootlessLimits)
+	for name, run := range u.rootlessRuntimes() {
+		t.Run(name, func(t *testing.T) {
+			id := newID(t)
+			editBundle(t, u.bundle(), func(s *specs.Spec) { s.Linux.CgroupsPath = "user.slice:oci-rt:" + id })
+			scope := "oci-rt-" + id + ".scope"
+			scopeActive := func(t *testing.T) {
+				cmd := u.command("systemctl", "--user", "show", "-P", "ActiveState", scope)
+				withUserBus(cmd)
+				if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "active" {
+					t.Errorf("the user manager's %s: %v %q, want active", scope, err, out)
+				}
+			}
+			checkRootlessContainer(t, run, withUserBus, []string{"--systemd-cgroup"}, u, id, managerCgroup+"/user.slice/"+scope, scopeActive)
+		})
 	}
 }
 
@@ -137,8 +162,8 @@ func delegateCgroup(t *testing.T, u *rootlessUser) (string, int) {
 
 // Without systemd's help, a cgroup v2 subtree root delegated to the user
 // (chowned to it) takes the user's rootless container: its cgroupsPath
-// below the subtree is made there and holds the limits, as runc does for
-// a writable cgroup; delete removes it.
+// below the subtree is made there and holds the limits; delete removes
+// it. runc does the same.
 func TestRootlessDelegatedCgroupfs(t *testing.T) {
 	if !isUnified() {
 		t.Fatal("the delegation of a cgroup v2 subtree needs a pure cgroup v2 host: run this test in the VM")
@@ -148,18 +173,12 @@ func TestRootlessDelegatedCgroupfs(t *testing.T) {
 	inCaller := func(cmd *exec.Cmd) {
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, callerFD
 	}
-	path := delegated + "/ctr"
-	u.writeRootlessSpec(t, withArgs("sleep", "1000"), rootlessLimits, func(s *specs.Spec) { s.Linux.CgroupsPath = path })
-	id := newID(t)
-	if res := u.runIn(t, inCaller, nil, "run", "--detach", "--bundle", u.bundle(), id); res.Code != 0 {
-		t.Fatalf("%s", res)
-	}
-	t.Cleanup(func() { u.runIn(t, inCaller, nil, "delete", "--force", id) })
-	checkRootlessCgroup(t, u, id, path)
-	if res := u.runIn(t, inCaller, nil, "delete", "--force", id); res.Code != 0 {
-		t.Fatalf("%s", res)
-	}
-	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", path)); err == nil {
-		t.Errorf("cgroup %s left after delete", path)
+	u.writeRootlessSpec(t, withArgs("sleep", "1000"), rootlessLimits)
+	for name, run := range u.rootlessRuntimes() {
+		t.Run(name, func(t *testing.T) {
+			path := delegated + "/" + name
+			editBundle(t, u.bundle(), func(s *specs.Spec) { s.Linux.CgroupsPath = path })
+			checkRootlessContainer(t, run, inCaller, nil, u, newID(t), path, func(*testing.T) {})
+		})
 	}
 }
