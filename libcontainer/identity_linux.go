@@ -17,6 +17,7 @@ import (
 
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/manager"
+	"github.com/oci-rt/oci-rt/cgroups/systemd"
 )
 
 // What the runtime touches on a container's behalf (its init, its cgroup,
@@ -308,7 +309,7 @@ func (c *Container) checkPlacement() error {
 	}
 	got := c.State.CgroupPath
 	if c.State.SystemdUnit != "" {
-		if systemdPlaced(cgroupsPath, c.State.ID, got, os.Geteuid() != 0) {
+		if systemdPlaced(cgroupsPath, c.State.ID, got, systemd.UserManager()) {
 			return nil
 		}
 		return errors.New("not where the container's config places it")

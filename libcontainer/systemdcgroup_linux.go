@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"os"
 	"path"
 	"strings"
 
@@ -18,7 +17,7 @@ func resolveCgroup(cgroupsPath, id, stateRoot string, useSystemd bool) (cgroups.
 	if !useSystemd {
 		return cgroups.Resolve(cgroupsPath, id, parent)
 	}
-	rootless := os.Geteuid() != 0
+	rootless := systemd.UserManager()
 	u, err := systemd.ParsePath(cgroupsPath, id, rootless)
 	if err != nil {
 		return cgroups.Location{}, err
