@@ -38,7 +38,7 @@ func TestPodmanRootless(t *testing.T) {
 		t.Fatal("newuidmap missing: install the uidmap package (tests/install-deps.sh)")
 	}
 	u := testuser.New(t, "ocirt-e2e-pm", workDir)
-	u.UseRunUserDir(t)
+	cg := podmanUserCgroups(t, u)
 	subUID := u.SubordinateStart(t, "/etc/subuid")
 	t.Cleanup(func() { endProcessesOf(t, u.UID, subUID) })
 	runtime := filepath.Join(u.Dir, runtimeName)
@@ -46,9 +46,10 @@ func TestPodmanRootless(t *testing.T) {
 	runtimeRoot := filepath.Join(u.RuntimeDir, runtimeName)
 
 	global := []string{"--root", filepath.Join(u.Dir, "storage"), "--runroot", filepath.Join(u.RuntimeDir, "containers"),
-		"--runtime", runtime, "--cgroup-manager", "cgroupfs", "--events-backend", "file", "--storage-driver", "vfs"}
+		"--runtime", runtime, "--cgroup-manager", cg.manager, "--events-backend", "file", "--storage-driver", "vfs"}
 	podman := func(args ...string) cmdResult {
-		return runCmdAs(clientTimeout, "", func(cmd *exec.Cmd) { u.As(cmd) }, "/usr/bin/podman", append(global, args...)...)
+		return runCmdAs(clientTimeout, "", func(cmd *exec.Cmd) { u.As(cmd); cmd.Env = append(cmd.Env, cg.env...) },
+			"/usr/bin/podman", append(global, args...)...)
 	}
 	mustPodman := func(args ...string) string {
 		t.Helper()
@@ -61,13 +62,14 @@ func TestPodmanRootless(t *testing.T) {
 	mustPodman("load", "-i", imageArchive)
 
 	const containerUID = 1000
-	id := mustPodman("run", "-d", "--pull", "never", "--network", "none", "--user", fmt.Sprintf("%d:%d", containerUID, containerUID),
-		imageBusybox, "sleep", "1000")
+	id := mustPodman(append(append([]string{"run", "-d", "--pull", "never", "--network", "none",
+		"--user", fmt.Sprintf("%d:%d", containerUID, containerUID)}, cg.runFlags...), imageBusybox, "sleep", "1000")...)
 	t.Cleanup(func() { podman("rm", "-f", "--time", "0", id) })
 	pid, err := strconv.Atoi(mustPodman("inspect", "-f", "{{.State.Pid}}", id))
 	if err != nil || pid <= 0 {
 		t.Fatalf("podman inspect: pid %d (%v)", pid, err)
 	}
+	cg.check(t, id, pid)
 	hostUID := subUID + containerUID - 1
 	host := strconv.Itoa(int(hostUID))
 	if got, want := statusField(t, pid, "Uid"), strings.Join([]string{host, host, host, host}, " "); got != want {
@@ -101,6 +103,51 @@ func TestPodmanRootless(t *testing.T) {
 	entries, err := os.ReadDir(runtimeRoot)
 	if err != nil || len(entries) != 0 {
 		t.Errorf("runtime root %s after rm: %v %v, want it empty", runtimeRoot, entries, err)
+	}
+}
+
+// podmanCgroups is how the rootless Podman test uses cgroups on this host.
+type podmanCgroups struct {
+	manager  string   // --cgroup-manager
+	env      []string // for every podman command
+	runFlags []string
+	// check looks at the cgroup of container id, whose process is pid.
+	check func(t *testing.T, id string, pid int)
+}
+
+// podmanUserCgroups sets the user's session up as its login would. Where
+// systemd is PID 1 (the VM of tests/vm with --init systemd, cgroup v2) the
+// user's systemd manager runs (user@UID.service, which makes /run/user/
+// <uid>), and Podman asks it over the session bus for a scope holding a
+// memory limit: the container must be in that scope, below the manager's
+// delegated cgroup, with the limit. Without systemd (this host: no
+// logind, v1 controllers) /run/user/<uid> is made by hand, rootless
+// Podman puts the container in no cgroup, and there is nothing to check.
+func podmanUserCgroups(t *testing.T, u *testuser.User) podmanCgroups {
+	t.Helper()
+	if fi, err := os.Lstat("/run/systemd/system"); err != nil || !fi.IsDir() {
+		u.UseRunUserDir(t)
+		return podmanCgroups{manager: "cgroupfs", check: func(*testing.T, string, int) {}}
+	}
+	manager := fmt.Sprintf("user@%d.service", u.UID)
+	must(t, clientTimeout, "systemctl", "start", manager)
+	t.Cleanup(func() { must(t, clientTimeout, "systemctl", "stop", manager) })
+	u.RuntimeDir = fmt.Sprintf("/run/user/%d", u.UID)
+	managerCgroup := strings.TrimSpace(must(t, clientTimeout, "systemctl", "show", "-P", "ControlGroup", manager))
+	return podmanCgroups{
+		manager:  "systemd",
+		env:      []string{"DBUS_SESSION_BUS_ADDRESS=unix:path=" + filepath.Join(u.RuntimeDir, "bus")},
+		runFlags: []string{"--memory", "64m"},
+		check: func(t *testing.T, id string, pid int) {
+			t.Helper()
+			path, ok := strings.CutPrefix(strings.TrimSpace(readFileString(t, fmt.Sprintf("/proc/%d/cgroup", pid))), "0::")
+			if !ok || !strings.HasPrefix(path, managerCgroup+"/") || !strings.HasSuffix(path, "/libpod-"+id+".scope") {
+				t.Fatalf("container process %d in cgroup %q, want libpod-%s.scope below %s", pid, path, id, managerCgroup)
+			}
+			if got := strings.TrimSpace(readFileString(t, filepath.Join("/sys/fs/cgroup", path, "memory.max"))); got != "67108864" {
+				t.Errorf("%s/memory.max is %q, want 67108864 (--memory 64m)", path, got)
+			}
+		},
 	}
 }
 
