@@ -106,11 +106,12 @@ test-vm: deps build
 		$(VMBIN)/fs.test -test.run V1 -test.v -test.count=1 --- \
 		$(VMBIN)/devices.test -test.run DevTransition -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'CgroupV1|Leniency' -test.v -test.count=1
-# The e2e tests of Podman's and containerd's systemd cgroup manager run
-# from tests/e2e, where the suite finds crictl.
-	tests/vm/run.sh --init systemd --timeout 1200 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
-		$(VMBIN)/integration.test -test.run '^TestSystemdUnit' -test.v -test.count=1 --- \
-		env -C tests/e2e $(CURDIR)/$(VMBIN)/e2e.test -test.run '^TestSystemd' -test.v -test.count=1
+# The e2e tests of Podman's and containerd's systemd cgroup manager, and
+# rootless Podman under the user's systemd, run from tests/e2e, where the
+# suite finds crictl.
+	tests/vm/run.sh --init systemd --timeout 1500 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \
+		$(VMBIN)/integration.test -test.run '^TestSystemdUnit|^TestRootlessDelegated' -test.v -test.count=1 --- \
+		env -C tests/e2e $(CURDIR)/$(VMBIN)/e2e.test -test.run '^TestSystemd|^TestPodmanRootless' -test.v -test.count=1
 
 # The OCI runtime-tools validation suite; a program in the expected list
 # that stops passing fails the build. Then its cgroup programs in the cgroup

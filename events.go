@@ -39,12 +39,19 @@ func eventsAction(ctx *cli.Context) error {
 	if err := c.Allow(libcontainer.OpEvents); err != nil {
 		return err
 	}
+	// One object a line: clients decode the stream line by line.
+	enc := json.NewEncoder(os.Stdout)
 	m, err := c.Cgroup()
+	if err != nil && c.State.NoCgroup && ctx.Bool("stats") {
+		// A rootless container without a cgroup has nothing to measure;
+		// runc reports every counter as zero rather than failing, and
+		// clients polling stats expect an answer. The stream of events
+		// still fails, as runc's does: there is no OOM to watch.
+		return enc.Encode(event{Type: "stats", ID: c.ID(), Data: &cgroups.Stats{Hugetlb: map[string]cgroups.Hugetlb{}}})
+	}
 	if err != nil {
 		return err
 	}
-	// One object a line: clients decode the stream line by line.
-	enc := json.NewEncoder(os.Stdout)
 	emitStats := func() error {
 		s, err := m.Stats()
 		if err != nil {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 func rootlessContext(t *testing.T, rootless string, systemd bool) *cli.Context {
@@ -29,7 +31,7 @@ func rootlessContext(t *testing.T, rootless string, systemd bool) *cli.Context {
 // too), which means rootless unless we are root in the host's user
 // namespace, and never with --systemd-cgroup.
 func TestRootlessCgroups(t *testing.T) {
-	hostRoot := os.Geteuid() == 0 && !inUserNamespace()
+	hostRoot := os.Geteuid() == 0 && !cgroups.InUserNamespace()
 	for _, c := range []struct {
 		value   string
 		systemd bool
@@ -51,19 +53,21 @@ func TestRootlessCgroups(t *testing.T) {
 }
 
 // auto is runc's detection: rootless for any non-root euid, and for root
-// of a user namespace unless the systemd cgroup manager is asked for.
+// of a user namespace unless the systemd cgroup manager is asked for and
+// the systemd is the system's.
 func TestAutoRootless(t *testing.T) {
 	for _, c := range []struct {
-		euid              int
-		inUserNS, systemd bool
-		want              bool
+		euid                           int
+		inUserNS, systemd, userManager bool
+		want                           bool
 	}{
-		{1000, false, false, true}, {1000, true, false, true}, {1000, false, true, true},
-		{0, false, false, false}, {0, false, true, false},
-		{0, true, false, true}, {0, true, true, false},
+		{1000, false, false, true, true}, {1000, true, false, true, true}, {1000, false, true, true, true},
+		{0, false, false, false, false}, {0, false, true, false, false},
+		{0, true, false, false, true}, {0, true, true, false, false}, {0, true, true, true, true},
 	} {
-		if got := autoRootless(c.euid, c.inUserNS, c.systemd); got != c.want {
-			t.Errorf("autoRootless(euid %d, userns %v, systemd %v) = %v, want %v", c.euid, c.inUserNS, c.systemd, got, c.want)
+		if got := autoRootless(c.euid, c.inUserNS, c.systemd, c.userManager); got != c.want {
+			t.Errorf("autoRootless(euid %d, userns %v, systemd %v, user manager %v) = %v, want %v",
+				c.euid, c.inUserNS, c.systemd, c.userManager, got, c.want)
 		}
 	}
 }
@@ -102,7 +106,7 @@ func TestHonorXDGRuntimeDir(t *testing.T) {
 // The default --root follows XDG_RUNTIME_DIR only when it is set and not
 // empty; the host's root gets /run/oci-rt whatever it says.
 func TestDefaultRoot(t *testing.T) {
-	hostRoot := os.Geteuid() == 0 && !inUserNamespace()
+	hostRoot := os.Geteuid() == 0 && !cgroups.InUserNamespace()
 	t.Setenv("XDG_RUNTIME_DIR", "/run/user/4242")
 	root, xdg := defaultRoot()
 	if hostRoot && (root != "/run/oci-rt" || xdg) {

@@ -103,7 +103,7 @@ func newApp() *cli.App {
 // whether XDG_RUNTIME_DIR was used.
 func defaultRoot() (string, bool) {
 	dir, set := os.LookupEnv("XDG_RUNTIME_DIR")
-	if set && dir != "" && honorXDGRuntimeDir(os.Geteuid(), inUserNamespace(), os.LookupEnv) {
+	if set && dir != "" && honorXDGRuntimeDir(os.Geteuid(), cgroups.InUserNamespace(), os.LookupEnv) {
 		return filepath.Join(dir, "oci-rt"), true
 	}
 	return "/run/oci-rt", false

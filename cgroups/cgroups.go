@@ -70,6 +70,9 @@ type Location struct {
 	// Unit, for the systemd driver, is the transient unit whose cgroup
 	// this is, and Slice the slice the configuration puts it in.
 	Unit, Slice string
+	// Rootless: the cgroup is for a container created --rootless, whose
+	// device rules are left unset where the caller may not set them.
+	Rootless bool
 }
 
 // Files is the manager that reads and writes m's cgroup files: m itself,

@@ -1,6 +1,10 @@
 package cgroups
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -30,6 +34,24 @@ type ResourceDriver interface {
 	// SetDevices replaces the cgroup's device rules without a moment in
 	// which it is less restricted than both the old and the new rules.
 	SetDevices(rules []specs.LinuxDeviceCgroup) error
+	// Rootless tells that the cgroup belongs to a rootless container
+	// (see Location.Rootless).
+	Rootless() bool
+}
+
+// setDevices sets the device rules, except where a rootless container's
+// caller is not permitted to: loading a device program (v2) or writing
+// devices.deny (v1) needs privileges an unprivileged user lacks. runc
+// ignores that failure for rootless containers too; the container's
+// processes, the caller's own, can create or open no device node the
+// caller could not.
+func setDevices(d ResourceDriver, rules []specs.LinuxDeviceCgroup) error {
+	err := d.SetDevices(rules)
+	if err != nil && d.Rootless() && errors.Is(err, fs.ErrPermission) {
+		Warn(fmt.Sprintf("rootless container: device rules not applied: %v", err))
+		return nil
+	}
+	return err
 }
 
 // ApplyResources sets a container's resources at creation, before its
@@ -46,7 +68,7 @@ func ApplyResources(d ResourceDriver, r *specs.LinuxResources) error {
 	if r != nil {
 		devs = r.Devices
 	}
-	if err := d.SetDevices(devs); err != nil {
+	if err := setDevices(d, devs); err != nil {
 		return err
 	}
 	return write()
@@ -71,7 +93,7 @@ func UpdateResources(d ResourceDriver, r *specs.LinuxResources) error {
 		}
 	}
 	if r.Devices != nil {
-		if err := d.SetDevices(r.Devices); err != nil {
+		if err := setDevices(d, r.Devices); err != nil {
 			return err
 		}
 	}

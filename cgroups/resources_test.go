@@ -7,13 +7,18 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // stepDriver records the steps ApplyResources and UpdateResources take.
 type stepDriver struct {
-	steps   []string
-	planErr error
+	steps      []string
+	planErr    error
+	devicesErr error
+	rootless   bool
 }
+
+func (d *stepDriver) Rootless() bool { return d.rootless }
 
 func (d *stepDriver) PlanResources(*specs.LinuxResources) (func() error, error) {
 	d.steps = append(d.steps, "plan")
@@ -30,7 +35,7 @@ func (d *stepDriver) CheckMemoryUsage(limit, swap int64) error {
 
 func (d *stepDriver) SetDevices(rules []specs.LinuxDeviceCgroup) error {
 	d.steps = append(d.steps, fmt.Sprintf("devices %d", len(rules)))
-	return nil
+	return d.devicesErr
 }
 
 func TestApplyAndUpdateSteps(t *testing.T) {
@@ -70,6 +75,31 @@ func TestApplyAndUpdateSteps(t *testing.T) {
 		d := &stepDriver{planErr: bad}
 		if err := set(d, &specs.LinuxResources{Devices: oneRule}); !errors.Is(err, bad) || !slices.Equal(d.steps, []string{"plan"}) {
 			t.Errorf("plan error: steps %q, %v", d.steps, err)
+		}
+	}
+}
+
+// A rootless container goes on without device rules its caller may not
+// set, and only then: another failure, or any failure of a container
+// that is not rootless, fails.
+func TestDeviceRulesDeniedRootless(t *testing.T) {
+	rules := &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true}}}
+	for _, tc := range []struct {
+		name     string
+		rootless bool
+		err      error
+		fails    bool
+	}{
+		{"rootless, denied", true, fmt.Errorf("load device filter: %w", unix.EPERM), false},
+		{"rootless, other failure", true, fmt.Errorf("load device filter: %w", unix.EINVAL), true},
+		{"not rootless, denied", false, fmt.Errorf("load device filter: %w", unix.EPERM), true},
+	} {
+		for name, set := range map[string]func(ResourceDriver, *specs.LinuxResources) error{"apply": ApplyResources, "update": UpdateResources} {
+			d := &stepDriver{rootless: tc.rootless, devicesErr: tc.err}
+			err := set(d, rules)
+			if (err != nil) != tc.fails || !slices.Equal(d.steps, []string{"plan", "devices 1", "write"}) != tc.fails {
+				t.Errorf("%s, %s: steps %q, error %v; want failure %v", tc.name, name, d.steps, err, tc.fails)
+			}
 		}
 	}
 }

@@ -208,6 +208,7 @@ func (cr *creation) record() error {
 	if err != nil {
 		return err
 	}
+	cgLoc.Rootless = o.Rootless
 	cr.cgLoc = cgLoc
 	cr.st.CgroupPath, cr.st.CgroupPaths = cgLoc.Path, cgLoc.Paths
 	cr.st.SystemdUnit, cr.st.SystemdSlice = cgLoc.Unit, cgLoc.Slice

@@ -17,6 +17,7 @@ import (
 
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/manager"
+	"github.com/oci-rt/oci-rt/cgroups/systemd"
 )
 
 // What the runtime touches on a container's behalf (its init, its cgroup,
@@ -92,10 +93,11 @@ func recordInit(st *State, pid int) error {
 	if err == nil {
 		st.InitPidNS, err = pidNamespace(pid)
 	}
-	if errors.Is(err, os.ErrPermission) && st.NoCgroup {
+	if errors.Is(err, os.ErrPermission) && (st.NoCgroup || os.Geteuid() != 0) {
 		// An unprivileged caller may not look into the namespaces of its
 		// init while that is not dumpable (until execve); the pid and
-		// its start time identify it then, as they do for runc.
+		// its start time identify it then, as they do for runc, with
+		// the cgroup where it has one.
 		st.InitPidNS, err = 0, nil
 	}
 	if err != nil {
@@ -140,8 +142,9 @@ func (c *Container) checkInit() error {
 		return fmt.Errorf("process %d is not the init of container %s (%s): refusing to touch it", st.InitPid, st.ID, why)
 	}
 	// Without a recorded namespace (see recordInit) the start time above
-	// is what tells the init from a later process of that pid.
-	if st.InitPidNS != 0 || !st.NoCgroup {
+	// is what tells the init from a later process of that pid, and for
+	// an unprivileged caller's container with a cgroup, that cgroup.
+	if st.InitPidNS != 0 || !st.NoCgroup && os.Geteuid() == 0 {
 		ns, err := pidNamespace(st.InitPid)
 		if err != nil {
 			return ErrNotRunning
@@ -306,7 +309,7 @@ func (c *Container) checkPlacement() error {
 	}
 	got := c.State.CgroupPath
 	if c.State.SystemdUnit != "" {
-		if want, ok := systemdPlacement(cgroupsPath, c.State.ID); ok && want == got {
+		if systemdPlaced(cgroupsPath, c.State.ID, got, systemd.UserManager()) {
 			return nil
 		}
 		return errors.New("not where the container's config places it")

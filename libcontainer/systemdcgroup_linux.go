@@ -1,7 +1,8 @@
 package libcontainer
 
 import (
-	"os"
+	"path"
+	"strings"
 
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/systemd"
@@ -16,7 +17,8 @@ func resolveCgroup(cgroupsPath, id, stateRoot string, useSystemd bool) (cgroups.
 	if !useSystemd {
 		return cgroups.Resolve(cgroupsPath, id, parent)
 	}
-	u, err := systemd.ParsePath(cgroupsPath, id, os.Geteuid() != 0)
+	rootless := systemd.UserManager()
+	u, err := systemd.ParsePath(cgroupsPath, id, rootless)
 	if err != nil {
 		return cgroups.Location{}, err
 	}
@@ -26,17 +28,33 @@ func resolveCgroup(cgroupsPath, id, stateRoot string, useSystemd bool) (cgroups.
 	if w := u.ParentMismatch(); w != "" {
 		Warn(w)
 	}
-	loc, err := cgroups.Resolve(u.CgroupPath(), id, parent)
+	cgroupPath := u.CgroupPath()
+	if rootless {
+		// The caller's own systemd, its user manager, places the unit
+		// below the cgroup it was delegated.
+		base, err := systemd.ManagerCgroup()
+		if err != nil {
+			return cgroups.Location{}, err
+		}
+		cgroupPath = path.Join(base, cgroupPath)
+	}
+	loc, err := cgroups.Resolve(cgroupPath, id, parent)
 	loc.Unit, loc.Slice = u.Name, u.Slice
 	return loc, err
 }
 
-// systemdPlacement is the cgroup path the systemd unit of a container's
-// cgroupsPath has, for a container recorded with the systemd driver.
-func systemdPlacement(cgroupsPath, id string) (string, bool) {
-	u, err := systemd.ParsePath(cgroupsPath, id, os.Geteuid() != 0)
+// systemdPlaced tells whether got, the recorded cgroup of a container
+// made with the systemd driver, is the cgroup of the unit its
+// cgroupsPath names. A user manager's units sit below the manager's own
+// cgroup, which only the manager knows: for a rootless caller the unit's
+// part must end got (it begins with "/", so it matches whole names).
+func systemdPlaced(cgroupsPath, id, got string, rootless bool) bool {
+	u, err := systemd.ParsePath(cgroupsPath, id, rootless)
 	if err != nil {
-		return "", false
+		return false
 	}
-	return u.CgroupPath(), true
+	if rootless {
+		return strings.HasSuffix(got, u.CgroupPath())
+	}
+	return got == u.CgroupPath()
 }

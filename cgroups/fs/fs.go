@@ -35,7 +35,16 @@ type Manager struct {
 	paths map[string]string
 	// mountpoints are where each controller's hierarchy is mounted.
 	mountpoints map[string]string
+	// rootless: see SetRootless.
+	rootless bool
 }
+
+// SetRootless marks the cgroup as a rootless container's (see
+// cgroups.Location.Rootless).
+func (m *Manager) SetRootless() { m.rootless = true }
+
+// Rootless tells whether SetRootless marked the cgroup.
+func (m *Manager) Rootless() bool { return m.rootless }
 
 // Load returns the manager of a cgroup recorded by its path in each
 // hierarchy (a cgroups.Location's Paths).

@@ -24,6 +24,8 @@ import (
 type Manager struct {
 	root string // mountpoint of the hierarchy
 	path string // canonical path within the hierarchy, starting with "/"
+	// rootless: see SetRootless.
+	rootless bool
 }
 
 // New returns a manager for path (as returned by ResolvePath) on the
@@ -47,6 +49,13 @@ func NewAt(root, path string) (*Manager, error) {
 	}
 	return &Manager{root: root, path: p}, nil
 }
+
+// SetRootless marks the cgroup as a rootless container's (see
+// cgroups.Location.Rootless).
+func (m *Manager) SetRootless() { m.rootless = true }
+
+// Rootless tells whether SetRootless marked the cgroup.
+func (m *Manager) Rootless() bool { return m.rootless }
 
 // Path is the cgroup's path within the hierarchy, as /proc/<pid>/cgroup shows it.
 func (m *Manager) Path() string { return m.path }

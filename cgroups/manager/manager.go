@@ -38,11 +38,17 @@ func loadFiles(loc cgroups.Location) (cgroups.Manager, error) {
 		if err != nil {
 			return nil, err
 		}
+		if loc.Rootless {
+			m.SetRootless()
+		}
 		return m, nil
 	}
 	m, err := fs2.New(loc.Path)
 	if err != nil {
 		return nil, err
+	}
+	if loc.Rootless {
+		m.SetRootless()
 	}
 	return m, nil
 }

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -77,15 +80,111 @@ func connect(ctx context.Context) (*sd.Conn, error) {
 	}
 	var conn *sd.Conn
 	var err error
-	if os.Geteuid() == 0 {
-		conn, err = sd.NewWithContext(ctx)
+	if UserManager() {
+		conn, err = userConnection(ctx)
 	} else {
-		conn, err = sd.NewUserConnectionContext(ctx)
+		conn, err = sd.NewWithContext(ctx)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("systemd cgroup manager: connect to systemd over D-Bus: %w", err)
 	}
 	return conn, nil
+}
+
+// UserManager tells whether the caller's systemd is a user's manager
+// (user@UID.service, reached over the session bus) rather than the
+// system's: the caller is not root, or is root only in a user namespace
+// and has a session bus, as the runtime under rootless Podman is (runc
+// asks the session bus for its owner there). Root of a user namespace
+// without a session bus is taken for a system container's root, whose
+// systemd is the system one.
+func UserManager() bool {
+	if os.Geteuid() != 0 {
+		return true
+	}
+	return cgroups.InUserNamespace() && hasSessionBus()
+}
+
+// hasSessionBus: a session bus address is known where the D-Bus library
+// looks for one, the environment or the socket in XDG_RUNTIME_DIR.
+func hasSessionBus() bool {
+	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") != "" {
+		return true
+	}
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		return false
+	}
+	fi, err := os.Stat(filepath.Join(dir, "bus"))
+	return err == nil && fi.Mode()&os.ModeSocket != 0
+}
+
+// userConnection connects to the user's systemd over the session bus: the
+// address in the environment, or the socket in XDG_RUNTIME_DIR that
+// systemd's user manager opens (the D-Bus library would try dbus-launch).
+// The bus checks the id the client claims against the peer credentials
+// it sees, the host's: in a user namespace (rootless Podman's) the
+// caller's euid is claimed as the host sees it.
+func userConnection(ctx context.Context) (*sd.Conn, error) {
+	addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS")
+	if addr == "" {
+		addr = "unix:path=" + filepath.Join(os.Getenv("XDG_RUNTIME_DIR"), "bus")
+	}
+	uidMap, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return nil, err
+	}
+	uid, err := hostID(string(uidMap), os.Geteuid())
+	if err != nil {
+		return nil, err
+	}
+	return sd.NewConnection(func() (*godbus.Conn, error) {
+		conn, err := godbus.Dial(addr, godbus.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if err := conn.Auth([]godbus.Auth{godbus.AuthExternal(strconv.Itoa(uid))}); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := conn.Hello(); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		return conn, nil
+	})
+}
+
+// hostID is id of this user namespace as the id map uidMap (the text of
+// /proc/self/uid_map) maps it to the parent namespace's ids.
+func hostID(uidMap string, id int) (int, error) {
+	for _, line := range strings.Split(uidMap, "\n") {
+		var inside, outside, size int
+		if n, _ := fmt.Sscan(line, &inside, &outside, &size); n == 3 && id >= inside && id-inside < size {
+			return outside + id - inside, nil
+		}
+	}
+	return 0, fmt.Errorf("uid %d is not mapped in this user namespace", id)
+}
+
+// ManagerCgroup is the cgroup of the systemd instance connect reaches. A
+// user manager (user@UID.service) runs in a cgroup the system manager
+// delegated to it, and its slices and units live below that cgroup: a
+// unit's CgroupPath is relative to it.
+func ManagerCgroup() (string, error) {
+	var cgroup string
+	err := withConn(func(_ context.Context, conn *sd.Conn) error {
+		v, err := conn.GetManagerProperty("ControlGroup")
+		if err != nil {
+			return fmt.Errorf("systemd manager's cgroup: %w", err)
+		}
+		// The property comes as a D-Bus variant's text, a quoted string.
+		if cgroup, err = strconv.Unquote(v); err != nil || !strings.HasPrefix(cgroup, "/") {
+			return fmt.Errorf("systemd manager's cgroup: unexpected value %s", v)
+		}
+		return nil
+	})
+	return cgroup, err
 }
 
 func withConn(f func(ctx context.Context, conn *sd.Conn) error) error {

@@ -205,9 +205,16 @@ type cmdResult struct {
 // runCmd runs a client command with a deadline, so a hung engine fails the
 // check instead of hanging the suite.
 func runCmd(timeout time.Duration, stdin string, name string, args ...string) cmdResult {
+	return runCmdAs(timeout, stdin, func(*exec.Cmd) {}, name, args...)
+}
+
+// runCmdAs is runCmd with cmd prepared by prepare, such as to run as
+// another user.
+func runCmdAs(timeout time.Duration, stdin string, prepare func(*exec.Cmd), name string, args ...string) cmdResult {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
+	prepare(cmd)
 	cmd.WaitDelay = 5 * time.Second
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)

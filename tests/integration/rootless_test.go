@@ -1,10 +1,11 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -12,68 +13,35 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/oci-rt/oci-rt/tests/testuser"
 )
 
-// rootlessUser is an unprivileged account made for one test, with a
-// directory of its own (readable by all, as a home would be) holding its
-// copy of the runtime, its bundle and its XDG_RUNTIME_DIR.
+// rootlessUser is an unprivileged account made for one test, whose
+// directory holds its copy of the runtime and its bundle.
 type rootlessUser struct {
-	name     string
-	uid, gid uint32
-	dir      string
+	*testuser.User
 }
 
-func (u *rootlessUser) xdgDir() string   { return filepath.Join(u.dir, "xdg") }
-func (u *rootlessUser) bundle() string   { return filepath.Join(u.dir, "bundle") }
-func (u *rootlessUser) binary() string   { return filepath.Join(u.dir, "oci-rt") }
-func (u *rootlessUser) stateDir() string { return filepath.Join(u.xdgDir(), "oci-rt") }
+func (u *rootlessUser) bundle() string   { return filepath.Join(u.Dir, "bundle") }
+func (u *rootlessUser) binary() string   { return filepath.Join(u.Dir, "oci-rt") }
+func (u *rootlessUser) stateDir() string { return filepath.Join(u.RuntimeDir, "oci-rt") }
 
-// newRootlessUser adds the account name (removing one an interrupted run
-// left) and removes it, with its directory, when the test ends.
+// newRootlessUser adds the account name for the test, with a copy of the
+// runtime and of the template bundle without its config.
 func newRootlessUser(t *testing.T, name string) *rootlessUser {
 	t.Helper()
-	_ = exec.Command("userdel", name).Run()
-	if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd %s: %v\n%s", name, err, out)
-	}
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", name).CombinedOutput(); err != nil {
-			t.Errorf("userdel %s: %v\n%s", name, err, out)
-		}
-	})
-	account, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uid, _ := strconv.Atoi(account.Uid)
-	gid, _ := strconv.Atoi(account.Gid)
-	dir, err := os.MkdirTemp("", "ocirt-"+name+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	u := &rootlessUser{name: name, uid: uint32(uid), gid: uint32(gid), dir: dir}
-	must(t, os.Chmod(dir, 0o755))
-	must(t, os.Mkdir(u.xdgDir(), 0o700))
-	for _, cp := range [][]string{{rtBinary, u.binary()}, {templateBundle, u.bundle()}} {
-		if out, err := exec.Command("cp", "-a", cp[0], cp[1]).CombinedOutput(); err != nil {
-			t.Fatalf("cp %s: %v\n%s", cp[0], err, out)
-		}
-	}
+	u := &rootlessUser{testuser.New(t, name, "")}
+	u.Copy(t, rtBinary, u.binary())
+	u.Copy(t, templateBundle, u.bundle())
 	must(t, os.Remove(filepath.Join(u.bundle(), "config.json")))
-	if out, err := exec.Command("chown", "-R", account.Uid+":"+account.Gid, dir).CombinedOutput(); err != nil {
-		t.Fatalf("chown: %v\n%s", err, out)
-	}
 	return u
 }
 
-// command is binary args... run as the user, in its bundle, with the
-// environment of its login session and stdin from /dev/null.
+// command is binary args... run as the user, in its bundle.
 func (u *rootlessUser) command(binary string, args ...string) *exec.Cmd {
-	cmd := exec.Command(binary, args...)
+	cmd := u.Command(binary, args...)
 	cmd.Dir = u.bundle()
-	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=" + u.dir, "USER=" + u.name, "XDG_RUNTIME_DIR=" + u.xdgDir()}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: u.uid, Gid: u.gid, Groups: []uint32{}}}
 	return cmd
 }
 
@@ -94,7 +62,7 @@ func (u *rootlessUser) run(t *testing.T, args ...string) Result {
 func (u *rootlessUser) writeRootlessSpec(t *testing.T, edits ...func(*specs.Spec)) {
 	t.Helper()
 	if out, err := u.command(u.binary(), "spec", "--rootless").CombinedOutput(); err != nil {
-		t.Fatalf("spec --rootless as %s: %v\n%s", u.name, err, out)
+		t.Fatalf("spec --rootless as %s: %v\n%s", u.Name, err, out)
 	}
 	editBundle(t, u.bundle(), append([]func(*specs.Spec){func(s *specs.Spec) { s.Process.Terminal = false }}, edits...)...)
 }
@@ -111,21 +79,21 @@ func TestRootlessUnprivilegedLifecycle(t *testing.T) {
 
 	// The default --root of a non-root caller.
 	if out, err := u.command(u.binary(), "list", "-q").CombinedOutput(); err != nil || len(out) != 0 {
-		t.Fatalf("list as %s: %v %q", u.name, err, out)
+		t.Fatalf("list as %s: %v %q", u.Name, err, out)
 	}
 	fi, err := os.Stat(u.stateDir())
 	if err != nil {
 		t.Fatalf("default state directory: %v", err)
 	}
-	if fi.Mode()&(os.ModePerm|os.ModeSticky) != 0o700|os.ModeSticky || fi.Sys().(*syscall.Stat_t).Uid != u.uid {
-		t.Errorf("%s: mode %v uid %d, want 0700 with the sticky bit, owned by %d", u.stateDir(), fi.Mode(), fi.Sys().(*syscall.Stat_t).Uid, u.uid)
+	if fi.Mode()&(os.ModePerm|os.ModeSticky) != 0o700|os.ModeSticky || fi.Sys().(*syscall.Stat_t).Uid != u.UID {
+		t.Errorf("%s: mode %v uid %d, want 0700 with the sticky bit, owned by %d", u.stateDir(), fi.Mode(), fi.Sys().(*syscall.Stat_t).Uid, u.UID)
 	}
 
 	runID := newID(t)
 	res := u.run(t, "run", "--bundle", u.bundle(), runID)
 	if fields := strings.Fields(res.Stdout); res.Code != 0 || len(fields) != 4 ||
-		fields[0] != "0" || fields[1] != strconv.Itoa(int(u.uid)) || fields[2] != "1" || fields[3] != "0" {
-		t.Fatalf("%s: want root in a user namespace mapping 0 to uid %d alone", res, u.uid)
+		fields[0] != "0" || fields[1] != strconv.Itoa(int(u.UID)) || fields[2] != "1" || fields[3] != "0" {
+		t.Fatalf("%s: want root in a user namespace mapping 0 to uid %d alone", res, u.UID)
 	}
 
 	editBundle(t, u.bundle(), withArgs("sleep", "1000"))
@@ -180,7 +148,7 @@ func TestRootlessLimitWithoutCgroupFails(t *testing.T) {
 	if entries, err := os.ReadDir(u.stateDir()); err != nil || len(entries) != 0 {
 		t.Errorf("state directory after the failed create: %v %v", entries, err)
 	}
-	runcRoot := filepath.Join(u.xdgDir(), "runc")
+	runcRoot := filepath.Join(u.RuntimeDir, "runc")
 	out, err := u.command("/usr/sbin/runc", "--root", runcRoot, "--rootless=true", "create", newID(t)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("runc --rootless=true create: %v %q; the comparison no longer holds", err, out)
@@ -208,7 +176,7 @@ func TestRootlessUsersIsolated(t *testing.T) {
 	}
 	// With every directory on the way open to others, the ownership
 	// check still refuses the store.
-	must(t, os.Chmod(owner.xdgDir(), 0o755))
+	must(t, os.Chmod(owner.RuntimeDir, 0o755))
 	must(t, os.Chmod(owner.stateDir(), 0o755))
 	for _, args := range [][]string{{"list"}, {"state", id}, {"kill", id, "KILL"}, {"delete", "--force", id}} {
 		checkFailure(t, intruder(args...), "not by the caller")
@@ -223,28 +191,6 @@ func TestRootlessUsersIsolated(t *testing.T) {
 	}
 }
 
-// subordinateStart is the first id of name's range in /etc/subuid or
-// /etc/subgid (useradd gives a new user one of SUB_UID_COUNT ids).
-func subordinateStart(t *testing.T, file, name string) uint32 {
-	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		fields := strings.Split(line, ":")
-		if len(fields) == 3 && fields[0] == name {
-			start, err := strconv.ParseUint(fields[1], 10, 32)
-			if err != nil {
-				t.Fatalf("%s: %q: %v", file, line, err)
-			}
-			return uint32(start)
-		}
-	}
-	t.Fatalf("%s has no range for %s (SUB_UID_COUNT in /etc/login.defs)", file, name)
-	return 0
-}
-
 // Maps beyond the user's own id go through newuidmap and newgidmap, which
 // grant the user's subordinate ranges: the process runs as a mapped
 // non-root id, and setgroups stays allowed, as with runc.
@@ -253,8 +199,8 @@ func TestRootlessSubordinateRanges(t *testing.T) {
 		t.Fatal("newuidmap missing: install the uidmap package (tests/install-deps.sh)")
 	}
 	u := newRootlessUser(t, "ocirt-rl1")
-	subUID := subordinateStart(t, "/etc/subuid", u.name)
-	subGID := subordinateStart(t, "/etc/subgid", u.name)
+	subUID := u.SubordinateStart(t, "/etc/subuid")
+	subGID := u.SubordinateStart(t, "/etc/subgid")
 	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g"),
 		func(s *specs.Spec) {
 			s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: subUID, Size: 65536})
@@ -263,8 +209,8 @@ func TestRootlessSubordinateRanges(t *testing.T) {
 		})
 	res := u.run(t, "run", "--bundle", u.bundle(), newID(t))
 	want := strings.Join([]string{
-		"0", strconv.Itoa(int(u.uid)), "1", "1", strconv.Itoa(int(subUID)), "65536",
-		"0", strconv.Itoa(int(u.gid)), "1", "1", strconv.Itoa(int(subGID)), "65536",
+		"0", strconv.Itoa(int(u.UID)), "1", "1", strconv.Itoa(int(subUID)), "65536",
+		"0", strconv.Itoa(int(u.GID)), "1", "1", strconv.Itoa(int(subGID)), "65536",
 		"allow", "1000", "1000",
 	}, " ")
 	if res.Code != 0 || strings.Join(strings.Fields(res.Stdout), " ") != want {
@@ -284,9 +230,9 @@ func TestRootlessSubordinateRanges(t *testing.T) {
 // user: /dev/kmsg is not readable, but it is the host's node).
 func TestRootlessBindsAndDevices(t *testing.T) {
 	u := newRootlessUser(t, "ocirt-rl1")
-	own := filepath.Join(u.dir, "note")
+	own := filepath.Join(u.Dir, "note")
 	must(t, os.WriteFile(own, []byte("mine\n"), 0o600))
-	must(t, os.Chown(own, int(u.uid), int(u.gid)))
+	must(t, os.Chown(own, int(u.UID), int(u.GID)))
 	major, minor, mode := int64(1), int64(11), os.FileMode(0o644)
 	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /note; stat -c '%t:%T' /dev/kmsg"), func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/note", Type: "bind", Source: own, Options: []string{"bind", "ro"}})
@@ -307,8 +253,66 @@ func TestRootlessBindsAndDevices(t *testing.T) {
 		}
 	})
 	checkFailure(t, u.run(t, "run", "--bundle", u.bundle(), newID(t)), "mount sysfs on /sys")
-	out, err := u.command("/usr/sbin/runc", "--root", filepath.Join(u.xdgDir(), "runc"), "run", newID(t)).CombinedOutput()
+	out, err := u.command("/usr/sbin/runc", "--root", filepath.Join(u.RuntimeDir, "runc"), "run", newID(t)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "operation not permitted") {
 		t.Errorf("runc run with a sysfs mount: %v %q; the comparison no longer holds", err, out)
+	}
+}
+
+// runc is `runc --rootless=true --root <beside the user's oci-rt root>
+// args...` as the user, the comparison for oci-rt's rootless behaviour.
+func (u *rootlessUser) runc(t *testing.T, args ...string) Result {
+	t.Helper()
+	root := filepath.Join(u.RuntimeDir, "runc")
+	return u.runtime(t).RunCmd(u.command("/usr/sbin/runc", append([]string{"--root", root, "--rootless=true"}, args...)...))
+}
+
+// A container without a cgroup has no counters: events --stats prints
+// them all as zero in runc's shape, as runc does, rather than failing.
+// The stream of events fails for both runtimes, there being no OOM
+// notification to watch. runc's stats also carry cpuset, intel_rdt and
+// network_interfaces, which oci-rt's stats never print, with or without
+// a cgroup: the comparison leaves those out.
+func TestRootlessEventsWithoutCgroup(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	u.writeRootlessSpec(t, withArgs("sleep", "1000"))
+	id := newID(t)
+	if res := u.run(t, "run", "--detach", "--bundle", u.bundle(), id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { u.run(t, "delete", "--force", id) })
+	if res := u.runc(t, "run", "--detach", "--bundle", u.bundle(), id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { u.runc(t, "delete", "--force", id) })
+
+	statsData := func(res Result) map[string]any {
+		t.Helper()
+		var ev struct {
+			Type string         `json:"type"`
+			ID   string         `json:"id"`
+			Data map[string]any `json:"data"`
+		}
+		if err := json.Unmarshal([]byte(res.Stdout), &ev); res.Code != 0 || err != nil || ev.Type != "stats" || ev.ID != id {
+			t.Fatalf("%s: want one stats event for %s (%v)", res, id, err)
+		}
+		return ev.Data
+	}
+	got := statsData(u.run(t, "events", "--stats", id))
+	want := statsData(u.runc(t, "events", "--stats", id))
+	for _, onlyRunc := range []string{"cpuset", "intel_rdt", "network_interfaces"} {
+		delete(want, onlyRunc)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("events --stats without a cgroup:\n oci-rt: %v\n runc:   %v", got, want)
+	}
+
+	for name, res := range map[string]Result{
+		"oci-rt": u.run(t, "events", "--interval", "100ms", id),
+		"runc":   u.runc(t, "events", "--interval", "100ms", id),
+	} {
+		if res.Code == 0 || res.Stdout != "" {
+			t.Errorf("%s %s: want a failure and no event", name, res)
+		}
 	}
 }
