@@ -14,6 +14,10 @@
 //                   frame back once the parent wrote the maps),
 //                   {"type":"pid","pid":N} naming the process that goes on
 //                   into Go, or {"type":"error","message":"..."}.
+// A bootstrap with an exec plan (plan.c) goes on with the plan after the
+// pid message instead: {"type":"ready"} at its release step, a one-byte
+// frame back, and {"type":"planerror","step":N,"errno":E} for a failed
+// step.
 // At the end of an exec, ocirt_spawn_and_exit (below) sends the exec'd
 // process's {"type":"pid","pid":N} or {"type":"spawnerror","step":S,
 // "errno":E} on the same socket.
@@ -39,6 +43,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "spawn.h"
 
 #ifndef CLONE_NEWTIME
@@ -52,6 +57,7 @@ enum {
 	BOOT_FORK = 4, // uint32: 1 when the process must fork to enter a pid namespace
 	BOOT_CGROUP_PROCS = 5, // uint32: fd of the container's cgroup.procs, entered before the cgroup namespace is created
 	BOOT_PROCFS = 6, // uint32 pid namespace fd, uint32 first target fd, uint32 count: procfs contexts of that namespace
+	BOOT_PLAN = 7, // an exec plan (plan.h) to carry out instead of going on into Go
 };
 
 #ifndef SYS_close_range
@@ -176,6 +182,10 @@ struct bootstrap {
 	// procfs: count procfs contexts of the pid namespace at fd pidns,
 	// placed at fds first .. first+count-1 (0 count: none).
 	uint32_t procfs_pidns, procfs_first, procfs_count;
+	// plan, when not NULL, is an exec plan of plan_len bytes (within the
+	// bootstrap buffer).
+	const char *plan;
+	uint32_t plan_len;
 };
 
 static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
@@ -219,6 +229,10 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			memcpy(&b->procfs_pidns, data, 4);
 			memcpy(&b->procfs_first, data + 4, 4);
 			memcpy(&b->procfs_count, data + 8, 4);
+			break;
+		case BOOT_PLAN:
+			b->plan = data;
+			b->plan_len = rlen;
 			break;
 		case BOOT_TIME_OFFSETS:
 			if (rlen >= sizeof(b->time_offsets))
@@ -516,7 +530,8 @@ __attribute__((constructor)) static void nsenter(void)
 		_exit(1);
 	b.cgroup_procs_fd = -1;
 	parse_bootstrap(buf, len, &b);
-	free(buf);
+	if (b.plan == NULL)
+		free(buf);
 	if (b.cgroup_procs_fd != -1 && b.cgroup_procs_fd < 3)
 		failx("nsenter: bad cgroup.procs fd %d", b.cgroup_procs_fd);
 
@@ -547,6 +562,8 @@ __attribute__((constructor)) static void nsenter(void)
 		send_pid_message("pid", getpid());
 		if (b.cgroup_procs_fd >= 0)
 			wait_for_ack();
+		if (b.plan != NULL)
+			ocirt_run_plan(b.plan, b.plan_len, sync_fd);
 		return;
 	}
 	// CLONE_PARENT makes the child a child of the runtime itself, which

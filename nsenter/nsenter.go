@@ -33,6 +33,7 @@ const (
 	recFork        = 4
 	recCgroupProcs = 5
 	recProcfs      = 6
+	recPlan        = 7
 )
 
 // NSPath is an existing namespace to join.
@@ -61,6 +62,10 @@ type Bootstrap struct {
 	// Procfs, when its Count is not 0, asks for procfs contexts of a pid
 	// namespace the process does not enter (see nsenter.c).
 	Procfs ProcfsRequest
+	// Plan, when set, is an exec plan (see Plan) that the stage carries
+	// out once it has joined the namespaces and sent its pid, instead of
+	// going on into Go. It needs a process that does not fork.
+	Plan *Plan
 }
 
 // ProcfsRequest asks the stage for Count fsopen("proc") contexts of the
@@ -98,6 +103,9 @@ func (b *Bootstrap) Encode() []byte {
 	if p := b.Procfs; p.Count > 0 {
 		data := append(u32(uint32(p.PidNSFD)), u32(uint32(p.First))...)
 		record(recProcfs, append(data, u32(uint32(p.Count))...))
+	}
+	if b.Plan != nil {
+		record(recPlan, b.Plan.Encode())
 	}
 	return out
 }
