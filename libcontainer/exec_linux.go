@@ -146,14 +146,9 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	}
 	defer procfs.Close()
 	req.config.ProcfsFD = req.addFile(procfs)
-	var plan *nsenter.Plan
-	if who != nil {
-		if plan, err = execPlan(spec, who, req, req.config.ExecPidNSFD, req.config.ProcfsFD); err != nil {
-			return 0, err
-		}
-		req.bootstrap.Plan = plan
-		debugf("exec %s: plan of %s", c.State.ID, plan)
-	} else {
+	if who == nil {
+		// Only the Go init writes debug records; a plan's steps run in
+		// C, and a failed one comes back as its error.
 		req.passLog()
 	}
 	if hostRoot != nil {
@@ -167,6 +162,14 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		if err != nil {
 			return 0, err
 		}
+	}
+	var plan *nsenter.Plan
+	if who != nil {
+		if plan, err = execPlan(spec, who, req, req.config.ExecPidNSFD, req.config.ProcfsFD); err != nil {
+			return 0, err
+		}
+		req.bootstrap.Plan = plan
+		debugf("exec %s: plan of %s", c.State.ID, plan)
 	}
 
 	debugf("exec %s: joining the namespaces of init %d", c.State.ID, c.State.InitPid)

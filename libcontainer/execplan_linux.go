@@ -36,8 +36,6 @@ func planFallback(spec *specs.Spec, hostRoot *os.File) string {
 		return "the plan is turned off by a test hook"
 	case os.Geteuid() != 0:
 		return "the runtime is unprivileged"
-	case p.Terminal:
-		return "the process has a terminal"
 	case spec.Linux.Seccomp != nil && seccomp.UsesNotify(spec.Linux.Seccomp):
 		return "the seccomp profile hands a listener to an agent"
 	case hostRoot != nil:
@@ -83,6 +81,13 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 	if pidnsFD != 0 {
 		plan.SetnsChildren(pidnsFD, unix.CLONE_NEWPID, "join the container's pid namespace")
 	}
+	if p.Terminal {
+		var rows, cols uint16
+		if size := p.ConsoleSize; size != nil {
+			rows, cols = uint16(size.Height), uint16(size.Width)
+		}
+		plan.Console(req.config.ConsoleSocketFD, rows, cols)
+	}
 	if pers := spec.Linux.Personality; pers != nil {
 		value, err := proc.PersonalityValue(pers)
 		if err != nil {
@@ -94,7 +99,8 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 		return nil, err
 	}
 	for fd, f := range req.stdio {
-		if f != nil && !isDevNull(f) {
+		// With a terminal, stdio is the pty by now.
+		if p.Terminal || (f != nil && !isDevNull(f)) {
 			plan.ChownStdio(fd, who.id.UID)
 		}
 	}
@@ -147,7 +153,7 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 	if filter != nil {
 		instructions, flags = filter.Instructions(), uint32(filter.Flags())
 	}
-	if err := plan.Spawn(p.Args, env, 3+req.config.PreserveFDs, instructions, flags); err != nil {
+	if err := plan.Spawn(p.Args, env, 3+req.config.PreserveFDs, p.Terminal, instructions, flags); err != nil {
 		return nil, err
 	}
 	return plan, nil

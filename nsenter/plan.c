@@ -11,11 +11,15 @@
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
+#include <termios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -264,12 +268,62 @@ static int set_caps(struct cursor *c, const struct plan_state *st)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+// open_console opens a pty in the container's devpts, hands the master to
+// the console socket and makes the slave stdio. The slave is reached
+// through the master, never by a path the container could have planted.
+static int open_console(int sock, unsigned short rows, unsigned short cols)
+{
+	struct stat sb;
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), slave = -1, unlock = 0, rc = -1;
+	if (master < 0)
+		return -1;
+	if (fstat(master, &sb) < 0 || !S_ISCHR(sb.st_mode) || sb.st_rdev != makedev(5, 2)) {
+		errno = ENODEV;
+		goto out;
+	}
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		goto out;
+	// The argument is the slave's open flags: O_RDWR, or the process
+	// could not write to its terminal.
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		goto out;
+	if (rows != 0 || cols != 0) {
+		struct winsize ws = {.ws_row = rows, .ws_col = cols};
+		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
+			goto out;
+	}
+	char name[] = "/dev/ptmx", control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name) - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(sock, &msg, 0) < 0)
+		goto out;
+	for (int fd = 0; fd < 3; fd++)
+		if (dup3(slave, fd, 0) < 0)
+			goto out;
+	rc = 0;
+out:;
+	int err = errno;
+	close(master);
+	if (slave >= 0)
+		close(slave);
+	close(sock);
+	errno = err;
+	return rc;
+}
+
 __attribute__((noreturn)) static void spawn(struct cursor *c, struct plan_state *st)
 {
 	struct ocirt_spawn s;
 	uint32_t flags;
 	memset(&s, 0, sizeof(s));
 	s.close_from = (int)get_u32(st, c);
+	s.ctty = (int)get_u32(st, c);
 	s.filter = get_filter(st, c, &flags);
 	s.seccomp_flags = flags;
 	s.argv = get_list(st, c);
@@ -365,6 +419,11 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 	case OCIRT_PLAN_UMASK:
 		umask((mode_t)get_u32(st, c));
 		return 0;
+	case OCIRT_PLAN_CONSOLE: {
+		int sock = (int)get_u32(st, c);
+		unsigned short rows = (unsigned short)get_u32(st, c);
+		return open_console(sock, rows, (unsigned short)get_u32(st, c));
+	}
 	case OCIRT_PLAN_SPAWN:
 		spawn(c, st);
 	}

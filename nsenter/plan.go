@@ -68,6 +68,7 @@ const (
 	opCapset        = 19
 	opUmask         = 20
 	opSpawn         = 21
+	opConsole       = 22
 )
 
 // PlanErrorType is the Reply type of a failed step: Step is its index,
@@ -259,15 +260,28 @@ func (p *Plan) Capset(effective, permitted, inheritable uint64, what string) {
 // Umask sets the file mode creation mask.
 func (p *Plan) Umask(mask uint32) { p.add(opUmask, "umask", u32s(mask)) }
 
+// Console opens a pty in the container's devpts (its /dev/ptmx, which
+// must be a pty multiplexer, else ENODEV), sets its size when rows or
+// cols are not 0, sends the master to the console socket at socketFD and
+// makes the slave, reached through the master (TIOCGPTPEER), stdio.
+func (p *Plan) Console(socketFD int, rows, cols uint16) {
+	p.add(opConsole, "set up the pty", u32s(uint32(socketFD), uint32(rows), uint32(cols)))
+}
+
 // Spawn ends the plan: it starts the program FindProgram chose with argv
 // and env, as nsenter.SpawnAndExit does (every fd from closeFrom on is
-// the runtime's; filter, when not empty, goes in right before execve),
-// and reports the outcome the same way.
-func (p *Plan) Spawn(argv, env []string, closeFrom int, filter []unix.SockFilter, seccompFlags uint32) error {
+// the runtime's; filter, when not empty, goes in right before execve;
+// with controllingTerminal stdin, a terminal, becomes the process's
+// controlling terminal), and reports the outcome the same way.
+func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool, filter []unix.SockFilter, seccompFlags uint32) error {
 	if len(filter) > 0xffff {
 		return fmt.Errorf("seccomp filter of %d instructions is too long", len(filter))
 	}
-	b := u32s(uint32(closeFrom))
+	ctty := uint32(0)
+	if controllingTerminal {
+		ctty = 1
+	}
+	b := u32s(uint32(closeFrom), ctty)
 	b = append(b, seccompData(filter, seccompFlags)...)
 	b = stringList(b, argv)
 	b = stringList(b, env)

@@ -30,7 +30,8 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_SETRESUID = 18, // uint32 uid
 	OCIRT_PLAN_CAPSET = 19, // uint64 effective, permitted, inheritable
 	OCIRT_PLAN_UMASK = 20, // uint32 mask
-	OCIRT_PLAN_SPAWN = 21, // uint32 close_from, seccomp as above, argv list, env list
+	OCIRT_PLAN_SPAWN = 21, // uint32 close_from, uint32 ctty, seccomp as above, argv list, env list
+	OCIRT_PLAN_CONSOLE = 22, // uint32 console socket fd, uint32 rows, uint32 cols
 };
 
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on

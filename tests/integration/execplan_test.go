@@ -2,10 +2,14 @@ package integration
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -22,11 +26,13 @@ import (
 const execPlanProbe = `grep -E '^(Uid|Gid|Groups|Cap|Seccomp|NoNewPrivs)' /proc/self/status
 cat /proc/self/limits; pwd; umask; env | sort; cat /proc/self/cgroup
 cat /proc/self/oom_score_adj; cut -d' ' -f18,19,41 /proc/self/stat
-cat /proc/self/personality; hostname; readlink /proc/self/ns/*; ls /proc/self/fd`
+cat /proc/self/personality; hostname; for ns in /proc/self/ns/*; do readlink $ns; done; ls /proc/self/fd`
 
 // execBothWays runs the process p in container id through the plan and
 // through the Go path and returns what each printed; each run must have
-// taken the path it names (shown by its --debug log).
+// taken the path it names (shown by its --debug log). A process with a
+// terminal runs detached and prints into the pty it sends to a console
+// socket.
 func execBothWays(t *testing.T, r *Runtime, id string, p *specs.Process) (plan, goPath string) {
 	t.Helper()
 	data, err := json.Marshal(p)
@@ -35,10 +41,25 @@ func execBothWays(t *testing.T, r *Runtime, id string, p *specs.Process) (plan, 
 	noErr(t, os.WriteFile(file, data, 0o644))
 	run := func(forceGo bool) string {
 		t.Helper()
-		logFile := filepath.Join(t.TempDir(), "log")
-		cmd := r.Command("--debug", "--log", logFile, "exec", "--process", file, id)
+		dir := t.TempDir()
+		logFile := filepath.Join(dir, "log")
+		args := []string{"--debug", "--log", logFile, "exec", "--process", file}
+		var listener *net.UnixListener
+		if p.Terminal {
+			sock, pidFile := filepath.Join(dir, "console.sock"), filepath.Join(dir, "pid")
+			listener, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+			noErr(t, err)
+			defer listener.Close()
+			args = append(args, "--detach", "--console-socket", sock, "--pid-file", pidFile)
+		}
+		cmd := r.Command(append(args, id)...)
 		if forceGo {
 			cmd.Env = append(os.Environ(), "OCIRT_TEST_EXEC_GO_PATH=1")
+		}
+		var master *os.File
+		received := make(chan struct{})
+		if listener != nil {
+			go func() { defer close(received); master = receiveConsole(t, listener) }()
 		}
 		res := r.RunCmd(cmd)
 		if res.Code != 0 {
@@ -48,7 +69,18 @@ func execBothWays(t *testing.T, r *Runtime, id string, p *specs.Process) (plan, 
 		if took := strings.Contains(log, "exec "+id+": plan of "); took == forceGo {
 			t.Fatalf("exec (Go path forced: %v) took the other path; log:\n%s", forceGo, log)
 		}
-		return res.Stdout
+		if listener == nil {
+			return res.Stdout
+		}
+		<-received
+		defer master.Close()
+		exited := adopt(t, readPidFile(t, filepath.Join(dir, "pid")))
+		_ = master.SetReadDeadline(time.Now().Add(10 * time.Second))
+		out, _ := io.ReadAll(master) // ends in EIO once the process has gone
+		<-exited
+		// Each exec gets a pty of its own, which ends lines in CR LF.
+		text := strings.ReplaceAll(string(out), "\r\n", "\n")
+		return regexp.MustCompile(`/dev/pts/[0-9]+`).ReplaceAllString(text, "/dev/pts/N")
 	}
 	return run(false), run(true)
 }
@@ -75,9 +107,20 @@ func probeProcess(user specs.User, caps []string, nnp bool) *specs.Process {
 	return p
 }
 
+// withProbeTerminal gives p a terminal of a set size and has it print
+// what it sees of the terminal too: its name, size, owner, and whether
+// it is the process's controlling terminal.
+func withProbeTerminal(p *specs.Process) *specs.Process {
+	p.Terminal = true
+	p.ConsoleSize = &specs.Box{Height: 37, Width: 91}
+	p.Args[2] += "; tty; stty size; stat -L -c '%u %g' /proc/self/fd/0; (: </dev/tty) && echo has a controlling tty"
+	return p
+}
+
 // TestExecPlanMatchesGoPath: for a root and a non-root process with
 // capabilities, with and without a user namespace, with a seccomp filter
-// installed early (no no_new_privs) and late (with it), the plan and the
+// installed early (no no_new_privs) and late (with it), with and without
+// a terminal, the plan and the
 // Go path give the process the same ids, groups, capabilities, seccomp
 // and no_new_privs state, rlimits, cwd, umask, env, cgroups,
 // oom_score_adj, scheduling, personality, hostname, namespaces and fds.
@@ -96,6 +139,8 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 		{"userns non-root with caps", []func(*specs.Spec){withAllNamespaces, withMkdirDenied},
 			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, netCaps, true)},
 		{"named user", nil, probeProcess(specs.User{Username: "root"}, nil, false)},
+		{"terminal", nil, withProbeTerminal(probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false))},
+		{"userns terminal", []func(*specs.Spec){withAllNamespaces}, withProbeTerminal(probeProcess(specs.User{}, nil, true))},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,7 +153,11 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 			if plan != goPath {
 				t.Errorf("the plan gave the process\n%s\nthe Go path\n%s", plan, goPath)
 			}
-			for _, want := range []string{"Seccomp:", "Max open files            512                  1024", "/etc\n", "FOO=baz", "123\n"} {
+			wants := []string{"Seccomp:", "Max open files            512                  1024", "/etc\n", "FOO=baz", "123\n", "pid:["}
+			if tc.proc.Terminal {
+				wants = append(wants, "/dev/pts/N\n37 91\n", "has a controlling tty")
+			}
+			for _, want := range wants {
 				if !strings.Contains(plan, want) {
 					t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
 				}
