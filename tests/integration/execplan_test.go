@@ -185,3 +185,27 @@ func TestExecPlanErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestExecPlanFallsBackToGo: what the plan does not cover goes through the
+// Go exec init, and --debug says why: here an AppArmor profile, which
+// this host cannot apply, so the Go path's own refusal is what the user
+// sees.
+func TestExecPlanFallsBackToGo(t *testing.T) {
+	r := newRuntime(t)
+	c := runningContainer(t, r)
+	logFile := filepath.Join(t.TempDir(), "log")
+	res := r.Run("--debug", "--log", logFile, "exec", "--apparmor", "some-profile", c.ID, "true")
+	log := readFile(t, logFile)
+	if !strings.Contains(log, "the Go path sets the process up: the process has an LSM label") {
+		t.Errorf("the debug log does not say why the plan was not used:\n%s", log)
+	}
+	if strings.Contains(log, "plan of ") {
+		t.Errorf("the exec used a plan although it has an LSM label:\n%s", log)
+	}
+	if _, err := os.Stat("/sys/module/apparmor"); err == nil {
+		return // the profile may exist here: nothing more to assert
+	}
+	if want := "exec failed: apparmor profile some-profile requested but AppArmor is not enabled"; res.Code != 255 || !strings.Contains(log, want) {
+		t.Errorf("%s: want exit 255 and %q", res, want)
+	}
+}
