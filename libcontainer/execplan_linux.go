@@ -30,7 +30,6 @@ import (
 // planFallback says why this exec needs the Go path, or "" when the plan
 // covers it.
 func planFallback(spec *specs.Spec, hostRoot *os.File) string {
-	p := spec.Process
 	switch {
 	case execPlanDisabled():
 		return "the plan is turned off by a test hook"
@@ -42,8 +41,6 @@ func planFallback(spec *specs.Spec, hostRoot *os.File) string {
 		return "the container has no mount namespace of its own"
 	case spec.Linux.MemoryPolicy != nil:
 		return "the config sets a memory policy"
-	case p.ApparmorProfile != "" || p.SelinuxLabel != "":
-		return "the process has an LSM label"
 	}
 	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/nsenter"
@@ -17,9 +18,8 @@ import (
 // with the same arguments, as PrepareProcess and SwitchIdentity; the
 // exec differential test holds the two to the same result.
 
-// PlanPrepare adds what PrepareProcess does, less the LSM labels, which
-// the plan does not cover. procfsFD is a private procfs handle in the
-// process.
+// PlanPrepare adds what PrepareProcess does. procfsFD is a private
+// procfs handle in the process, of the pid namespace it lives in.
 func PlanPrepare(plan *nsenter.Plan, p *specs.Process, procfsFD int) error {
 	for _, r := range p.Rlimits {
 		if _, err := RlimitResource(r.Type); err != nil {
@@ -54,7 +54,30 @@ func PlanPrepare(plan *nsenter.Plan, p *specs.Process, procfsFD int) error {
 		}
 		plan.Affinity(set, fmt.Sprintf("execCPUAffinity.initial: set CPU affinity %q", a.Initial))
 	}
+	if err := planLSMLabels(plan, p, procfsFD); err != nil {
+		return err
+	}
 	plan.SessionKeyring()
+	return nil
+}
+
+// planLSMLabels adds what applyLSMLabels does: the labels the kernel
+// gives the process at execve, written to the attribute files of the
+// process's own thread.
+func planLSMLabels(plan *nsenter.Plan, p *specs.Process, procfsFD int) error {
+	if profile := p.ApparmorProfile; profile != "" {
+		attr, err := appArmorExecAttr()
+		if err != nil {
+			return fmt.Errorf("apparmor profile %s requested but AppArmor is not enabled", profile)
+		}
+		plan.WriteAt(procfsFD, "thread-self/"+attr, "exec "+profile, "set apparmor profile "+profile)
+	}
+	if label := p.SelinuxLabel; label != "" {
+		if !selinux.GetEnabled() {
+			return ErrSELinuxDisabled
+		}
+		plan.WriteAt(procfsFD, "thread-self/attr/exec", label, fmt.Sprintf("set SELinux label %q", label))
+	}
 	return nil
 }
 

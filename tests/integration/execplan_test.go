@@ -187,25 +187,37 @@ func TestExecPlanErrors(t *testing.T) {
 }
 
 // TestExecPlanFallsBackToGo: what the plan does not cover goes through the
-// Go exec init, and --debug says why: here an AppArmor profile, which
-// this host cannot apply, so the Go path's own refusal is what the user
-// sees.
+// Go exec init, and --debug says why: here a memory policy. The process
+// still gets it.
 func TestExecPlanFallsBackToGo(t *testing.T) {
 	r := newRuntime(t)
-	c := runningContainer(t, r)
+	c := runningContainer(t, r, func(s *specs.Spec) {
+		s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"}
+	})
 	logFile := filepath.Join(t.TempDir(), "log")
-	res := r.Run("--debug", "--log", logFile, "exec", "--apparmor", "some-profile", c.ID, "true")
+	res := r.Run("--debug", "--log", logFile, "exec", c.ID, "grep", "-m1", "bind", "/proc/self/numa_maps")
 	log := readFile(t, logFile)
-	if !strings.Contains(log, "the Go path sets the process up: the process has an LSM label") {
+	if !strings.Contains(log, "the Go path sets the process up: the config sets a memory policy") {
 		t.Errorf("the debug log does not say why the plan was not used:\n%s", log)
 	}
 	if strings.Contains(log, "plan of ") {
-		t.Errorf("the exec used a plan although it has an LSM label:\n%s", log)
+		t.Errorf("the exec used a plan although the config sets a memory policy:\n%s", log)
 	}
+	if res.Code != 0 || !strings.Contains(res.Stdout, "bind:0") {
+		t.Errorf("%s: want the process bound to node 0", res)
+	}
+}
+
+// TestExecPlanRefusesAnUnavailableLSM: an LSM label the host cannot apply
+// is refused before any process starts, in the Go path's words.
+func TestExecPlanRefusesAnUnavailableLSM(t *testing.T) {
 	if _, err := os.Stat("/sys/module/apparmor"); err == nil {
-		return // the profile may exist here: nothing more to assert
+		t.Skip("this host has AppArmor: the refusal cannot be provoked")
 	}
-	if want := "exec failed: apparmor profile some-profile requested but AppArmor is not enabled"; res.Code != 255 || !strings.Contains(log, want) {
+	r := newRuntime(t)
+	c := runningContainer(t, r)
+	res := r.Run("exec", "--apparmor", "some-profile", c.ID, "true")
+	if want := "exec failed: apparmor profile some-profile requested but AppArmor is not enabled"; res.Code != 255 || errorMessage(res.Stderr) != want {
 		t.Errorf("%s: want exit 255 and %q", res, want)
 	}
 }
