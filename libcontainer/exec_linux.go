@@ -184,7 +184,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 	if plan != nil {
-		err = waitForPlanRelease(p, plan, cg)
+		err = c.waitForPlanRelease(p, plan, spec, cg)
 	} else {
 		err = sendExecConfig(c, p, &req.config, cg)
 	}

@@ -35,8 +35,6 @@ func planFallback(spec *specs.Spec, hostRoot *os.File) string {
 		return "the plan is turned off by a test hook"
 	case os.Geteuid() != 0:
 		return "the runtime is unprivileged"
-	case spec.Linux.Seccomp != nil && seccomp.UsesNotify(spec.Linux.Seccomp):
-		return "the seccomp profile hands a listener to an agent"
 	case hostRoot != nil:
 		return "the container has no mount namespace of its own"
 	case spec.Linux.MemoryPolicy != nil:
@@ -131,6 +129,11 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 	if err != nil {
 		return nil, err
 	}
+	if filter != nil && seccomp.UsesNotify(spec.Linux.Seccomp) {
+		// The agent must have the listener before the process runs.
+		plan.SeccompListener(filter.Instructions(), uint32(filter.Flags()))
+		filter = nil
+	}
 	plan.Release()
 	// As in the Go path: without no_new_privs the filter can only go in
 	// while the process still has CAP_SYS_ADMIN; with it, right before
@@ -162,23 +165,31 @@ func isDevNull(f *os.File) bool {
 }
 
 // waitForPlanRelease waits until the plan has set the process up to its
-// release step.
-func waitForPlanRelease(init *child, plan *nsenter.Plan, cg cgroups.Manager) error {
-	rep, err := init.conn.recv()
-	if errors.Is(err, errPeerGone) {
-		return diedError(init.pid, cg, "exec")
-	}
-	if err != nil {
+// release step, passing a seccomp listener on to the agent on the way.
+func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *specs.Spec, cg cgroups.Manager) error {
+	for {
+		rep, err := init.conn.recv()
+		if errors.Is(err, errPeerGone) {
+			return diedError(init.pid, cg, "exec")
+		}
+		if err != nil {
+			killAndReap(init.pid)
+			return err
+		}
+		switch rep.Type {
+		case nsenter.PlanErrorType:
+			killAndReap(init.pid)
+			return plan.Err(rep)
+		case msgNotify:
+			if err := c.forwardSeccompListener(init, spec); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+			continue
+		case nsenter.PlanReadyType:
+			return init.joinCgroup(cg)
+		}
 		killAndReap(init.pid)
-		return err
+		return fmt.Errorf("sync: unexpected %q from the exec process", rep.Type)
 	}
-	switch rep.Type {
-	case nsenter.PlanErrorType:
-		killAndReap(init.pid)
-		return plan.Err(rep)
-	case nsenter.PlanReadyType:
-		return init.joinCgroup(cg)
-	}
-	killAndReap(init.pid)
-	return fmt.Errorf("sync: unexpected %q from the exec process", rep.Type)
 }

@@ -238,6 +238,29 @@ static const char *find_program(char **candidates)
 	return NULL;
 }
 
+// install_listener installs a filter that returns a listener fd and
+// passes the fd to the parent: a notify frame, then one byte with it.
+static int install_listener(int sock, uint32_t flags, struct sock_fprog *prog)
+{
+	static const char notify[] = "{\"type\":\"notify\"}";
+	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
+	if (fd < 0)
+		return -1;
+	char byte = 0, control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	int rc = write_frame(sock, notify, sizeof(notify) - 1) < 0 || sendmsg(sock, &msg, 0) != 1 ? -1 : 0;
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
 static int wait_for_release(int fd)
 {
 	static const char ready[] = "{\"type\":\"ready\"}";
@@ -382,6 +405,11 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 		uint32_t flags;
 		struct sock_fprog prog = get_filter(st, c, &flags);
 		return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	}
+	case OCIRT_PLAN_SECCOMP_NOTIFY: {
+		uint32_t flags;
+		struct sock_fprog prog = get_filter(st, c, &flags);
+		return install_listener(st->sync_fd, flags, &prog);
 	}
 	case OCIRT_PLAN_RELEASE:
 		return wait_for_release(st->sync_fd);

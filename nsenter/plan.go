@@ -69,6 +69,7 @@ const (
 	opUmask         = 20
 	opSpawn         = 21
 	opConsole       = 22
+	opSeccompNotify = 23
 )
 
 // PlanErrorType is the Reply type of a failed step: Step is its index,
@@ -202,6 +203,13 @@ func (p *Plan) FindProgram(candidates []string, what string, whole bool) {
 // Seccomp installs a seccomp filter on the process now.
 func (p *Plan) Seccomp(filter []unix.SockFilter, flags uint32) {
 	p.add(opSeccomp, "seccomp: installing filter", seccompData(filter, flags))
+}
+
+// SeccompListener installs a seccomp filter whose flags ask for a
+// listener fd, and passes that fd to the parent: a {"type":"notify"}
+// frame, then one zero byte carrying the fd (SCM_RIGHTS).
+func (p *Plan) SeccompListener(filter []unix.SockFilter, flags uint32) {
+	p.add(opSeccompNotify, "seccomp: installing filter", seccompData(filter, flags))
 }
 
 func seccompData(filter []unix.SockFilter, flags uint32) []byte {

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -12,6 +13,9 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/tests/seccompagent"
 )
 
 // The exec plan (the runtime decides the process's setup, nsenter's C
@@ -219,5 +223,72 @@ func TestExecPlanRefusesAnUnavailableLSM(t *testing.T) {
 	res := r.Run("exec", "--apparmor", "some-profile", c.ID, "true")
 	if want := "exec failed: apparmor profile some-profile requested but AppArmor is not enabled"; res.Code != 255 || errorMessage(res.Stderr) != want {
 		t.Errorf("%s: want exit 255 and %q", res, want)
+	}
+}
+
+// TestExecPlanSeccompNotify: with a NOTIFY rule, the plan and the Go path
+// alike hand the exec'd process's listener to the agent before the
+// process runs, and the process gets the agent's answer.
+func TestExecPlanSeccompNotify(t *testing.T) {
+	r := newRuntime(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	noErr(t, err)
+	t.Cleanup(func() { ln.Close() })
+	prof := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		ListenerPath:  sock,
+		Syscalls:      []specs.LinuxSyscall{{Names: []string{"getppid"}, Action: specs.ActNotify}},
+	}
+	bundle := newBundle(t, withSeccomp(prof), withArgs("sleep", "1000"))
+	withSysprobe(t, bundle)
+	// The container's own listener comes first; it never gets a call.
+	created := make(chan error, 1)
+	go func() {
+		_, fd, err := seccompagent.Receive(ln)
+		if err == nil {
+			unix.Close(fd)
+		}
+		created <- err
+	}()
+	c := r.Create(bundle)
+	select {
+	case err := <-created:
+		noErr(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the agent got no listener from create")
+	}
+	r.Must("start", c.ID)
+	for _, forceGo := range []bool{false, true} {
+		const fake = 4242
+		agent := make(chan error, 1)
+		go func() {
+			_, fd, err := seccompagent.Receive(ln)
+			if err != nil {
+				agent <- err
+				return
+			}
+			defer unix.Close(fd)
+			_, err = seccompagent.Answer(fd, unix.SYS_GETPPID, fake)
+			agent <- err
+		}()
+		logFile := filepath.Join(t.TempDir(), "log")
+		cmd := r.Command("--debug", "--log", logFile, "exec", c.ID, "/sysprobe", fmt.Sprint(unix.SYS_GETPPID))
+		if forceGo {
+			cmd.Env = append(os.Environ(), "OCIRT_TEST_EXEC_GO_PATH=1")
+		}
+		res := r.RunCmd(cmd)
+		if res.Code != 0 || !strings.Contains(res.Stdout, fmt.Sprintf("ret=%d errno=0", fake)) {
+			t.Errorf("Go path forced %v: the process did not see the agent's answer: %s", forceGo, res)
+		}
+		if took := strings.Contains(readFile(t, logFile), "plan of "); took == forceGo {
+			t.Errorf("Go path forced %v: the exec took the other path", forceGo)
+		}
+		select {
+		case err := <-agent:
+			noErr(t, err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Go path forced %v: the agent got no listener", forceGo)
+		}
 	}
 }
