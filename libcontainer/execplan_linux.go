@@ -29,14 +29,12 @@ import (
 
 // planFallback says why this exec needs the Go path, or "" when the plan
 // covers it.
-func planFallback(spec *specs.Spec, hostRoot *os.File) string {
+func planFallback(spec *specs.Spec) string {
 	switch {
 	case execPlanDisabled():
 		return "the plan is turned off by a test hook"
 	case os.Geteuid() != 0:
 		return "the runtime is unprivileged"
-	case hostRoot != nil:
-		return "the container has no mount namespace of its own"
 	case spec.Linux.MemoryPolicy != nil:
 		return "the config sets a memory policy"
 	}
@@ -73,6 +71,10 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 	p := spec.Process
 	plan := &nsenter.Plan{}
 	plan.Setsid()
+	if fd := req.config.HostRootFD; fd != 0 {
+		// No mount namespace to join: the container's root is a chroot.
+		plan.Chroot(fd, "enter the container's root")
+	}
 	if pidnsFD != 0 {
 		plan.SetnsChildren(pidnsFD, unix.CLONE_NEWPID, "join the container's pid namespace")
 	}

@@ -365,6 +365,14 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 	switch (op) {
 	case OCIRT_PLAN_SETSID:
 		return setsid() < 0 ? -1 : 0;
+	case OCIRT_PLAN_CHROOT: {
+		int fd = (int)get_u32(st, c);
+		int rc = fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0 ? -1 : 0;
+		int err = errno;
+		close(fd);
+		errno = err;
+		return rc;
+	}
 	case OCIRT_PLAN_SETNS_CHILDREN: {
 		int fd = (int)get_u32(st, c), type = (int)get_u32(st, c);
 		int rc = setns(fd, type);

@@ -70,6 +70,7 @@ const (
 	opSpawn         = 21
 	opConsole       = 22
 	opSeccompNotify = 23
+	opChroot        = 24
 )
 
 // PlanErrorType is the Reply type of a failed step: Step is its index,
@@ -135,6 +136,12 @@ func (p *Plan) Err(rep *Reply) error {
 
 // Setsid makes the process lead a session of its own.
 func (p *Plan) Setsid() { p.add(opSetsid, "setsid", nil) }
+
+// Chroot makes the directory at fd the process's root and cwd, and
+// closes fd.
+func (p *Plan) Chroot(fd int, what string) {
+	p.add(opChroot, what, u32s(uint32(fd)))
+}
 
 // SetnsChildren joins the namespace at fd (of type nstype, a CLONE_NEW*)
 // and closes fd; for a pid namespace that is where the process's children

@@ -124,7 +124,7 @@ func withProbeTerminal(p *specs.Process) *specs.Process {
 // TestExecPlanMatchesGoPath: for a root and a non-root process with
 // capabilities, with and without a user namespace, with a seccomp filter
 // installed early (no no_new_privs) and late (with it), with and without
-// a terminal, the plan and the
+// a terminal, in a container without a mount namespace, the plan and the
 // Go path give the process the same ids, groups, capabilities, seccomp
 // and no_new_privs state, rlimits, cwd, umask, env, cgroups,
 // oom_score_adj, scheduling, personality, hostname, namespaces and fds.
@@ -143,6 +143,7 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 		{"userns non-root with caps", []func(*specs.Spec){withAllNamespaces, withMkdirDenied},
 			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, netCaps, true)},
 		{"named user", nil, probeProcess(specs.User{Username: "root"}, nil, false)},
+		{"no mount namespace", []func(*specs.Spec){withoutMountNamespace}, probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false)},
 		{"terminal", nil, withProbeTerminal(probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false))},
 		{"userns terminal", []func(*specs.Spec){withAllNamespaces}, withProbeTerminal(probeProcess(specs.User{}, nil, true))},
 	}
