@@ -120,7 +120,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		defer hostRoot.Close()
 	}
 	var who *planIdentity
-	if reason := planFallback(spec); reason != "" {
+	if reason := planFallback(); reason != "" {
 		debugf("exec %s: the Go path sets the process up: %s", c.State.ID, reason)
 	} else if who, err = resolvePlanIdentity(c.State.InitPid, spec); err != nil {
 		return 0, err

@@ -35,6 +35,7 @@
 #define IOPRIO_WHO_PROCESS 1
 #define LINUX_CAPABILITY_VERSION_3 0x20080522
 #define MAX_LIST 65536
+#define MAX_NODE_WORDS 16 // the kernel's largest MAX_NUMNODES, 1024 bits
 
 struct cap_header {
 	uint32_t version;
@@ -369,6 +370,16 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 	switch (op) {
 	case OCIRT_PLAN_SETSID:
 		return setsid() < 0 ? -1 : 0;
+	case OCIRT_PLAN_MEMPOLICY: {
+		uint64_t nodes[MAX_NODE_WORDS];
+		uint32_t mode = get_u32(st, c);
+		size_t n = c->left / sizeof(uint64_t);
+		if (n > MAX_NODE_WORDS)
+			step_failed(st, E2BIG);
+		memcpy(nodes, c->p, n * sizeof(uint64_t));
+		// The kernel reads one bit fewer than maxnode says.
+		return (int)syscall(SYS_set_mempolicy, mode, n ? nodes : NULL, n * 64 + 1);
+	}
 	case OCIRT_PLAN_CHROOT: {
 		int fd = (int)get_u32(st, c);
 		int rc = fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0 ? -1 : 0;

@@ -71,6 +71,7 @@ const (
 	opConsole       = 22
 	opSeccompNotify = 23
 	opChroot        = 24
+	opMemPolicy     = 25
 )
 
 // PlanErrorType is the Reply type of a failed step: Step is its index,
@@ -160,6 +161,16 @@ func (p *Plan) Personality(persona uint32, what string) {
 // redirect with mounts of its own).
 func (p *Plan) WriteAt(dirFD int, path, value, what string) {
 	p.add(opWriteAt, what, append(cString(u32s(uint32(dirFD)), path), value...))
+}
+
+// MemoryPolicy calls set_mempolicy(2) with mode (flags included) and
+// the node bitmask nodes.
+func (p *Plan) MemoryPolicy(mode uint32, nodes []uint64, what string) {
+	b := u32s(mode)
+	for _, w := range nodes {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	p.add(opMemPolicy, what, b)
 }
 
 // SchedAttr calls sched_setattr(2) for the process.

@@ -34,6 +34,7 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_CONSOLE = 22, // uint32 console socket fd, uint32 rows, uint32 cols
 	OCIRT_PLAN_SECCOMP_NOTIFY = 23, // as OCIRT_PLAN_SECCOMP; the listener fd goes to the parent
 	OCIRT_PLAN_CHROOT = 24, // uint32 fd of the new root
+	OCIRT_PLAN_MEMPOLICY = 25, // uint32 mode, uint64 node mask words (the rest of the data)
 };
 
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on

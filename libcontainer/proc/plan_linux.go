@@ -124,3 +124,16 @@ func PlanSwitchIdentity(plan *nsenter.Plan, p *specs.Process, id *Identity, caps
 	}
 	return nil
 }
+
+// PlanMemoryPolicy adds what SetMemoryPolicy does.
+func PlanMemoryPolicy(plan *nsenter.Plan, p *specs.LinuxMemoryPolicy) error {
+	if p == nil {
+		return nil
+	}
+	policy, err := ParseMemoryPolicy(p)
+	if err != nil {
+		return fmt.Errorf("linux.memoryPolicy: %w", err)
+	}
+	plan.MemoryPolicy(uint32(policy.Mode), policy.Nodes, fmt.Sprintf("linux.memoryPolicy: set_mempolicy(%s, nodes %q)", p.Mode, p.Nodes))
+	return nil
+}
