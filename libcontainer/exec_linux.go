@@ -107,6 +107,12 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if hostRoot != nil {
 		defer hostRoot.Close()
 	}
+	var who *planIdentity
+	if reason := planFallback(spec); reason != "" {
+		debugf("exec %s: the Go path sets the process up: %s", c.State.ID, reason)
+	} else if who, err = resolvePlanIdentity(c.State.InitPid, spec); err != nil {
+		return 0, err
+	}
 	if err := c.checkInit(); err != nil {
 		return 0, fmt.Errorf("cannot exec: %w", err)
 	}
@@ -142,7 +148,11 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		}
 		defer procfs.Close()
 		req.config.ProcfsFD = req.addFile(procfs)
-		req.passLog()
+		if who == nil {
+			// Only the Go init writes debug records; a plan's steps run
+			// in C, and a failed one comes back as its error.
+			req.passLog()
+		}
 	}
 	if hostRoot != nil {
 		req.config.HostRootFD = req.addFile(hostRoot)
@@ -156,6 +166,14 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			return 0, err
 		}
 	}
+	var plan *nsenter.Plan
+	if who != nil {
+		if plan, err = execPlan(spec, who, req, req.config.ExecPidNSFD, req.config.ProcfsFD); err != nil {
+			return 0, err
+		}
+		req.bootstrap.Plan = plan
+		debugf("exec %s: plan of %s", c.State.ID, plan)
+	}
 
 	debugf("exec %s: joining the namespaces of init %d", c.State.ID, c.State.InitPid)
 	p, err := spawn(req, "oci-rt")
@@ -168,11 +186,12 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		killAndReap(p.pid)
 		return 0, err
 	}
-	if err := p.conn.sendValue(&req.config); err != nil {
-		killAndReap(p.pid)
-		return 0, fmt.Errorf("send config to the exec process: %w", err)
+	if plan != nil {
+		err = c.waitForPlanRelease(p, plan, spec, cg)
+	} else {
+		err = sendExecConfig(c, p, &req.config, cg)
 	}
-	if err := c.talkToInit(p, spec, cg, "exec"); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	if o.BeforeRelease != nil {
@@ -181,7 +200,12 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			return 0, err
 		}
 	}
-	if err := p.conn.send(msgAck, ""); err != nil {
+	if plan != nil {
+		err = nsenter.Ack(p.conn.f)
+	} else {
+		err = p.conn.send(msgAck, "")
+	}
+	if err != nil {
 		killAndReap(p.pid)
 		return 0, err
 	}
@@ -189,7 +213,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if joiner {
 		err = waitForJoinerExec(p)
 	} else {
-		pid, err = waitForExecProcess(p, cg, o.Process.Args[0])
+		pid, err = waitForPlannedProcess(p, cg, o.Process.Args[0], plan)
 	}
 	if err != nil {
 		return 0, err
@@ -204,13 +228,30 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	return pid, nil
 }
 
+// sendExecConfig hands the Go exec init its config and serves it until it
+// is set up.
+func sendExecConfig(c *Container, p *child, cfg *initConfig, cg cgroups.Manager) error {
+	if err := p.conn.sendValue(cfg); err != nil {
+		killAndReap(p.pid)
+		return fmt.Errorf("send config to the exec process: %w", err)
+	}
+	return c.talkToInit(p, cfg.Spec, cg, "exec")
+}
+
 // waitForExecProcess learns the exec'd process's pid once it runs its
 // program. The exec init closes the socket before the process exists,
 // which must never hold it, and tells its pid, or why it failed, in the
-// name it exits with (a failure before that comes as a message). The
+// name it exits with (a failure before that comes as a message, from a
+// plan's steps as a PlanErrorType reply that plan reads). The
 // process must be our child, as the init starts it with CLONE_PARENT:
 // that we then wait for it and signal it is safe.
 func waitForExecProcess(init *child, cg cgroups.Manager, program string) (int, error) {
+	return waitForPlannedProcess(init, cg, program, nil)
+}
+
+// waitForPlannedProcess is waitForExecProcess for a process that a plan
+// sets up, or nil plan.
+func waitForPlannedProcess(init *child, cg cgroups.Manager, program string, plan *nsenter.Plan) (int, error) {
 	rep, err := init.conn.recv()
 	if errors.Is(err, errPeerGone) {
 		rep, err = readSpawnReport(init.pid)
@@ -226,6 +267,10 @@ func waitForExecProcess(init *child, cg cgroups.Manager, program string) (int, e
 	if rep.Type == msgSpawnError {
 		killAndReap(init.pid)
 		return 0, rep.SpawnError(program)
+	}
+	if rep.Type == nsenter.PlanErrorType && plan != nil {
+		killAndReap(init.pid)
+		return 0, plan.Err(rep)
 	}
 	if rep.Type != msgPid || rep.Pid <= 0 || rep.Pid == init.pid {
 		killAndReap(init.pid)

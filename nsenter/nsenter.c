@@ -14,6 +14,10 @@
 //                   frame back once the parent wrote the maps),
 //                   {"type":"pid","pid":N} naming the process that goes on
 //                   into Go, or {"type":"error","message":"..."}.
+// A bootstrap with an exec plan (plan.c) goes on with the plan after the
+// pid message instead: {"type":"ready"} at its release step, a one-byte
+// frame back, and {"type":"planerror","step":N,"errno":E} for a failed
+// step.
 // At the end of an exec, ocirt_spawn_and_exit (below) sends the exec'd
 // process's {"type":"pid","pid":N} or {"type":"spawnerror","step":S,
 // "errno":E} on the same socket.
@@ -41,6 +45,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "plan.h"
 #include "spawn.h"
 
 #ifndef CLONE_NEWTIME
@@ -57,6 +62,7 @@ enum {
 	BOOT_JOIN_IN_ORDER = 7, // uint32: 1 to join the namespaces in the order given
 	BOOT_CLOSE_RANGE = 8, // uint32 first, uint32 last: fds closed once the namespaces are joined
 	BOOT_PROCFS_CREATE = 9, // the source: the procfs helper creates the contexts' filesystems too
+	BOOT_PLAN = 10, // an exec plan (plan.h) to carry out instead of going on into Go
 };
 
 #ifndef SYS_close_range
@@ -186,6 +192,10 @@ struct bootstrap {
 	char procfs_source[256];
 	uint32_t in_order;
 	uint32_t close_first, close_last; // 0 last: none
+	// plan, when not NULL, is an exec plan of plan_len bytes (within the
+	// bootstrap buffer).
+	const char *plan;
+	uint32_t plan_len;
 };
 
 static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
@@ -246,6 +256,10 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			memcpy(&b->procfs_pidns, data, 4);
 			memcpy(&b->procfs_first, data + 4, 4);
 			memcpy(&b->procfs_count, data + 8, 4);
+			break;
+		case BOOT_PLAN:
+			b->plan = data;
+			b->plan_len = rlen;
 			break;
 		case BOOT_TIME_OFFSETS:
 			if (rlen >= sizeof(b->time_offsets))
@@ -563,7 +577,8 @@ __attribute__((constructor)) static void nsenter(void)
 		_exit(1);
 	b.cgroup_procs_fd = -1;
 	parse_bootstrap(buf, len, &b);
-	free(buf);
+	if (b.plan == NULL)
+		free(buf);
 	if (b.cgroup_procs_fd != -1 && b.cgroup_procs_fd < 3)
 		failx("nsenter: bad cgroup.procs fd %d", b.cgroup_procs_fd);
 
@@ -601,6 +616,8 @@ __attribute__((constructor)) static void nsenter(void)
 		send_pid_message("pid", getpid());
 		if (b.cgroup_procs_fd >= 0)
 			wait_for_ack();
+		if (b.plan != NULL)
+			ocirt_run_plan(b.plan, b.plan_len, sync_fd);
 		return;
 	}
 	// CLONE_PARENT makes the child a child of the runtime itself, which

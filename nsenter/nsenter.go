@@ -36,6 +36,7 @@ const (
 	recJoinInOrder = 7
 	recCloseRange  = 8
 	recProcfsMake  = 9
+	recPlan        = 10
 )
 
 // NSPath is an existing namespace to join.
@@ -70,6 +71,10 @@ type Bootstrap struct {
 	// CloseFirst … CloseLast (when CloseLast is not 0) are closed once
 	// the namespaces are joined: the fds of Join's paths.
 	CloseFirst, CloseLast int
+	// Plan, when set, is an exec plan (see Plan) that the stage carries
+	// out once it has joined the namespaces and sent its pid, instead of
+	// going on into Go. It needs a process that does not fork.
+	Plan *Plan
 }
 
 // ProcfsRequest asks the stage for Count fsopen("proc") contexts of the
@@ -121,6 +126,9 @@ func (b *Bootstrap) Encode() []byte {
 		if p.Source != "" {
 			record(recProcfsMake, []byte(p.Source))
 		}
+	}
+	if b.Plan != nil {
+		record(recPlan, b.Plan.Encode())
 	}
 	return out
 }

@@ -293,15 +293,24 @@ func SetPersonality(p *specs.LinuxPersonality) error {
 	if p == nil {
 		return nil
 	}
-	domain, known := personalityDomains[p.Domain]
-	if !known {
-		return fmt.Errorf("personality: unknown domain %q", p.Domain)
-	}
-	if len(p.Flags) > 0 {
-		return fmt.Errorf("personality: unknown flag %q", p.Flags[0])
+	domain, err := PersonalityValue(p)
+	if err != nil {
+		return err
 	}
 	if _, _, errno := unix.Syscall(unix.SYS_PERSONALITY, domain, 0, 0); errno != 0 {
 		return fmt.Errorf("personality %s: %w", p.Domain, errno)
 	}
 	return nil
+}
+
+// PersonalityValue is personality(2)'s argument for p.
+func PersonalityValue(p *specs.LinuxPersonality) (uintptr, error) {
+	domain, known := personalityDomains[p.Domain]
+	if !known {
+		return 0, fmt.Errorf("personality: unknown domain %q", p.Domain)
+	}
+	if len(p.Flags) > 0 {
+		return 0, fmt.Errorf("personality: unknown flag %q", p.Flags[0])
+	}
+	return domain, nil
 }

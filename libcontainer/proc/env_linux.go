@@ -50,14 +50,33 @@ func Env(p *specs.Process, id *Identity) []string {
 // they can lead to a leaked host directory or the runtime binary
 // (CVE-2024-21626, CVE-2019-5736).
 func LookPath(name string, env []string) (string, error) {
-	if name == "" {
-		return "", errors.New(`exec: "": executable file not found in $PATH`)
+	candidates, err := ProgramCandidates(name, env)
+	if err != nil {
+		return "", err
 	}
-	if strings.Contains(name, "/") {
+	if len(candidates) == 1 && strings.Contains(name, "/") {
 		if err := checkExecutable(name); err != nil {
 			return "", fmt.Errorf("exec: %q: %w", name, err)
 		}
 		return name, nil
+	}
+	for _, candidate := range candidates {
+		if checkExecutable(candidate) == nil {
+			return candidate, nil
+		}
+	}
+	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", name)
+}
+
+// ProgramCandidates lists the paths execvp would try for name, in order:
+// name itself when it has a slash, else name in each directory of the
+// PATH from env (defaultPath without one).
+func ProgramCandidates(name string, env []string) ([]string, error) {
+	if name == "" {
+		return nil, errors.New(`exec: "": executable file not found in $PATH`)
+	}
+	if strings.Contains(name, "/") {
+		return []string{name}, nil
 	}
 	path := defaultPath
 	for _, kv := range env {
@@ -65,6 +84,7 @@ func LookPath(name string, env []string) (string, error) {
 			path = value
 		}
 	}
+	var candidates []string
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {
 			dir = "."
@@ -73,11 +93,9 @@ func LookPath(name string, env []string) (string, error) {
 		if dir == "." {
 			candidate = "./" + name
 		}
-		if checkExecutable(candidate) == nil {
-			return candidate, nil
-		}
+		candidates = append(candidates, candidate)
 	}
-	return "", fmt.Errorf("exec: %q: executable file not found in $PATH", name)
+	return candidates, nil
 }
 
 // checkExecutable reports whether path is a regular file with an execute bit,

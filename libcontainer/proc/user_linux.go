@@ -52,6 +52,14 @@ func ResolveUser(u specs.User) (*Identity, error) {
 	return resolveUserIn("/", u)
 }
 
+// ResolveUserInRoot resolves process.user against the account files of
+// the tree at root, a path outside the container that leads to its root
+// (such as /proc/PID/root of a process in it); nothing is followed out of
+// that tree.
+func ResolveUserInRoot(root string, u specs.User) (*Identity, error) {
+	return resolveUserIn(root, u)
+}
+
 // resolveUserIn resolves u against the account files of the tree at root.
 //
 // With no username, uid and gid are taken as given (runc passes them as

@@ -1,0 +1,200 @@
+package libcontainer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/libcontainer/proc"
+	"github.com/oci-rt/oci-rt/nsenter"
+	"github.com/oci-rt/oci-rt/seccomp"
+)
+
+// The fast path of exec: the runtime decides the whole setup of the
+// process here and hands it to the namespace stage as a plan
+// (nsenter.Plan), which carries it out in C right after joining the
+// container's namespaces. No Go runtime starts in that process, and no
+// init config is sent or decoded. The steps are those of the Go path
+// (initContainer with cfg.Exec), in its order, with the same security
+// properties: the process stays outside the container's pid namespace and
+// non-dumpable until the process it starts there has become the
+// container's, and that process closes every fd of the runtime's first.
+
+// planFallback says why this exec needs the Go path, or "" when the plan
+// covers it. The plan covers every exec but one into a container that
+// joins a pid namespace from a user namespace of its own; a test hook
+// turns it off to compare the two paths.
+func planFallback(spec *specs.Spec) string {
+	if execPlanDisabled() {
+		return "the plan is turned off by a test hook"
+	}
+	if joinsFromNewUserNS(spec) {
+		return "the container's own user namespace may not join its pid namespace: a stage that joins it first starts the process, set up in Go"
+	}
+	return ""
+}
+
+// planIdentity is what the plan needs to know from inside the container
+// before the process exists: who the user is by the container's account
+// files, and whether its user namespace allows setgroups.
+type planIdentity struct {
+	id        *proc.Identity
+	setgroups bool
+}
+
+// resolvePlanIdentity reads the container's account files through the
+// init's root, resolving nothing outside it, and its user namespace's
+// setgroups policy.
+func resolvePlanIdentity(initPid int, spec *specs.Spec) (*planIdentity, error) {
+	id, err := proc.ResolveUserInRoot(fmt.Sprintf("/proc/%d/root", initPid), spec.Process.User)
+	if err != nil {
+		return nil, err
+	}
+	policy, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", initPid))
+	if err != nil {
+		return nil, fmt.Errorf("read setgroups policy: %w", err)
+	}
+	return &planIdentity{id: id, setgroups: !bytes.HasPrefix(policy, []byte("deny"))}, nil
+}
+
+// execPlan is the plan for the exec'd process. req holds the fds the
+// process gets; pidnsFD (or 0) is the container's pid namespace, procfsFD
+// the runtime's procfs, both among them.
+func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, procfsFD int) (*nsenter.Plan, error) {
+	p := spec.Process
+	plan := &nsenter.Plan{}
+	plan.Setsid()
+	if fd := req.config.HostRootFD; fd != 0 {
+		// No mount namespace to join: the container's root is a chroot.
+		plan.Chroot(fd, "enter the container's root")
+	}
+	if pidnsFD != 0 {
+		plan.SetnsChildren(pidnsFD, unix.CLONE_NEWPID, "join the container's pid namespace")
+	}
+	if p.Terminal {
+		var rows, cols uint16
+		if size := p.ConsoleSize; size != nil {
+			rows, cols = uint16(size.Height), uint16(size.Width)
+		}
+		plan.Console(req.config.ConsoleSocketFD, rows, cols)
+	}
+	if pers := spec.Linux.Personality; pers != nil {
+		value, err := proc.PersonalityValue(pers)
+		if err != nil {
+			return nil, err
+		}
+		plan.Personality(uint32(value), "personality "+string(pers.Domain))
+	}
+	if err := proc.PlanPrepare(plan, p, procfsFD); err != nil {
+		return nil, err
+	}
+	if err := proc.PlanMemoryPolicy(plan, spec.Linux.MemoryPolicy); err != nil {
+		return nil, err
+	}
+	for fd, f := range req.stdio {
+		// With a terminal, stdio is the pty by now.
+		if p.Terminal || (f != nil && !isDevNull(f)) {
+			plan.ChownStdio(fd, who.id.UID)
+		}
+	}
+	caps, err := proc.ParseCapabilities(p.Capabilities)
+	if err != nil {
+		return nil, err
+	}
+	if !inUserNamespace(spec) {
+		// The process has the runtime's capabilities; in a user namespace
+		// it has all of that namespace's.
+		if err := proc.CheckHeld(caps); err != nil {
+			return nil, err
+		}
+	}
+	cwdFailed := fmt.Sprintf("chdir to cwd (%q) set in config.json failed", p.Cwd)
+	if !filepath.IsAbs(p.Cwd) {
+		return nil, errors.New(cwdFailed + ": not an absolute path")
+	}
+	plan.Chdir(p.Cwd, cwdFailed)
+	env := proc.Env(p, who.id)
+	candidates, err := proc.ProgramCandidates(p.Args[0], env)
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(p.Args[0], "/") {
+		plan.FindProgram(candidates, fmt.Sprintf("exec: %q", p.Args[0]), false)
+	} else {
+		plan.FindProgram(candidates, fmt.Sprintf("exec: %q: executable file not found in $PATH", p.Args[0]), true)
+	}
+	filter, err := compileSeccomp(spec)
+	if err != nil {
+		return nil, err
+	}
+	if filter != nil && seccomp.UsesNotify(spec.Linux.Seccomp) {
+		// The agent must have the listener before the process runs.
+		plan.SeccompListener(filter.Instructions(), uint32(filter.Flags()))
+		filter = nil
+	}
+	plan.Release()
+	// As in the Go path: without no_new_privs the filter can only go in
+	// while the process still has CAP_SYS_ADMIN; with it, right before
+	// execve, so that a profile need not allow the setup's system calls.
+	if filter != nil && !p.NoNewPrivileges {
+		plan.Seccomp(filter.Instructions(), uint32(filter.Flags()))
+		filter = nil
+	}
+	if err := proc.PlanSwitchIdentity(plan, p, who.id, caps, who.setgroups); err != nil {
+		return nil, err
+	}
+	if p.NoNewPrivileges {
+		plan.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, "set no_new_privs")
+	}
+	var instructions []unix.SockFilter
+	var flags uint32
+	if filter != nil {
+		instructions, flags = filter.Instructions(), uint32(filter.Flags())
+	}
+	if err := plan.Spawn(p.Args, env, 3+req.config.PreserveFDs, p.Terminal, instructions, flags); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+func isDevNull(f *os.File) bool {
+	var st unix.Stat_t
+	return unix.Fstat(int(f.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFCHR && st.Rdev == devNullRdev
+}
+
+// waitForPlanRelease waits until the plan has set the process up to its
+// release step, passing a seccomp listener on to the agent on the way.
+func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *specs.Spec, cg cgroups.Manager) error {
+	for {
+		rep, err := init.conn.recv()
+		if errors.Is(err, errPeerGone) {
+			return diedError(init.pid, cg, "exec")
+		}
+		if err != nil {
+			killAndReap(init.pid)
+			return err
+		}
+		switch rep.Type {
+		case nsenter.PlanErrorType:
+			killAndReap(init.pid)
+			return plan.Err(rep)
+		case msgNotify:
+			if err := c.forwardSeccompListener(init, spec); err != nil {
+				killAndReap(init.pid)
+				return err
+			}
+			continue
+		case nsenter.PlanReadyType:
+			return init.joinCgroup(cg)
+		}
+		killAndReap(init.pid)
+		return fmt.Errorf("sync: unexpected %q from the exec process", rep.Type)
+	}
+}

@@ -1,0 +1,325 @@
+package nsenter
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// A Plan is a process setup that Go has decided in full and the namespace
+// stage carries out in C, before any Go runtime starts in that process
+// (see plan.c): the fast path of `exec`. It holds no policy: every step is
+// one system call, or a fixed short sequence of them, with the arguments
+// Go computed. The steps run in the order they were added; the first that
+// fails ends the process with a PlanErrorType reply naming it and errno.
+//
+// Wire format (little-endian), version PlanVersion, mirrored by plan.h:
+//
+//	header: uint32 magic "OCXP", uint16 version, uint16 reserved,
+//	        uint32 number of steps
+//	step:   uint16 op, uint16 reserved, uint32 len, byte data[len]
+//
+// Strings are NUL-terminated; a string list is a uint32 count followed by
+// that many strings. The op numbers below are part of the format: a new
+// step gets a new number, a changed meaning a new version.
+type Plan struct {
+	buf   []byte
+	steps int
+	// what describes each step for the error the user sees.
+	what []stepWhat
+}
+
+// stepWhat is how a failed step reads: "what: errno", or what alone when
+// it says all there is (whole).
+type stepWhat struct {
+	text  string
+	whole bool
+}
+
+// PlanVersion is the version of the wire format this package writes.
+const PlanVersion = 1
+
+const planMagic = 0x5058434f // "OCXP"
+
+// Step ops; keep in step with plan.h.
+const (
+	opSetsid        = 1
+	opSetnsChildren = 2
+	opPersonality   = 3
+	opWriteAt       = 4
+	opSchedAttr     = 5
+	opIOPrio        = 6
+	opAffinity      = 7
+	opSessionKeys   = 8
+	opChownStdio    = 9
+	opChdir         = 10
+	opFindProgram   = 11
+	opSeccomp       = 12
+	opRelease       = 13
+	opRlimit        = 14
+	opPrctl         = 15
+	opSetgroups     = 16
+	opSetresgid     = 17
+	opSetresuid     = 18
+	opCapset        = 19
+	opUmask         = 20
+	opSpawn         = 21
+	opConsole       = 22
+	opSeccompNotify = 23
+	opChroot        = 24
+	opMemPolicy     = 25
+)
+
+// PlanErrorType is the Reply type of a failed step: Step is its index,
+// Errno why.
+const PlanErrorType = "planerror"
+
+// PlanReadyType is the Reply type the plan sends at its Release step.
+const PlanReadyType = "ready"
+
+func (p *Plan) add(op uint16, what string, data []byte) {
+	p.addStep(op, stepWhat{text: what}, data)
+}
+
+func (p *Plan) addStep(op uint16, what stepWhat, data []byte) {
+	p.buf = binary.LittleEndian.AppendUint16(p.buf, op)
+	p.buf = binary.LittleEndian.AppendUint16(p.buf, 0)
+	p.buf = binary.LittleEndian.AppendUint32(p.buf, uint32(len(data)))
+	p.buf = append(p.buf, data...)
+	p.steps++
+	p.what = append(p.what, what)
+}
+
+func u32s(values ...uint32) []byte {
+	var b []byte
+	for _, v := range values {
+		b = binary.LittleEndian.AppendUint32(b, v)
+	}
+	return b
+}
+
+func cString(b []byte, s string) []byte {
+	return append(append(b, s...), 0)
+}
+
+func stringList(b []byte, list []string) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(list)))
+	for _, s := range list {
+		b = cString(b, s)
+	}
+	return b
+}
+
+// Encode is the plan as plan.c reads it.
+func (p *Plan) Encode() []byte {
+	out := u32s(planMagic)
+	out = binary.LittleEndian.AppendUint16(out, PlanVersion)
+	out = binary.LittleEndian.AppendUint16(out, 0)
+	out = binary.LittleEndian.AppendUint32(out, uint32(p.steps))
+	return append(out, p.buf...)
+}
+
+// Err turns a PlanErrorType reply into the error the user sees.
+func (p *Plan) Err(rep *Reply) error {
+	if rep.Step < 0 || rep.Step >= len(p.what) {
+		return fmt.Errorf("step %d of the exec plan: %w", rep.Step, unix.Errno(rep.Errno))
+	}
+	what := p.what[rep.Step]
+	if what.whole {
+		return errors.New(what.text)
+	}
+	return fmt.Errorf("%s: %w", what.text, unix.Errno(rep.Errno))
+}
+
+// Setsid makes the process lead a session of its own.
+func (p *Plan) Setsid() { p.add(opSetsid, "setsid", nil) }
+
+// Chroot makes the directory at fd the process's root and cwd, and
+// closes fd.
+func (p *Plan) Chroot(fd int, what string) {
+	p.add(opChroot, what, u32s(uint32(fd)))
+}
+
+// SetnsChildren joins the namespace at fd (of type nstype, a CLONE_NEW*)
+// and closes fd; for a pid namespace that is where the process's children
+// are born, while it stays outside.
+func (p *Plan) SetnsChildren(fd int, nstype uint32, what string) {
+	p.add(opSetnsChildren, what, u32s(uint32(fd), nstype))
+}
+
+// Personality calls personality(2).
+func (p *Plan) Personality(persona uint32, what string) {
+	p.add(opPersonality, what, u32s(persona))
+}
+
+// WriteAt writes value to the file at path below the directory fd dirFD
+// (a private procfs handle, for /proc files a container could otherwise
+// redirect with mounts of its own).
+func (p *Plan) WriteAt(dirFD int, path, value, what string) {
+	p.add(opWriteAt, what, append(cString(u32s(uint32(dirFD)), path), value...))
+}
+
+// MemoryPolicy calls set_mempolicy(2) with mode (flags included) and
+// the node bitmask nodes.
+func (p *Plan) MemoryPolicy(mode uint32, nodes []uint64, what string) {
+	b := u32s(mode)
+	for _, w := range nodes {
+		b = binary.LittleEndian.AppendUint64(b, w)
+	}
+	p.add(opMemPolicy, what, b)
+}
+
+// SchedAttr calls sched_setattr(2) for the process.
+func (p *Plan) SchedAttr(attr *unix.SchedAttr, what string) {
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(attr)), unsafe.Sizeof(*attr))
+	p.add(opSchedAttr, what, append([]byte(nil), raw...))
+}
+
+// IOPrio calls ioprio_set(2) for the process with value.
+func (p *Plan) IOPrio(value int, what string) {
+	p.add(opIOPrio, what, u32s(uint32(value)))
+}
+
+// Affinity calls sched_setaffinity(2) with set.
+func (p *Plan) Affinity(set *unix.CPUSet, what string) {
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(set)), unsafe.Sizeof(*set))
+	p.add(opAffinity, what, append([]byte(nil), raw...))
+}
+
+// SessionKeyring joins a new anonymous session keyring; a kernel without
+// keyrings (ENOSYS) has nothing to leave behind.
+func (p *Plan) SessionKeyring() {
+	p.add(opSessionKeys, "join a new session keyring", nil)
+}
+
+// ChownStdio hands stdio fd to uid, keeping its group, unless uid owns it
+// already; where the file cannot change owner (EINVAL, EPERM, EROFS) or
+// fd is not open, it is left as it is.
+func (p *Plan) ChownStdio(fd int, uid uint32) {
+	p.add(opChownStdio, fmt.Sprintf("hand stdio fd %d to uid %d", fd, uid), u32s(uint32(fd), uid))
+}
+
+// Chdir changes to dir resolved inside "/" without crossing a procfs
+// magic link, and fails (EXDEV) if the result lies outside the root.
+func (p *Plan) Chdir(dir, what string) {
+	p.add(opChdir, what, cString(nil, dir))
+}
+
+// FindProgram picks the first of candidates that is a regular file with
+// an execute bit, reached without crossing a procfs magic link: the
+// program Spawn executes. It fails with the errno of the last candidate
+// (ELOOP for a magic link, EACCES for no execute bit or not a file),
+// which the error shows unless whole says what is all there is to say.
+func (p *Plan) FindProgram(candidates []string, what string, whole bool) {
+	p.addStep(opFindProgram, stepWhat{text: what, whole: whole}, stringList(nil, candidates))
+}
+
+// Seccomp installs a seccomp filter on the process now.
+func (p *Plan) Seccomp(filter []unix.SockFilter, flags uint32) {
+	p.add(opSeccomp, "seccomp: installing filter", seccompData(filter, flags))
+}
+
+// SeccompListener installs a seccomp filter whose flags ask for a
+// listener fd, and passes that fd to the parent: a {"type":"notify"}
+// frame, then one zero byte carrying the fd (SCM_RIGHTS).
+func (p *Plan) SeccompListener(filter []unix.SockFilter, flags uint32) {
+	p.add(opSeccompNotify, "seccomp: installing filter", seccompData(filter, flags))
+}
+
+func seccompData(filter []unix.SockFilter, flags uint32) []byte {
+	b := u32s(flags, uint32(len(filter)))
+	for _, ins := range filter {
+		b = binary.LittleEndian.AppendUint16(b, ins.Code)
+		b = append(b, ins.Jt, ins.Jf)
+		b = binary.LittleEndian.AppendUint32(b, ins.K)
+	}
+	return b
+}
+
+// Release tells the parent the process is set up (a PlanReadyType
+// reply) and waits for its Ack.
+func (p *Plan) Release() { p.add(opRelease, "wait for the runtime", nil) }
+
+// Rlimit calls prlimit(2) on the process.
+func (p *Plan) Rlimit(resource int, soft, hard uint64, what string) {
+	b := u32s(uint32(resource))
+	b = binary.LittleEndian.AppendUint64(b, soft)
+	b = binary.LittleEndian.AppendUint64(b, hard)
+	p.add(opRlimit, what, b)
+}
+
+// Prctl calls prctl(2) with option, arg2 and arg3.
+func (p *Plan) Prctl(option int, arg2, arg3 uint64, what string) {
+	b := u32s(uint32(option))
+	b = binary.LittleEndian.AppendUint64(b, arg2)
+	b = binary.LittleEndian.AppendUint64(b, arg3)
+	p.add(opPrctl, what, b)
+}
+
+// Setgroups calls setgroups(2).
+func (p *Plan) Setgroups(gids []uint32) {
+	p.add(opSetgroups, fmt.Sprintf("setgroups %v", gids), u32s(gids...))
+}
+
+// Setresgid sets all three gids.
+func (p *Plan) Setresgid(gid uint32) {
+	p.add(opSetresgid, fmt.Sprintf("setresgid %d", gid), u32s(gid))
+}
+
+// Setresuid sets all three uids.
+func (p *Plan) Setresuid(uid uint32) {
+	p.add(opSetresuid, fmt.Sprintf("setresuid %d", uid), u32s(uid))
+}
+
+// Capset sets the effective, permitted and inheritable capability sets.
+func (p *Plan) Capset(effective, permitted, inheritable uint64, what string) {
+	b := binary.LittleEndian.AppendUint64(nil, effective)
+	b = binary.LittleEndian.AppendUint64(b, permitted)
+	b = binary.LittleEndian.AppendUint64(b, inheritable)
+	p.add(opCapset, what, b)
+}
+
+// Umask sets the file mode creation mask.
+func (p *Plan) Umask(mask uint32) { p.add(opUmask, "umask", u32s(mask)) }
+
+// Console opens a pty in the container's devpts (its /dev/ptmx, which
+// must be a pty multiplexer, else ENODEV), sets its size when rows or
+// cols are not 0, sends the master to the console socket at socketFD and
+// makes the slave, reached through the master (TIOCGPTPEER), stdio.
+func (p *Plan) Console(socketFD int, rows, cols uint16) {
+	p.add(opConsole, "set up the pty", u32s(uint32(socketFD), uint32(rows), uint32(cols)))
+}
+
+// Spawn ends the plan: it starts the program FindProgram chose with argv
+// and env, as nsenter.SpawnAndExit does (every fd from closeFrom on is
+// the runtime's; filter, when not empty, goes in right before execve;
+// with controllingTerminal stdin, a terminal, becomes the process's
+// controlling terminal), and reports the outcome the same way.
+func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool, filter []unix.SockFilter, seccompFlags uint32) error {
+	if len(filter) > 0xffff {
+		return fmt.Errorf("seccomp filter of %d instructions is too long", len(filter))
+	}
+	ctty := uint32(0)
+	if controllingTerminal {
+		ctty = 1
+	}
+	b := u32s(uint32(closeFrom), ctty)
+	b = append(b, seccompData(filter, seccompFlags)...)
+	b = stringList(b, argv)
+	b = stringList(b, env)
+	p.add(opSpawn, "start the process", b)
+	return nil
+}
+
+// String lists the steps, for the debug log.
+func (p *Plan) String() string {
+	texts := make([]string, len(p.what))
+	for i, w := range p.what {
+		texts[i] = w.text
+	}
+	return fmt.Sprintf("%d steps: %s", p.steps, strings.Join(texts, "; "))
+}

@@ -1,0 +1,177 @@
+package nsenter
+
+import (
+	"encoding/binary"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+type decodedStep struct {
+	op   uint16
+	data []byte
+}
+
+// decodePlan reads an encoded plan back the way plan.c walks it.
+func decodePlan(t *testing.T, b []byte) []decodedStep {
+	t.Helper()
+	if len(b) < 12 {
+		t.Fatalf("plan of %d bytes has no header", len(b))
+	}
+	if magic := binary.LittleEndian.Uint32(b); magic != planMagic {
+		t.Fatalf("magic %#x", magic)
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != PlanVersion {
+		t.Fatalf("version %d", v)
+	}
+	n := int(binary.LittleEndian.Uint32(b[8:]))
+	b = b[12:]
+	var steps []decodedStep
+	for range n {
+		if len(b) < 8 {
+			t.Fatalf("step %d: truncated header", len(steps))
+		}
+		size := binary.LittleEndian.Uint32(b[4:])
+		if int(size) > len(b)-8 {
+			t.Fatalf("step %d: %d bytes of data, %d left", len(steps), size, len(b)-8)
+		}
+		steps = append(steps, decodedStep{op: binary.LittleEndian.Uint16(b), data: b[8 : 8+size]})
+		b = b[8+size:]
+	}
+	if len(b) != 0 {
+		t.Fatalf("%d bytes after the last step", len(b))
+	}
+	return steps
+}
+
+func TestPlanEncoding(t *testing.T) {
+	var p Plan
+	p.Setsid()
+	p.Rlimit(unix.RLIMIT_NOFILE, 512, 1024, "set rlimit RLIMIT_NOFILE")
+	p.Chdir("/etc", "chdir")
+	p.Seccomp([]unix.SockFilter{{Code: 6, Jt: 1, Jf: 2, K: 0x7fff0000}}, 1)
+	if err := p.Spawn([]string{"sh", "-c"}, []string{"A=b"}, 5, false, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	steps := decodePlan(t, p.Encode())
+	wantOps := []uint16{opSetsid, opRlimit, opChdir, opSeccomp, opSpawn}
+	if len(steps) != len(wantOps) {
+		t.Fatalf("%d steps, want %d", len(steps), len(wantOps))
+	}
+	for i, op := range wantOps {
+		if steps[i].op != op {
+			t.Errorf("step %d: op %d, want %d", i, steps[i].op, op)
+		}
+	}
+	rl := steps[1].data
+	if len(rl) != 20 || binary.LittleEndian.Uint32(rl) != unix.RLIMIT_NOFILE ||
+		binary.LittleEndian.Uint64(rl[4:]) != 512 || binary.LittleEndian.Uint64(rl[12:]) != 1024 {
+		t.Errorf("rlimit data %v", rl)
+	}
+	if string(steps[2].data) != "/etc\x00" {
+		t.Errorf("chdir data %q", steps[2].data)
+	}
+	// flags, count, then struct sock_filter as the kernel lays it out.
+	wantFilter := []byte{1, 0, 0, 0, 1, 0, 0, 0, 6, 0, 1, 2, 0, 0, 0xff, 0x7f}
+	if string(steps[3].data) != string(wantFilter) {
+		t.Errorf("seccomp data %v, want %v", steps[3].data, wantFilter)
+	}
+	wantSpawn := "\x05\x00\x00\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x02\x00\x00\x00sh\x00-c\x00" + "\x01\x00\x00\x00A=b\x00"
+	if string(steps[4].data) != wantSpawn {
+		t.Errorf("spawn data %q, want %q", steps[4].data, wantSpawn)
+	}
+}
+
+func TestPlanErrorsNameTheStep(t *testing.T) {
+	var p Plan
+	p.Chdir("/x", `chdir to cwd ("/x") set in config.json failed`)
+	p.FindProgram([]string{"/bin/nope"}, `exec: "nope": executable file not found in $PATH`, true)
+	for _, tc := range []struct {
+		rep  Reply
+		want string
+	}{
+		{Reply{Type: PlanErrorType, Step: 0, Errno: int(unix.ENOENT)}, `chdir to cwd ("/x") set in config.json failed: no such file or directory`},
+		{Reply{Type: PlanErrorType, Step: 1, Errno: int(unix.ENOENT)}, `exec: "nope": executable file not found in $PATH`},
+		{Reply{Type: PlanErrorType, Step: 7, Errno: int(unix.EINVAL)}, `step 7 of the exec plan: invalid argument`},
+	} {
+		if got := p.Err(&tc.rep).Error(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.rep, got, tc.want)
+		}
+	}
+}
+
+func TestPlanRefusesAnOverlongFilter(t *testing.T) {
+	var p Plan
+	if err := p.Spawn([]string{"true"}, nil, 3, false, make([]unix.SockFilter, 0x10000), 0); err == nil {
+		t.Fatal("a filter of 65536 instructions was accepted")
+	}
+}
+
+// TestPlanRunsInTheStage: the stage carries a plan out with no Go in the
+// process: it reports ready at the release step, waits for the ack, and
+// starts the program as a child of ours with what the steps set.
+func TestPlanRunsInTheStage(t *testing.T) {
+	var p Plan
+	p.Setsid()
+	p.Chdir("/proc/self/../..", "chdir")
+	p.FindProgram([]string{"/nonexistent/sh", "/bin/sh"}, "find sh", true)
+	p.Release()
+	p.Umask(0o027)
+	p.Rlimit(unix.RLIMIT_NOFILE, 100, 200, "rlimit")
+	if err := p.Spawn([]string{"sh", "-c", "umask; pwd; ulimit -n; echo $X; ls /proc/self/fd"}, []string{"X=planned"}, 3, false, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	s := startStage(t, &Bootstrap{Plan: &p})
+	if rep, err := ReadReply(s.sock); err != nil || rep.Type != "pid" || rep.Pid != s.cmd.Process.Pid {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if rep, err := ReadReply(s.sock); err != nil || rep.Type != PlanReadyType {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := Ack(s.sock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFrame(s.sock); err == nil {
+		t.Fatal("the stage said more after the ack, or kept the socket open in the process it started")
+	}
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, s.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ReadExitReport(s.cmd.Process.Pid)
+	if err != nil || rep.Type != "pid" {
+		t.Fatalf("exit report %+v, %v", rep, err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitPid(t, rep.Pid)
+	want := "0027\n/\n100\nplanned\n0\n1\n2\n3\n"
+	if got := s.stdout.String(); got != want {
+		t.Errorf("the process printed %q, want %q", got, want)
+	}
+}
+
+func TestPlanReportsTheFailedStep(t *testing.T) {
+	var p Plan
+	p.Setsid()
+	p.Chdir("/nonexistent", "chdir")
+	if err := p.Spawn([]string{"true"}, nil, 3, false, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	s := startStage(t, &Bootstrap{Plan: &p})
+	if rep, err := ReadReply(s.sock); err != nil || rep.Type != "pid" {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	rep, err := ReadReply(s.sock)
+	if err != nil || rep.Type != PlanErrorType || rep.Step != 1 || rep.Errno != int(unix.ENOENT) {
+		t.Fatalf("reply %+v, %v; want step 1 failing with ENOENT", rep, err)
+	}
+	if err := s.cmd.Wait(); err == nil {
+		t.Fatal("the stage exited 0 after a failed step")
+	}
+	if out := s.stdout.String(); strings.TrimSpace(out) != "" {
+		t.Errorf("the stage went on into Go after a failed step: %q", out)
+	}
+}
