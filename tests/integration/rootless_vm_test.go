@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -81,12 +82,71 @@ func checkRootlessContainer(t *testing.T, run rootlessRun, prepare func(*exec.Cm
 	if res := run(t, prepare, global, "ps", id); res.Code != 0 || !strings.Contains(res.Stdout, strconv.Itoa(st.Pid)) {
 		t.Errorf("%s: want the init %d listed", res, st.Pid)
 	}
+	checkRootlessPauseAndStats(t, run, prepare, global, id, path)
 	running(t)
 	if res := run(t, prepare, global, "delete", "--force", id); res.Code != 0 {
 		t.Fatalf("%s", res)
 	}
 	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup", path)); err == nil {
 		t.Errorf("cgroup %s left after delete", path)
+	}
+}
+
+// checkRootlessPauseAndStats: with the freezer delegated (the container's
+// cgroup is the user's), pause freezes the cgroup and resume thaws it,
+// and events --stats reads the container's own numbers.
+func checkRootlessPauseAndStats(t *testing.T, run rootlessRun, prepare func(*exec.Cmd), global []string, id, path string) {
+	t.Helper()
+	frozen := func() string {
+		for _, line := range strings.Split(readFile(t, filepath.Join("/sys/fs/cgroup", path, "cgroup.events")), "\n") {
+			if v, ok := strings.CutPrefix(line, "frozen "); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	status := func() string {
+		var st specs.State
+		res := run(t, prepare, global, "state", id)
+		if err := json.Unmarshal([]byte(res.Stdout), &st); err != nil {
+			t.Fatalf("%s: %v", res, err)
+		}
+		return string(st.Status)
+	}
+	if res := run(t, prepare, global, "pause", id); res.Code != 0 {
+		t.Fatalf("pause: %s", res)
+	}
+	waitFor(t, 10*time.Second, "the cgroup to freeze", func() bool { return frozen() == "1" })
+	if got := status(); got != "paused" {
+		t.Errorf("state after pause: %q, want paused", got)
+	}
+	if res := run(t, prepare, global, "resume", id); res.Code != 0 {
+		t.Fatalf("resume: %s", res)
+	}
+	if got, st := frozen(), status(); got != "0" || st != "running" {
+		t.Errorf("after resume: frozen %q, state %q; want 0, running", got, st)
+	}
+	res := run(t, prepare, global, "events", "--stats", id)
+	var ev struct {
+		Type string `json:"type"`
+		Data struct {
+			Pids struct {
+				Current uint64 `json:"current"`
+				Limit   uint64 `json:"limit"`
+			} `json:"pids"`
+			Memory struct {
+				Usage struct {
+					Usage uint64 `json:"usage"`
+					Limit uint64 `json:"limit"`
+				} `json:"usage"`
+			} `json:"memory"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(res.Stdout), &ev); err != nil || res.Code != 0 || ev.Type != "stats" {
+		t.Fatalf("events --stats: %s: %v", res, err)
+	}
+	if d := ev.Data; d.Pids.Current != 1 || d.Pids.Limit != 50 || d.Memory.Usage.Usage == 0 || d.Memory.Usage.Limit != 64<<20 {
+		t.Errorf("events --stats: pids %+v, memory %+v; want the init alone under 50, some memory under 64 MiB", d.Pids, d.Memory.Usage)
 	}
 }
 
