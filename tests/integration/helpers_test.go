@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -50,6 +51,7 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	runc.Monitor = waitWhenDoneMonitor{}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "tests/integration: these tests create real containers and must run as root")
 		return 1
@@ -273,6 +275,36 @@ func (r *Runtime) State(id string) specs.State {
 		r.t.Fatalf("state %s: %v in %q", id, err, out)
 	}
 	return st
+}
+
+// waitWhenDoneMonitor waits for a runtime command only when go-runc is
+// done with its output, as containerd's shim does with its own monitor.
+// go-runc's default monitor waits at once, and exec.Cmd's Wait closes the
+// stdout pipe when the command exits: a runtime that prints and exits
+// before go-runc reads (Stats) loses its output ("file already closed").
+type waitWhenDoneMonitor struct{}
+
+func (waitWhenDoneMonitor) Start(c *exec.Cmd) (chan runc.Exit, error) {
+	if err := c.Start(); err != nil {
+		return nil, err
+	}
+	return make(chan runc.Exit, 1), nil
+}
+
+func (m waitWhenDoneMonitor) StartLocked(c *exec.Cmd) (chan runc.Exit, error) {
+	return m.Start(c)
+}
+
+func (waitWhenDoneMonitor) Wait(c *exec.Cmd, _ chan runc.Exit) (int, error) {
+	err := c.Wait()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		return exitErr.ExitCode(), nil
+	}
+	if err != nil {
+		return 255, err
+	}
+	return 0, nil
 }
 
 // GoRunc is a go-runc client for this runtime, as containerd holds one.
