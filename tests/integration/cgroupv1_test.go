@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -266,21 +265,7 @@ func TestCgroupV1OOMEvent(t *testing.T) {
 		}
 		withResources(specs.LinuxResources{Memory: mem})(s)
 	})
-	cmd := r.Command("events", "--interval", "1h", c.ID)
-	stdout, err := cmd.StdoutPipe()
-	noErr(t, err)
-	var evErr strings.Builder
-	cmd.Stderr = &evErr
-	noErr(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines, evErr := eventLines(t, r, c.ID)
 	// Give events time to register its eventfd before the OOM.
 	time.Sleep(300 * time.Millisecond)
 	res := r.Run("exec", c.ID, "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")

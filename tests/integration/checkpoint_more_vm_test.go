@@ -106,19 +106,9 @@ func ptyPair(t *testing.T) (console.Console, *os.File) {
 func (r *Runtime) runOnTerminal(t *testing.T, id string, args ...string) *pipedContainer {
 	t.Helper()
 	master, slave := ptyPair(t)
-	pidFile := filepath.Join(t.TempDir(), "pid")
-	cmd := r.Command(append(append(args, "--pid-file", pidFile), id)...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	err := cmd.Run()
-	// Only the container holds the slave now: the master ends when it does.
-	slave.Close()
-	lines := pipeLines(master)
-	if err != nil {
-		t.Fatalf("oci-rt %s: %v; terminal %q", strings.Join(args, " "), err, drain(lines, time.Second))
-	}
-	c := &pipedContainer{ID: id, Pid: readPidFile(t, pidFile), lines: lines}
-	adopt(t, c.Pid)
-	return c
+	// Once the runtime returns, only the container holds the slave: the
+	// master ends when it does.
+	return r.runWithOutput(t, id, slave, slave, master, args...)
 }
 
 // TestCriuShellJob: a counter whose stdio is the caller's terminal (no

@@ -68,12 +68,24 @@ func (r *Runtime) runPiped(t *testing.T, id string, args ...string) *pipedContai
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r.runWithOutput(t, id, nil, pw, pr, args...)
+}
+
+// runWithOutput runs args with --pid-file added, stdin in (when not nil)
+// and out as stdout and stderr, which the container inherits; once it
+// returns, only the container holds out, and the container's output is
+// read from reader. It adopts the init.
+func (r *Runtime) runWithOutput(t *testing.T, id string, in, out *os.File, reader io.ReadCloser, args ...string) *pipedContainer {
+	t.Helper()
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	cmd := r.Command(append(append(args, "--pid-file", pidFile), id)...)
-	cmd.Stdout, cmd.Stderr = pw, pw
-	err = cmd.Run()
-	pw.Close()
-	lines := pipeLines(pr)
+	if in != nil {
+		cmd.Stdin = in
+	}
+	cmd.Stdout, cmd.Stderr = out, out
+	err := cmd.Run()
+	out.Close()
+	lines := pipeLines(reader)
 	if err != nil {
 		t.Fatalf("oci-rt %s: %v; output %q", strings.Join(args, " "), err, drain(lines, time.Second))
 	}

@@ -5,6 +5,7 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -583,4 +584,27 @@ func (r *Runtime) createStoppedAt(bundle, id, point string) *exec.Cmd {
 		return strings.HasPrefix(st, "T")
 	})
 	return cmd
+}
+
+// eventLines starts `events --interval 1h id` and returns its output
+// lines as they come (the channel closes when it ends) and what it writes
+// to stderr; it is killed when the test ends.
+func eventLines(t *testing.T, r *Runtime, id string) (<-chan string, *strings.Builder) {
+	t.Helper()
+	cmd := r.Command("events", "--interval", "1h", id)
+	stdout, err := cmd.StdoutPipe()
+	noErr(t, err)
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
+	noErr(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := make(chan string, 16)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	return lines, stderr
 }

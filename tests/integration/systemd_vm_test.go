@@ -12,7 +12,6 @@ package integration
 //		tests/integration/vm.test -test.run '^TestSystemdUnit' -test.v
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -424,19 +423,7 @@ func TestSystemdUnitOOM(t *testing.T) {
 	c := r.CreateID(id, b)
 	r.Must("start", id)
 
-	events := r.Command("events", "--interval", "1h", id)
-	stdout, err := events.StdoutPipe()
-	noErr(t, err)
-	noErr(t, events.Start())
-	defer func() { _ = events.Process.Kill(); _ = events.Wait() }()
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines, _ := eventLines(t, r, id)
 	// Give events time to take its baseline before the OOM.
 	time.Sleep(300 * time.Millisecond)
 	if res := r.Run("exec", id, "sh", "-c", hog); res.Code != 137 {

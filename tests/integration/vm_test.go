@@ -11,7 +11,6 @@ package integration
 //	tests/vm/run.sh --env OCIRT_BINARY=$PWD/oci-rt -- tests/integration/vm.test -test.run VM -test.v
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"os"
@@ -71,19 +70,7 @@ func TestVMUpdateLimits(t *testing.T) {
 func TestVMOOMEvent(t *testing.T) {
 	r := newRuntime(t)
 	c := runningContainer(t, r, withMemoryLimit(32<<20))
-	cmd := r.Command("events", "--interval", "1h", c.ID)
-	stdout, err := cmd.StdoutPipe()
-	noErr(t, err)
-	noErr(t, cmd.Start())
-	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	lines := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	lines, _ := eventLines(t, r, c.ID)
 	// Give events time to take its baseline before the OOM.
 	time.Sleep(300 * time.Millisecond)
 	res := r.Run("exec", c.ID, "dd", "if=/dev/zero", "of=/dev/null", "bs=64M", "count=1")
