@@ -34,6 +34,10 @@ const subordinateSize = 65536
 // the process; rm leaves no state in the runtime's default root below
 // XDG_RUNTIME_DIR.
 func TestPodmanRootless(t *testing.T) {
+	checkKey(t, "podman-rootless/run-exec-stop-rm", "run-exec-stop-rm", podmanRootless)
+}
+
+func podmanRootless(t *testing.T) {
 	if _, err := exec.LookPath("newuidmap"); err != nil {
 		t.Fatal("newuidmap missing: install the uidmap package (tests/install-deps.sh)")
 	}

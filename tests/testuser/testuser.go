@@ -72,11 +72,19 @@ func New(t testing.TB, name, parent string) *User {
 // run belonged to the account just removed and is replaced.
 func (u *User) UseRunUserDir(t testing.TB) {
 	t.Helper()
+	// /run/user is 0755 where logind makes it; on a host without logind
+	// it may be missing, and a parent made 0700 by MkdirAll would keep
+	// the user out of its own directory.
+	if err := os.Mkdir("/run/user", 0o755); err == nil {
+		t.Cleanup(func() { _ = os.Remove("/run/user") })
+	} else if !os.IsExist(err) {
+		t.Fatal(err)
+	}
 	dir := filepath.Join("/run/user", strconv.Itoa(int(u.UID)))
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
