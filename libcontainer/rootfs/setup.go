@@ -386,6 +386,9 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 		if fsType == "proc" && cfg.ProcContexts != nil {
 			return createProc(cfg, m.Source, opts)
 		}
+		if fsType == "sysfs" {
+			return newSysfs(m.Source, opts)
+		}
 		return newFilesystem(fsType, m.Source, opts)
 	}
 	mnt, err := cloneBindSource(cfg, root, index, m, opts.recursiveBind)
@@ -401,6 +404,35 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 		return nil, err
 	}
 	return mnt, nil
+}
+
+// newSysfs creates a fresh sysfs or, where the kernel refuses one (a
+// user namespace that does not own the network namespace, as in rootless
+// mode), binds the host's /sys with its submounts instead, as `spec
+// --rootless` writes it: the container then runs with the host's view of
+// /sys rather than failing. The mount's restrictions (read-only, nosuid,
+// nodev, noexec) go on every submount too, so that none of them is more
+// open than the mount asked for.
+func newSysfs(source string, opts mountOptions) (*os.File, error) {
+	mnt, err := newFilesystem("sysfs", source, opts)
+	if !errors.Is(err, unix.EPERM) {
+		return mnt, err
+	}
+	fd, bindErr := unix.OpenTree(unix.AT_FDCWD, "/sys", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE)
+	if bindErr != nil {
+		return nil, fmt.Errorf("%w (and a bind of the host's /sys: %w)", err, os.NewSyscallError("open_tree /sys", bindErr))
+	}
+	bind := os.NewFile(uintptr(fd), "/sys")
+	// What a fresh sysfs would have got (see mountFresh), restrictions
+	// only: the host's submounts may be locked, and clearing a flag on
+	// them would be refused.
+	attrs := (opts.attrSet &^ opts.recAttrClr) | opts.recAttrSet
+	restrict := unix.MountAttr{Attr_set: attrs & (unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC)}
+	if err := setMountAttr(bind, restrict, true); err != nil {
+		bind.Close()
+		return nil, fmt.Errorf("bind of the host's /sys for sysfs: %w", err)
+	}
+	return bind, nil
 }
 
 // createProc creates a proc mount from the next of cfg.ProcContexts.
