@@ -319,7 +319,7 @@ func (cr *creation) takeOverProcess() error {
 	if err := cr.init.conn.send(msgAck, ""); err != nil {
 		return err
 	}
-	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0])
+	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0], nil)
 	if err != nil {
 		return err
 	}

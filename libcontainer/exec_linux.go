@@ -213,7 +213,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if joiner {
 		err = waitForJoinerExec(p)
 	} else {
-		pid, err = waitForPlannedProcess(p, cg, o.Process.Args[0], plan)
+		pid, err = waitForExecProcess(p, cg, o.Process.Args[0], plan)
 	}
 	if err != nil {
 		return 0, err
@@ -244,14 +244,9 @@ func sendExecConfig(c *Container, p *child, cfg *initConfig, cg cgroups.Manager)
 // name it exits with (a failure before that comes as a message, from a
 // plan's steps as a PlanErrorType reply that plan reads). The
 // process must be our child, as the init starts it with CLONE_PARENT:
-// that we then wait for it and signal it is safe.
-func waitForExecProcess(init *child, cg cgroups.Manager, program string) (int, error) {
-	return waitForPlannedProcess(init, cg, program, nil)
-}
-
-// waitForPlannedProcess is waitForExecProcess for a process that a plan
-// sets up, or nil plan.
-func waitForPlannedProcess(init *child, cg cgroups.Manager, program string, plan *nsenter.Plan) (int, error) {
+// that we then wait for it and signal it is safe. plan is the plan that
+// set the process up, nil for the Go init.
+func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *nsenter.Plan) (int, error) {
 	rep, err := init.conn.recv()
 	if errors.Is(err, errPeerGone) {
 		rep, err = readSpawnReport(init.pid)
