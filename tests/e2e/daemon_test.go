@@ -81,6 +81,10 @@ func (d *daemon) logTail() string {
 func (d *daemon) teardown(t *testing.T) {
 	if t.Failed() {
 		t.Logf("%s log (tail):\n%s", d.name, d.logTail())
+		if keep := os.Getenv("E2E_KEEP_LOGS"); keep != "" {
+			data, _ := os.ReadFile(d.log.Name())
+			_ = os.WriteFile(filepath.Join(keep, d.name+".log"), data, 0o644)
+		}
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
