@@ -173,28 +173,28 @@ func isDevNull(f *os.File) bool {
 // release step, passing a seccomp listener on to the agent on the way.
 func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *specs.Spec, cg cgroups.Manager) error {
 	for {
-		rep, err := init.conn.recv()
-		if errors.Is(err, errPeerGone) {
+		rep, err := init.conn.Recv()
+		if errors.Is(err, nsenter.ErrPeerGone) {
 			return diedError(init.pid, cg, "exec")
 		}
 		if err != nil {
 			killAndReap(init.pid)
 			return err
 		}
-		switch rep.Type {
-		case nsenter.PlanErrorType:
+		switch rep.Kind {
+		case nsenter.KindPlanError:
 			killAndReap(init.pid)
 			return plan.Err(rep)
-		case msgNotify:
-			if err := c.forwardSeccompListener(init, spec); err != nil {
+		case nsenter.KindNotify:
+			if err := c.forwardSeccompListener(init, spec, rep.File); err != nil {
 				killAndReap(init.pid)
 				return err
 			}
 			continue
-		case nsenter.PlanReadyType:
+		case nsenter.KindReady:
 			return init.joinCgroup(cg)
 		}
 		killAndReap(init.pid)
-		return fmt.Errorf("sync: unexpected %q from the exec process", rep.Type)
+		return fmt.Errorf("sync: unexpected %q from the exec process", rep.Kind)
 	}
 }

@@ -47,9 +47,9 @@ func Init() {
 		os.Exit(1)
 	}
 	os.Clearenv()
-	conn := &syncConn{f: os.NewFile(uintptr(fd), "sync")}
+	conn := nsenter.NewConn(os.NewFile(uintptr(fd), "sync"))
 	var cfg initConfig
-	if err := conn.recvValue(&cfg); err != nil {
+	if err := conn.RecvConfig(&cfg); err != nil {
 		os.Exit(1)
 	}
 	if cfg.LogFD != 0 {
@@ -62,7 +62,7 @@ func Init() {
 		if fifo != nil {
 			_, _ = fifo.WriteString(err.Error())
 		} else {
-			_ = conn.send(msgError, err.Error())
+			_ = conn.Send(nsenter.KindError, err.Error())
 		}
 		os.Exit(1)
 	}
@@ -71,7 +71,7 @@ func Init() {
 // initContainer sets the container up, waits for start and execs the
 // process. It returns only on failure, with the start fifo when `start`
 // is already waiting for the outcome.
-func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
+func initContainer(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
 	spec, p := cfg.Spec, cfg.Spec.Process
 	who := "container init"
 	if cfg.Exec {
@@ -214,10 +214,10 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 			return nil, err
 		}
 	}
-	if err := conn.send(msgReady, ""); err != nil {
+	if err := conn.Send(nsenter.KindReady, ""); err != nil {
 		return nil, err
 	}
-	if _, err := conn.expect(msgAck); err != nil {
+	if _, err := conn.Expect(nsenter.KindAck); err != nil {
 		return nil, err
 	}
 	if !cfg.Exec && !late {
@@ -225,7 +225,7 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 		// or an init that starts the container's process itself, keeps the
 		// socket to report on (see startExecProcess); an exec'd joiner,
 		// until execve closes it.
-		conn.f.Close()
+		conn.Close()
 	}
 
 	var fifo *os.File
@@ -307,20 +307,17 @@ func takeTerminal(cfg *initConfig, isInit bool) error {
 // to create for the container's process, tells create the container is
 // set up, and exits once create has started that process in the
 // container's namespaces.
-func handOverAndExit(cfg *initConfig, conn *syncConn) error {
+func handOverAndExit(cfg *initConfig, conn *nsenter.Conn) error {
 	if cfg.Spec.Process.Terminal {
-		if err := conn.send(msgConsole, ""); err != nil {
-			return err
-		}
-		if err := unix.Sendmsg(int(conn.f.Fd()), []byte{0}, unix.UnixRights(0), nil, 0); err != nil {
+		if err := conn.SendFile(nsenter.KindConsole, "", os.Stdin); err != nil {
 			return fmt.Errorf("hand the pty over: %w", err)
 		}
 	}
 	debugf("%s container init: set up, handing over to the process create starts in the joined pid namespace", cfg.ID)
-	if err := conn.send(msgReady, ""); err != nil {
+	if err := conn.Send(nsenter.KindReady, ""); err != nil {
 		return err
 	}
-	if _, err := conn.expect(msgAck); err != nil {
+	if _, err := conn.Expect(nsenter.KindAck); err != nil {
 		return err
 	}
 	os.Exit(0)
@@ -371,7 +368,7 @@ func privateFileTable() error {
 // hooks the startContainer hooks it runs once started (with their
 // environment). It returns only when the request could not be handed
 // over.
-func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int, hooks []specs.Hook) error {
+func startExecProcess(conn *nsenter.Conn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int, hooks []specs.Hook) error {
 	req := &nsenter.SpawnRequest{
 		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
 		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
@@ -385,7 +382,7 @@ func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string
 	if filter != nil {
 		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()
 	}
-	return nsenter.SpawnAndExit(req, int(conn.f.Fd()))
+	return nsenter.SpawnAndExit(req, int(conn.File().Fd()))
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {
@@ -406,12 +403,12 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 // setupFilesystem builds the container's mounts and switches root. Between
 // the two, the parent runs the prestart and createRuntime hooks and init
 // runs the createContainer hooks, as the spec orders them.
-func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error {
+func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *nsenter.Conn) error {
 	beforePivot := func() error {
-		if err := conn.send(msgHooks, ""); err != nil {
+		if err := conn.Send(nsenter.KindHooks, ""); err != nil {
 			return err
 		}
-		if _, err := conn.expect(msgAck); err != nil {
+		if _, err := conn.Expect(nsenter.KindAck); err != nil {
 			return err
 		}
 		if cfg.Spec.Hooks == nil {
@@ -524,14 +521,12 @@ func checkNoMagicLinks(path string) error {
 
 // installSeccompWithListener installs the filter and hands its listener fd
 // to the parent, which passes it to the agent at listenerPath.
-func installSeccompWithListener(f *seccomp.Filter, conn *syncConn) error {
+func installSeccompWithListener(f *seccomp.Filter, conn *nsenter.Conn) error {
 	fd, err := f.Install()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if err := conn.send(msgNotify, ""); err != nil {
-		return err
-	}
-	return unix.Sendmsg(int(conn.f.Fd()), []byte{0}, unix.UnixRights(fd), nil, 0)
+	listener := os.NewFile(uintptr(fd), "seccomp listener")
+	defer listener.Close()
+	return conn.SendFile(nsenter.KindNotify, "", listener)
 }

@@ -15,7 +15,7 @@ import (
 // (see plan.c): the fast path of `exec`. It holds no policy: every step is
 // one system call, or a fixed short sequence of them, with the arguments
 // Go computed. The steps run in the order they were added; the first that
-// fails ends the process with a PlanErrorType reply naming it and errno.
+// fails ends the process with a KindPlanError message naming it and errno.
 //
 // Wire format (little-endian), version PlanVersion, mirrored by plan.h:
 //
@@ -74,13 +74,6 @@ const (
 	opMemPolicy     = 25
 )
 
-// PlanErrorType is the Reply type of a failed step: Step is its index,
-// Errno why.
-const PlanErrorType = "planerror"
-
-// PlanReadyType is the Reply type the plan sends at its Release step.
-const PlanReadyType = "ready"
-
 func (p *Plan) add(op uint16, what string, data []byte) {
 	p.addStep(op, stepWhat{text: what}, data)
 }
@@ -123,8 +116,8 @@ func (p *Plan) Encode() []byte {
 	return append(out, p.buf...)
 }
 
-// Err turns a PlanErrorType reply into the error the user sees.
-func (p *Plan) Err(rep *Reply) error {
+// Err turns a KindPlanError message into the error the user sees.
+func (p *Plan) Err(rep *Message) error {
 	if rep.Step < 0 || rep.Step >= len(p.what) {
 		return fmt.Errorf("step %d of the exec plan: %w", rep.Step, unix.Errno(rep.Errno))
 	}
@@ -240,8 +233,8 @@ func seccompData(filter []unix.SockFilter, flags uint32) []byte {
 	return b
 }
 
-// Release tells the parent the process is set up (a PlanReadyType
-// reply) and waits for its Ack.
+// Release tells the parent the process is set up (KindReady) and waits
+// for its KindAck.
 func (p *Plan) Release() { p.add(opRelease, "wait for the runtime", nil) }
 
 // Rlimit calls prlimit(2) on the process.
