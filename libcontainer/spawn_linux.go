@@ -88,6 +88,8 @@ type initConfig struct {
 	// fds).
 	LogFD   int  `json:"logFd,omitempty"`
 	LogJSON bool `json:"logJson,omitempty"`
+	// role names the init's role in its debug records (initRole).
+	role string
 }
 
 // spawnRequest describes a process to start through the namespace stage.
