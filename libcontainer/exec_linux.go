@@ -219,6 +219,9 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			return 0, fmt.Errorf("pid file: %w", err)
 		}
 	}
+	if plan != nil && Log.Debug {
+		debugf("exec %s: the plan's %s", c.State.ID, plan.RanAfterRelease())
+	}
 	debugf("exec %s: process %d runs %s", c.State.ID, pid, o.Process.Args[0])
 	return pid, nil
 }
@@ -237,7 +240,7 @@ func sendExecConfig(c *Container, p *child, cfg *initConfig, cg cgroups.Manager)
 // program. The exec init closes the socket before the process exists,
 // which must never hold it, and tells its pid, or why it failed, in the
 // name it exits with (a failure before that comes as a message, from a
-// plan's steps as a PlanErrorType reply that plan reads). The
+// plan's steps as a planerror message that plan reads). The
 // process must be our child, as the init starts it with CLONE_PARENT:
 // that we then wait for it and signal it is safe. plan is the plan that
 // set the process up, nil for the Go init.

@@ -22,7 +22,7 @@ import (
 // (nsenter.Plan), which carries it out in C right after joining the
 // container's namespaces. No Go runtime starts in that process, and no
 // init config is sent or decoded. The steps are those of the Go path
-// (initContainer with cfg.Exec), in its order, with the same security
+// (execInit), in its order, with the same security
 // properties: the process stays outside the container's pid namespace and
 // non-dumpable until the process it starts there has become the
 // container's, and that process closes every fd of the runtime's first.
@@ -192,6 +192,9 @@ func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *sp
 			}
 			continue
 		case nsenter.KindReady:
+			if Log.Debug {
+				debugf("exec %s: the plan's %s", c.State.ID, plan.RanToRelease())
+			}
 			return init.joinCgroup(cg)
 		}
 		killAndReap(init.pid)

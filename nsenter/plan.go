@@ -31,6 +31,8 @@ type Plan struct {
 	steps int
 	// what describes each step for the error the user sees.
 	what []stepWhat
+	// release is the index of the Release step.
+	release int
 }
 
 // stepWhat is how a failed step reads: "what: errno", or what alone when
@@ -235,7 +237,10 @@ func seccompData(filter []unix.SockFilter, flags uint32) []byte {
 
 // Release tells the parent the process is set up (KindReady) and waits
 // for its KindAck.
-func (p *Plan) Release() { p.add(opRelease, "wait for the runtime", nil) }
+func (p *Plan) Release() {
+	p.release = p.steps
+	p.add(opRelease, "wait for the runtime", nil)
+}
 
 // Rlimit calls prlimit(2) on the process.
 func (p *Plan) Rlimit(resource int, soft, hard uint64, what string) {
@@ -310,9 +315,24 @@ func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool
 
 // String lists the steps, for the debug log.
 func (p *Plan) String() string {
-	texts := make([]string, len(p.what))
-	for i, w := range p.what {
+	return fmt.Sprintf("%d steps: %s", p.steps, p.describe(p.what))
+}
+
+// RanToRelease says, for the debug log, which steps have run once the
+// plan reports it is ready: all up to its Release step.
+func (p *Plan) RanToRelease() string {
+	return fmt.Sprintf("steps 0-%d ran: %s", p.release, p.describe(p.what[:p.release+1]))
+}
+
+// RanAfterRelease says which steps have run once the process started.
+func (p *Plan) RanAfterRelease() string {
+	return fmt.Sprintf("steps %d-%d ran: %s", p.release+1, p.steps-1, p.describe(p.what[p.release+1:]))
+}
+
+func (p *Plan) describe(steps []stepWhat) string {
+	texts := make([]string, len(steps))
+	for i, w := range steps {
 		texts[i] = w.text
 	}
-	return fmt.Sprintf("%d steps: %s", p.steps, strings.Join(texts, "; "))
+	return strings.Join(texts, "; ")
 }
