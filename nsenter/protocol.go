@@ -161,7 +161,8 @@ type Message struct {
 	File *os.File `json:"-"`
 }
 
-// ErrPeerGone: the other side closed the socket or died (a reset counts).
+// ErrPeerGone is what reading gives once the other side closed the socket
+// or died (a reset counts).
 var ErrPeerGone = errors.New("the other end of the sync socket went away")
 
 // Conn is one end of the sync socket: the one reader and writer of the
