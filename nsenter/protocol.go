@@ -122,12 +122,18 @@ const (
 	KindSpawnError Kind = "spawnerror"
 )
 
-// kinds lists every kind, and whether its message carries a file.
-var kinds = map[Kind]bool{
-	KindUsermap: false, KindPid: false, KindError: false, KindAck: false,
-	KindConfig: false, KindHooks: false, KindMountSource: false,
-	KindBindSource: true, KindIdmap: true, KindNotify: true, KindConsole: true,
-	KindReady: false, KindPlanError: false, KindSpawnError: false,
+// carriesFile tells whether a message of kind k carries a file, and
+// whether k is a kind at all. (A switch rather than a map: nothing to
+// build when the process starts.)
+func carriesFile(k Kind) (withFile, known bool) {
+	switch k {
+	case KindBindSource, KindIdmap, KindNotify, KindConsole:
+		return true, true
+	case KindUsermap, KindPid, KindError, KindAck, KindConfig, KindHooks,
+		KindMountSource, KindReady, KindPlanError, KindSpawnError:
+		return false, true
+	}
+	return false, false
 }
 
 // Header is what every message starts with: its kind and, on the first
@@ -195,7 +201,7 @@ func (c *Conn) SendFile(k Kind, msg string, f *os.File) error {
 
 // SendMessage sends m, with its file attached when its kind carries one.
 func (c *Conn) SendMessage(m *Message) error {
-	withFile, known := kinds[m.Kind]
+	withFile, known := carriesFile(m.Kind)
 	if !known || withFile != (m.File != nil) {
 		return fmt.Errorf("sync: cannot send %q with file %v", m.Kind, m.File != nil)
 	}
@@ -320,7 +326,7 @@ func decodeMessage(data []byte, f *os.File) (*Message, error) {
 		}
 		return nil, fmt.Errorf("sync: bad message: %w", err)
 	}
-	withFile, known := kinds[m.Kind]
+	withFile, known := carriesFile(m.Kind)
 	switch {
 	case !known:
 		err := fmt.Errorf("sync: unknown message kind %q", m.Kind)
