@@ -248,3 +248,15 @@ func TestOversizedFrameIsRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// The version is the bootstrap's first record, whatever else it holds, so
+// that a stage of another version reads nothing before it.
+func TestBootstrapStartsWithTheVersion(t *testing.T) {
+	for _, b := range []*Bootstrap{{}, {CloneFlags: unix.CLONE_NEWPID, Fork: true, Plan: &Plan{}}} {
+		got := b.Encode()
+		want := record(recVersion, ProtocolVersion)
+		if len(got) < len(want) || string(got[:len(want)]) != string(want) {
+			t.Errorf("%+v encodes as % x…, want it to start with % x", b, got[:min(len(got), 16)], want)
+		}
+	}
+}
