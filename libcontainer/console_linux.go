@@ -116,3 +116,22 @@ func ReceiveConsole(sock *os.File) (*os.File, error) {
 	// The payload is the pty's name, which nobody needs.
 	return receiveFD(sock, make([]byte, 4096), "pty master")
 }
+
+// receiveFD reads one message into payload that must carry exactly one fd
+// (SCM_RIGHTS); what names the fd in errors.
+func receiveFD(sock *os.File, payload []byte, what string) (*os.File, error) {
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), payload, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("receive %s: %w", what, err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("receive %s: no fd in the message", what)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("receive %s: want exactly one fd", what)
+	}
+	return os.NewFile(uintptr(fds[0]), what), nil
+}

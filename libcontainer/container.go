@@ -203,7 +203,7 @@ func waitExec(fifoPath string, pidfd int, spec *specs.Spec) error {
 		}
 	}
 	if len(msg) > 0 {
-		if rep, err := nsenter.ParseExitReport(string(msg)); err == nil && rep.Type == msgSpawnError {
+		if rep, err := nsenter.ParseExitReport(string(msg)); err == nil && rep.Kind == nsenter.KindSpawnError {
 			return rep.SpawnError(spec.Process.Args[0])
 		}
 		if f, ok := nsenter.ParseHookReport(string(msg)); ok {

@@ -19,6 +19,7 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups/manager"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
+	"github.com/oci-rt/oci-rt/nsenter"
 	"github.com/oci-rt/oci-rt/seccomp"
 )
 
@@ -273,7 +274,7 @@ func (cr *creation) spawnInit() error {
 	}
 	init.setup = true
 	cr.init = init
-	cr.closers = append(cr.closers, func() { init.conn.f.Close() })
+	cr.closers = append(cr.closers, func() { init.conn.Close() })
 	if err := cr.pinInit(); err != nil {
 		return err
 	}
@@ -316,7 +317,7 @@ func (cr *creation) pinInit() error {
 // joins start the container's process there, and makes that process the
 // container's: recorded, pinned, and what the pid file names.
 func (cr *creation) takeOverProcess() error {
-	if err := cr.init.conn.send(msgAck, ""); err != nil {
+	if err := cr.init.conn.Send(nsenter.KindAck, ""); err != nil {
 		return err
 	}
 	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0], nil)
@@ -447,7 +448,7 @@ func (cr *creation) passCgroupView() error {
 // seccomp listener) until it has set the container up.
 func (cr *creation) configureInit() error {
 	cr.req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: cr.init.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
-	if err := cr.init.conn.sendValue(&cr.req.config); err != nil {
+	if err := cr.init.conn.SendConfig(&cr.req.config); err != nil {
 		return fmt.Errorf("send config to container init: %w", err)
 	}
 	return cr.c.talkToInit(cr.init, cr.spec, cr.cg, "create")
@@ -479,13 +480,13 @@ func (cr *creation) finalize() error {
 	if late {
 		return nil // the process was released already and holds no socket
 	}
-	if err := cr.init.conn.send(msgAck, ""); err != nil {
+	if err := cr.init.conn.Send(nsenter.KindAck, ""); err != nil {
 		return err
 	}
 	// The init closes its end right after the ack: waiting for that makes
 	// what a created init holds the same whenever create has returned
 	// (only the fifo and its procfs handles), so nothing of ours lingers.
-	cr.init.conn.waitClosed()
+	cr.init.conn.WaitClosed()
 	return nil
 }
 
@@ -620,21 +621,24 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 	idmapper := rootfs.NewIdmapper(spec)
 	defer idmapper.Close()
 	for {
-		rep, err := init.conn.recv()
-		if errors.Is(err, errPeerGone) {
+		rep, err := init.conn.Recv()
+		if errors.Is(err, nsenter.ErrPeerGone) {
 			return diedError(init.pid, cg, what)
 		}
 		if err != nil {
 			killAndReap(init.pid)
 			return err
 		}
-		debugf("%s %s: init %d asks for %q", what, c.State.ID, init.pid, rep.Type)
-		if !init.setup && rep.Type != msgNotify && rep.Type != msgReady {
+		debugf("%s %s: init %d asks for %q", what, c.State.ID, init.pid, rep.Kind)
+		if !init.setup && rep.Kind != nsenter.KindNotify && rep.Kind != nsenter.KindReady {
+			if rep.File != nil {
+				rep.File.Close()
+			}
 			killAndReap(init.pid)
-			return fmt.Errorf("sync: %q from a process that is past its setup", rep.Type)
+			return fmt.Errorf("sync: %q from a process that is past its setup", rep.Kind)
 		}
-		switch rep.Type {
-		case msgHooks:
+		switch rep.Kind {
+		case nsenter.KindHooks:
 			if hasCreateHooks(spec) {
 				if err := init.joinCgroup(cg); err != nil {
 					return err
@@ -644,34 +648,31 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 				killAndReap(init.pid)
 				return err
 			}
-			if err := init.conn.send(msgAck, ""); err != nil {
+			if err := init.conn.Send(nsenter.KindAck, ""); err != nil {
 				return err
 			}
-		case msgNotify:
-			if err := c.forwardSeccompListener(init, spec); err != nil {
+		case nsenter.KindNotify:
+			if err := c.forwardSeccompListener(init, spec, rep.File); err != nil {
 				killAndReap(init.pid)
 				return err
 			}
-		case msgMountSource:
+		case nsenter.KindMountSource:
 			if err := c.sendBindSource(init, spec, rep.Message); err != nil {
 				killAndReap(init.pid)
 				return err
 			}
-		case msgIdmap:
-			if err := idmapForInit(init, idmapper, rep.Message); err != nil {
+		case nsenter.KindIdmap:
+			if err := idmapForInit(init, idmapper, rep.Message, rep.File); err != nil {
 				killAndReap(init.pid)
 				return err
 			}
-		case msgConsole:
-			if init.console, err = receiveFD(init.conn.f, make([]byte, 1), "pty slave"); err != nil {
-				killAndReap(init.pid)
-				return err
-			}
-		case msgReady:
+		case nsenter.KindConsole:
+			init.console = rep.File
+		case nsenter.KindReady:
 			return init.joinCgroup(cg)
 		default:
 			killAndReap(init.pid)
-			return fmt.Errorf("sync: unexpected %q from container init", rep.Type)
+			return fmt.Errorf("sync: unexpected %q from container init", rep.Kind)
 		}
 	}
 }
@@ -749,15 +750,9 @@ func (c *Container) runCreateHooks(spec *specs.Spec, pid int) error {
 	return runHooks("createRuntime", spec.Hooks.CreateRuntime, state)
 }
 
-// forwardSeccompListener receives the seccomp listener fd from init and
-// passes it, with the container's state, to the agent at listenerPath.
-func (c *Container) forwardSeccompListener(init *child, spec *specs.Spec) error {
-	// Exactly the one byte init sent with the fd: the sync frames that
-	// follow on this stream socket are not ours to read here.
-	listener, err := receiveFD(init.conn.f, make([]byte, 1), "seccomp listener")
-	if err != nil {
-		return err
-	}
+// forwardSeccompListener passes the seccomp listener fd that came from the
+// init, with the container's state, to the agent at listenerPath.
+func (c *Container) forwardSeccompListener(init *child, spec *specs.Spec, listener *os.File) error {
 	defer listener.Close()
 	sc := spec.Linux.Seccomp
 	if sc.ListenerPath == "" {

@@ -180,7 +180,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer p.conn.f.Close()
+	defer p.conn.Close()
 	debugf("exec %s: process %d spawned", c.State.ID, p.pid)
 	if err := addToIntelRdt(c.State, spec, p.pid); err != nil {
 		killAndReap(p.pid)
@@ -200,12 +200,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			return 0, err
 		}
 	}
-	if plan != nil {
-		err = nsenter.Ack(p.conn.f)
-	} else {
-		err = p.conn.send(msgAck, "")
-	}
-	if err != nil {
+	if err := p.conn.Send(nsenter.KindAck, ""); err != nil {
 		killAndReap(p.pid)
 		return 0, err
 	}
@@ -224,6 +219,9 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			return 0, fmt.Errorf("pid file: %w", err)
 		}
 	}
+	if plan != nil && Log.Debug {
+		debugf("exec %s: the plan's %s", c.State.ID, plan.RanAfterRelease())
+	}
 	debugf("exec %s: process %d runs %s", c.State.ID, pid, o.Process.Args[0])
 	return pid, nil
 }
@@ -231,7 +229,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 // sendExecConfig hands the Go exec init its config and serves it until it
 // is set up.
 func sendExecConfig(c *Container, p *child, cfg *initConfig, cg cgroups.Manager) error {
-	if err := p.conn.sendValue(cfg); err != nil {
+	if err := p.conn.SendConfig(cfg); err != nil {
 		killAndReap(p.pid)
 		return fmt.Errorf("send config to the exec process: %w", err)
 	}
@@ -242,13 +240,13 @@ func sendExecConfig(c *Container, p *child, cfg *initConfig, cg cgroups.Manager)
 // program. The exec init closes the socket before the process exists,
 // which must never hold it, and tells its pid, or why it failed, in the
 // name it exits with (a failure before that comes as a message, from a
-// plan's steps as a PlanErrorType reply that plan reads). The
+// plan's steps as a planerror message that plan reads). The
 // process must be our child, as the init starts it with CLONE_PARENT:
 // that we then wait for it and signal it is safe. plan is the plan that
 // set the process up, nil for the Go init.
 func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *nsenter.Plan) (int, error) {
-	rep, err := init.conn.recv()
-	if errors.Is(err, errPeerGone) {
+	rep, err := init.conn.Recv()
+	if errors.Is(err, nsenter.ErrPeerGone) {
 		rep, err = readSpawnReport(init.pid)
 		if err != nil {
 			debugf("exec init %d: %v", init.pid, err)
@@ -259,17 +257,17 @@ func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *n
 		killAndReap(init.pid)
 		return 0, err
 	}
-	if rep.Type == msgSpawnError {
+	if rep.Kind == nsenter.KindSpawnError {
 		killAndReap(init.pid)
 		return 0, rep.SpawnError(program)
 	}
-	if rep.Type == nsenter.PlanErrorType && plan != nil {
+	if rep.Kind == nsenter.KindPlanError && plan != nil {
 		killAndReap(init.pid)
 		return 0, plan.Err(rep)
 	}
-	if rep.Type != msgPid || rep.Pid <= 0 || rep.Pid == init.pid {
+	if rep.Kind != nsenter.KindPid || rep.Pid <= 0 || rep.Pid == init.pid {
 		killAndReap(init.pid)
-		return 0, fmt.Errorf("sync: unexpected %q (pid %d) from the exec process", rep.Type, rep.Pid)
+		return 0, fmt.Errorf("sync: unexpected %q (pid %d) from the exec process", rep.Kind, rep.Pid)
 	}
 	var info unix.Siginfo
 	if err := unix.Waitid(unix.P_PID, rep.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
@@ -289,20 +287,20 @@ func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *n
 // socket, or it reports why it could not. A process that died on the way
 // closes it too: its exit status, which the caller waits for, says so.
 func waitForJoinerExec(p *child) error {
-	rep, err := p.conn.recv()
-	if errors.Is(err, errPeerGone) {
+	rep, err := p.conn.Recv()
+	if errors.Is(err, nsenter.ErrPeerGone) {
 		return nil
 	}
 	killAndReap(p.pid)
 	if err != nil {
 		return err
 	}
-	return fmt.Errorf("sync: unexpected %q from the exec process", rep.Type)
+	return fmt.Errorf("sync: unexpected %q from the exec process", rep.Kind)
 }
 
 // readSpawnReport waits for the exec init to exit, without reaping it, and
 // reads the report it exited with.
-func readSpawnReport(pid int) (*nsenter.Reply, error) {
+func readSpawnReport(pid int) (*nsenter.Message, error) {
 	var info unix.Siginfo
 	if err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
 		return nil, fmt.Errorf("wait for the exec init: %w", err)

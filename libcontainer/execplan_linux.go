@@ -22,7 +22,7 @@ import (
 // (nsenter.Plan), which carries it out in C right after joining the
 // container's namespaces. No Go runtime starts in that process, and no
 // init config is sent or decoded. The steps are those of the Go path
-// (initContainer with cfg.Exec), in its order, with the same security
+// (execInit), in its order, with the same security
 // properties: the process stays outside the container's pid namespace and
 // non-dumpable until the process it starts there has become the
 // container's, and that process closes every fd of the runtime's first.
@@ -173,28 +173,31 @@ func isDevNull(f *os.File) bool {
 // release step, passing a seccomp listener on to the agent on the way.
 func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *specs.Spec, cg cgroups.Manager) error {
 	for {
-		rep, err := init.conn.recv()
-		if errors.Is(err, errPeerGone) {
+		rep, err := init.conn.Recv()
+		if errors.Is(err, nsenter.ErrPeerGone) {
 			return diedError(init.pid, cg, "exec")
 		}
 		if err != nil {
 			killAndReap(init.pid)
 			return err
 		}
-		switch rep.Type {
-		case nsenter.PlanErrorType:
+		switch rep.Kind {
+		case nsenter.KindPlanError:
 			killAndReap(init.pid)
 			return plan.Err(rep)
-		case msgNotify:
-			if err := c.forwardSeccompListener(init, spec); err != nil {
+		case nsenter.KindNotify:
+			if err := c.forwardSeccompListener(init, spec, rep.File); err != nil {
 				killAndReap(init.pid)
 				return err
 			}
 			continue
-		case nsenter.PlanReadyType:
+		case nsenter.KindReady:
+			if Log.Debug {
+				debugf("exec %s: the plan's %s", c.State.ID, plan.RanToRelease())
+			}
 			return init.joinCgroup(cg)
 		}
 		killAndReap(init.pid)
-		return fmt.Errorf("sync: unexpected %q from the exec process", rep.Type)
+		return fmt.Errorf("sync: unexpected %q from the exec process", rep.Kind)
 	}
 }

@@ -8,6 +8,8 @@ package libcontainer
 
 import (
 	"bytes"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -145,7 +147,7 @@ func runLastStep(t *testing.T, how string) string {
 	if how == "spawn" {
 		// The process is the test's child (CLONE_PARENT): it reaps it.
 		rep := readSpawnOutcome(t, ours, cmd.Process.Pid)
-		if rep.Type != msgPid {
+		if rep.Kind != nsenter.KindPid {
 			t.Fatalf("spawn: report %+v; stderr %s", rep, errOut.String())
 		}
 		var ws unix.WaitStatus
@@ -205,9 +207,9 @@ func lastStepFields(out string) map[string]string {
 // readSpawnOutcome reads what the exec init's last step reports, as the
 // runtime does: a frame on the socket before the clone, or else the name
 // it exits with.
-func readSpawnOutcome(t *testing.T, sock *os.File, initPid int) *nsenter.Reply {
+func readSpawnOutcome(t *testing.T, sock *os.File, initPid int) *nsenter.Message {
 	t.Helper()
-	rep, err := nsenter.ReadReply(sock)
+	rep, err := readFrameMessage(sock)
 	if errors.Is(err, io.EOF) {
 		rep, err = readSpawnReport(initPid)
 	}
@@ -215,6 +217,21 @@ func readSpawnOutcome(t *testing.T, sock *os.File, initPid int) *nsenter.Reply {
 		t.Fatalf("spawn report: %v", err)
 	}
 	return rep
+}
+
+// readFrameMessage decodes one frame as a message, without the version
+// check of a Conn, which expects a conversation from its start.
+func readFrameMessage(sock *os.File) (*nsenter.Message, error) {
+	var h [4]byte
+	if _, err := io.ReadFull(sock, h[:]); err != nil {
+		return nil, err
+	}
+	data := make([]byte, binary.LittleEndian.Uint32(h[:]))
+	if _, err := io.ReadFull(sock, data); err != nil {
+		return nil, err
+	}
+	var m nsenter.Message
+	return &m, json.Unmarshal(data, &m)
 }
 
 // TestSpawnedProcessNeverHoldsTheReportSocket catches the exec'd process
@@ -286,7 +303,7 @@ func TestSpawnedProcessNeverHoldsTheReportSocket(t *testing.T) {
 		t.Errorf("no error pipe among the newborn's fds: is it the spawned process?")
 	}
 	rep := readSpawnOutcome(t, ours, initPid)
-	if rep.Type != msgPid || rep.Pid != spawned {
+	if rep.Kind != nsenter.KindPid || rep.Pid != spawned {
 		t.Errorf("report %+v, want the pid of %d", rep, spawned)
 	}
 	killAndReap(spawned)

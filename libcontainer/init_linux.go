@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -47,98 +48,283 @@ func Init() {
 		os.Exit(1)
 	}
 	os.Clearenv()
-	conn := &syncConn{f: os.NewFile(uintptr(fd), "sync")}
+	conn := nsenter.NewConn(os.NewFile(uintptr(fd), "sync"))
 	var cfg initConfig
-	if err := conn.recvValue(&cfg); err != nil {
+	if err := conn.RecvConfig(&cfg); err != nil {
+		_ = conn.Send(nsenter.KindError, err.Error())
 		os.Exit(1)
 	}
 	if cfg.LogFD != 0 {
 		Log = &Logger{Out: os.NewFile(uintptr(cfg.LogFD), "log"), JSON: cfg.LogJSON, Debug: true}
 	}
+	var run initRun
+	cfg.role, run = initRole(&cfg)
+	cfg.debugf("pid %d, namespaces %s", os.Getpid(), namespacesSetUp(&cfg))
 	// Up to the start fifo, errors go to the parent, which shows them to
 	// the user; after it, they go to `start` through the fifo.
-	fifo, err := initContainer(&cfg, conn)
+	fifo, err := runRole(&cfg, conn, run)
 	if err != nil {
+		cfg.debugf("failed: %v", err)
 		if fifo != nil {
 			_, _ = fifo.WriteString(err.Error())
 		} else {
-			_ = conn.send(msgError, err.Error())
+			_ = conn.Send(nsenter.KindError, err.Error())
 		}
 		os.Exit(1)
 	}
 }
 
-// initContainer sets the container up, waits for start and execs the
-// process. It returns only on failure, with the start fifo when `start`
-// is already waiting for the outcome.
-func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
-	spec, p := cfg.Spec, cfg.Spec.Process
-	who := "container init"
-	if cfg.Exec {
-		who = "exec process"
-	}
-	// late: a create whose init joins an existing pid namespace only for
-	// the process it starts at the end (see joinPidNamespaceLate).
-	late := !cfg.Exec && cfg.ExecPidNSFD != 0
-	debugf("%s %s: pid %d in the container's namespaces", cfg.ID, who, os.Getpid())
+// runRole makes the init the leader of a session of its own, which every
+// role needs, and runs its role.
+func runRole(cfg *initConfig, conn *nsenter.Conn, run initRun) (*os.File, error) {
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
 	}
-	// Each fd the parent passed gets exactly one *os.File, whose finalizer
-	// would otherwise close a number that may belong to something else.
-	rcfg := rootfsConfig(cfg)
-	// isInit: the process that sets the container up. A joiner was born
-	// in the container's namespaces, where it only becomes the container's
-	// or the exec'd process, and reaches its own entries through the
-	// container's procfs, which shows its pid namespace.
-	isInit := !cfg.Exec && !cfg.Joiner
-	var fifoHandle *os.File
-	if late || cfg.SetupOnly {
-		debugf("%s %s: setting up outside the pid namespace it joins, with %d procfs contexts made there", cfg.ID, who, len(cfg.ProcContextFDs))
-		if err := proc.UseProcfs(os.NewFile(uintptr(cfg.ProcfsFD), "/proc")); err != nil {
+	return run(cfg, conn)
+}
+
+// debugf records a step of this init for --debug, named by its
+// container and role.
+func (cfg *initConfig) debugf(format string, args ...any) {
+	if Log.Debug {
+		debugf("%s %s: "+format, append([]any{cfg.ID, cfg.role}, args...)...)
+	}
+}
+
+// An init role runs one kind of init to its end. It returns only on
+// failure, with the start fifo when `start` is already waiting for the
+// outcome.
+type initRun func(cfg *initConfig, conn *nsenter.Conn) (*os.File, error)
+
+// initRole picks what this init is, by what the parent asked of it, and
+// names it for the debug log.
+func initRole(cfg *initConfig) (string, initRun) {
+	switch {
+	case cfg.Joiner:
+		return "joiner", joinerInit
+	case cfg.Exec:
+		return "exec init", execInit
+	case cfg.SetupOnly:
+		return "setup-only init", setupOnlyInit
+	case cfg.ExecPidNSFD != 0:
+		return "late-joining init", lateCreateInit
+	}
+	return "container init", createInit
+}
+
+// createInit is the init of a container with a pid namespace of its own
+// (or the host's): it sets the container up, waits for start and becomes
+// the container's process.
+func createInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
+	fifoHandle := os.NewFile(uintptr(cfg.FifoFD), "exec.fifo")
+	defer fifoHandle.Close()
+	if err := setupContainer(cfg, conn); err != nil {
+		return nil, err
+	}
+	ps, err := prepareProcess(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := reportReady(cfg, conn, ps, fifoHandle); err != nil {
+		return nil, err
+	}
+	return waitAndExec(cfg, conn, ps, fifoHandle)
+}
+
+// lateCreateInit is the init of a container that joins an existing pid
+// namespace (see joinPidNamespaceLate): it sets the container up outside
+// that namespace, becomes the container's process and starts the process
+// create records inside it, which waits there for start.
+func lateCreateInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
+	fifoHandle := os.NewFile(uintptr(cfg.FifoFD), "exec.fifo")
+	defer fifoHandle.Close()
+	if err := setUpOutsideJoinedPidNS(cfg); err != nil {
+		return nil, err
+	}
+	if err := setupContainer(cfg, conn); err != nil {
+		return nil, err
+	}
+	ps, err := prepareProcess(cfg)
+	if err != nil {
+		return nil, err
+	}
+	waitProcfs, err := fifoProcfs(cfg.FifoProcfsFD)
+	if err != nil {
+		return nil, err
+	}
+	if err := joinPidNamespaceForChildren(cfg.ExecPidNSFD); err != nil {
+		return nil, err
+	}
+	if err := privateFileTable(); err != nil {
+		return nil, err
+	}
+	if err := reportReady(cfg, conn, ps, fifoHandle); err != nil {
+		return nil, err
+	}
+	// The process runs the startContainer hooks once started.
+	var hooks []specs.Hook
+	if cfg.Spec.Hooks != nil {
+		hooks = withDefaultEnv(cfg.Spec.Hooks.StartContainer, ps.env)
+	}
+	cfg.debugf("starting the container's process in the joined pid namespace, to wait for start there")
+	return nil, spawnProcess(cfg, conn, ps, waitProcfs, hooks)
+}
+
+// setupOnlyInit is the init of a container with a user namespace of its
+// own that joins an existing pid namespace (see joinsFromNewUserNS): it
+// sets the container up outside that namespace and hands over to the
+// process create starts in it (a joiner).
+func setupOnlyInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
+	if err := setUpOutsideJoinedPidNS(cfg); err != nil {
+		return nil, err
+	}
+	if err := setupContainer(cfg, conn); err != nil {
+		return nil, err
+	}
+	return nil, handOverAndExit(cfg, conn)
+}
+
+// execInit is the Go path of exec: it joins the container's root and,
+// for its child, the pid namespace, becomes the exec'd process and
+// starts it there.
+func execInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
+	cfg.debugf("outside the container's pid namespace: using the runtime's procfs")
+	if err := useRuntimeProcfs(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.HostRootFD != 0 {
+		// No mount namespace to join: the container's root is a chroot.
+		if err := enterHostRoot(cfg.HostRootFD); err != nil {
 			return nil, err
 		}
+		cfg.debugf("chrooted into the container's root")
 	}
+	if err := joinPidNamespaceForChildren(cfg.ExecPidNSFD); err != nil {
+		return nil, err
+	}
+	if err := takeNewTerminal(cfg, false); err != nil {
+		return nil, err
+	}
+	ps, err := prepareProcess(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := privateFileTable(); err != nil {
+		return nil, err
+	}
+	if err := reportReady(cfg, conn, ps, nil); err != nil {
+		return nil, err
+	}
+	return nil, spawnProcess(cfg, conn, ps, -1, nil)
+}
+
+// joinerInit was born in the container's namespaces, its pid namespace
+// included (see joinerBootstrap), where it only becomes the container's
+// process (for create, once started) or the exec'd one. Its stdio is
+// already the container's pty for create; for exec it makes one. Either
+// way it leads the session that terminal controls. It reaches its own
+// entries through the container's procfs, which shows its pid namespace.
+func joinerInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
+	var fifoHandle *os.File
 	if !cfg.Exec {
 		fifoHandle = os.NewFile(uintptr(cfg.FifoFD), "exec.fifo")
 		defer fifoHandle.Close()
 	}
-	if isInit {
-		if err := setupFilesystem(cfg, rcfg, conn); err != nil {
-			return nil, err
-		}
-		debugf("%s %s: root filesystem set up", cfg.ID, who)
-	} else if !cfg.Joiner {
-		if err := proc.UseProcfs(os.NewFile(uintptr(cfg.ProcfsFD), "/proc")); err != nil {
-			return nil, err
-		}
-		if cfg.HostRootFD != 0 {
-			// No mount namespace to join: the container's root is a chroot.
-			if err := enterHostRoot(cfg.HostRootFD); err != nil {
+	if cfg.Spec.Process.Terminal {
+		if cfg.Exec {
+			if err := takeNewTerminal(cfg, false); err != nil {
 				return nil, err
 			}
 		}
-		if err := joinPidNamespaceForChildren(cfg.ExecPidNSFD); err != nil {
-			return nil, err
+		if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+			return nil, fmt.Errorf("make the pty the controlling terminal: %w", err)
 		}
 	}
-	if p.Terminal {
-		if err := takeTerminal(cfg, isInit); err != nil {
-			return nil, err
-		}
-		debugf("%s %s: pty set up as the process's terminal", cfg.ID, who)
+	ps, err := prepareProcess(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if isInit {
-		if err := setupNames(spec); err != nil {
-			return nil, err
-		}
-		if err := rootfs.Finish(rcfg); err != nil {
-			return nil, err
-		}
+	if err := reportReady(cfg, conn, ps, fifoHandle); err != nil {
+		return nil, err
 	}
-	if cfg.SetupOnly {
-		return nil, handOverAndExit(cfg, conn)
+	if !cfg.Exec {
+		return waitAndExec(cfg, conn, ps, fifoHandle)
 	}
+	// The socket stays open until execve closes it: that is how the
+	// parent learns the process runs its program.
+	return nil, execProcess(cfg, ps, nil)
+}
+
+// setupContainer builds the container, for the roles that create it: its
+// root filesystem (with the create hooks between mounts and the switch of
+// root), its terminal, its names, and what the filesystem gets last.
+func setupContainer(cfg *initConfig, conn *nsenter.Conn) error {
+	// Each fd the parent passed gets exactly one *os.File, whose finalizer
+	// would otherwise close a number that may belong to something else.
+	rcfg := rootfsConfig(cfg)
+	if err := setupFilesystem(cfg, rcfg, conn); err != nil {
+		return err
+	}
+	how := "pivot_root"
+	if cfg.NoPivot {
+		how = "move and chroot"
+	}
+	cfg.debugf("root filesystem set up, root switched (%s)", how)
+	if err := takeNewTerminal(cfg, true); err != nil {
+		return err
+	}
+	if err := setupNames(cfg.Spec); err != nil {
+		return err
+	}
+	if err := rootfs.Finish(rcfg); err != nil {
+		return err
+	}
+	cfg.debugf("hostname, sysctls, read-only and masked paths set")
+	return nil
+}
+
+// takeNewTerminal makes a pty the process's terminal when it asks for
+// one; isInit: this is the container's init (see setupConsole).
+func takeNewTerminal(cfg *initConfig, isInit bool) error {
+	if !cfg.Spec.Process.Terminal {
+		return nil
+	}
+	if err := setupConsole(cfg, isInit); err != nil {
+		return err
+	}
+	cfg.debugf("pty set up as the process's terminal")
+	return nil
+}
+
+// useRuntimeProcfs makes the runtime's procfs the one through which this
+// process, outside the container's pid namespace, finds its own entries.
+func useRuntimeProcfs(cfg *initConfig) error {
+	return proc.UseProcfs(os.NewFile(uintptr(cfg.ProcfsFD), "/proc"))
+}
+
+// setUpOutsideJoinedPidNS starts the setup of a container that joins a
+// pid namespace, outside that namespace.
+func setUpOutsideJoinedPidNS(cfg *initConfig) error {
+	cfg.debugf("setting up outside the pid namespace it joins, with %d procfs contexts made there", len(cfg.ProcContextFDs))
+	return useRuntimeProcfs(cfg)
+}
+
+// processSetup is the process as prepareProcess resolved it.
+type processSetup struct {
+	id   *proc.Identity
+	caps *proc.CapSets
+	env  []string
+	path string
+	// filter is the seccomp filter still to install, nil once installed.
+	filter *seccomp.Filter
+}
+
+// prepareProcess gives this thread everything of the process but its
+// identity and seccomp filter: personality, limits and scheduling,
+// memory policy, stdio owner and cwd; it resolves the user, the
+// executable and the filter.
+func prepareProcess(cfg *initConfig) (*processSetup, error) {
+	spec, p := cfg.Spec, cfg.Spec.Process
 	if err := proc.SetPersonality(spec.Linux.Personality); err != nil {
 		return nil, err
 	}
@@ -183,148 +369,170 @@ func initContainer(cfg *initConfig, conn *syncConn) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	waitProcfs := -1
-	if late {
-		if waitProcfs, err = fifoProcfs(cfg.FifoProcfsFD); err != nil {
-			return nil, err
-		}
-		if err := joinPidNamespaceForChildren(cfg.ExecPidNSFD); err != nil {
-			return nil, err
-		}
-	}
-	// spawns: the process starts the one that runs the program (see
-	// startExecProcess) rather than becoming it.
-	spawns := (cfg.Exec && !cfg.Joiner) || late
-	if spawns {
-		if err := privateFileTable(); err != nil {
-			return nil, err
-		}
-	}
-	if filter != nil && seccomp.UsesNotify(spec.Linux.Seccomp) {
-		// The agent must have the listener before the process runs, so the
-		// filter goes in now and the parent passes its fd on.
-		if err := installSeccompWithListener(filter, conn); err != nil {
-			return nil, err
-		}
-		filter = nil
-	}
+	cfg.debugf("process prepared (personality, rlimits, scheduler, memory policy, cwd %s, user %d:%d, executable %s)", p.Cwd, id.UID, id.GID, path)
+	return &processSetup{id: id, caps: caps, env: env, path: path, filter: filter}, nil
+}
 
-	if !cfg.Exec {
+// reportReady tells the parent that the process is set up and waits for
+// its go-ahead. A seccomp filter with a listener goes in first: the agent
+// must have the listener, which the parent passes on, before the process
+// runs. fifoHandle, when not nil, is the exec fifo the process will wait
+// on, checked while the parent still listens.
+func reportReady(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, fifoHandle *os.File) error {
+	if ps.filter != nil && seccomp.UsesNotify(cfg.Spec.Linux.Seccomp) {
+		if err := installSeccompWithListener(ps.filter, conn); err != nil {
+			return err
+		}
+		ps.filter = nil
+		cfg.debugf("seccomp filter installed, its listener sent for the agent")
+	}
+	if fifoHandle != nil {
 		if err := checkFifoWritable(fifoHandle); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	if err := conn.send(msgReady, ""); err != nil {
-		return nil, err
+	if err := conn.Send(nsenter.KindReady, ""); err != nil {
+		return err
 	}
-	if _, err := conn.expect(msgAck); err != nil {
-		return nil, err
+	if _, err := conn.Expect(nsenter.KindAck); err != nil {
+		return err
 	}
-	if !cfg.Exec && !late {
-		// Later failures of create go to `start` through the fifo. An exec,
-		// or an init that starts the container's process itself, keeps the
-		// socket to report on (see startExecProcess); an exec'd joiner,
-		// until execve closes it.
-		conn.f.Close()
-	}
+	return nil
+}
 
-	var fifo *os.File
-	if !cfg.Exec && !late {
-		debugf("%s %s: set up, waiting for start", cfg.ID, who)
-		if fifo, err = waitForStart(fifoHandle); err != nil {
-			return nil, err
-		}
-		debugf("%s %s: started", cfg.ID, who)
+// waitAndExec ends a create: later failures go to `start` through the
+// fifo, whose opening releases the process; it then runs the
+// startContainer hooks and executes the program.
+func waitAndExec(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, fifoHandle *os.File) (*os.File, error) {
+	conn.Close()
+	cfg.debugf("set up, waiting for start")
+	fifo, err := waitForStart(fifoHandle)
+	if err != nil {
+		return nil, err
 	}
-	var startHooks []specs.Hook
-	if !cfg.Exec && spec.Hooks != nil {
-		startHooks = spec.Hooks.StartContainer
+	cfg.debugf("started")
+	var hooks []specs.Hook
+	if cfg.Spec.Hooks != nil {
+		hooks = withDefaultEnv(cfg.Spec.Hooks.StartContainer, ps.env)
 	}
-	// Without no_new_privs the filter can only go in while we still have
-	// CAP_SYS_ADMIN. With it, it goes in just before execve, so that a
-	// profile need not allow the runtime's own last system calls; but the
-	// startContainer hooks run under the container's filter, as in runc.
-	if filter != nil && (!p.NoNewPrivileges || len(startHooks) > 0) {
-		if err := proc.NoNewPrivileges(p); err != nil {
-			return fifo, err
-		}
-		if err := installSeccomp(filter); err != nil {
-			return fifo, err
-		}
-		filter = nil
+	return fifo, execProcess(cfg, ps, hooks)
+}
+
+// execProcess makes this thread the process and executes its program,
+// after the startContainer hooks, if any.
+func execProcess(cfg *initConfig, ps *processSetup, hooks []specs.Hook) error {
+	if err := installFilterEarly(cfg, ps, len(hooks) > 0); err != nil {
+		return err
 	}
-	startHooks = withDefaultEnv(startHooks, env)
-	if len(startHooks) > 0 && !late {
-		if err := runHooksIn("", "startContainer", startHooks, hookState(cfg, specs.StateCreated)); err != nil {
-			return fifo, err
+	if len(hooks) > 0 {
+		if err := runHooksIn("", "startContainer", hooks, hookState(cfg, specs.StateCreated)); err != nil {
+			return err
+		}
+		cfg.debugf("%d startContainer hooks run", len(hooks))
+	}
+	if err := switchIdentity(cfg, ps); err != nil {
+		return err
+	}
+	if ps.filter != nil {
+		if err := installSeccomp(ps.filter); err != nil {
+			return err
 		}
 	}
-	debugf("%s %s: switching to uid %d and executing %s", cfg.ID, who, id.UID, path)
+	p := cfg.Spec.Process
+	err := unix.Exec(ps.path, p.Args, ps.env)
+	return fmt.Errorf("exec %s: %w", p.Args[0], err)
+}
+
+// spawnProcess makes this thread the process and starts, in the
+// container's pid namespace, the process that runs the program (see
+// startExecProcess); hooks are the startContainer hooks it runs.
+func spawnProcess(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, waitProcfs int, hooks []specs.Hook) error {
+	if err := installFilterEarly(cfg, ps, len(hooks) > 0); err != nil {
+		return err
+	}
+	if err := switchIdentity(cfg, ps); err != nil {
+		return err
+	}
+	return startExecProcess(conn, cfg, ps.path, ps.env, ps.filter, waitProcfs, hooks)
+}
+
+// installFilterEarly installs the seccomp filter now when it cannot wait
+// for execve. Without no_new_privs the filter can only go in while we
+// still have CAP_SYS_ADMIN. With it, it goes in just before execve, so
+// that a profile need not allow the runtime's own last system calls; but
+// the startContainer hooks (withHooks) run under the container's filter,
+// as in runc.
+func installFilterEarly(cfg *initConfig, ps *processSetup, withHooks bool) error {
+	p := cfg.Spec.Process
+	if ps.filter == nil || (p.NoNewPrivileges && !withHooks) {
+		return nil
+	}
+	if err := proc.NoNewPrivileges(p); err != nil {
+		return err
+	}
+	if err := installSeccomp(ps.filter); err != nil {
+		return err
+	}
+	ps.filter = nil
+	cfg.debugf("seccomp filter installed")
+	return nil
+}
+
+// switchIdentity switches this thread to the process's identity: ids,
+// groups, capabilities, no_new_privs.
+func switchIdentity(cfg *initConfig, ps *processSetup) error {
+	last := ""
+	if ps.filter != nil {
+		last = ", the seccomp filter last"
+	}
+	cfg.debugf("switching to uid %d and executing %s%s", ps.id.UID, ps.path, last)
 	// From the rlimits on, the Go runtime must not need another thread
 	// (see proc.SwitchIdentity): no garbage collection may start. No
 	// record is written from here on.
 	debug.SetGCPercent(-1)
-	if err := proc.SwitchIdentity(p, id, caps); err != nil {
-		return fifo, err
+	p := cfg.Spec.Process
+	if err := proc.SwitchIdentity(p, ps.id, ps.caps); err != nil {
+		return err
 	}
-	if err := proc.NoNewPrivileges(p); err != nil {
-		return fifo, err
-	}
-	if spawns {
-		if late {
-			debugf("%s %s: starting the container's process in the joined pid namespace, to wait for start there", cfg.ID, who)
-		}
-		return nil, startExecProcess(conn, cfg, path, env, filter, waitProcfs, startHooks)
-	}
-	if filter != nil {
-		if err := installSeccomp(filter); err != nil {
-			return fifo, err
-		}
-	}
-	err = unix.Exec(path, p.Args, env)
-	return fifo, fmt.Errorf("exec %s: %w", p.Args[0], err)
-}
-
-// takeTerminal gives the process its terminal: a new pty, except for
-// the joiner that create starts for a SetupOnly init, whose stdio is the
-// pty that init made; a joiner leads the session that terminal controls.
-func takeTerminal(cfg *initConfig, isInit bool) error {
-	if !cfg.Joiner || cfg.Exec {
-		if err := setupConsole(cfg, isInit); err != nil {
-			return err
-		}
-	}
-	if !cfg.Joiner {
-		return nil
-	}
-	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("make the pty the controlling terminal: %w", err)
-	}
-	return nil
+	return proc.NoNewPrivileges(p)
 }
 
 // handOverAndExit ends a SetupOnly init: it hands its terminal, if any,
 // to create for the container's process, tells create the container is
 // set up, and exits once create has started that process in the
 // container's namespaces.
-func handOverAndExit(cfg *initConfig, conn *syncConn) error {
+func handOverAndExit(cfg *initConfig, conn *nsenter.Conn) error {
 	if cfg.Spec.Process.Terminal {
-		if err := conn.send(msgConsole, ""); err != nil {
-			return err
-		}
-		if err := unix.Sendmsg(int(conn.f.Fd()), []byte{0}, unix.UnixRights(0), nil, 0); err != nil {
+		if err := conn.SendFile(nsenter.KindConsole, "", os.Stdin); err != nil {
 			return fmt.Errorf("hand the pty over: %w", err)
 		}
 	}
-	debugf("%s container init: set up, handing over to the process create starts in the joined pid namespace", cfg.ID)
-	if err := conn.send(msgReady, ""); err != nil {
+	cfg.debugf("set up, handing over to the process create starts in the joined pid namespace")
+	if err := conn.Send(nsenter.KindReady, ""); err != nil {
 		return err
 	}
-	if _, err := conn.expect(msgAck); err != nil {
+	if _, err := conn.Expect(nsenter.KindAck); err != nil {
 		return err
 	}
 	os.Exit(0)
 	return nil
+}
+
+// namespacesSetUp lists the container's namespaces as the stage set them
+// up for this init, for the debug log: an exec joins them all.
+func namespacesSetUp(cfg *initConfig) string {
+	if !Log.Debug {
+		return ""
+	}
+	var created, joined []string
+	for _, ns := range cfg.Spec.Linux.Namespaces {
+		if cfg.Exec || ns.Path != "" {
+			joined = append(joined, string(ns.Type))
+		} else {
+			created = append(created, string(ns.Type))
+		}
+	}
+	return fmt.Sprintf("created [%s], joined [%s]", strings.Join(created, " "), strings.Join(joined, " "))
 }
 
 // joinPidNamespaceForChildren makes the container's pid namespace the one
@@ -371,7 +579,7 @@ func privateFileTable() error {
 // hooks the startContainer hooks it runs once started (with their
 // environment). It returns only when the request could not be handed
 // over.
-func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int, hooks []specs.Hook) error {
+func startExecProcess(conn *nsenter.Conn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int, hooks []specs.Hook) error {
 	req := &nsenter.SpawnRequest{
 		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
 		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
@@ -385,7 +593,7 @@ func startExecProcess(conn *syncConn, cfg *initConfig, path string, env []string
 	if filter != nil {
 		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()
 	}
-	return nsenter.SpawnAndExit(req, int(conn.f.Fd()))
+	return nsenter.SpawnAndExit(req, int(conn.File().Fd()))
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {
@@ -406,19 +614,24 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 // setupFilesystem builds the container's mounts and switches root. Between
 // the two, the parent runs the prestart and createRuntime hooks and init
 // runs the createContainer hooks, as the spec orders them.
-func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *syncConn) error {
+func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *nsenter.Conn) error {
 	beforePivot := func() error {
-		if err := conn.send(msgHooks, ""); err != nil {
+		cfg.debugf("mounts done, the runtime runs the prestart and createRuntime hooks")
+		if err := conn.Send(nsenter.KindHooks, ""); err != nil {
 			return err
 		}
-		if _, err := conn.expect(msgAck); err != nil {
+		if _, err := conn.Expect(nsenter.KindAck); err != nil {
 			return err
 		}
-		if cfg.Spec.Hooks == nil {
+		if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.CreateContainer) == 0 {
 			return nil
 		}
 		hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
-		return runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating))
+		if err := runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating)); err != nil {
+			return err
+		}
+		cfg.debugf("%d createContainer hooks run", len(hooks))
+		return nil
 	}
 	rcfg.Idmap = func(index int, mnt *os.File) error { return askIdmap(conn, index, mnt) }
 	if inUserNamespace(cfg.Spec) && !cfg.Unprivileged {
@@ -524,14 +737,12 @@ func checkNoMagicLinks(path string) error {
 
 // installSeccompWithListener installs the filter and hands its listener fd
 // to the parent, which passes it to the agent at listenerPath.
-func installSeccompWithListener(f *seccomp.Filter, conn *syncConn) error {
+func installSeccompWithListener(f *seccomp.Filter, conn *nsenter.Conn) error {
 	fd, err := f.Install()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if err := conn.send(msgNotify, ""); err != nil {
-		return err
-	}
-	return unix.Sendmsg(int(conn.f.Fd()), []byte{0}, unix.UnixRights(fd), nil, 0)
+	listener := os.NewFile(uintptr(fd), "seccomp listener")
+	defer listener.Close()
+	return conn.SendFile(nsenter.KindNotify, "", listener)
 }

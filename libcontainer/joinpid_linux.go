@@ -163,15 +163,15 @@ func (cr *creation) handOver() error {
 	if err != nil {
 		return err
 	}
-	cr.closers = append(cr.closers, func() { p.conn.f.Close() })
+	cr.closers = append(cr.closers, func() { p.conn.Close() })
 	pidfd, err := unix.PidfdOpen(p.pid, 0)
 	if err != nil {
 		killAndReap(p.pid)
 		return fmt.Errorf("pidfd of container process %d: %w", p.pid, err)
 	}
 	// The init's part is done, and its namespaces live on in the process.
-	if err := init.conn.send(msgAck, ""); err == nil {
-		init.conn.waitClosed()
+	if err := init.conn.Send(nsenter.KindAck, ""); err == nil {
+		init.conn.WaitClosed()
 	}
 	killAndReap(init.pid)
 	unix.Close(cr.initPidfd)
@@ -186,7 +186,7 @@ func (cr *creation) handOver() error {
 		return err
 	}
 	req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: p.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
-	if err := p.conn.sendValue(&req.config); err != nil {
+	if err := p.conn.SendConfig(&req.config); err != nil {
 		return fmt.Errorf("send config to the container's process: %w", err)
 	}
 	return cr.c.talkToInit(p, cr.spec, cr.cg, "create")

@@ -6,9 +6,9 @@ import (
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
+	"github.com/oci-rt/oci-rt/nsenter"
 )
 
 // The init asks the parent for what only the host's user namespace may do
@@ -17,8 +17,8 @@ import (
 // detached bind it made (idmap). Each request names the mount's index in
 // the config.
 
-// sendBindSource answers a mountsource request: the source's O_PATH
-// handle follows the reply frame, or an error frame says why there is none.
+// sendBindSource answers a mountsource request: a bindsource message with
+// the source's O_PATH handle, or an error message saying why there is none.
 func (c *Container) sendBindSource(init *child, spec *specs.Spec, request string) error {
 	index, err := strconv.Atoi(request)
 	if err != nil {
@@ -26,54 +26,44 @@ func (c *Container) sendBindSource(init *child, spec *specs.Spec, request string
 	}
 	src, err := rootfs.OpenBindSource(spec, c.State.Bundle, c.State.Rootfs, init.pid, index)
 	if err != nil {
-		return init.conn.send(msgError, err.Error())
+		return init.conn.Send(nsenter.KindError, err.Error())
 	}
 	defer src.Close()
-	if err := init.conn.send(msgMountSource, ""); err != nil {
-		return err
-	}
-	return unix.Sendmsg(int(init.conn.f.Fd()), []byte{0}, unix.UnixRights(int(src.Fd())), nil, 0)
+	return init.conn.SendFile(nsenter.KindBindSource, "", src)
 }
 
-// idmapForInit answers an idmap request, whose detached mount follows the
-// frame: an ack once it is idmapped, or an error frame.
-func idmapForInit(init *child, idmapper *rootfs.Idmapper, request string) error {
+// idmapForInit answers an idmap request, which came with the detached
+// mount: an ack once it is idmapped, or an error message.
+func idmapForInit(init *child, idmapper *rootfs.Idmapper, request string, mnt *os.File) error {
+	defer mnt.Close()
 	index, err := strconv.Atoi(request)
 	if err != nil {
 		return fmt.Errorf("sync: bad mount index %q from container init", request)
 	}
-	// Exactly the one byte the init sent with the fd.
-	mnt, err := receiveFD(init.conn.f, make([]byte, 1), "mount to idmap")
-	if err != nil {
-		return err
-	}
-	defer mnt.Close()
 	if err := idmapper.Idmap(index, mnt); err != nil {
-		return init.conn.send(msgError, err.Error())
+		return init.conn.Send(nsenter.KindError, err.Error())
 	}
-	return init.conn.send(msgAck, "")
+	return init.conn.Send(nsenter.KindAck, "")
 }
 
 // askBindSource is the init's side of mountsource.
-func askBindSource(conn *syncConn, index int) (*os.File, error) {
-	if err := conn.send(msgMountSource, strconv.Itoa(index)); err != nil {
+func askBindSource(conn *nsenter.Conn, index int) (*os.File, error) {
+	if err := conn.Send(nsenter.KindMountSource, strconv.Itoa(index)); err != nil {
 		return nil, err
 	}
-	if _, err := conn.expect(msgMountSource); err != nil {
+	rep, err := conn.Expect(nsenter.KindBindSource)
+	if err != nil {
 		return nil, err
 	}
-	return receiveFD(conn.f, make([]byte, 1), "bind source")
+	return rep.File, nil
 }
 
 // askIdmap is the init's side of idmap.
-func askIdmap(conn *syncConn, index int, mnt *os.File) error {
-	if err := conn.send(msgIdmap, strconv.Itoa(index)); err != nil {
+func askIdmap(conn *nsenter.Conn, index int, mnt *os.File) error {
+	if err := conn.SendFile(nsenter.KindIdmap, strconv.Itoa(index), mnt); err != nil {
 		return err
 	}
-	if err := unix.Sendmsg(int(conn.f.Fd()), []byte{0}, unix.UnixRights(int(mnt.Fd())), nil, 0); err != nil {
-		return err
-	}
-	_, err := conn.expect(msgAck)
+	_, err := conn.Expect(nsenter.KindAck)
 	return err
 }
 

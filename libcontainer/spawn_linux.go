@@ -20,6 +20,8 @@ import (
 // needs from the parent, sent as one JSON frame once the namespace stage is
 // done. The parent has resolved and validated all of it.
 type initConfig struct {
+	// Header makes the config a message of the protocol (nsenter.KindConfig).
+	nsenter.Header
 	// Spec is the container's config; for exec, Spec.Process is the exec'd
 	// process.
 	Spec    *specs.Spec `json:"spec"`
@@ -86,6 +88,8 @@ type initConfig struct {
 	// fds).
 	LogFD   int  `json:"logFd,omitempty"`
 	LogJSON bool `json:"logJson,omitempty"`
+	// role names the init's role in its debug records (initRole).
+	role string
 }
 
 // spawnRequest describes a process to start through the namespace stage.
@@ -150,7 +154,7 @@ func (r *spawnRequest) attachTerminal(socketPath string, conn *os.File) ([]*os.F
 // child is a started init or exec process.
 type child struct {
 	pid  int
-	conn *syncConn
+	conn *nsenter.Conn
 	// outside: the init runs in the runtime's own cgroup until it must
 	// join the container's (see joinCgroup).
 	outside bool
@@ -217,7 +221,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		parentSock.Close()
 		return nil, fmt.Errorf("start container init: %w", err)
 	}
-	conn := &syncConn{f: parentSock}
+	conn := nsenter.NewConn(parentSock)
 	if r.enter != nil {
 		if err := r.enter.Enter(cmd.Process.Pid); err != nil {
 			parentSock.Close()
@@ -247,7 +251,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		// namespace. Where the move out fails the init stays there:
 		// correct, only its setup counts against the container's limits.
 		c.outside = cgroups.MoveToOwn(pid) == nil
-		if err := nsenter.Ack(conn.f); err != nil {
+		if err := conn.Send(nsenter.KindAck, ""); err != nil {
 			killAndReap(pid)
 			parentSock.Close()
 			return nil, fmt.Errorf("release container init: %w", err)
@@ -283,33 +287,33 @@ func execPathAboveShuffle(binary *os.File, stdio, files []*os.File) (string, int
 }
 
 // runStage drives the namespace stage's protocol up to the pid message.
-func runStage(conn *syncConn, cmd *exec.Cmd, r *spawnRequest) (int, error) {
-	if err := nsenter.WriteFrame(conn.f, r.bootstrap.Encode()); err != nil {
+func runStage(conn *nsenter.Conn, cmd *exec.Cmd, r *spawnRequest) (int, error) {
+	if err := conn.SendBootstrap(&r.bootstrap); err != nil {
 		if errors.Is(err, unix.EPIPE) {
 			return 0, fmt.Errorf("container process exited before namespace setup: %w", cmd.Wait())
 		}
 		return 0, fmt.Errorf("send bootstrap: %w", err)
 	}
 	for {
-		rep, err := conn.recv()
-		if errors.Is(err, errPeerGone) {
+		rep, err := conn.Recv()
+		if errors.Is(err, nsenter.ErrPeerGone) {
 			return 0, fmt.Errorf("container init exited during namespace setup: %w", cmd.Wait())
 		}
 		if err != nil {
 			return 0, err
 		}
-		switch rep.Type {
-		case "usermap":
+		switch rep.Kind {
+		case nsenter.KindUsermap:
 			if err := writeIDMaps(rep.Pid, r.uidMap, r.gidMap); err != nil {
 				return 0, err
 			}
-			if err := nsenter.Ack(conn.f); err != nil {
+			if err := conn.Send(nsenter.KindAck, ""); err != nil {
 				return 0, err
 			}
-		case "pid":
+		case nsenter.KindPid:
 			return rep.Pid, nil
 		default:
-			return 0, fmt.Errorf("sync: unexpected %q from the namespace stage", rep.Type)
+			return 0, fmt.Errorf("sync: unexpected %q from the namespace stage", rep.Kind)
 		}
 	}
 }

@@ -6,21 +6,12 @@
 // the Go runtime. Outside oci-rt's own init/exec children (no
 // _OCIRT_SYNC_FD in the environment) it returns at once.
 //
-// Protocol on the sync socket (SOCK_STREAM; every frame is a little-endian
-// uint32 length followed by that many bytes):
-//   parent -> here: one bootstrap frame, a sequence of records
-//                   { uint16 type; uint16 reserved; uint32 len; byte data[len] }.
-//   here -> parent: JSON frames {"type":"usermap","pid":N} (then a one-byte
-//                   frame back once the parent wrote the maps),
-//                   {"type":"pid","pid":N} naming the process that goes on
-//                   into Go, or {"type":"error","message":"..."}.
-// A bootstrap with an exec plan (plan.c) goes on with the plan after the
-// pid message instead: {"type":"ready"} at its release step, a one-byte
-// frame back, and {"type":"planerror","step":N,"errno":E} for a failed
-// step.
-// At the end of an exec, ocirt_spawn_and_exit (below) sends the exec'd
-// process's {"type":"pid","pid":N} or {"type":"spawnerror","step":S,
-// "errno":E} on the same socket.
+// The parent<->init protocol, which this stage starts, is defined in
+// protocol.go: the bootstrap frame (its records below, the version
+// first), and the fixed JSON frames written here (usermap, pid, error,
+// each with the version, as the stage's first message is one of them;
+// spawnerror at the end of an exec), with the ack read back as
+// protocol.h has it.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>
@@ -46,6 +37,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "protocol.h"
 #include "spawn.h"
 
 #ifndef CLONE_NEWTIME
@@ -63,6 +55,7 @@ enum {
 	BOOT_CLOSE_RANGE = 8, // uint32 first, uint32 last: fds closed once the namespaces are joined
 	BOOT_PROCFS_CREATE = 9, // the source: the procfs helper creates the contexts' filesystems too
 	BOOT_PLAN = 10, // an exec plan (plan.h) to carry out instead of going on into Go
+	BOOT_VERSION = 11, // uint32: the protocol version, the first record
 };
 
 #ifndef SYS_close_range
@@ -128,7 +121,7 @@ static void fail(const char *fmt, ...)
 
 	// The message may carry a path from the config: escape it for JSON.
 	size_t o = 0;
-	o += (size_t)snprintf(frame, sizeof(frame), "{\"type\":\"error\",\"message\":\"");
+	o += (size_t)snprintf(frame, sizeof(frame), "{\"type\":\"error\",\"v\":%d,\"message\":\"", OCIRT_PROTOCOL_VERSION);
 	for (const char *c = msg; *c && o < sizeof(frame) - 16; c++) {
 		unsigned char ch = (unsigned char)*c;
 		if (ch == '"' || ch == '\\')
@@ -155,7 +148,7 @@ static void fail(const char *fmt, ...)
 static void send_pid_message(const char *type, pid_t pid)
 {
 	char frame[64];
-	int n = snprintf(frame, sizeof(frame), "{\"type\":\"%s\",\"pid\":%d}", type, (int)pid);
+	int n = snprintf(frame, sizeof(frame), "{\"type\":\"%s\",\"v\":%d,\"pid\":%d}", type, OCIRT_PROTOCOL_VERSION, (int)pid);
 	if (send_frame(frame, (uint32_t)n) < 0)
 		_exit(1);
 }
@@ -164,9 +157,7 @@ static void send_pid_message(const char *type, pid_t pid)
 // for (written the id maps, moved the process to another cgroup).
 static void wait_for_ack(void)
 {
-	char ack;
-	uint32_t len;
-	if (read_all(sync_fd, &len, sizeof(len)) < 0 || len != 1 || read_all(sync_fd, &ack, 1) < 0)
+	if (ocirt_read_ack(sync_fd) < 0)
 		_exit(1);
 }
 
@@ -212,7 +203,22 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 		if (rlen > len - off)
 			failx("nsenter: bootstrap record longer than the message");
 		const char *data = buf + off;
+		// Nothing of a bootstrap in another version is read: its records
+		// may mean something else.
+		if (off == 8 && type != BOOT_VERSION)
+			failx("protocol version mismatch: the runtime sent no version, this init speaks %d (runtime and init binaries differ)",
+			      OCIRT_PROTOCOL_VERSION);
 		switch (type) {
+		case BOOT_VERSION: {
+			uint32_t version;
+			if (rlen != 4)
+				failx("nsenter: bad version record");
+			memcpy(&version, data, 4);
+			if (version != OCIRT_PROTOCOL_VERSION)
+				failx("protocol version mismatch: the runtime speaks version %u, this init %d (runtime and init binaries differ)",
+				      version, OCIRT_PROTOCOL_VERSION);
+			break;
+		}
 		case BOOT_CLONE_FLAGS:
 		case BOOT_FORK:
 		case BOOT_CGROUP_PROCS:

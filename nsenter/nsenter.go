@@ -1,6 +1,6 @@
 // Package nsenter joins and creates the namespaces of oci-rt's init and exec
-// processes before the Go runtime starts (see nsenter.c), and holds the Go
-// side of that stage's protocol. Importing it for side effects is enough to
+// processes before the Go runtime starts (see nsenter.c), and holds the
+// parent↔init protocol (protocol.go). Importing it for side effects is enough to
 // install the constructor; it does nothing unless the process was started
 // with SyncFDEnv set.
 package nsenter
@@ -12,19 +12,11 @@ import "C"
 
 import (
 	"encoding/binary"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 )
 
 // SyncFDEnv names the environment variable that carries the sync socket's
 // fd number to the constructor.
 const SyncFDEnv = "_OCIRT_SYNC_FD"
-
-// MaxFrame bounds a frame on the sync socket so that a confused peer cannot
-// make the other side allocate without limit.
-const MaxFrame = 64 << 20
 
 const (
 	recCloneFlags  = 1
@@ -37,6 +29,7 @@ const (
 	recCloseRange  = 8
 	recProcfsMake  = 9
 	recPlan        = 10
+	recVersion     = 11
 )
 
 // NSPath is an existing namespace to join.
@@ -90,7 +83,8 @@ type ProcfsRequest struct {
 	Source string
 }
 
-// Encode lays the bootstrap out as the records nsenter.c parses.
+// Encode lays the bootstrap out as the records nsenter.c parses, the
+// protocol version first.
 func (b *Bootstrap) Encode() []byte {
 	var out []byte
 	record := func(typ uint16, data []byte) {
@@ -101,6 +95,7 @@ func (b *Bootstrap) Encode() []byte {
 		out = append(out, data...)
 	}
 	u32 := func(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+	record(recVersion, u32(ProtocolVersion))
 	record(recCloneFlags, u32(b.CloneFlags))
 	for _, ns := range b.Join {
 		record(recNSPath, append(u32(ns.Type), ns.Path...))
@@ -131,65 +126,4 @@ func (b *Bootstrap) Encode() []byte {
 		record(recPlan, b.Plan.Encode())
 	}
 	return out
-}
-
-// WriteFrame sends one length-prefixed frame.
-func WriteFrame(w io.Writer, payload []byte) error {
-	if len(payload) > MaxFrame {
-		return fmt.Errorf("sync frame of %d bytes is too large", len(payload))
-	}
-	buf := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(payload)), uint32(len(payload)))
-	_, err := w.Write(append(buf, payload...))
-	return err
-}
-
-// ReadFrame receives one length-prefixed frame; io.EOF means the peer closed
-// the socket between frames.
-func ReadFrame(r io.Reader) ([]byte, error) {
-	var h [4]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return nil, err
-	}
-	n := binary.LittleEndian.Uint32(h[:])
-	if n > MaxFrame {
-		return nil, fmt.Errorf("sync frame of %d bytes is too large", n)
-	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(r, buf); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return nil, err
-	}
-	return buf, nil
-}
-
-// Reply is a message from the constructor.
-type Reply struct {
-	Type    string `json:"type"` // "usermap", "pid", "spawnerror" or "error"
-	Pid     int    `json:"pid,omitempty"`
-	Message string `json:"message,omitempty"`
-	// Step and Errno say where and why SpawnAndExit failed ("spawnerror").
-	Step  int `json:"step,omitempty"`
-	Errno int `json:"errno,omitempty"`
-}
-
-// ReadReply reads and decodes one constructor message.
-func ReadReply(r io.Reader) (*Reply, error) {
-	frame, err := ReadFrame(r)
-	if err != nil {
-		return nil, err
-	}
-	var rep Reply
-	if err := json.Unmarshal(frame, &rep); err != nil {
-		return nil, fmt.Errorf("bad message from nsenter: %w", err)
-	}
-	return &rep, nil
-}
-
-// Ack tells the constructor that the parent has done what its last message
-// asked for: written the uid and gid maps ("usermap"), or moved the process
-// that goes on out of the container's cgroup ("pid", with CgroupProcsFD).
-func Ack(w io.Writer) error {
-	return WriteFrame(w, []byte{1})
 }

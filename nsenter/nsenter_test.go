@@ -2,6 +2,7 @@ package nsenter
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,7 +44,18 @@ func TestMain(m *testing.M) {
 type stage struct {
 	cmd    *exec.Cmd
 	sock   *os.File
+	conn   *Conn
 	stdout *bytes.Buffer
+}
+
+// readReply reads the stage's next message as it is, an error message
+// included.
+func readReply(c *Conn) (*Message, error) {
+	data, f, err := c.readFrame()
+	if err != nil {
+		return nil, err
+	}
+	return decodeMessage(data, f)
 }
 
 func startStage(t *testing.T, b *Bootstrap) *stage {
@@ -74,10 +86,11 @@ func startStageRaw(t *testing.T, bootstrap []byte, extra ...*os.File) *stage {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if err := WriteFrame(parent, bootstrap); err != nil {
+	conn := NewConn(parent)
+	if err := conn.writeFrame(bootstrap); err != nil {
 		t.Fatal(err)
 	}
-	return &stage{cmd: cmd, sock: parent, stdout: &out}
+	return &stage{cmd: cmd, sock: parent, conn: conn, stdout: &out}
 }
 
 // waitPid reaps a process that the stage forked with CLONE_PARENT, which
@@ -95,8 +108,8 @@ func waitPid(t *testing.T, pid int) {
 
 func TestForkIntoNewPidAndUTSNamespace(t *testing.T) {
 	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWPID | unix.CLONE_NEWUTS, Fork: true})
-	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != "pid" {
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != "pid" {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	if rep.Pid == s.cmd.Process.Pid {
@@ -148,8 +161,8 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 	defer procs.Close()
 
 	s := startStageRaw(t, (&Bootstrap{CloneFlags: unix.CLONE_NEWPID | unix.CLONE_NEWCGROUP, Fork: true, CgroupProcsFD: 4}).Encode(), procs)
-	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != "pid" {
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != "pid" {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", rep.Pid))
@@ -165,7 +178,7 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 	if err := unix.Setpriority(unix.PRIO_PROCESS, rep.Pid, 7); err != nil {
 		t.Fatal(err)
 	}
-	if err := Ack(s.sock); err != nil {
+	if err := s.conn.Send(KindAck, ""); err != nil {
 		t.Fatal(err)
 	}
 	// The child's stdout is the same buffer as the stage's: wait for both.
@@ -186,8 +199,8 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 
 func TestNewUserNamespaceAsksForMaps(t *testing.T) {
 	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER})
-	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != "usermap" || rep.Pid != s.cmd.Process.Pid {
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != "usermap" || rep.Pid != s.cmd.Process.Pid {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	for _, f := range []string{"uid_map", "gid_map"} {
@@ -195,11 +208,11 @@ func TestNewUserNamespaceAsksForMaps(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := Ack(s.sock); err != nil {
+	if err := s.conn.Send(KindAck, ""); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = ReadReply(s.sock)
-	if err != nil || rep.Type != "pid" || rep.Pid != s.cmd.Process.Pid {
+	rep, err = readReply(s.conn)
+	if err != nil || rep.Kind != "pid" || rep.Pid != s.cmd.Process.Pid {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	if err := s.cmd.Wait(); err != nil {
@@ -222,8 +235,8 @@ func TestJoinNamespaceOfAnotherProcess(t *testing.T) {
 	want, _ := os.Readlink(path)
 
 	s := startStage(t, &Bootstrap{Join: []NSPath{{Type: unix.CLONE_NEWUTS, Path: path}}})
-	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != "pid" {
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != "pid" {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	if err := s.cmd.Wait(); err != nil {
@@ -236,12 +249,12 @@ func TestJoinNamespaceOfAnotherProcess(t *testing.T) {
 
 func TestErrorsAreReadableMessages(t *testing.T) {
 	s := startStage(t, &Bootstrap{Join: []NSPath{{Type: unix.CLONE_NEWNET, Path: "/nonexistent/ns\"net"}}})
-	rep, err := ReadReply(s.sock)
+	rep, err := readReply(s.conn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := `open net namespace /nonexistent/ns"net: No such file or directory`
-	if rep.Type != "error" || rep.Message != want {
+	if rep.Kind != "error" || rep.Message != want {
 		t.Fatalf("got %+v, want error %q", rep, want)
 	}
 	if err := s.cmd.Wait(); err == nil {
@@ -250,13 +263,48 @@ func TestErrorsAreReadableMessages(t *testing.T) {
 }
 
 func TestGarbageBootstrapIsRejected(t *testing.T) {
-	s := startStageRaw(t, []byte{99, 0, 0, 0, 0, 0, 0, 0})
-	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != "error" || rep.Message != "nsenter: unknown bootstrap record 99" {
+	garbage := append(record(recVersion, ProtocolVersion), 99, 0, 0, 0, 0, 0, 0, 0)
+	s := startStageRaw(t, garbage)
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != KindError || rep.Message != "nsenter: unknown bootstrap record 99" {
 		t.Fatalf("got %+v, %v", rep, err)
 	}
 	if err := s.cmd.Wait(); err == nil {
 		t.Fatal("stage exited 0 after a bad bootstrap")
+	}
+}
+
+// record is one bootstrap record with a uint32 value.
+func record(typ uint16, value uint32) []byte {
+	b := binary.LittleEndian.AppendUint16(nil, typ)
+	b = binary.LittleEndian.AppendUint16(b, 0)
+	b = binary.LittleEndian.AppendUint32(b, 4)
+	return binary.LittleEndian.AppendUint32(b, value)
+}
+
+// A runtime and an init of different protocol versions must not misread
+// each other: the stage refuses a bootstrap of another version, or one
+// without a version, before it acts on any record, and says so; the
+// runtime's Conn reports it as a mismatch.
+func TestStageRefusesAnotherProtocolVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		bootstrap []byte
+		want      string
+	}{
+		{"newer", append(record(recVersion, ProtocolVersion+1), record(recFork, 1)...), fmt.Sprintf("the runtime speaks version %d, this init %d", ProtocolVersion+1, ProtocolVersion)},
+		{"none", record(recCloneFlags, unix.CLONE_NEWUTS), "the runtime sent no version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := startStageRaw(t, tc.bootstrap)
+			_, err := s.conn.Recv()
+			if err == nil || !strings.Contains(err.Error(), "protocol version mismatch") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want a protocol version mismatch saying %q", err, tc.want)
+			}
+			if err := s.cmd.Wait(); err == nil {
+				t.Fatal("stage exited 0 after a bootstrap of another version")
+			}
+		})
 	}
 }
 
@@ -294,8 +342,8 @@ func TestJoinPidNamespaceBeforeUserNamespace(t *testing.T) {
 	defer marker.Close()
 
 	s := startStageRaw(t, (&Bootstrap{Join: join, JoinInOrder: true, Fork: true, CloseFirst: 4, CloseLast: 4}).Encode(), marker)
-	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != "pid" {
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != "pid" {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	if err := s.cmd.Wait(); err != nil {
@@ -315,8 +363,8 @@ func TestJoinPidNamespaceBeforeUserNamespace(t *testing.T) {
 	}
 
 	s = startStage(t, &Bootstrap{Join: join, Fork: true})
-	rep, err = ReadReply(s.sock)
-	if err != nil || rep.Type != "error" || !strings.Contains(rep.Message, "join pid namespace") {
+	rep, err = readReply(s.conn)
+	if err != nil || rep.Kind != "error" || !strings.Contains(rep.Message, "join pid namespace") {
 		t.Errorf("user namespace first: %+v, %v; want the pid namespace refused", rep, err)
 	}
 	_ = s.cmd.Wait()

@@ -3,7 +3,8 @@
 // namespaces, and never starts the Go runtime. Every decision was made in
 // Go; each step here is one system call, or a fixed short sequence of
 // them, with the arguments as given. The first step that fails ends the
-// process with a {"type":"planerror","step":N,"errno":E} frame.
+// process with a {"type":"planerror","step":N,"errno":E} frame (the
+// protocol: protocol.go).
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "plan.h"
+#include "protocol.h"
 #include "spawn.h"
 
 #ifndef SYS_openat2
@@ -244,23 +246,27 @@ static const char *find_program(char **candidates)
 }
 
 // install_listener installs a filter that returns a listener fd and
-// passes the fd to the parent: a notify frame, then one byte with it.
+// passes the fd to the parent attached to a notify frame.
 static int install_listener(int sock, uint32_t flags, struct sock_fprog *prog)
 {
-	static const char notify[] = "{\"type\":\"notify\"}";
+	static const char notify[] = OCIRT_MSG_NOTIFY;
 	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
 	if (fd < 0)
 		return -1;
-	char byte = 0, control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	uint32_t len = sizeof(notify) - 1;
+	char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov[2] = {{.iov_base = &len, .iov_len = sizeof(len)}, {.iov_base = (void *)notify, .iov_len = len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = control, .msg_controllen = sizeof(control)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	int rc = write_frame(sock, notify, sizeof(notify) - 1) < 0 || sendmsg(sock, &msg, 0) != 1 ? -1 : 0;
-	int err = errno;
+	ssize_t n;
+	while ((n = sendmsg(sock, &msg, 0)) < 0 && errno == EINTR)
+		;
+	int rc = n == (ssize_t)(sizeof(len) + len) ? 0 : -1;
+	int err = n < 0 ? errno : EIO;
 	close(fd);
 	errno = err;
 	return rc;
@@ -268,19 +274,10 @@ static int install_listener(int sock, uint32_t flags, struct sock_fprog *prog)
 
 static int wait_for_release(int fd)
 {
-	static const char ready[] = "{\"type\":\"ready\"}";
-	uint32_t len;
-	char ack;
+	static const char ready[] = OCIRT_MSG_READY;
 	if (write_frame(fd, ready, sizeof(ready) - 1) < 0)
 		return -1;
-	ssize_t n;
-	while ((n = read(fd, &len, sizeof(len))) < 0 && errno == EINTR)
-		;
-	if (n != sizeof(len) || len != 1)
-		return -1;
-	while ((n = read(fd, &ack, 1)) < 0 && errno == EINTR)
-		;
-	return n == 1 ? 0 : -1;
+	return ocirt_read_ack(fd);
 }
 
 static int set_caps(struct cursor *c, const struct plan_state *st)

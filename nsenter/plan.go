@@ -15,7 +15,7 @@ import (
 // (see plan.c): the fast path of `exec`. It holds no policy: every step is
 // one system call, or a fixed short sequence of them, with the arguments
 // Go computed. The steps run in the order they were added; the first that
-// fails ends the process with a PlanErrorType reply naming it and errno.
+// fails ends the process with a KindPlanError message naming it and errno.
 //
 // Wire format (little-endian), version PlanVersion, mirrored by plan.h:
 //
@@ -31,6 +31,8 @@ type Plan struct {
 	steps int
 	// what describes each step for the error the user sees.
 	what []stepWhat
+	// release is the index of the Release step.
+	release int
 }
 
 // stepWhat is how a failed step reads: "what: errno", or what alone when
@@ -74,13 +76,6 @@ const (
 	opMemPolicy     = 25
 )
 
-// PlanErrorType is the Reply type of a failed step: Step is its index,
-// Errno why.
-const PlanErrorType = "planerror"
-
-// PlanReadyType is the Reply type the plan sends at its Release step.
-const PlanReadyType = "ready"
-
 func (p *Plan) add(op uint16, what string, data []byte) {
 	p.addStep(op, stepWhat{text: what}, data)
 }
@@ -123,8 +118,8 @@ func (p *Plan) Encode() []byte {
 	return append(out, p.buf...)
 }
 
-// Err turns a PlanErrorType reply into the error the user sees.
-func (p *Plan) Err(rep *Reply) error {
+// Err turns a KindPlanError message into the error the user sees.
+func (p *Plan) Err(rep *Message) error {
 	if rep.Step < 0 || rep.Step >= len(p.what) {
 		return fmt.Errorf("step %d of the exec plan: %w", rep.Step, unix.Errno(rep.Errno))
 	}
@@ -240,9 +235,12 @@ func seccompData(filter []unix.SockFilter, flags uint32) []byte {
 	return b
 }
 
-// Release tells the parent the process is set up (a PlanReadyType
-// reply) and waits for its Ack.
-func (p *Plan) Release() { p.add(opRelease, "wait for the runtime", nil) }
+// Release tells the parent the process is set up (KindReady) and waits
+// for its KindAck.
+func (p *Plan) Release() {
+	p.release = p.steps
+	p.add(opRelease, "wait for the runtime", nil)
+}
 
 // Rlimit calls prlimit(2) on the process.
 func (p *Plan) Rlimit(resource int, soft, hard uint64, what string) {
@@ -317,9 +315,24 @@ func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool
 
 // String lists the steps, for the debug log.
 func (p *Plan) String() string {
-	texts := make([]string, len(p.what))
-	for i, w := range p.what {
+	return fmt.Sprintf("%d steps: %s", p.steps, p.describe(p.what))
+}
+
+// RanToRelease says, for the debug log, which steps have run once the
+// plan reports it is ready: all up to its Release step.
+func (p *Plan) RanToRelease() string {
+	return fmt.Sprintf("steps 0-%d ran: %s", p.release, p.describe(p.what[:p.release+1]))
+}
+
+// RanAfterRelease says which steps have run once the process started.
+func (p *Plan) RanAfterRelease() string {
+	return fmt.Sprintf("steps %d-%d ran: %s", p.release+1, p.steps-1, p.describe(p.what[p.release+1:]))
+}
+
+func (p *Plan) describe(steps []stepWhat) string {
+	texts := make([]string, len(steps))
+	for i, w := range steps {
 		texts[i] = w.text
 	}
-	return fmt.Sprintf("%d steps: %s", p.steps, strings.Join(texts, "; "))
+	return strings.Join(texts, "; ")
 }

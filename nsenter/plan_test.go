@@ -88,12 +88,12 @@ func TestPlanErrorsNameTheStep(t *testing.T) {
 	p.Chdir("/x", `chdir to cwd ("/x") set in config.json failed`)
 	p.FindProgram([]string{"/bin/nope"}, `exec: "nope": executable file not found in $PATH`, true)
 	for _, tc := range []struct {
-		rep  Reply
+		rep  Message
 		want string
 	}{
-		{Reply{Type: PlanErrorType, Step: 0, Errno: int(unix.ENOENT)}, `chdir to cwd ("/x") set in config.json failed: no such file or directory`},
-		{Reply{Type: PlanErrorType, Step: 1, Errno: int(unix.ENOENT)}, `exec: "nope": executable file not found in $PATH`},
-		{Reply{Type: PlanErrorType, Step: 7, Errno: int(unix.EINVAL)}, `step 7 of the exec plan: invalid argument`},
+		{Message{Header: Header{Kind: KindPlanError}, Step: 0, Errno: int(unix.ENOENT)}, `chdir to cwd ("/x") set in config.json failed: no such file or directory`},
+		{Message{Header: Header{Kind: KindPlanError}, Step: 1, Errno: int(unix.ENOENT)}, `exec: "nope": executable file not found in $PATH`},
+		{Message{Header: Header{Kind: KindPlanError}, Step: 7, Errno: int(unix.EINVAL)}, `step 7 of the exec plan: invalid argument`},
 	} {
 		if got := p.Err(&tc.rep).Error(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.rep, got, tc.want)
@@ -123,16 +123,16 @@ func TestPlanRunsInTheStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startStage(t, &Bootstrap{Plan: &p})
-	if rep, err := ReadReply(s.sock); err != nil || rep.Type != "pid" || rep.Pid != s.cmd.Process.Pid {
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != "pid" || rep.Pid != s.cmd.Process.Pid {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
-	if rep, err := ReadReply(s.sock); err != nil || rep.Type != PlanReadyType {
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != KindReady {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
-	if err := Ack(s.sock); err != nil {
+	if err := s.conn.Send(KindAck, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadFrame(s.sock); err == nil {
+	if _, _, err := s.conn.readFrame(); err == nil {
 		t.Fatal("the stage said more after the ack, or kept the socket open in the process it started")
 	}
 	var info unix.Siginfo
@@ -140,7 +140,7 @@ func TestPlanRunsInTheStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep, err := ReadExitReport(s.cmd.Process.Pid)
-	if err != nil || rep.Type != "pid" {
+	if err != nil || rep.Kind != "pid" {
 		t.Fatalf("exit report %+v, %v", rep, err)
 	}
 	if err := s.cmd.Wait(); err != nil {
@@ -161,11 +161,11 @@ func TestPlanReportsTheFailedStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := startStage(t, &Bootstrap{Plan: &p})
-	if rep, err := ReadReply(s.sock); err != nil || rep.Type != "pid" {
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != "pid" {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
-	rep, err := ReadReply(s.sock)
-	if err != nil || rep.Type != PlanErrorType || rep.Step != 1 || rep.Errno != int(unix.ENOENT) {
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != KindPlanError || rep.Step != 1 || rep.Errno != int(unix.ENOENT) {
 		t.Fatalf("reply %+v, %v; want step 1 failing with ENOENT", rep, err)
 	}
 	if err := s.cmd.Wait(); err == nil {

@@ -140,7 +140,7 @@ const (
 
 // SpawnError turns a "spawnerror" reply into the error the user sees;
 // program is the process's program as the user named it.
-func (r *Reply) SpawnError(program string) error {
+func (r *Message) SpawnError(program string) error {
 	errno := unix.Errno(r.Errno)
 	switch r.Step {
 	case SpawnStepSession:
@@ -159,7 +159,7 @@ func (r *Reply) SpawnError(program string) error {
 // process pid, which must have exited and not yet been reaped (see
 // unix.WNOWAIT), so that the pid is still the one that spawned: a
 // "pid" or a "spawnerror" reply.
-func ReadExitReport(pid int) (*Reply, error) {
+func ReadExitReport(pid int) (*Message, error) {
 	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	if err != nil {
 		return nil, fmt.Errorf("read the spawn report of process %d: %w", pid, err)
@@ -169,14 +169,14 @@ func ReadExitReport(pid int) (*Reply, error) {
 
 // ParseExitReport reads a spawn report: a process's exit name, or what a
 // process that waited for `start` wrote into the exec fifo.
-func ParseExitReport(name string) (*Reply, error) {
-	var rep Reply
+func ParseExitReport(name string) (*Message, error) {
+	var rep Message
 	if _, err := fmt.Sscanf(name, C.OCIRT_REPORT_STARTED, &rep.Pid); err == nil && rep.Pid > 0 {
-		rep.Type = "pid"
+		rep.Kind = KindPid
 		return &rep, nil
 	}
 	if _, err := fmt.Sscanf(name, C.OCIRT_REPORT_FAILED, &rep.Step, &rep.Errno); err == nil {
-		rep.Type = "spawnerror"
+		rep.Kind = KindSpawnError
 		return &rep, nil
 	}
 	return nil, fmt.Errorf("the exec init ended without a spawn report (name %q)", name)

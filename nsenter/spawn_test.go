@@ -3,9 +3,9 @@ package nsenter
 import "testing"
 
 func TestParseExitReport(t *testing.T) {
-	for name, want := range map[string]Reply{
-		"started 4194304": {Type: "pid", Pid: 4194304},
-		"failed 3 2":      {Type: "spawnerror", Step: SpawnStepExec, Errno: 2},
+	for name, want := range map[string]Message{
+		"started 4194304": {Header: Header{Kind: KindPid}, Pid: 4194304},
+		"failed 3 2":      {Header: Header{Kind: KindSpawnError}, Step: SpawnStepExec, Errno: 2},
 	} {
 		got, err := ParseExitReport(name)
 		if err != nil || *got != want {

@@ -1,0 +1,40 @@
+#ifndef OCIRT_PROTOCOL_H
+#define OCIRT_PROTOCOL_H
+
+// The C side of the parent<->init protocol. protocol.go defines and
+// documents it; this header holds what C writes and reads of it.
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+// OCIRT_PROTOCOL_VERSION is the version the bootstrap must carry and the
+// stage's first message states.
+#define OCIRT_PROTOCOL_VERSION 1
+
+// The fixed messages C writes or expects, as whole frame payloads.
+#define OCIRT_MSG_ACK "{\"type\":\"ack\"}"
+#define OCIRT_MSG_READY "{\"type\":\"ready\"}"
+#define OCIRT_MSG_NOTIFY "{\"type\":\"notify\"}"
+
+// ocirt_read_ack reads one frame from fd and returns 0 when it is the ack,
+// -1 for anything else (a closed socket included).
+static inline int ocirt_read_ack(int fd)
+{
+	char buf[4 + sizeof(OCIRT_MSG_ACK) - 1];
+	size_t got = 0;
+	while (got < sizeof(buf)) {
+		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	uint32_t len;
+	memcpy(&len, buf, 4);
+	return len == sizeof(OCIRT_MSG_ACK) - 1 && memcmp(buf + 4, OCIRT_MSG_ACK, len) == 0 ? 0 : -1;
+}
+
+#endif
