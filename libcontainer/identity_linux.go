@@ -299,13 +299,13 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 // runtime that created the container, which a later command need not
 // share: its tail must match.
 func (c *Container) checkPlacement() error {
-	spec, err := c.Spec()
+	config, err := c.config()
 	if err != nil {
 		return err
 	}
 	cgroupsPath := ""
-	if spec.Linux != nil {
-		cgroupsPath = spec.Linux.CgroupsPath
+	if config.Linux != nil {
+		cgroupsPath = config.Linux.CgroupsPath
 	}
 	got := c.State.CgroupPath
 	if c.State.SystemdUnit != "" {
