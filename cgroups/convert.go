@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -41,7 +42,9 @@ func ConvertPids(c Conversion, r *specs.LinuxResources) error {
 	return nil
 }
 
-var hugepageSize = regexp.MustCompile(`^[1-9][0-9]*[KMG]B$`)
+// The patterns are compiled on first use, not in the package init that
+// every runtime process (each container init too) runs.
+var hugepageSize = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[1-9][0-9]*[KMG]B$`) })
 
 // ConvertHugetlb sets hugetlb.<size>.<limitFile> for each page size
 // ("max" on v2, "limit_in_bytes" on v1). The spec asks for reservation
@@ -56,7 +59,7 @@ func ConvertHugetlb(c Conversion, r *specs.LinuxResources, limitFile string) err
 		return err
 	}
 	for _, h := range r.HugepageLimits {
-		if !hugepageSize.MatchString(h.Pagesize) {
+		if !hugepageSize().MatchString(h.Pagesize) {
 			return fmt.Errorf("hugepageLimits: page size %q is not of the form <number>KB/MB/GB", h.Pagesize)
 		}
 		limit := "hugetlb." + h.Pagesize + "." + limitFile

@@ -22,6 +22,41 @@ import (
 type Container struct {
 	store *Store
 	State *State
+	// recorded is the part of the recorded config the lifecycle reads,
+	// once: the file never changes after create, and one command checks
+	// the init and the cgroup several times.
+	recorded *recordedConfig
+}
+
+// recordedConfig is what the lifecycle commands (state, start, kill,
+// delete) need of the config recorded at create: where it places the
+// cgroup, the process's program and the hooks. Decoding only that spares
+// them encoding/json's analysis of the whole specs.Spec type, which costs
+// each of them more CPU time and heap than the rest of a `state`.
+type recordedConfig struct {
+	Process *struct {
+		Args []string `json:"args"`
+	} `json:"process"`
+	Hooks *specs.Hooks `json:"hooks"`
+	Linux *struct {
+		CgroupsPath string `json:"cgroupsPath"`
+	} `json:"linux"`
+}
+
+// program is the config's process's executable as it names it.
+func (r *recordedConfig) program() string {
+	if r.Process == nil || len(r.Process.Args) == 0 {
+		return ""
+	}
+	return r.Process.Args[0]
+}
+
+// hooks is the config's hooks, empty where it has none.
+func (r *recordedConfig) hooks() specs.Hooks {
+	if r.Hooks == nil {
+		return specs.Hooks{}
+	}
+	return *r.Hooks
 }
 
 // Load reads a container's state.
@@ -38,15 +73,35 @@ func (c *Container) ID() string { return c.State.ID }
 
 // Spec returns the config recorded at create.
 func (c *Container) Spec() (*specs.Spec, error) {
-	data, err := c.store.LoadSpecBytes(c.State.ID)
-	if err != nil {
-		return nil, fmt.Errorf("read config of %s: %w", c.State.ID, err)
-	}
 	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, fmt.Errorf("config of %s is corrupt: %w", c.State.ID, err)
+	if err := c.decodeConfig(&spec); err != nil {
+		return nil, err
 	}
 	return &spec, nil
+}
+
+// config returns the part of the recorded config the lifecycle reads.
+func (c *Container) config() (*recordedConfig, error) {
+	if c.recorded == nil {
+		var r recordedConfig
+		if err := c.decodeConfig(&r); err != nil {
+			return nil, err
+		}
+		c.recorded = &r
+	}
+	return c.recorded, nil
+}
+
+// decodeConfig reads the config recorded at create into v.
+func (c *Container) decodeConfig(v any) error {
+	data, err := c.store.LoadSpecBytes(c.State.ID)
+	if err != nil {
+		return fmt.Errorf("read config of %s: %w", c.State.ID, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("config of %s is corrupt: %w", c.State.ID, err)
+	}
+	return nil
 }
 
 // initAlive reports whether the recorded init still runs: a process at
@@ -136,26 +191,27 @@ func (c *Container) Start() error {
 		return err
 	}
 	defer unix.Close(pidfd)
-	spec, err := c.Spec()
+	config, err := c.config()
 	if err != nil {
 		return err
 	}
+	hooks := config.hooks()
 	fifoPath := filepath.Join(lock.Dir(), fifoName)
 	debugf("start %s: releasing init %d through the exec fifo", c.State.ID, c.State.InitPid)
-	if err := waitExec(fifoPath, pidfd, spec); err != nil {
+	if err := waitExec(fifoPath, pidfd, config.program(), hooks.StartContainer); err != nil {
 		return err
 	}
 	debugf("start %s: the process runs", c.State.ID)
 	if err := os.Remove(fifoPath); err != nil {
 		return fmt.Errorf("remove exec fifo: %w", err)
 	}
-	if spec.Hooks != nil && len(spec.Hooks.Poststart) > 0 {
+	if len(hooks.Poststart) > 0 {
 		// The hooks learn of the start that just happened: the process
 		// runs, even if a short-lived one has already exited by now
 		// (program hooks_stdin).
 		state := c.SpecState()
 		state.Status, state.Pid = specs.StateRunning, c.State.InitPid
-		if err := runHooks("poststart", spec.Hooks.Poststart, state); err != nil {
+		if err := runHooks("poststart", hooks.Poststart, state); err != nil {
 			// Spec 1.3: a failed poststart hook fails start and stops the
 			// container.
 			_ = c.signalLocked(unix.SIGKILL, true)
@@ -169,8 +225,9 @@ func (c *Container) Start() error {
 // waits for the outcome: the init (pidfd) closes its end at a successful
 // execve (we read EOF) or writes why it failed, in words or, from a
 // process that runs no Go (see nsenter.SpawnRequest.WaitFifoFD), as a
-// spawn or hook report about the config's process or hooks.
-func waitExec(fifoPath string, pidfd int, spec *specs.Spec) error {
+// spawn or hook report about the config's program or its startContainer
+// hooks.
+func waitExec(fifoPath string, pidfd int, program string, startContainer []specs.Hook) error {
 	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
@@ -204,14 +261,10 @@ func waitExec(fifoPath string, pidfd int, spec *specs.Spec) error {
 	}
 	if len(msg) > 0 {
 		if rep, err := nsenter.ParseExitReport(string(msg)); err == nil && rep.Kind == nsenter.KindSpawnError {
-			return rep.SpawnError(spec.Process.Args[0])
+			return rep.SpawnError(program)
 		}
 		if f, ok := nsenter.ParseHookReport(string(msg)); ok {
-			var hooks []specs.Hook
-			if spec.Hooks != nil {
-				hooks = spec.Hooks.StartContainer
-			}
-			return hookReportError("startContainer", hooks, f)
+			return hookReportError("startContainer", startContainer, f)
 		}
 		return errors.New(strings.TrimSpace(string(msg)))
 	}
@@ -356,10 +409,10 @@ func Delete(store *Store, id string, force bool) error {
 		errs = append(errs, err)
 	}
 	if st.Complete {
-		if spec, err := c.Spec(); err == nil && spec.Hooks != nil {
+		if config, err := c.config(); err == nil && config.Hooks != nil {
 			state := c.SpecState()
 			state.Status = specs.StateStopped
-			runAllHooks("poststop", spec.Hooks.Poststop, state)
+			runAllHooks("poststop", config.Hooks.Poststop, state)
 		}
 	}
 	if err := lock.Remove(); err != nil {

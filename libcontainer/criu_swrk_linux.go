@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/oci-rt/oci-rt/libcontainer/internal/criurpc"
 	"golang.org/x/sys/unix"
@@ -23,7 +24,11 @@ const MinCriuVersion = 31500
 // ErrCriuMissing is returned when there is no criu binary.
 var ErrCriuMissing = errors.New("criu not found: checkpoint and restore need CRIU 3.15 or newer")
 
-var criuVersionLine = regexp.MustCompile(`(?m)^Version:\s*(\d+)\.(\d+)(?:\.(\d+))?`)
+// Compiled on first use, not in the package init that every runtime
+// process (each container init too) runs.
+var criuVersionLine = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?m)^Version:\s*(\d+)\.(\d+)(?:\.(\d+))?`)
+})
 
 // FindCriu returns the criu binary name (a path, or a name looked up in
 // PATH; "" for "criu") stands for and its version, once it is new enough.
@@ -52,7 +57,7 @@ func FindCriu(name string) (string, int, error) {
 }
 
 func parseCriuVersion(out string) (int, error) {
-	m := criuVersionLine.FindStringSubmatch(out)
+	m := criuVersionLine().FindStringSubmatch(out)
 	if m == nil {
 		return 0, fmt.Errorf("no version in its --version output %q", strings.TrimSpace(out))
 	}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -273,16 +274,16 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 	}
 	found := false
 	for i, d := range m.Dirs() {
-		dir, err := os.OpenFile(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		dir, err := openCgroupDir(d)
 		if errors.Is(err, os.ErrNotExist) {
 			// A delete cut short may have removed some hierarchies' part.
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cgroup %s: %w", d, err)
+			return nil, err
 		}
 		err = checkCgroupMark(dir, st, i == 0)
-		dir.Close()
+		unix.Close(dir)
 		if err != nil {
 			return nil, notOurs(err.Error())
 		}
@@ -299,13 +300,13 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 // runtime that created the container, which a later command need not
 // share: its tail must match.
 func (c *Container) checkPlacement() error {
-	spec, err := c.Spec()
+	config, err := c.config()
 	if err != nil {
 		return err
 	}
 	cgroupsPath := ""
-	if spec.Linux != nil {
-		cgroupsPath = spec.Linux.CgroupsPath
+	if config.Linux != nil {
+		cgroupsPath = config.Linux.CgroupsPath
 	}
 	got := c.State.CgroupPath
 	if c.State.SystemdUnit != "" {
@@ -327,8 +328,10 @@ func (c *Container) checkPlacement() error {
 // canUseTrustedXattrs tells whether this process may read and write
 // "trusted" extended attributes: it needs CAP_SYS_ADMIN in the initial
 // user namespace. (Without it the kernel answers a read as if there were
-// no attribute, so the answer cannot come from trying.)
-func canUseTrustedXattrs() bool {
+// no attribute, so the answer cannot come from trying.) The runtime's
+// capabilities do not change while it runs: it is asked once, not for
+// every directory of every check of a v1 cgroup.
+var canUseTrustedXattrs = sync.OnceValue(func() bool {
 	var st unix.Stat_t
 	if err := unix.Stat("/proc/self/ns/user", &st); err != nil || st.Ino != initUserNSInode {
 		return false
@@ -339,7 +342,7 @@ func canUseTrustedXattrs() bool {
 		return false
 	}
 	return data[0].Effective&(1<<unix.CAP_SYS_ADMIN) != 0
-}
+})
 
 func markValue(st *State) string { return st.ID + ":" + st.CgroupMark }
 
@@ -367,15 +370,31 @@ func markCgroup(m cgroups.Manager, st *State) error {
 	return nil
 }
 
-func markCgroupDir(path string, st *State, first bool) error {
-	dir, err := os.OpenFile(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cgroup %s: %w", path, err)
+// openCgroupDir opens a cgroup directory as a bare fd: an *os.File would
+// cost each of the many directories of a v1 cgroup a poller registration
+// and a switch back to blocking mode for nothing.
+func openCgroupDir(path string) (int, error) {
+	for {
+		dir, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return -1, fmt.Errorf("cgroup %s: %w", path, &os.PathError{Op: "open", Path: path, Err: err})
+		}
+		return dir, nil
 	}
-	defer dir.Close()
+}
+
+func markCgroupDir(path string, st *State, first bool) error {
+	dir, err := openCgroupDir(path)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(dir)
 	if first {
 		var fst unix.Stat_t
-		if err := unix.Fstat(int(dir.Fd()), &fst); err != nil {
+		if err := unix.Fstat(dir, &fst); err != nil {
 			return fmt.Errorf("cgroup %s: %w", path, err)
 		}
 		st.CgroupInode = fst.Ino
@@ -383,7 +402,7 @@ func markCgroupDir(path string, st *State, first bool) error {
 	if st.CgroupMark == "" {
 		return nil
 	}
-	err = unix.Fsetxattr(int(dir.Fd()), cgroupMarkAttr, []byte(markValue(st)), 0)
+	err = unix.Fsetxattr(dir, cgroupMarkAttr, []byte(markValue(st)), 0)
 	if errors.Is(err, unix.EOPNOTSUPP) {
 		st.CgroupMark = ""
 		return nil
@@ -397,10 +416,10 @@ func markCgroupDir(path string, st *State, first bool) error {
 // checkCgroupMark compares the cgroup directory open as dir with what
 // create recorded: the mark where this runtime can read one, else the
 // inode (recorded for the first directory only).
-func checkCgroupMark(dir *os.File, st *State, first bool) error {
+func checkCgroupMark(dir int, st *State, first bool) error {
 	if canUseTrustedXattrs() {
 		buf := make([]byte, 256)
-		n, err := unix.Fgetxattr(int(dir.Fd()), cgroupMarkAttr, buf)
+		n, err := unix.Fgetxattr(dir, cgroupMarkAttr, buf)
 		switch {
 		case err == nil && st.CgroupMark != "" && string(buf[:n]) == markValue(st):
 			return nil
@@ -414,7 +433,7 @@ func checkCgroupMark(dir *os.File, st *State, first bool) error {
 		return nil
 	}
 	var fst unix.Stat_t
-	if err := unix.Fstat(int(dir.Fd()), &fst); err != nil {
+	if err := unix.Fstat(dir, &fst); err != nil {
 		return err
 	}
 	if st.CgroupInode == 0 || fst.Ino != st.CgroupInode {

@@ -6,6 +6,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -29,7 +30,9 @@ var procOvermountAllowed = map[string]bool{
 	"/proc/pressure/memory":        true,
 }
 
-var fsTypeName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+// Compiled on first use, not in the package init that every runtime
+// process (each container init too) runs.
+var fsTypeName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`) })
 
 // ValidateMount checks one spec mount without touching the system, so that a
 // bad config fails at create time before anything exists.
@@ -62,7 +65,7 @@ func validateMount(m specs.Mount) error {
 		return err
 	}
 	bind := isBind(m, opts)
-	if !bind && !fsTypeName.MatchString(m.Type) {
+	if !bind && !fsTypeName().MatchString(m.Type) {
 		return errors.New("unknown filesystem type (a bind mount needs the bind or rbind option)")
 	}
 	if bind && m.Source == "" {
