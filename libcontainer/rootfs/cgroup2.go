@@ -13,6 +13,10 @@ import (
 	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 )
 
+// initialCgroupNamespaceInode is the inode number the kernel gives its
+// initial cgroup namespace (PROC_CGROUP_INIT_INO), fixed for every boot.
+const initialCgroupNamespaceInode = 0xEFFFFFFB
+
 // newCgroup2 gives the container the unified hierarchy at its
 // /sys/fs/cgroup. Where a bind of the host's cgroup2 mount shows the same
 // tree, it binds. A new cgroup2 mount made in the initial cgroup namespace
@@ -51,20 +55,37 @@ func newCgroup2(cfg *Config, m specs.Mount, opts mountOptions) (*os.File, error)
 
 // cgroup2BindSource is the directory of the host's unified hierarchy whose
 // bind shows exactly what a new cgroup2 mount would: in a new cgroup
-// namespace (rooted at the container's cgroup) that cgroup, without one
-// (and without a user namespace) the hierarchy's root. A joined cgroup
-// namespace is rooted where only the kernel knows, and mount options
-// cannot be applied to a bind: those get a new mount.
+// namespace (rooted at the container's cgroup) that cgroup; without one,
+// or in the joined initial one (and without a user namespace), the
+// hierarchy's root. Another joined cgroup namespace is rooted where only
+// the kernel knows, and mount options cannot be applied to a bind: those
+// get a new mount.
 func cgroup2BindSource(cfg *Config, opts mountOptions) (string, bool) {
 	if len(opts.data) > 0 {
 		return "", false
 	}
 	for _, ns := range cfg.Spec.Linux.Namespaces {
-		if ns.Type == specs.CgroupNamespace {
-			return cfg.CgroupPath, ns.Path == "" && cfg.CgroupPath != ""
+		if ns.Type != specs.CgroupNamespace {
+			continue
+		}
+		if ns.Path == "" {
+			return cfg.CgroupPath, cfg.CgroupPath != ""
+		}
+		if !inInitialCgroupNamespace() {
+			return "", false
 		}
 	}
 	return "/", !hasNamespace(cfg.Spec, specs.UserNamespace)
+}
+
+// inInitialCgroupNamespace: whether the init, which has joined the
+// container's namespaces, is in the kernel's initial cgroup namespace.
+// The link is read from /proc/thread-self of the init's own view, which
+// nothing of the container has been mounted over yet; a failure counts
+// as "no", which keeps the new mount.
+func inInitialCgroupNamespace() bool {
+	link, err := os.Readlink("/proc/thread-self/ns/cgroup")
+	return err == nil && link == fmt.Sprintf("cgroup:[%d]", initialCgroupNamespaceInode)
 }
 
 // bindCgroup2 clones the directory sub of the unified hierarchy mounted

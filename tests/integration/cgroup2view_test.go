@@ -186,6 +186,27 @@ echo "outside $(find /sys/fs/cgroup -name '`+marker+`' | wc -l)"
 	}
 }
 
+// TestVMCgroup2ViewJoinedInitialCgroupNamespace: joining the initial
+// cgroup namespace (the test's own) is having none: the container sees the whole hierarchy
+// through a bind (the --debug log says so), and the host's superblock
+// options stay as they were (a new mount there would apply its own).
+func TestVMCgroup2ViewJoinedInitialCgroupNamespace(t *testing.T) {
+	hostSuper := hostCgroup2Super(t)
+	r := newRuntime(t)
+	logPath := debugLog(t, r)
+	b := newBundle(t, shell(cgroupViewScript+"view /sys/fs/cgroup"), cgroup2Mount, withCgroupNamespace(fmt.Sprintf("/proc/%d/ns/cgroup", os.Getpid())))
+	out := mustRun(t, r, b)
+	if !strings.Contains(out, "root / opts ro,") || !strings.Contains(out, " super "+hostSuper+"\n") {
+		t.Errorf("/sys/fs/cgroup is not the hierarchy's root with the host's options %q:\n%s", hostSuper, out)
+	}
+	if got := hostCgroup2Super(t); got != hostSuper {
+		t.Errorf("the host's cgroup2 options changed from %q to %q", hostSuper, got)
+	}
+	if log := readFile(t, logPath); !strings.Contains(log, "cgroup2 at /sys/fs/cgroup: a bind of / ") {
+		t.Errorf("the debug log does not say the hierarchy's root was bound:\n%s", grepLines(log, "cgroup2"))
+	}
+}
+
 // TestVMCgroup2ViewWithoutCgroupNamespace: without a cgroup namespace the
 // container sees the host's whole unified hierarchy through a bind (the
 // --debug log says so), as runc shows it,
