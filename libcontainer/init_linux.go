@@ -597,7 +597,7 @@ func startExecProcess(conn *nsenter.Conn, cfg *initConfig, path string, env []st
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {
-	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath, CgroupV1: cfg.CgroupV1}
+	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath, CgroupV1: cfg.CgroupV1, Debugf: debugf}
 	if cfg.HostRootFD != 0 && !cfg.Exec {
 		rcfg.HostRoot = os.NewFile(uintptr(cfg.HostRootFD), "rootfs")
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -53,6 +52,14 @@ type Config struct {
 	// to, which an init in a user namespace of its own lacks: Setup only
 	// mounts them.
 	ProcContextsCreated bool
+	// Debugf, when set, logs a step at debug level (--debug).
+	Debugf func(format string, args ...any)
+}
+
+func (cfg *Config) debugf(format string, args ...any) {
+	if cfg.Debugf != nil {
+		cfg.Debugf(format, args...)
+	}
 }
 
 // Setup runs in init, inside the container's new mount namespace (or the
@@ -498,56 +505,9 @@ func inheritMountpointMode(root *os.File, dest string, data []string) []string {
 	return append([]string{fmt.Sprintf("mode=%o", st.Mode&0o7777)}, data...)
 }
 
-// newCgroup2 gives the container the unified hierarchy at its
-// /sys/fs/cgroup. Where a bind of the host's cgroup2 mount shows the same
-// tree, it binds: a new cgroup2 mount made outside a cgroup namespace
-// applies its (empty) options to the whole hierarchy, so it would silently
-// clear the host's nsdelegate and memory_recursiveprot, and a bind needs
-// no new filesystem context.
-func newCgroup2(cfg *Config, m specs.Mount, opts mountOptions) (*os.File, error) {
-	if sub, ok := cgroup2BindSource(cfg, opts); ok {
-		if mountpoint, err := cgroups.Mountpoint(); err == nil {
-			return bindCgroup(filepath.Join(mountpoint, sub), opts)
-		}
-	}
-	mnt, err := newFilesystem("cgroup2", m.Source, opts)
-	if errors.Is(err, unix.EPERM) && !hasNamespace(cfg.Spec, specs.CgroupNamespace) {
-		// In a user namespace without a cgroup namespace the kernel
-		// refuses a new cgroup2 superblock; like runc, show the
-		// container its own cgroup through a bind instead.
-		if cfg.CgroupPath == "" {
-			return nil, errors.New("bind the container's cgroup: its path is unknown")
-		}
-		mountpoint, err := cgroups.Mountpoint()
-		if err != nil {
-			return nil, err
-		}
-		return bindCgroup(filepath.Join(mountpoint, cfg.CgroupPath), opts)
-	}
-	return mnt, err
-}
-
-// cgroup2BindSource is the directory of the host's unified hierarchy whose
-// bind shows exactly what a new cgroup2 mount would: in a new cgroup
-// namespace (rooted at the container's cgroup) that cgroup, without one
-// (and without a user namespace) the hierarchy's root. A joined cgroup
-// namespace is rooted elsewhere, and mount options cannot be applied to a
-// bind: those get a new mount.
-func cgroup2BindSource(cfg *Config, opts mountOptions) (string, bool) {
-	if len(opts.data) > 0 {
-		return "", false
-	}
-	for _, ns := range cfg.Spec.Linux.Namespaces {
-		if ns.Type == specs.CgroupNamespace {
-			return cfg.CgroupPath, ns.Path == "" && cfg.CgroupPath != ""
-		}
-	}
-	return "/", !hasNamespace(cfg.Spec, specs.UserNamespace)
-}
-
-// bindCgroup clones a cgroup directory of the host (of the unified
-// hierarchy or of a v1 one) with the mount's attributes. Not recursively:
-// nothing mounted below a cgroup directory belongs in the container.
+// bindCgroup clones a cgroup directory of a v1 hierarchy of the host with
+// the mount's attributes. Not recursively: nothing mounted below a cgroup
+// directory belongs in the container.
 func bindCgroup(dir string, opts mountOptions) (*os.File, error) {
 	mnt, err := cloneTree(unix.AT_FDCWD, dir, false)
 	if err != nil {
