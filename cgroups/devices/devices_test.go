@@ -133,7 +133,7 @@ func TestReferenceSemantics(t *testing.T) {
 func TestDeviceFilterLoads(t *testing.T) {
 	cgtest.RequireRoot(t)
 	for name, rules := range deviceRuleSets {
-		prog, err := LoadFilter(rules)
+		prog, err := filterLoader{}.loadRules(rules)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -255,7 +255,7 @@ func TestDeviceFilterDecisions(t *testing.T) {
 // BPF_PROG_TEST_RUN, this fails and the cheaper route can be taken.
 func TestDeviceFilterTestRunUnsupported(t *testing.T) {
 	cgtest.RequireRoot(t)
-	prog, err := LoadFilter(nil)
+	prog, err := filterLoader{}.loadRules(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func BenchmarkDeviceFilterLoad(b *testing.B) {
 	cgtest.RequireRoot(b)
 	rules := DefaultAllowedDevices()
 	for b.Loop() {
-		prog, err := LoadFilter(rules)
+		prog, err := filterLoader{}.loadRules(rules)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -368,7 +368,11 @@ func TestDeviceProgramLoaderMatchesLibrary(t *testing.T) {
 			t.Fatalf("%s: %v", name, err)
 		}
 		insns := compileDeviceFilter(parsed)
-		ours, err := loadDeviceProgram(insns)
+		bytecode, err := marshalProgram(insns)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ours, err := loadDeviceProgram(bytecode)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}

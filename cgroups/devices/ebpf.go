@@ -2,11 +2,15 @@ package devices
 
 import (
 	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"runtime"
+	"slices"
 	"unsafe"
 
 	"github.com/cilium/ebpf"
@@ -105,29 +109,20 @@ func compileDeviceFilter(rules []deviceRule) asm.Instructions {
 	return insns
 }
 
-// LoadFilter compiles rules into a device program and loads it into the
-// kernel; the caller attaches it (Attach) and closes it.
+// LoadFilter compiles rules into a device program and returns it loaded,
+// shared with the other cgroups whose rules compile to the same program
+// where a bpffs allows (see sharedFilterDir); the caller attaches it
+// (Attach) and closes it.
 func LoadFilter(rules []specs.LinuxDeviceCgroup) (*ebpf.Program, error) {
+	return sharedFilters.loadRules(rules)
+}
+
+func (l filterLoader) loadRules(rules []specs.LinuxDeviceCgroup) (*ebpf.Program, error) {
 	parsed, err := parseDeviceRules(rules)
 	if err != nil {
 		return nil, err
 	}
-	insns := compileDeviceFilter(parsed)
-	prog, err := loadDeviceProgram(insns)
-	if err == nil {
-		return prog, nil
-	}
-	// The kernel refused it: load it again through the library, whose
-	// error carries the verifier's log.
-	if prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name:         deviceProgramName,
-		Type:         ebpf.CGroupDevice,
-		Instructions: insns,
-		License:      deviceProgramLicense,
-	}); err != nil {
-		return nil, fmt.Errorf("load device filter: %w", err)
-	}
-	return prog, nil
+	return l.load(compileDeviceFilter(parsed))
 }
 
 const (
@@ -142,6 +137,34 @@ func nativeByteOrder() binary.ByteOrder {
 		return binary.LittleEndian
 	}
 	return binary.BigEndian
+}
+
+// marshalProgram encodes insns as the kernel reads them.
+func marshalProgram(insns asm.Instructions) ([]byte, error) {
+	var code bytes.Buffer
+	if err := insns.Marshal(&code, nativeByteOrder()); err != nil {
+		return nil, err
+	}
+	return code.Bytes(), nil
+}
+
+// loadProgram loads insns, encoded as bytecode, as a device program.
+func loadProgram(insns asm.Instructions, bytecode []byte) (*ebpf.Program, error) {
+	prog, err := loadDeviceProgram(bytecode)
+	if err == nil {
+		return prog, nil
+	}
+	// The kernel refused it: load it again through the library, whose
+	// error carries the verifier's log.
+	if prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:         deviceProgramName,
+		Type:         ebpf.CGroupDevice,
+		Instructions: insns,
+		License:      deviceProgramLicense,
+	}); err != nil {
+		return nil, fmt.Errorf("load device filter: %w", err)
+	}
+	return prog, nil
 }
 
 // progLoadAttr is the head of the kernel's union bpf_attr for
@@ -162,18 +185,13 @@ type progLoadAttr struct {
 	expectedAttachType uint32
 }
 
-// loadDeviceProgram loads insns with a single bpf(BPF_PROG_LOAD). The
+// loadDeviceProgram loads bytecode with a single bpf(BPF_PROG_LOAD). The
 // library's loader first probes the kernel, in every new process, for
 // object names (two maps) and BTF line info (a program), none of which a
 // device program uses: names came with the program type (Linux 4.15), and
 // it has no BTF. Those probes and the library's first-use work cost each
 // create about as much as loading the program itself.
-func loadDeviceProgram(insns asm.Instructions) (*ebpf.Program, error) {
-	var code bytes.Buffer
-	if err := insns.Marshal(&code, nativeByteOrder()); err != nil {
-		return nil, fmt.Errorf("load device filter: %w", err)
-	}
-	bytecode := code.Bytes()
+func loadDeviceProgram(bytecode []byte) (*ebpf.Program, error) {
 	license := []byte(deviceProgramLicense + "\x00")
 	attr := progLoadAttr{
 		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
@@ -196,27 +214,137 @@ func loadDeviceProgram(insns asm.Instructions) (*ebpf.Program, error) {
 	return prog, nil
 }
 
+// objGetAttr is the kernel's bpf_attr for BPF_OBJ_GET, without path_fd.
+type objGetAttr struct {
+	pathname  uint64
+	bpfFd     uint32
+	fileFlags uint32
+}
+
+// objGet opens the program pinned at path. The library's LoadPinnedProgram
+// would also probe the kernel for object names (creating a map) in every
+// new process.
+func objGet(path string) (int, error) {
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return -1, err
+	}
+	attr := objGetAttr{pathname: uint64(uintptr(unsafe.Pointer(p)))}
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(p)
+	if errno != 0 {
+		return -1, errno
+	}
+	// A pinned map would answer BPF_OBJ_GET_INFO_BY_FD with a map's info.
+	kind, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err == nil && kind != "anon_inode:bpf-prog" {
+		err = fmt.Errorf("not a program but %s", kind)
+	}
+	if err != nil {
+		unix.Close(int(fd))
+		return -1, err
+	}
+	return int(fd), nil
+}
+
+// progInfo is the head of the kernel's struct bpf_prog_info, up to
+// nr_map_ids; the kernel fills in no more than the size given.
+type progInfo struct {
+	typ             uint32
+	id              uint32
+	tag             [unix.BPF_TAG_SIZE]byte
+	jitedProgLen    uint32
+	xlatedProgLen   uint32
+	jitedProgInsns  uint64
+	xlatedProgInsns uint64
+	loadTime        uint64
+	createdByUID    uint32
+	nrMapIDs        uint32
+}
+
+type objInfoAttr struct {
+	bpfFd   uint32
+	infoLen uint32
+	info    uint64
+}
+
+// programInfo reads what identifies the program open as fd. The library's
+// Program.Info also reads its fdinfo and translated instructions and, in
+// every new process, loads a program to probe for map IDs.
+func programInfo(fd int) (progInfo, error) {
+	var info progInfo
+	attr := objInfoAttr{bpfFd: uint32(fd), infoLen: uint32(unsafe.Sizeof(info)), info: uint64(uintptr(unsafe.Pointer(&info)))}
+	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET_INFO_BY_FD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(&info)
+	if errno != 0 {
+		return progInfo{}, fmt.Errorf("program info: %w", errno)
+	}
+	return info, nil
+}
+
+// matches tells whether the program described is the one bytecode
+// loads: a cgroup device program without maps whose kernel tag is that of
+// bytecode. A map-free program's instructions are all of its behaviour.
+func (info progInfo) matches(bytecode []byte) error {
+	if info.typ != unix.BPF_PROG_TYPE_CGROUP_DEVICE {
+		return fmt.Errorf("program type %d, not a cgroup device program", info.typ)
+	}
+	if info.nrMapIDs != 0 {
+		return fmt.Errorf("program uses %d maps", info.nrMapIDs)
+	}
+	if !slices.Contains(programTags(bytecode), info.tag) {
+		return fmt.Errorf("program tag %x is not the device filter's", info.tag)
+	}
+	return nil
+}
+
+// programTags are the tags a kernel gives a map-free program of bytecode:
+// the head of its SHA-1 hash up to Linux 6.17, of its SHA-256 hash since.
+// (The library's Instructions.HasTag hashes instructions one by one,
+// without resolving jump labels, so it gives these only for instructions
+// that have been marshalled before.)
+func programTags(bytecode []byte) [][unix.BPF_TAG_SIZE]byte {
+	s1, s256 := sha1.Sum(bytecode), sha256.Sum256(bytecode)
+	return [][unix.BPF_TAG_SIZE]byte{[unix.BPF_TAG_SIZE]byte(s1[:]), [unix.BPF_TAG_SIZE]byte(s256[:])}
+}
+
 // Attach installs prog on the cgroup whose directory is open as cgroupDir
 // and removes every device program that was attached to it before. The
 // new program is attached first (BPF_F_ALLOW_MULTI: while both are
 // attached a request must pass both), so at no moment is the cgroup
 // unfiltered. The previous programs are found by asking the kernel, so
 // any later process (e.g. a separate `update` invocation) can replace them.
+// Programs are shared (see LoadFilter), so prog may be attached already,
+// when the rules have not changed: the kernel refuses to attach a program
+// twice to one cgroup, so it is then kept and only the others go.
 func Attach(cgroupDir int, prog *ebpf.Program) error {
 	old, err := link.QueryPrograms(link.QueryOptions{Target: cgroupDir, Attach: ebpf.AttachCGroupDevice})
 	if err != nil {
 		return fmt.Errorf("query device programs: %w", err)
 	}
-	err = link.RawAttachProgram(link.RawAttachProgramOptions{
-		Target:  cgroupDir,
-		Program: prog,
-		Attach:  ebpf.AttachCGroupDevice,
-		Flags:   unix.BPF_F_ALLOW_MULTI,
-	})
-	if err != nil {
-		return fmt.Errorf("attach device filter: %w", err)
+	var id ebpf.ProgramID
+	if len(old.Programs) > 0 {
+		info, err := programInfo(prog.FD())
+		if err != nil {
+			return fmt.Errorf("attach device filter: %w", err)
+		}
+		id = ebpf.ProgramID(info.id)
+	}
+	if !slices.ContainsFunc(old.Programs, func(p link.AttachedProgram) bool { return p.ID == id }) {
+		err = link.RawAttachProgram(link.RawAttachProgramOptions{
+			Target:  cgroupDir,
+			Program: prog,
+			Attach:  ebpf.AttachCGroupDevice,
+			Flags:   unix.BPF_F_ALLOW_MULTI,
+		})
+		if err != nil {
+			return fmt.Errorf("attach device filter: %w", err)
+		}
 	}
 	for _, ap := range old.Programs {
+		if ap.ID == id {
+			continue
+		}
 		if err := detachProgram(cgroupDir, ap.ID); err != nil {
 			return fmt.Errorf("detach old device filter %d: %w", ap.ID, err)
 		}

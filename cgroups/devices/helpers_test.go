@@ -133,9 +133,10 @@ func filterCgroup(t *testing.T, sub string) *os.File {
 	return f
 }
 
-// setFilter replaces the cgroup's device filter as the v2 driver does.
+// setFilter replaces the cgroup's device filter as the v2 driver does,
+// with a program loaded for it alone.
 func setFilter(dir *os.File, rules []specs.LinuxDeviceCgroup) error {
-	prog, err := LoadFilter(rules)
+	prog, err := filterLoader{}.loadRules(rules)
 	if err != nil {
 		return err
 	}
