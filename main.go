@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -35,11 +34,10 @@ var (
 )
 
 func main() {
-	// Neither the CLI nor the container's init has work for a second
-	// processor: their goroutines mostly wait on system calls. With one P
-	// the runtime does not spin idle Ps looking for work, which on a busy
-	// host (many runtimes starting at once) cost CPU time for nothing.
-	runtime.GOMAXPROCS(1)
+	// The container's init runs with one P (its environment says so, which
+	// the runtime reads at start for free). The CLI keeps the default:
+	// setting it here stops the world and flushes the other P's caches,
+	// which cost a single `state` or `run` more than idle Ps ever did.
 	if libcontainer.IsInit() {
 		libcontainer.Init()
 		return
