@@ -120,13 +120,5 @@ func bindCgroup2(mountpoint, sub string, opts mountOptions) (*os.File, error) {
 	}
 	dir := os.NewFile(uintptr(fd), mountpoint+"/"+rel)
 	defer dir.Close()
-	mnt, err := cloneTree(int(dir.Fd()), "", false)
-	if err != nil {
-		return nil, err
-	}
-	if err := applyAttrs(mnt, opts); err != nil {
-		mnt.Close()
-		return nil, err
-	}
-	return mnt, nil
+	return bindCgroup(int(dir.Fd()), "", opts)
 }

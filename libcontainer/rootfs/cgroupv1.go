@@ -93,7 +93,7 @@ func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, o
 	if newMount {
 		mnt, err = newCgroupV1(h, opts)
 	} else {
-		mnt, err = bindCgroup(h.Dir, opts)
+		mnt, err = bindCgroup(unix.AT_FDCWD, h.Dir, opts)
 	}
 	if err != nil {
 		return err

@@ -505,11 +505,11 @@ func inheritMountpointMode(root *os.File, dest string, data []string) []string {
 	return append([]string{fmt.Sprintf("mode=%o", st.Mode&0o7777)}, data...)
 }
 
-// bindCgroup clones a cgroup directory of a v1 hierarchy of the host with
-// the mount's attributes. Not recursively: nothing mounted below a cgroup
+// bindCgroup clones the cgroup directory dir (relative to dirfd) with the
+// mount's attributes. Not recursively: nothing mounted below a cgroup
 // directory belongs in the container.
-func bindCgroup(dir string, opts mountOptions) (*os.File, error) {
-	mnt, err := cloneTree(unix.AT_FDCWD, dir, false)
+func bindCgroup(dirfd int, dir string, opts mountOptions) (*os.File, error) {
+	mnt, err := cloneTree(dirfd, dir, false)
 	if err != nil {
 		return nil, err
 	}
