@@ -23,8 +23,8 @@ type initConfig struct {
 	// Header makes the config a message of the protocol (nsenter.KindConfig).
 	nsenter.Header
 	// Spec is the container's config; for exec, Spec.Process is the exec'd
-	// process.
-	Spec    *specs.Spec `json:"spec"`
+	// process. It travels as an initSpec (see initspec_linux.go).
+	Spec    *specs.Spec `json:"-"`
 	ID      string      `json:"id"`
 	Bundle  string      `json:"bundle"`
 	Rootfs  string      `json:"rootfs"` // absolute, symlinks resolved

@@ -1,0 +1,140 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The init's copy of the spec types must follow runtime-spec: a field
+// added there and missing here would silently never reach the init.
+func TestInitSpecMirrorsTheSpec(t *testing.T) {
+	leftOut := map[string]bool{
+		"Spec.Solaris": true, "Spec.Windows": true, "Spec.VM": true, "Spec.ZOS": true, "Spec.FreeBSD": true,
+		"Linux.Resources": true,
+	}
+	pairs := []struct {
+		name           string
+		spec, mirrored reflect.Type
+	}{
+		{"Spec", reflect.TypeFor[specs.Spec](), reflect.TypeFor[initSpec]()},
+		{"Linux", reflect.TypeFor[specs.Linux](), reflect.TypeFor[initLinux]()},
+	}
+	for _, p := range pairs {
+		for i := 0; i < p.spec.NumField(); i++ {
+			f := p.spec.Field(i)
+			name := p.name + "." + f.Name
+			m, ok := p.mirrored.FieldByName(f.Name)
+			if leftOut[name] {
+				if ok {
+					t.Errorf("%s is meant to be left out of the init's copy", name)
+				}
+				continue
+			}
+			if !ok {
+				t.Errorf("%s is missing from the init's copy", name)
+				continue
+			}
+			if m.Tag.Get("json") != f.Tag.Get("json") {
+				t.Errorf("%s: json tag %q, the spec's is %q", name, m.Tag.Get("json"), f.Tag.Get("json"))
+			}
+			linuxCopy := name == "Spec.Linux" && m.Type == reflect.TypeFor[*initLinux]()
+			if m.Type != f.Type && !linuxCopy {
+				t.Errorf("%s: type %s, the spec's is %s", name, m.Type, f.Type)
+			}
+		}
+		if extra := p.mirrored.NumField() - (p.spec.NumField() - countPrefix(leftOut, p.name+".")); extra != 0 {
+			t.Errorf("%s: the init's copy has %d fields the spec does not", p.name, extra)
+		}
+	}
+}
+
+func countPrefix(set map[string]bool, prefix string) int {
+	n := 0
+	for k := range set {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// Everything but the left-out parts reaches the init as the parent has it.
+func TestInitConfigCarriesTheSpec(t *testing.T) {
+	full := fullSpec()
+	for _, v := range []reflect.Value{reflect.ValueOf(full).Elem(), reflect.ValueOf(full.Linux).Elem()} {
+		for i := 0; i < v.NumField(); i++ {
+			if name := v.Type().Field(i).Name; v.Field(i).IsZero() && name != "Solaris" && name != "ZOS" && name != "FreeBSD" {
+				t.Fatalf("the test's spec leaves %s.%s unset: set it, so that the test shows it arrives", v.Type().Name(), name)
+			}
+		}
+	}
+	sent := initConfig{Spec: full, ID: "c1", Rootfs: "/r", FifoFD: 5}
+	data, err := json.Marshal(&sent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), `"resources"`) || strings.Contains(string(data), `"windows"`) {
+		t.Errorf("the config sent to the init holds parts no init reads: %s", data)
+	}
+	var got initConfig
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	want := *full
+	wantLinux := *full.Linux
+	wantLinux.Resources = nil
+	want.Linux = &wantLinux
+	want.Windows, want.Solaris, want.VM, want.ZOS, want.FreeBSD = nil, nil, nil, nil, nil
+	if !reflect.DeepEqual(got.Spec, &want) {
+		g, _ := json.Marshal(got.Spec)
+		w, _ := json.Marshal(&want)
+		t.Errorf("the init got\n%s\nwant\n%s", g, w)
+	}
+	if got.ID != "c1" || got.Rootfs != "/r" || got.FifoFD != 5 {
+		t.Errorf("the config's other fields did not arrive: %+v", got)
+	}
+	var none initConfig
+	if err := json.Unmarshal([]byte(`{"id":"x"}`), &none); err != nil || none.Spec != nil {
+		t.Errorf("a config without a spec decoded to spec %v, error %v", none.Spec, err)
+	}
+}
+
+// fullSpec sets every field of the spec and of its linux section.
+func fullSpec() *specs.Spec {
+	limit := int64(100)
+	return &specs.Spec{
+		Version:     specs.Version,
+		Process:     &specs.Process{Args: []string{"sh"}, Cwd: "/", Env: []string{"A=1"}, Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 10, Soft: 10}}},
+		Root:        &specs.Root{Path: "rootfs", Readonly: true},
+		Hostname:    "h",
+		Domainname:  "d",
+		Mounts:      []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid"}}},
+		Hooks:       &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true"}}},
+		Annotations: map[string]string{"a": "b"},
+		Linux: &specs.Linux{
+			UIDMappings:       []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+			GIDMappings:       []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}},
+			Sysctl:            map[string]string{"net.ipv4.ip_forward": "1"},
+			Resources:         &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &limit}},
+			CgroupsPath:       "/c",
+			Namespaces:        []specs.LinuxNamespace{{Type: specs.MountNamespace}},
+			Devices:           []specs.LinuxDevice{{Path: "/dev/x", Type: "c", Major: 1, Minor: 3}},
+			NetDevices:        map[string]specs.LinuxNetDevice{"eth1": {Name: "eth0"}},
+			Seccomp:           &specs.LinuxSeccomp{DefaultAction: specs.ActAllow},
+			RootfsPropagation: "private",
+			MaskedPaths:       []string{"/proc/kcore"},
+			ReadonlyPaths:     []string{"/proc/sys"},
+			MountLabel:        "label",
+			IntelRdt:          &specs.LinuxIntelRdt{ClosID: "c"},
+			MemoryPolicy:      &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "0"},
+			Personality:       &specs.LinuxPersonality{Domain: specs.PerLinux},
+			TimeOffsets:       map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}},
+		},
+		Windows: &specs.Windows{LayerFolders: []string{"C:\\x"}},
+		VM:      &specs.VM{Kernel: specs.VMKernel{Path: "/k"}},
+	}
+}
