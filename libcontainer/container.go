@@ -26,6 +26,12 @@ type Container struct {
 	// once: the file never changes after create, and one command checks
 	// the init and the cgroup several times.
 	recorded *recordedConfig
+	// cgroup is the container's cgroup once verifiedCgroup has proved it
+	// the container's. The proof holds for the rest of the command: the
+	// cgroup directories are root's, and every command that removes or
+	// changes them holds the container's lock, as this one does when it
+	// acts on them.
+	cgroup cgroups.Manager
 }
 
 // recordedConfig is what the lifecycle commands (state, start, kill,
@@ -127,7 +133,7 @@ func (c *Container) Status() string {
 	if !c.initAlive() {
 		return StatusStopped
 	}
-	if m := c.cgroup(); m != nil {
+	if m := c.cgroupOrNil(); m != nil {
 		if frozen, err := m.Frozen(); err == nil && frozen {
 			return StatusPaused
 		}
@@ -167,7 +173,7 @@ func (c *Container) SpecState() *specs.State {
 
 // cgroup is the container's cgroup, or nil when it is gone or not
 // provably the container's.
-func (c *Container) cgroup() cgroups.Manager {
+func (c *Container) cgroupOrNil() cgroups.Manager {
 	m, err := c.verifiedCgroup()
 	if err != nil {
 		return nil

@@ -59,14 +59,15 @@ const (
 	initUserNSInode = 0xEFFFFFFD
 )
 
-// bootID identifies the running boot of the host.
-func bootID() (string, error) {
+// bootID identifies the running boot of the host. It is read once per
+// process: a boot outlives every process of it.
+var bootID = sync.OnceValues(func() (string, error) {
 	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return "", fmt.Errorf("read boot id: %w", err)
 	}
 	return strings.TrimSpace(string(data)), nil
-}
+})
 
 func (c *Container) checkBoot() error {
 	id, err := bootID()
@@ -255,6 +256,9 @@ var errNoCgroup = errors.New("the container has no cgroup")
 // one create made for it, in every hierarchy. errNoCgroup means there is
 // none any more.
 func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
+	if c.cgroup != nil {
+		return c.cgroup, nil
+	}
 	st := c.State
 	if st.CgroupPath == "" && st.CgroupPaths == nil {
 		return nil, errNoCgroup
@@ -292,6 +296,7 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 	if !found {
 		return nil, errNoCgroup
 	}
+	c.cgroup = m
 	return m, nil
 }
 

@@ -1,0 +1,68 @@
+package integration
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// One command proves the container's cgroup and the host's boot once, not
+// at every step that asks: each proof opens the container's directory in
+// every cgroup hierarchy, which on a v1 host made one `exec` open about
+// fifty cgroup directories and read the boot id seven times. A second open
+// of a directory is allowed where the command uses it (the cgroup an exec'd
+// process starts in); a third means the proof is repeated.
+func TestCommandProvesContainerOnce(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Fatalf("strace is needed to count the opens (tests/install-deps.sh installs it): %v", err)
+	}
+	r := newRuntime(t)
+	created := r.Create(newBundle(t, withArgs("sleep", "1000")))
+	c := runningContainer(t, r)
+	dirs := allCgroupDirs(c.ID)
+	if len(dirs) == 0 {
+		t.Fatalf("container %s has no cgroup directory", c.ID)
+	}
+	commands := [][]string{
+		{"start", created.ID},
+		{"exec", c.ID, "/bin/true"},
+		{"state", c.ID},
+		{"pause", c.ID},
+		{"resume", c.ID},
+		{"ps", c.ID},
+		{"kill", c.ID, "KILL"},
+	}
+	for _, args := range commands {
+		trace := filepath.Join(t.TempDir(), "trace")
+		cmd := exec.Command("strace", append([]string{"-f", "-qq", "-e", "trace=open,openat,openat2", "-o", trace, r.Bin, "--root", r.Root}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+		}
+		data, err := os.ReadFile(trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := args[1]
+		for _, d := range allCgroupDirs(id) {
+			if n := opensOf(string(data), d); n > 2 {
+				t.Errorf("%s opened %s %d times", strings.Join(args, " "), d, n)
+			}
+		}
+		if n := opensOf(string(data), "/proc/sys/kernel/random/boot_id"); n > 1 {
+			t.Errorf("%s read the boot id %d times", strings.Join(args, " "), n)
+		}
+	}
+}
+
+// opensOf counts the successful opens of exactly path in an strace log.
+func opensOf(log, path string) int {
+	n := 0
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `"`+path+`"`) && !strings.Contains(line, "= -1 ") {
+			n++
+		}
+	}
+	return n
+}
