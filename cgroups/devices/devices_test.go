@@ -2,6 +2,8 @@ package devices
 
 import (
 	"bufio"
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -260,7 +263,12 @@ func TestDeviceFilterTestRunUnsupported(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer prog.Close()
-	if _, err := prog.Run(&ebpf.RunOptions{Context: make([]byte, 12)}); err == nil {
+	lib, err := libraryProgram(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	if _, err := lib.Run(&ebpf.RunOptions{Context: make([]byte, 12)}); err == nil {
 		t.Fatal("BPF_PROG_TEST_RUN works for cgroup device programs here; test decisions with it")
 	}
 }
@@ -357,26 +365,27 @@ func BenchmarkDeviceFilterLoad(b *testing.B) {
 	}
 }
 
-// The single-syscall loader must give the kernel the same program as the
-// library's loader: the kernel's tag (a hash of the instructions) and the
-// name agree, for every rule set.
+// The kernel must get from our loader the program the library's loader
+// gives it for the same instructions: the kernel's tag (a hash of the
+// instructions), name and type agree, for every rule set.
 func TestDeviceProgramLoaderMatchesLibrary(t *testing.T) {
 	cgtest.RequireRoot(t)
 	for name, rules := range deviceRuleSets {
-		parsed, err := parseDeviceRules(rules)
+		a := compiled(t, rules)
+		bytecode, err := a.assemble()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		insns := compileDeviceFilter(parsed)
-		bytecode, err := marshalProgram(insns)
+		fd, err := loadDeviceProgram(bytecode, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		ours, err := loadDeviceProgram(bytecode)
+		ours, err := libraryProgram(&Program{fd: fd})
+		unix.Close(fd)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		lib, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: deviceProgramName, Type: ebpf.CGroupDevice, Instructions: insns, License: deviceProgramLicense})
+		lib, err := ebpf.NewProgram(&ebpf.ProgramSpec{Name: deviceProgramName, Type: ebpf.CGroupDevice, Instructions: libraryInstructions(t, a), License: deviceProgramLicense})
 		if err != nil {
 			ours.Close()
 			t.Fatalf("%s: library: %v", name, err)
@@ -392,4 +401,82 @@ func TestDeviceProgramLoaderMatchesLibrary(t *testing.T) {
 			t.Errorf("%s: ours %s %q %v, library's %s %q %v", name, oi.Tag, oi.Name, oi.Type, li.Tag, li.Name, li.Type)
 		}
 	}
+}
+
+// Our encoder writes, byte for byte, what the library's writes for the same
+// instructions and labels, for every rule set and for the probe program.
+func TestAssemblerMatchesLibrary(t *testing.T) {
+	probe := &assembler{}
+	probe.movImm32(r0, 0)
+	probe.exit()
+	programs := map[string]*assembler{"probe": probe}
+	for name, rules := range deviceRuleSets {
+		programs[name] = compiled(t, rules)
+	}
+	for name, a := range programs {
+		ours, err := a.assemble()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var lib bytes.Buffer
+		if err := libraryInstructions(t, a).Marshal(&lib, nativeByteOrder().(binary.ByteOrder)); err != nil {
+			t.Fatalf("%s: library: %v", name, err)
+		}
+		if !bytes.Equal(ours, lib.Bytes()) {
+			t.Errorf("%s: our bytecode\n%x\nthe library's\n%x", name, ours, lib.Bytes())
+		}
+	}
+}
+
+// A jump to a label nobody set is refused, not encoded as some offset.
+func TestAssemblerRefusesUndefinedLabel(t *testing.T) {
+	a := &assembler{}
+	a.jump("nowhere")
+	if _, err := a.assemble(); err == nil || !strings.Contains(err.Error(), "nowhere") {
+		t.Errorf("assemble: %v, want an error naming the label", err)
+	}
+}
+
+func compiled(t *testing.T, rules []specs.LinuxDeviceCgroup) *assembler {
+	t.Helper()
+	parsed, err := parseDeviceRules(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return compileDeviceFilter(parsed)
+}
+
+// libraryInstructions writes a's program with the library's instruction
+// types: jumps by reference to symbols the library resolves itself.
+func libraryInstructions(t *testing.T, a *assembler) asm.Instructions {
+	t.Helper()
+	symbols := map[int]string{}
+	for name, at := range a.labels {
+		if other, ok := symbols[at]; ok {
+			t.Fatalf("labels %q and %q on one instruction: the library allows one", other, name)
+		}
+		symbols[at] = name
+	}
+	insns := make(asm.Instructions, len(a.insns))
+	for i, ins := range a.insns {
+		li := asm.Instruction{OpCode: asm.OpCode(ins.opcode), Dst: asm.Register(ins.dst), Src: asm.Register(ins.src), Offset: ins.offset, Constant: int64(ins.imm)}
+		if ins.target != "" {
+			li = li.WithReference(ins.target)
+			li.Offset = -1
+		}
+		if name, ok := symbols[i]; ok {
+			li = li.WithSymbol(name)
+		}
+		insns[i] = li
+	}
+	return insns
+}
+
+// libraryProgram is prog as the library's type, on a copy of its fd.
+func libraryProgram(prog *Program) (*ebpf.Program, error) {
+	fd, err := unix.FcntlInt(uintptr(prog.FD()), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, err
+	}
+	return ebpf.NewProgramFromFD(fd)
 }

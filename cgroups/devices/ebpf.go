@@ -5,18 +5,12 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"runtime"
 	"slices"
 	"unsafe"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/features"
-	"github.com/cilium/ebpf/link"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -33,37 +27,26 @@ import (
 // walk the rules that mention the bit from last to first, a matching allow
 // jumps to the next bit, a matching deny returns 0; falling through returns 0.
 // After all bits, return 1.
-func compileDeviceFilter(rules []deviceRule) asm.Instructions {
+func compileDeviceFilter(rules []deviceRule) *assembler {
 	const (
-		rType   = asm.R2
-		rAccess = asm.R3
-		rMajor  = asm.R4
-		rMinor  = asm.R5
-		rTmp    = asm.R6
+		rType   = r2
+		rAccess = r3
+		rMajor  = r4
+		rMinor  = r5
+		rTmp    = r6
 	)
-	insns := asm.Instructions{
-		asm.LoadMem(rType, asm.R1, 0, asm.Word),
-		asm.Mov.Reg32(rAccess, rType),
-		asm.RSh.Imm32(rAccess, 16),
-		asm.And.Imm32(rType, 0xffff),
-		asm.LoadMem(rMajor, asm.R1, 4, asm.Word),
-		asm.LoadMem(rMinor, asm.R1, 8, asm.Word),
-	}
-	// The verifier rejects unreachable instructions, and jump targets are
-	// symbols on the next emitted instruction, so labels are attached lazily.
-	pending := ""
-	emit := func(ins asm.Instruction) {
-		if pending != "" {
-			ins = ins.WithSymbol(pending)
-			pending = ""
-		}
-		insns = append(insns, ins)
-	}
+	a := &assembler{}
+	a.loadWord(rType, r1, 0)
+	a.movReg32(rAccess, rType)
+	a.rshImm32(rAccess, 16)
+	a.andImm32(rType, 0xffff)
+	a.loadWord(rMajor, r1, 4)
+	a.loadWord(rMinor, r1, 8)
 	for _, bit := range []uint32{accMknod, accRead, accWrite} {
 		bitDone := fmt.Sprintf("bit%d_done", bit)
-		emit(asm.Mov.Reg32(rTmp, rAccess))
-		emit(asm.And.Imm32(rTmp, int32(bit)))
-		emit(asm.JEq.Imm32(rTmp, 0, bitDone))
+		a.movReg32(rTmp, rAccess)
+		a.andImm32(rTmp, int32(bit))
+		a.jumpImm32(jumpIfEqual, rTmp, 0, bitDone)
 		decided := false
 		for i := len(rules) - 1; i >= 0 && !decided; i-- {
 			r := rules[i]
@@ -72,8 +55,8 @@ func compileDeviceFilter(rules []deviceRule) asm.Instructions {
 			}
 			next := fmt.Sprintf("bit%d_rule%d_next", bit, i)
 			conditional := false
-			cond := func(reg asm.Register, v int64) {
-				emit(asm.JNE.Imm32(reg, int32(uint32(v)), next))
+			cond := func(reg uint8, v int64) {
+				a.jumpImm32(jumpIfNotEqual, reg, int32(uint32(v)), next)
 				conditional = true
 			}
 			if r.typ != 0 {
@@ -86,43 +69,58 @@ func compileDeviceFilter(rules []deviceRule) asm.Instructions {
 				cond(rMinor, r.minor)
 			}
 			if r.allow {
-				emit(asm.Ja.Label(bitDone))
+				a.jump(bitDone)
 			} else {
-				emit(asm.Mov.Imm32(asm.R0, 0))
-				emit(asm.Return())
+				a.movImm32(r0, 0)
+				a.exit()
 			}
 			if conditional {
-				pending = next
+				a.label(next)
 			} else {
 				// Every request reaches this rule, so earlier ones are dead.
 				decided = true
 			}
 		}
 		if !decided {
-			emit(asm.Mov.Imm32(asm.R0, 0))
-			emit(asm.Return())
+			a.movImm32(r0, 0)
+			a.exit()
 		}
-		pending = bitDone
+		a.label(bitDone)
 	}
-	emit(asm.Mov.Imm32(asm.R0, 1))
-	emit(asm.Return())
-	return insns
+	a.movImm32(r0, 1)
+	a.exit()
+	return a
 }
+
+// Program is a loaded device program, open as a file descriptor.
+type Program struct {
+	fd int
+}
+
+// FD is the program's file descriptor.
+func (p *Program) FD() int { return p.fd }
+
+// Close releases the program; a cgroup it is attached to keeps it.
+func (p *Program) Close() error { return unix.Close(p.fd) }
 
 // LoadFilter compiles rules into a device program and returns it loaded,
 // shared with the other cgroups whose rules compile to the same program
 // where a bpffs allows (see sharedFilterDir); the caller attaches it
 // (Attach) and closes it.
-func LoadFilter(rules []specs.LinuxDeviceCgroup) (*ebpf.Program, error) {
+func LoadFilter(rules []specs.LinuxDeviceCgroup) (*Program, error) {
 	return sharedFilters.loadRules(rules)
 }
 
-func (l filterLoader) loadRules(rules []specs.LinuxDeviceCgroup) (*ebpf.Program, error) {
+func (l filterLoader) loadRules(rules []specs.LinuxDeviceCgroup) (*Program, error) {
 	parsed, err := parseDeviceRules(rules)
 	if err != nil {
 		return nil, err
 	}
-	return l.load(compileDeviceFilter(parsed))
+	bytecode, err := compileDeviceFilter(parsed).assemble()
+	if err != nil {
+		return nil, fmt.Errorf("load device filter: %w", err)
+	}
+	return l.load(bytecode)
 }
 
 const (
@@ -131,40 +129,12 @@ const (
 )
 
 // nativeByteOrder is the order the kernel reads instructions in: ours.
-func nativeByteOrder() binary.ByteOrder {
+func nativeByteOrder() binary.AppendByteOrder {
 	one := uint16(1)
 	if *(*byte)(unsafe.Pointer(&one)) == 1 {
 		return binary.LittleEndian
 	}
 	return binary.BigEndian
-}
-
-// marshalProgram encodes insns as the kernel reads them.
-func marshalProgram(insns asm.Instructions) ([]byte, error) {
-	var code bytes.Buffer
-	if err := insns.Marshal(&code, nativeByteOrder()); err != nil {
-		return nil, err
-	}
-	return code.Bytes(), nil
-}
-
-// loadProgram loads insns, encoded as bytecode, as a device program.
-func loadProgram(insns asm.Instructions, bytecode []byte) (*ebpf.Program, error) {
-	prog, err := loadDeviceProgram(bytecode)
-	if err == nil {
-		return prog, nil
-	}
-	// The kernel refused it: load it again through the library, whose
-	// error carries the verifier's log.
-	if prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name:         deviceProgramName,
-		Type:         ebpf.CGroupDevice,
-		Instructions: insns,
-		License:      deviceProgramLicense,
-	}); err != nil {
-		return nil, fmt.Errorf("load device filter: %w", err)
-	}
-	return prog, nil
 }
 
 // progLoadAttr is the head of the kernel's union bpf_attr for
@@ -185,45 +155,87 @@ type progLoadAttr struct {
 	expectedAttachType uint32
 }
 
-// loadDeviceProgram loads bytecode with a single bpf(BPF_PROG_LOAD). The
-// library's loader first probes the kernel, in every new process, for
-// object names (two maps) and BTF line info (a program), none of which a
-// device program uses: names came with the program type (Linux 4.15), and
-// it has no BTF. Those probes and the library's first-use work cost each
-// create about as much as loading the program itself.
-func loadDeviceProgram(bytecode []byte) (*ebpf.Program, error) {
+// maxLoadAttempts bounds the loads interrupted by a signal.
+const maxLoadAttempts = 10
+
+// verifierLogSize bounds the verifier's explanation of a refused program.
+const verifierLogSize = 64 << 10
+
+// loadProgram loads bytecode as a device program. When the kernel refuses
+// it, it loads it once more with the verifier's log, which the error then
+// carries.
+func loadProgram(bytecode []byte) (*Program, error) {
+	fd, err := loadDeviceProgram(bytecode, nil)
+	if err == nil {
+		return &Program{fd: fd}, nil
+	}
+	log := make([]byte, verifierLogSize)
+	if _, again := loadDeviceProgram(bytecode, log); again != nil {
+		if text := string(bytes.TrimRight(bytes.TrimRight(log, "\x00"), "\n")); text != "" {
+			return nil, fmt.Errorf("load device filter: %w: verifier log: %s", err, text)
+		}
+	}
+	return nil, fmt.Errorf("load device filter: %w", err)
+}
+
+// loadDeviceProgram loads bytecode with a single bpf(BPF_PROG_LOAD), with
+// the verifier's log in log when it is given, and returns the program's
+// fd.
+func loadDeviceProgram(bytecode, log []byte) (int, error) {
 	license := []byte(deviceProgramLicense + "\x00")
 	attr := progLoadAttr{
 		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
-		insnCnt:  uint32(len(bytecode) / asm.InstructionSize),
+		insnCnt:  uint32(len(bytecode) / instructionSize),
 		insns:    uint64(uintptr(unsafe.Pointer(&bytecode[0]))),
 		license:  uint64(uintptr(unsafe.Pointer(&license[0]))),
 	}
+	if len(log) > 0 {
+		attr.logLevel, attr.logSize, attr.logBuf = 1, uint32(len(log)), uint64(uintptr(unsafe.Pointer(&log[0])))
+	}
 	copy(attr.progName[:], deviceProgramName)
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	var fd uintptr
+	var errno unix.Errno
+	// The kernel gives up verifying with EAGAIN when a signal arrives
+	// meanwhile, which the Go runtime's preemption signals do.
+	for range maxLoadAttempts {
+		fd, _, errno = unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+		if errno != unix.EAGAIN && errno != unix.EINTR {
+			break
+		}
+	}
 	runtime.KeepAlive(bytecode)
 	runtime.KeepAlive(license)
+	runtime.KeepAlive(log)
 	if errno != 0 {
-		return nil, fmt.Errorf("load device filter: %w", errno)
+		return -1, errno
 	}
-	// The library owns the fd from here, and closes it on error.
-	prog, err := ebpf.NewProgramFromFD(int(fd))
-	if err != nil {
-		return nil, fmt.Errorf("load device filter: %w", err)
-	}
-	return prog, nil
+	return int(fd), nil
 }
 
-// objGetAttr is the kernel's bpf_attr for BPF_OBJ_GET, without path_fd.
+// objGetAttr is the kernel's bpf_attr for BPF_OBJ_PIN and BPF_OBJ_GET,
+// without path_fd.
 type objGetAttr struct {
 	pathname  uint64
 	bpfFd     uint32
 	fileFlags uint32
 }
 
-// objGet opens the program pinned at path. The library's LoadPinnedProgram
-// would also probe the kernel for object names (creating a map) in every
-// new process.
+// objPin pins the program open as fd at path, on a bpffs.
+func objPin(fd int, path string) error {
+	p, err := unix.BytePtrFromString(path)
+	if err != nil {
+		return err
+	}
+	attr := objGetAttr{pathname: uint64(uintptr(unsafe.Pointer(p))), bpfFd: uint32(fd)}
+	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_PIN, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(p)
+	if errno != 0 {
+		return fmt.Errorf("pin %s: %w", path, errno)
+	}
+	return nil
+}
+
+// objGet opens the program pinned at path.
 func objGet(path string) (int, error) {
 	p, err := unix.BytePtrFromString(path)
 	if err != nil {
@@ -268,9 +280,7 @@ type objInfoAttr struct {
 	info    uint64
 }
 
-// programInfo reads what identifies the program open as fd. The library's
-// Program.Info also reads its fdinfo and translated instructions and, in
-// every new process, loads a program to probe for map IDs.
+// programInfo reads what identifies the program open as fd.
 func programInfo(fd int) (progInfo, error) {
 	var info progInfo
 	attr := objInfoAttr{bpfFd: uint32(fd), infoLen: uint32(unsafe.Sizeof(info)), info: uint64(uintptr(unsafe.Pointer(&info)))}
@@ -300,9 +310,6 @@ func (info progInfo) matches(bytecode []byte) error {
 
 // programTags are the tags a kernel gives a map-free program of bytecode:
 // the head of its SHA-1 hash up to Linux 6.17, of its SHA-256 hash since.
-// (The library's Instructions.HasTag hashes instructions one by one,
-// without resolving jump labels, so it gives these only for instructions
-// that have been marshalled before.)
 func programTags(bytecode []byte) [][unix.BPF_TAG_SIZE]byte {
 	s1, s256 := sha1.Sum(bytecode), sha256.Sum256(bytecode)
 	return [][unix.BPF_TAG_SIZE]byte{[unix.BPF_TAG_SIZE]byte(s1[:]), [unix.BPF_TAG_SIZE]byte(s256[:])}
@@ -317,72 +324,119 @@ func programTags(bytecode []byte) [][unix.BPF_TAG_SIZE]byte {
 // Programs are shared (see LoadFilter), so prog may be attached already,
 // when the rules have not changed: the kernel refuses to attach a program
 // twice to one cgroup, so it is then kept and only the others go.
-func Attach(cgroupDir int, prog *ebpf.Program) error {
-	old, err := link.QueryPrograms(link.QueryOptions{Target: cgroupDir, Attach: ebpf.AttachCGroupDevice})
+func Attach(cgroupDir int, prog *Program) error {
+	old, err := Attached(cgroupDir)
 	if err != nil {
-		return fmt.Errorf("query device programs: %w", err)
+		return err
 	}
-	var id ebpf.ProgramID
-	if len(old.Programs) > 0 {
-		info, err := programInfo(prog.FD())
+	var id uint32
+	if len(old) > 0 {
+		info, err := programInfo(prog.fd)
 		if err != nil {
 			return fmt.Errorf("attach device filter: %w", err)
 		}
-		id = ebpf.ProgramID(info.id)
+		id = info.id
 	}
-	if !slices.ContainsFunc(old.Programs, func(p link.AttachedProgram) bool { return p.ID == id }) {
-		err = link.RawAttachProgram(link.RawAttachProgramOptions{
-			Target:  cgroupDir,
-			Program: prog,
-			Attach:  ebpf.AttachCGroupDevice,
-			Flags:   unix.BPF_F_ALLOW_MULTI,
-		})
-		if err != nil {
+	if !slices.Contains(old, id) {
+		if err := attachProgram(unix.BPF_PROG_ATTACH, cgroupDir, prog.fd, unix.BPF_F_ALLOW_MULTI); err != nil {
 			return fmt.Errorf("attach device filter: %w", err)
 		}
 	}
-	for _, ap := range old.Programs {
-		if ap.ID == id {
+	for _, other := range old {
+		if other == id {
 			continue
 		}
-		if err := detachProgram(cgroupDir, ap.ID); err != nil {
-			return fmt.Errorf("detach old device filter %d: %w", ap.ID, err)
+		if err := detachProgram(cgroupDir, other); err != nil {
+			return fmt.Errorf("detach old device filter %d: %w", other, err)
 		}
 	}
 	return nil
 }
 
-func detachProgram(target int, id ebpf.ProgramID) error {
-	p, err := ebpf.NewProgramFromID(id)
-	if errors.Is(err, fs.ErrNotExist) {
+// attachAttr is the kernel's bpf_attr for BPF_PROG_ATTACH and
+// BPF_PROG_DETACH, up to replace_bpf_fd.
+type attachAttr struct {
+	targetFd     uint32
+	attachBpfFd  uint32
+	attachType   uint32
+	attachFlags  uint32
+	replaceBpfFd uint32
+}
+
+// attachProgram attaches (BPF_PROG_ATTACH) or detaches (BPF_PROG_DETACH)
+// the device program open as progFd on the cgroup open as cgroupDir.
+func attachProgram(cmd, cgroupDir, progFd int, flags uint32) error {
+	attr := attachAttr{targetFd: uint32(cgroupDir), attachBpfFd: uint32(progFd), attachType: unix.BPF_CGROUP_DEVICE, attachFlags: flags}
+	_, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+// getFdByIDAttr is the kernel's bpf_attr for BPF_PROG_GET_FD_BY_ID.
+type getFdByIDAttr struct {
+	progID    uint32
+	nextID    uint32
+	openFlags uint32
+}
+
+func detachProgram(target int, id uint32) error {
+	attr := getFdByIDAttr{progID: id}
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_GET_FD_BY_ID, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	if errno == unix.ENOENT {
 		return nil // detached and freed by someone else meanwhile
 	}
-	if err != nil {
-		return err
+	if errno != 0 {
+		return fmt.Errorf("open program %d: %w", id, errno)
 	}
-	defer p.Close()
-	return link.RawDetachProgram(link.RawDetachProgramOptions{
-		Target:  target,
-		Program: p,
-		Attach:  ebpf.AttachCGroupDevice,
-	})
+	defer unix.Close(int(fd))
+	return attachProgram(unix.BPF_PROG_DETACH, target, int(fd), 0)
+}
+
+// queryAttr is the kernel's bpf_attr for BPF_PROG_QUERY, up to prog_cnt.
+type queryAttr struct {
+	targetFd    uint32
+	attachType  uint32
+	queryFlags  uint32
+	attachFlags uint32
+	progIDs     uint64
+	progCnt     uint32
+	_           uint32
 }
 
 // Attached lists the device programs attached to the cgroup itself.
-func Attached(cgroupDir int) ([]ebpf.ProgramID, error) {
-	res, err := link.QueryPrograms(link.QueryOptions{Target: cgroupDir, Attach: ebpf.AttachCGroupDevice})
-	if err != nil {
-		return nil, fmt.Errorf("query device programs: %w", err)
+func Attached(cgroupDir int) ([]uint32, error) {
+	// A cgroup holds at most 64 programs per attach type.
+	ids := make([]uint32, 64)
+	attr := queryAttr{
+		targetFd:   uint32(cgroupDir),
+		attachType: unix.BPF_CGROUP_DEVICE,
+		progIDs:    uint64(uintptr(unsafe.Pointer(&ids[0]))),
+		progCnt:    uint32(len(ids)),
 	}
-	ids := make([]ebpf.ProgramID, len(res.Programs))
-	for i, p := range res.Programs {
-		ids[i] = p.ID
+	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_QUERY, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	runtime.KeepAlive(ids)
+	if errno != 0 {
+		return nil, fmt.Errorf("query device programs: %w", errno)
 	}
-	return ids, nil
+	return ids[:attr.progCnt], nil
 }
 
 // FilterSupported tells whether the kernel runs BPF_PROG_TYPE_CGROUP_DEVICE
-// programs.
+// programs: whether it loads the smallest one, "return 0".
 func FilterSupported() bool {
-	return features.HaveProgramType(ebpf.CGroupDevice) == nil
+	a := &assembler{}
+	a.movImm32(r0, 0)
+	a.exit()
+	bytecode, err := a.assemble()
+	if err != nil {
+		return false
+	}
+	fd, err := loadDeviceProgram(bytecode, nil)
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
 }

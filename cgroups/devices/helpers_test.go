@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/cilium/ebpf"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -144,7 +143,7 @@ func setFilter(dir *os.File, rules []specs.LinuxDeviceCgroup) error {
 	return Attach(int(dir.Fd()), prog)
 }
 
-func attached(t *testing.T, dir *os.File) []ebpf.ProgramID {
+func attached(t *testing.T, dir *os.File) []uint32 {
 	t.Helper()
 	ids, err := Attached(int(dir.Fd()))
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,13 +51,9 @@ type filterLoader struct {
 
 var sharedFilters = filterLoader{pinDir: sharedFilterDir}
 
-func (l filterLoader) load(insns asm.Instructions) (*ebpf.Program, error) {
-	bytecode, err := marshalProgram(insns)
-	if err != nil {
-		return nil, fmt.Errorf("load device filter: %w", err)
-	}
+func (l filterLoader) load(bytecode []byte) (*Program, error) {
 	if l.pinDir == "" {
-		return loadProgram(insns, bytecode)
+		return loadProgram(bytecode)
 	}
 	name := pinName(bytecode)
 	path := filepath.Join(l.pinDir, name)
@@ -67,7 +61,7 @@ func (l filterLoader) load(insns asm.Instructions) (*ebpf.Program, error) {
 	if err == nil {
 		return prog, nil
 	}
-	if prog, err = loadProgram(insns, bytecode); err != nil {
+	if prog, err = loadProgram(bytecode); err != nil {
 		return nil, err
 	}
 	// Sharing is an optimisation: a directory that cannot be used costs
@@ -84,7 +78,7 @@ func pinName(bytecode []byte) string {
 
 // loadPinned returns the program pinned at path if it is the program
 // bytecode would load; found tells that something was pinned there at all.
-func loadPinned(path string, bytecode []byte) (prog *ebpf.Program, found bool, err error) {
+func loadPinned(path string, bytecode []byte) (prog *Program, found bool, err error) {
 	fd, err := objGet(path)
 	if err != nil {
 		return nil, !errors.Is(err, unix.ENOENT), err
@@ -97,14 +91,12 @@ func loadPinned(path string, bytecode []byte) (prog *ebpf.Program, found bool, e
 		unix.Close(fd)
 		return nil, true, fmt.Errorf("%s: %w", path, err)
 	}
-	// The library owns the fd from here, and closes it on error.
-	prog, err = ebpf.NewProgramFromFD(fd)
-	return prog, true, err
+	return &Program{fd: fd}, true, nil
 }
 
 // pin shares prog under name in the pin directory, in place of what is
 // there if replace is set (a pinned object that failed verification).
-func (l filterLoader) pin(prog *ebpf.Program, name string, replace bool) error {
+func (l filterLoader) pin(prog *Program, name string, replace bool) error {
 	dir, err := openPinDir(l.pinDir)
 	if err != nil {
 		return err
@@ -124,7 +116,7 @@ func (l filterLoader) pin(prog *ebpf.Program, name string, replace bool) error {
 	}
 	// Through the directory's fd, so that the pin lands in the directory
 	// just checked even if the path is renamed meanwhile.
-	return prog.Pin(fmt.Sprintf("/proc/self/fd/%d/%s", fd, name))
+	return objPin(prog.fd, fmt.Sprintf("/proc/self/fd/%d/%s", fd, name))
 }
 
 // openPinDir opens the pin directory, creating it root-only on a bpffs if

@@ -23,7 +23,7 @@ func bytecodeOf(t *testing.T, rules []specs.LinuxDeviceCgroup) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := marshalProgram(compileDeviceFilter(parsed))
+	b, err := compileDeviceFilter(parsed).assemble()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,16 +126,16 @@ func sharingLoader(t testing.TB) filterLoader {
 	return filterLoader{pinDir: dir}
 }
 
-func progID(t *testing.T, p *ebpf.Program) ebpf.ProgramID {
+func progID(t *testing.T, p *Program) uint32 {
 	t.Helper()
 	info, err := programInfo(p.FD())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ebpf.ProgramID(info.id)
+	return info.id
 }
 
-func mustLoad(t testing.TB, l filterLoader, rules []specs.LinuxDeviceCgroup) *ebpf.Program {
+func mustLoad(t testing.TB, l filterLoader, rules []specs.LinuxDeviceCgroup) *Program {
 	t.Helper()
 	p, err := l.loadRules(rules)
 	if err != nil {
@@ -214,7 +214,7 @@ func TestSharedFilterRefusesForeignPin(t *testing.T) {
 	}
 	defer foreignMap.Close()
 	for name, pin := range map[string]func() error{
-		"program": func() error { return foreignProg.Pin(path) },
+		"program": func() error { return objPin(foreignProg.FD(), path) },
 		"map":     func() error { return foreignMap.Pin(path) },
 	} {
 		if err := pin(); err != nil {
@@ -228,7 +228,7 @@ func TestSharedFilterRefusesForeignPin(t *testing.T) {
 		if err := info.matches(bytecodeOf(t, a)); err != nil {
 			t.Errorf("with a foreign %s pinned: got a program that is not the rules': %v", name, err)
 		}
-		if again := mustLoad(t, l, a); progID(t, again) != ebpf.ProgramID(info.id) {
+		if again := mustLoad(t, l, a); progID(t, again) != info.id {
 			t.Errorf("with a foreign %s pinned: the rules' program was not pinned in its place", name)
 		}
 		if err := os.Remove(path); err != nil {
@@ -245,14 +245,7 @@ func TestSharedFiltersBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < maxSharedFilters; i++ {
-		// A clone each: the library moves a program's pin on a second Pin.
-		c, err := filler.Clone()
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = c.Pin(filepath.Join(l.pinDir, fmt.Sprintf("filler_%d", i)))
-		c.Close()
-		if err != nil {
+		if err := objPin(filler.FD(), filepath.Join(l.pinDir, fmt.Sprintf("filler_%d", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -276,7 +269,7 @@ func TestAttachAttachedProgram(t *testing.T) {
 	p := mustLoad(t, filterLoader{}, deviceRuleSets["runc-default"])
 	q := mustLoad(t, filterLoader{}, deviceRuleSets["allow-null-rw"])
 	for _, step := range []struct {
-		prog *ebpf.Program
+		prog *Program
 		name string
 	}{{p, "first"}, {p, "same again"}, {q, "other"}, {p, "back"}, {p, "back again"}} {
 		if err := Attach(int(dir.Fd()), step.prog); err != nil {

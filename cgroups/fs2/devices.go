@@ -3,7 +3,6 @@ package fs2
 import (
 	"fmt"
 
-	"github.com/cilium/ebpf"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/oci-rt/oci-rt/cgroups/devices"
@@ -30,7 +29,7 @@ func (m *Manager) SetDevices(rules []specs.LinuxDeviceCgroup) error {
 }
 
 // DeviceFilterIDs lists the device programs attached to the cgroup itself.
-func (m *Manager) DeviceFilterIDs() ([]ebpf.ProgramID, error) {
+func (m *Manager) DeviceFilterIDs() ([]uint32, error) {
 	dir, err := m.OpenDir()
 	if err != nil {
 		return nil, err
