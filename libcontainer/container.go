@@ -171,7 +171,7 @@ func (c *Container) SpecState() *specs.State {
 	}
 }
 
-// cgroup is the container's cgroup, or nil when it is gone or not
+// cgroupOrNil is the container's cgroup, or nil when it is gone or not
 // provably the container's.
 func (c *Container) cgroupOrNil() cgroups.Manager {
 	m, err := c.verifiedCgroup()
