@@ -579,11 +579,18 @@ func (r *Runtime) createStoppedAt(bundle, id, point string) *exec.Cmd {
 	if err := cmd.Start(); err != nil {
 		r.t.Fatal(err)
 	}
-	waitFor(r.t, 10*time.Second, "create to stop at "+point, func() bool {
+	// A create that failed or hung before the point says why in its output.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
 		st, _ := procStatusField(cmd.Process.Pid, "State")
-		return strings.HasPrefix(st, "T")
-	})
-	return cmd
+		if strings.HasPrefix(st, "T") {
+			return cmd
+		}
+		if st == "" || strings.HasPrefix(st, "Z") || time.Now().After(deadline) {
+			r.t.Fatalf("create did not stop at %s (state %q); its output: %q", point, st, readFile(r.t, out.Name()))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // eventLines starts `events --interval 1h id` and returns its output
