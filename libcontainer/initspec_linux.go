@@ -14,75 +14,42 @@ import (
 // the init's decode).
 // So the spec travels to the init as initSpec, which leaves out what no
 // init reads: the cgroup resources (the parent applies them before the
-// init runs) and the other platforms' sections. Both ends convert, so
-// the init's code keeps working on a *specs.Spec.
+// init runs) and the other platforms' sections. Each left-out field is
+// hidden behind a field of the same JSON name and an empty type: encoding/
+// json takes the shallower of two fields of one name and never looks at
+// the type of the one it drops, and every field runtime-spec adds reaches
+// the init through the embedding. Both ends convert, so the init's code
+// keeps working on a *specs.Spec.
 
-// initSpec is specs.Spec without the sections of other platforms.
+// hidden is the type of a field that hides a left-out one of the same JSON
+// name; the parent leaves it nil, so it is never sent.
+type hidden *struct{}
+
+// initSpec is specs.Spec with its linux section as initLinux and without
+// the sections of other platforms.
 type initSpec struct {
-	Version     string            `json:"ociVersion"`
-	Process     *specs.Process    `json:"process,omitempty"`
-	Root        *specs.Root       `json:"root,omitempty"`
-	Hostname    string            `json:"hostname,omitempty"`
-	Domainname  string            `json:"domainname,omitempty"`
-	Mounts      []specs.Mount     `json:"mounts,omitempty"`
-	Hooks       *specs.Hooks      `json:"hooks,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty"`
-	Linux       *initLinux        `json:"linux,omitempty"`
+	specs.Spec
+	Linux   *initLinux `json:"linux,omitempty"`
+	Solaris hidden     `json:"solaris,omitempty"`
+	Windows hidden     `json:"windows,omitempty"`
+	VM      hidden     `json:"vm,omitempty"`
+	ZOS     hidden     `json:"zos,omitempty"`
+	FreeBSD hidden     `json:"freebsd,omitempty"`
 }
 
 // initLinux is specs.Linux without the cgroup resources.
 type initLinux struct {
-	UIDMappings       []specs.LinuxIDMapping           `json:"uidMappings,omitempty"`
-	GIDMappings       []specs.LinuxIDMapping           `json:"gidMappings,omitempty"`
-	Sysctl            map[string]string                `json:"sysctl,omitempty"`
-	CgroupsPath       string                           `json:"cgroupsPath,omitempty"`
-	Namespaces        []specs.LinuxNamespace           `json:"namespaces,omitempty"`
-	Devices           []specs.LinuxDevice              `json:"devices,omitempty"`
-	NetDevices        map[string]specs.LinuxNetDevice  `json:"netDevices,omitempty"`
-	Seccomp           *specs.LinuxSeccomp              `json:"seccomp,omitempty"`
-	RootfsPropagation string                           `json:"rootfsPropagation,omitempty"`
-	MaskedPaths       []string                         `json:"maskedPaths,omitempty"`
-	ReadonlyPaths     []string                         `json:"readonlyPaths,omitempty"`
-	MountLabel        string                           `json:"mountLabel,omitempty"`
-	IntelRdt          *specs.LinuxIntelRdt             `json:"intelRdt,omitempty"`
-	MemoryPolicy      *specs.LinuxMemoryPolicy         `json:"memoryPolicy,omitempty"`
-	Personality       *specs.LinuxPersonality          `json:"personality,omitempty"`
-	TimeOffsets       map[string]specs.LinuxTimeOffset `json:"timeOffsets,omitempty"`
+	specs.Linux
+	Resources hidden `json:"resources,omitempty"`
 }
 
 func newInitSpec(s *specs.Spec) *initSpec {
 	if s == nil {
 		return nil
 	}
-	w := &initSpec{
-		Version:     s.Version,
-		Process:     s.Process,
-		Root:        s.Root,
-		Hostname:    s.Hostname,
-		Domainname:  s.Domainname,
-		Mounts:      s.Mounts,
-		Hooks:       s.Hooks,
-		Annotations: s.Annotations,
-	}
-	if l := s.Linux; l != nil {
-		w.Linux = &initLinux{
-			UIDMappings:       l.UIDMappings,
-			GIDMappings:       l.GIDMappings,
-			Sysctl:            l.Sysctl,
-			CgroupsPath:       l.CgroupsPath,
-			Namespaces:        l.Namespaces,
-			Devices:           l.Devices,
-			NetDevices:        l.NetDevices,
-			Seccomp:           l.Seccomp,
-			RootfsPropagation: l.RootfsPropagation,
-			MaskedPaths:       l.MaskedPaths,
-			ReadonlyPaths:     l.ReadonlyPaths,
-			MountLabel:        l.MountLabel,
-			IntelRdt:          l.IntelRdt,
-			MemoryPolicy:      l.MemoryPolicy,
-			Personality:       l.Personality,
-			TimeOffsets:       l.TimeOffsets,
-		}
+	w := &initSpec{Spec: *s}
+	if s.Linux != nil {
+		w.Linux = &initLinux{Linux: *s.Linux}
 	}
 	return w
 }
@@ -91,37 +58,13 @@ func (w *initSpec) spec() *specs.Spec {
 	if w == nil {
 		return nil
 	}
-	s := &specs.Spec{
-		Version:     w.Version,
-		Process:     w.Process,
-		Root:        w.Root,
-		Hostname:    w.Hostname,
-		Domainname:  w.Domainname,
-		Mounts:      w.Mounts,
-		Hooks:       w.Hooks,
-		Annotations: w.Annotations,
+	s := w.Spec
+	s.Linux = nil
+	if w.Linux != nil {
+		linux := w.Linux.Linux
+		s.Linux = &linux
 	}
-	if l := w.Linux; l != nil {
-		s.Linux = &specs.Linux{
-			UIDMappings:       l.UIDMappings,
-			GIDMappings:       l.GIDMappings,
-			Sysctl:            l.Sysctl,
-			CgroupsPath:       l.CgroupsPath,
-			Namespaces:        l.Namespaces,
-			Devices:           l.Devices,
-			NetDevices:        l.NetDevices,
-			Seccomp:           l.Seccomp,
-			RootfsPropagation: l.RootfsPropagation,
-			MaskedPaths:       l.MaskedPaths,
-			ReadonlyPaths:     l.ReadonlyPaths,
-			MountLabel:        l.MountLabel,
-			IntelRdt:          l.IntelRdt,
-			MemoryPolicy:      l.MemoryPolicy,
-			Personality:       l.Personality,
-			TimeOffsets:       l.TimeOffsets,
-		}
-	}
-	return s
+	return &s
 }
 
 // initConfigFields is initConfig without its methods, so that the
