@@ -212,40 +212,44 @@ func loadDeviceProgram(bytecode, log []byte) (int, error) {
 	return int(fd), nil
 }
 
-// objGetAttr is the kernel's bpf_attr for BPF_OBJ_PIN and BPF_OBJ_GET,
+// objPathAttr is the kernel's bpf_attr for BPF_OBJ_PIN and BPF_OBJ_GET,
 // without path_fd.
-type objGetAttr struct {
+type objPathAttr struct {
 	pathname  uint64
 	bpfFd     uint32
 	fileFlags uint32
 }
 
-// objPin pins the program open as fd at path, on a bpffs.
-func objPin(fd int, path string) error {
+// objPath runs cmd, BPF_OBJ_PIN or BPF_OBJ_GET, on the bpffs path, with
+// fd as the object to pin, and returns what the kernel returns: for
+// BPF_OBJ_GET the object's new fd.
+func objPath(cmd uintptr, path string, fd int) (uintptr, error) {
 	p, err := unix.BytePtrFromString(path)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	attr := objGetAttr{pathname: uint64(uintptr(unsafe.Pointer(p))), bpfFd: uint32(fd)}
-	_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_PIN, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
+	attr := objPathAttr{pathname: uint64(uintptr(unsafe.Pointer(p))), bpfFd: uint32(fd)}
+	ret, _, errno := unix.Syscall(unix.SYS_BPF, cmd, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
 	runtime.KeepAlive(p)
 	if errno != 0 {
-		return fmt.Errorf("pin %s: %w", path, errno)
+		return 0, errno
+	}
+	return ret, nil
+}
+
+// objPin pins the program open as fd at path, on a bpffs.
+func objPin(fd int, path string) error {
+	if _, err := objPath(unix.BPF_OBJ_PIN, path, fd); err != nil {
+		return fmt.Errorf("pin %s: %w", path, err)
 	}
 	return nil
 }
 
 // objGet opens the program pinned at path.
 func objGet(path string) (int, error) {
-	p, err := unix.BytePtrFromString(path)
+	fd, err := objPath(unix.BPF_OBJ_GET, path, 0)
 	if err != nil {
 		return -1, err
-	}
-	attr := objGetAttr{pathname: uint64(uintptr(unsafe.Pointer(p)))}
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr))
-	runtime.KeepAlive(p)
-	if errno != 0 {
-		return -1, errno
 	}
 	// A pinned map would answer BPF_OBJ_GET_INFO_BY_FD with a map's info.
 	kind, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
