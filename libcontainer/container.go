@@ -229,52 +229,27 @@ func (c *Container) Start() error {
 
 // waitExec opens the exec fifo, which lets the blocked init go on, and
 // waits for the outcome: the init (pidfd) closes its end at a successful
-// execve (we read EOF) or writes why it failed, in words or, from a
-// process that runs no Go (see nsenter.SpawnRequest.WaitFifoFD), as a
-// spawn or hook report about the config's program or its startContainer
-// hooks.
+// execve, or reports why it failed (nsenter.ReadReport): in words from
+// the Go init, or, from a process that runs no Go (see
+// nsenter.SpawnRequest.WaitFifoFD), about the config's program or its
+// startContainer hooks.
 func waitExec(fifoPath string, pidfd int, program string, startContainer []specs.Hook) error {
 	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
 	defer unix.Close(fd)
-	// Until init opens its end, a read would return EOF at once; POLLHUP
-	// only comes once a writer has come and gone.
-	var msg []byte
-	buf := make([]byte, 4096)
-	for {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			return fmt.Errorf("wait for container init: %w", err)
-		}
-		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
-			n, err := unix.Read(fd, buf)
-			if n > 0 {
-				msg = append(msg, buf[:n]...)
-				continue
-			}
-			if err == nil || !errors.Is(err, unix.EAGAIN) {
-				break
-			}
-		}
-		if fds[1].Revents&unix.POLLIN != 0 && fds[0].Revents == 0 {
-			return fmt.Errorf("container init exited before start")
-		}
+	rep, err := nsenter.ReadReport(fd, pidfd)
+	if err != nil || rep == nil {
+		return err
 	}
-	if len(msg) > 0 {
-		if rep, err := nsenter.ParseExitReport(string(msg)); err == nil && rep.Kind == nsenter.KindSpawnError {
-			return rep.SpawnError(program)
-		}
-		if f, ok := nsenter.ParseHookReport(string(msg)); ok {
-			return hookReportError("startContainer", startContainer, f)
-		}
-		return errors.New(strings.TrimSpace(string(msg)))
+	switch rep.Kind {
+	case nsenter.KindSpawnError:
+		return rep.SpawnError(program)
+	case nsenter.KindHookError:
+		return hookReportError("startContainer", startContainer, rep)
 	}
-	return nil
+	return errors.New(rep.Message)
 }
 
 // Signal sends sig to the init, or with all to every process in the

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -126,7 +127,10 @@ func hookTimeoutError(seconds int) error {
 }
 
 // hookExitError: the hook ran and ended badly, with what it wrote to
-// stderr, its whitespace collapsed.
+// stderr, its whitespace collapsed. An error of the container's init
+// reaches `start` as JSON, which carries only valid UTF-8: the stderr is
+// made valid as encoding/json makes it, so that a hook's error reads the
+// same whichever process ran it.
 func hookExitError(ws syscall.WaitStatus, stderr string) error {
 	how := "wait status " + strconv.Itoa(int(ws))
 	switch {
@@ -138,33 +142,46 @@ func hookExitError(ws syscall.WaitStatus, stderr string) error {
 	if ws.CoreDump() {
 		how += " (core dumped)"
 	}
-	if msg := strings.Join(strings.Fields(stderr), " "); msg != "" {
+	if msg := strings.Join(strings.Fields(validUTF8(stderr)), " "); msg != "" {
 		how += ": " + msg
 	}
 	return errors.New(how)
 }
 
-// hookReportError is the error for the hook that the process waiting for
-// start in a joined pid namespace reported failed (see
-// nsenter.ParseHookReport), one of hooks.
-func hookReportError(kind string, hooks []specs.Hook, f *nsenter.HookFailure) error {
-	if f.Index >= len(hooks) {
-		return fmt.Errorf("%s hook #%d failed, but the config has no such hook", kind, f.Index)
+// validUTF8 replaces each byte of s that is not part of valid UTF-8 with
+// U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
 	}
-	path := hooks[f.Index].Path
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// hookReportError is the error for the hook that the process waiting for
+// start in a joined pid namespace reported failed (a KindHookError
+// report), one of hooks.
+func hookReportError(kind string, hooks []specs.Hook, rep *nsenter.Message) error {
+	if rep.Index < 0 || rep.Index >= len(hooks) {
+		return fmt.Errorf("%s hook #%d failed, but the config has no such hook", kind, rep.Index)
+	}
+	path := hooks[rep.Index].Path
 	var err error
-	switch f.How {
+	switch rep.How {
 	case nsenter.HookExited:
-		err = hookExitError(syscall.WaitStatus(f.Value), f.Stderr)
+		err = hookExitError(syscall.WaitStatus(rep.Value), string(rep.Stderr))
 	case nsenter.HookTimeout:
-		err = hookTimeoutError(f.Value)
+		err = hookTimeoutError(rep.Value)
 	case nsenter.HookExec:
 		// As os/exec words an execve that failed.
-		err = &os.PathError{Op: "fork/exec", Path: path, Err: syscall.Errno(f.Value)}
+		err = &os.PathError{Op: "fork/exec", Path: path, Err: syscall.Errno(rep.Value)}
 	default:
-		err = fmt.Errorf("start it: %w", syscall.Errno(f.Value))
+		err = fmt.Errorf("start it: %w", syscall.Errno(rep.Value))
 	}
-	return hookError(kind, f.Index, path, err)
+	return hookError(kind, rep.Index, path, err)
 }
 
 // spawnHooks turns hooks into the plan the process that waits for start

@@ -66,7 +66,7 @@ func Init() {
 	if err != nil {
 		cfg.debugf("failed: %v", err)
 		if fifo != nil {
-			_, _ = fifo.WriteString(err.Error())
+			_ = nsenter.WriteReport(fifo, &nsenter.Message{Header: nsenter.Header{Kind: nsenter.KindError}, Message: err.Error()})
 		} else {
 			_ = conn.Send(nsenter.KindError, err.Error())
 		}

@@ -101,11 +101,16 @@ static int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
+static int write_frame(int fd, const char *payload, uint32_t len)
+{
+	if (write_all(fd, &len, sizeof(len)) < 0)
+		return -1;
+	return write_all(fd, payload, len);
+}
+
 static int send_frame(const char *payload, uint32_t len)
 {
-	if (write_all(sync_fd, &len, sizeof(len)) < 0)
-		return -1;
-	return write_all(sync_fd, payload, len);
+	return write_frame(sync_fd, payload, len);
 }
 
 // fail reports a one-line error to the parent, which shows it to the user,
@@ -712,15 +717,15 @@ static void reset_signal_handlers(void)
 	}
 }
 
-// report_into_fifo tells `start`, which reads the fifo, why the process
-// did not reach its program.
-static void report_into_fifo(int fifo, int step, int err)
+// report_spawn_error tells the reader of fd (the parent on the sync
+// socket, or `start` on the exec fifo) at which step the process failed
+// to reach its program, and exits with status.
+__attribute__((noreturn)) static void report_spawn_error(int fd, int step, int err, int status)
 {
-	char report[32];
-	int n = snprintf(report, sizeof(report), OCIRT_REPORT_FAILED, step, err);
-	while (write(fifo, report, (size_t)n) < 0 && errno == EINTR)
-		;
-	_exit(127);
+	char frame[96];
+	int n = snprintf(frame, sizeof(frame), OCIRT_MSG_SPAWNERROR, step, err);
+	(void)write_frame(fd, frame, (uint32_t)n);
+	_exit(status);
 }
 
 // wait_for_start opens the exec fifo for writing through procfs, a
@@ -745,7 +750,7 @@ static int wait_for_start(int opath, int procfs)
 // They run in the container's namespaces, as the container's process, after
 // `start` and before its program: here that process runs no Go, so it runs
 // each hook as Go prepared it (path, argv, env, timeout) and reports the
-// first failure into the fifo for `start` to word (OCIRT_REPORT_HOOK). Go
+// first failure into the fifo for `start` to word (a hookerror). Go
 // decides everything; this only executes. The state the hooks read on
 // stdin comes through a pipe from `create`, which learns the process's pid
 // only once it exists.
@@ -754,12 +759,36 @@ static int wait_for_start(int opath, int procfs)
 #define SYS_pidfd_open 434
 #endif
 
+// base64 writes in as padded standard base64, as encoding/json decodes
+// a []byte, to out, which holds BASE64_LEN(len) bytes, and returns that
+// length.
+#define BASE64_LEN(n) (((n) + 2) / 3 * 4)
+static size_t base64(char *out, const unsigned char *in, size_t len)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char *o = out;
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		*o++ = digits[v >> 18];
+		*o++ = digits[(v >> 12) & 63];
+		*o++ = i + 1 < len ? digits[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? digits[v & 63] : '=';
+	}
+	return (size_t)(o - out);
+}
+
 __attribute__((noreturn)) static void report_hook(int fifo, int index, int how, int value, const char *errout, size_t len)
 {
-	char header[64];
-	int n = snprintf(header, sizeof(header), OCIRT_REPORT_HOOK, index, how, value);
-	if (write_all(fifo, header, (size_t)n) == 0 && len > 0)
-		(void)write_all(fifo, errout, len);
+	static char frame[128 + BASE64_LEN(OCIRT_HOOK_STDERR)];
+	size_t n = (size_t)snprintf(frame, 128, OCIRT_MSG_HOOKERROR, index, how, value);
+	n += base64(frame + n, (const unsigned char *)errout, len);
+	memcpy(frame + n, OCIRT_MSG_HOOKERROR_END, sizeof(OCIRT_MSG_HOOKERROR_END) - 1);
+	n += sizeof(OCIRT_MSG_HOOKERROR_END) - 1;
+	(void)write_frame(fifo, frame, (uint32_t)n);
 	_exit(127);
 }
 
@@ -967,18 +996,10 @@ static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)
 fail:
 	e.err = errno;
 	if (fifo >= 0)
-		report_into_fifo(fifo, e.step, e.err);
+		report_spawn_error(fifo, e.step, e.err, 127);
 	while (write(errfd, &e, sizeof(e)) < 0 && errno == EINTR)
 		;
 	_exit(127);
-}
-
-static void send_spawn_failure(int step, int err)
-{
-	char frame[96];
-	int n = snprintf(frame, sizeof(frame), "{\"type\":\"spawnerror\",\"step\":%d,\"errno\":%d}", step, err);
-	send_frame(frame, (uint32_t)n);
-	_exit(1);
 }
 
 // exit_with_report ends the process with the outcome of the spawn as its
@@ -996,11 +1017,10 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 {
 	int errpipe[2];
 	sigset_t all, old;
-	sync_fd = report_fd;
 	// The process name carries the report, and /proc/<pid>/comm shows the
 	// main thread's.
 	if (syscall(SYS_gettid) != getpid())
-		send_spawn_failure(OCIRT_STEP_CLONE, EINVAL);
+		report_spawn_error(report_fd, OCIRT_STEP_CLONE, EINVAL, 1);
 	// The child is visible in the container's pid namespace from the
 	// clone on, and may not run at once: its copy of the fd table must
 	// hold nothing of ours but the error pipe, which it closes before
@@ -1013,9 +1033,9 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd)
 	int keep[4] = {report_fd, s->wait_fifo, s->wait_procfs, s->hook_state};
 	sort_fds(keep, 4);
 	if (close_from_except(s->close_from, keep, 4) < 0)
-		send_spawn_failure(OCIRT_STEP_CLONE, errno);
+		report_spawn_error(report_fd, OCIRT_STEP_CLONE, errno, 1);
 	if (pipe2(errpipe, O_CLOEXEC) < 0)
-		send_spawn_failure(OCIRT_STEP_CLONE, errno);
+		report_spawn_error(report_fd, OCIRT_STEP_CLONE, errno, 1);
 	close(report_fd);
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);

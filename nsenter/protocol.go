@@ -56,13 +56,16 @@ import (
 // Either side may send error instead of an answer or a request: the
 // other side gives up and shows its text.
 //
-// Two reports cannot be frames, as their writer no longer holds the
-// socket, and are text: the name an exec init exits with once it has
-// started the process ("started PID" or "failed STEP ERRNO", see
-// ReadExitReport), and what a created container's process writes into
-// the exec fifo when it fails after `start` opened it: the Go init's
-// error text, or C's "failed STEP ERRNO" or hook report (ParseExitReport,
-// ParseHookReport).
+// The exec fifo: a created container's process that fails after `start`
+// opened the fifo writes one frame into it before it exits (an execve
+// that succeeds closes the fifo with nothing written): error (the Go
+// init's text), or from C spawnerror or hookerror. `start` reads the
+// fifo to end of file and decodes it with ParseReport.
+//
+// One report cannot be a frame: the name an exec init exits with once it
+// has started the process ("started PID" or "failed STEP ERRNO", see
+// ReadExitReport). Its writer no longer holds the socket, and a process
+// name holds 15 bytes.
 
 // ProtocolVersion is the version of the parent↔init protocol.
 const ProtocolVersion = C.OCIRT_PROTOCOL_VERSION
@@ -120,6 +123,10 @@ const (
 	// KindSpawnError, SpawnAndExit → parent (or an exit name or the exec
 	// fifo): starting the process failed at step Step with Errno.
 	KindSpawnError Kind = "spawnerror"
+	// KindHookError, into the exec fifo only: the startContainer hook
+	// Index of the config failed; How (HookExited, ...) and Value say
+	// how, Stderr holds what it wrote to stderr (its first bytes).
+	KindHookError Kind = "hookerror"
 )
 
 // carriesFile tells whether a message of kind k carries a file, and
@@ -130,7 +137,7 @@ func carriesFile(k Kind) (withFile, known bool) {
 	case KindBindSource, KindIdmap, KindNotify, KindConsole:
 		return true, true
 	case KindUsermap, KindPid, KindError, KindAck, KindConfig, KindHooks,
-		KindMountSource, KindReady, KindPlanError, KindSpawnError:
+		KindMountSource, KindReady, KindPlanError, KindSpawnError, KindHookError:
 		return false, true
 	}
 	return false, false
@@ -162,6 +169,12 @@ type Message struct {
 	Message string `json:"message,omitempty"`
 	Step    int    `json:"step,omitempty"`
 	Errno   int    `json:"errno,omitempty"`
+	Index   int    `json:"index,omitempty"`
+	How     int    `json:"how,omitempty"`
+	Value   int    `json:"value,omitempty"`
+	// Stderr travels as base64, so that C passes on every byte a hook
+	// wrote, as Go's own hook runner does, whatever its encoding.
+	Stderr []byte `json:"stderr,omitempty"`
 	// File is the fd the message carries (kinds that name one), attached
 	// to its frame.
 	File *os.File `json:"-"`
@@ -342,6 +355,84 @@ func decodeMessage(data []byte, f *os.File) (*Message, error) {
 	}
 	m.File = f
 	return &m, nil
+}
+
+// maxReport bounds what `start` reads from the exec fifo: a report is a
+// line of text or a hook's first bytes of stderr, and whatever else
+// writes there must not make `start` allocate without limit.
+const maxReport = 64 << 10
+
+// WriteReport writes m into the exec fifo w as one frame.
+func WriteReport(w io.Writer, m *Message) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(appendFrame(make([]byte, 0, 4+len(data)), data))
+	return err
+}
+
+// ReadReport reads the exec fifo fd, opened O_NONBLOCK by `start`, to
+// end of file, and returns the report in it, or nil when the process
+// wrote none (its execve succeeded). done is the init's pidfd: when the
+// init exits without ever opening its end, no end of file would come.
+func ReadReport(fd, done int) (*Message, error) {
+	var data []byte
+	buf := make([]byte, 4096)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(done), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return nil, fmt.Errorf("wait for container init: %w", err)
+		}
+		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
+			n, err := unix.Read(fd, buf)
+			if n > 0 {
+				if data = append(data, buf[:n]...); len(data) > maxReport {
+					return nil, fmt.Errorf("the container's process wrote more than %d bytes into the exec fifo", maxReport)
+				}
+				continue
+			}
+			if err == nil || !errors.Is(err, unix.EAGAIN) {
+				break
+			}
+		}
+		// Until the init opens its end, a read gives end of file at once
+		// and POLLHUP comes only once a writer has come and gone.
+		if fds[1].Revents&unix.POLLIN != 0 && fds[0].Revents == 0 {
+			return nil, errors.New("container init exited before start")
+		}
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	return ParseReport(data)
+}
+
+// ParseReport decodes what a process wrote into the exec fifo: exactly
+// one frame of kind error, spawnerror or hookerror.
+func ParseReport(data []byte) (*Message, error) {
+	fail := func(why string) (*Message, error) {
+		return nil, fmt.Errorf("the container's process failed, but its report in the exec fifo is unreadable: %s", why)
+	}
+	if len(data) < 4 {
+		return fail("short frame")
+	}
+	size := binary.LittleEndian.Uint32(data)
+	if uint64(size) != uint64(len(data)-4) {
+		return fail(fmt.Sprintf("frame of %d bytes in %d", size, len(data)-4))
+	}
+	m, err := decodeMessage(data[4:], nil)
+	if err != nil {
+		return fail(err.Error())
+	}
+	switch m.Kind {
+	case KindError, KindSpawnError, KindHookError:
+		return m, nil
+	}
+	return fail("kind " + string(m.Kind))
 }
 
 func appendFrame(buf, payload []byte) []byte {

@@ -1,6 +1,7 @@
 package nsenter
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -53,6 +54,7 @@ func TestEveryKindRoundTrips(t *testing.T) {
 	for _, kind := range []Kind{
 		KindUsermap, KindPid, KindAck, KindHooks, KindMountSource, KindBindSource,
 		KindIdmap, KindNotify, KindConsole, KindReady, KindPlanError, KindSpawnError,
+		KindHookError,
 	} {
 		// KindError becomes a Go error and KindConfig is the config's
 		// frame: each has its own test.
@@ -60,7 +62,8 @@ func TestEveryKindRoundTrips(t *testing.T) {
 		if !known {
 			t.Fatalf("%s is not a known kind", kind)
 		}
-		m := Message{Header: Header{Kind: kind}, Pid: 42, Message: "mount 3", Step: 7, Errno: int(unix.EPERM)}
+		m := Message{Header: Header{Kind: kind}, Pid: 42, Message: "mount 3", Step: 7, Errno: int(unix.EPERM),
+			Index: 1, How: HookExited, Value: 768, Stderr: []byte("broke")}
 		if withFile {
 			m.File = file
 		}
@@ -258,5 +261,148 @@ func TestBootstrapStartsWithTheVersion(t *testing.T) {
 		if len(got) < len(want) || string(got[:len(want)]) != string(want) {
 			t.Errorf("%+v encodes as % x…, want it to start with % x", b, got[:min(len(got), 16)], want)
 		}
+	}
+}
+
+// Every report a process can leave in the exec fifo arrives as written,
+// a hook's stderr to the last byte, whatever its encoding.
+func TestReportsRoundTrip(t *testing.T) {
+	for _, m := range []Message{
+		{Header: Header{Kind: KindError}, Message: "exec /x: no such file or directory"},
+		{Header: Header{Kind: KindSpawnError}, Step: SpawnStepExec, Errno: int(unix.ENOENT)},
+		{Header: Header{Kind: KindHookError}, Index: 2, How: HookExited, Value: 768, Stderr: []byte("\"q\" \\ \x00\x01 \xc3\xa9 \xff\n")},
+		{Header: Header{Kind: KindHookError}, How: HookTimeout, Value: 5},
+	} {
+		var fifo bytes.Buffer
+		if err := WriteReport(&fifo, &m); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseReport(fifo.Bytes())
+		if err != nil || !reflect.DeepEqual(*got, m) {
+			t.Errorf("%s report: got %+v, %v; want %+v", m.Kind, got, err, m)
+		}
+	}
+}
+
+// Only one whole frame of a report kind is a report: text, a cut or
+// padded frame, or another message is refused with a readable error.
+func TestParseReportRefusesWhatIsNoReport(t *testing.T) {
+	frame := func(payload string) []byte { return appendFrame(nil, []byte(payload)) }
+	whole := frame(`{"type":"error","message":"x"}`)
+	for name, data := range map[string][]byte{
+		"text":          []byte("exec /x: no such file or directory"),
+		"short header":  {1, 0},
+		"cut":           whole[:len(whole)-1],
+		"padded":        append(append([]byte{}, whole...), '\n'),
+		"two frames":    append(append([]byte{}, whole...), whole...),
+		"ack":           frame(`{"type":"ack"}`),
+		"unknown kind":  frame(`{"type":"boom"}`),
+		"needs a file":  frame(`{"type":"notify"}`),
+		"not JSON":      frame(`hook 1 1 768`),
+		"stderr base64": frame(`{"type":"hookerror","stderr":"%%%"}`),
+	} {
+		if got, err := ParseReport(data); err == nil || !strings.Contains(err.Error(), "report in the exec fifo is unreadable") {
+			t.Errorf("%s: got %+v, %v", name, got, err)
+		}
+	}
+}
+
+// fifoPair is the exec fifo as `start` and the init hold it: start's
+// end, non-blocking, and the init's, plus a stand-in for the pidfd of an
+// init that does not exit.
+func fifoPair(t *testing.T) (startEnd int, initEnd *os.File, done int) {
+	t.Helper()
+	path := t.TempDir() + "/exec.fifo"
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startEnd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	initEnd, err = os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Close(startEnd)
+		initEnd.Close()
+		unix.Close(p[0])
+		unix.Close(p[1])
+	})
+	return startEnd, initEnd, p[0]
+}
+
+func TestReadReport(t *testing.T) {
+	t.Run("report", func(t *testing.T) {
+		start, init, done := fifoPair(t)
+		want := Message{Header: Header{Kind: KindError}, Message: "seccomp: installing filter: invalid argument"}
+		go func() {
+			_ = WriteReport(init, &want)
+			init.Close()
+		}()
+		got, err := ReadReport(start, done)
+		if err != nil || got == nil || !reflect.DeepEqual(*got, want) {
+			t.Errorf("got %+v, %v; want %+v", got, err, want)
+		}
+	})
+	t.Run("exec succeeded", func(t *testing.T) {
+		start, init, done := fifoPair(t)
+		init.Close()
+		if got, err := ReadReport(start, done); got != nil || err != nil {
+			t.Errorf("a fifo closed with nothing written: %+v, %v", got, err)
+		}
+	})
+	t.Run("endless", func(t *testing.T) {
+		start, init, done := fifoPair(t)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			defer init.Close()
+			junk := make([]byte, 4096)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := init.Write(junk); err != nil {
+					return
+				}
+			}
+		}()
+		if got, err := ReadReport(start, done); err == nil || !strings.Contains(err.Error(), "more than") {
+			t.Errorf("endless writes: %+v, %v", got, err)
+		}
+	})
+}
+
+// An init that dies before it opens its end of the fifo leaves no writer
+// to close it: the pidfd ends the wait.
+func TestReadReportInitExitedBeforeStart(t *testing.T) {
+	path := t.TempDir() + "/exec.fifo"
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(start)
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	if _, err := unix.Write(p[1], []byte{0}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadReport(start, p[0]); err == nil || err.Error() != "container init exited before start" {
+		t.Errorf("got %+v, %v", got, err)
 	}
 }

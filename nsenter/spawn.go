@@ -37,7 +37,7 @@ type SpawnRequest struct {
 	// once its session is set up (which ends SpawnAndExit), opens it for
 	// writing, which blocks until `start` reads it, and then goes on to
 	// the filter and its program. A failure from there on is written into
-	// the fifo, for `start` to read with ParseExitReport. The fifo is
+	// the fifo, for `start` to read with ReadReport. The fifo is
 	// opened through WaitProcfsFD, a procfs of the child's pid namespace.
 	WaitFifoFD, WaitProcfsFD int
 	// Hooks, when not empty, run in order in the child once `start` has
@@ -45,7 +45,7 @@ type SpawnRequest struct {
 	// startContainer hooks, prepared by the caller to the last byte. Each
 	// gets on stdin what the child reads from HookStateFD, a pipe, up to
 	// EOF (at most HookStateMax bytes). The first that fails ends the
-	// process with a report in the fifo (see ParseHookReport).
+	// process with a KindHookError report in the fifo.
 	Hooks        []SpawnHook
 	HookStateFD  int
 	HookStateMax int
@@ -167,8 +167,7 @@ func ReadExitReport(pid int) (*Message, error) {
 	return ParseExitReport(strings.TrimSuffix(string(name), "\n"))
 }
 
-// ParseExitReport reads a spawn report: a process's exit name, or what a
-// process that waited for `start` wrote into the exec fifo.
+// ParseExitReport reads a spawn report from a process's exit name.
 func ParseExitReport(name string) (*Message, error) {
 	var rep Message
 	if _, err := fmt.Sscanf(name, C.OCIRT_REPORT_STARTED, &rep.Pid); err == nil && rep.Pid > 0 {
@@ -182,35 +181,14 @@ func ParseExitReport(name string) (*Message, error) {
 	return nil, fmt.Errorf("the exec init ended without a spawn report (name %q)", name)
 }
 
-// How a hook run by the spawned process failed (HookFailure.How).
+// How a hook run by the spawned process failed (Message.How of a
+// KindHookError report).
 const (
 	HookExited  = C.OCIRT_HOOK_EXITED  // Value: its wait status
 	HookTimeout = C.OCIRT_HOOK_TIMEOUT // Value: the timeout in seconds
 	HookExec    = C.OCIRT_HOOK_EXEC    // Value: execve's errno
 	HookStart   = C.OCIRT_HOOK_START   // Value: errno of a pipe, open or fork
 )
-
-// HookFailure is a spawned process's report of the hook that failed.
-type HookFailure struct {
-	Index, How, Value int
-	// Stderr is what the hook wrote to stderr (its first bytes).
-	Stderr string
-}
-
-// ParseHookReport reads what a process that ran its startContainer hooks
-// wrote into the exec fifo when one failed.
-func ParseHookReport(msg string) (*HookFailure, bool) {
-	header, stderr, found := strings.Cut(msg, "\n")
-	var f HookFailure
-	if !found {
-		return nil, false
-	}
-	if _, err := fmt.Sscanf(header, strings.TrimSuffix(C.OCIRT_REPORT_HOOK, "\n"), &f.Index, &f.How, &f.Value); err != nil || f.Index < 0 {
-		return nil, false
-	}
-	f.Stderr = stderr
-	return &f, true
-}
 
 // cStrings is a NULL-terminated array of C copies of list, all in C
 // memory.

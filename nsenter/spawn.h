@@ -23,14 +23,14 @@ struct ocirt_spawn {
 	// opens it for writing through wait_procfs (self/fd/N), a procfs of
 	// its pid namespace, which blocks until `start` reads it, before it
 	// installs the filter and executes; what fails from there on is
-	// reported into the fifo (OCIRT_REPORT_FAILED).
+	// reported into the fifo (a spawnerror frame, see protocol.go).
 	int wait_fifo;
 	int wait_procfs;
 	// n_hooks hooks run in order once `start` opened the fifo, before
 	// the filter and execve, each with the bytes read from hook_state
 	// (a pipe, up to EOF, at most state_cap of them, into state_buf) on
-	// its stdin. The first that fails ends the process with an
-	// OCIRT_REPORT_HOOK report in the fifo.
+	// its stdin. The first that fails ends the process with a hookerror
+	// frame in the fifo.
 	const struct ocirt_hook *hooks;
 	int n_hooks;
 	int hook_state; // -1: none
@@ -64,10 +64,7 @@ struct ocirt_spawn_err {
 // step that failed and its errno.
 #define OCIRT_REPORT_STARTED "started %d"
 #define OCIRT_REPORT_FAILED "failed %d %d"
-// A failed hook: its index, OCIRT_HOOK_* and value, then on the lines
-// after this one what it wrote to stderr (the first OCIRT_HOOK_STDERR
-// bytes).
-#define OCIRT_REPORT_HOOK "hook %d %d %d\n"
+// How much of a failed hook's stderr its report carries.
 #define OCIRT_HOOK_STDERR 8192
 
 // ocirt_spawn_and_exit starts the container's process as a sibling of the

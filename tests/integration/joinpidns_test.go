@@ -261,10 +261,11 @@ func grepLines(text, word string) string {
 }
 
 // TestJoinPidNamespaceStartContainerHookFails: a startContainer hook that
-// fails, cannot be executed or runs out of time makes start fail with the
-// same words and exit code whether the container has a pid namespace of
-// its own (the init runs the hook in Go) or joins one (the process that
-// waits for start runs it, in C); and a hook that succeeds gets the same
+// fails, cannot be executed or runs out of time, or a program that cannot
+// be executed, makes start fail with the same words and exit code whether
+// the container has a pid namespace of its own (the init runs the hook in
+// Go) or joins one (the process that waits for start runs it, in C); and
+// a hook that succeeds gets the same
 // arguments, environment, working directory and stdin, but for the pid.
 func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 	r := newRuntime(t)
@@ -278,6 +279,9 @@ func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 		hook specs.Hook
 	}{
 		{"exit", sh("echo '  sc-broke  here ' >&2; echo more >&2; exit 3")},
+		// Every byte of stderr travels: quotes, backslashes, control
+		// bytes, NUL, UTF-8 and bytes that are not UTF-8.
+		{"bytes", sh(`printf '"q" \\ back\ttab \001 \000 nul \303\251 \377\376 end' >&2; exit 4`)},
 		{"signal", sh("echo dying >&2; kill -9 $$")},
 		{"missing", specs.Hook{Path: "/no/such/hook"}},
 		{"timeout", specs.Hook{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Timeout: &timeout}},
@@ -305,6 +309,27 @@ func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 			}
 		})
 	}
+	// A program that is there at create but cannot be executed fails
+	// start once the hooks have run: the report of a failed execve.
+	t.Run("program", func(t *testing.T) {
+		outcome := func(edits ...func(*specs.Spec)) Result {
+			b := newBundle(t, append(edits, withArgs("/badinterp"), func(s *specs.Spec) {
+				s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{sh("exit 0")}}
+			})...)
+			must(t, os.WriteFile(filepath.Join(b, "rootfs", "badinterp"), []byte("#!/no/such/interpreter\n"), 0o755))
+			ct := r.Create(b)
+			res := r.Run("start", ct.ID)
+			ct.Wait(t, 10*time.Second)
+			r.Must("delete", "--force", ct.ID)
+			return res
+		}
+		own, joined := outcome(), outcome(joinPidNS(shared))
+		t.Logf("ordinary route: %s", own)
+		if own.Code == 0 || !strings.Contains(errorMessage(own.Stderr), "exec /badinterp: no such file or directory") ||
+			joined.Code != own.Code || errorMessage(joined.Stderr) != errorMessage(own.Stderr) {
+			t.Errorf("joined pid namespace: %s\nown pid namespace: %s", joined, own)
+		}
+	})
 	t.Run("inputs", func(t *testing.T) {
 		logDir := t.TempDir()
 		inputs := func(edits ...func(*specs.Spec)) string {
