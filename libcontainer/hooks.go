@@ -99,8 +99,8 @@ func runHook(h specs.Hook, stdin []byte, dir string) error {
 	cmd.Env = h.Env
 	cmd.Dir = dir
 	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &headBuffer{max: nsenter.HookStderrMax}
+	cmd.Stderr = stderr
 	// A hook that forks a daemon keeping stderr open must not hang us.
 	cmd.WaitDelay = time.Second
 	err := cmd.Run()
@@ -109,9 +109,24 @@ func runHook(h specs.Hook, stdin []byte, dir string) error {
 	}
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
-		return hookExitError(exit.Sys().(syscall.WaitStatus), stderr.String())
+		return hookExitError(exit.Sys().(syscall.WaitStatus), string(stderr.buf))
 	}
 	return err
+}
+
+// headBuffer keeps the first max bytes written to it and drops the rest:
+// a hook that floods its stderr cannot make the runtime grow without
+// bound, and never blocks on a full pipe.
+type headBuffer struct {
+	buf []byte
+	max int
+}
+
+func (b *headBuffer) Write(p []byte) (int, error) {
+	if room := b.max - len(b.buf); room > 0 {
+		b.buf = append(b.buf, p[:min(room, len(p))]...)
+	}
+	return len(p), nil
 }
 
 // The words for a failed hook are the same whether Go ran it or the C

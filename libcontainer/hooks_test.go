@@ -22,3 +22,17 @@ func TestValidUTF8AsJSONMakesIt(t *testing.T) {
 		}
 	}
 }
+
+// A hook's stderr is kept up to the limit, whatever the writes' sizes,
+// and every write succeeds in full, so that the hook never blocks.
+func TestHeadBufferKeepsTheHead(t *testing.T) {
+	b := &headBuffer{max: 10}
+	for _, w := range []string{"abc", "defgh", "ijklmn", "opq"} {
+		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
+			t.Fatalf("write %q: %d, %v", w, n, err)
+		}
+	}
+	if got := string(b.buf); got != "abcdefghij" {
+		t.Errorf("kept %q, want the first 10 bytes", got)
+	}
+}

@@ -181,6 +181,10 @@ func ParseExitReport(name string) (*Message, error) {
 	return nil, fmt.Errorf("the exec init ended without a spawn report (name %q)", name)
 }
 
+// HookStderrMax is how much of a failed hook's stderr its error carries,
+// whichever process ran it.
+const HookStderrMax = C.OCIRT_HOOK_STDERR
+
 // How a hook run by the spawned process failed (Message.How of a
 // KindHookError report).
 const (

@@ -282,6 +282,9 @@ func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 		// Every byte of stderr travels: quotes, backslashes, control
 		// bytes, NUL, UTF-8 and bytes that are not UTF-8.
 		{"bytes", sh(`printf '"q" \\ back\ttab \001 \000 nul \303\251 \377\376 end' >&2; exit 4`)},
+		// Both keep the same first bytes of a flood: 1000 lines of 9
+		// bytes, cut in line 910 (see the check below).
+		{"flood", sh(`i=0; while [ $i -lt 1000 ]; do printf 'line%04d\n' $i >&2; i=$((i+1)); done; exit 5`)},
 		{"signal", sh("echo dying >&2; kill -9 $$")},
 		{"missing", specs.Hook{Path: "/no/such/hook"}},
 		{"timeout", specs.Hook{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Timeout: &timeout}},
@@ -306,6 +309,9 @@ func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 			t.Logf("ordinary route: %s", own)
 			if own.Code == 0 || joined.Code != own.Code || errorMessage(joined.Stderr) != errorMessage(own.Stderr) {
 				t.Errorf("joined pid namespace: %s\nown pid namespace: %s", joined, own)
+			}
+			if msg := errorMessage(own.Stderr); c.name == "flood" && (!strings.HasSuffix(msg, " line0909 li") || !strings.Contains(msg, ": line0000 line0001 ")) {
+				t.Errorf("a hook's error keeps its first 8 KiB of stderr, whole lines up to line0909: %.100s … %s", msg, msg[max(0, len(msg)-40):])
 			}
 		})
 	}
