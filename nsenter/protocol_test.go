@@ -307,12 +307,10 @@ func TestParseReportRefusesWhatIsNoReport(t *testing.T) {
 	}
 }
 
-// fifoPair is the exec fifo as `start` and the init hold it: start's
-// end, non-blocking, and the init's, plus a stand-in for the pidfd of an
-// init that does not exit.
-func fifoPair(t *testing.T) (startEnd int, initEnd *os.File, done int) {
+// execFifo is a new exec fifo and `start`'s end of it, non-blocking.
+func execFifo(t *testing.T) (path string, startEnd int) {
 	t.Helper()
-	path := t.TempDir() + "/exec.fifo"
+	path = t.TempDir() + "/exec.fifo"
 	if err := unix.Mkfifo(path, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -320,21 +318,40 @@ func fifoPair(t *testing.T) (startEnd int, initEnd *os.File, done int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	initEnd, err = os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { unix.Close(startEnd) })
+	return path, startEnd
+}
+
+// initPidfd stands in for the pidfd of an init that has exited, or not:
+// a pipe, readable when exited.
+func initPidfd(t *testing.T, exited bool) int {
+	t.Helper()
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		unix.Close(startEnd)
-		initEnd.Close()
 		unix.Close(p[0])
 		unix.Close(p[1])
 	})
-	return startEnd, initEnd, p[0]
+	if exited {
+		if _, err := unix.Write(p[1], []byte{0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p[0]
+}
+
+// fifoPair is the exec fifo as `start` and a running init hold it.
+func fifoPair(t *testing.T) (startEnd int, initEnd *os.File, done int) {
+	t.Helper()
+	path, startEnd := execFifo(t)
+	initEnd, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { initEnd.Close() })
+	return startEnd, initEnd, initPidfd(t, false)
 }
 
 func TestReadReport(t *testing.T) {
@@ -384,25 +401,8 @@ func TestReadReport(t *testing.T) {
 // An init that dies before it opens its end of the fifo leaves no writer
 // to close it: the pidfd ends the wait.
 func TestReadReportInitExitedBeforeStart(t *testing.T) {
-	path := t.TempDir() + "/exec.fifo"
-	if err := unix.Mkfifo(path, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	start, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(start)
-	var p [2]int
-	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(p[0])
-	defer unix.Close(p[1])
-	if _, err := unix.Write(p[1], []byte{0}); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := ReadReport(start, p[0]); err == nil || err.Error() != "container init exited before start" {
+	_, start := execFifo(t)
+	if got, err := ReadReport(start, initPidfd(t, true)); err == nil || err.Error() != "container init exited before start" {
 		t.Errorf("got %+v, %v", got, err)
 	}
 }

@@ -265,8 +265,8 @@ func grepLines(text, word string) string {
 // be executed, makes start fail with the same words and exit code whether
 // the container has a pid namespace of its own (the init runs the hook in
 // Go) or joins one (the process that waits for start runs it, in C); and
-// a hook that succeeds gets the same
-// arguments, environment, working directory and stdin, but for the pid.
+// a hook that succeeds gets the same arguments, environment, working
+// directory and stdin, but for the pid.
 func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 	r := newRuntime(t)
 	shared := sharedPidNamespace(t, r)
@@ -295,22 +295,8 @@ func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 			if c.name == "second" {
 				hooks = append(hooks, sh("exit 7"))
 			}
-			outcome := func(edits ...func(*specs.Spec)) Result {
-				b := newBundle(t, append(edits, withArgs("sleep", "30"), func(s *specs.Spec) {
-					s.Hooks = &specs.Hooks{StartContainer: hooks}
-				})...)
-				ct := r.Create(b)
-				res := r.Run("start", ct.ID)
-				ct.Wait(t, 10*time.Second)
-				r.Must("delete", "--force", ct.ID)
-				return res
-			}
-			own, joined := outcome(), outcome(joinPidNS(shared))
-			t.Logf("ordinary route: %s", own)
-			if own.Code == 0 || joined.Code != own.Code || errorMessage(joined.Stderr) != errorMessage(own.Stderr) {
-				t.Errorf("joined pid namespace: %s\nown pid namespace: %s", joined, own)
-			}
-			if msg := errorMessage(own.Stderr); c.name == "flood" && (!strings.HasSuffix(msg, " line0909 li") || !strings.Contains(msg, ": line0000 line0001 ")) {
+			msg := startFailsAlike(t, r, shared, []string{"sleep", "30"}, hooks, nil)
+			if c.name == "flood" && (!strings.HasSuffix(msg, " line0909 li") || !strings.Contains(msg, ": line0000 line0001 ")) {
 				t.Errorf("a hook's error keeps its first 8 KiB of stderr, whole lines up to line0909: %.100s … %s", msg, msg[max(0, len(msg)-40):])
 			}
 		})
@@ -318,22 +304,12 @@ func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 	// A program that is there at create but cannot be executed fails
 	// start once the hooks have run: the report of a failed execve.
 	t.Run("program", func(t *testing.T) {
-		outcome := func(edits ...func(*specs.Spec)) Result {
-			b := newBundle(t, append(edits, withArgs("/badinterp"), func(s *specs.Spec) {
-				s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{sh("exit 0")}}
-			})...)
-			must(t, os.WriteFile(filepath.Join(b, "rootfs", "badinterp"), []byte("#!/no/such/interpreter\n"), 0o755))
-			ct := r.Create(b)
-			res := r.Run("start", ct.ID)
-			ct.Wait(t, 10*time.Second)
-			r.Must("delete", "--force", ct.ID)
-			return res
+		badInterpreter := func(bundle string) {
+			must(t, os.WriteFile(filepath.Join(bundle, "rootfs", "badinterp"), []byte("#!/no/such/interpreter\n"), 0o755))
 		}
-		own, joined := outcome(), outcome(joinPidNS(shared))
-		t.Logf("ordinary route: %s", own)
-		if own.Code == 0 || !strings.Contains(errorMessage(own.Stderr), "exec /badinterp: no such file or directory") ||
-			joined.Code != own.Code || errorMessage(joined.Stderr) != errorMessage(own.Stderr) {
-			t.Errorf("joined pid namespace: %s\nown pid namespace: %s", joined, own)
+		msg := startFailsAlike(t, r, shared, []string{"/badinterp"}, []specs.Hook{sh("exit 0")}, badInterpreter)
+		if !strings.Contains(msg, "exec /badinterp: no such file or directory") {
+			t.Errorf("start of a program that cannot be executed: %q", msg)
 		}
 	})
 	t.Run("inputs", func(t *testing.T) {
@@ -363,6 +339,33 @@ func TestJoinPidNamespaceStartContainerHookFails(t *testing.T) {
 			t.Errorf("the hook's inputs lack the state or the environment:\n%s", own)
 		}
 	})
+}
+
+// startFailsAlike creates and starts a container of args and the
+// startContainer hooks, once with a pid namespace of its own and once in
+// the shared one (prepare, when not nil, edits each bundle first), checks
+// that start fails alike on both routes and returns its error message.
+func startFailsAlike(t *testing.T, r *Runtime, shared int, args []string, hooks []specs.Hook, prepare func(bundle string)) string {
+	t.Helper()
+	outcome := func(edits ...func(*specs.Spec)) Result {
+		b := newBundle(t, append(edits, withArgs(args...), func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{StartContainer: hooks}
+		})...)
+		if prepare != nil {
+			prepare(b)
+		}
+		ct := r.Create(b)
+		res := r.Run("start", ct.ID)
+		ct.Wait(t, 10*time.Second)
+		r.Must("delete", "--force", ct.ID)
+		return res
+	}
+	own, joined := outcome(), outcome(joinPidNS(shared))
+	t.Logf("ordinary route: %s", own)
+	if own.Code == 0 || joined.Code != own.Code || errorMessage(joined.Stderr) != errorMessage(own.Stderr) {
+		t.Errorf("joined pid namespace: %s\nown pid namespace: %s", joined, own)
+	}
+	return errorMessage(own.Stderr)
 }
 
 // TestProcessStartsUnderOlderProfiles: without no_new_privs the
