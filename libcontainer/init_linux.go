@@ -65,11 +65,11 @@ func Init() {
 	fifo, err := runRole(&cfg, conn, run)
 	if err != nil {
 		cfg.debugf("failed: %v", err)
+		out := conn
 		if fifo != nil {
-			_ = nsenter.WriteReport(fifo, &nsenter.Message{Header: nsenter.Header{Kind: nsenter.KindError}, Message: err.Error()})
-		} else {
-			_ = conn.Send(nsenter.KindError, err.Error())
+			out = nsenter.NewConn(fifo)
 		}
+		_ = out.Send(nsenter.KindError, err.Error())
 		os.Exit(1)
 	}
 }

@@ -60,7 +60,8 @@ import (
 // opened the fifo writes one frame into it before it exits (an execve
 // that succeeds closes the fifo with nothing written): error (the Go
 // init's text), or from C spawnerror or hookerror. `start` reads the
-// fifo to end of file and decodes it with ParseReport.
+// fifo to end of file and decodes it with ParseReport. A Go writer sends
+// its report with a Conn on the fifo, as on the socket.
 //
 // One report cannot be a frame: the name an exec init exits with once it
 // has started the process ("started PID" or "failed STEP ERRNO", see
@@ -361,16 +362,6 @@ func decodeMessage(data []byte, f *os.File) (*Message, error) {
 // line of text or a hook's first bytes of stderr, and whatever else
 // writes there must not make `start` allocate without limit.
 const maxReport = 64 << 10
-
-// WriteReport writes m into the exec fifo w as one frame.
-func WriteReport(w io.Writer, m *Message) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(appendFrame(make([]byte, 0, 4+len(data)), data))
-	return err
-}
 
 // ReadReport reads the exec fifo fd, opened O_NONBLOCK by `start`, to
 // end of file, and returns the report in it, or nil when the process

@@ -1,9 +1,9 @@
 package nsenter
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"os"
 	"reflect"
 	"strings"
@@ -273,11 +273,20 @@ func TestReportsRoundTrip(t *testing.T) {
 		{Header: Header{Kind: KindHookError}, Index: 2, How: HookExited, Value: 768, Stderr: []byte("\"q\" \\ \x00\x01 \xc3\xa9 \xff\n")},
 		{Header: Header{Kind: KindHookError}, How: HookTimeout, Value: 5},
 	} {
-		var fifo bytes.Buffer
-		if err := WriteReport(&fifo, &m); err != nil {
+		r, w, err := os.Pipe()
+		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := ParseReport(fifo.Bytes())
+		if err := NewConn(w).SendMessage(&m); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		data, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseReport(data)
 		if err != nil || !reflect.DeepEqual(*got, m) {
 			t.Errorf("%s report: got %+v, %v; want %+v", m.Kind, got, err, m)
 		}
@@ -359,7 +368,7 @@ func TestReadReport(t *testing.T) {
 		start, init, done := fifoPair(t)
 		want := Message{Header: Header{Kind: KindError}, Message: "seccomp: installing filter: invalid argument"}
 		go func() {
-			_ = WriteReport(init, &want)
+			_ = NewConn(init).SendMessage(&want)
 			init.Close()
 		}()
 		got, err := ReadReport(start, done)
