@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/libcontainer/internal/hugeheap"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -202,8 +203,9 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		Args: []string{argv0, "init"},
 		// The init runs on one locked thread: one P keeps the Go runtime
 		// from starting threads it never needs, which would count against
-		// the container's pids and memory limits.
-		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1"},
+		// the container's pids and memory limits. It may not read the
+		// host's huge page policy itself (see package hugeheap).
+		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", hugeheap.Env()},
 		Stdin:      r.stdio[0],
 		Stdout:     r.stdio[1],
 		Stderr:     r.stdio[2],
