@@ -147,7 +147,7 @@ func execProcess(ctx *cli.Context, c *libcontainer.Container) (*specs.Process, e
 		}
 		return &p, nil
 	}
-	spec, err := c.Spec()
+	spec, err := c.ProcessSpec()
 	if err != nil {
 		return nil, err
 	}

@@ -86,6 +86,18 @@ func (c *Container) Spec() (*specs.Spec, error) {
 	return &spec, nil
 }
 
+// ProcessSpec is the recorded config without what only create and update
+// read (the cgroup resources and other platforms' sections): what exec
+// needs, decoded without the encoding/json type walk of the left-out parts
+// (see initSpec).
+func (c *Container) ProcessSpec() (*specs.Spec, error) {
+	var w initSpec
+	if err := c.decodeConfig(&w); err != nil {
+		return nil, err
+	}
+	return w.spec(), nil
+}
+
 // config returns the part of the recorded config the lifecycle reads.
 func (c *Container) config() (*recordedConfig, error) {
 	if c.recorded == nil {

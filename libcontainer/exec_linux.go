@@ -68,7 +68,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if err := c.Allow(op); err != nil {
 		return 0, err
 	}
-	spec, err := c.Spec()
+	spec, err := c.ProcessSpec()
 	if err != nil {
 		return 0, err
 	}

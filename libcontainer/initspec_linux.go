@@ -19,7 +19,9 @@ import (
 // json takes the shallower of two fields of one name and never looks at
 // the type of the one it drops, and every field runtime-spec adds reaches
 // the init through the embedding. Both ends convert, so the init's code
-// keeps working on a *specs.Spec.
+// keeps working on a *specs.Spec. exec reads the recorded config the same
+// way (Container.ProcessSpec): it is a fresh process too, and reads none
+// of the left-out parts.
 
 // hidden is the type of a field that hides a left-out one of the same JSON
 // name; the parent leaves it nil, so it is never sent.

@@ -2,6 +2,8 @@ package libcontainer
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -85,14 +87,9 @@ func TestInitConfigCarriesTheSpec(t *testing.T) {
 	if err := json.Unmarshal(data, &got); err != nil {
 		t.Fatal(err)
 	}
-	want := *full
-	wantLinux := *full.Linux
-	wantLinux.Resources = nil
-	want.Linux = &wantLinux
-	want.Windows, want.Solaris, want.VM, want.ZOS, want.FreeBSD = nil, nil, nil, nil, nil
-	if !reflect.DeepEqual(got.Spec, &want) {
+	if want := withoutLeftOutParts(full); !reflect.DeepEqual(got.Spec, want) {
 		g, _ := json.Marshal(got.Spec)
-		w, _ := json.Marshal(&want)
+		w, _ := json.Marshal(want)
 		t.Errorf("the init got\n%s\nwant\n%s", g, w)
 	}
 	if got.ID != "c1" || got.Rootfs != "/r" || got.FifoFD != 5 {
@@ -105,6 +102,46 @@ func TestInitConfigCarriesTheSpec(t *testing.T) {
 }
 
 // fullSpec sets every field of the spec and of its linux section.
+// exec reads the recorded config as the init does: all of it but the
+// left-out parts, none of which it reads.
+func TestProcessSpecIsTheRecordedConfigWithoutTheLeftOutParts(t *testing.T) {
+	full := fullSpec()
+	store := &Store{Root: t.TempDir()}
+	if err := os.MkdirAll(store.dir("c"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(store.dir("c"), specFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{store: store, State: &State{ID: "c"}}
+	got, err := c.ProcessSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := withoutLeftOutParts(full); !reflect.DeepEqual(got, want) {
+		g, _ := json.Marshal(got)
+		w, _ := json.Marshal(want)
+		t.Errorf("ProcessSpec gave\n%s\nwant\n%s", g, w)
+	}
+	if all, err := c.Spec(); err != nil || !reflect.DeepEqual(all, full) {
+		t.Errorf("Spec gave %+v, %v: want the whole recorded config", all, err)
+	}
+}
+
+// withoutLeftOutParts is full as the init and exec read it.
+func withoutLeftOutParts(full *specs.Spec) *specs.Spec {
+	want := *full
+	wantLinux := *full.Linux
+	wantLinux.Resources = nil
+	want.Linux = &wantLinux
+	want.Windows, want.Solaris, want.VM, want.ZOS, want.FreeBSD = nil, nil, nil, nil, nil
+	return &want
+}
+
 func fullSpec() *specs.Spec {
 	limit := int64(100)
 	return &specs.Spec{
