@@ -167,6 +167,12 @@ type child struct {
 	console *os.File
 }
 
+// startsInContainerCgroup: the process is born in the container's cgroup
+// (v2) or moved there before its Go runtime starts (v1).
+func (r *spawnRequest) startsInContainerCgroup() bool {
+	return r.cgroupFD >= 0 || r.enter != nil
+}
+
 // spawn starts the namespace stage, answers its requests and sends the init
 // config. It returns once the process that goes on into Go is known.
 func spawn(r *spawnRequest, argv0 string) (*child, error) {
@@ -205,7 +211,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		// from starting threads it never needs, which would count against
 		// the container's pids and memory limits. It may not read the
 		// host's huge page policy itself (see package hugeheap).
-		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", hugeheap.Env()},
+		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", hugeheap.Env(!r.startsInContainerCgroup())},
 		Stdin:      r.stdio[0],
 		Stdout:     r.stdio[1],
 		Stderr:     r.stdio[2],
@@ -247,7 +253,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 			return nil, fmt.Errorf("namespace stage: %w", err)
 		}
 	}
-	c := &child{pid: pid, conn: conn, outside: r.cgroupFD < 0 && r.enter == nil}
+	c := &child{pid: pid, conn: conn, outside: !r.startsInContainerCgroup()}
 	if r.bootstrap.CgroupProcsFD != 0 {
 		// The stage entered the container's cgroup for its cgroup
 		// namespace. Where the move out fails the init stays there:

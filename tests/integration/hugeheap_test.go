@@ -86,49 +86,96 @@ func TestRuntimeHeapOnHugePage(t *testing.T) {
 	check("a foreground run", cmd.Process.Pid)
 }
 
+// traceRuntime runs oci-rt with args under strace -f, tracing the given
+// system calls, with extra environment env. It returns the CLI's pid and
+// each traced process's lines, by pid.
+func traceRuntime(t *testing.T, r *Runtime, env []string, syscalls string, args ...string) (string, map[string][]string) {
+	t.Helper()
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Fatalf("strace is needed to see the system calls (tests/install-deps.sh installs it): %v", err)
+	}
+	trace := filepath.Join(t.TempDir(), "trace")
+	cmd := exec.Command("strace", append([]string{"-f", "-qq", "-e", "trace=" + syscalls, "-o", trace, r.Bin, "--root", r.Root}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	pidOf := regexp.MustCompile(`^(\d+) `)
+	cli, byPid := "", map[string][]string{}
+	for _, line := range strings.Split(strings.TrimSpace(readFile(t, trace)), "\n") {
+		m := pidOf.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if cli == "" {
+			cli = m[1]
+		}
+		byPid[m[1]] = append(byPid[m[1]], line)
+	}
+	if cli == "" {
+		t.Fatalf("%s: strace saw no process", strings.Join(args, " "))
+	}
+	return cli, byPid
+}
+
+// matching counts the lines that contain s.
+func matching(lines []string, s string) int {
+	n := 0
+	for _, line := range lines {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
+}
+
 // Only the CLI reads the host's huge page policy. The init gets the answer
 // in its environment: it may already be in the container's mount
 // namespace, where /sys is the container's and a fifo at that path would
 // hang the open.
 func TestOnlyTheCLIReadsTheHugePagePolicy(t *testing.T) {
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Fatalf("strace is needed to see the opens (tests/install-deps.sh installs it): %v", err)
-	}
 	r := newRuntime(t)
-	trace := filepath.Join(t.TempDir(), "trace")
-	cmd := exec.Command("strace", "-f", "-qq", "-e", "trace=open,openat,openat2", "-o", trace,
-		r.Bin, "--root", r.Root, "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("run: %v: %s", err, out)
+	cli, byPid := traceRuntime(t, r, nil, "open,openat,openat2", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
+	if n := matching(byPid[cli], `"`+hugePageSetting+`"`); n != 1 {
+		t.Errorf("the CLI opened %s %d times, want once", hugePageSetting, n)
 	}
-	lines := strings.Split(strings.TrimSpace(readFile(t, trace)), "\n")
-	pidOf := regexp.MustCompile(`^(\d+) `)
-	first := pidOf.FindStringSubmatch(lines[0])
-	if first == nil {
-		t.Fatalf("no pid in the trace's first line %q", lines[0])
-	}
-	cli := first[1]
-	cliReads, others := 0, map[string]bool{}
-	for _, line := range lines {
-		m := pidOf.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		if m[1] != cli {
-			others[m[1]] = true
-		}
-		if strings.Contains(line, `"`+hugePageSetting+`"`) {
-			if m[1] != cli {
-				t.Errorf("process %s, not the CLI (%s), opened the policy: %s", m[1], cli, line)
-			} else {
-				cliReads++
-			}
-		}
-	}
-	if cliReads != 1 {
-		t.Errorf("the CLI opened %s %d times, want once", hugePageSetting, cliReads)
-	}
-	if len(others) == 0 {
+	if len(byPid) < 2 {
 		t.Fatal("the trace holds no process but the CLI: it did not follow the init")
+	}
+	for pid, lines := range byPid {
+		if pid != cli && matching(lines, hugePageSetting) > 0 {
+			t.Errorf("process %s, not the CLI (%s), opened the policy: %q", pid, cli, lines)
+		}
+	}
+}
+
+// A container's init makes its heap a huge page before it joins the
+// container's cgroup; a Go process that starts in that cgroup (an exec
+// through the Go path) does not, so that the container is never charged
+// for it.
+func TestNoHugePageInTheContainersCgroup(t *testing.T) {
+	allowed := hostAllowsHugePages(t)
+	r := newRuntime(t)
+	initCollapsed := false
+	cli, byPid := traceRuntime(t, r, nil, "madvise", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
+	for pid, lines := range byPid {
+		if pid != cli && matching(lines, "MADV_COLLAPSE") > 0 {
+			initCollapsed = true
+		}
+	}
+	cliCollapsed := matching(byPid[cli], "MADV_COLLAPSE") > 0
+	if cliCollapsed != allowed || initCollapsed != allowed {
+		t.Fatalf("run: the CLI collapsed: %v, the init: %v; the host allows huge pages: %v; trace by pid: %q", cliCollapsed, initCollapsed, allowed, byPid)
+	}
+
+	c := runningContainer(t, r)
+	cli, byPid = traceRuntime(t, r, []string{"OCIRT_TEST_EXEC_GO_PATH=1"}, "madvise", "exec", c.ID, "/bin/true")
+	if len(byPid) < 2 {
+		t.Fatal("the trace holds no process but the CLI: it did not follow the exec init")
+	}
+	for pid, lines := range byPid {
+		if pid != cli && matching(lines, "MADV_COLLAPSE") > 0 {
+			t.Errorf("exec through the Go path: process %s, born in the container's cgroup, collapsed its heap: %q", pid, lines)
+		}
 	}
 }

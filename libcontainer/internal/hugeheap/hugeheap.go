@@ -8,8 +8,9 @@
 // runs, the Go runtime has touched only the beginning of its heap; making
 // the 2 MiB region around it one huge page turns the faults of the rest of
 // that region into none. The price is up to 2 MiB more resident memory for
-// the life of the process, charged where the process then is (an init has
-// not yet joined the container's cgroup).
+// the life of the process, charged where the process then is: a
+// container's init joins the container's cgroup only later, and a process
+// that starts inside it does without (see Env).
 //
 // The package imports only syscall and unsafe, so that its init runs
 // before every other package's but the standard library's first few.
@@ -67,9 +68,12 @@ func Allowed() bool {
 	return allowed
 }
 
-// Env is EnvVar as the processes this one starts should get it.
-func Env() string {
-	if allowed {
+// Env is EnvVar for a process this one starts. permit is false for a
+// process that starts in the container's cgroup, where the huge page
+// would be charged to the container and could make it reclaim its own
+// memory.
+func Env(permit bool) string {
+	if allowed && permit {
 		return EnvVar + "=1"
 	}
 	return EnvVar + "=0"

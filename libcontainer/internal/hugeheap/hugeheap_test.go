@@ -59,8 +59,11 @@ func TestEnvSaysWhatThisProcessDecided(t *testing.T) {
 	if Allowed() {
 		want = EnvVar + "=1"
 	}
-	if got := Env(); got != want {
-		t.Errorf("Env() = %q, want %q", got, want)
+	if got := Env(true); got != want {
+		t.Errorf("Env(true) = %q, want %q", got, want)
+	}
+	if got := Env(false); got != EnvVar+"=0" {
+		t.Errorf("Env(false) = %q, want %s=0 whatever this process decided", got, EnvVar)
 	}
 }
 
