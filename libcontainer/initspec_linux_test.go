@@ -101,7 +101,6 @@ func TestInitConfigCarriesTheSpec(t *testing.T) {
 	}
 }
 
-// fullSpec sets every field of the spec and of its linux section.
 // exec reads the recorded config as the init does: all of it but the
 // left-out parts, none of which it reads.
 func TestProcessSpecIsTheRecordedConfigWithoutTheLeftOutParts(t *testing.T) {
@@ -142,6 +141,7 @@ func withoutLeftOutParts(full *specs.Spec) *specs.Spec {
 	return &want
 }
 
+// fullSpec sets every field of the spec and of its linux section.
 func fullSpec() *specs.Spec {
 	limit := int64(100)
 	return &specs.Spec{
