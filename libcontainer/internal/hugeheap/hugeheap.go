@@ -43,6 +43,8 @@ const (
 )
 
 var (
+	// allowed: this process may use huge pages, and so may those it starts
+	// outside the container's cgroup (Env).
 	allowed bool
 	// region is the 2 MiB region that was collapsed (or 0), and
 	// collapseErrno the kernel's answer, for the tests.
@@ -60,12 +62,6 @@ func init() {
 	// A kernel without MADV_COLLAPSE, a region the heap shares with
 	// another mapping, or no huge page free: the process runs as before.
 	_, _, collapseErrno = syscall.Syscall(syscall.SYS_MADVISE, region, regionSize, madvCollapse)
-}
-
-// Allowed tells whether this process may use huge pages, and so what
-// EnvVar says to the processes it starts.
-func Allowed() bool {
-	return allowed
 }
 
 // Env is EnvVar for a process this one starts. permit is false for a

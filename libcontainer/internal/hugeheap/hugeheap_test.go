@@ -56,7 +56,7 @@ func TestDecideTakesTheParentsAnswer(t *testing.T) {
 
 func TestEnvSaysWhatThisProcessDecided(t *testing.T) {
 	want := EnvVar + "=0"
-	if Allowed() {
+	if allowed {
 		want = EnvVar + "=1"
 	}
 	if got := Env(true); got != want {
@@ -71,7 +71,7 @@ func TestEnvSaysWhatThisProcessDecided(t *testing.T) {
 // the host allows huge pages, the region of its early heap is one.
 func TestEarlyHeapIsOneHugePage(t *testing.T) {
 	if !allowedBySetting(readSetting()) {
-		if Allowed() || region != 0 {
+		if allowed || region != 0 {
 			t.Fatalf("the host's setting %q forbids huge pages, yet the heap region %#x was collapsed", readSetting(), region)
 		}
 		return
