@@ -2,8 +2,6 @@ package integration
 
 import (
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -86,23 +84,13 @@ func TestRuntimeHeapOnHugePage(t *testing.T) {
 	check("a foreground run", cmd.Process.Pid)
 }
 
-// traceRuntime runs oci-rt with args under strace -f, tracing the given
-// system calls, with extra environment env. It returns the CLI's pid and
-// each traced process's lines, by pid.
-func traceRuntime(t *testing.T, r *Runtime, env []string, syscalls string, args ...string) (string, map[string][]string) {
+// tracedByPid runs oci-rt with args under strace (see traceRuntime) and
+// returns the CLI's pid and each traced process's lines, by pid.
+func tracedByPid(t *testing.T, r *Runtime, env []string, syscalls string, args ...string) (string, map[string][]string) {
 	t.Helper()
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Fatalf("strace is needed to see the system calls (tests/install-deps.sh installs it): %v", err)
-	}
-	trace := filepath.Join(t.TempDir(), "trace")
-	cmd := exec.Command("strace", append([]string{"-f", "-qq", "-e", "trace=" + syscalls, "-o", trace, r.Bin, "--root", r.Root}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-	}
 	pidOf := regexp.MustCompile(`^(\d+) `)
 	cli, byPid := "", map[string][]string{}
-	for _, line := range strings.Split(strings.TrimSpace(readFile(t, trace)), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(traceRuntime(t, r, env, syscalls, args...)), "\n") {
 		m := pidOf.FindStringSubmatch(line)
 		if m == nil {
 			continue
@@ -135,7 +123,7 @@ func matching(lines []string, s string) int {
 // hang the open.
 func TestOnlyTheCLIReadsTheHugePagePolicy(t *testing.T) {
 	r := newRuntime(t)
-	cli, byPid := traceRuntime(t, r, nil, "open,openat,openat2", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
+	cli, byPid := tracedByPid(t, r, nil, "open,openat,openat2", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
 	if n := matching(byPid[cli], `"`+hugePageSetting+`"`); n != 1 {
 		t.Errorf("the CLI opened %s %d times, want once", hugePageSetting, n)
 	}
@@ -157,7 +145,7 @@ func TestNoHugePageInTheContainersCgroup(t *testing.T) {
 	allowed := hostAllowsHugePages(t)
 	r := newRuntime(t)
 	initCollapsed := false
-	cli, byPid := traceRuntime(t, r, nil, "madvise", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
+	cli, byPid := tracedByPid(t, r, nil, "madvise", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
 	for pid, lines := range byPid {
 		if pid != cli && matching(lines, "MADV_COLLAPSE") > 0 {
 			initCollapsed = true
@@ -169,7 +157,7 @@ func TestNoHugePageInTheContainersCgroup(t *testing.T) {
 	}
 
 	c := runningContainer(t, r)
-	cli, byPid = traceRuntime(t, r, []string{"OCIRT_TEST_EXEC_GO_PATH=1"}, "madvise", "exec", c.ID, "/bin/true")
+	cli, byPid = tracedByPid(t, r, []string{"OCIRT_TEST_EXEC_GO_PATH=1"}, "madvise", "exec", c.ID, "/bin/true")
 	if len(byPid) < 2 {
 		t.Fatal("the trace holds no process but the CLI: it did not follow the exec init")
 	}

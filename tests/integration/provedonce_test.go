@@ -15,9 +15,6 @@ import (
 // of a directory is allowed where the command uses it (the cgroup an exec'd
 // process starts in); a third means the proof is repeated.
 func TestCommandProvesContainerOnce(t *testing.T) {
-	if _, err := exec.LookPath("strace"); err != nil {
-		t.Fatalf("strace is needed to count the opens (tests/install-deps.sh installs it): %v", err)
-	}
 	r := newRuntime(t)
 	created := r.Create(newBundle(t, withArgs("sleep", "1000")))
 	c := runningContainer(t, r)
@@ -35,25 +32,34 @@ func TestCommandProvesContainerOnce(t *testing.T) {
 		{"kill", c.ID, "KILL"},
 	}
 	for _, args := range commands {
-		trace := filepath.Join(t.TempDir(), "trace")
-		cmd := exec.Command("strace", append([]string{"-f", "-qq", "-e", "trace=open,openat,openat2", "-o", trace, r.Bin, "--root", r.Root}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-		data, err := os.ReadFile(trace)
-		if err != nil {
-			t.Fatal(err)
-		}
+		log := traceRuntime(t, r, nil, "open,openat,openat2", args...)
 		id := args[1]
 		for _, d := range allCgroupDirs(id) {
-			if n := opensOf(string(data), d); n > 2 {
+			if n := opensOf(log, d); n > 2 {
 				t.Errorf("%s opened %s %d times", strings.Join(args, " "), d, n)
 			}
 		}
-		if n := opensOf(string(data), "/proc/sys/kernel/random/boot_id"); n > 1 {
+		if n := opensOf(log, "/proc/sys/kernel/random/boot_id"); n > 1 {
 			t.Errorf("%s read the boot id %d times", strings.Join(args, " "), n)
 		}
 	}
+}
+
+// traceRuntime runs oci-rt with args under strace -f, tracing the given
+// system calls, with env added to the environment, and returns the log:
+// one line per call, each led by its process's pid.
+func traceRuntime(t *testing.T, r *Runtime, env []string, syscalls string, args ...string) string {
+	t.Helper()
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Fatalf("strace is needed to see the system calls (tests/install-deps.sh installs it): %v", err)
+	}
+	trace := filepath.Join(t.TempDir(), "trace")
+	cmd := exec.Command("strace", append([]string{"-f", "-qq", "-e", "trace=" + syscalls, "-o", trace, r.Bin, "--root", r.Root}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return readFile(t, trace)
 }
 
 // opensOf counts the successful opens of exactly path in an strace log.
