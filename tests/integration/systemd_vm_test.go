@@ -293,11 +293,14 @@ func TestSystemdUnitCrashMidCreate(t *testing.T) {
 			path := "/machine.slice/" + unit
 			b := newBundle(t, withArgs("sleep", "1000"), func(s *specs.Spec) { s.Linux.CgroupsPath = "machine.slice:ocirt:" + id })
 			cmd := r.createStoppedAt(b, id, point)
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			// Looked at while create is stopped: once it is killed, its
+			// init sees the parent gone and exits, and systemd may stop
+			// the emptied scope and remove its cgroup before delete runs.
 			if _, err := os.Stat(filepath.Join(unifiedMount(), path)); err != nil {
 				t.Fatalf("create stopped at %s: no cgroup %s (%v)", point, path, err)
 			}
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
 			r.Must("delete", "--force", id)
 			checkUnitGone(t, unit, path)
 			deadline := time.Now().Add(10 * time.Second)
