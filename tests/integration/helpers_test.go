@@ -586,7 +586,10 @@ func (r *Runtime) createStoppedAt(bundle, id, point string) *exec.Cmd {
 		if strings.HasPrefix(st, "T") {
 			return cmd
 		}
-		if st == "" || strings.HasPrefix(st, "Z") || time.Now().After(deadline) {
+		if st == "" || strings.HasPrefix(st, "Z") {
+			r.t.Fatalf("create ended before it stopped at %s (%v); its output: %q", point, cmd.Wait(), readFile(r.t, out.Name()))
+		}
+		if time.Now().After(deadline) {
 			r.t.Fatalf("create did not stop at %s (state %q); its output: %q", point, st, readFile(r.t, out.Name()))
 		}
 		time.Sleep(10 * time.Millisecond)
