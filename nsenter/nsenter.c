@@ -136,9 +136,12 @@ static void fail(const char *fmt, ...)
 		else
 			frame[o++] = (char)ch;
 	}
+	// The errno goes as a number: Go words it, as it words its own errors,
+	// whichever C library this was built with.
+	o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\"");
 	if (saved)
-		o += (size_t)snprintf(frame + o, sizeof(frame) - o, ": %s", strerror(saved));
-	o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\"}");
+		o += (size_t)snprintf(frame + o, sizeof(frame) - o, ",\"errno\":%d", saved);
+	o += (size_t)snprintf(frame + o, sizeof(frame) - o, "}");
 	send_frame(frame, (uint32_t)o);
 	_exit(1);
 }

@@ -253,9 +253,9 @@ func TestErrorsAreReadableMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `open net namespace /nonexistent/ns"net: No such file or directory`
-	if rep.Kind != "error" || rep.Message != want {
-		t.Fatalf("got %+v, want error %q", rep, want)
+	want := `open net namespace /nonexistent/ns"net: no such file or directory`
+	if rep.Kind != "error" || rep.ErrorText() != want || rep.Errno != int(unix.ENOENT) {
+		t.Fatalf("got %+v, want error %q with errno ENOENT", rep, want)
 	}
 	if err := s.cmd.Wait(); err == nil {
 		t.Fatal("stage exited 0 after an error")

@@ -88,7 +88,8 @@ const (
 	// or into the plan). Also the outcome of SpawnAndExit read from an
 	// exit name: Pid is the started process.
 	KindPid Kind = "pid"
-	// KindError, either way: the sender gives up; Message says why.
+	// KindError, either way: the sender gives up; Message says why, and
+	// Errno, where set, is the system error that stopped it (ErrorText).
 	KindError Kind = "error"
 	// KindAck, parent → init: done what was asked, go on. C compares it
 	// byte for byte (OCIRT_MSG_ACK).
@@ -291,16 +292,27 @@ func (c *Conn) Recv() (*Message, error) {
 	if !c.versioned {
 		if err := m.CheckVersion(); err != nil {
 			if m.Kind == KindError {
-				err = fmt.Errorf("%w: %s", err, m.Message)
+				err = fmt.Errorf("%w: %s", err, m.ErrorText())
 			}
 			return nil, err
 		}
 		c.versioned = true
 	}
 	if m.Kind == KindError {
-		return nil, errors.New(m.Message)
+		return nil, errors.New(m.ErrorText())
 	}
 	return m, nil
+}
+
+// ErrorText is what an error message says: its text, then the system
+// error its Errno names. The C side sends the errno as a number and Go
+// words it, so that an error reads the same whichever C library the
+// runtime was built with, and as Go's own errors do.
+func (m *Message) ErrorText() string {
+	if m.Errno == 0 {
+		return m.Message
+	}
+	return m.Message + ": " + unix.Errno(m.Errno).Error()
 }
 
 // Expect reads the next message and checks its kind.
