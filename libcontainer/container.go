@@ -261,7 +261,7 @@ func waitExec(fifoPath string, pidfd int, program string, startContainer []specs
 	case nsenter.KindHookError:
 		return hookReportError("startContainer", startContainer, rep)
 	}
-	return errors.New(rep.ErrorText())
+	return rep.Err()
 }
 
 // Signal sends sig to the init, or with all to every process in the

@@ -254,7 +254,7 @@ func TestErrorsAreReadableMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := `open net namespace /nonexistent/ns"net: no such file or directory`
-	if rep.Kind != "error" || rep.ErrorText() != want || rep.Errno != int(unix.ENOENT) {
+	if rep.Kind != "error" || rep.Err().Error() != want || rep.Errno != int(unix.ENOENT) {
 		t.Fatalf("got %+v, want error %q with errno ENOENT", rep, want)
 	}
 	if err := s.cmd.Wait(); err == nil {

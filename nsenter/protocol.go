@@ -89,7 +89,7 @@ const (
 	// exit name: Pid is the started process.
 	KindPid Kind = "pid"
 	// KindError, either way: the sender gives up; Message says why, and
-	// Errno, where set, is the system error that stopped it (ErrorText).
+	// Errno, where set, is the system error that stopped it (Err).
 	KindError Kind = "error"
 	// KindAck, parent → init: done what was asked, go on. C compares it
 	// byte for byte (OCIRT_MSG_ACK).
@@ -292,27 +292,28 @@ func (c *Conn) Recv() (*Message, error) {
 	if !c.versioned {
 		if err := m.CheckVersion(); err != nil {
 			if m.Kind == KindError {
-				err = fmt.Errorf("%w: %s", err, m.ErrorText())
+				err = fmt.Errorf("%w: %w", err, m.Err())
 			}
 			return nil, err
 		}
 		c.versioned = true
 	}
 	if m.Kind == KindError {
-		return nil, errors.New(m.ErrorText())
+		return nil, m.Err()
 	}
 	return m, nil
 }
 
-// ErrorText is what an error message says: its text, then the system
-// error its Errno names. The C side sends the errno as a number and Go
-// words it, so that an error reads the same whichever C library the
-// runtime was built with, and as Go's own errors do.
-func (m *Message) ErrorText() string {
+// Err is the error an error message reports: its text, wrapping the
+// system error its Errno names, as Plan.Err does for a failed step. The C
+// side sends the errno as a number and Go words it, so that an error reads
+// the same whichever C library the runtime was built with, and as Go's
+// own errors do.
+func (m *Message) Err() error {
 	if m.Errno == 0 {
-		return m.Message
+		return errors.New(m.Message)
 	}
-	return m.Message + ": " + unix.Errno(m.Errno).Error()
+	return fmt.Errorf("%s: %w", m.Message, unix.Errno(m.Errno))
 }
 
 // Expect reads the next message and checks its kind.
