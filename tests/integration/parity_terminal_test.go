@@ -58,10 +58,16 @@ func (u *userTerminal) waitOutput(t *testing.T, s string) {
 var ptsNumber = regexp.MustCompile(`/dev/pts/[0-9]+`)
 
 // terminalSession runs a foreground command of r with the user's terminal
-// as stdio, the container's process printing lines and then waiting for a
-// line of input, and reports what the user saw: the bytes on the
-// terminal up to "ready" (carriage returns included), the terminal's modes while the
-// container ran and whether they came back afterwards, and the status.
+// as stdio, the container's process waiting for a first line of input,
+// printing lines and then waiting for a second line, and reports what the
+// user saw: the bytes on the terminal up to "ready" (carriage returns
+// included), the terminal's modes while the container ran and whether
+// they came back afterwards, and the status.
+//
+// The first line is typed only once the runtime made the caller's
+// terminal raw: runc's exec does so only after the process started, so
+// lines printed at once would sometimes pass the terminal while it still
+// turns each \n into \r\n, and show as \r\r\n.
 func terminalSession(t *testing.T, r *Runtime, args ...string) string {
 	t.Helper()
 	u := newUserTerminal(t)
@@ -71,9 +77,14 @@ func terminalSession(t *testing.T, r *Runtime, args ...string) string {
 	noErr(t, cmd.Start())
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	u.waitOutput(t, "ready")
+	waitFor(t, 10*time.Second, "the runtime to set the caller's terminal's modes", func() bool {
+		return u.modes(t) != before
+	})
 	during := u.modes(t)
 	_, err := u.master.Write([]byte("go\r"))
+	noErr(t, err)
+	u.waitOutput(t, "ready")
+	_, err = u.master.Write([]byte("go\r"))
 	noErr(t, err)
 	select {
 	case err := <-exited:
@@ -91,9 +102,10 @@ func terminalSession(t *testing.T, r *Runtime, args ...string) string {
 	}
 }
 
-// ttyScript prints two lines, who owns the terminal (runc hands it to the
-// process's user, keeping devpts's group), then waits for input.
-const ttyScript = `echo one; echo two; stat -L -c 'owner %u:%g' /proc/self/fd/0; echo ready; read x; echo "got $x"; exit 3`
+// ttyScript waits for input, prints two lines, who owns the terminal
+// (runc hands it to the process's user, keeping devpts's group), then
+// waits for input again.
+const ttyScript = `read start; echo one; echo two; stat -L -c 'owner %u:%g' /proc/self/fd/0; echo ready; read x; echo "got $x"; exit 3`
 
 // asUser runs the process as uid 1000, gid 1000.
 func asUser(s *specs.Spec) { s.Process.User = specs.User{UID: 1000, GID: 1000} }
