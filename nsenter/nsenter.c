@@ -101,16 +101,9 @@ static int read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-static int write_frame(int fd, const char *payload, uint32_t len)
-{
-	if (write_all(fd, &len, sizeof(len)) < 0)
-		return -1;
-	return write_all(fd, payload, len);
-}
-
 static int send_frame(const char *payload, uint32_t len)
 {
-	return write_frame(sync_fd, payload, len);
+	return ocirt_write_frame(sync_fd, payload, len);
 }
 
 // fail reports a one-line error to the parent, which shows it to the user,
@@ -727,7 +720,7 @@ __attribute__((noreturn)) static void report_spawn_error(int fd, int step, int e
 {
 	char frame[96];
 	int n = snprintf(frame, sizeof(frame), OCIRT_MSG_SPAWNERROR, step, err);
-	(void)write_frame(fd, frame, (uint32_t)n);
+	(void)ocirt_write_frame(fd, frame, (uint32_t)n);
 	_exit(status);
 }
 
@@ -791,7 +784,7 @@ __attribute__((noreturn)) static void report_hook(int fifo, int index, int how, 
 	n += base64(frame + n, (const unsigned char *)errout, len);
 	memcpy(frame + n, OCIRT_MSG_HOOKERROR_END, sizeof(OCIRT_MSG_HOOKERROR_END) - 1);
 	n += sizeof(OCIRT_MSG_HOOKERROR_END) - 1;
-	(void)write_frame(fifo, frame, (uint32_t)n);
+	(void)ocirt_write_frame(fifo, frame, (uint32_t)n);
 	_exit(127);
 }
 

@@ -59,32 +59,11 @@ struct plan_state {
 	const char *program; // chosen by OCIRT_PLAN_FIND_PROGRAM
 };
 
-static int write_frame(int fd, const char *payload, uint32_t len)
-{
-	char buf[4 + 128];
-	if (len > sizeof(buf) - 4)
-		return -1;
-	memcpy(buf, &len, 4);
-	memcpy(buf + 4, payload, len);
-	const char *p = buf;
-	size_t left = 4 + (size_t)len;
-	while (left > 0) {
-		ssize_t n = write(fd, p, left);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		left -= (size_t)n;
-	}
-	return 0;
-}
-
 __attribute__((noreturn)) static void step_failed(const struct plan_state *st, int err)
 {
 	char msg[96];
 	int n = snprintf(msg, sizeof(msg), "{\"type\":\"planerror\",\"step\":%d,\"errno\":%d}", st->step, err);
-	write_frame(st->sync_fd, msg, (uint32_t)n);
+	ocirt_write_frame(st->sync_fd, msg, (uint32_t)n);
 	_exit(1);
 }
 
@@ -275,7 +254,7 @@ static int install_listener(int sock, uint32_t flags, struct sock_fprog *prog)
 static int wait_for_release(int fd)
 {
 	static const char ready[] = OCIRT_MSG_READY;
-	if (write_frame(fd, ready, sizeof(ready) - 1) < 0)
+	if (ocirt_write_frame(fd, ready, sizeof(ready) - 1) < 0)
 		return -1;
 	return ocirt_read_ack(fd);
 }

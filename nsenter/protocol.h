@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 // OCIRT_PROTOCOL_VERSION is the version the bootstrap must carry and the
@@ -23,6 +24,30 @@
 #define OCIRT_MSG_SPAWNERROR "{\"type\":\"spawnerror\",\"step\":%d,\"errno\":%d}"
 #define OCIRT_MSG_HOOKERROR "{\"type\":\"hookerror\",\"index\":%d,\"how\":%d,\"value\":%d,\"stderr\":\""
 #define OCIRT_MSG_HOOKERROR_END "\"}"
+
+// ocirt_write_frame writes one frame, its length and then its payload, to
+// fd; 0 when all of it was written, -1 otherwise. One writev keeps the
+// usual frame to a single system call.
+static inline int ocirt_write_frame(int fd, const char *payload, uint32_t len)
+{
+	struct iovec iov[2] = {{&len, sizeof(len)}, {(void *)payload, len}};
+	struct iovec *v = iov;
+	int count = 2;
+	while (count > 0) {
+		ssize_t n = writev(fd, v, count);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		for (; count > 0 && (size_t)n >= v->iov_len; v++, count--)
+			n -= (ssize_t)v->iov_len;
+		if (count > 0) {
+			v->iov_base = (char *)v->iov_base + n;
+			v->iov_len -= (size_t)n;
+		}
+	}
+	return 0;
+}
 
 // ocirt_read_ack reads one frame from fd and returns 0 when it is the ack,
 // -1 for anything else (a closed socket included).
