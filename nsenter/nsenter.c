@@ -117,10 +117,13 @@ static void fail(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
-	// The message may carry a path from the config: escape it for JSON.
+	// The message may carry a path from the config: escape it for JSON,
+	// cutting it short where the next escape (at most six bytes) would
+	// leave no room for the frame's end, the errno included.
+	static const char longest_end[] = "\",\"errno\":-2147483648}";
 	size_t o = 0;
 	o += (size_t)snprintf(frame, sizeof(frame), "{\"type\":\"error\",\"v\":%d,\"message\":\"", OCIRT_PROTOCOL_VERSION);
-	for (const char *c = msg; *c && o < sizeof(frame) - 16; c++) {
+	for (const char *c = msg; *c && o + 6 + sizeof(longest_end) <= sizeof(frame); c++) {
 		unsigned char ch = (unsigned char)*c;
 		if (ch == '"' || ch == '\\')
 			o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\\%c", ch);
@@ -131,10 +134,10 @@ static void fail(const char *fmt, ...)
 	}
 	// The errno goes as a number: Go words it, as it words its own errors,
 	// whichever C library this was built with.
-	o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\"");
 	if (saved)
-		o += (size_t)snprintf(frame + o, sizeof(frame) - o, ",\"errno\":%d", saved);
-	o += (size_t)snprintf(frame + o, sizeof(frame) - o, "}");
+		o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\",\"errno\":%d}", saved);
+	else
+		o += (size_t)snprintf(frame + o, sizeof(frame) - o, "\"}");
 	send_frame(frame, (uint32_t)o);
 	_exit(1);
 }

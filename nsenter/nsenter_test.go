@@ -262,6 +262,28 @@ func TestErrorsAreReadableMessages(t *testing.T) {
 	}
 }
 
+// TestLongErrorsStayWholeFrames: a message that fills the frame once
+// escaped (a path of control characters from the config) is cut short,
+// and the frame still ends as JSON and carries the errno, wherever the
+// last escape ends (hence every length of plain prefix, an escape being
+// six bytes).
+func TestLongErrorsStayWholeFrames(t *testing.T) {
+	for plain := range 6 {
+		prefix := "/nonexistent/" + strings.Repeat("a", plain)
+		s := startStage(t, &Bootstrap{Join: []NSPath{{Type: unix.CLONE_NEWNET, Path: prefix + strings.Repeat("\x01", 400)}}})
+		rep, err := readReply(s.conn)
+		if err != nil {
+			t.Fatalf("prefix %q: %v", prefix, err)
+		}
+		if rep.Kind != "error" || !strings.HasPrefix(rep.Message, "open net namespace "+prefix+"\x01") || rep.Errno != int(unix.ENOENT) {
+			t.Fatalf("prefix %q: got %+v, want the start of the error with errno ENOENT", prefix, rep)
+		}
+		if err := s.cmd.Wait(); err == nil {
+			t.Fatalf("prefix %q: stage exited 0 after an error", prefix)
+		}
+	}
+}
+
 func TestGarbageBootstrapIsRejected(t *testing.T) {
 	garbage := append(record(recVersion, ProtocolVersion), 99, 0, 0, 0, 0, 0, 0, 0)
 	s := startStageRaw(t, garbage)
