@@ -62,7 +62,7 @@ struct plan_state {
 __attribute__((noreturn)) static void step_failed(const struct plan_state *st, int err)
 {
 	char msg[96];
-	int n = snprintf(msg, sizeof(msg), "{\"type\":\"planerror\",\"step\":%d,\"errno\":%d}", st->step, err);
+	int n = snprintf(msg, sizeof(msg), OCIRT_MSG_PLANERROR, st->step, err);
 	ocirt_write_frame(st->sync_fd, msg, (uint32_t)n);
 	_exit(1);
 }

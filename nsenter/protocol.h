@@ -18,9 +18,11 @@
 #define OCIRT_MSG_ACK "{\"type\":\"ack\"}"
 #define OCIRT_MSG_READY "{\"type\":\"ready\"}"
 #define OCIRT_MSG_NOTIFY "{\"type\":\"notify\"}"
-// printf formats of the messages C fills in: a spawnerror (its step and
-// errno), and the start of a hookerror (its index, how and value), whose
-// stderr follows in base64 and then OCIRT_MSG_HOOKERROR_END.
+// printf formats of the messages C fills in: a planerror and a
+// spawnerror (each its step and errno), and the start of a hookerror (its
+// index, how and value), whose stderr follows in base64 and then
+// OCIRT_MSG_HOOKERROR_END.
+#define OCIRT_MSG_PLANERROR "{\"type\":\"planerror\",\"step\":%d,\"errno\":%d}"
 #define OCIRT_MSG_SPAWNERROR "{\"type\":\"spawnerror\",\"step\":%d,\"errno\":%d}"
 #define OCIRT_MSG_HOOKERROR "{\"type\":\"hookerror\",\"index\":%d,\"how\":%d,\"value\":%d,\"stderr\":\""
 #define OCIRT_MSG_HOOKERROR_END "\"}"
