@@ -90,7 +90,7 @@ func reapZombie(pid int) {
 	_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 }
 
-// TestKillCreateAtEachPoint: create SIGSTOPs itself at each
+// TestKillCreateAtEachPoint: create stops itself at each
 // named point (OCIRT_TEST_PAUSE_AT), we SIGKILL it there; delete --force
 // then leaves no process, cgroup or state, and the ID can be reused. Also
 // for a container that joins another's pid namespace, whose init sets up

@@ -565,8 +565,9 @@ func (b *bufString) String() string {
 }
 
 // createStoppedAt starts `create` of bundle as id and waits until it has
-// stopped itself at the named point of create (OCIRT_TEST_PAUSE_AT); the
-// caller kills it there. Its output goes to a temp file.
+// stopped itself at the named point of create (OCIRT_TEST_PAUSE_AT), which
+// it says in its output; the caller kills it there. Its output goes to a
+// temp file.
 func (r *Runtime) createStoppedAt(bundle, id, point string) *exec.Cmd {
 	r.t.Helper()
 	if !hasPauseHook(r.t, rtBinary) {
@@ -582,10 +583,10 @@ func (r *Runtime) createStoppedAt(bundle, id, point string) *exec.Cmd {
 	// A create that failed or hung before the point says why in its output.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st, _ := procStatusField(cmd.Process.Pid, "State")
-		if strings.HasPrefix(st, "T") {
+		if strings.Contains(readFile(r.t, out.Name()), "create paused at "+point+"\n") {
 			return cmd
 		}
+		st, _ := procStatusField(cmd.Process.Pid, "State")
 		if st == "" || strings.HasPrefix(st, "Z") {
 			r.t.Fatalf("create ended before it stopped at %s (%v); its output: %q", point, cmd.Wait(), readFile(r.t, out.Name()))
 		}

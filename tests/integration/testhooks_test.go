@@ -2,7 +2,10 @@ package integration
 
 import (
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestReleaseBuildHasNoTestHooks: `make build` leaves out the hook that
@@ -25,4 +28,23 @@ func TestReleaseBuildHasNoTestHooks(t *testing.T) {
 	if !hasPauseHook(t, withHooks) {
 		t.Errorf("the ocirt_testhooks build lacks %s", pauseHookEnv)
 	}
+}
+
+// TestPausePointHoldsThroughSIGCONT: a create stopped at a point stays
+// there whatever job-control signal reaches it, until it is killed, so
+// that what a test looks at is the state of that point and not of a
+// create that went on.
+func TestPausePointHoldsThroughSIGCONT(t *testing.T) {
+	r := newRuntime(t)
+	id := newID(t)
+	cmd := r.createStoppedAt(newBundle(t, withArgs("true")), id, "ready")
+	noErr(t, cmd.Process.Signal(syscall.SIGCONT))
+	time.Sleep(300 * time.Millisecond)
+	st, err := procStatusField(cmd.Process.Pid, "State")
+	if err != nil || strings.HasPrefix(st, "Z") {
+		t.Errorf("create went on after SIGCONT (state %q, %v)", st, err)
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	r.Must("delete", "--force", id)
 }
