@@ -96,6 +96,7 @@ type creation struct {
 	// From validate.
 	spec               *specs.Spec
 	specBytes          []byte
+	filter             []byte // the compiled seccomp filter, or nil
 	bundle, rootfsPath string
 	root               *os.File
 	// From record on.
@@ -153,6 +154,10 @@ func validateCreate(store *Store, o *CreateOptions) (*creation, error) {
 	}
 	spec.Process.Env = append(spec.Process.Env, o.ExtraEnv...)
 	if cr.specBytes, err = json.Marshal(spec); err != nil {
+		cr.close()
+		return nil, err
+	}
+	if cr.filter, err = encodedFilter(spec); err != nil {
 		cr.close()
 		return nil, err
 	}
@@ -216,7 +221,13 @@ func (cr *creation) record() error {
 	if err := lock.Save(cr.st); err != nil {
 		return err
 	}
-	return lock.SaveSpec(cr.specBytes)
+	if err := lock.SaveSpec(cr.specBytes); err != nil {
+		return err
+	}
+	if cr.filter == nil {
+		return nil
+	}
+	return lock.SaveFilter(cr.filter)
 }
 
 // makeCgroup creates the recorded cgroup, marks it as the container's and
@@ -376,6 +387,7 @@ func (cr *creation) buildRequest() error {
 		return err
 	}
 	cr.req = req
+	req.config.SeccompFilter = cr.filter
 	hostRoot, err := bindHostRootfs(cr.lock, cr.st, cr.spec, cr.o.NoPivot, cr.root)
 	if err != nil {
 		return err

@@ -124,6 +124,9 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		},
 		stdio: o.Stdio,
 	}
+	if req.config.SeccompFilter, err = c.execFilter(spec); err != nil {
+		return 0, err
+	}
 	cgDir, err := req.startIn(cg)
 	if cgDir != nil {
 		defer cgDir.Close()

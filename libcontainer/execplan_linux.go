@@ -14,7 +14,6 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/nsenter"
-	"github.com/oci-rt/oci-rt/seccomp"
 )
 
 // The fast path of exec: the runtime decides the whole setup of the
@@ -130,11 +129,11 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 	} else {
 		plan.FindProgram(candidates, fmt.Sprintf("exec: %q: executable file not found in $PATH", p.Args[0]), true)
 	}
-	filter, err := compileSeccomp(spec)
+	filter, err := decodeFilter(req.config.SeccompFilter)
 	if err != nil {
 		return nil, err
 	}
-	if filter != nil && seccomp.UsesNotify(spec.Linux.Seccomp) {
+	if filter != nil && filter.Notifies() {
 		// The agent must have the listener before the process runs.
 		plan.SeccompListener(filter.Instructions(), uint32(filter.Flags()))
 		filter = nil

@@ -89,7 +89,11 @@ func becomeProcess(how string) error {
 	}
 	id := &proc.Identity{UID: p.User.UID, GID: p.User.GID, AdditionalGids: p.User.AdditionalGids, Home: "/"}
 	env := proc.Env(p, id)
-	filter, err := compileSeccomp(spec)
+	encoded, err := encodedFilter(spec)
+	if err != nil {
+		return err
+	}
+	filter, err := decodeFilter(encoded)
 	if err != nil {
 		return err
 	}

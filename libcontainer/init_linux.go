@@ -365,7 +365,7 @@ func prepareProcess(cfg *initConfig) (*processSetup, error) {
 	if err := checkNoMagicLinks(path); err != nil {
 		return nil, err
 	}
-	filter, err := compileSeccomp(spec)
+	filter, err := decodeFilter(cfg.SeccompFilter)
 	if err != nil {
 		return nil, err
 	}
@@ -379,7 +379,7 @@ func prepareProcess(cfg *initConfig) (*processSetup, error) {
 // runs. fifoHandle, when not nil, is the exec fifo the process will wait
 // on, checked while the parent still listens.
 func reportReady(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, fifoHandle *os.File) error {
-	if ps.filter != nil && seccomp.UsesNotify(cfg.Spec.Linux.Seccomp) {
+	if ps.filter != nil && ps.filter.Notifies() {
 		if err := installSeccompWithListener(ps.filter, conn); err != nil {
 			return err
 		}
@@ -704,11 +704,11 @@ func waitForStart(handle *os.File) (*os.File, error) {
 	return fifo, nil
 }
 
-func compileSeccomp(spec *specs.Spec) (*seccomp.Filter, error) {
-	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+func decodeFilter(data []byte) (*seccomp.Filter, error) {
+	if len(data) == 0 {
 		return nil, nil
 	}
-	return seccomp.Compile(spec.Linux.Seccomp)
+	return seccomp.UnmarshalFilter(data)
 }
 
 func installSeccomp(f *seccomp.Filter) error {

@@ -137,6 +137,7 @@ func (cr *creation) handOver() error {
 		config: initConfig{
 			Spec: cr.spec, ID: cr.o.ID, Bundle: cr.bundle, Rootfs: cr.rootfsPath,
 			NoNewKeyring: cr.o.NoNewKeyring, PreserveFDs: cr.o.PreserveFDs, Joiner: true,
+			SeccompFilter: cr.filter,
 		},
 		stdio:     cr.o.Stdio,
 		preserved: cr.req.preserved,

@@ -61,6 +61,10 @@ type initConfig struct {
 	// not in the container's pid namespace, which the container's procfs
 	// shows, finds its own entries; or 0.
 	ProcfsFD int `json:"procfsFd,omitempty"`
+	// SeccompFilter is the process's seccomp filter as create compiled it
+	// (see seccomp.UnmarshalFilter), or empty for none: no init compiles
+	// the profile.
+	SeccompFilter []byte `json:"seccompFilter,omitempty"`
 	// ProcContextFDs are procfs contexts of the joined pid namespace for
 	// the config's proc mounts (see joinPidNamespaceLate).
 	ProcContextFDs []int `json:"procContextFds,omitempty"`

@@ -28,6 +28,9 @@ const (
 	stateFile = "state.json"
 	specFile  = "config.json"
 	fifoName  = "exec.fifo"
+	// filterFile is the seccomp filter create compiled (see
+	// seccomp.UnmarshalFilter), for the execs to install.
+	filterFile = "seccomp.bpf"
 )
 
 // ErrNotExist is returned for an ID that has no container; its text holds
@@ -189,6 +192,11 @@ func (l *Lock) Save(st *State) error {
 // away after create; exec, update and delete's hooks need the original).
 func (l *Lock) SaveSpec(data []byte) error {
 	return WriteFileAtomic(filepath.Join(l.Dir(), specFile), data, 0o600)
+}
+
+// SaveFilter records the compiled seccomp filter.
+func (l *Lock) SaveFilter(data []byte) error {
+	return WriteFileAtomic(filepath.Join(l.Dir(), filterFile), data, 0o600)
 }
 
 // Remove deletes the container's directory and releases the lock.
