@@ -165,6 +165,14 @@ while [ $i -lt ${#rts[@]} ]; do
 	printf '  %-8s %6s\n' "$label" "$(awk '$2 == "total" { print $1 }' "$tmp/strace")"
 done
 
+mkdir "$tmp/seccomp-bundle"
+"$tmp/benchtool" docker-profile >"$tmp/docker-profile.json"
+jq --slurpfile prof "$tmp/docker-profile.json" '.linux.seccomp = $prof[0]' \
+	"$tmp/sleep-bundle/config.json" >"$tmp/seccomp-bundle/config.json"
+echo
+echo "== each operation under Docker's default seccomp profile, $runs alternating rounds =="
+"$tmp/benchtool" lifecycle -n "$runs" -bundle "$tmp/seccomp-bundle" -prefix "$prefix-z" "${rts[@]}"
+
 echo
 echo "== concurrent runs of /bin/true, then create+start of sleep (one runtime after the other) =="
 "$tmp/benchtool" scale -c 1,10,50 -bundle "$bundle" -sleep-bundle "$tmp/sleep-bundle" -prefix "$prefix-s" "${rts[@]}"

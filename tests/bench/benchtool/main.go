@@ -5,10 +5,11 @@
 //
 //	benchtool [-n RUNS] [-rss RUNS] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]
 //	benchtool lifecycle|scale|probe [FLAGS] -- LABEL RUNTIME... [--- LABEL RUNTIME...]
+//	benchtool docker-profile
 //
 // The second form drives container runtimes (see modes.go): each
 // operation of a container's life timed on its own, concurrent runs, and
-// an exec probe load.
+// an exec probe load. The third prints Docker's default seccomp profile.
 //
 // Leading NAME=VALUE words of a command are added to its environment, as
 // with env(1) but without an extra exec. "{}" in a command is replaced by a number unique to the run, for

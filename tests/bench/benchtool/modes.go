@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,15 +13,28 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oci-rt/oci-rt/tests/seccompprofile"
 )
 
 // The modes besides the default one. Each takes flags, then "--" and the
 // runtimes as LABEL [NAME=VALUE...] PROGRAM [GLOBAL FLAGS...], separated by
 // "---"; the mode appends the runtime's command and its arguments.
 var modes = map[string]func(args []string) error{
-	"lifecycle": lifecycle,
-	"scale":     scale,
-	"probe":     probe,
+	"lifecycle":      lifecycle,
+	"scale":          scale,
+	"probe":          probe,
+	"docker-profile": dockerProfile,
+}
+
+// dockerProfile prints Docker's default seccomp profile as the engine
+// hands it to a runtime, for a bundle whose containers run under it.
+func dockerProfile([]string) error {
+	p, err := seccompprofile.DockerDefault()
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(p)
 }
 
 // samples are the timings of one operation of one runtime.
