@@ -157,7 +157,7 @@ func validateCreate(store *Store, o *CreateOptions) (*creation, error) {
 		cr.close()
 		return nil, err
 	}
-	if cr.filter, err = encodedFilter(spec); err != nil {
+	if cr.filter, err = encodedFilter(seccompProfile(spec)); err != nil {
 		cr.close()
 		return nil, err
 	}

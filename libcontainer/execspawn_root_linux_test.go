@@ -89,7 +89,7 @@ func becomeProcess(how string) error {
 	}
 	id := &proc.Identity{UID: p.User.UID, GID: p.User.GID, AdditionalGids: p.User.AdditionalGids, Home: "/"}
 	env := proc.Env(p, id)
-	encoded, err := encodedFilter(spec)
+	encoded, err := encodedFilter(seccompProfile(spec))
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 func TestInitSpecHidesOnlyTheLeftOutParts(t *testing.T) {
 	leftOut := map[string]bool{
 		"Spec.Solaris": true, "Spec.Windows": true, "Spec.VM": true, "Spec.ZOS": true, "Spec.FreeBSD": true,
-		"Linux.Resources": true,
+		"Linux.Resources": true, "Seccomp.Syscalls": true,
 	}
 	pairs := []struct {
 		name           string
@@ -28,7 +28,9 @@ func TestInitSpecHidesOnlyTheLeftOutParts(t *testing.T) {
 	}{
 		{"Spec", reflect.TypeFor[specs.Spec](), reflect.TypeFor[initSpec]()},
 		{"Linux", reflect.TypeFor[specs.Linux](), reflect.TypeFor[initLinux]()},
+		{"Seccomp", reflect.TypeFor[specs.LinuxSeccomp](), reflect.TypeFor[initSeccomp]()},
 	}
+	replaced := map[string]reflect.Type{"linux": reflect.TypeFor[*initLinux](), "seccomp": reflect.TypeFor[*initSeccomp]()}
 	hiddenFields := map[string]bool{}
 	for _, p := range pairs {
 		jsonNames := map[string]string{}
@@ -51,10 +53,10 @@ func TestInitSpecHidesOnlyTheLeftOutParts(t *testing.T) {
 				t.Errorf("%s.%s (json %q) hides no field of %s by that name", p.mirrored, f.Name, name, p.spec)
 				continue
 			}
-			if name == "linux" && f.Type == reflect.TypeFor[*initLinux]() {
+			if f.Type == replaced[name] {
 				continue // replaced, not hidden
 			}
-			if f.Type != reflect.TypeFor[hidden]() {
+			if f.Type != reflect.TypeFor[hidden]() && f.Type != reflect.TypeFor[hiddenList]() {
 				t.Errorf("%s.%s hides %s.%s with a %s, want an empty type", p.mirrored, f.Name, p.spec, specField, f.Type)
 			}
 			hiddenFields[p.name+"."+f.Name] = true
@@ -80,7 +82,7 @@ func TestInitConfigCarriesTheSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(data), `"resources"`) || strings.Contains(string(data), `"windows"`) {
+	if strings.Contains(string(data), `"resources"`) || strings.Contains(string(data), `"windows"`) || strings.Contains(string(data), `"syscalls"`) {
 		t.Errorf("the config sent to the init holds parts no init reads: %s", data)
 	}
 	var got initConfig
@@ -129,6 +131,9 @@ func TestProcessSpecIsTheRecordedConfigWithoutTheLeftOutParts(t *testing.T) {
 	if all, err := c.Spec(); err != nil || !reflect.DeepEqual(all, full) {
 		t.Errorf("Spec gave %+v, %v: want the whole recorded config", all, err)
 	}
+	if profile, err := c.recordedSeccomp(); err != nil || !reflect.DeepEqual(profile, full.Linux.Seccomp) {
+		t.Errorf("recordedSeccomp gave %+v, %v: want the recorded profile, rules included", profile, err)
+	}
 }
 
 // withoutLeftOutParts is full as the init and exec read it.
@@ -136,6 +141,9 @@ func withoutLeftOutParts(full *specs.Spec) *specs.Spec {
 	want := *full
 	wantLinux := *full.Linux
 	wantLinux.Resources = nil
+	profile := *full.Linux.Seccomp
+	profile.Syscalls = nil
+	wantLinux.Seccomp = &profile
 	want.Linux = &wantLinux
 	want.Windows, want.Solaris, want.VM, want.ZOS, want.FreeBSD = nil, nil, nil, nil, nil
 	return &want
@@ -162,7 +170,7 @@ func fullSpec() *specs.Spec {
 			Namespaces:        []specs.LinuxNamespace{{Type: specs.MountNamespace}},
 			Devices:           []specs.LinuxDevice{{Path: "/dev/x", Type: "c", Major: 1, Minor: 3}},
 			NetDevices:        map[string]specs.LinuxNetDevice{"eth1": {Name: "eth0"}},
-			Seccomp:           &specs.LinuxSeccomp{DefaultAction: specs.ActAllow},
+			Seccomp:           &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/run/agent.sock", Syscalls: []specs.LinuxSyscall{{Names: []string{"getppid"}, Action: specs.ActErrno}}},
 			RootfsPropagation: "private",
 			MaskedPaths:       []string{"/proc/kcore"},
 			ReadonlyPaths:     []string{"/proc/sys"},

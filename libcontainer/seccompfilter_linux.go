@@ -12,13 +12,20 @@ import (
 // few milliseconds of CPU, which each exec would pay again, and a node
 // runs an exec for every probe of every container.
 
-// encodedFilter compiles the config's seccomp profile, or returns nil when
-// it has none.
-func encodedFilter(spec *specs.Spec) ([]byte, error) {
-	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+// seccompProfile is the config's seccomp profile, or nil.
+func seccompProfile(spec *specs.Spec) *specs.LinuxSeccomp {
+	if spec.Linux == nil {
+		return nil
+	}
+	return spec.Linux.Seccomp
+}
+
+// encodedFilter compiles a seccomp profile, or returns nil for none.
+func encodedFilter(profile *specs.LinuxSeccomp) ([]byte, error) {
+	if profile == nil {
 		return nil, nil
 	}
-	f, err := seccomp.Compile(spec.Linux.Seccomp)
+	f, err := seccomp.Compile(profile)
 	if err != nil {
 		return nil, err
 	}
@@ -27,9 +34,9 @@ func encodedFilter(spec *specs.Spec) ([]byte, error) {
 
 // execFilter returns the encoded seccomp filter of an exec'd process: the
 // one create recorded, or, where there is no usable record (a container
-// an earlier version created), the profile compiled again.
+// an earlier version created), the recorded profile compiled again.
 func (c *Container) execFilter(spec *specs.Spec) ([]byte, error) {
-	if spec.Linux == nil || spec.Linux.Seccomp == nil {
+	if seccompProfile(spec) == nil {
 		return nil, nil
 	}
 	data, err := c.recordedFilter()
@@ -37,7 +44,13 @@ func (c *Container) execFilter(spec *specs.Spec) ([]byte, error) {
 		return data, nil
 	}
 	debugf("exec %s: compiling the seccomp profile again: %v", c.State.ID, err)
-	return encodedFilter(spec)
+	// spec, as exec reads the config, has the profile without its rules
+	// (see initSpec).
+	profile, err := c.recordedSeccomp()
+	if err != nil {
+		return nil, err
+	}
+	return encodedFilter(profile)
 }
 
 func (c *Container) recordedFilter() ([]byte, error) {
@@ -54,4 +67,21 @@ func (c *Container) recordedFilter() ([]byte, error) {
 		return nil, err
 	}
 	return data, nil
+}
+
+// recordedSeccomp decodes the whole seccomp profile of the recorded
+// config, rules included.
+func (c *Container) recordedSeccomp() (*specs.LinuxSeccomp, error) {
+	var recorded struct {
+		Linux *struct {
+			Seccomp *specs.LinuxSeccomp `json:"seccomp"`
+		} `json:"linux"`
+	}
+	if err := c.decodeConfig(&recorded); err != nil {
+		return nil, err
+	}
+	if recorded.Linux == nil {
+		return nil, nil
+	}
+	return recorded.Linux.Seccomp, nil
 }
