@@ -213,9 +213,16 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		Args: []string{argv0, "init"},
 		// The init runs on one locked thread: one P keeps the Go runtime
 		// from starting threads it never needs, which would count against
-		// the container's pids and memory limits. It may not read the
-		// host's huge page policy itself (see package hugeheap).
-		Env:        []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", hugeheap.Env(!r.startsInContainerCgroup())},
+		// the container's pids and memory limits. Its runtime files one
+		// allocation in the heap profile while it starts, before main can
+		// turn sampling off (the stack walk and the profile's hash table
+		// cost some 70 page faults): only the environment reaches it that
+		// early. It may not read the host's huge page policy itself (see
+		// package hugeheap).
+		Env: []string{
+			nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GODEBUG=memprofilerate=0",
+			hugeheap.Env(!r.startsInContainerCgroup()),
+		},
 		Stdin:      r.stdio[0],
 		Stdout:     r.stdio[1],
 		Stderr:     r.stdio[2],

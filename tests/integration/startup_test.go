@@ -2,8 +2,14 @@ package integration
 
 import (
 	"bytes"
+	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestRuntimeCarriesNoGlibcStartup: the runtime's C is linked with musl
@@ -16,5 +22,28 @@ func TestRuntimeCarriesNoGlibcStartup(t *testing.T) {
 	noErr(t, err)
 	if bytes.Contains(data, []byte("GLIBC_TUNABLES")) {
 		t.Errorf("%s carries glibc's start-up code: make build links the runtime with musl", rtBinary)
+	}
+}
+
+// TestInitStartsWithoutHeapProfile: the Go runtime of a container's init
+// files an allocation in the heap profile while it starts, before any of
+// the init's code can turn sampling off; only its environment reaches it
+// that early. The setting is the init's own: the container's process gets
+// the environment of its spec and nothing else.
+func TestInitStartsWithoutHeapProfile(t *testing.T) {
+	r := newRuntime(t)
+	specEnv := []string{"PATH=/usr/bin:/bin", "HOME=/root", "MARK=container"}
+	c := r.Create(newBundle(t, withArgs("sleep", "1000"), func(s *specs.Spec) { s.Process.Env = specEnv }))
+	initEnv := strings.Split(strings.TrimSuffix(readFile(t, fmt.Sprintf("/proc/%d/environ", c.Pid)), "\x00"), "\x00")
+	if !slices.Contains(initEnv, "GODEBUG=memprofilerate=0") {
+		t.Errorf("the created container's init (pid %d) starts with environment %q: want GODEBUG=memprofilerate=0 in it", c.Pid, initEnv)
+	}
+	r.Must("start", c.ID)
+	waitFor(t, 10*time.Second, "the container's process to replace its init", func() bool {
+		return strings.HasPrefix(readFile(t, fmt.Sprintf("/proc/%d/cmdline", c.Pid)), "sleep\x00")
+	})
+	got := strings.Split(strings.TrimSuffix(readFile(t, fmt.Sprintf("/proc/%d/environ", c.Pid)), "\x00"), "\x00")
+	if !slices.Equal(got, specEnv) {
+		t.Errorf("the container's process has environment %q, want its spec's %q", got, specEnv)
 	}
 }
