@@ -3,6 +3,7 @@ package nsenter
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -153,7 +155,7 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.Remove(dir) })
+	t.Cleanup(func() { removeCgroup(t, dir) })
 	procs, err := os.OpenFile(dir+"/cgroup.procs", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -194,6 +196,26 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 	// Moved back to our cgroup, one level above its namespace's root.
 	if !strings.Contains(got, "cgroup=0::/..") {
 		t.Errorf("the cgroup namespace is not rooted in %s: %q", dir, got)
+	}
+}
+
+// removeCgroup removes the test's cgroup. The stage that entered it may
+// still be on its way out when the test ends early (a failed check before
+// the stage was waited for), and the kernel refuses to remove a cgroup
+// with a process in it: keep trying for a while rather than leave the
+// cgroup behind on the host.
+func removeCgroup(t *testing.T, dir string) {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := os.Remove(dir)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			t.Errorf("remove the test's cgroup: %v", err)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
