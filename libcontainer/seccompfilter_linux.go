@@ -53,13 +53,10 @@ func (c *Container) execFilter(spec *specs.Spec) ([]byte, error) {
 	return encodedFilter(profile)
 }
 
+// recordedFilter is the program create recorded, read like every state
+// file; a record that is missing, untrusted or damaged is an error.
 func (c *Container) recordedFilter() ([]byte, error) {
-	d, err := c.store.openDir(c.State.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer d.Close()
-	data, err := readTrusted(d, filterFile, "seccomp filter of container "+c.State.ID)
+	data, err := c.store.readRecord(c.State.ID, filterFile, "seccomp filter")
 	if err != nil {
 		return nil, err
 	}

@@ -248,16 +248,22 @@ func (s *Store) LoadSpecBytes(id string) ([]byte, error) {
 // readFile reads one of a container's files, each step checked by
 // checkTrusted. A missing file is ErrNotExist.
 func (s *Store) readFile(id, name, what string) ([]byte, error) {
+	data, err := s.readRecord(id, name, what)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %w", ErrNotExist)
+	}
+	return data, err
+}
+
+// readRecord is readFile for a file the container may lack: its absence
+// stays os.ErrNotExist.
+func (s *Store) readRecord(id, name, what string) ([]byte, error) {
 	d, err := s.openDir(id)
 	if err != nil {
 		return nil, err
 	}
 	defer d.Close()
-	data, err := readTrusted(d, name, what+" file of container "+id)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("container %w", ErrNotExist)
-	}
-	return data, err
+	return readTrusted(d, name, what+" file of container "+id)
 }
 
 // List returns the IDs of the containers whose creation completed, sorted.
