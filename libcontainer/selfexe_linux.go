@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -143,8 +142,7 @@ func copySelfToSealedMemfd() (*os.File, error) {
 		return nil, fmt.Errorf("memfd_create: %w", err)
 	}
 	f := os.NewFile(uintptr(fd), "oci-rt")
-	// io.Copy uses copy_file_range or sendfile: the kernel copies.
-	if _, err := io.Copy(f, src); err != nil {
+	if err := sendAll(fd, int(src.Fd())); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("copy the runtime binary: %w", err)
 	}
@@ -154,4 +152,24 @@ func copySelfToSealedMemfd() (*os.File, error) {
 		return nil, fmt.Errorf("seal the runtime binary's copy: %w", err)
 	}
 	return f, nil
+}
+
+// sendAll copies the rest of file src to dst with sendfile(2), in the
+// kernel and in pieces as large as it takes. io.Copy would try
+// copy_file_range, which a memfd on another filesystem refuses (EXDEV),
+// and then move 32 KiB per read and write: some 450 system calls for our
+// binary, each a trap that an emulated or nested machine makes dear.
+func sendAll(dst, src int) error {
+	for {
+		n, err := unix.Sendfile(dst, src, nil, 1<<30)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
 }
