@@ -16,34 +16,37 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var (
-	sysprobeOnce sync.Once
-	sysprobePath string
-	sysprobeErr  error
-)
+// staticPrograms are the testdata C programs built so far, by name.
+var staticPrograms sync.Map // name → func() (string, error)
 
-// withSysprobe puts testdata/sysprobe.c, built static, at /sysprobe in the
-// bundle's rootfs: busybox has no applet for keyctl or arbitrary syscalls.
-func withSysprobe(t *testing.T, bundle string) {
+// withStaticProgram puts testdata/NAME.c, built static once per test
+// binary, at /NAME in the bundle's rootfs: busybox has no applet for what
+// these programs do (arbitrary syscalls, waiting for any signal).
+func withStaticProgram(t *testing.T, bundle, name string) {
 	t.Helper()
-	sysprobeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sysprobe")
+	build, _ := staticPrograms.LoadOrStore(name, sync.OnceValues(func() (string, error) {
+		dir, err := os.MkdirTemp("", name)
 		if err != nil {
-			sysprobeErr = err
-			return
+			return "", err
 		}
-		sysprobePath = filepath.Join(dir, "sysprobe")
-		if out, err := exec.Command("gcc", "-static", "-O2", "-o", sysprobePath, "testdata/sysprobe.c").CombinedOutput(); err != nil {
-			sysprobeErr = fmt.Errorf("gcc -static sysprobe.c: %v\n%s", err, out)
+		path := filepath.Join(dir, name)
+		if out, err := exec.Command("gcc", "-static", "-O2", "-o", path, "testdata/"+name+".c").CombinedOutput(); err != nil {
+			return "", fmt.Errorf("gcc -static %s.c: %v\n%s", name, err, out)
 		}
-	})
-	if sysprobeErr != nil {
-		t.Fatal(sysprobeErr)
+		return path, nil
+	}))
+	path, err := build.(func() (string, error))()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if out, err := exec.Command("cp", sysprobePath, filepath.Join(bundle, "rootfs", "sysprobe")).CombinedOutput(); err != nil {
-		t.Fatalf("copy sysprobe: %v\n%s", err, out)
+	if out, err := exec.Command("cp", path, filepath.Join(bundle, "rootfs", name)).CombinedOutput(); err != nil {
+		t.Fatalf("copy %s: %v\n%s", name, err, out)
 	}
 }
+
+// withSysprobe puts testdata/sysprobe.c at /sysprobe: it makes any
+// syscall, which seccomp tests need beyond busybox's applets.
+func withSysprobe(t *testing.T, bundle string) { withStaticProgram(t, bundle, "sysprobe") }
 
 func withSeccomp(p *specs.LinuxSeccomp) func(*specs.Spec) {
 	return func(s *specs.Spec) { s.Linux.Seccomp = p }
