@@ -33,3 +33,10 @@ func testPausePoint() func(string) {
 		}
 	}
 }
+
+// signalCatcherDisabled lets the signal differential test run a
+// foreground run or exec with every signal caught through os/signal
+// (OCIRT_TEST_SIGNALS_GO_PATH=1), to compare it with the C catcher.
+func signalCatcherDisabled() bool {
+	return os.Getenv("OCIRT_TEST_SIGNALS_GO_PATH") != ""
+}

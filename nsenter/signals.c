@@ -1,0 +1,39 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "signals.h"
+
+// The one fd every caught signal is written to; set before the first
+// handler is installed and never changed after (signals.go).
+static volatile int caught_fd = -1;
+
+static void record_signal(int sig)
+{
+	int saved = errno;
+	unsigned char number = (unsigned char)sig;
+	// A full pipe drops the signal, as the kernel merges a standard
+	// signal that is already pending.
+	if (write(caught_fd, &number, 1) < 0) {
+		// Nothing to report to from a signal handler.
+	}
+	errno = saved;
+}
+
+int ocirt_catch_signal(int sig, int fd)
+{
+	struct sigaction sa;
+
+	caught_fd = fd;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = record_signal;
+	// On the thread's alternate signal stack, which every thread of the
+	// Go runtime has: a goroutine's small stack could not take the
+	// handler. Every other signal waits while it runs, so that it never
+	// nests.
+	sa.sa_flags = SA_ONSTACK | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	return sigaction(sig, &sa, NULL);
+}
