@@ -129,7 +129,7 @@ func runTarget(ctx *cli.Context) (id, bundle string, err error) {
 // foreground process starts are passed on once it runs (waitForward).
 // Most are caught by a C handler that writes them into a pipe
 // (nsenter.CatchSignals): through os/signal each would cost a round trip
-// to the Go runtime's signal thread, about 3.5 ms of CPU per run or exec
+// to the Go runtime's signal thread, 2 to 4 ms of CPU per run or exec
 // here for all of them. The signals the runtime must keep handling
 // itself go through os/signal (see signalsForRuntime), and SIGCHLD,
 // SIGURG and SIGPROF, which are never passed on, are not caught. The

@@ -6,8 +6,8 @@
 
 #include "signals.h"
 
-// The one fd every caught signal is written to; set before the first
-// handler is installed and never changed after (signals.go).
+// The fd every caught signal is written to: each call sets it, and the
+// caller passes the same one for the life of the process (signals.go).
 static volatile int caught_fd = -1;
 
 static void record_signal(int sig)

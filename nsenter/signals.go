@@ -16,8 +16,8 @@ import (
 //
 // Go catches a signal only through os/signal, whose first subscription to
 // each one is a round trip to the runtime's signal thread (two thread
-// switches and their wake-ups): for every signal a caller may send, about
-// 3.5 ms of CPU in each foreground run or exec here. A C handler costs one
+// switches and their wake-ups): for every signal a caller may send, 2 to
+// 4 ms of CPU in each foreground run or exec here. A C handler costs one
 // sigaction per signal.
 //
 // From here on the Go runtime never sees sigs: the caller leaves out the
