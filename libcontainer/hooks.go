@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -205,7 +204,7 @@ func hookReportError(kind string, hooks []specs.Hook, rep *nsenter.Message) erro
 func spawnHooks(hooks []specs.Hook) []nsenter.SpawnHook {
 	var plan []nsenter.SpawnHook
 	for _, h := range hooks {
-		s := nsenter.SpawnHook{Path: h.Path, Argv: h.Args, Env: lastOfEachKey(h.Env)}
+		s := nsenter.SpawnHook{Path: h.Path, Argv: h.Args, Env: hookEnv(h.Env)}
 		if len(s.Argv) == 0 {
 			s.Argv = []string{h.Path}
 		}
@@ -217,25 +216,13 @@ func spawnHooks(hooks []specs.Hook) []nsenter.SpawnHook {
 	return plan
 }
 
-// lastOfEachKey keeps the last entry of each variable in env, where it
-// stands, as os/exec does with a command's environment: the hook sees the
-// value it would see had Go started it.
-func lastOfEachKey(env []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for i := len(env) - 1; i >= 0; i-- {
-		key, _, found := strings.Cut(env[i], "=")
-		if !found {
-			if env[i] != "" {
-				out = append(out, env[i])
-			}
-			continue
-		}
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, env[i])
-		}
+// hookEnv is the environment os/exec gives a hook whose config lists env
+// (the last entry of each variable, where it stands): the C runner passes
+// on exactly what the Go runner would. No env is none, where os/exec
+// would give the runtime's own.
+func hookEnv(env []string) []string {
+	if len(env) == 0 {
+		return nil
 	}
-	slices.Reverse(out)
-	return out
+	return (&exec.Cmd{Env: env}).Environ()
 }
