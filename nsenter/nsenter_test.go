@@ -3,7 +3,6 @@ package nsenter
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/cgroups"
 )
 
 const childEnv = "NSENTER_TEST_CHILD"
@@ -155,7 +156,15 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { removeCgroup(t, dir) })
+	// The stage that entered the cgroup may still be on its way out when
+	// the test ends early (a failed check before it was waited for):
+	// RemoveTree retries while the kernel refuses with EBUSY, rather than
+	// leave the cgroup behind on the host.
+	t.Cleanup(func() {
+		if err := cgroups.RemoveTree(dir, time.Now().Add(5*time.Second)); err != nil {
+			t.Errorf("remove the test's cgroup: %v", err)
+		}
+	})
 	procs, err := os.OpenFile(dir+"/cgroup.procs", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -196,26 +205,6 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 	// Moved back to our cgroup, one level above its namespace's root.
 	if !strings.Contains(got, "cgroup=0::/..") {
 		t.Errorf("the cgroup namespace is not rooted in %s: %q", dir, got)
-	}
-}
-
-// removeCgroup removes the test's cgroup. The stage that entered it may
-// still be on its way out when the test ends early (a failed check before
-// the stage was waited for), and the kernel refuses to remove a cgroup
-// with a process in it: keep trying for a while rather than leave the
-// cgroup behind on the host.
-func removeCgroup(t *testing.T, dir string) {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := os.Remove(dir)
-		if err == nil || errors.Is(err, os.ErrNotExist) {
-			return
-		}
-		if !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
-			t.Errorf("remove the test's cgroup: %v", err)
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
