@@ -457,6 +457,13 @@ func tempFile(t testing.TB) *os.File {
 	return f
 }
 
+// procEnviron is the environment process pid started with, one entry
+// per variable.
+func procEnviron(t testing.TB, pid int) []string {
+	t.Helper()
+	return strings.Split(strings.TrimSuffix(readFile(t, fmt.Sprintf("/proc/%d/environ", pid)), "\x00"), "\x00")
+}
+
 func readFile(t testing.TB, path string) string {
 	t.Helper()
 	data, err := os.ReadFile(path)

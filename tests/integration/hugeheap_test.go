@@ -3,6 +3,7 @@ package integration
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -58,12 +59,12 @@ func TestRuntimeHeapOnHugePage(t *testing.T) {
 
 	created := r.Create(newBundle(t, withArgs("sleep", "1000")))
 	check("a created container's init", created.Pid)
-	env := readFile(t, "/proc/"+strconv.Itoa(created.Pid)+"/environ")
+	env := procEnviron(t, created.Pid)
 	want := "_OCIRT_HUGE_HEAP=0"
 	if allowed {
 		want = "_OCIRT_HUGE_HEAP=1"
 	}
-	if !strings.Contains(env, want+"\x00") {
+	if !slices.Contains(env, want) {
 		t.Errorf("the init's environment %q lacks %s", env, want)
 	}
 

@@ -34,7 +34,7 @@ func TestInitStartsWithoutHeapProfile(t *testing.T) {
 	r := newRuntime(t)
 	specEnv := []string{"PATH=/usr/bin:/bin", "HOME=/root", "MARK=container"}
 	c := r.Create(newBundle(t, withArgs("sleep", "1000"), func(s *specs.Spec) { s.Process.Env = specEnv }))
-	initEnv := strings.Split(strings.TrimSuffix(readFile(t, fmt.Sprintf("/proc/%d/environ", c.Pid)), "\x00"), "\x00")
+	initEnv := procEnviron(t, c.Pid)
 	if !slices.Contains(initEnv, "GODEBUG=memprofilerate=0") {
 		t.Errorf("the created container's init (pid %d) starts with environment %q: want GODEBUG=memprofilerate=0 in it", c.Pid, initEnv)
 	}
@@ -42,7 +42,7 @@ func TestInitStartsWithoutHeapProfile(t *testing.T) {
 	waitFor(t, 10*time.Second, "the container's process to replace its init", func() bool {
 		return strings.HasPrefix(readFile(t, fmt.Sprintf("/proc/%d/cmdline", c.Pid)), "sleep\x00")
 	})
-	got := strings.Split(strings.TrimSuffix(readFile(t, fmt.Sprintf("/proc/%d/environ", c.Pid)), "\x00"), "\x00")
+	got := procEnviron(t, c.Pid)
 	if !slices.Equal(got, specEnv) {
 		t.Errorf("the container's process has environment %q, want its spec's %q", got, specEnv)
 	}
