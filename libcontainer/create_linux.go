@@ -387,6 +387,7 @@ func (cr *creation) buildRequest() error {
 		return err
 	}
 	cr.req = req
+	req.stateRoot = cr.store.Root
 	req.config.SeccompFilter = cr.filter
 	hostRoot, err := bindHostRootfs(cr.lock, cr.st, cr.spec, cr.o.NoPivot, cr.root)
 	if err != nil {

@@ -122,7 +122,8 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			Spec: spec, ID: c.State.ID, Bundle: c.State.Bundle, Rootfs: c.State.Rootfs,
 			Exec: true, PreserveFDs: o.PreserveFDs,
 		},
-		stdio: o.Stdio,
+		stdio:     o.Stdio,
+		stateRoot: c.store.Root,
 	}
 	if req.config.SeccompFilter, err = c.execFilter(spec); err != nil {
 		return 0, err

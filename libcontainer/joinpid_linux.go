@@ -141,6 +141,7 @@ func (cr *creation) handOver() error {
 		},
 		stdio:     cr.o.Stdio,
 		preserved: cr.req.preserved,
+		stateRoot: cr.store.Root,
 	}
 	if init.console != nil {
 		req.stdio = [3]*os.File{init.console, init.console, init.console}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,16 +25,20 @@ import (
 // sealed memfd.
 
 // openSealedSelf returns a read-only handle on our own binary that no
-// process, whatever its capabilities, can make writable.
-func openSealedSelf() (*os.File, error) {
-	f, overlayErr := openSelfOnOverlay()
+// process, whatever its capabilities, can make writable. base is a
+// directory of the runtime's own (the state root) that the overlay stacks
+// under the binary's directory (see openSelfOnOverlay).
+func openSealedSelf(base string) (*os.File, error) {
+	f, overlayErr := openSelfOnOverlay(base)
 	if overlayErr == nil {
+		debugf("the runtime binary runs from a read-only overlay")
 		return f, nil
 	}
 	f, err := copySelfToSealedMemfd()
 	if err != nil {
 		return nil, fmt.Errorf("protect the runtime binary: %w (read-only overlay: %v)", err, overlayErr)
 	}
+	debugf("the runtime binary runs from a sealed memfd copy: the read-only overlay failed: %v", overlayErr)
 	return f, nil
 }
 
@@ -43,30 +48,30 @@ func openSealedSelf() (*os.File, error) {
 // are backed by overlay's internal read-only clone of the lower mount,
 // which mount_setattr and remount cannot reach. It costs a few syscalls
 // and no copy.
-func openSelfOnOverlay() (*os.File, error) {
+//
+// Without an upper layer overlay wants two lower ones. The second is base:
+// a detached empty tmpfs would show less, but older kernels (6.1 for one)
+// refuse a layer outside the caller's mount namespace, and those before
+// 6.8 know no "lowerdir+", so that hosts on them would pay for the memfd
+// copy at every start. The binary's directory lies above base, so that nothing in
+// base hides the binary, and sameFile checks that what the overlay shows
+// under the binary's name is the binary we run.
+func openSelfOnOverlay(base string) (*os.File, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return nil, err
 	}
-	// Overlay wants two layers when there is no upper one: the second is
-	// an empty tmpfs, which shows nothing and hides nothing.
-	empty, err := newEmptyTmpfs()
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(empty)
 	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(ctx)
-	for _, layer := range []string{filepath.Dir(exe), fmt.Sprintf("/proc/self/fd/%d", empty)} {
-		if err := unix.FsconfigSetString(ctx, "lowerdir+", layer); err != nil {
-			return nil, fmt.Errorf("overlay layer %s: %w", layer, err)
-		}
+	layers := overlayLowerDirs(filepath.Dir(exe), base)
+	if err := unix.FsconfigSetString(ctx, "lowerdir", layers); err != nil {
+		return nil, fmt.Errorf("overlay layers %s: %w", layers, err)
 	}
 	if err := unix.FsconfigCreate(ctx); err != nil {
-		return nil, fmt.Errorf("create overlay: %w", err)
+		return nil, fmt.Errorf("create overlay of %s: %w", layers, err)
 	}
 	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
 	if err != nil {
@@ -87,21 +92,15 @@ func openSelfOnOverlay() (*os.File, error) {
 	return f, nil
 }
 
-// newEmptyTmpfs returns a detached, read-only, empty tmpfs mount.
-func newEmptyTmpfs() (int, error) {
-	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+// overlayLowerDirs is overlay's "lowerdir" value for dirs, uppermost
+// first: overlay splits it at colons and takes a backslash as an escape.
+func overlayLowerDirs(dirs ...string) string {
+	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	escaped := make([]string, len(dirs))
+	for i, d := range dirs {
+		escaped[i] = escape.Replace(d)
 	}
-	defer unix.Close(ctx)
-	if err := unix.FsconfigCreate(ctx); err != nil {
-		return -1, fmt.Errorf("create tmpfs: %w", err)
-	}
-	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("mount tmpfs: %w", err)
-	}
-	return mnt, nil
+	return strings.Join(escaped, ":")
 }
 
 // sameFile checks that f has the inode and size of the binary we run

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -26,16 +27,37 @@ func TestSealedSelf(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The state root the overlay stacks under the binary's directory: a
+	// name overlay would split without escapes, holding a decoy under the
+	// binary's name that the binary's directory must hide.
+	base := filepath.Join(t.TempDir(), `state:root\x`)
+	if err := os.Mkdir(base, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(base, filepath.Base(selfPath(t))), []byte("decoy"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
-		name string
-		open func() (*os.File, error)
-	}{{"overlay", openSelfOnOverlay}, {"memfd", copySelfToSealedMemfd}} {
+		name  string
+		open  func() (*os.File, error)
+		magic int64
+	}{
+		{"overlay", func() (*os.File, error) { return openSelfOnOverlay(base) }, unix.OVERLAYFS_SUPER_MAGIC},
+		{"memfd", copySelfToSealedMemfd, unix.TMPFS_MAGIC},
+	} {
 		t.Run(c.name, func(t *testing.T) {
 			f, err := c.open()
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer f.Close()
+			var fs unix.Statfs_t
+			if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil {
+				t.Fatal(err)
+			}
+			if fs.Type != c.magic {
+				t.Errorf("the handle is on a filesystem of type %#x, want %#x", fs.Type, c.magic)
+			}
 			got, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
 			if err != nil {
 				t.Fatal(err)
@@ -53,6 +75,55 @@ func TestSealedSelf(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Where the overlay cannot be built (here: a base that contains the
+// binary's directory, which overlay refuses as overlapping layers), the
+// binary is still protected, by the memfd copy.
+func TestSealedSelfFallsBackToMemfd(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: the overlay is a mount")
+	}
+	if _, err := openSelfOnOverlay("/"); err == nil {
+		t.Fatal("overlay built with / under the binary's directory")
+	}
+	f, err := openSealedSelf("/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(target, "/memfd:") {
+		t.Fatalf("the binary's handle is %s, want the sealed memfd copy", target)
+	}
+}
+
+func TestOverlayLowerDirs(t *testing.T) {
+	for _, c := range []struct {
+		dirs []string
+		want string
+	}{
+		{[]string{"/usr/local/sbin", "/run/oci-rt"}, "/usr/local/sbin:/run/oci-rt"},
+		{[]string{"/opt/a:b", `/run/x\y`}, `/opt/a\:b:/run/x\\y`},
+		{[]string{`/t/\:`, "relative/root"}, `/t/\\\::relative/root`},
+	} {
+		if got := overlayLowerDirs(c.dirs...); got != c.want {
+			t.Errorf("overlayLowerDirs(%q) = %q, want %q", c.dirs, got, c.want)
+		}
+	}
+}
+
+// selfPath is the path of the running test binary.
+func selfPath(t *testing.T) string {
+	t.Helper()
+	p, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // memfdNoexecChildEnv marks the re-executed test binary that runs the
@@ -134,10 +205,11 @@ func BenchmarkSealedSelf(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	base := b.TempDir()
 	for _, c := range []struct {
 		name string
 		open func() (*os.File, error)
-	}{{"overlay", openSelfOnOverlay}, {"memfd", copySelfToSealedMemfd}} {
+	}{{"overlay", func() (*os.File, error) { return openSelfOnOverlay(base) }}, {"memfd", copySelfToSealedMemfd}} {
 		b.Run(c.name, func(b *testing.B) {
 			b.SetBytes(st.Size())
 			for i := 0; i < b.N; i++ {

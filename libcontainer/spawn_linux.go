@@ -119,6 +119,10 @@ type spawnRequest struct {
 	pidNS *os.File
 	// uidMap and gidMap are written when the stage creates a user namespace.
 	uidMap, gidMap []specs.LinuxIDMapping
+	// stateRoot is the runtime's state root: the overlay that protects the
+	// binary the process starts as stacks it under the binary's directory
+	// (see openSelfOnOverlay).
+	stateRoot string
 }
 
 // addFile queues f for the init and returns the fd number it will have.
@@ -187,7 +191,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("mark inherited fds close-on-exec: %w", err)
 	}
-	self, err := openSealedSelf()
+	self, err := openSealedSelf(r.stateRoot)
 	if err != nil {
 		return nil, err
 	}
