@@ -204,3 +204,17 @@ func TestSysctlPath(t *testing.T) {
 		}
 	}
 }
+
+// Only a propagation that can leave the mount above the rootfs shared makes
+// prepareRoot read mountinfo: the recursive non-shared ones (the default
+// among them) leave no mount of the namespace shared.
+func TestMayLeaveMountsShared(t *testing.T) {
+	for name, want := range map[string]bool{
+		"": false, "rslave": false, "rprivate": false, "runbindable": false,
+		"shared": true, "rshared": true, "slave": true, "private": true, "unbindable": true,
+	} {
+		if got := mayLeaveMountsShared(name); got != want {
+			t.Errorf("mayLeaveMountsShared(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -145,8 +145,10 @@ func prepareRoot(cfg *Config) (*os.File, error) {
 		return nil, err
 	}
 	defer target.Close()
-	if err := makeParentMountPrivate(target); err != nil {
-		return nil, fmt.Errorf("make the mount above rootfs %s private: %w", cfg.Rootfs, err)
+	if mayLeaveMountsShared(cfg.Spec.Linux.RootfsPropagation) {
+		if err := makeParentMountPrivate(target); err != nil {
+			return nil, fmt.Errorf("make the mount above rootfs %s private: %w", cfg.Rootfs, err)
+		}
 	}
 	root, err := bindRootfs(target)
 	if err != nil {
@@ -212,6 +214,16 @@ func applyRootfsPropagation(name string) error {
 		return fmt.Errorf("set rootfsPropagation %s: %w", name, err)
 	}
 	return nil
+}
+
+// mayLeaveMountsShared tells whether the rootfs propagation set on / can
+// leave the mount above the rootfs shared: a shared one, or one that
+// changes / alone. The default rslave, rprivate and runbindable turn every
+// mount of the namespace into a non-shared one, and checking would read
+// mountinfo, a line per mount of the host, at every create.
+func mayLeaveMountsShared(name string) bool {
+	flag, recursive, _ := propagationOf(name)
+	return flag == unix.MS_SHARED || !recursive
 }
 
 // makeParentMountPrivate: pivot_root refuses a new root whose parent mount
