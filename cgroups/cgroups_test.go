@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"io"
 	"maps"
 	"os"
 	"strings"
@@ -34,6 +35,28 @@ func TestParseV1Mounts(t *testing.T) {
 	}
 	if _, err := parseV1Mounts(strings.NewReader("22 1 0:20 / /sys rw - sysfs sysfs rw\n")); err == nil {
 		t.Error("no cgroup mounts: no error")
+	}
+}
+
+// cgroupLines passes on exactly the cgroup and cgroup2 mounts, whatever
+// the other mounts' paths and types look like.
+func TestCgroupLines(t *testing.T) {
+	mountinfo := `22 1 0:20 / /sys rw - sysfs sysfs rw
+30 22 0:27 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw shared:9 - cgroup cgroup rw,cpu,cpuacct
+50 22 0:41 / /mnt/a\040-\040cgroup\040x rw - tmpfs cgroup rw
+51 22 0:42 / /mnt/cgroup-2 rw - cgroupfs cgroup rw
+40 30 0:37 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+`
+	got, err := io.ReadAll(cgroupLines([]byte(mountinfo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `31 30 0:28 / /sys/fs/cgroup/cpu,cpuacct rw shared:9 - cgroup cgroup rw,cpu,cpuacct
+40 30 0:37 / /sys/fs/cgroup/unified rw - cgroup2 cgroup2 rw
+`
+	if string(got) != want {
+		t.Errorf("cgroupLines kept\n%s\nwant\n%s", got, want)
 	}
 }
 

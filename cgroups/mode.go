@@ -87,13 +87,27 @@ type MountedHierarchy struct {
 func V1Hierarchies() (map[string]Hierarchy, error) { return v1Hierarchies() }
 
 var v1Hierarchies = sync.OnceValues(func() (map[string]Hierarchy, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	data, err := os.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
-	defer f.Close()
-	return parseV1Mounts(f)
+	return parseV1Mounts(cgroupLines(data))
 })
+
+// cgroupLines keeps the lines of mountinfo that describe cgroup and
+// cgroup2 mounts, for the parser to take apart only those: a node's
+// mounts (each pod's volumes, secrets and overlays) run into thousands,
+// and every runtime command reads them. The filesystem type is the word
+// after the only " - " of a line (its paths show spaces as \040).
+func cgroupLines(mountinfo []byte) io.Reader {
+	var kept bytes.Buffer
+	for line := range bytes.Lines(mountinfo) {
+		if bytes.Contains(line, []byte(" - cgroup ")) || bytes.Contains(line, []byte(" - cgroup2 ")) {
+			kept.Write(line)
+		}
+	}
+	return &kept
+}
 
 // joinedNamed are the named (controller-less) v1 hierarchies a container
 // joins, as runc does: systemd's own tracking hierarchy.
