@@ -4,19 +4,22 @@
 # `unshare --fork --pid --mount-proc /bin/true` as the floor. The runtimes
 # run in alternation, each with its own private --root, and the table gives
 # median wall times, peak RSS and ratios to runc (see benchtool/main.go for
-# what the memory columns mean). Then, for the three runtimes: create,
-# start, state, exec, kill and delete timed separately with their system
-# calls, the system calls of a run, 1, 10 and 50 concurrent runs and
-# create+start of a sleep (throughput, p50, p99, CPU per container; the
-# sleeps of a level all exist together), and an exec probe load (20
-# containers, each exec'd once a second); and tests/bench/selfexe.sh (the cost of
-# protecting the runtime binary), then on a host with cgroup v1
-# hierarchies tests/bench/cgroupmode.sh (v1 against v2 on the same host).
+# what the memory columns mean), and the same table again with a thousand
+# more mounts in the runtimes' mount namespace (a node with many pods).
+# Then, for the three runtimes: create, start, state, exec, kill and delete
+# timed separately with their system calls, the system calls of a run,
+# 1, 10 and 50 concurrent runs and create+start of a sleep (throughput,
+# p50, p99, CPU per container; the sleeps of a level all exist together),
+# and an exec probe load (20 containers, each exec'd once a second); and
+# tests/bench/selfexe.sh (the cost of protecting the runtime binary), then
+# on a host with cgroup v1 hierarchies tests/bench/cgroupmode.sh (v1
+# against v2 on the same host).
 #
 # Environment: BENCH_RUNS (timed runs per runtime, default 30, at least 30
 # for `make bench`), BENCH_RSS_RUNS (untimed traced runs for the runtime's
-# own peak RSS, default 5), BENCH_PROBE_SECONDS (default 60), RUNC, CRUN
-# (paths of the other runtimes).
+# own peak RSS, default 5), BENCH_MOUNTS (the busy node's extra mounts,
+# default 1000), BENCH_PROBE_SECONDS (default 60), RUNC, CRUN (paths of
+# the other runtimes).
 #
 # Figures on a shared machine are noisy: compare medians from one table
 # (the alternation exposes all runtimes to the same load), not across runs.
@@ -133,6 +136,27 @@ awk '$1 == "oci-rt" { o = $3 } $1 == "runc" { r = $3 }
 	END {
 		if (r > 0) printf "target oci-rt <= 0.5 x runc: %s (%.2f x)\n", (o <= 0.5 * r ? "met" : "NOT met"), o / r
 	}' "$tmp/table"
+
+# A node's mount table grows with its pods (volumes, secrets, overlays),
+# and every mount namespace a runtime makes starts as a copy of it: what a
+# runtime reads or walks per mount shows here. The mounts live in a
+# private mount namespace that ends with the table; the host's stay as
+# they are.
+busy_mounts=${BENCH_MOUNTS:-1000}
+echo
+echo "== run of /bin/true on a busy node: $busy_mounts more mounts in the runtimes' mount namespace, $runs alternating runs each =="
+mkdir "$tmp/mounts"
+# shellcheck disable=SC2016 # the inner shell expands its own arguments
+unshare --mount --propagation private bash -c '
+	set -e
+	mount -t tmpfs busynode "$1"
+	for i in $(seq "$2"); do
+		mkdir "$1/$i"
+		mount -t tmpfs -o size=4k "busynode$i" "$1/$i"
+	done
+	echo "mountinfo lines: $(wc -l </proc/self/mountinfo)"
+	shift 2
+	exec "$@"' _ "$tmp/mounts" "$busy_mounts" "$tmp/benchtool" -n "$runs" -rss 0 -ref runc "${cmds[@]}"
 
 # The other tables give all runtimes one bundle with ociVersion 1.0.2
 # (crun's), and crun its shim where it needs it.
