@@ -49,29 +49,70 @@ func openSealedSelf(base string) (*os.File, error) {
 // which mount_setattr and remount cannot reach. It costs a few syscalls
 // and no copy.
 //
-// Without an upper layer overlay wants two lower ones. The second is base:
-// a detached empty tmpfs would show less, but older kernels (6.1 for one)
-// refuse a layer outside the caller's mount namespace, and those before
-// 6.8 know no "lowerdir+", so that hosts on them would pay for the memfd
-// copy at every start. The binary's directory lies above base, so that nothing in
-// base hides the binary, and sameFile checks that what the overlay shows
-// under the binary's name is the binary we run.
+// Without an upper layer overlay wants two lower ones, the binary's
+// directory above a second that hides nothing of it; sameFile checks that
+// what the overlay shows under the binary's name is the binary we run.
+// The second is base, which every kernel with fsopen takes: older kernels
+// (6.1 for one) refuse a layer outside the caller's mount namespace, such
+// as a detached empty tmpfs, and those before 6.8 know no "lowerdir+".
+// Overlay refuses layers of which one contains the other, after work
+// that costs as much CPU time as the rest of an exec's setup, so where
+// base lies within the binary's directory (or the other way round) a
+// detached empty tmpfs is the second layer, on the kernels that take one.
 func openSelfOnOverlay(base string) (*os.File, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
 		return nil, err
 	}
+	dir := filepath.Dir(exe)
+	base, err = filepath.Abs(base)
+	if err != nil {
+		return nil, err
+	}
+	var baseErr error
+	if nested(dir, base) {
+		baseErr = errors.New(dir + " and " + base + " lie one within the other")
+	} else {
+		f, err := openOnOverlay(exe, "lowerdir", overlayLowerDirs(dir, base))
+		if err == nil {
+			return f, nil
+		}
+		baseErr = err
+	}
+	empty, err := newEmptyTmpfs()
+	if err != nil {
+		return nil, fmt.Errorf("%v; %w", baseErr, err)
+	}
+	defer unix.Close(empty)
+	f, err := openOnOverlay(exe, "lowerdir+", dir, fmt.Sprintf("/proc/self/fd/%d", empty))
+	if err != nil {
+		return nil, fmt.Errorf("%v; over an empty tmpfs: %w", baseErr, err)
+	}
+	return f, nil
+}
+
+// nested tells whether one of the clean absolute paths a and b is the
+// other or lies within it.
+func nested(a, b string) bool {
+	within := func(p, dir string) bool { return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/") }
+	return within(a, b) || within(b, a)
+}
+
+// openOnOverlay opens exe on a read-only overlay without an upper layer
+// whose lower layers are the values of key.
+func openOnOverlay(exe, key string, values ...string) (*os.File, error) {
 	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("fsopen overlay: %w", err)
 	}
 	defer unix.Close(ctx)
-	layers := overlayLowerDirs(filepath.Dir(exe), base)
-	if err := unix.FsconfigSetString(ctx, "lowerdir", layers); err != nil {
-		return nil, fmt.Errorf("overlay layers %s: %w", layers, err)
+	for _, v := range values {
+		if err := unix.FsconfigSetString(ctx, key, v); err != nil {
+			return nil, fmt.Errorf("overlay %s %s: %w", key, v, err)
+		}
 	}
 	if err := unix.FsconfigCreate(ctx); err != nil {
-		return nil, fmt.Errorf("create overlay of %s: %w", layers, err)
+		return nil, fmt.Errorf("create overlay of %s: %w", strings.Join(values, " "), err)
 	}
 	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV)
 	if err != nil {
@@ -90,6 +131,23 @@ func openSelfOnOverlay(base string) (*os.File, error) {
 		return nil, err
 	}
 	return f, nil
+}
+
+// newEmptyTmpfs returns a detached, read-only, empty tmpfs mount.
+func newEmptyTmpfs() (int, error) {
+	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("fsopen tmpfs: %w", err)
+	}
+	defer unix.Close(ctx)
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return -1, fmt.Errorf("create tmpfs: %w", err)
+	}
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("mount tmpfs: %w", err)
+	}
+	return mnt, nil
 }
 
 // overlayLowerDirs is overlay's "lowerdir" value for dirs, uppermost

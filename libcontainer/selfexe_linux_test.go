@@ -77,27 +77,90 @@ func TestSealedSelf(t *testing.T) {
 	}
 }
 
-// Where the overlay cannot be built (here: a base that contains the
-// binary's directory, which overlay refuses as overlapping layers), the
-// binary is still protected, by the memfd copy.
-func TestSealedSelfFallsBackToMemfd(t *testing.T) {
+// A base that contains the binary's directory is refused by overlay as
+// an overlapping layer: a detached empty tmpfs takes its place where the
+// kernel takes one as a layer, and where it does not the overlay fails
+// (and openSealedSelf copies the binary).
+func TestSelfOverlayOverlappingBase(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("needs root: the overlay is a mount")
 	}
-	if _, err := openSelfOnOverlay("/"); err == nil {
-		t.Fatal("overlay built with / under the binary's directory")
-	}
-	f, err := openSealedSelf("/")
+	empty, err := newEmptyTmpfs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
-	if err != nil {
-		t.Fatal(err)
+	defer unix.Close(empty)
+	exe := selfPath(t)
+	probe, detachedErr := openOnOverlay(exe, "lowerdir+", filepath.Dir(exe), fmt.Sprintf("/proc/self/fd/%d", empty))
+	if detachedErr == nil {
+		probe.Close()
 	}
-	if !strings.HasPrefix(target, "/memfd:") {
-		t.Fatalf("the binary's handle is %s, want the sealed memfd copy", target)
+	if _, err := openOnOverlay(exe, "lowerdir", overlayLowerDirs(filepath.Dir(exe), "/")); err == nil {
+		t.Fatal("overlay took / under the binary's directory as a layer")
+	}
+	f, err := openSelfOnOverlay("/")
+	switch {
+	case detachedErr == nil && err != nil:
+		t.Fatalf("this kernel takes a detached layer, but: %v", err)
+	case detachedErr == nil:
+		defer f.Close()
+		var fs unix.Statfs_t
+		if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil || fs.Type != unix.OVERLAYFS_SUPER_MAGIC {
+			t.Errorf("the handle is on a filesystem of type %#x (%v), want the overlay", fs.Type, err)
+		}
+	case err == nil:
+		f.Close()
+		t.Fatalf("this kernel takes no detached layer (%v), yet the overlay was built", detachedErr)
+	}
+}
+
+// sealedFallbackChildEnv marks the test binary run from a memfd copy.
+const sealedFallbackChildEnv = "OCI_RT_SEALED_FALLBACK_CHILD"
+
+// Where no overlay can show the binary (here: it runs from a memfd, in no
+// directory), openSealedSelf still protects it, by the memfd copy.
+func TestSealedSelfFallsBackToMemfd(t *testing.T) {
+	const name = "TestSealedSelfFallsBackToMemfd"
+	if os.Getenv(sealedFallbackChildEnv) != "" {
+		f, err := openSealedSelf(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		target, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(target, "/memfd:") {
+			t.Fatalf("the binary's handle is %s, want the sealed memfd copy", target)
+		}
+		return
+	}
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: the overlay is a mount")
+	}
+	out, err := runSealedCopy(t, []string{"-test.run=^" + name + "$", "-test.v", "-test.count=1"}, sealedFallbackChildEnv+"=1")
+	if err != nil || !strings.Contains(out, "--- PASS: "+name) {
+		t.Fatalf("run from a memfd copy: %v\n%s", err, out)
+	}
+}
+
+func TestNested(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"/usr/local/sbin", "/run/oci-rt", false},
+		{"/usr/local/sbin", "/usr/local/sbin", true},
+		{"/work/main", "/work/main/state", true},
+		{"/work/main/state", "/work/main", true},
+		{"/work/main", "/work/main2", false},
+		{"/", "/run/oci-rt", true},
+		{"/usr/bin", "/", true},
+	} {
+		if got := nested(c.a, c.b); got != c.want {
+			t.Errorf("nested(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
 	}
 }
 
@@ -156,6 +219,19 @@ func runSealedMemfd(t *testing.T, name string) {
 	if err := os.WriteFile("/proc/sys/vm/memfd_noexec", []byte("1"), 0); err != nil {
 		t.Fatalf("this kernel has no per-namespace vm.memfd_noexec (before 6.3?): %v", err)
 	}
+	out, err := runSealedCopy(t, []string{"-test.list=^" + name + "$"})
+	if err != nil {
+		t.Fatalf("run the sealed copy: %v: %s", err, out)
+	}
+	if got := strings.TrimSpace(out); got != name {
+		t.Fatalf("the sealed copy ran something else: %q", got)
+	}
+}
+
+// runSealedCopy runs the test binary from its sealed memfd copy with args
+// and env added to ours, and returns its output.
+func runSealedCopy(t *testing.T, args []string, env ...string) (string, error) {
+	t.Helper()
 	f, err := copySelfToSealedMemfd()
 	if err != nil {
 		t.Fatal(err)
@@ -166,14 +242,9 @@ func runSealedMemfd(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	cmd := &exec.Cmd{Path: path, Args: []string{"libcontainer.test", "-test.list=^" + name + "$"}}
+	cmd := &exec.Cmd{Path: path, Args: append([]string{"libcontainer.test"}, args...), Env: append(os.Environ(), env...)}
 	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("run the sealed copy: %v: %s", err, out)
-	}
-	if got := strings.TrimSpace(string(out)); got != name {
-		t.Fatalf("the sealed copy ran something else: %q", got)
-	}
+	return string(out), err
 }
 
 // assertUnwritable checks that path cannot be opened for writing, or that
