@@ -109,6 +109,7 @@ test-vm: deps build
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/ ./cgroups/...
 	$(GO) test -c -tags vmtest,$(GOTAGS) -o $(VMBIN)/integration.test ./tests/integration/
 	CGO_ENABLED=0 $(GO) build -o $(VMBIN)/unixsk ./tests/integration/testdata/unixsk
+	CGO_ENABLED=0 $(GO) build -o $(VMBIN)/exeattack ./tests/integration/testdata/exeattack
 # The engines' checkpoint and systemd tests need the engines and crictl
 # (the VM runs the host's; test runs test-vm before e2e).
 	tests/e2e/install.sh

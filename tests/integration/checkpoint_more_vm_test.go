@@ -135,24 +135,6 @@ func TestCriuShellJob(t *testing.T) {
 	assertRestoredGone(t, r, restored.ID, restored.Pid)
 }
 
-// testdataBinary is the program of tests/integration/testdata/<name>, for
-// a rootfs: prebuilt in $OCIRT_TESTDATA_BIN (the VM cannot build), else
-// built now.
-func testdataBinary(t *testing.T, name, dest string) {
-	t.Helper()
-	if dir := os.Getenv("OCIRT_TESTDATA_BIN"); dir != "" {
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		noErr(t, err)
-		noErr(t, os.WriteFile(dest, data, 0o755))
-		return
-	}
-	build := exec.Command("go", "build", "-o", dest, "./tests/integration/testdata/"+name)
-	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", name, err, out)
-	}
-}
-
 // TestCriuUnixSockets: a process holding a socket pair and a listening
 // unix socket with a connected client, all inside the container, counts
 // through them after the restore from where it stopped: every socket

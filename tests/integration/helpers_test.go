@@ -626,3 +626,21 @@ func eventLines(t *testing.T, r *Runtime, id string) (<-chan string, *strings.Bu
 	}()
 	return lines, stderr
 }
+
+// testdataBinary is the program of tests/integration/testdata/<name>, for
+// a rootfs: prebuilt in $OCIRT_TESTDATA_BIN (the VM cannot build), else
+// built now.
+func testdataBinary(t *testing.T, name, dest string) {
+	t.Helper()
+	if dir := os.Getenv("OCIRT_TESTDATA_BIN"); dir != "" {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		noErr(t, err)
+		noErr(t, os.WriteFile(dest, data, 0o755))
+		return
+	}
+	build := exec.Command("go", "build", "-o", dest, "./tests/integration/testdata/"+name)
+	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+}

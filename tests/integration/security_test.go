@@ -227,11 +227,7 @@ func exeAttackBundle(t *testing.T, work, bin string, edits ...func(*specs.Spec))
 	}}, edits...)...)
 	// The mount point exists: a user namespace's root could not make it.
 	must(t, os.Mkdir(filepath.Join(bundle, "rootfs", "shared"), 0o755))
-	build := exec.Command("go", "build", "-o", filepath.Join(bundle, "rootfs", "exeattack"), "./tests/integration/testdata/exeattack")
-	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build payload: %v\n%s", err, out)
-	}
+	testdataBinary(t, "exeattack", filepath.Join(bundle, "rootfs", "exeattack"))
 	return shared, bundle
 }
 
