@@ -55,10 +55,10 @@ func openSealedSelf(base string) (*os.File, error) {
 // The second is base, which every kernel with fsopen takes: older kernels
 // (6.1 for one) refuse a layer outside the caller's mount namespace, such
 // as a detached empty tmpfs, and those before 6.8 know no "lowerdir+".
-// Overlay refuses layers of which one contains the other, after work
-// that costs as much CPU time as the rest of an exec's setup, so where
-// base lies within the binary's directory (or the other way round) a
-// detached empty tmpfs is the second layer, on the kernels that take one.
+// Overlay refuses layers of which one contains the other, after about a
+// millisecond of CPU time, so where base lies within the binary's
+// directory (or the other way round) a detached empty tmpfs is the second
+// layer, on the kernels that take one.
 func openSelfOnOverlay(base string) (*os.File, error) {
 	exe, err := os.Readlink("/proc/self/exe")
 	if err != nil {
