@@ -633,9 +633,7 @@ func eventLines(t *testing.T, r *Runtime, id string) (<-chan string, *strings.Bu
 func testdataBinary(t *testing.T, name, dest string) {
 	t.Helper()
 	if dir := os.Getenv("OCIRT_TESTDATA_BIN"); dir != "" {
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		noErr(t, err)
-		noErr(t, os.WriteFile(dest, data, 0o755))
+		copyFile(t, filepath.Join(dir, name), dest, 0o755)
 		return
 	}
 	build := exec.Command("go", "build", "-o", dest, "./tests/integration/testdata/"+name)
