@@ -176,6 +176,13 @@ func watchExeAttack(t *testing.T, shared string, attacker *Container, pr *os.Fil
 		}
 		return false
 	})
+	// The victim stays blocked on the full pipe until it is drained: let
+	// the attacker try its handle on the running victim first (under the
+	// VM's emulation the victim could otherwise exit before that try).
+	waitFor(t, 10*time.Second, "the attacker to reopen the running victim's exe", func() bool {
+		data, _ := os.ReadFile(logPath)
+		return strings.Contains(string(data), "reopen-running pid="+victimNSPid+" err=")
+	})
 	// Drain the pipe: the victim finishes its write and exits.
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	// Retrying after the victim exited gives ETXTBSY while a host
