@@ -56,6 +56,7 @@ enum {
 	BOOT_PROCFS_CREATE = 9, // the source: the procfs helper creates the contexts' filesystems too
 	BOOT_PLAN = 10, // an exec plan (plan.h) to carry out instead of going on into Go
 	BOOT_VERSION = 11, // uint32: the protocol version, the first record
+	BOOT_SET_UP_BY_PARENT = 12, // uint32 procfs contexts to send: the runtime sets the container up, then sends a plan
 };
 
 #ifndef SYS_close_range
@@ -191,6 +192,11 @@ struct bootstrap {
 	// bootstrap buffer).
 	const char *plan;
 	uint32_t plan_len;
+	// set_up_by_parent: the process that goes on sends
+	// parent_procfs_count procfs contexts of its pid namespace, then
+	// carries out the plan the runtime sends once it has set the container
+	// up (see hand_setup_to_parent).
+	uint32_t set_up_by_parent, parent_procfs_count;
 };
 
 static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
@@ -266,6 +272,12 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			memcpy(&b->procfs_pidns, data, 4);
 			memcpy(&b->procfs_first, data + 4, 4);
 			memcpy(&b->procfs_count, data + 8, 4);
+			break;
+		case BOOT_SET_UP_BY_PARENT:
+			if (rlen != 4)
+				failx("nsenter: bad set-up-by-parent record");
+			b->set_up_by_parent = 1;
+			memcpy(&b->parent_procfs_count, data, 4);
 			break;
 		case BOOT_PLAN:
 			b->plan = data;
@@ -557,6 +569,38 @@ static void open_procfs_contexts(const struct bootstrap *b)
 	close(pidns);
 }
 
+// hand_setup_to_parent is the rest of a container init that runs no Go:
+// the runtime sets the container up from outside, in its namespaces, and
+// computes the plan this process carries out. procfs shows the pid
+// namespace of whoever opens the context, and the runtime is not in the
+// container's: the contexts for its /proc mounts come from here. The
+// plan comes as one frame, its payload the encoded plan (plan.h).
+__attribute__((noreturn)) static void hand_setup_to_parent(const struct bootstrap *b)
+{
+	static const char procfs[] = OCIRT_MSG_PROCFS;
+	if (b->parent_procfs_count > MAX_PROCFS)
+		failx("nsenter: %u procfs contexts asked for", b->parent_procfs_count);
+	for (uint32_t i = 0; i < b->parent_procfs_count; i++) {
+		int ctx = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC);
+		if (ctx < 0)
+			fail("open a procfs context of the container's pid namespace");
+		if (ocirt_send_frame_fd(sync_fd, procfs, sizeof(procfs) - 1, ctx) < 0)
+			_exit(1);
+		close(ctx);
+	}
+	uint32_t len;
+	if (read_all(sync_fd, &len, sizeof(len)) < 0)
+		_exit(1);
+	if (len > MAX_BOOTSTRAP)
+		failx("nsenter: plan of %u bytes is too large", len);
+	char *plan = malloc(len ? len : 1);
+	if (plan == NULL)
+		fail("nsenter: allocate plan");
+	if (read_all(sync_fd, plan, len) < 0)
+		_exit(1);
+	ocirt_run_plan(plan, len, sync_fd);
+}
+
 __attribute__((constructor)) static void nsenter(void)
 {
 	const char *env = getenv("_OCIRT_SYNC_FD");
@@ -628,8 +672,15 @@ __attribute__((constructor)) static void nsenter(void)
 			wait_for_ack();
 		if (b.plan != NULL)
 			ocirt_run_plan(b.plan, b.plan_len, sync_fd);
+		if (b.set_up_by_parent)
+			hand_setup_to_parent(&b);
 		return;
 	}
+	// A child that talks first (set_up_by_parent) must wait until its pid
+	// is on the socket: the pid message is the first the parent reads.
+	int pid_sent[2] = {-1, -1};
+	if (b.set_up_by_parent && b.cgroup_procs_fd < 0 && pipe2(pid_sent, O_CLOEXEC) < 0)
+		fail("pipe");
 	// CLONE_PARENT makes the child a child of the runtime itself, which
 	// waits for it as a foreground run would: no monitor process in between.
 	pid_t child = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
@@ -639,8 +690,17 @@ __attribute__((constructor)) static void nsenter(void)
 		send_pid_message("pid", child);
 		_exit(0);
 	}
+	if (pid_sent[0] >= 0) {
+		char c;
+		close(pid_sent[1]);
+		while (read(pid_sent[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(pid_sent[0]);
+	}
 	if (b.cgroup_procs_fd >= 0)
 		wait_for_ack();
+	if (b.set_up_by_parent)
+		hand_setup_to_parent(&b);
 }
 
 // The last step of `exec`: starting the container's process.
@@ -999,6 +1059,26 @@ fail:
 	while (write(errfd, &e, sizeof(e)) < 0 && errno == EINTR)
 		;
 	_exit(127);
+}
+
+int ocirt_exec_after_start(const struct ocirt_spawn *s)
+{
+	int keep[2] = {s->wait_fifo, s->wait_procfs};
+	sort_fds(keep, 2);
+	if (close_from_except(s->close_from, keep, 2) < 0)
+		return -1;
+	// Nothing but stdio and the preserved fds may pass execve, even were
+	// the wait to end otherwise than in it.
+	for (int i = 0; i < 2; i++)
+		if (fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
+			return -1;
+	reset_signal_handlers();
+	int fifo = wait_for_start(s->wait_fifo, s->wait_procfs);
+	if (s->filter.len > 0 &&
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags, &s->filter) < 0)
+		report_spawn_error(fifo, OCIRT_STEP_SECCOMP, errno, 127);
+	execve(s->path, s->argv, s->envp);
+	report_spawn_error(fifo, OCIRT_STEP_EXEC, errno, 127);
 }
 
 // exit_with_report ends the process with the outcome of the spawn as its

@@ -2,8 +2,9 @@
 // processes before the Go runtime starts (see nsenter.c), and holds the
 // parent↔init protocol (protocol.go). Importing it for side effects is enough to
 // install the constructor; it does nothing unless the process was started
-// with SyncFDEnv set. Its C also carries out exec plans (plan.go) and
-// catches the signals a foreground run or exec forwards (signals.go).
+// with SyncFDEnv set. Its C also carries out exec and create plans
+// (plan.go) and catches the signals a foreground run or exec forwards
+// (signals.go).
 package nsenter
 
 /*
@@ -20,17 +21,18 @@ import (
 const SyncFDEnv = "_OCIRT_SYNC_FD"
 
 const (
-	recCloneFlags  = 1
-	recNSPath      = 2
-	recTimeOffsets = 3
-	recFork        = 4
-	recCgroupProcs = 5
-	recProcfs      = 6
-	recJoinInOrder = 7
-	recCloseRange  = 8
-	recProcfsMake  = 9
-	recPlan        = 10
-	recVersion     = 11
+	recCloneFlags    = 1
+	recNSPath        = 2
+	recTimeOffsets   = 3
+	recFork          = 4
+	recCgroupProcs   = 5
+	recProcfs        = 6
+	recJoinInOrder   = 7
+	recCloseRange    = 8
+	recProcfsMake    = 9
+	recPlan          = 10
+	recVersion       = 11
+	recSetUpByParent = 12
 )
 
 // NSPath is an existing namespace to join.
@@ -69,6 +71,14 @@ type Bootstrap struct {
 	// out once it has joined the namespaces and sent its pid, instead of
 	// going on into Go. It needs a process that does not fork.
 	Plan *Plan
+	// SetUpByParent: the process that goes on (after its pid message and
+	// the cgroup ack) runs no Go either. The runtime sets the container
+	// up from outside, in its namespaces; the process sends it
+	// ProcContexts fsopen("proc") contexts of its pid namespace
+	// (KindProcfs), for the /proc mounts, then waits for the plan
+	// (Conn.SendPlan) and carries it out.
+	SetUpByParent bool
+	ProcContexts  int
 }
 
 // ProcfsRequest asks the stage for Count fsopen("proc") contexts of the
@@ -125,6 +135,9 @@ func (b *Bootstrap) Encode() []byte {
 	}
 	if b.Plan != nil {
 		record(recPlan, b.Plan.Encode())
+	}
+	if b.SetUpByParent {
+		record(recSetUpByParent, u32(uint32(b.ProcContexts)))
 	}
 	return out
 }

@@ -1,6 +1,7 @@
-// The executor of an exec plan (see plan.go): the process `exec` starts
-// runs it from the namespace stage, right after joining the container's
-// namespaces, and never starts the Go runtime. Every decision was made in
+// The executor of a plan (see plan.go): the process `exec` starts runs it
+// from the namespace stage, right after joining the container's
+// namespaces, and a created container's init once the runtime has set the
+// container up; neither starts the Go runtime. Every decision was made in
 // Go; each step here is one system call, or a fixed short sequence of
 // them, with the arguments as given. The first step that fails ends the
 // process with a {"type":"planerror","step":N,"errno":E} frame (the
@@ -232,20 +233,8 @@ static int install_listener(int sock, uint32_t flags, struct sock_fprog *prog)
 	int fd = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog);
 	if (fd < 0)
 		return -1;
-	uint32_t len = sizeof(notify) - 1;
-	char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov[2] = {{.iov_base = &len, .iov_len = sizeof(len)}, {.iov_base = (void *)notify, .iov_len = len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = control, .msg_controllen = sizeof(control)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	ssize_t n;
-	while ((n = sendmsg(sock, &msg, 0)) < 0 && errno == EINTR)
-		;
-	int rc = n == (ssize_t)(sizeof(len) + len) ? 0 : -1;
-	int err = n < 0 ? errno : EIO;
+	int rc = ocirt_send_frame_fd(sock, notify, sizeof(notify) - 1, fd);
+	int err = errno;
 	close(fd);
 	errno = err;
 	return rc;
@@ -337,6 +326,60 @@ __attribute__((noreturn)) static void spawn(struct cursor *c, struct plan_state 
 		step_failed(st, EINVAL);
 	s.path = st->program;
 	ocirt_spawn_and_exit(&s, st->sync_fd);
+}
+
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#define PLAN_FSOPEN_CLOEXEC 0x00000001
+#define PLAN_FSCONFIG_CMD_CREATE 6
+#define PLAN_FSMOUNT_CLOEXEC 0x00000001
+
+// make_procfs places a detached procfs of the process's pid namespace at
+// fd target: nothing in the container can mount over it.
+static int make_procfs(int target)
+{
+	int ctx = (int)syscall(SYS_fsopen, "proc", PLAN_FSOPEN_CLOEXEC), mnt = -1;
+	if (ctx < 0)
+		return -1;
+	if (syscall(SYS_fsconfig, ctx, PLAN_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = (int)syscall(SYS_fsmount, ctx, PLAN_FSMOUNT_CLOEXEC, 0);
+	int err = errno;
+	close(ctx);
+	errno = err;
+	if (mnt < 0 || mnt == target)
+		return mnt < 0 ? -1 : 0;
+	int rc = dup3(mnt, target, O_CLOEXEC) < 0 ? -1 : 0;
+	err = errno;
+	close(mnt);
+	errno = err;
+	return rc;
+}
+
+__attribute__((noreturn)) static void exec_after_start(struct cursor *c, struct plan_state *st)
+{
+	struct ocirt_spawn s;
+	uint32_t flags;
+	memset(&s, 0, sizeof(s));
+	s.close_from = (int)get_u32(st, c);
+	s.wait_fifo = (int)get_u32(st, c);
+	s.wait_procfs = (int)get_u32(st, c);
+	s.filter = get_filter(st, c, &flags);
+	s.seccomp_flags = flags;
+	s.argv = get_list(st, c);
+	s.envp = get_list(st, c);
+	s.hook_state = -1;
+	if (st->program == NULL)
+		step_failed(st, EINVAL);
+	s.path = st->program;
+	ocirt_exec_after_start(&s);
+	step_failed(st, errno);
 }
 
 // run_step carries out one step; it returns -1 with errno set when the
@@ -453,6 +496,10 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 	}
 	case OCIRT_PLAN_SPAWN:
 		spawn(c, st);
+	case OCIRT_PLAN_PROCFS:
+		return make_procfs((int)get_u32(st, c));
+	case OCIRT_PLAN_EXEC_AFTER_START:
+		exec_after_start(c, st);
 	}
 	errno = EINVAL;
 	return -1;
@@ -475,6 +522,6 @@ void ocirt_run_plan(const char *plan, uint32_t len, int sync_fd)
 		if (run_step((uint16_t)(head & 0xffff), &data, &st) < 0)
 			step_failed(&st, errno);
 	}
-	// A plan always ends in OCIRT_PLAN_SPAWN.
+	// A plan always ends in OCIRT_PLAN_SPAWN or OCIRT_PLAN_EXEC_AFTER_START.
 	step_failed(&st, EINVAL);
 }

@@ -12,10 +12,11 @@ import (
 
 // A Plan is a process setup that Go has decided in full and the namespace
 // stage carries out in C, before any Go runtime starts in that process
-// (see plan.c): the fast path of `exec`. It holds no policy: every step is
-// one system call, or a fixed short sequence of them, with the arguments
-// Go computed. The steps run in the order they were added; the first that
-// fails ends the process with a KindPlanError message naming it and errno.
+// (see plan.c): the fast paths of `exec` and `create`. It holds no
+// policy: every step is one system call, or a fixed short sequence of
+// them, with the arguments Go computed. The steps run in the order they
+// were added; the first that fails ends the process with a KindPlanError
+// message naming it and errno.
 //
 // Wire format (little-endian), version PlanVersion, mirrored by plan.h:
 //
@@ -49,31 +50,33 @@ const planMagic = 0x5058434f // "OCXP"
 
 // Step ops; keep in step with plan.h.
 const (
-	opSetsid        = 1
-	opSetnsChildren = 2
-	opPersonality   = 3
-	opWriteAt       = 4
-	opSchedAttr     = 5
-	opIOPrio        = 6
-	opAffinity      = 7
-	opSessionKeys   = 8
-	opChownStdio    = 9
-	opChdir         = 10
-	opFindProgram   = 11
-	opSeccomp       = 12
-	opRelease       = 13
-	opRlimit        = 14
-	opPrctl         = 15
-	opSetgroups     = 16
-	opSetresgid     = 17
-	opSetresuid     = 18
-	opCapset        = 19
-	opUmask         = 20
-	opSpawn         = 21
-	opConsole       = 22
-	opSeccompNotify = 23
-	opChroot        = 24
-	opMemPolicy     = 25
+	opSetsid         = 1
+	opSetnsChildren  = 2
+	opPersonality    = 3
+	opWriteAt        = 4
+	opSchedAttr      = 5
+	opIOPrio         = 6
+	opAffinity       = 7
+	opSessionKeys    = 8
+	opChownStdio     = 9
+	opChdir          = 10
+	opFindProgram    = 11
+	opSeccomp        = 12
+	opRelease        = 13
+	opRlimit         = 14
+	opPrctl          = 15
+	opSetgroups      = 16
+	opSetresgid      = 17
+	opSetresuid      = 18
+	opCapset         = 19
+	opUmask          = 20
+	opSpawn          = 21
+	opConsole        = 22
+	opSeccompNotify  = 23
+	opChroot         = 24
+	opMemPolicy      = 25
+	opProcfs         = 26
+	opExecAfterStart = 27
 )
 
 func (p *Plan) add(op uint16, what string, data []byte) {
@@ -298,8 +301,8 @@ func (p *Plan) Console(socketFD int, rows, cols uint16) {
 // with controllingTerminal stdin, a terminal, becomes the process's
 // controlling terminal), and reports the outcome the same way.
 func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool, filter []unix.SockFilter, seccompFlags uint32) error {
-	if len(filter) > 0xffff {
-		return fmt.Errorf("seccomp filter of %d instructions is too long", len(filter))
+	if err := checkFilterLength(filter); err != nil {
+		return err
 	}
 	ctty := uint32(0)
 	if controllingTerminal {
@@ -310,6 +313,39 @@ func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool
 	b = stringList(b, argv)
 	b = stringList(b, env)
 	p.add(opSpawn, "start the process", b)
+	return nil
+}
+
+// Procfs places at fd target a procfs of the process's pid namespace,
+// mounted nowhere, through which ExecAfterStart reopens the exec fifo.
+func (p *Plan) Procfs(target int) {
+	p.add(opProcfs, "make a procfs of the container's pid namespace", u32s(uint32(target)))
+}
+
+// ExecAfterStart ends the plan of a create: the process closes every fd
+// from closeFrom on but fifoFD (an O_PATH fd of the exec fifo) and
+// procfsFD (see Procfs), opens the fifo for writing through procfsFD,
+// which blocks until `start` opens it, installs filter when not empty and
+// executes the program FindProgram chose with argv and env. What fails
+// after the wait goes to `start` through the fifo (KindSpawnError).
+func (p *Plan) ExecAfterStart(argv, env []string, closeFrom, fifoFD, procfsFD int, filter []unix.SockFilter, seccompFlags uint32) error {
+	if err := checkFilterLength(filter); err != nil {
+		return err
+	}
+	b := u32s(uint32(closeFrom), uint32(fifoFD), uint32(procfsFD))
+	b = append(b, seccompData(filter, seccompFlags)...)
+	b = stringList(b, argv)
+	b = stringList(b, env)
+	p.add(opExecAfterStart, "wait for start and execute the process", b)
+	return nil
+}
+
+// checkFilterLength refuses a filter longer than struct sock_fprog can
+// count, which the last steps would otherwise truncate.
+func checkFilterLength(filter []unix.SockFilter) error {
+	if len(filter) > 0xffff {
+		return fmt.Errorf("seccomp filter of %d instructions is too long", len(filter))
+	}
 	return nil
 }
 

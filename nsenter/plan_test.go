@@ -2,6 +2,10 @@ package nsenter
 
 import (
 	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -54,8 +58,12 @@ func TestPlanEncoding(t *testing.T) {
 	if err := p.Spawn([]string{"sh", "-c"}, []string{"A=b"}, 5, false, nil, 0); err != nil {
 		t.Fatal(err)
 	}
+	p.Procfs(9)
+	if err := p.ExecAfterStart([]string{"sh"}, nil, 5, 6, 9, nil, 0); err != nil {
+		t.Fatal(err)
+	}
 	steps := decodePlan(t, p.Encode())
-	wantOps := []uint16{opSetsid, opRlimit, opChdir, opSeccomp, opSpawn}
+	wantOps := []uint16{opSetsid, opRlimit, opChdir, opSeccomp, opSpawn, opProcfs, opExecAfterStart}
 	if len(steps) != len(wantOps) {
 		t.Fatalf("%d steps, want %d", len(steps), len(wantOps))
 	}
@@ -80,6 +88,13 @@ func TestPlanEncoding(t *testing.T) {
 	wantSpawn := "\x05\x00\x00\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x02\x00\x00\x00sh\x00-c\x00" + "\x01\x00\x00\x00A=b\x00"
 	if string(steps[4].data) != wantSpawn {
 		t.Errorf("spawn data %q, want %q", steps[4].data, wantSpawn)
+	}
+	if string(steps[5].data) != "\x09\x00\x00\x00" {
+		t.Errorf("procfs data %q", steps[5].data)
+	}
+	wantExec := "\x05\x00\x00\x00" + "\x06\x00\x00\x00" + "\x09\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x01\x00\x00\x00sh\x00" + "\x00\x00\x00\x00"
+	if string(steps[6].data) != wantExec {
+		t.Errorf("exec after start data %q, want %q", steps[6].data, wantExec)
 	}
 }
 
@@ -173,5 +188,87 @@ func TestPlanReportsTheFailedStep(t *testing.T) {
 	}
 	if out := s.stdout.String(); strings.TrimSpace(out) != "" {
 		t.Errorf("the stage went on into Go after a failed step: %q", out)
+	}
+}
+
+// A stage set up by its parent hands over procfs contexts of its new pid
+// namespace, runs the plan it is sent afterwards, and, at its last step,
+// closes the socket and waits on the exec fifo for start before it
+// executes the program.
+func TestSetUpByParent(t *testing.T) {
+	fifoPath := filepath.Join(t.TempDir(), "fifo")
+	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fifo.Close()
+	b := &Bootstrap{CloneFlags: unix.CLONE_NEWPID, Fork: true, SetUpByParent: true, ProcContexts: 1}
+	s := startStageRaw(t, b.Encode(), fifo) // the fifo is fd 4
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != KindPid {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	child := rep.Pid
+	if rep, err = readReply(s.conn); err != nil || rep.Kind != KindProcfs || rep.File == nil {
+		t.Fatalf("reply %+v, %v; want a procfs context", rep, err)
+	}
+	ctx := rep.File
+	defer ctx.Close()
+	if err := unix.FsconfigCreate(int(ctx.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	mnt, err := unix.Fsmount(int(ctx.Fd()), unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(mnt)
+	buf := make([]byte, 64)
+	n, err := unix.Readlinkat(mnt, "1/ns/pid", buf)
+	want, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", child))
+	if err != nil || string(buf[:n]) != want {
+		t.Fatalf("the context's pid 1 is in %q (%v), want the stage's child's %q", buf[:n], err, want)
+	}
+
+	var p Plan
+	p.Setsid()
+	p.FindProgram([]string{"/bin/sh"}, "find sh", true)
+	p.Procfs(9)
+	p.Release()
+	if err := p.ExecAfterStart([]string{"sh", "-c", "echo pid $$; ls /proc/self/fd"}, nil, 3, 4, 9, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.conn.SendPlan(&p); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != KindReady {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := s.conn.Send(KindAck, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.conn.readFrame(); err == nil {
+		t.Fatal("the process said more after the ack, or kept the socket open while it waits for start")
+	}
+	if out := s.stdout.String(); out != "" {
+		t.Fatalf("the program ran before start: %q", out)
+	}
+	start, err := os.Open(fifoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := io.ReadAll(start)
+	start.Close()
+	if err != nil || len(report) != 0 {
+		t.Fatalf("the fifo carried %q (%v), want nothing: an execve that succeeds closes it", report, err)
+	}
+	waitPid(t, child)
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.stdout.String(), "pid 1\n0\n1\n2\n3\n"; got != want {
+		t.Errorf("the process printed %q, want %q", got, want)
 	}
 }

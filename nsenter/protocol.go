@@ -50,6 +50,11 @@ import (
 //	                  number, then ready ← ack
 //	or an exec plan carried out in C (plan.go):
 //	plan → parent     notify+fd, then ready ← ack, or planerror
+//	or, for a create the runtime sets up from outside
+//	(Bootstrap.SetUpByParent), a plan it sends once it has:
+//	stage → parent    procfs+fd, as many as the bootstrap asked for
+//	parent → stage    plan (a frame whose payload is Plan.Encode's)
+//	plan → parent     as an exec plan's, the socket closing at its end
 //	and at the end of an exec (SpawnAndExit, C): spawnerror, or the
 //	socket closes and the exit name reports (below).
 //
@@ -117,6 +122,10 @@ const (
 	// KindConsole, a setup-only init → parent: File is the pty slave of
 	// the container's terminal, for the process create starts. No answer.
 	KindConsole Kind = "console"
+	// KindProcfs, stage → parent: File is an fsopen("proc") context made
+	// in the container's pid namespace (Bootstrap.SetUpByParent). No
+	// answer.
+	KindProcfs Kind = "procfs"
 	// KindReady, init or plan → parent: set up; waits for KindAck.
 	KindReady Kind = "ready"
 	// KindPlanError, plan → parent: step Step of the plan failed with
@@ -136,7 +145,7 @@ const (
 // build when the process starts.)
 func carriesFile(k Kind) (withFile, known bool) {
 	switch k {
-	case KindBindSource, KindIdmap, KindNotify, KindConsole:
+	case KindBindSource, KindIdmap, KindNotify, KindConsole, KindProcfs:
 		return true, true
 	case KindUsermap, KindPid, KindError, KindAck, KindConfig, KindHooks,
 		KindMountSource, KindReady, KindPlanError, KindSpawnError, KindHookError:
@@ -241,6 +250,11 @@ func (c *Conn) SendMessage(m *Message) error {
 // SendBootstrap sends the stage its bootstrap, the parent's first frame.
 func (c *Conn) SendBootstrap(b *Bootstrap) error {
 	return c.writeFrame(b.Encode())
+}
+
+// SendPlan sends the plan a stage set up by the parent waits for.
+func (c *Conn) SendPlan(p *Plan) error {
+	return c.writeFrame(p.Encode())
 }
 
 // SendConfig sends the Go init its config: v embeds a Header, which is

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #define OCIRT_MSG_ACK "{\"type\":\"ack\"}"
 #define OCIRT_MSG_READY "{\"type\":\"ready\"}"
 #define OCIRT_MSG_NOTIFY "{\"type\":\"notify\"}"
+#define OCIRT_MSG_PROCFS "{\"type\":\"procfs\"}"
 // printf formats of the messages C fills in: a planerror and a
 // spawnerror (each its step and errno), and the start of a hookerror (its
 // index, how and value), whose stderr follows in base64 and then
@@ -49,6 +51,28 @@ static inline int ocirt_write_frame(int fd, const char *payload, uint32_t len)
 		}
 	}
 	return 0;
+}
+
+// ocirt_send_frame_fd sends one frame with fd attached (SCM_RIGHTS) on
+// the socket sock, in one sendmsg; 0 when all of it went, -1 otherwise.
+static inline int ocirt_send_frame_fd(int sock, const char *payload, uint32_t len, int fd)
+{
+	char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov[2] = {{&len, sizeof(len)}, {(void *)payload, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	ssize_t n;
+	while ((n = sendmsg(sock, &msg, 0)) < 0 && errno == EINTR)
+		;
+	if (n == (ssize_t)(sizeof(len) + len))
+		return 0;
+	if (n >= 0)
+		errno = EIO;
+	return -1;
 }
 
 // ocirt_read_ack reads one frame from fd and returns 0 when it is the ack,

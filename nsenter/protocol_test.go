@@ -54,7 +54,7 @@ func TestEveryKindRoundTrips(t *testing.T) {
 	for _, kind := range []Kind{
 		KindUsermap, KindPid, KindAck, KindHooks, KindMountSource, KindBindSource,
 		KindIdmap, KindNotify, KindConsole, KindReady, KindPlanError, KindSpawnError,
-		KindHookError,
+		KindHookError, KindProcfs,
 	} {
 		// KindError becomes a Go error and KindConfig is the config's
 		// frame: each has its own test.

@@ -74,4 +74,13 @@ struct ocirt_spawn_err {
 // and the outcome is the name the process exits with (OCIRT_REPORT_*).
 void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd) __attribute__((noreturn));
 
+// ocirt_exec_after_start makes the calling process the container's
+// process of a create: it closes every fd from s->close_from on but the
+// fifo and its procfs (the sync socket among them, which tells the
+// runtime the setup is over), waits for `start` as the child of
+// ocirt_spawn_and_exit does, installs the filter and executes. Failures
+// from the wait on go into the fifo (a spawnerror frame); it returns, -1
+// and errno, only when the fds could not be closed.
+int ocirt_exec_after_start(const struct ocirt_spawn *s);
+
 #endif
