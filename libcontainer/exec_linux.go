@@ -191,7 +191,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 	if plan != nil {
-		err = c.waitForPlanRelease(p, plan, spec, cg)
+		err = c.waitForPlanRelease(p, plan, spec, cg, "exec")
 	} else {
 		err = sendExecConfig(c, p, &req.config, cg)
 	}

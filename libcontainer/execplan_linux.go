@@ -14,6 +14,7 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/nsenter"
+	"github.com/oci-rt/oci-rt/seccomp"
 )
 
 // The fast path of exec: the runtime decides the whole setup of the
@@ -84,6 +85,35 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 		}
 		plan.Console(req.config.ConsoleSocketFD, rows, cols)
 	}
+	ps, err := planProcess(plan, spec, who, req, procfsFD)
+	if err != nil {
+		return nil, err
+	}
+	plan.Release()
+	instructions, flags, err := planIdentityAndFilter(plan, p, who, ps)
+	if err != nil {
+		return nil, err
+	}
+	if err := plan.Spawn(p.Args, ps.env, 3+req.config.PreserveFDs, p.Terminal, instructions, flags); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// plannedProcess is what planProcess resolved for the steps after it.
+type plannedProcess struct {
+	caps *proc.CapSets
+	env  []string
+	// filter is the seccomp filter still to install, nil once installed.
+	filter *seccomp.Filter
+}
+
+// planProcess adds the steps of every plan's process up to its release,
+// in the Go path's order: personality, limits and scheduling, memory
+// policy, stdio owner, cwd, the program, and a seccomp filter with a
+// listener (the agent must have it before the process runs).
+func planProcess(plan *nsenter.Plan, spec *specs.Spec, who *planIdentity, req *spawnRequest, procfsFD int) (*plannedProcess, error) {
+	p := spec.Process
 	if pers := spec.Linux.Personality; pers != nil {
 		value, err := proc.PersonalityValue(pers)
 		if err != nil {
@@ -134,33 +164,34 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 		return nil, err
 	}
 	if filter != nil && filter.Notifies() {
-		// The agent must have the listener before the process runs.
 		plan.SeccompListener(filter.Instructions(), uint32(filter.Flags()))
 		filter = nil
 	}
-	plan.Release()
-	// As in the Go path: without no_new_privs the filter can only go in
-	// while the process still has CAP_SYS_ADMIN; with it, right before
-	// execve, so that a profile need not allow the setup's system calls.
+	return &plannedProcess{caps: caps, env: env, filter: filter}, nil
+}
+
+// planIdentityAndFilter adds the switch to the process's identity and the
+// seccomp filter where it must go before it, and returns the filter left
+// for the last step, right before execve. As in the Go path: without
+// no_new_privs the filter can only go in while the process still has
+// CAP_SYS_ADMIN; with it, right before execve, so that a profile need not
+// allow the setup's system calls.
+func planIdentityAndFilter(plan *nsenter.Plan, p *specs.Process, who *planIdentity, ps *plannedProcess) ([]unix.SockFilter, uint32, error) {
+	filter := ps.filter
 	if filter != nil && !p.NoNewPrivileges {
 		plan.Seccomp(filter.Instructions(), uint32(filter.Flags()))
 		filter = nil
 	}
-	if err := proc.PlanSwitchIdentity(plan, p, who.id, caps, who.setgroups); err != nil {
-		return nil, err
+	if err := proc.PlanSwitchIdentity(plan, p, who.id, ps.caps, who.setgroups); err != nil {
+		return nil, 0, err
 	}
 	if p.NoNewPrivileges {
 		plan.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, "set no_new_privs")
 	}
-	var instructions []unix.SockFilter
-	var flags uint32
-	if filter != nil {
-		instructions, flags = filter.Instructions(), uint32(filter.Flags())
+	if filter == nil {
+		return nil, 0, nil
 	}
-	if err := plan.Spawn(p.Args, env, 3+req.config.PreserveFDs, p.Terminal, instructions, flags); err != nil {
-		return nil, err
-	}
-	return plan, nil
+	return filter.Instructions(), uint32(filter.Flags()), nil
 }
 
 func isDevNull(f *os.File) bool {
@@ -170,11 +201,12 @@ func isDevNull(f *os.File) bool {
 
 // waitForPlanRelease waits until the plan has set the process up to its
 // release step, passing a seccomp listener on to the agent on the way.
-func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *specs.Spec, cg cgroups.Manager) error {
+// what names the operation ("exec" or "create").
+func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *specs.Spec, cg cgroups.Manager, what string) error {
 	for {
 		rep, err := init.conn.Recv()
 		if errors.Is(err, nsenter.ErrPeerGone) {
-			return diedError(init.pid, cg, "exec")
+			return diedError(init.pid, cg, what)
 		}
 		if err != nil {
 			killAndReap(init.pid)
@@ -192,11 +224,11 @@ func (c *Container) waitForPlanRelease(init *child, plan *nsenter.Plan, spec *sp
 			continue
 		case nsenter.KindReady:
 			if Log.Debug {
-				debugf("exec %s: the plan's %s", c.State.ID, plan.RanToRelease())
+				debugf("%s %s: the plan's %s", what, c.State.ID, plan.RanToRelease())
 			}
 			return init.joinCgroup(cg)
 		}
 		killAndReap(init.pid)
-		return fmt.Errorf("sync: unexpected %q from the exec process", rep.Kind)
+		return fmt.Errorf("sync: unexpected %q from the %s process", rep.Kind, what)
 	}
 }
