@@ -120,7 +120,7 @@ test-vm: deps build
 		$(VMBIN)/devices.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs.test -test.v -test.count=1 --- \
 		$(VMBIN)/fs2.test -test.v -test.count=1 --- \
-		$(VMBIN)/integration.test -test.run 'VM|^TestRuntimeBinary(OnOverlay|Overwrite|OverwriteExec)$$' -test.v -test.count=1 --- \
+		$(VMBIN)/integration.test -test.run 'VM|^TestRuntimeBinary(OnOverlay|Overwrite|OverwriteExec)$$|^TestCreatePlanMatchesGoPath$$' -test.v -test.count=1 --- \
 		$(VMBIN)/integration.test -test.run 'Criu|Checkpoint' -test.v -test.count=1 --- \
 		sh -c 'mount -t tmpfs -o mode=1777 vartmp /var/tmp && cd /var/tmp && exec $(CURDIR)/$(VMBIN)/e2e.test -test.run Checkpoint -test.v'
 	tests/vm/run.sh --cgroup v1 --timeout 1800 --env OCIRT_BINARY=$(CURDIR)/$(VMBIN)/$(BINARY) -- \

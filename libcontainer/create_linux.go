@@ -274,6 +274,7 @@ func (cr *creation) spawnInit() error {
 	if err := cr.buildRequest(); err != nil {
 		return err
 	}
+	cr.chooseSetup()
 	init, err := spawn(cr.req, "oci-rt")
 	if err != nil {
 		// The stage is in the container's cgroup while it creates the
@@ -460,6 +461,9 @@ func (cr *creation) passCgroupView() error {
 // configureInit sends the init its config and serves its requests (hooks,
 // seccomp listener) until it has set the container up.
 func (cr *creation) configureInit() error {
+	if cr.req.bootstrap.SetUpByParent {
+		return cr.setUpFromOutside()
+	}
 	cr.req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: cr.init.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
 	if err := cr.init.conn.SendConfig(&cr.req.config); err != nil {
 		return fmt.Errorf("send config to container init: %w", err)
@@ -652,13 +656,7 @@ func (c *Container) talkToInit(init *child, spec *specs.Spec, cg cgroups.Manager
 		}
 		switch rep.Kind {
 		case nsenter.KindHooks:
-			if hasCreateHooks(spec) {
-				if err := init.joinCgroup(cg); err != nil {
-					return err
-				}
-			}
-			if err := c.runCreateHooks(spec, init.pid); err != nil {
-				killAndReap(init.pid)
+			if err := c.serveCreateHooks(init, spec, cg); err != nil {
 				return err
 			}
 			if err := init.conn.Send(nsenter.KindAck, ""); err != nil {
@@ -746,6 +744,22 @@ func hasCreateHooks(spec *specs.Spec) bool {
 	h := spec.Hooks
 	//nolint:staticcheck // prestart is deprecated in the spec but still used by clients.
 	return h != nil && len(h.Prestart)+len(h.CreateRuntime)+len(h.CreateContainer) > 0
+}
+
+// serveCreateHooks runs the prestart and createRuntime hooks for an init
+// whose mounts are done, with the init in the container's cgroup if a
+// hook may look at it. A failure ends the init.
+func (c *Container) serveCreateHooks(init *child, spec *specs.Spec, cg cgroups.Manager) error {
+	if hasCreateHooks(spec) {
+		if err := init.joinCgroup(cg); err != nil {
+			return err
+		}
+	}
+	if err := c.runCreateHooks(spec, init.pid); err != nil {
+		killAndReap(init.pid)
+		return err
+	}
+	return nil
 }
 
 func (c *Container) runCreateHooks(spec *specs.Spec, pid int) error {

@@ -4,8 +4,9 @@ package libcontainer
 
 import "os"
 
-// execPlanDisabled lets the exec differential test run an exec through
-// the Go path (OCIRT_TEST_EXEC_GO_PATH=1) to compare it with the plan.
+// execPlanDisabled lets the differential tests run an exec through the Go
+// path, and a create through the Go init (OCIRT_TEST_EXEC_GO_PATH=1), to
+// compare them with the plans.
 // Only binaries built with the ocirt_testhooks tag have it.
 func execPlanDisabled() bool {
 	return os.Getenv("OCIRT_TEST_EXEC_GO_PATH") != ""

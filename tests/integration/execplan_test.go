@@ -58,7 +58,7 @@ func execBothWays(t *testing.T, r *Runtime, id string, p *specs.Process) (plan, 
 		}
 		cmd := r.Command(append(args, id)...)
 		if forceGo {
-			cmd.Env = append(os.Environ(), "OCIRT_TEST_EXEC_GO_PATH=1")
+			cmd.Env = append(os.Environ(), goInitEnv)
 		}
 		var master *os.File
 		received := make(chan struct{})
@@ -206,7 +206,7 @@ func TestExecPlanMemoryPolicy(t *testing.T) {
 	}
 	logFile := filepath.Join(t.TempDir(), "log")
 	cmd := r.Command("--debug", "--log", logFile, "exec", c.ID, "true")
-	cmd.Env = append(os.Environ(), "OCIRT_TEST_EXEC_GO_PATH=1")
+	cmd.Env = append(os.Environ(), goInitEnv)
 	if res := r.RunCmd(cmd); res.Code != 0 {
 		t.Fatal(res)
 	}
@@ -278,7 +278,7 @@ func TestExecPlanSeccompNotify(t *testing.T) {
 		logFile := filepath.Join(t.TempDir(), "log")
 		cmd := r.Command("--debug", "--log", logFile, "exec", c.ID, "/sysprobe", fmt.Sprint(unix.SYS_GETPPID))
 		if forceGo {
-			cmd.Env = append(os.Environ(), "OCIRT_TEST_EXEC_GO_PATH=1")
+			cmd.Env = append(os.Environ(), goInitEnv)
 		}
 		res := r.RunCmd(cmd)
 		if res.Code != 0 || !strings.Contains(res.Stdout, fmt.Sprintf("ret=%d errno=0", fake)) {

@@ -188,7 +188,15 @@ type Runtime struct {
 	Bin string
 	// Global are global flags every command gets (--systemd-cgroup).
 	Global []string
+	// Env is added to every command's environment (goInitEnv for a test
+	// of the Go init).
+	Env []string
 }
+
+// goInitEnv has a binary built with the ocirt_testhooks tag set every
+// container up in its Go init, and run every exec through the Go path,
+// rather than through a plan carried out in C.
+const goInitEnv = "OCIRT_TEST_EXEC_GO_PATH=1"
 
 func newRuntime(t testing.TB) *Runtime {
 	t.Helper()
@@ -211,7 +219,11 @@ func (r *Runtime) deleteAll() {
 // pipes (a container holds its copy of a pipe and Wait would block).
 func (r *Runtime) Command(args ...string) *exec.Cmd {
 	global := append([]string{"--root", r.Root}, r.Global...)
-	return exec.Command(r.Bin, append(global, args...)...)
+	cmd := exec.Command(r.Bin, append(global, args...)...)
+	if len(r.Env) > 0 {
+		cmd.Env = append(os.Environ(), r.Env...)
+	}
+	return cmd
 }
 
 // Result is a finished oci-rt command.

@@ -56,6 +56,7 @@ func TestRuntimeHeapOnHugePage(t *testing.T) {
 		}
 	}
 	r := newRuntime(t)
+	r.Env = []string{goInitEnv}
 
 	created := r.Create(newBundle(t, withArgs("sleep", "1000")))
 	check("a created container's init", created.Pid)
@@ -146,7 +147,7 @@ func TestNoHugePageInTheContainersCgroup(t *testing.T) {
 	allowed := hostAllowsHugePages(t)
 	r := newRuntime(t)
 	initCollapsed := false
-	cli, byPid := tracedByPid(t, r, nil, "madvise", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
+	cli, byPid := tracedByPid(t, r, []string{goInitEnv}, "madvise", "run", "--bundle", newBundle(t, withArgs("/bin/true")), newID(t))
 	for pid, lines := range byPid {
 		if pid != cli && matching(lines, "MADV_COLLAPSE") > 0 {
 			initCollapsed = true
@@ -158,7 +159,7 @@ func TestNoHugePageInTheContainersCgroup(t *testing.T) {
 	}
 
 	c := runningContainer(t, r)
-	cli, byPid = tracedByPid(t, r, []string{"OCIRT_TEST_EXEC_GO_PATH=1"}, "madvise", "exec", c.ID, "/bin/true")
+	cli, byPid = tracedByPid(t, r, []string{goInitEnv}, "madvise", "exec", c.ID, "/bin/true")
 	if len(byPid) < 2 {
 		t.Fatal("the trace holds no process but the CLI: it did not follow the exec init")
 	}

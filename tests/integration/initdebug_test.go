@@ -10,10 +10,11 @@ import (
 )
 
 // With --debug, each role of the init logs the steps it takes, in order:
-// the container init of create (namespaces, mounts and hooks, root
+// the Go container init of create (namespaces, mounts and hooks, root
 // switch, names and paths, the process's setup, the wait for start, the
 // seccomp filter and the identity switch before execve), the Go exec
 // init, and the exec plan, for which the runtime logs which steps ran.
+// (The create plan's log: TestDebugLogShowsPlannedCreate.)
 func TestDebugLogShowsInitSteps(t *testing.T) {
 	r := newRuntime(t)
 	logFile := filepath.Join(t.TempDir(), "log")
@@ -27,11 +28,13 @@ func TestDebugLogShowsInitSteps(t *testing.T) {
 		}
 	})
 	debug := []string{"--debug", "--log", logFile}
+	r.Env = []string{goInitEnv}
 	for _, args := range [][]string{{"create", "--bundle", bundle, id}, {"start", id}} {
 		if res := r.Run(append(debug, args...)...); res.Code != 0 {
 			t.Fatalf("%s", res)
 		}
 	}
+	r.Env = nil
 	inOrder(t, readFile(t, logFile),
 		id+" container init: pid ",
 		"namespaces created [pid network ipc uts mount], joined []",
@@ -47,7 +50,7 @@ func TestDebugLogShowsInitSteps(t *testing.T) {
 
 	goLog := filepath.Join(t.TempDir(), "log")
 	cmd := r.Command("--debug", "--log", goLog, "exec", id, "true")
-	cmd.Env = append(os.Environ(), "OCIRT_TEST_EXEC_GO_PATH=1")
+	cmd.Env = append(os.Environ(), goInitEnv)
 	if res := r.RunCmd(cmd); res.Code != 0 {
 		t.Fatalf("%s", res)
 	}

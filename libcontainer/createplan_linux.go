@@ -1,0 +1,282 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/proc"
+	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
+	"github.com/oci-rt/oci-rt/nsenter"
+)
+
+// The fast path of create: no Go runtime starts in the container's init.
+// The init is the namespace stage's process, which stays in C. The
+// runtime sets the container up itself, on a thread of its own that joins
+// the init's namespaces, with the same Go code the init would run
+// (rootfs.Setup, the names, rootfs.Finish), and then hands the init a
+// plan (nsenter.Plan) for the process: the steps of the exec plan, the
+// wait for start and the execve. A thread cannot enter a pid namespace,
+// so the init makes the procfs contexts for the container's /proc mounts
+// (procfs shows the pid namespace of whoever opens the context).
+
+// createPlanFallback says why this create needs the Go init, or "" when
+// the runtime sets the container up from outside.
+func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
+	hooks := spec.Hooks
+	switch {
+	case execPlanDisabled():
+		return "the plan is turned off by a test hook"
+	case cfg.Unprivileged || inUserNamespace(spec):
+		return "a user namespace, which a thread of the runtime cannot join: the init sets up inside it"
+	case cfg.ExecPidNSFD != 0 || cfg.SetupOnly:
+		return "a joined pid namespace: the init sets up outside it"
+	case cfg.HostRootFD != 0:
+		return "no mount namespace of its own: the init chroots"
+	case cfg.NoPivot:
+		return "--no-pivot: the init moves the root and chroots into it"
+	case spec.Process.Terminal:
+		return "a terminal, which the init sets up"
+	case hooks != nil && len(hooks.CreateContainer)+len(hooks.StartContainer) > 0:
+		return "createContainer or startContainer hooks, which run in the init"
+	case rootfs.WantsIdmap(spec):
+		return "idmapped mounts, which the init asks the runtime for"
+	}
+	return ""
+}
+
+// chooseSetup has the runtime set the container up from outside where the
+// plan covers it.
+func (cr *creation) chooseSetup() {
+	if why := createPlanFallback(cr.spec, &cr.req.config); why != "" {
+		debugf("create %s: the init sets the container up in Go: %s", cr.o.ID, why)
+		return
+	}
+	cr.req.bootstrap.SetUpByParent = true
+	cr.req.bootstrap.ProcContexts = procMounts(cr.spec)
+}
+
+// setUpFromOutside sets the container up for an init that runs no Go,
+// and has the init carry out its plan up to the release.
+func (cr *creation) setUpFromOutside() error {
+	init := cr.init
+	contexts, err := receiveProcContexts(init, cr.req.bootstrap.ProcContexts)
+	if err != nil {
+		return err
+	}
+	if err := cr.setUpInThread(contexts); err != nil {
+		killAndReap(init.pid)
+		return err
+	}
+	who, err := resolvePlanIdentity(init.pid, cr.spec)
+	if err != nil {
+		killAndReap(init.pid)
+		return err
+	}
+	plan, err := createPlan(cr.spec, who, cr.req)
+	if err != nil {
+		killAndReap(init.pid)
+		return err
+	}
+	debugf("create %s: plan of %s", cr.o.ID, plan)
+	if err := init.conn.SendPlan(plan); err != nil {
+		killAndReap(init.pid)
+		return fmt.Errorf("send the plan to container init: %w", err)
+	}
+	return cr.c.waitForPlanRelease(init, plan, cr.spec, cr.cg, "create")
+}
+
+// receiveProcContexts takes the n procfs contexts the init makes.
+func receiveProcContexts(init *child, n int) ([]*os.File, error) {
+	var contexts []*os.File
+	fail := func(err error) ([]*os.File, error) {
+		for _, f := range contexts {
+			f.Close()
+		}
+		killAndReap(init.pid)
+		return nil, err
+	}
+	for len(contexts) < n {
+		rep, err := init.conn.Recv()
+		if err != nil {
+			return fail(fmt.Errorf("container init: %w", err))
+		}
+		if rep.Kind != nsenter.KindProcfs {
+			if rep.File != nil {
+				rep.File.Close()
+			}
+			return fail(fmt.Errorf("sync: unexpected %q from container init", rep.Kind))
+		}
+		contexts = append(contexts, rep.File)
+	}
+	return contexts, nil
+}
+
+// setUpInThread runs the init's setup of the container on a thread of
+// this process that joins the init's namespaces, but for the pid and
+// user namespaces (see createPlanFallback). The thread is never unlocked:
+// with the container's root and namespaces it ends with its goroutine,
+// and the Go runtime starts no thread from it. The prestart and
+// createRuntime hooks run on another thread, in the runtime's namespaces,
+// between the mounts and the switch of root, where the Go init asks for
+// them.
+func (cr *creation) setUpInThread(contexts []*os.File) error {
+	rcfg, err := cr.outsideRootfsConfig(contexts)
+	if err != nil {
+		for _, f := range contexts {
+			f.Close()
+		}
+		return err
+	}
+	// Every lookup of the thread's own /proc entries goes through the
+	// runtime's procfs: once the root is switched, /proc shows the
+	// container's pid namespace, where the thread does not exist.
+	if err := useRuntimeProcfsHere(); err != nil {
+		discardRootfsConfig(rcfg)
+		return err
+	}
+	hooksDue, hooksRun := make(chan struct{}), make(chan error)
+	done := make(chan error, 1)
+	logf := func(format string, args ...any) { debugf("create "+cr.o.ID+": "+format, args...) }
+	nsFlags := threadNamespaces(cr.spec)
+	logf("init %d runs no Go: the runtime sets the container up on a thread in its namespaces %s", cr.init.pid, namespaceNames(nsFlags))
+	go func() {
+		runtime.LockOSThread()
+		done <- setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
+			hooksDue <- struct{}{}
+			return <-hooksRun
+		})
+	}()
+	for {
+		select {
+		case <-hooksDue:
+			hooksRun <- cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg)
+		case err := <-done:
+			return err
+		}
+	}
+}
+
+// setUpInNamespaces is the thread's work: it takes a root and cwd of its
+// own, joins the namespaces nsFlags of the process pidfd and sets the
+// container up there as the Go init would, with the hooks run where the
+// init asks for them. logf records its steps.
+func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string, ...any), hooks func() error) error {
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		discardRootfsConfig(rcfg)
+		return fmt.Errorf("give the setup thread a root of its own: %w", err)
+	}
+	if err := unix.Setns(pidfd, nsFlags); err != nil {
+		discardRootfsConfig(rcfg)
+		return fmt.Errorf("join the container init's namespaces: %w", err)
+	}
+	beforePivot := func() error {
+		logf("mounts done, the runtime runs the prestart and createRuntime hooks")
+		return hooks()
+	}
+	if err := rootfs.Setup(rcfg, beforePivot); err != nil {
+		return err
+	}
+	logf("root filesystem set up, root switched (pivot_root)")
+	if err := setupNames(rcfg.Spec); err != nil {
+		return err
+	}
+	if err := rootfs.Finish(rcfg); err != nil {
+		return err
+	}
+	logf("hostname, sysctls, read-only and masked paths set")
+	return nil
+}
+
+// namespaceNames names the namespaces in flags, for the debug log.
+func namespaceNames(flags int) []string {
+	var names []string
+	for _, typ := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.CgroupNamespace} {
+		if flags&int(namespaceFlags[typ]) != 0 {
+			names = append(names, string(typ))
+		}
+	}
+	return names
+}
+
+// threadNamespaces are the setup thread's namespaces to join: the
+// container's, but its pid namespace (which a thread cannot enter, and
+// which the setup needs only for /proc), its user namespace (none, see
+// createPlanFallback) and its time namespace (for children only).
+func threadNamespaces(spec *specs.Spec) int {
+	flags := 0
+	for _, ns := range spec.Linux.Namespaces {
+		switch ns.Type {
+		case specs.MountNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace:
+			flags |= int(namespaceFlags[ns.Type])
+		}
+	}
+	return flags
+}
+
+// outsideRootfsConfig is rootfsConfig for the setup thread: the fds are
+// this process's own.
+func (cr *creation) outsideRootfsConfig(contexts []*os.File) (*rootfs.Config, error) {
+	fd, err := unix.FcntlInt(cr.root.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate the rootfs handle: %w", err)
+	}
+	cfg := &cr.req.config
+	return &rootfs.Config{
+		Spec: cr.spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, CgroupPath: cfg.CgroupPath, CgroupV1: cfg.CgroupV1,
+		RootHandle: os.NewFile(uintptr(fd), cfg.Rootfs), ProcContexts: contexts, Debugf: debugf,
+	}, nil
+}
+
+// discardRootfsConfig closes the files of a config rootfs.Setup will not
+// get to close.
+func discardRootfsConfig(rcfg *rootfs.Config) {
+	rcfg.RootHandle.Close()
+	for _, f := range rcfg.ProcContexts {
+		f.Close()
+	}
+}
+
+// useRuntimeProcfsHere makes the runtime's procfs the one this process
+// finds its threads' entries in (proc.UseProcfs).
+func useRuntimeProcfsHere() error {
+	procfs, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open procfs: %w", err)
+	}
+	if err := proc.UseProcfs(procfs); err != nil {
+		procfs.Close()
+		return err
+	}
+	return nil
+}
+
+// createPlan is the plan of a create's init once the runtime has set the
+// container up: the process as an exec plan sets it up, its identity
+// before the release (so that a failure reaches create), then the wait
+// for start and the execve.
+func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsenter.Plan, error) {
+	p := spec.Process
+	plan := &nsenter.Plan{}
+	plan.Setsid()
+	// The next fd after the runtime's in the init: its own procfs, for
+	// its /proc entries and the fifo.
+	procfsFD := 3 + len(req.preserved) + len(req.files)
+	plan.Procfs(procfsFD)
+	ps, err := planProcess(plan, spec, who, req, procfsFD)
+	if err != nil {
+		return nil, err
+	}
+	instructions, flags, err := planIdentityAndFilter(plan, p, who, ps)
+	if err != nil {
+		return nil, err
+	}
+	plan.Release()
+	if err := plan.ExecAfterStart(p.Args, ps.env, 3+req.config.PreserveFDs, req.config.FifoFD, procfsFD, instructions, flags); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}

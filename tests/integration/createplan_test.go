@@ -1,0 +1,197 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The create plan: the runtime sets the container up from outside, on a
+// thread that joins the init's namespaces, and the init runs no Go. From
+// inside, such a container must look exactly like one whose Go init set
+// it up. Binaries built with the ocirt_testhooks tag take the Go path
+// when goInitEnv is set.
+
+// createPlanProbe adds to the exec probe what the setup of the container
+// decides: its mounts with their options, its /dev, its names and
+// sysctls, and the masked and read-only paths.
+const createPlanProbe = execPlanProbe + `
+cut -d' ' -f4- /proc/self/mountinfo; cd /dev; stat -c '%n %a %u:%g %F %t:%T' * pts/*; for l in fd stdin ptmx; do readlink $l; done; cd /etc
+cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax
+cat /proc/kcore 2>&1 | head -c 40; echo; touch /proc/sys/x 2>&1; touch /probe 2>&1; echo end`
+
+// runBothWays runs a container of one bundle made with edits through the
+// create plan and through the Go init and returns what each printed, its
+// container id replaced by ID; each run must have taken the path it names
+// (shown by its --debug log).
+func runBothWays(t *testing.T, edits ...func(*specs.Spec)) (plan, goPath string) {
+	t.Helper()
+	r := newRuntime(t)
+	bundle := newBundle(t, edits...)
+	run := func(forceGo bool) string {
+		t.Helper()
+		id := newID(t)
+		logFile := filepath.Join(t.TempDir(), "log")
+		cmd := r.Command("--debug", "--log", logFile, "run", "--bundle", bundle, id)
+		if forceGo {
+			cmd.Env = append(cmd.Environ(), goInitEnv)
+		}
+		res := r.RunCmd(cmd)
+		if res.Code != 0 {
+			t.Fatalf("%s (Go path forced: %v)", res, forceGo)
+		}
+		log := readFile(t, logFile)
+		if took := strings.Contains(log, "create "+id+": plan of "); took == forceGo {
+			t.Fatalf("create (Go path forced: %v) took the other path; log:\n%s", forceGo, log)
+		}
+		return hostOrOwnNamespaces(t, strings.ReplaceAll(res.Stdout, id, "ID"))
+	}
+	return run(false), run(true)
+}
+
+// hostOrOwnNamespaces replaces each namespace named in out (as
+// /proc/<pid>/ns links read) by whether it is the test's or another:
+// two containers never share the namespaces they create.
+func hostOrOwnNamespaces(t *testing.T, out string) string {
+	t.Helper()
+	links, err := filepath.Glob("/proc/self/ns/*")
+	noErr(t, err)
+	host := map[string]bool{}
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil {
+			host[target] = true
+		}
+	}
+	return regexp.MustCompile(`[a-z_]+:\[[0-9]+\]`).ReplaceAllStringFunc(out, func(ns string) string {
+		if host[ns] {
+			return ns[:strings.Index(ns, ":")] + ":host"
+		}
+		return ns[:strings.Index(ns, ":")] + ":own"
+	})
+}
+
+// withProcess makes p the container's process.
+func withProcess(p *specs.Process) func(*specs.Spec) {
+	return func(s *specs.Spec) { s.Process = p }
+}
+
+// TestCreatePlanMatchesGoPath: for a root and a non-root process with
+// capabilities, with a seccomp filter installed early (no no_new_privs)
+// and late (with it), with a cgroup namespace, with names and sysctls,
+// with a read-only root and a writable one, the container the runtime set up from outside and the
+// one the Go init set up show their process the same mounts (options,
+// order), /dev, names, sysctls, masked and read-only paths, and the same
+// ids, groups, capabilities, seccomp and no_new_privs state, rlimits,
+// cwd, umask, env, cgroups, oom_score_adj, scheduling, personality,
+// namespaces and fds.
+func TestCreatePlanMatchesGoPath(t *testing.T) {
+	netCaps := []string{"CAP_NET_RAW", "CAP_NET_BIND_SERVICE"}
+	probe := func(user specs.User, caps []string, nnp bool) func(*specs.Spec) {
+		p := probeProcess(user, caps, nnp)
+		p.Args[2] = createPlanProbe
+		return withProcess(p)
+	}
+	named := func(s *specs.Spec) {
+		s.Hostname, s.Domainname = "planned", "example.org"
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4242"}
+	}
+	cases := []struct {
+		name  string
+		edits []func(*specs.Spec)
+	}{
+		{"root", []func(*specs.Spec){probe(specs.User{}, []string{"CAP_CHOWN", "CAP_SYS_ADMIN"}, false)}},
+		{"root seccomp early", []func(*specs.Spec){probe(specs.User{}, netCaps, false), withMkdirDenied}},
+		{"non-root with caps, seccomp late", []func(*specs.Spec){withMkdirDenied,
+			probe(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}, netCaps, true)}},
+		{"named user", []func(*specs.Spec){probe(specs.User{Username: "root"}, nil, false)}},
+		{"cgroup namespace, names, sysctls", []func(*specs.Spec){probe(specs.User{}, nil, false), withCgroupNamespace(""), named}},
+		{"writable root", []func(*specs.Spec){probe(specs.User{UID: 1000, GID: 1000}, netCaps, false), func(s *specs.Spec) { s.Root.Readonly = false }}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			edits := append([]func(*specs.Spec){func(s *specs.Spec) {
+				s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+			}}, tc.edits...)
+			plan, goPath := runBothWays(t, edits...)
+			if plan != goPath {
+				t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
+			}
+			wants := []string{"Seccomp:", "Max open files            512                  1024", "/etc\n", "FOO=baz", "123\n", "pid:own", "user:host",
+				"/ /proc rw", " /dev/pts ", "null 666 0:0 character special file 1:3", "/proc/self/fd\n/proc/self/fd/0\npts/ptmx\n", "end\n"}
+			switch tc.name {
+			case "cgroup namespace, names, sysctls":
+				wants = append(wants, "planned\n", "example.org\n1\n4242\n")
+			case "writable root":
+				wants = append(wants, "touch: /probe: Permission denied") // uid 1000, a root-owned /
+			default:
+				wants = append(wants, "touch: /probe: Read-only file system")
+			}
+			for _, want := range wants {
+				if !strings.Contains(plan, want) {
+					t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
+				}
+			}
+		})
+	}
+}
+
+// TestCreatePlanFallsBack: what the plan does not cover (here a user
+// namespace and createContainer hooks) still runs, set up by the Go
+// init, and --debug says why.
+func TestCreatePlanFallsBack(t *testing.T) {
+	cases := []struct {
+		name, why string
+		edit      func(*specs.Spec)
+	}{
+		{"user namespace", "a user namespace", withAllNamespaces},
+		{"createContainer hook", "createContainer or startContainer hooks", func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRuntime(t)
+			bundle, id := newBundle(t, tc.edit, shell("echo ran")), newID(t)
+			logFile := filepath.Join(t.TempDir(), "log")
+			res := r.Run("--debug", "--log", logFile, "run", "--bundle", bundle, id)
+			if res.Code != 0 || res.Stdout != "ran\n" {
+				t.Fatalf("run: %s", res)
+			}
+			log := readFile(t, logFile)
+			if !strings.Contains(log, "the init sets the container up in Go: "+tc.why) || strings.Contains(log, "plan of") {
+				t.Errorf("create did not say it fell back for %s; log:\n%s", tc.why, log)
+			}
+		})
+	}
+}
+
+// With --debug, a create whose init runs a plan logs what the runtime did
+// in the init's namespaces and the plan, in order.
+func TestDebugLogShowsPlannedCreate(t *testing.T) {
+	r := newRuntime(t)
+	logFile := filepath.Join(t.TempDir(), "log")
+	id := newID(t)
+	bundle := newBundle(t, withArgs("sleep", "1000"), func(s *specs.Spec) { s.Hostname = "debugged" })
+	for _, args := range [][]string{{"create", "--bundle", bundle, id}, {"start", id}} {
+		if res := r.Run(append([]string{"--debug", "--log", logFile}, args...)...); res.Code != 0 {
+			t.Fatalf("%s", res)
+		}
+	}
+	inOrder(t, readFile(t, logFile),
+		"create "+id+": init ",
+		" runs no Go: the runtime sets the container up on a thread in its namespaces [network ipc uts mount]",
+		"create "+id+": mounts done, the runtime runs the prestart and createRuntime hooks",
+		"create "+id+": root filesystem set up, root switched (pivot_root)",
+		"create "+id+": hostname, sysctls, read-only and masked paths set",
+		"create "+id+": plan of ",
+		"create "+id+": the plan's steps 0-",
+		"; setresuid 0; ",
+		"; wait for the runtime",
+		"create "+id+": created, init ",
+		"start "+id+": the process runs",
+	)
+}
