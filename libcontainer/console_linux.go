@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
@@ -26,43 +27,18 @@ func setupConsole(cfg *initConfig, isInit bool) error {
 	}
 	socket := os.NewFile(uintptr(cfg.ConsoleSocketFD), "console-socket")
 	defer socket.Close()
-	master, err := os.OpenFile("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	slave, err := openTerminal(socket, cfg.Spec.Process.ConsoleSize)
 	if err != nil {
-		return fmt.Errorf("open /dev/ptmx: %w", err)
+		return err
 	}
-	defer master.Close()
-	var st unix.Stat_t
-	if err := unix.Fstat(int(master.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != ptmxRdev {
-		return fmt.Errorf("/dev/ptmx in the container is not a pty multiplexer")
-	}
-	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		return fmt.Errorf("unlock pty: %w", err)
-	}
-	// TIOCGPTPEER's argument is the open flags of the slave: without
-	// O_RDWR it is read-only and the process cannot write to its terminal.
-	r, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
-	if errno != 0 {
-		return fmt.Errorf("open pty slave: %w", errno)
-	}
-	slaveFD := int(r)
-	slave := os.NewFile(uintptr(slaveFD), "pty-slave")
 	defer slave.Close()
-	if size := cfg.Spec.Process.ConsoleSize; size != nil {
-		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
-		if err := unix.IoctlSetWinsize(slaveFD, unix.TIOCSWINSZ, ws); err != nil {
-			return fmt.Errorf("set console size: %w", err)
-		}
-	}
-	if err := unix.Sendmsg(int(socket.Fd()), []byte("/dev/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
-		return fmt.Errorf("send pty master to the console socket: %w", err)
-	}
 	if isInit {
 		if err := rootfs.MountConsole(slave); err != nil {
 			return err
 		}
 	}
 	for fd := 0; fd < 3; fd++ {
-		if err := unix.Dup3(slaveFD, fd, 0); err != nil {
+		if err := unix.Dup3(int(slave.Fd()), fd, 0); err != nil {
 			return fmt.Errorf("make the pty stdio: %w", err)
 		}
 	}
@@ -76,6 +52,44 @@ func setupConsole(cfg *initConfig, isInit bool) error {
 		return fmt.Errorf("make the pty the controlling terminal: %w", err)
 	}
 	return nil
+}
+
+// openTerminal opens a pty in the devpts at /dev/pts of this thread's
+// root, sized as size says, sends its master to the console socket and
+// returns its slave, reached through the master, never by a path the
+// container could have planted.
+func openTerminal(socket *os.File, size *specs.Box) (*os.File, error) {
+	master, err := os.OpenFile("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	defer master.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(master.Fd()), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR || st.Rdev != ptmxRdev {
+		return nil, fmt.Errorf("/dev/ptmx in the container is not a pty multiplexer")
+	}
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		return nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	// TIOCGPTPEER's argument is the open flags of the slave: without
+	// O_RDWR it is read-only and the process cannot write to its terminal.
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		return nil, fmt.Errorf("open pty slave: %w", errno)
+	}
+	slave := os.NewFile(r, "pty-slave")
+	if size != nil {
+		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
+		if err := unix.IoctlSetWinsize(int(slave.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			slave.Close()
+			return nil, fmt.Errorf("set console size: %w", err)
+		}
+	}
+	if err := unix.Sendmsg(int(socket.Fd()), []byte("/dev/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		slave.Close()
+		return nil, fmt.Errorf("send pty master to the console socket: %w", err)
+	}
+	return slave, nil
 }
 
 // devNullRdev is /dev/null's device number.

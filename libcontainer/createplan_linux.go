@@ -38,8 +38,6 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 		return "no mount namespace of its own: the init chroots"
 	case cfg.NoPivot:
 		return "--no-pivot: the init moves the root and chroots into it"
-	case spec.Process.Terminal:
-		return "a terminal, which the init sets up"
 	case hooks != nil && len(hooks.CreateContainer)+len(hooks.StartContainer) > 0:
 		return "createContainer or startContainer hooks, which run in the init"
 	case rootfs.WantsIdmap(spec):
@@ -67,9 +65,13 @@ func (cr *creation) setUpFromOutside() error {
 	if err != nil {
 		return err
 	}
-	if err := cr.setUpInThread(contexts); err != nil {
+	terminal, err := cr.setUpInThread(contexts)
+	if err != nil {
 		killAndReap(init.pid)
 		return err
+	}
+	if terminal != nil {
+		defer terminal.Close()
 	}
 	who, err := resolvePlanIdentity(init.pid, cr.spec)
 	if err != nil {
@@ -85,6 +87,12 @@ func (cr *creation) setUpFromOutside() error {
 	if err := init.conn.SendPlan(plan); err != nil {
 		killAndReap(init.pid)
 		return fmt.Errorf("send the plan to container init: %w", err)
+	}
+	if terminal != nil {
+		if err := init.conn.SendFile(nsenter.KindConsole, "", terminal); err != nil {
+			killAndReap(init.pid)
+			return fmt.Errorf("send the pty to container init: %w", err)
+		}
 	}
 	return cr.c.waitForPlanRelease(init, plan, cr.spec, cr.cg, "create")
 }
@@ -117,30 +125,47 @@ func receiveProcContexts(init *child, n int) ([]*os.File, error) {
 
 // setUpInThread runs the init's setup of the container on a thread of
 // this process that joins the init's namespaces, but for the pid and
-// user namespaces (see createPlanFallback). The thread is never unlocked:
+// user namespaces (see createPlanFallback). With a terminal it returns
+// the pty slave, for the init. The thread is never unlocked:
 // with the container's root and namespaces it ends with its goroutine,
 // and the Go runtime starts no thread from it. The prestart and
 // createRuntime hooks run on another thread, in the runtime's namespaces,
 // between the mounts and the switch of root, where the Go init asks for
 // them.
-func (cr *creation) setUpInThread(contexts []*os.File) error {
+func (cr *creation) setUpInThread(contexts []*os.File) (*os.File, error) {
 	rcfg, err := cr.outsideRootfsConfig(contexts)
 	if err != nil {
 		for _, f := range contexts {
 			f.Close()
 		}
-		return err
+		return nil, err
 	}
 	// Every lookup of the thread's own /proc entries goes through the
 	// runtime's procfs: once the root is switched, /proc shows the
 	// container's pid namespace, where the thread does not exist.
 	if err := useRuntimeProcfsHere(); err != nil {
 		discardRootfsConfig(rcfg)
-		return err
+		return nil, err
+	}
+	logf := func(format string, args ...any) { debugf("create "+cr.o.ID+": "+format, args...) }
+	var terminal *os.File
+	takeTerminal := func() error {
+		p := cr.spec.Process
+		if !p.Terminal {
+			return nil
+		}
+		var err error
+		if terminal, err = openTerminal(cr.req.fileAt(cr.req.config.ConsoleSocketFD), p.ConsoleSize); err != nil {
+			return err
+		}
+		if err := rootfs.MountConsole(terminal); err != nil {
+			return err
+		}
+		logf("pty set up as the process's terminal")
+		return nil
 	}
 	hooksDue, hooksRun := make(chan struct{}), make(chan error)
 	done := make(chan error, 1)
-	logf := func(format string, args ...any) { debugf("create "+cr.o.ID+": "+format, args...) }
 	nsFlags := threadNamespaces(cr.spec)
 	logf("init %d runs no Go: the runtime sets the container up on a thread in its namespaces %s", cr.init.pid, namespaceNames(nsFlags))
 	go func() {
@@ -148,14 +173,18 @@ func (cr *creation) setUpInThread(contexts []*os.File) error {
 		done <- setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
 			hooksDue <- struct{}{}
 			return <-hooksRun
-		})
+		}, takeTerminal)
 	}()
 	for {
 		select {
 		case <-hooksDue:
 			hooksRun <- cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg)
 		case err := <-done:
-			return err
+			if err != nil && terminal != nil {
+				terminal.Close()
+				terminal = nil
+			}
+			return terminal, err
 		}
 	}
 }
@@ -163,8 +192,9 @@ func (cr *creation) setUpInThread(contexts []*os.File) error {
 // setUpInNamespaces is the thread's work: it takes a root and cwd of its
 // own, joins the namespaces nsFlags of the process pidfd and sets the
 // container up there as the Go init would, with the hooks run where the
-// init asks for them. logf records its steps.
-func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string, ...any), hooks func() error) error {
+// init asks for them and the terminal taken where it takes it. logf
+// records its steps.
+func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string, ...any), hooks, takeTerminal func() error) error {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		discardRootfsConfig(rcfg)
 		return fmt.Errorf("give the setup thread a root of its own: %w", err)
@@ -181,6 +211,9 @@ func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string
 		return err
 	}
 	logf("root filesystem set up, root switched (pivot_root)")
+	if err := takeTerminal(); err != nil {
+		return err
+	}
 	if err := setupNames(rcfg.Spec); err != nil {
 		return err
 	}
@@ -262,6 +295,9 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsente
 	p := spec.Process
 	plan := &nsenter.Plan{}
 	plan.Setsid()
+	if p.Terminal {
+		plan.TerminalFromParent()
+	}
 	// The next fd after the runtime's in the init: its own procfs, for
 	// its /proc entries and the fifo.
 	procfsFD := 3 + len(req.preserved) + len(req.files)

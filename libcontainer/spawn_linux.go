@@ -131,6 +131,11 @@ func (r *spawnRequest) addFile(f *os.File) int {
 	return 3 + len(r.preserved) + len(r.files) - 1
 }
 
+// fileAt is the file addFile numbered fd.
+func (r *spawnRequest) fileAt(fd int) *os.File {
+	return r.files[fd-3-len(r.preserved)]
+}
+
 // preserve hands the caller's fds 3 … 3+n-1 to the process unchanged.
 func (r *spawnRequest) preserve(n int) {
 	for fd := 3; fd < 3+n; fd++ {

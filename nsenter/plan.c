@@ -362,6 +362,24 @@ static int make_procfs(int target)
 	return rc;
 }
 
+// take_terminal makes the pty slave the runtime sends (a console frame)
+// stdio and the controlling terminal of the process, which leads its
+// session by now.
+static int take_terminal(int sock)
+{
+	int slave = ocirt_recv_console(sock), rc = 0;
+	if (slave < 0)
+		return -1;
+	for (int fd = 0; fd < 3 && rc == 0; fd++)
+		rc = dup3(slave, fd, 0) < 0 ? -1 : 0;
+	if (rc == 0 && ioctl(0, TIOCSCTTY, 0) < 0)
+		rc = -1;
+	int err = errno;
+	close(slave);
+	errno = err;
+	return rc;
+}
+
 __attribute__((noreturn)) static void exec_after_start(struct cursor *c, struct plan_state *st)
 {
 	struct ocirt_spawn s;
@@ -500,6 +518,8 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 		return make_procfs((int)get_u32(st, c));
 	case OCIRT_PLAN_EXEC_AFTER_START:
 		exec_after_start(c, st);
+	case OCIRT_PLAN_TERMINAL_FROM_PARENT:
+		return take_terminal(st->sync_fd);
 	}
 	errno = EINVAL;
 	return -1;

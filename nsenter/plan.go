@@ -77,6 +77,7 @@ const (
 	opMemPolicy      = 25
 	opProcfs         = 26
 	opExecAfterStart = 27
+	opTerminal       = 28
 )
 
 func (p *Plan) add(op uint16, what string, data []byte) {
@@ -314,6 +315,13 @@ func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool
 	b = stringList(b, env)
 	p.add(opSpawn, "start the process", b)
 	return nil
+}
+
+// TerminalFromParent makes the pty slave the runtime sends, after the
+// plan, with a KindConsole message, stdio and the controlling terminal of
+// the process, which must lead its session (Setsid).
+func (p *Plan) TerminalFromParent() {
+	p.add(opTerminal, "take the pty as the terminal", nil)
 }
 
 // Procfs places at fd target a procfs of the process's pid namespace,

@@ -37,6 +37,7 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_MEMPOLICY = 25, // uint32 mode, uint64 node mask words (the rest of the data)
 	OCIRT_PLAN_PROCFS = 26, // uint32 target fd
 	OCIRT_PLAN_EXEC_AFTER_START = 27, // uint32 close_from, uint32 fifo fd, uint32 procfs fd, seccomp as above, argv list, env list
+	OCIRT_PLAN_TERMINAL_FROM_PARENT = 28,
 };
 
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on

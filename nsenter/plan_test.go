@@ -59,11 +59,12 @@ func TestPlanEncoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Procfs(9)
+	p.TerminalFromParent()
 	if err := p.ExecAfterStart([]string{"sh"}, nil, 5, 6, 9, nil, 0); err != nil {
 		t.Fatal(err)
 	}
 	steps := decodePlan(t, p.Encode())
-	wantOps := []uint16{opSetsid, opRlimit, opChdir, opSeccomp, opSpawn, opProcfs, opExecAfterStart}
+	wantOps := []uint16{opSetsid, opRlimit, opChdir, opSeccomp, opSpawn, opProcfs, opTerminal, opExecAfterStart}
 	if len(steps) != len(wantOps) {
 		t.Fatalf("%d steps, want %d", len(steps), len(wantOps))
 	}
@@ -93,8 +94,11 @@ func TestPlanEncoding(t *testing.T) {
 		t.Errorf("procfs data %q", steps[5].data)
 	}
 	wantExec := "\x05\x00\x00\x00" + "\x06\x00\x00\x00" + "\x09\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x01\x00\x00\x00sh\x00" + "\x00\x00\x00\x00"
-	if string(steps[6].data) != wantExec {
-		t.Errorf("exec after start data %q, want %q", steps[6].data, wantExec)
+	if len(steps[6].data) != 0 {
+		t.Errorf("terminal data %q, want none", steps[6].data)
+	}
+	if string(steps[7].data) != wantExec {
+		t.Errorf("exec after start data %q, want %q", steps[7].data, wantExec)
 	}
 }
 

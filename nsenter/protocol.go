@@ -53,7 +53,8 @@ import (
 //	or, for a create the runtime sets up from outside
 //	(Bootstrap.SetUpByParent), a plan it sends once it has:
 //	stage → parent    procfs+fd, as many as the bootstrap asked for
-//	parent → stage    plan (a frame whose payload is Plan.Encode's)
+//	parent → stage    plan (a frame whose payload is Plan.Encode's),
+//	                  then console+fd if the plan takes a terminal
 //	plan → parent     as an exec plan's, the socket closing at its end
 //	and at the end of an exec (SpawnAndExit, C): spawnerror, or the
 //	socket closes and the exit name reports (below).
@@ -119,8 +120,10 @@ const (
 	// KindNotify, init or plan → parent: File is the seccomp listener,
 	// for the agent. No answer.
 	KindNotify Kind = "notify"
-	// KindConsole, a setup-only init → parent: File is the pty slave of
-	// the container's terminal, for the process create starts. No answer.
+	// KindConsole, a setup-only init → parent, or parent → a plan that
+	// takes its terminal from the parent: File is the pty slave of the
+	// container's terminal, for the process. No answer. C compares it
+	// byte for byte (OCIRT_MSG_CONSOLE).
 	KindConsole Kind = "console"
 	// KindProcfs, stage → parent: File is an fsopen("proc") context made
 	// in the container's pid namespace (Bootstrap.SetUpByParent). No

@@ -20,6 +20,7 @@
 #define OCIRT_MSG_READY "{\"type\":\"ready\"}"
 #define OCIRT_MSG_NOTIFY "{\"type\":\"notify\"}"
 #define OCIRT_MSG_PROCFS "{\"type\":\"procfs\"}"
+#define OCIRT_MSG_CONSOLE "{\"type\":\"console\"}"
 // printf formats of the messages C fills in: a planerror and a
 // spawnerror (each its step and errno), and the start of a hookerror (its
 // index, how and value), whose stderr follows in base64 and then
@@ -73,6 +74,42 @@ static inline int ocirt_send_frame_fd(int sock, const char *payload, uint32_t le
 	if (n >= 0)
 		errno = EIO;
 	return -1;
+}
+
+// ocirt_recv_console reads one frame from sock that must be the console
+// message with its fd attached, and returns the fd; -1 and errno
+// otherwise (EPROTO for another frame).
+static inline int ocirt_recv_console(int sock)
+{
+	char buf[sizeof(OCIRT_MSG_CONSOLE) - 1], control[CMSG_SPACE(sizeof(int))];
+	uint32_t len;
+	struct iovec iov = {&len, sizeof(len)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	ssize_t n;
+	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -1;
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int fd = -1;
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	size_t got = 0;
+	while (n == sizeof(len) && len == sizeof(buf) && got < sizeof(buf)) {
+		ssize_t r = read(sock, buf + got, sizeof(buf) - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (fd < 0 || got != sizeof(buf) || memcmp(buf, OCIRT_MSG_CONSOLE, sizeof(buf)) != 0) {
+		if (fd >= 0)
+			close(fd);
+		errno = EPROTO;
+		return -1;
+	}
+	return fd;
 }
 
 // ocirt_read_ack reads one frame from fd and returns 0 when it is the ack,

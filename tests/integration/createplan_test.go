@@ -1,11 +1,15 @@
 package integration
 
 import (
+	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -27,18 +31,36 @@ cat /proc/kcore 2>&1 | head -c 40; echo; touch /proc/sys/x 2>&1; touch /probe 2>
 // runBothWays runs a container of one bundle made with edits through the
 // create plan and through the Go init and returns what each printed, its
 // container id replaced by ID; each run must have taken the path it names
-// (shown by its --debug log).
+// (shown by its --debug log). A process with a terminal runs detached and
+// prints into the pty it sends to a console socket.
 func runBothWays(t *testing.T, edits ...func(*specs.Spec)) (plan, goPath string) {
 	t.Helper()
 	r := newRuntime(t)
 	bundle := newBundle(t, edits...)
+	var spec specs.Spec
+	noErr(t, json.Unmarshal([]byte(readFile(t, filepath.Join(bundle, "config.json"))), &spec))
 	run := func(forceGo bool) string {
 		t.Helper()
-		id := newID(t)
-		logFile := filepath.Join(t.TempDir(), "log")
-		cmd := r.Command("--debug", "--log", logFile, "run", "--bundle", bundle, id)
+		id, dir := newID(t), t.TempDir()
+		logFile := filepath.Join(dir, "log")
+		args := []string{"--debug", "--log", logFile, "run", "--bundle", bundle}
+		var listener *net.UnixListener
+		if spec.Process.Terminal {
+			sock := filepath.Join(dir, "console.sock")
+			var err error
+			listener, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+			noErr(t, err)
+			defer listener.Close()
+			args = append(args, "--detach", "--console-socket", sock, "--pid-file", filepath.Join(dir, "pid"))
+		}
+		cmd := r.Command(append(args, id)...)
 		if forceGo {
 			cmd.Env = append(cmd.Environ(), goInitEnv)
+		}
+		var master *os.File
+		received := make(chan struct{})
+		if listener != nil {
+			go func() { defer close(received); master = receiveConsole(t, listener) }()
 		}
 		res := r.RunCmd(cmd)
 		if res.Code != 0 {
@@ -48,7 +70,17 @@ func runBothWays(t *testing.T, edits ...func(*specs.Spec)) (plan, goPath string)
 		if took := strings.Contains(log, "create "+id+": plan of "); took == forceGo {
 			t.Fatalf("create (Go path forced: %v) took the other path; log:\n%s", forceGo, log)
 		}
-		return hostOrOwnNamespaces(t, strings.ReplaceAll(res.Stdout, id, "ID"))
+		out := res.Stdout
+		if listener != nil {
+			<-received
+			defer master.Close()
+			exited := adopt(t, readPidFile(t, filepath.Join(dir, "pid")))
+			_ = master.SetReadDeadline(time.Now().Add(10 * time.Second))
+			text, _ := io.ReadAll(master) // ends in EIO once the process has gone
+			<-exited
+			out = strings.ReplaceAll(string(text), "\r\n", "\n")
+		}
+		return hostOrOwnNamespaces(t, strings.ReplaceAll(out, id, "ID"))
 	}
 	return run(false), run(true)
 }
@@ -74,6 +106,13 @@ func hostOrOwnNamespaces(t *testing.T, out string) string {
 	})
 }
 
+// planProbe is probeProcess printing createPlanProbe.
+func planProbe(user specs.User, caps []string, nnp bool) *specs.Process {
+	p := probeProcess(user, caps, nnp)
+	p.Args[2] = createPlanProbe
+	return p
+}
+
 // withProcess makes p the container's process.
 func withProcess(p *specs.Process) func(*specs.Spec) {
 	return func(s *specs.Spec) { s.Process = p }
@@ -82,7 +121,7 @@ func withProcess(p *specs.Process) func(*specs.Spec) {
 // TestCreatePlanMatchesGoPath: for a root and a non-root process with
 // capabilities, with a seccomp filter installed early (no no_new_privs)
 // and late (with it), with a cgroup namespace, with names and sysctls,
-// with a read-only root and a writable one, the container the runtime set up from outside and the
+// with a read-only root and a writable one, with a terminal, the container the runtime set up from outside and the
 // one the Go init set up show their process the same mounts (options,
 // order), /dev, names, sysctls, masked and read-only paths, and the same
 // ids, groups, capabilities, seccomp and no_new_privs state, rlimits,
@@ -91,9 +130,7 @@ func withProcess(p *specs.Process) func(*specs.Spec) {
 func TestCreatePlanMatchesGoPath(t *testing.T) {
 	netCaps := []string{"CAP_NET_RAW", "CAP_NET_BIND_SERVICE"}
 	probe := func(user specs.User, caps []string, nnp bool) func(*specs.Spec) {
-		p := probeProcess(user, caps, nnp)
-		p.Args[2] = createPlanProbe
-		return withProcess(p)
+		return withProcess(planProbe(user, caps, nnp))
 	}
 	named := func(s *specs.Spec) {
 		s.Hostname, s.Domainname = "planned", "example.org"
@@ -110,6 +147,7 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 		{"named user", []func(*specs.Spec){probe(specs.User{Username: "root"}, nil, false)}},
 		{"cgroup namespace, names, sysctls", []func(*specs.Spec){probe(specs.User{}, nil, false), withCgroupNamespace(""), named}},
 		{"writable root", []func(*specs.Spec){probe(specs.User{UID: 1000, GID: 1000}, netCaps, false), func(s *specs.Spec) { s.Root.Readonly = false }}},
+		{"terminal", []func(*specs.Spec){withProcess(withProbeTerminal(planProbe(specs.User{UID: 1000, GID: 1000}, netCaps, false)))}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,6 +165,9 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 				wants = append(wants, "planned\n", "example.org\n1\n4242\n")
 			case "writable root":
 				wants = append(wants, "touch: /probe: Permission denied") // uid 1000, a root-owned /
+			case "terminal":
+				wants = append(wants, "/dev/pts/0\n37 91\n1000 5\n", "has a controlling tty", "console 620 1000:5 character special file 88:0",
+					"touch: /probe: Read-only file system")
 			default:
 				wants = append(wants, "touch: /probe: Read-only file system")
 			}
