@@ -36,6 +36,10 @@ func UseProcfs(f *os.File) error {
 	return nil
 }
 
+// UsesOwnProcfs tells whether UseProcfs gave this process the procfs its
+// own entries are opened through.
+func UsesOwnProcfs() bool { return ownProcfs != nil }
+
 // openThreadSelf opens /proc/thread-self/<subpath> with flags. Through
 // ownProcfs the lookup may not leave that procfs mount nor follow a magic
 // link, so nothing mounted or linked there can redirect it; otherwise

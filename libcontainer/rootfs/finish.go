@@ -10,6 +10,8 @@ import (
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/proc"
 )
 
 // Unix98 pty slaves use majors 136-143.
@@ -132,13 +134,13 @@ func writeSysctls(sysctls map[string]string) error {
 	if len(sysctls) == 0 {
 		return nil
 	}
-	proc, err := procfs.OpenUnsafeProcRoot()
+	procRoot, err := procfs.OpenUnsafeProcRoot()
 	if err != nil {
 		return fmt.Errorf("open private procfs: %w", err)
 	}
-	defer proc.Close()
+	defer procRoot.Close()
 	for key, value := range sysctls {
-		if err := writeSysctl(proc, key, value); err != nil {
+		if err := writeSysctl(procRoot, key, value); err != nil {
 			return fmt.Errorf("sysctl %s=%s: %w", key, value, err)
 		}
 	}
@@ -166,17 +168,17 @@ func sysctlPath(key string) (string, error) {
 	return "sys/" + mapped, nil
 }
 
-func writeSysctl(proc *procfs.Handle, key, value string) error {
+func writeSysctl(procRoot *procfs.Handle, key, value string) error {
 	rel, err := sysctlPath(key)
 	if err != nil {
 		return err
 	}
-	handle, err := proc.OpenRoot(rel)
+	handle, err := procRoot.OpenRoot(rel)
 	if err != nil {
 		return err
 	}
 	defer handle.Close()
-	f, err := reopenThroughProc(proc, handle, unix.O_WRONLY)
+	f, err := reopenForWrite(procRoot, handle)
 	if err != nil {
 		return err
 	}
@@ -185,16 +187,24 @@ func writeSysctl(proc *procfs.Handle, key, value string) error {
 	return err
 }
 
-// reopenThroughProc turns an O_PATH handle into a writable file via our own
-// private procfs, so the container's /proc never takes part.
-func reopenThroughProc(proc *procfs.Handle, handle *os.File, flags int) (*os.File, error) {
-	fdDir, unlock, err := proc.OpenThreadSelf("fd/")
+// reopenForWrite turns an O_PATH handle into a writable file through
+// thread-self/fd of procRoot, our own private procfs, so the container's
+// /proc never takes part; or, for a setup that runs outside the
+// container's pid namespace with the runtime's procfs (proc.UseProcfs),
+// through that one. Where no private procfs can be made (a runtime in a
+// user namespace) procRoot is the container's, which does not show such
+// a setup at all.
+func reopenForWrite(procRoot *procfs.Handle, handle *os.File) (*os.File, error) {
+	if proc.UsesOwnProcfs() {
+		return proc.Reopen(handle, unix.O_WRONLY)
+	}
+	fdDir, unlock, err := procRoot.OpenThreadSelf("fd/")
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
 	defer fdDir.Close()
-	fd, err := unix.Openat(int(fdDir.Fd()), strconv.Itoa(int(handle.Fd())), flags|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(int(fdDir.Fd()), strconv.Itoa(int(handle.Fd())), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("reopen %s: %w", handle.Name(), err)
 	}

@@ -5,9 +5,11 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,6 +37,12 @@ cat /proc/kcore 2>&1 | head -c 40; echo; touch /proc/sys/x 2>&1; touch /probe 2>
 // prints into the pty it sends to a console socket.
 func runBothWays(t *testing.T, edits ...func(*specs.Spec)) (plan, goPath string) {
 	t.Helper()
+	return runBothWaysAs(t, nil, edits...)
+}
+
+// runBothWaysAs is runBothWays with adjust applied to each oci-rt command.
+func runBothWaysAs(t *testing.T, adjust func(*exec.Cmd), edits ...func(*specs.Spec)) (plan, goPath string) {
+	t.Helper()
 	r := newRuntime(t)
 	bundle := newBundle(t, edits...)
 	var spec specs.Spec
@@ -56,6 +64,9 @@ func runBothWays(t *testing.T, edits ...func(*specs.Spec)) (plan, goPath string)
 		cmd := r.Command(append(args, id)...)
 		if forceGo {
 			cmd.Env = append(cmd.Environ(), goInitEnv)
+		}
+		if adjust != nil {
+			adjust(cmd)
 		}
 		var master *os.File
 		received := make(chan struct{})
@@ -235,4 +246,30 @@ func TestDebugLogShowsPlannedCreate(t *testing.T) {
 		"create "+id+": created, init ",
 		"start "+id+": the process runs",
 	)
+}
+
+// TestCreatePlanFromAUserNamespace: a runtime that is root of a user
+// namespace of its own, as rootless Podman runs it, sets the container
+// up from outside too, and the container is the Go init's, its sysctls
+// included: no private procfs can be made there, and the setup thread,
+// outside the container's pid namespace, must not look for its own /proc
+// entries in the container's procfs.
+func TestCreatePlanFromAUserNamespace(t *testing.T) {
+	inUserNS := func(cmd *exec.Cmd) {
+		maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS, UidMappings: maps, GidMappings: maps}
+	}
+	p := planProbe(specs.User{UID: 1000, GID: 1000}, []string{"CAP_NET_RAW"}, false)
+	p.Args[2] += "; cat /proc/sys/net/ipv4/ping_group_range /proc/self/uid_map"
+	plan, goPath := runBothWaysAs(t, inUserNS, withProcess(p), func(s *specs.Spec) {
+		s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 1"}
+	})
+	if plan != goPath {
+		t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
+	}
+	for _, want := range []string{"0\t1\n", "user:own", "FOO=baz", "end\n"} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
+		}
+	}
 }
