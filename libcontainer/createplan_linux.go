@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -8,6 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 	"github.com/oci-rt/oci-rt/nsenter"
@@ -58,16 +60,16 @@ func (cr *creation) chooseSetup() {
 }
 
 // setUpFromOutside sets the container up for an init that runs no Go,
-// and has the init carry out its plan up to the release.
+// and has the init carry out its plan up to the release. On failure the
+// creation's rollback ends the init, through its pidfd.
 func (cr *creation) setUpFromOutside() error {
 	init := cr.init
-	contexts, err := receiveProcContexts(init, cr.req.bootstrap.ProcContexts)
+	contexts, err := receiveProcContexts(init, cr.req.bootstrap.ProcContexts, cr.cg)
 	if err != nil {
 		return err
 	}
 	terminal, err := cr.setUpInThread(contexts)
 	if err != nil {
-		killAndReap(init.pid)
 		return err
 	}
 	if terminal != nil {
@@ -75,22 +77,18 @@ func (cr *creation) setUpFromOutside() error {
 	}
 	who, err := resolvePlanIdentity(init.pid, cr.spec)
 	if err != nil {
-		killAndReap(init.pid)
 		return err
 	}
 	plan, err := createPlan(cr.spec, who, cr.req)
 	if err != nil {
-		killAndReap(init.pid)
 		return err
 	}
 	debugf("create %s: plan of %s", cr.o.ID, plan)
 	if err := init.conn.SendPlan(plan); err != nil {
-		killAndReap(init.pid)
 		return fmt.Errorf("send the plan to container init: %w", err)
 	}
 	if terminal != nil {
 		if err := init.conn.SendFile(nsenter.KindConsole, "", terminal); err != nil {
-			killAndReap(init.pid)
 			return fmt.Errorf("send the pty to container init: %w", err)
 		}
 	}
@@ -98,17 +96,19 @@ func (cr *creation) setUpFromOutside() error {
 }
 
 // receiveProcContexts takes the n procfs contexts the init makes.
-func receiveProcContexts(init *child, n int) ([]*os.File, error) {
+func receiveProcContexts(init *child, n int, cg cgroups.Manager) ([]*os.File, error) {
 	var contexts []*os.File
 	fail := func(err error) ([]*os.File, error) {
 		for _, f := range contexts {
 			f.Close()
 		}
-		killAndReap(init.pid)
 		return nil, err
 	}
 	for len(contexts) < n {
 		rep, err := init.conn.Recv()
+		if errors.Is(err, nsenter.ErrPeerGone) {
+			return fail(diedError(init.pid, cg, "create"))
+		}
 		if err != nil {
 			return fail(fmt.Errorf("container init: %w", err))
 		}
