@@ -434,6 +434,25 @@ static void write_time_offsets(const struct bootstrap *b)
 #define PROCFS_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #define MAX_PROCFS 16
 
+int ocirt_make_procfs(int target)
+{
+	int ctx = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC), mnt = -1;
+	if (ctx < 0)
+		return -1;
+	if (syscall(SYS_fsconfig, ctx, PROCFS_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = (int)syscall(SYS_fsmount, ctx, PROCFS_FSMOUNT_CLOEXEC, 0);
+	int err = errno;
+	close(ctx);
+	errno = err;
+	if (mnt < 0 || mnt == target)
+		return mnt < 0 ? -1 : 0;
+	int rc = dup3(mnt, target, O_CLOEXEC) < 0 ? -1 : 0;
+	err = errno;
+	close(mnt);
+	errno = err;
+	return rc;
+}
+
 // empty_mount_namespace makes the caller's mount namespace a new one that
 // holds only an empty tmpfs, its root and cwd.
 static int empty_mount_namespace(void)
@@ -569,6 +588,22 @@ static void open_procfs_contexts(const struct bootstrap *b)
 	close(pidns);
 }
 
+// read_frame reads the next frame from the sync socket into memory of its
+// own, what it is naming it in errors, and returns it, its length in len.
+static char *read_frame(const char *what, uint32_t *len)
+{
+	if (read_all(sync_fd, len, sizeof(*len)) < 0)
+		_exit(1);
+	if (*len > MAX_BOOTSTRAP)
+		failx("nsenter: %s of %u bytes is too large", what, *len);
+	char *buf = malloc(*len ? *len : 1);
+	if (buf == NULL)
+		fail("nsenter: allocate %s", what);
+	if (read_all(sync_fd, buf, *len) < 0)
+		_exit(1);
+	return buf;
+}
+
 // hand_setup_to_parent is the rest of a container init that runs no Go:
 // the runtime sets the container up from outside, in its namespaces, and
 // computes the plan this process carries out. procfs shows the pid
@@ -589,15 +624,7 @@ __attribute__((noreturn)) static void hand_setup_to_parent(const struct bootstra
 		close(ctx);
 	}
 	uint32_t len;
-	if (read_all(sync_fd, &len, sizeof(len)) < 0)
-		_exit(1);
-	if (len > MAX_BOOTSTRAP)
-		failx("nsenter: plan of %u bytes is too large", len);
-	char *plan = malloc(len ? len : 1);
-	if (plan == NULL)
-		fail("nsenter: allocate plan");
-	if (read_all(sync_fd, plan, len) < 0)
-		_exit(1);
+	char *plan = read_frame("plan", &len);
 	ocirt_run_plan(plan, len, sync_fd);
 }
 
@@ -619,16 +646,8 @@ __attribute__((constructor)) static void nsenter(void)
 		fail("prctl(PR_SET_DUMPABLE)");
 
 	uint32_t len;
-	if (read_all(sync_fd, &len, sizeof(len)) < 0)
-		_exit(1);
-	if (len > MAX_BOOTSTRAP)
-		failx("nsenter: bootstrap of %u bytes is too large", len);
-	char *buf = malloc(len ? len : 1);
+	char *buf = read_frame("bootstrap", &len);
 	static struct bootstrap b;
-	if (buf == NULL)
-		fail("nsenter: allocate bootstrap");
-	if (read_all(sync_fd, buf, len) < 0)
-		_exit(1);
 	b.cgroup_procs_fd = -1;
 	parse_bootstrap(buf, len, &b);
 	if (b.plan == NULL)

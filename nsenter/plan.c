@@ -328,40 +328,6 @@ __attribute__((noreturn)) static void spawn(struct cursor *c, struct plan_state 
 	ocirt_spawn_and_exit(&s, st->sync_fd);
 }
 
-#ifndef SYS_fsopen
-#define SYS_fsopen 430
-#endif
-#ifndef SYS_fsconfig
-#define SYS_fsconfig 431
-#endif
-#ifndef SYS_fsmount
-#define SYS_fsmount 432
-#endif
-#define PLAN_FSOPEN_CLOEXEC 0x00000001
-#define PLAN_FSCONFIG_CMD_CREATE 6
-#define PLAN_FSMOUNT_CLOEXEC 0x00000001
-
-// make_procfs places a detached procfs of the process's pid namespace at
-// fd target: nothing in the container can mount over it.
-static int make_procfs(int target)
-{
-	int ctx = (int)syscall(SYS_fsopen, "proc", PLAN_FSOPEN_CLOEXEC), mnt = -1;
-	if (ctx < 0)
-		return -1;
-	if (syscall(SYS_fsconfig, ctx, PLAN_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
-		mnt = (int)syscall(SYS_fsmount, ctx, PLAN_FSMOUNT_CLOEXEC, 0);
-	int err = errno;
-	close(ctx);
-	errno = err;
-	if (mnt < 0 || mnt == target)
-		return mnt < 0 ? -1 : 0;
-	int rc = dup3(mnt, target, O_CLOEXEC) < 0 ? -1 : 0;
-	err = errno;
-	close(mnt);
-	errno = err;
-	return rc;
-}
-
 // take_terminal makes the pty slave the runtime sends (a console frame)
 // stdio and the controlling terminal of the process, which leads its
 // session by now.
@@ -515,7 +481,7 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 	case OCIRT_PLAN_SPAWN:
 		spawn(c, st);
 	case OCIRT_PLAN_PROCFS:
-		return make_procfs((int)get_u32(st, c));
+		return ocirt_make_procfs((int)get_u32(st, c));
 	case OCIRT_PLAN_EXEC_AFTER_START:
 		exec_after_start(c, st);
 	case OCIRT_PLAN_TERMINAL_FROM_PARENT:

@@ -83,4 +83,9 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd) __attribut
 // and errno, only when the fds could not be closed.
 int ocirt_exec_after_start(const struct ocirt_spawn *s);
 
+// ocirt_make_procfs places a procfs of the calling process's pid
+// namespace, mounted nowhere, at fd target: nothing in the container can
+// mount over it. 0, or -1 and errno.
+int ocirt_make_procfs(int target);
+
 #endif
