@@ -2,8 +2,6 @@ package integration
 
 import (
 	"encoding/json"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -31,10 +28,8 @@ cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/m
 cat /proc/kcore 2>&1 | head -c 40; echo; touch /proc/sys/x 2>&1; touch /probe 2>&1; echo end`
 
 // runBothWays runs a container of one bundle made with edits through the
-// create plan and through the Go init and returns what each printed, its
-// container id replaced by ID; each run must have taken the path it names
-// (shown by its --debug log). A process with a terminal runs detached and
-// prints into the pty it sends to a console socket.
+// create plan and through the Go init and returns what each printed (see
+// runTakingPath), its container id replaced by ID.
 func runBothWays(t *testing.T, edits ...func(*specs.Spec)) (plan, goPath string) {
 	t.Helper()
 	return runBothWaysAs(t, nil, edits...)
@@ -49,48 +44,8 @@ func runBothWaysAs(t *testing.T, adjust func(*exec.Cmd), edits ...func(*specs.Sp
 	noErr(t, json.Unmarshal([]byte(readFile(t, filepath.Join(bundle, "config.json"))), &spec))
 	run := func(forceGo bool) string {
 		t.Helper()
-		id, dir := newID(t), t.TempDir()
-		logFile := filepath.Join(dir, "log")
-		args := []string{"--debug", "--log", logFile, "run", "--bundle", bundle}
-		var listener *net.UnixListener
-		if spec.Process.Terminal {
-			sock := filepath.Join(dir, "console.sock")
-			var err error
-			listener, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-			noErr(t, err)
-			defer listener.Close()
-			args = append(args, "--detach", "--console-socket", sock, "--pid-file", filepath.Join(dir, "pid"))
-		}
-		cmd := r.Command(append(args, id)...)
-		if forceGo {
-			cmd.Env = append(cmd.Environ(), goInitEnv)
-		}
-		if adjust != nil {
-			adjust(cmd)
-		}
-		var master *os.File
-		received := make(chan struct{})
-		if listener != nil {
-			go func() { defer close(received); master = receiveConsole(t, listener) }()
-		}
-		res := r.RunCmd(cmd)
-		if res.Code != 0 {
-			t.Fatalf("%s (Go path forced: %v)", res, forceGo)
-		}
-		log := readFile(t, logFile)
-		if took := strings.Contains(log, "create "+id+": plan of "); took == forceGo {
-			t.Fatalf("create (Go path forced: %v) took the other path; log:\n%s", forceGo, log)
-		}
-		out := res.Stdout
-		if listener != nil {
-			<-received
-			defer master.Close()
-			exited := adopt(t, readPidFile(t, filepath.Join(dir, "pid")))
-			_ = master.SetReadDeadline(time.Now().Add(10 * time.Second))
-			text, _ := io.ReadAll(master) // ends in EIO once the process has gone
-			<-exited
-			out = strings.ReplaceAll(string(text), "\r\n", "\n")
-		}
+		id := newID(t)
+		out := runTakingPath(t, r, id, "create", []string{"run", "--bundle", bundle}, spec.Process.Terminal, forceGo, adjust)
 		return hostOrOwnNamespaces(t, strings.ReplaceAll(out, id, "ID"))
 	}
 	return run(false), run(true)

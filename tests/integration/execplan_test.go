@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -33,10 +34,7 @@ cat /proc/self/oom_score_adj; cut -d' ' -f18,19,41 /proc/self/stat
 cat /proc/self/personality; hostname; for ns in /proc/self/ns/*; do readlink $ns; done; ls /proc/self/fd`
 
 // execBothWays runs the process p in container id through the plan and
-// through the Go path and returns what each printed; each run must have
-// taken the path it names (shown by its --debug log). A process with a
-// terminal runs detached and prints into the pty it sends to a console
-// socket.
+// through the Go path and returns what each printed (see runTakingPath).
 func execBothWays(t *testing.T, r *Runtime, id string, p *specs.Process) (plan, goPath string) {
 	t.Helper()
 	data, err := json.Marshal(p)
@@ -45,48 +43,64 @@ func execBothWays(t *testing.T, r *Runtime, id string, p *specs.Process) (plan, 
 	noErr(t, os.WriteFile(file, data, 0o644))
 	run := func(forceGo bool) string {
 		t.Helper()
-		dir := t.TempDir()
-		logFile := filepath.Join(dir, "log")
-		args := []string{"--debug", "--log", logFile, "exec", "--process", file}
-		var listener *net.UnixListener
-		if p.Terminal {
-			sock, pidFile := filepath.Join(dir, "console.sock"), filepath.Join(dir, "pid")
-			listener, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
-			noErr(t, err)
-			defer listener.Close()
-			args = append(args, "--detach", "--console-socket", sock, "--pid-file", pidFile)
-		}
-		cmd := r.Command(append(args, id)...)
-		if forceGo {
-			cmd.Env = append(os.Environ(), goInitEnv)
-		}
-		var master *os.File
-		received := make(chan struct{})
-		if listener != nil {
-			go func() { defer close(received); master = receiveConsole(t, listener) }()
-		}
-		res := r.RunCmd(cmd)
-		if res.Code != 0 {
-			t.Fatalf("%s (Go path forced: %v)", res, forceGo)
-		}
-		log := readFile(t, logFile)
-		if took := strings.Contains(log, "exec "+id+": plan of "); took == forceGo {
-			t.Fatalf("exec (Go path forced: %v) took the other path; log:\n%s", forceGo, log)
-		}
-		if listener == nil {
-			return res.Stdout
-		}
-		<-received
-		defer master.Close()
-		exited := adopt(t, readPidFile(t, filepath.Join(dir, "pid")))
-		_ = master.SetReadDeadline(time.Now().Add(10 * time.Second))
-		out, _ := io.ReadAll(master) // ends in EIO once the process has gone
-		<-exited
-		// Each exec gets a pty of its own, which ends lines in CR LF.
-		text := strings.ReplaceAll(string(out), "\r\n", "\n")
-		return regexp.MustCompile(`/dev/pts/[0-9]+`).ReplaceAllString(text, "/dev/pts/N")
+		out := runTakingPath(t, r, id, "exec", []string{"exec", "--process", file}, p.Terminal, forceGo, nil)
+		// Each exec gets a pty of its own.
+		return regexp.MustCompile(`/dev/pts/[0-9]+`).ReplaceAllString(out, "/dev/pts/N")
 	}
 	return run(false), run(true)
+}
+
+// runTakingPath runs `oci-rt args... id` with --debug, through the plan
+// or, with forceGo, the Go path, adjust applied to the command, and
+// returns what the process printed; the log must show that the command
+// (what: "exec" or "create") took the path it was meant to. A process
+// with a terminal runs detached and prints into the pty it sends to a
+// console socket.
+func runTakingPath(t *testing.T, r *Runtime, id, what string, args []string, terminal, forceGo bool, adjust func(*exec.Cmd)) string {
+	t.Helper()
+	dir := t.TempDir()
+	logFile := filepath.Join(dir, "log")
+	args = append([]string{"--debug", "--log", logFile}, args...)
+	var listener *net.UnixListener
+	if terminal {
+		sock := filepath.Join(dir, "console.sock")
+		var err error
+		listener, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		noErr(t, err)
+		defer listener.Close()
+		args = append(args, "--detach", "--console-socket", sock, "--pid-file", filepath.Join(dir, "pid"))
+	}
+	cmd := r.Command(append(args, id)...)
+	if forceGo {
+		cmd.Env = append(cmd.Environ(), goInitEnv)
+	}
+	if adjust != nil {
+		adjust(cmd)
+	}
+	var master *os.File
+	received := make(chan struct{})
+	if listener != nil {
+		go func() { defer close(received); master = receiveConsole(t, listener) }()
+	}
+	res := r.RunCmd(cmd)
+	if res.Code != 0 {
+		t.Fatalf("%s (Go path forced: %v)", res, forceGo)
+	}
+	log := readFile(t, logFile)
+	if took := strings.Contains(log, what+" "+id+": plan of "); took == forceGo {
+		t.Fatalf("%s (Go path forced: %v) took the other path; log:\n%s", what, forceGo, log)
+	}
+	if listener == nil {
+		return res.Stdout
+	}
+	<-received
+	defer master.Close()
+	exited := adopt(t, readPidFile(t, filepath.Join(dir, "pid")))
+	_ = master.SetReadDeadline(time.Now().Add(10 * time.Second))
+	out, _ := io.ReadAll(master) // ends in EIO once the process has gone
+	<-exited
+	// A pty ends lines in CR LF.
+	return strings.ReplaceAll(string(out), "\r\n", "\n")
 }
 
 func probeProcess(user specs.User, caps []string, nnp bool) *specs.Process {
