@@ -310,21 +310,28 @@ out:;
 	return rc;
 }
 
+// get_program reads what both last steps end with, the filter, argv and
+// env, into s, with the program FIND_PROGRAM chose.
+static void get_program(struct cursor *c, struct plan_state *st, struct ocirt_spawn *s)
+{
+	uint32_t flags;
+	s->filter = get_filter(st, c, &flags);
+	s->seccomp_flags = flags;
+	s->argv = get_list(st, c);
+	s->envp = get_list(st, c);
+	if (st->program == NULL)
+		step_failed(st, EINVAL);
+	s->path = st->program;
+}
+
 __attribute__((noreturn)) static void spawn(struct cursor *c, struct plan_state *st)
 {
 	struct ocirt_spawn s;
-	uint32_t flags;
 	memset(&s, 0, sizeof(s));
 	s.close_from = (int)get_u32(st, c);
 	s.ctty = (int)get_u32(st, c);
-	s.filter = get_filter(st, c, &flags);
-	s.seccomp_flags = flags;
-	s.argv = get_list(st, c);
-	s.envp = get_list(st, c);
 	s.wait_fifo = s.wait_procfs = -1;
-	if (st->program == NULL)
-		step_failed(st, EINVAL);
-	s.path = st->program;
+	get_program(c, st, &s);
 	ocirt_spawn_and_exit(&s, st->sync_fd);
 }
 
@@ -349,19 +356,12 @@ static int take_terminal(int sock)
 __attribute__((noreturn)) static void exec_after_start(struct cursor *c, struct plan_state *st)
 {
 	struct ocirt_spawn s;
-	uint32_t flags;
 	memset(&s, 0, sizeof(s));
 	s.close_from = (int)get_u32(st, c);
 	s.wait_fifo = (int)get_u32(st, c);
 	s.wait_procfs = (int)get_u32(st, c);
-	s.filter = get_filter(st, c, &flags);
-	s.seccomp_flags = flags;
-	s.argv = get_list(st, c);
-	s.envp = get_list(st, c);
 	s.hook_state = -1;
-	if (st->program == NULL)
-		step_failed(st, EINVAL);
-	s.path = st->program;
+	get_program(c, st, &s);
 	ocirt_exec_after_start(&s);
 	step_failed(st, errno);
 }
