@@ -167,7 +167,9 @@ func (cr *creation) setUpInThread(contexts []*os.File) (*os.File, error) {
 	hooksDue, hooksRun := make(chan struct{}), make(chan error)
 	done := make(chan error, 1)
 	nsFlags := threadNamespaces(cr.spec)
-	logf("init %d runs no Go: the runtime sets the container up on a thread in its namespaces %s", cr.init.pid, namespaceNames(nsFlags))
+	if Log.Debug {
+		logf("init %d runs no Go: the runtime sets the container up on a thread in its namespaces %s", cr.init.pid, namespaceNames(nsFlags))
+	}
 	go func() {
 		runtime.LockOSThread()
 		done <- setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
@@ -250,18 +252,16 @@ func threadNamespaces(spec *specs.Spec) int {
 	return flags
 }
 
-// outsideRootfsConfig is rootfsConfig for the setup thread: the fds are
+// outsideRootfsConfig is rootfsConfig for the setup thread: the files are
 // this process's own.
 func (cr *creation) outsideRootfsConfig(contexts []*os.File) (*rootfs.Config, error) {
 	fd, err := unix.FcntlInt(cr.root.Fd(), unix.F_DUPFD_CLOEXEC, 3)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate the rootfs handle: %w", err)
 	}
-	cfg := &cr.req.config
-	return &rootfs.Config{
-		Spec: cr.spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, CgroupPath: cfg.CgroupPath, CgroupV1: cfg.CgroupV1,
-		RootHandle: os.NewFile(uintptr(fd), cfg.Rootfs), ProcContexts: contexts, Debugf: debugf,
-	}, nil
+	rcfg := rootfsConfigWithoutFiles(&cr.req.config)
+	rcfg.RootHandle, rcfg.ProcContexts = os.NewFile(uintptr(fd), rcfg.Rootfs), contexts
+	return rcfg, nil
 }
 
 // discardRootfsConfig closes the files of a config rootfs.Setup will not

@@ -597,7 +597,7 @@ func startExecProcess(conn *nsenter.Conn, cfg *initConfig, path string, env []st
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {
-	rcfg := &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath, CgroupV1: cfg.CgroupV1, Debugf: debugf}
+	rcfg := rootfsConfigWithoutFiles(cfg)
 	if cfg.HostRootFD != 0 && !cfg.Exec {
 		rcfg.HostRoot = os.NewFile(uintptr(cfg.HostRootFD), "rootfs")
 	}
@@ -609,6 +609,12 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 	}
 	rcfg.ProcContextsCreated = cfg.SetupOnly
 	return rcfg
+}
+
+// rootfsConfigWithoutFiles is the rootfs setup cfg asks for, the files it
+// is to work on left to the caller (rootfsConfig takes the init's fds).
+func rootfsConfigWithoutFiles(cfg *initConfig) *rootfs.Config {
+	return &rootfs.Config{Spec: cfg.Spec, Rootfs: cfg.Rootfs, Bundle: cfg.Bundle, NoPivot: cfg.NoPivot, CgroupPath: cfg.CgroupPath, CgroupV1: cfg.CgroupV1, Debugf: debugf}
 }
 
 // setupFilesystem builds the container's mounts and switches root. Between
