@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"slices"
@@ -23,6 +24,21 @@ func TestRuntimeCarriesNoGlibcStartup(t *testing.T) {
 	if bytes.Contains(data, []byte("GLIBC_TUNABLES")) {
 		t.Errorf("%s carries glibc's start-up code: make build links the runtime with musl", rtBinary)
 	}
+}
+
+// TestRuntimeDecodesJSONWithV2: every command decodes the spec or the
+// state once, and the first decode of a type is where encoding/json spends
+// its time; built on json v2 it costs about half (see the Makefile). A
+// build that lost the setting would still pass every other test.
+func TestRuntimeDecodesJSONWithV2(t *testing.T) {
+	info, err := buildinfo.ReadFile(rtBinary)
+	noErr(t, err)
+	for _, s := range info.Settings {
+		if s.Key == "GOEXPERIMENT" && slices.Contains(strings.Split(s.Value, ","), "jsonv2") {
+			return
+		}
+	}
+	t.Errorf("%s was built without GOEXPERIMENT=jsonv2 (build settings %v): make build sets it", rtBinary, info.Settings)
 }
 
 // TestInitStartsWithoutHeapProfile: the Go runtime of a container's init
