@@ -697,15 +697,19 @@ func diedError(pid int, cg cgroups.Manager, what string) error {
 		waitPidfd(pidfd, time.Second)
 		unix.Close(pidfd)
 	}
-	ws := killAndReap(pid)
-	how := fmt.Sprintf("exit status %d", ws.ExitStatus())
-	if ws.Signaled() {
-		how = "killed by " + unix.SignalName(ws.Signal())
-	}
+	how := describeEnd(killAndReap(pid))
 	if oom := oomKilledError(cg, what, how); oom != nil {
 		return oom
 	}
 	return fmt.Errorf("container process exited unexpectedly during %s (%s)", what, how)
+}
+
+// describeEnd says how a process ended: its exit status or signal.
+func describeEnd(ws unix.WaitStatus) string {
+	if ws.Signaled() {
+		return "killed by " + unix.SignalName(ws.Signal())
+	}
+	return fmt.Sprintf("exit status %d", ws.ExitStatus())
 }
 
 // oomKilledError says that a process of the container died to the OOM

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -217,30 +218,18 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 		return nil, err
 	}
 	defer unix.Close(selfFD)
-	cmd := &exec.Cmd{
-		Path: path,
-		Args: []string{argv0, "init"},
-		// The init runs on one locked thread: one P keeps the Go runtime
-		// from starting threads it never needs, which would count against
-		// the container's pids and memory limits. Its runtime files one
-		// allocation in the heap profile while it starts, before main can
-		// turn sampling off (the stack walk and the profile's hash table
-		// cost some 70 page faults): only the environment reaches it that
-		// early. It may not read the host's huge page policy itself (see
-		// package hugeheap).
-		Env: []string{
-			nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GODEBUG=memprofilerate=0",
-			hugeheap.Env(!r.startsInContainerCgroup()),
-		},
-		Stdin:      r.stdio[0],
-		Stdout:     r.stdio[1],
-		Stderr:     r.stdio[2],
-		ExtraFiles: extraFiles,
+	// The init runs on one locked thread: one P keeps the Go runtime from
+	// starting threads it never needs, which would count against the
+	// container's pids and memory limits. Its runtime files one allocation
+	// in the heap profile while it starts, before main can turn sampling
+	// off (the stack walk and the profile's hash table cost some 70 page
+	// faults): only the environment reaches it that early. It may not read
+	// the host's huge page policy itself (see package hugeheap).
+	env := []string{
+		nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GODEBUG=memprofilerate=0",
+		hugeheap.Env(!r.startsInContainerCgroup()),
 	}
-	if r.cgroupFD >= 0 {
-		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: r.cgroupFD}
-	}
-	err = cmd.Start()
+	stagePid, err := startStage(path, []string{argv0, "init"}, env, r.stdio, extraFiles, r.cgroupFD)
 	// Only the child may hold its end: a stage or init that dies before it
 	// answers (killed while frozen by a paused container's delete, OOM
 	// killed) must read as EOF here, not leave us waiting forever.
@@ -251,23 +240,21 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	}
 	conn := nsenter.NewConn(parentSock)
 	if r.enter != nil {
-		if err := r.enter.Enter(cmd.Process.Pid); err != nil {
+		if err := r.enter.Enter(stagePid); err != nil {
 			parentSock.Close()
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
+			killAndReap(stagePid)
 			return nil, fmt.Errorf("move container process into its cgroup: %w", err)
 		}
 	}
-	pid, err := runStage(conn, cmd, r)
+	pid, err := runStage(conn, stagePid, r)
 	if err != nil {
 		parentSock.Close()
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		killAndReap(stagePid)
 		return nil, err
 	}
-	if pid != cmd.Process.Pid {
+	if pid != stagePid {
 		// The stage forked the init with CLONE_PARENT and exits.
-		if err := cmd.Wait(); err != nil {
+		if err := reapStage(stagePid); err != nil {
 			killAndReap(pid)
 			parentSock.Close()
 			return nil, fmt.Errorf("namespace stage: %w", err)
@@ -314,18 +301,65 @@ func execPathAboveShuffle(binary *os.File, stdio, files []*os.File) (string, int
 	return fmt.Sprintf("/proc/self/fd/%d", fd), fd, nil
 }
 
+// startStage starts the runtime binary at path as the namespace stage and
+// returns its pid. os/exec would cost every spawn a throw-away child: the
+// first os.StartProcess of a process clones one to probe for
+// CLONE_PIDFD. The stage is our child and reaped only by us, so its pid
+// cannot be reused before reapStage or killAndReap. A missing stdio file
+// is /dev/null, as with os/exec.
+func startStage(path string, argv, env []string, stdio [3]*os.File, files []*os.File, cgroupFD int) (int, error) {
+	fds := make([]uintptr, 0, 3+len(files))
+	for _, f := range stdio {
+		if f == nil {
+			devNull, err := os.OpenFile(os.DevNull, os.O_RDWR|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return 0, err
+			}
+			defer devNull.Close()
+			f = devNull
+		}
+		fds = append(fds, f.Fd())
+	}
+	for _, f := range files {
+		fds = append(fds, f.Fd())
+	}
+	attr := &syscall.ProcAttr{Env: env, Files: fds}
+	if cgroupFD >= 0 {
+		attr.Sys = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}
+	}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	// The files must not be finalized (and their numbers reused) before
+	// the child has its copies.
+	runtime.KeepAlive(stdio)
+	runtime.KeepAlive(files)
+	return pid, err
+}
+
+// reapStage waits for the stage to exit and says how it ended, nil for
+// exit status 0.
+func reapStage(pid int) error {
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		return fmt.Errorf("wait for pid %d: %w", pid, err)
+	}
+	if ws.Exited() && ws.ExitStatus() == 0 {
+		return nil
+	}
+	return errors.New(describeEnd(ws))
+}
+
 // runStage drives the namespace stage's protocol up to the pid message.
-func runStage(conn *nsenter.Conn, cmd *exec.Cmd, r *spawnRequest) (int, error) {
+func runStage(conn *nsenter.Conn, stagePid int, r *spawnRequest) (int, error) {
 	if err := conn.SendBootstrap(&r.bootstrap); err != nil {
 		if errors.Is(err, unix.EPIPE) {
-			return 0, fmt.Errorf("container process exited before namespace setup: %w", cmd.Wait())
+			return 0, fmt.Errorf("container process exited before namespace setup: %w", reapStage(stagePid))
 		}
 		return 0, fmt.Errorf("send bootstrap: %w", err)
 	}
 	for {
 		rep, err := conn.Recv()
 		if errors.Is(err, nsenter.ErrPeerGone) {
-			return 0, fmt.Errorf("container init exited during namespace setup: %w", cmd.Wait())
+			return 0, fmt.Errorf("container init exited during namespace setup: %w", reapStage(stagePid))
 		}
 		if err != nil {
 			return 0, err
