@@ -185,18 +185,64 @@ func (l *Lock) Save(st *State) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(filepath.Join(l.Dir(), stateFile), data, 0o600)
+	return l.writeAtomic(stateFile, data)
 }
 
 // SaveSpec records the container's config (the bundle may change or go
 // away after create; exec, update and delete's hooks need the original).
 func (l *Lock) SaveSpec(data []byte) error {
-	return WriteFileAtomic(filepath.Join(l.Dir(), specFile), data, 0o600)
+	return l.writeAtomic(specFile, data)
 }
 
 // SaveFilter records the compiled seccomp filter.
 func (l *Lock) SaveFilter(data []byte) error {
-	return WriteFileAtomic(filepath.Join(l.Dir(), filterFile), data, 0o600)
+	return l.writeAtomic(filterFile, data)
+}
+
+// writeAtomic replaces the container's file name with data, so that a
+// reader sees the old or the new content, never a part. The lock makes
+// this the only writer in the directory: the temporary file can have a
+// fixed name (one a crash left behind is truncated and reused), and plain
+// system calls on the locked directory's fd spare each of a create's
+// several saves os.CreateTemp's random names and poller registration and
+// the path walks of a chmod and a rename.
+func (l *Lock) writeAtomic(name string, data []byte) error {
+	if l.dir == nil {
+		return fmt.Errorf("write %s of container %s: the lock was released", name, l.id)
+	}
+	dir := int(l.dir.Fd())
+	tmp := "." + name + ".tmp"
+	err := writeNew(dir, tmp, data)
+	if err == nil {
+		err = unix.Renameat(dir, tmp, dir, name)
+	}
+	if err != nil {
+		_ = unix.Unlinkat(dir, tmp, 0)
+		return fmt.Errorf("write %s of container %s: %w", name, l.id, err)
+	}
+	return nil
+}
+
+// writeNew writes data into name in dir, mode 0600 whatever the umask.
+func writeNew(dir int, name string, data []byte) error {
+	fd, err := unix.Openat(dir, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return err
+	}
+	err = unix.Fchmod(fd, 0o600)
+	for len(data) > 0 && err == nil {
+		var n int
+		n, err = unix.Write(fd, data)
+		if err == nil {
+			data = data[n:]
+		} else if errors.Is(err, unix.EINTR) {
+			err = nil
+		}
+	}
+	if cerr := unix.Close(fd); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Remove deletes the container's directory and releases the lock.

@@ -108,6 +108,38 @@ func TestStoreSaveIsAtomicAndListSkipsIncomplete(t *testing.T) {
 	}
 }
 
+// A save cut short by a crash leaves its temporary file; the next save
+// reuses it: nothing of the old content or mode may reach the state.
+func TestSaveOverCrashedSavesTemporaryFile(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(store.Root, "c", "."+stateFile+".tmp")
+	stale := `{"id":"c","initPid":12345,"bundle":"` + strings.Repeat("x", 4096) + `"}`
+	if err := os.WriteFile(tmp, []byte(stale), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Save(&State{ID: "c", InitPid: 7}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(store.Root, "c"))
+	if len(entries) != 1 || entries[0].Name() != stateFile {
+		t.Fatalf("state dir holds %v, want only %s", entries, stateFile)
+	}
+	if fi, err := os.Stat(filepath.Join(store.Root, "c", stateFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	if st, err := store.Load("c"); err != nil || st.InitPid != 7 || st.Bundle != "" {
+		t.Fatalf("Load = %+v, %v; want the saved state only", st, err)
+	}
+	l.Unlock()
+	if err := l.Save(&State{ID: "c"}); err == nil || !strings.Contains(err.Error(), "lock was released") {
+		t.Fatalf("Save after Unlock: %v, want an error", err)
+	}
+}
+
 func TestConcurrentReadersNeverSeePartialState(t *testing.T) {
 	store, _ := OpenStore(t.TempDir())
 	l, err := store.Create("c")
