@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // Bounds on waiting for the kernel: freezing needs every task to reach a
@@ -77,7 +79,7 @@ func PidsBelow(dir, label string) ([]int, error) {
 		if !d.IsDir() {
 			return nil
 		}
-		b, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+		b, err := sysfile.ReadFile(filepath.Join(p, "cgroup.procs"))
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) && p != dir {
 				return nil

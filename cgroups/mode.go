@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // Mode is how a host lays out its cgroup hierarchies.
@@ -87,7 +88,7 @@ type MountedHierarchy struct {
 func V1Hierarchies() (map[string]Hierarchy, error) { return v1Hierarchies() }
 
 var v1Hierarchies = sync.OnceValues(func() (map[string]Hierarchy, error) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	data, err := sysfile.ReadFile("/proc/self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
@@ -152,7 +153,7 @@ var knownV1Controllers = map[string]bool{
 // ownV1Cgroups maps each v1 controller (and named hierarchy, and "" for
 // the unified one) to the caller's cgroup in it, from /proc/self/cgroup.
 func ownV1Cgroups() (map[string]string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
+	data, err := sysfile.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return nil, fmt.Errorf("own cgroup: %w", err)
 	}

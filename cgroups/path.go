@@ -15,13 +15,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // Candidate mountpoints of the unified hierarchy: a pure v2 system mounts it
@@ -58,7 +59,7 @@ func ResolvePath(cgroupsPath, containerID, parent string) (string, error) {
 
 // ownCgroup is the caller's cgroup on the unified hierarchy.
 func ownCgroup() (string, error) {
-	data, err := os.ReadFile("/proc/self/cgroup")
+	data, err := sysfile.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return "", fmt.Errorf("own cgroup: %w", err)
 	}

@@ -2,13 +2,14 @@ package cgroups
 
 import (
 	"bytes"
-	"os"
+
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // InUserNamespace tells whether this process runs in a user namespace
 // other than the host's, whose uid map covers every id from 0.
 func InUserNamespace() bool {
-	data, err := os.ReadFile("/proc/self/uid_map")
+	data, err := sysfile.ReadFile("/proc/self/uid_map")
 	if err != nil {
 		return false
 	}

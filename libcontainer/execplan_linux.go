@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/nsenter"
 	"github.com/oci-rt/oci-rt/seccomp"
@@ -57,7 +58,7 @@ func resolvePlanIdentity(initPid int, spec *specs.Spec) (*planIdentity, error) {
 	if err != nil {
 		return nil, err
 	}
-	policy, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", initPid))
+	policy, err := sysfile.ReadFile(fmt.Sprintf("/proc/%d/setgroups", initPid))
 	if err != nil {
 		return nil, fmt.Errorf("read setgroups policy: %w", err)
 	}

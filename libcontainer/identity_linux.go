@@ -19,6 +19,7 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/manager"
 	"github.com/oci-rt/oci-rt/cgroups/systemd"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // What the runtime touches on a container's behalf (its init, its cgroup,
@@ -62,7 +63,7 @@ const (
 // bootID identifies the running boot of the host. It is read once per
 // process: a boot outlives every process of it.
 var bootID = sync.OnceValues(func() (string, error) {
-	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	data, err := sysfile.ReadFile("/proc/sys/kernel/random/boot_id")
 	if err != nil {
 		return "", fmt.Errorf("read boot id: %w", err)
 	}
@@ -182,7 +183,7 @@ func (c *Container) checkInit() error {
 func initEnding(pid int) bool {
 	const pfExiting = 0x4 // PF_EXITING in the kernel's task flags
 	const sigkill = 1 << (unix.SIGKILL - 1)
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := sysfile.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return true
 	}
@@ -194,7 +195,7 @@ func initEnding(pid int) bool {
 			return true
 		}
 	}
-	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	status, err := sysfile.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return true
 	}
@@ -234,7 +235,7 @@ func (c *Container) waitInitInSetup() {
 // inCgroup tells whether pid is in the cgroup at path (within a
 // hierarchy, as /proc/PID/cgroup shows it) or below it, on any hierarchy.
 func inCgroup(pid int, cgroupPath string) (bool, error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	data, err := sysfile.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
 	if err != nil {
 		return false, err
 	}

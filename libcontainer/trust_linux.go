@@ -3,10 +3,11 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // The state store decides which processes `kill` signals, which cgroup
@@ -25,6 +26,15 @@ var errUntrusted = errors.New("refusing to trust it")
 // without following a final symlink and returns it once checkTrusted
 // accepts it. what names it in errors.
 func openTrusted(dirfd int, name, what string, dir bool) (*os.File, error) {
+	fd, err := openTrustedFd(dirfd, name, what, dir)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), what), nil
+}
+
+// openTrustedFd is openTrusted with a bare fd.
+func openTrustedFd(dirfd int, name, what string, dir bool) (int, error) {
 	flags := unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 	if dir {
 		flags |= unix.O_DIRECTORY
@@ -34,24 +44,23 @@ func openTrusted(dirfd int, name, what string, dir bool) (*os.File, error) {
 	}
 	fd, err := unix.Openat(dirfd, name, flags, 0)
 	if errors.Is(err, unix.ELOOP) || (dir && errors.Is(err, unix.ENOTDIR)) {
-		return nil, fmt.Errorf("%s is a symlink or not a %s: %w", what, kindName(dir), errUntrusted)
+		return -1, fmt.Errorf("%s is a symlink or not a %s: %w", what, kindName(dir), errUntrusted)
 	}
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: what, Err: err}
+		return -1, &os.PathError{Op: "open", Path: what, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), what)
-	if err := checkTrusted(f, what, dir); err != nil {
-		f.Close()
-		return nil, err
+	if err := checkTrusted(fd, what, dir); err != nil {
+		unix.Close(fd)
+		return -1, err
 	}
-	return f, nil
+	return fd, nil
 }
 
 // checkTrusted refuses an object that is of the wrong kind, owned by
 // another user, or writable by group or others.
-func checkTrusted(f *os.File, what string, dir bool) error {
+func checkTrusted(fd int, what string, dir bool) error {
 	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		return &os.PathError{Op: "fstat", Path: what, Err: err}
 	}
 	want := uint32(unix.S_IFREG)
@@ -79,10 +88,14 @@ func kindName(dir bool) string {
 
 // readTrusted reads name in the directory dir once it passes checkTrusted.
 func readTrusted(dir *os.File, name, what string) ([]byte, error) {
-	f, err := openTrusted(int(dir.Fd()), name, what, false)
+	fd, err := openTrustedFd(int(dir.Fd()), name, what, false)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return io.ReadAll(f)
+	defer unix.Close(fd)
+	data, err := sysfile.ReadFd(fd)
+	if err != nil {
+		return nil, &os.PathError{Op: "read", Path: what, Err: err}
+	}
+	return data, nil
 }

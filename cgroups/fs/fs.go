@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // Manager operates on a container's cgroup in every mounted v1 hierarchy, and on
@@ -170,7 +171,7 @@ func (m *Manager) read(ctrl, name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("cgroup: the %s controller is not mounted: %w", ctrl, fs.ErrNotExist)
 	}
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	b, err := sysfile.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: read %s: %w", m.label(ctrl), name, err)
 	}
@@ -226,14 +227,14 @@ func initCpuset(dir string) error {
 		return err
 	}
 	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-		cur, err := os.ReadFile(filepath.Join(dir, f))
+		cur, err := sysfile.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			return err
 		}
 		if len(bytes.TrimSpace(cur)) > 0 {
 			continue
 		}
-		val, err := os.ReadFile(filepath.Join(parent, f))
+		val, err := sysfile.ReadFile(filepath.Join(parent, f))
 		if err != nil {
 			return err
 		}
@@ -410,7 +411,7 @@ func (m *Manager) thawTree() error {
 		if err != nil || !d.IsDir() {
 			return err
 		}
-		state, err := os.ReadFile(filepath.Join(dir, "freezer.state"))
+		state, err := sysfile.ReadFile(filepath.Join(dir, "freezer.state"))
 		if errors.Is(err, os.ErrNotExist) || (err == nil && strings.TrimSpace(string(state)) == "THAWED") {
 			return nil
 		}
