@@ -249,9 +249,13 @@ func (cr *creation) makeCgroup() error {
 		return err
 	}
 	// Where no mark could be set, the inode is what delete will check,
-	// also after a crash: it is recorded at once.
-	if err := cr.lock.Save(cr.st); err != nil {
-		return err
+	// also after a crash: it is recorded at once. A marked cgroup is
+	// known by the mark the state already holds (its inode is recorded
+	// with the init's pid).
+	if cr.st.CgroupMark == "" {
+		if err := cr.lock.Save(cr.st); err != nil {
+			return err
+		}
 	}
 	return applyResources(cg, cr.spec)
 }
