@@ -339,7 +339,11 @@ func startStage(path string, argv, env []string, stdio [3]*os.File, files []*os.
 // exit status 0.
 func reapStage(pid int) error {
 	var ws unix.WaitStatus
-	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+	_, err := unix.Wait4(pid, &ws, 0, nil)
+	for errors.Is(err, unix.EINTR) {
+		_, err = unix.Wait4(pid, &ws, 0, nil)
+	}
+	if err != nil {
 		return fmt.Errorf("wait for pid %d: %w", pid, err)
 	}
 	if ws.Exited() && ws.ExitStatus() == 0 {
