@@ -84,24 +84,6 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (n == 0)
-			return -1; // the parent went away: give up quietly
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int send_frame(const char *payload, uint32_t len)
 {
 	return ocirt_write_frame(sync_fd, payload, len);
@@ -592,14 +574,15 @@ static void open_procfs_contexts(const struct bootstrap *b)
 // own, what it is naming it in errors, and returns it, its length in len.
 static char *read_frame(const char *what, uint32_t *len)
 {
-	if (read_all(sync_fd, len, sizeof(*len)) < 0)
+	// An end of file: the parent went away, give up quietly.
+	if (ocirt_read_all(sync_fd, len, sizeof(*len)) < 0)
 		_exit(1);
 	if (*len > MAX_BOOTSTRAP)
 		failx("nsenter: %s of %u bytes is too large", what, *len);
 	char *buf = malloc(*len ? *len : 1);
 	if (buf == NULL)
 		fail("nsenter: allocate %s", what);
-	if (read_all(sync_fd, buf, *len) < 0)
+	if (ocirt_read_all(sync_fd, buf, *len) < 0)
 		_exit(1);
 	return buf;
 }

@@ -76,6 +76,23 @@ static inline int ocirt_send_frame_fd(int sock, const char *payload, uint32_t le
 	return -1;
 }
 
+// ocirt_read_all reads exactly len bytes from fd: 0, or -1 on an error or
+// an end of file before them (the peer went away).
+static inline int ocirt_read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
 // ocirt_recv_console reads one frame from sock that must be the console
 // message with its fd attached, and returns the fd; -1 and errno
 // otherwise (EPROTO for another frame).
@@ -94,16 +111,8 @@ static inline int ocirt_recv_console(int sock)
 	int fd = -1;
 	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	size_t got = 0;
-	while (n == sizeof(len) && len == sizeof(buf) && got < sizeof(buf)) {
-		ssize_t r = read(sock, buf + got, sizeof(buf) - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (fd < 0 || got != sizeof(buf) || memcmp(buf, OCIRT_MSG_CONSOLE, sizeof(buf)) != 0) {
+	if (n != sizeof(len) || len != sizeof(buf) || ocirt_read_all(sock, buf, sizeof(buf)) < 0 ||
+	    memcmp(buf, OCIRT_MSG_CONSOLE, sizeof(buf)) != 0 || fd < 0) {
 		if (fd >= 0)
 			close(fd);
 		errno = EPROTO;
@@ -117,15 +126,8 @@ static inline int ocirt_recv_console(int sock)
 static inline int ocirt_read_ack(int fd)
 {
 	char buf[4 + sizeof(OCIRT_MSG_ACK) - 1];
-	size_t got = 0;
-	while (got < sizeof(buf)) {
-		ssize_t n = read(fd, buf + got, sizeof(buf) - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		got += (size_t)n;
-	}
+	if (ocirt_read_all(fd, buf, sizeof(buf)) < 0)
+		return -1;
 	uint32_t len;
 	memcpy(&len, buf, 4);
 	return len == sizeof(OCIRT_MSG_ACK) - 1 && memcmp(buf + 4, OCIRT_MSG_ACK, len) == 0 ? 0 : -1;
