@@ -278,8 +278,7 @@ func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *n
 		killAndReap(init.pid)
 		return 0, fmt.Errorf("exec process %d is not ours to wait for: %w", rep.Pid, err)
 	}
-	var ws unix.WaitStatus
-	if _, err := unix.Wait4(init.pid, &ws, 0, nil); err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
+	if ws, err := waitPid(init.pid); err != nil || !ws.Exited() || ws.ExitStatus() != 0 {
 		killAndReap(rep.Pid)
 		return 0, fmt.Errorf("exec init ended badly (status %#x, %v) after starting the process", uint32(ws), err)
 	}

@@ -338,11 +338,7 @@ func startStage(path string, argv, env []string, stdio [3]*os.File, files []*os.
 // reapStage waits for the stage to exit and says how it ended, nil for
 // exit status 0.
 func reapStage(pid int) error {
-	var ws unix.WaitStatus
-	_, err := unix.Wait4(pid, &ws, 0, nil)
-	for errors.Is(err, unix.EINTR) {
-		_, err = unix.Wait4(pid, &ws, 0, nil)
-	}
+	ws, err := waitPid(pid)
 	if err != nil {
 		return fmt.Errorf("wait for pid %d: %w", pid, err)
 	}
@@ -454,9 +450,20 @@ func runIDMapHelper(helper string, pid int, m []specs.LinuxIDMapping) error {
 // ended (it may have exited on its own first).
 func killAndReap(pid int) unix.WaitStatus {
 	_ = unix.Kill(pid, unix.SIGKILL)
-	var ws unix.WaitStatus
-	_, _ = unix.Wait4(pid, &ws, 0, nil)
+	ws, _ := waitPid(pid)
 	return ws
+}
+
+// waitPid waits for the child pid to end, again when a signal cuts the
+// wait short, and returns how it ended.
+func waitPid(pid int) (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if !errors.Is(err, unix.EINTR) {
+			return ws, err
+		}
+	}
 }
 
 // namespaceFlags maps spec namespace types to clone flags.
