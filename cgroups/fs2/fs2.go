@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // Manager operates on one cgroup of the unified hierarchy (cgroup v2). It holds no open
@@ -77,7 +78,7 @@ func (m *Manager) OpenDir() (*os.File, error) {
 }
 
 func (m *Manager) read(name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(m.Dir(), name))
+	b, err := sysfile.ReadFile(filepath.Join(m.Dir(), name))
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: read %s: %w", m.path, name, err)
 	}
@@ -147,12 +148,12 @@ func (m *Manager) checkReusable() error {
 // processes at all (EOPNOTSUPP).
 func enableControllers(dir string, isRoot bool) {
 	if !isRoot {
-		procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		procs, err := sysfile.ReadFile(filepath.Join(dir, "cgroup.procs"))
 		if err != nil || len(bytes.TrimSpace(procs)) > 0 {
 			return
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	b, err := sysfile.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 	if err != nil {
 		return
 	}
