@@ -140,6 +140,32 @@ func TestSaveOverCrashedSavesTemporaryFile(t *testing.T) {
 	}
 }
 
+// A save over a saved state takes the place of the old file by exchange;
+// the old content must not stay behind under the temporary name.
+func TestSaveOverSavedStateLeavesOnlyTheNewState(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	for pid := 1; pid <= 3; pid++ {
+		if err := l.Save(&State{ID: "c", InitPid: pid}); err != nil {
+			t.Fatal(err)
+		}
+		entries, _ := os.ReadDir(filepath.Join(store.Root, "c"))
+		if len(entries) != 1 || entries[0].Name() != stateFile {
+			t.Fatalf("after save %d the state dir holds %v, want only %s", pid, entries, stateFile)
+		}
+		if st, err := store.Load("c"); err != nil || st.InitPid != pid {
+			t.Fatalf("Load after save %d = %+v, %v", pid, st, err)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(store.Root, "c", stateFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file mode %v, %v; want 0600", fi.Mode(), err)
+	}
+}
+
 func TestConcurrentReadersNeverSeePartialState(t *testing.T) {
 	store, _ := OpenStore(t.TempDir())
 	l, err := store.Create("c")
