@@ -205,7 +205,7 @@ func (m *Manager) Create() error {
 	}
 	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
 		dir := m.dirs[ctrl]
-		if err := cgroups.RetryVanishedParent(func() error { return os.MkdirAll(dir, 0o755) }); err != nil {
+		if err := cgroups.RetryVanishedParent(func() error { return mkdirAll(dir) }); err != nil {
 			return fmt.Errorf("cgroup %s: mkdir: %w", m.label(ctrl), err)
 		}
 		if ctrl == "cpuset" {
@@ -213,6 +213,31 @@ func (m *Manager) Create() error {
 				return fmt.Errorf("cgroup %s: %w", m.label(ctrl), err)
 			}
 		}
+	}
+	return nil
+}
+
+// mkdirAll makes dir and the parents it lacks, as os.MkdirAll does, but
+// tries the mkdir first: a container's cgroup is new and its parent
+// mostly exists, so one system call is the common case, where
+// os.MkdirAll stats the path and its parent before it (in every
+// hierarchy, at every create).
+func mkdirAll(dir string) error {
+	err := unix.Mkdir(dir, 0o755)
+	if errors.Is(err, unix.ENOENT) {
+		if perr := mkdirAll(filepath.Dir(dir)); perr != nil {
+			return perr
+		}
+		err = unix.Mkdir(dir, 0o755)
+	}
+	if errors.Is(err, unix.EEXIST) {
+		if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
+			return nil
+		}
+		err = unix.ENOTDIR
+	}
+	if err != nil {
+		return &os.PathError{Op: "mkdir", Path: dir, Err: err}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"errors"
 	"io"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/devices"
@@ -333,5 +335,34 @@ func TestV1CreateRefusesBusy(t *testing.T) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestMkdirAllMakesMissingParentsOnly(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "parent", "child")
+	if err := mkdirAll(dir); err != nil {
+		t.Fatalf("mkdirAll of a new path: %v", err)
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		t.Fatalf("made %v, %v; want a directory", fi, err)
+	}
+	if err := mkdirAll(dir); err != nil {
+		t.Fatalf("mkdirAll of an existing directory: %v", err)
+	}
+	sibling := filepath.Join(root, "parent", "sibling")
+	if err := mkdirAll(sibling); err != nil {
+		t.Fatalf("mkdirAll beside an existing one: %v", err)
+	}
+	file := filepath.Join(root, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{file, filepath.Join(file, "below")} {
+		err := mkdirAll(p)
+		var pe *os.PathError
+		if !errors.As(err, &pe) || !errors.Is(err, unix.ENOTDIR) || pe.Op != "mkdir" {
+			t.Errorf("mkdirAll(%s) = %v, want a mkdir PathError with ENOTDIR", p, err)
+		}
 	}
 }
