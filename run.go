@@ -72,7 +72,7 @@ func runAction(ctx *cli.Context) error {
 	}
 	store, _ := openStore(ctx)
 	var proxy *consoleProxy
-	if spec, err := c.Spec(); err == nil && spec.Process.Terminal && ours != nil {
+	if terminal, err := c.Terminal(); err == nil && terminal && ours != nil {
 		if proxy, err = serveConsole(ours); err != nil {
 			_ = libcontainer.Delete(store, c.ID(), true)
 			return err

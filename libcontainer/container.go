@@ -42,7 +42,8 @@ type Container struct {
 // each of them more CPU time and heap than the rest of a `state`.
 type recordedConfig struct {
 	Process *struct {
-		Args []string `json:"args"`
+		Args     []string `json:"args"`
+		Terminal bool     `json:"terminal"`
 	} `json:"process"`
 	Hooks *specs.Hooks `json:"hooks"`
 	Linux *struct {
@@ -85,6 +86,17 @@ func (c *Container) Spec() (*specs.Spec, error) {
 		return nil, err
 	}
 	return &spec, nil
+}
+
+// Terminal tells whether the recorded config gives the process a
+// terminal: all a foreground run needs to know of it, read with the part
+// of the config the lifecycle reads anyway.
+func (c *Container) Terminal() (bool, error) {
+	config, err := c.config()
+	if err != nil {
+		return false, err
+	}
+	return config.Process != nil && config.Process.Terminal, nil
 }
 
 // ProcessSpec is the recorded config without what only create and update

@@ -82,3 +82,33 @@ func TestLoadCorruptStateSaysWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+// A foreground run asks the recorded config only whether the process has
+// a terminal.
+func TestContainerTerminalReadsTheRecordedConfig(t *testing.T) {
+	for config, want := range map[string]bool{
+		`{"process":{"terminal":true,"args":["sh"]}}`: true,
+		`{"process":{"args":["sh"]}}`:                 false,
+		`{"ociVersion":"1.0.2"}`:                      false,
+	} {
+		store, _ := OpenStore(t.TempDir())
+		lock, err := store.Create("c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lock.SaveSpec([]byte(config)); err != nil {
+			t.Fatal(err)
+		}
+		if err := lock.Save(&State{ID: "c"}); err != nil {
+			t.Fatal(err)
+		}
+		lock.Unlock()
+		c, err := Load(store, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Terminal(); err != nil || got != want {
+			t.Errorf("Terminal() of %s = %v, %v; want %v", config, got, err, want)
+		}
+	}
+}
