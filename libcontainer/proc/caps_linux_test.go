@@ -115,3 +115,24 @@ func TestCapabilityName(t *testing.T) {
 		t.Errorf("a number newer than the table: got %q", got)
 	}
 }
+
+func TestLastKnownFindsTheLastOfAnyRun(t *testing.T) {
+	for want := uint(0); want < 64; want++ {
+		asked := 0
+		got := lastKnown(func(c uint) bool { asked++; return c <= want })
+		if got != want || asked > 6 {
+			t.Errorf("lastKnown with 0..%d known = %d after %d questions", want, got, asked)
+		}
+	}
+}
+
+// The kernel's answer, as the plain scan of every number finds it.
+func TestLastKernelCapIsTheKernels(t *testing.T) {
+	want := uint(0)
+	for c := uint(1); c < 64 && rawPrctl(unix.PR_CAPBSET_READ, uintptr(c), 0) == nil; c++ {
+		want = c
+	}
+	if got := lastKernelCap(); got != want {
+		t.Fatalf("lastKernelCap() = %d, the kernel knows 0..%d", got, want)
+	}
+}
