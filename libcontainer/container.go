@@ -27,6 +27,10 @@ type Container struct {
 	// once: the file never changes after create, and one command checks
 	// the init and the cgroup several times.
 	recorded *recordedConfig
+	// processSpec is ProcessSpec's decode, once: exec given its command
+	// on the command line builds the process from it and then execs with
+	// it, one command reading one file.
+	processSpec *specs.Spec
 	// cgroup is the container's cgroup once verifiedCgroup has proved it
 	// the container's. The proof holds for the rest of the command: the
 	// cgroup directories are root's, and every command that removes or
@@ -102,13 +106,17 @@ func (c *Container) Terminal() (bool, error) {
 // ProcessSpec is the recorded config without what only create and update
 // read (the cgroup resources and other platforms' sections): what exec
 // needs, decoded without the encoding/json type walk of the left-out parts
-// (see initSpec).
+// (see initSpec). It is decoded once per Container and shared: a caller
+// that changes it (exec replaces the process) changes it for the next.
 func (c *Container) ProcessSpec() (*specs.Spec, error) {
-	var w initSpec
-	if err := c.decodeConfig(&w); err != nil {
-		return nil, err
+	if c.processSpec == nil {
+		var w initSpec
+		if err := c.decodeConfig(&w); err != nil {
+			return nil, err
+		}
+		c.processSpec = w.spec()
 	}
-	return w.spec(), nil
+	return c.processSpec, nil
 }
 
 // config returns the part of the recorded config the lifecycle reads.

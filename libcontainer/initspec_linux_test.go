@@ -128,6 +128,16 @@ func TestProcessSpecIsTheRecordedConfigWithoutTheLeftOutParts(t *testing.T) {
 		w, _ := json.Marshal(want)
 		t.Errorf("ProcessSpec gave\n%s\nwant\n%s", g, w)
 	}
+	// Decoded once: a second call reads no file.
+	if err := os.Remove(filepath.Join(store.dir("c"), specFile)); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := c.ProcessSpec(); err != nil || again != got {
+		t.Errorf("second ProcessSpec gave %p, %v; want the first decode, %p", again, err, got)
+	}
+	if err := os.WriteFile(filepath.Join(store.dir("c"), specFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if all, err := c.Spec(); err != nil || !reflect.DeepEqual(all, full) {
 		t.Errorf("Spec gave %+v, %v: want the whole recorded config", all, err)
 	}
