@@ -3,6 +3,8 @@ package libcontainer
 import (
 	"slices"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // TestCreationRollbackOrder: a failed create first closes the fds it held
@@ -33,5 +35,29 @@ func TestCreationCloseKeepsWork(t *testing.T) {
 	cr.close()
 	if !slices.Equal(ran, []string{"close"}) {
 		t.Errorf("success ran %q, want only the close", ran)
+	}
+}
+
+// The init takes the container's /proc as its procfs handle only where the
+// runtime mounts a writable procfs there last.
+func TestWritableProcAtProc(t *testing.T) {
+	proc := specs.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}}
+	for _, tc := range []struct {
+		name   string
+		mounts []specs.Mount
+		want   bool
+	}{
+		{"the default /proc", []specs.Mount{proc}, true},
+		{"a trailing slash", []specs.Mount{{Destination: "/proc/", Type: "proc"}}, true},
+		{"read-only", []specs.Mount{{Destination: "/proc", Type: "proc", Options: []string{"nosuid", "ro"}}}, false},
+		{"rdonly", []specs.Mount{{Destination: "/proc", Type: "proc", Options: []string{"rdonly"}}}, false},
+		{"no /proc", []specs.Mount{{Destination: "/dev", Type: "tmpfs"}}, false},
+		{"a tmpfs over it", []specs.Mount{proc, {Destination: "/proc", Type: "tmpfs"}}, false},
+		{"a procfs over a tmpfs", []specs.Mount{{Destination: "/proc", Type: "tmpfs"}, proc}, true},
+		{"mounts below it", []specs.Mount{proc, {Destination: "/proc/meminfo", Type: "bind", Source: "/x"}}, true},
+	} {
+		if got := writableProcAtProc(&specs.Spec{Mounts: tc.mounts}); got != tc.want {
+			t.Errorf("%s: writableProcAtProc = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"runtime"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -301,7 +303,11 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsente
 	// The next fd after the runtime's in the init: its own procfs, for
 	// its /proc entries and the fifo.
 	procfsFD := 3 + len(req.preserved) + len(req.files)
-	plan.Procfs(procfsFD)
+	if writableProcAtProc(spec) {
+		plan.ProcfsAt(procfsFD, "/proc")
+	} else {
+		plan.Procfs(procfsFD)
+	}
 	ps, err := planProcess(plan, spec, who, req, procfsFD)
 	if err != nil {
 		return nil, err
@@ -315,4 +321,20 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsente
 		return nil, err
 	}
 	return plan, nil
+}
+
+// writableProcAtProc tells whether the container's /proc is a procfs the
+// runtime mounts writable, made from the init's own context (see
+// receiveProcContexts): the init can take it as its procfs handle, which
+// must write its oom_score_adj and LSM labels. The last mount at /proc is
+// the one on top.
+func writableProcAtProc(spec *specs.Spec) bool {
+	proc := false
+	for _, m := range spec.Mounts {
+		if path.Clean(m.Destination) != "/proc" {
+			continue
+		}
+		proc = m.Type == "proc" && !slices.ContainsFunc(m.Options, func(o string) bool { return o == "ro" || o == "rdonly" })
+	}
+	return proc
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -21,6 +22,7 @@
 #include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -162,6 +164,50 @@ static int write_at(struct cursor *c, const struct plan_state *st)
 	close(fd);
 	errno = err;
 	return n == (ssize_t)c->left ? 0 : -1;
+}
+
+// PROC_ROOT_INO is the inode number of every procfs's root directory
+// (fixed in the kernel, not in its uapi headers).
+#define PROC_ROOT_INO 1
+
+// procfs_at places at target the procfs mounted at path in the process's
+// root, found without following a link, once it has shown itself to be
+// the root of a procfs whose "self" is this process: one of its pid
+// namespace. A mount over it, or a procfs of another namespace, fails
+// the step.
+static int procfs_at(struct cursor *c, const struct plan_state *st)
+{
+	int target = (int)get_u32(st, c);
+	const char *path = get_str(st, c);
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -1;
+	int fd = openat2_retry(root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+	int err = errno;
+	close(root);
+	if (fd < 0) {
+		errno = err;
+		return -1;
+	}
+	struct statfs sfs;
+	struct stat sb;
+	char self[32], want[32];
+	ssize_t n = -1;
+	if (fstatfs(fd, &sfs) == 0 && fstat(fd, &sb) == 0 && sfs.f_type == PROC_SUPER_MAGIC && sb.st_ino == PROC_ROOT_INO)
+		n = readlinkat(fd, "self", self, sizeof(self) - 1);
+	int len = snprintf(want, sizeof(want), "%d", (int)getpid());
+	if (n != len || memcmp(self, want, (size_t)len) != 0) {
+		close(fd);
+		errno = EMEDIUMTYPE;
+		return -1;
+	}
+	if (fd == target)
+		return 0;
+	int rc = dup3(fd, target, O_CLOEXEC) < 0 ? -1 : 0;
+	err = errno;
+	close(fd);
+	errno = err;
+	return rc;
 }
 
 static int chown_stdio(int fd, uint32_t uid)
@@ -482,6 +528,8 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 		spawn(c, st);
 	case OCIRT_PLAN_PROCFS:
 		return ocirt_make_procfs((int)get_u32(st, c));
+	case OCIRT_PLAN_PROCFS_AT:
+		return procfs_at(c, st);
 	case OCIRT_PLAN_EXEC_AFTER_START:
 		exec_after_start(c, st);
 	case OCIRT_PLAN_TERMINAL_FROM_PARENT:

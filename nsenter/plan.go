@@ -78,6 +78,7 @@ const (
 	opProcfs         = 26
 	opExecAfterStart = 27
 	opTerminal       = 28
+	opProcfsAt       = 29
 )
 
 func (p *Plan) add(op uint16, what string, data []byte) {
@@ -330,9 +331,18 @@ func (p *Plan) Procfs(target int) {
 	p.add(opProcfs, "make a procfs of the container's pid namespace", u32s(uint32(target)))
 }
 
+// ProcfsAt places at fd target the procfs mounted at path in the
+// process's root, as Procfs would make one: the step fails unless what it
+// finds there is the root of a procfs whose "self" is the process. Taking
+// the container's own /proc spares the fresh mount, whose release at the
+// execve waits for an RCU grace period between start and the program.
+func (p *Plan) ProcfsAt(target int, path string) {
+	p.add(opProcfsAt, "take the container's "+path+" as its procfs handle", cString(u32s(uint32(target)), path))
+}
+
 // ExecAfterStart ends the plan of a create: the process closes every fd
 // from closeFrom on but fifoFD (an O_PATH fd of the exec fifo) and
-// procfsFD (see Procfs), opens the fifo for writing through procfsFD,
+// procfsFD (see Procfs and ProcfsAt), opens the fifo for writing through procfsFD,
 // which blocks until `start` opens it, installs filter when not empty and
 // executes the program FindProgram chose with argv and env. What fails
 // after the wait goes to `start` through the fifo (KindSpawnError).

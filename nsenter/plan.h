@@ -38,6 +38,7 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_PROCFS = 26, // uint32 target fd
 	OCIRT_PLAN_EXEC_AFTER_START = 27, // uint32 close_from, uint32 fifo fd, uint32 procfs fd, seccomp as above, argv list, env list
 	OCIRT_PLAN_TERMINAL_FROM_PARENT = 28,
+	OCIRT_PLAN_PROCFS_AT = 29, // uint32 target fd, path\0
 };
 
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on

@@ -276,3 +276,114 @@ func TestSetUpByParent(t *testing.T) {
 		t.Errorf("the process printed %q, want %q", got, want)
 	}
 }
+
+// ProcfsAt takes the procfs mounted at a path only when it is the root of
+// a procfs of the process's own pid namespace: the host's procfs seen
+// from a new pid namespace, or a directory that is no procfs, fails the
+// step. Through the handle it takes, the process's later steps reach its
+// own /proc entries.
+func TestProcfsAtTakesOnlyTheProcessOwnProcfs(t *testing.T) {
+	ownProcfs, notProcfs := t.TempDir(), t.TempDir()
+	for _, tc := range []struct {
+		name, path string
+		mountOwn   bool
+		wantErr    unix.Errno
+	}{
+		{"a procfs of its pid namespace", ownProcfs, true, 0},
+		{"the host's procfs", "/proc", false, unix.EMEDIUMTYPE},
+		{"a directory", notProcfs, false, unix.EMEDIUMTYPE},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fifoPath := filepath.Join(t.TempDir(), "fifo")
+			if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fifo.Close()
+			b := &Bootstrap{CloneFlags: unix.CLONE_NEWPID, Fork: true, SetUpByParent: true, ProcContexts: 1}
+			s := startStageRaw(t, b.Encode(), fifo) // the fifo is fd 4
+			rep, err := readReply(s.conn)
+			if err != nil || rep.Kind != KindPid {
+				t.Fatalf("reply %+v, %v", rep, err)
+			}
+			child := rep.Pid
+			if rep, err = readReply(s.conn); err != nil || rep.Kind != KindProcfs || rep.File == nil {
+				t.Fatalf("reply %+v, %v; want a procfs context", rep, err)
+			}
+			defer rep.File.Close()
+			if tc.mountOwn {
+				mountContext(t, rep.File, tc.path)
+			}
+			var p Plan
+			p.Setsid()
+			p.ProcfsAt(9, tc.path)
+			p.WriteAt(9, "thread-self/oom_score_adj", "123", "oom_score_adj")
+			p.FindProgram([]string{"/bin/sh"}, "find sh", true)
+			p.Release()
+			if err := p.ExecAfterStart([]string{"sh", "-c", "cat /proc/self/oom_score_adj"}, nil, 3, 4, 9, nil, 0); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.conn.SendPlan(&p); err != nil {
+				t.Fatal(err)
+			}
+			rep, err = readReply(s.conn)
+			if tc.wantErr != 0 {
+				if err != nil || rep.Kind != KindPlanError || rep.Step != 1 || rep.Errno != int(tc.wantErr) {
+					t.Fatalf("reply %+v, %v; want step 1 failing with %v", rep, err, tc.wantErr)
+				}
+				var ws unix.WaitStatus
+				_, _ = unix.Wait4(child, &ws, 0, nil)
+				_ = s.cmd.Wait()
+				return
+			}
+			if err != nil || rep.Kind != KindReady {
+				t.Fatalf("reply %+v, %v", rep, err)
+			}
+			if err := s.conn.Send(KindAck, ""); err != nil {
+				t.Fatal(err)
+			}
+			start, err := os.Open(fifoPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.ReadAll(start)
+			start.Close()
+			waitPid(t, child)
+			if err := s.cmd.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.stdout.String(); got != "123\n" {
+				t.Errorf("the process printed %q, want its oom_score_adj written through the handle, 123", got)
+			}
+		})
+	}
+}
+
+// mountContext mounts the fsopen context ctx at dir, for the test's life.
+func mountContext(t *testing.T, ctx *os.File, dir string) {
+	t.Helper()
+	if err := unix.FsconfigCreate(int(ctx.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	mnt, err := unix.Fsmount(int(ctx.Fd()), unix.FSMOUNT_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(mnt)
+	if err := unix.MoveMount(mnt, "", unix.AT_FDCWD, dir, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+}
+
+func TestProcfsAtEncoding(t *testing.T) {
+	var p Plan
+	p.ProcfsAt(9, "/proc")
+	steps := decodePlan(t, p.Encode())
+	if len(steps) != 1 || steps[0].op != opProcfsAt || string(steps[0].data) != "\x09\x00\x00\x00/proc\x00" {
+		t.Fatalf("steps %+v, want ProcfsAt with fd 9 and /proc", steps)
+	}
+}

@@ -87,7 +87,8 @@ func withProcess(p *specs.Process) func(*specs.Spec) {
 // TestCreatePlanMatchesGoPath: for a root and a non-root process with
 // capabilities, with a seccomp filter installed early (no no_new_privs)
 // and late (with it), with a cgroup namespace, with names and sysctls,
-// with a read-only root and a writable one, with a terminal, the container the runtime set up from outside and the
+// with a read-only root and a writable one, with a terminal, with a
+// read-only /proc, the container the runtime set up from outside and the
 // one the Go init set up show their process the same mounts (options,
 // order), /dev, names, sysctls, masked and read-only paths, and the same
 // ids, groups, capabilities, seccomp and no_new_privs state, rlimits,
@@ -114,6 +115,16 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 		{"cgroup namespace, names, sysctls", []func(*specs.Spec){probe(specs.User{}, nil, false), withCgroupNamespace(""), named}},
 		{"writable root", []func(*specs.Spec){probe(specs.User{UID: 1000, GID: 1000}, netCaps, false), func(s *specs.Spec) { s.Root.Readonly = false }}},
 		{"terminal", []func(*specs.Spec){withProcess(withProbeTerminal(planProbe(specs.User{UID: 1000, GID: 1000}, netCaps, false)))}},
+		// The init cannot write its oom_score_adj through a read-only
+		// /proc: it makes a procfs of its own instead of taking the
+		// container's.
+		{"read-only /proc", []func(*specs.Spec){probe(specs.User{}, nil, false), func(s *specs.Spec) {
+			for i := range s.Mounts {
+				if s.Mounts[i].Destination == "/proc" {
+					s.Mounts[i].Options = append(s.Mounts[i].Options, "ro")
+				}
+			}
+		}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,8 +135,12 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 			if plan != goPath {
 				t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
 			}
+			procMount := "/ /proc rw"
+			if tc.name == "read-only /proc" {
+				procMount = "/ /proc ro"
+			}
 			wants := []string{"Seccomp:", "Max open files            512                  1024", "/etc\n", "FOO=baz", "123\n", "pid:own", "user:host",
-				"/ /proc rw", " /dev/pts ", "null 666 0:0 character special file 1:3", "/proc/self/fd\n/proc/self/fd/0\npts/ptmx\n", "end\n"}
+				procMount, " /dev/pts ", "null 666 0:0 character special file 1:3", "/proc/self/fd\n/proc/self/fd/0\npts/ptmx\n", "end\n"}
 			switch tc.name {
 			case "cgroup namespace, names, sysctls":
 				wants = append(wants, "planned\n", "example.org\n1\n4242\n")
@@ -195,6 +210,7 @@ func TestDebugLogShowsPlannedCreate(t *testing.T) {
 		"create "+id+": root filesystem set up, root switched (pivot_root)",
 		"create "+id+": hostname, sysctls, read-only and masked paths set",
 		"create "+id+": plan of ",
+		"; take the container's /proc as its procfs handle; ",
 		"create "+id+": the plan's steps 0-",
 		"; setresuid 0; ",
 		"; wait for the runtime",
