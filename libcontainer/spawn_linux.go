@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
-	"github.com/oci-rt/oci-rt/libcontainer/internal/hugeheap"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -223,12 +222,8 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	// container's pids and memory limits. Its runtime files one allocation
 	// in the heap profile while it starts, before main can turn sampling
 	// off (the stack walk and the profile's hash table cost some 70 page
-	// faults): only the environment reaches it that early. It may not read
-	// the host's huge page policy itself (see package hugeheap).
-	env := []string{
-		nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GODEBUG=memprofilerate=0",
-		hugeheap.Env(!r.startsInContainerCgroup()),
-	}
+	// faults): only the environment reaches it that early.
+	env := []string{nsenter.SyncFDEnv + "=" + strconv.Itoa(syncFD), "GOMAXPROCS=1", "GODEBUG=memprofilerate=0"}
 	stagePid, err := startStage(path, []string{argv0, "init"}, env, r.stdio, extraFiles, r.cgroupFD)
 	// Only the child may hold its end: a stage or init that dies before it
 	// answers (killed while frozen by a paused container's delete, OOM
