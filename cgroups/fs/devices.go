@@ -2,8 +2,10 @@ package fs
 
 import (
 	"fmt"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups/devices"
 )
@@ -28,9 +30,33 @@ func (m *Manager) SetDevices(rules []specs.LinuxDeviceCgroup) error {
 	if err != nil {
 		return fmt.Errorf("cgroup %s: %w", m.label("devices"), err)
 	}
+	return m.writeRules(writes)
+}
+
+// writeRules writes each rule in its own write(2), as the kernel takes
+// them, but opens each file once, not once per rule: an open walks the
+// cgroup's whole path in cgroupfs, under the lock that the cgroup mkdirs
+// and rmdirs of concurrent creates and deletes hold for writing.
+func (m *Manager) writeRules(writes []devices.V1Write) error {
+	files := map[string]int{}
+	defer func() {
+		for _, fd := range files {
+			unix.Close(fd)
+		}
+	}()
 	for _, w := range writes {
-		if err := m.write("devices", w.File, w.Rule); err != nil {
-			return err
+		fd, ok := files[w.File]
+		var err error
+		if !ok {
+			if fd, err = unix.Open(filepath.Join(m.dirs["devices"], w.File), unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+				files[w.File] = fd
+			}
+		}
+		if err == nil {
+			_, err = unix.Write(fd, []byte(w.Rule))
+		}
+		if err != nil {
+			return fmt.Errorf("cgroup %s: write %q to %s: %w", m.label("devices"), w.Rule, w.File, err)
 		}
 	}
 	return nil
