@@ -166,6 +166,20 @@ static int write_at(struct cursor *c, const struct plan_state *st)
 	return n == (ssize_t)c->left ? 0 : -1;
 }
 
+// open_in_root opens the directory path as an O_PATH handle, resolved
+// inside the process's root with the further restrictions resolve.
+static int open_in_root(const char *path, uint64_t resolve)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return -1;
+	int fd = openat2_retry(root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | resolve);
+	int err = errno;
+	close(root);
+	errno = err;
+	return fd;
+}
+
 // PROC_ROOT_INO is the inode number of every procfs's root directory
 // (fixed in the kernel, not in its uapi headers).
 #define PROC_ROOT_INO 1
@@ -178,17 +192,9 @@ static int write_at(struct cursor *c, const struct plan_state *st)
 static int procfs_at(struct cursor *c, const struct plan_state *st)
 {
 	int target = (int)get_u32(st, c);
-	const char *path = get_str(st, c);
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
+	int fd = open_in_root(get_str(st, c), RESOLVE_NO_SYMLINKS);
+	if (fd < 0)
 		return -1;
-	int fd = openat2_retry(root, path, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
-	int err = errno;
-	close(root);
-	if (fd < 0) {
-		errno = err;
-		return -1;
-	}
 	struct statfs sfs;
 	struct stat sb;
 	char self[32], want[32];
@@ -204,7 +210,7 @@ static int procfs_at(struct cursor *c, const struct plan_state *st)
 	if (fd == target)
 		return 0;
 	int rc = dup3(fd, target, O_CLOEXEC) < 0 ? -1 : 0;
-	err = errno;
+	int err = errno;
 	close(fd);
 	errno = err;
 	return rc;
@@ -225,18 +231,11 @@ static int chown_stdio(int fd, uint32_t uid)
 static int change_dir(const char *dir)
 {
 	char cwd[4096];
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root < 0)
+	int fd = open_in_root(dir, RESOLVE_NO_MAGICLINKS);
+	if (fd < 0)
 		return -1;
-	int fd = openat2_retry(root, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-	int err = errno;
-	close(root);
-	if (fd < 0) {
-		errno = err;
-		return -1;
-	}
 	int rc = fchdir(fd);
-	err = errno;
+	int err = errno;
 	close(fd);
 	errno = err;
 	if (rc < 0 || getcwd(cwd, sizeof(cwd)) == NULL)
