@@ -342,9 +342,9 @@ func (p *Plan) ProcfsAt(target int, path string) {
 
 // ExecAfterStart ends the plan of a create: the process closes every fd
 // from closeFrom on but fifoFD (an O_PATH fd of the exec fifo) and
-// procfsFD (see Procfs and ProcfsAt), opens the fifo for writing through procfsFD,
-// which blocks until `start` opens it, installs filter when not empty and
-// executes the program FindProgram chose with argv and env. What fails
+// procfsFD (see Procfs and ProcfsAt), opens the fifo for writing through
+// procfsFD, which blocks until `start` opens it, installs filter when not
+// empty and executes the program FindProgram chose with argv and env. What fails
 // after the wait goes to `start` through the fifo (KindSpawnError).
 func (p *Plan) ExecAfterStart(argv, env []string, closeFrom, fifoFD, procfsFD int, filter []unix.SockFilter, seccompFlags uint32) error {
 	if err := checkFilterLength(filter); err != nil {

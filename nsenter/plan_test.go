@@ -195,12 +195,13 @@ func TestPlanReportsTheFailedStep(t *testing.T) {
 	}
 }
 
-// A stage set up by its parent hands over procfs contexts of its new pid
-// namespace, runs the plan it is sent afterwards, and, at its last step,
-// closes the socket and waits on the exec fifo for start before it
-// executes the program.
-func TestSetUpByParent(t *testing.T) {
-	fifoPath := filepath.Join(t.TempDir(), "fifo")
+// startSetUpByParent starts a stage set up by its parent in a new pid
+// namespace, with an exec fifo at fd 4, and returns it, the fifo's path,
+// the pid of its process in that namespace and the procfs context it
+// sent (closed with the test).
+func startSetUpByParent(t *testing.T) (s *stage, fifoPath string, child int, ctx *os.File) {
+	t.Helper()
+	fifoPath = filepath.Join(t.TempDir(), "fifo")
 	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -210,25 +211,26 @@ func TestSetUpByParent(t *testing.T) {
 	}
 	defer fifo.Close()
 	b := &Bootstrap{CloneFlags: unix.CLONE_NEWPID, Fork: true, SetUpByParent: true, ProcContexts: 1}
-	s := startStageRaw(t, b.Encode(), fifo) // the fifo is fd 4
+	s = startStageRaw(t, b.Encode(), fifo)
 	rep, err := readReply(s.conn)
 	if err != nil || rep.Kind != KindPid {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
-	child := rep.Pid
+	child = rep.Pid
 	if rep, err = readReply(s.conn); err != nil || rep.Kind != KindProcfs || rep.File == nil {
 		t.Fatalf("reply %+v, %v; want a procfs context", rep, err)
 	}
-	ctx := rep.File
-	defer ctx.Close()
-	if err := unix.FsconfigCreate(int(ctx.Fd())); err != nil {
-		t.Fatal(err)
-	}
-	mnt, err := unix.Fsmount(int(ctx.Fd()), unix.FSMOUNT_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(mnt)
+	t.Cleanup(func() { rep.File.Close() })
+	return s, fifoPath, child, rep.File
+}
+
+// A stage set up by its parent hands over procfs contexts of its new pid
+// namespace, runs the plan it is sent afterwards, and, at its last step,
+// closes the socket and waits on the exec fifo for start before it
+// executes the program.
+func TestSetUpByParent(t *testing.T) {
+	s, fifoPath, child, ctx := startSetUpByParent(t)
+	mnt := fsmountContext(t, ctx)
 	buf := make([]byte, 64)
 	n, err := unix.Readlinkat(mnt, "1/ns/pid", buf)
 	want, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", child))
@@ -294,28 +296,9 @@ func TestProcfsAtTakesOnlyTheProcessOwnProcfs(t *testing.T) {
 		{"a directory", notProcfs, false, unix.EMEDIUMTYPE},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fifoPath := filepath.Join(t.TempDir(), "fifo")
-			if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer fifo.Close()
-			b := &Bootstrap{CloneFlags: unix.CLONE_NEWPID, Fork: true, SetUpByParent: true, ProcContexts: 1}
-			s := startStageRaw(t, b.Encode(), fifo) // the fifo is fd 4
-			rep, err := readReply(s.conn)
-			if err != nil || rep.Kind != KindPid {
-				t.Fatalf("reply %+v, %v", rep, err)
-			}
-			child := rep.Pid
-			if rep, err = readReply(s.conn); err != nil || rep.Kind != KindProcfs || rep.File == nil {
-				t.Fatalf("reply %+v, %v; want a procfs context", rep, err)
-			}
-			defer rep.File.Close()
+			s, fifoPath, child, ctx := startSetUpByParent(t)
 			if tc.mountOwn {
-				mountContext(t, rep.File, tc.path)
+				mountContext(t, ctx, tc.path)
 			}
 			var p Plan
 			p.Setsid()
@@ -329,7 +312,7 @@ func TestProcfsAtTakesOnlyTheProcessOwnProcfs(t *testing.T) {
 			if err := s.conn.SendPlan(&p); err != nil {
 				t.Fatal(err)
 			}
-			rep, err = readReply(s.conn)
+			rep, err := readReply(s.conn)
 			if tc.wantErr != 0 {
 				if err != nil || rep.Kind != KindPlanError || rep.Step != 1 || rep.Errno != int(tc.wantErr) {
 					t.Fatalf("reply %+v, %v; want step 1 failing with %v", rep, err, tc.wantErr)
@@ -362,8 +345,9 @@ func TestProcfsAtTakesOnlyTheProcessOwnProcfs(t *testing.T) {
 	}
 }
 
-// mountContext mounts the fsopen context ctx at dir, for the test's life.
-func mountContext(t *testing.T, ctx *os.File, dir string) {
+// fsmountContext makes the fsopen context ctx a detached mount and
+// returns its fd, closed with the test.
+func fsmountContext(t *testing.T, ctx *os.File) int {
 	t.Helper()
 	if err := unix.FsconfigCreate(int(ctx.Fd())); err != nil {
 		t.Fatal(err)
@@ -372,8 +356,14 @@ func mountContext(t *testing.T, ctx *os.File, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(mnt)
-	if err := unix.MoveMount(mnt, "", unix.AT_FDCWD, dir, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+	t.Cleanup(func() { unix.Close(mnt) })
+	return mnt
+}
+
+// mountContext mounts the fsopen context ctx at dir, for the test's life.
+func mountContext(t *testing.T, ctx *os.File, dir string) {
+	t.Helper()
+	if err := unix.MoveMount(fsmountContext(t, ctx), "", unix.AT_FDCWD, dir, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
