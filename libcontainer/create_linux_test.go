@@ -50,7 +50,8 @@ func TestWritableProcAtProc(t *testing.T) {
 		{"the default /proc", []specs.Mount{proc}, true},
 		{"a trailing slash", []specs.Mount{{Destination: "/proc/", Type: "proc"}}, true},
 		{"read-only", []specs.Mount{{Destination: "/proc", Type: "proc", Options: []string{"nosuid", "ro"}}}, false},
-		{"rdonly", []specs.Mount{{Destination: "/proc", Type: "proc", Options: []string{"rdonly"}}}, false},
+		{"recursively read-only", []specs.Mount{{Destination: "/proc", Type: "proc", Options: []string{"rro"}}}, false},
+		{"read-only, then writable again", []specs.Mount{{Destination: "/proc", Type: "proc", Options: []string{"ro", "rw"}}}, true},
 		{"no /proc", []specs.Mount{{Destination: "/dev", Type: "tmpfs"}}, false},
 		{"a tmpfs over it", []specs.Mount{proc, {Destination: "/proc", Type: "tmpfs"}}, false},
 		{"a procfs over a tmpfs", []specs.Mount{{Destination: "/proc", Type: "tmpfs"}, proc}, true},
@@ -59,5 +60,16 @@ func TestWritableProcAtProc(t *testing.T) {
 		if got := writableProcAtProc(&specs.Spec{Mounts: tc.mounts}); got != tc.want {
 			t.Errorf("%s: writableProcAtProc = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+	for name, linux := range map[string]*specs.Linux{
+		"/proc read-only later": {ReadonlyPaths: []string{"/proc/sys", "/proc"}},
+		"/proc masked":          {MaskedPaths: []string{"/proc/"}},
+	} {
+		if writableProcAtProc(&specs.Spec{Mounts: []specs.Mount{proc}, Linux: linux}) {
+			t.Errorf("%s: writableProcAtProc = true, want false", name)
+		}
+	}
+	if !writableProcAtProc(&specs.Spec{Mounts: []specs.Mount{proc}, Linux: &specs.Linux{ReadonlyPaths: []string{"/proc/sys"}}}) {
+		t.Error("a read-only path below /proc: writableProcAtProc = false, want true")
 	}
 }

@@ -325,16 +325,22 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsente
 
 // writableProcAtProc tells whether the container's /proc is a procfs the
 // runtime mounts writable, made from the init's own context (see
-// receiveProcContexts): the init can take it as its procfs handle, which
-// must write its oom_score_adj and LSM labels. The last mount at /proc is
-// the one on top.
+// receiveProcContexts), and leaves so: the init can take it as its procfs
+// handle, which must write its oom_score_adj and LSM labels. The last
+// mount at /proc is the one on top; a read-only or masked path of /proc
+// itself covers it later.
 func writableProcAtProc(spec *specs.Spec) bool {
 	proc := false
 	for _, m := range spec.Mounts {
-		if path.Clean(m.Destination) != "/proc" {
-			continue
+		if path.Clean(m.Destination) == "/proc" {
+			proc = m.Type == "proc" && !rootfs.IsReadOnlyMount(m)
 		}
-		proc = m.Type == "proc" && !slices.ContainsFunc(m.Options, func(o string) bool { return o == "ro" || o == "rdonly" })
+	}
+	if spec.Linux != nil {
+		isProc := func(p string) bool { return path.Clean(p) == "/proc" }
+		if slices.ContainsFunc(spec.Linux.ReadonlyPaths, isProc) || slices.ContainsFunc(spec.Linux.MaskedPaths, isProc) {
+			return false
+		}
 	}
 	return proc
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // procOvermountAllowed lists the only places under /proc a mount may cover:
@@ -107,6 +108,14 @@ func validateMount(m specs.Mount) error {
 // options ask for one (type "none" with "rbind" is the common spelling).
 func isBind(m specs.Mount, opts mountOptions) bool {
 	return m.Type == "bind" || opts.bind
+}
+
+// IsReadOnlyMount tells whether setup mounts m read-only, its own options
+// read the way setup reads them ("rw" after "ro" undoes it, "rro" makes
+// it read-only too); a mount whose options do not parse counts as one.
+func IsReadOnlyMount(m specs.Mount) bool {
+	opts, err := parseMountOptions(m.Options)
+	return err != nil || (opts.attrSet|opts.recAttrSet)&unix.MOUNT_ATTR_RDONLY != 0
 }
 
 // IsBindMount tells whether m is a bind as setup mounts it; a mount whose

@@ -88,7 +88,7 @@ func withProcess(p *specs.Process) func(*specs.Spec) {
 // capabilities, with a seccomp filter installed early (no no_new_privs)
 // and late (with it), with a cgroup namespace, with names and sysctls,
 // with a read-only root and a writable one, with a terminal, with a
-// read-only /proc, the container the runtime set up from outside and the
+// read-only /proc (mounted so, or made so by readonlyPaths), the container the runtime set up from outside and the
 // one the Go init set up show their process the same mounts (options,
 // order), /dev, names, sysctls, masked and read-only paths, and the same
 // ids, groups, capabilities, seccomp and no_new_privs state, rlimits,
@@ -125,6 +125,9 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 				}
 			}
 		}}},
+		{"/proc a read-only path", []func(*specs.Spec){probe(specs.User{}, nil, false), func(s *specs.Spec) {
+			s.Linux.ReadonlyPaths = append(s.Linux.ReadonlyPaths, "/proc")
+		}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,7 +139,7 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 				t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
 			}
 			procMount := "/ /proc rw"
-			if tc.name == "read-only /proc" {
+			if tc.name == "read-only /proc" || tc.name == "/proc a read-only path" {
 				procMount = "/ /proc ro"
 			}
 			wants := []string{"Seccomp:", "Max open files            512                  1024", "/etc\n", "FOO=baz", "123\n", "pid:own", "user:host",
