@@ -40,6 +40,9 @@ var (
 	// templateBundle is made once by mkbundleScript; newBundle copies it
 	// (a copy is one process, mkbundle.sh is hundreds).
 	templateBundle string
+	// harnessDir holds what the tests share (the binary, the template
+	// bundle, built test programs); TestMain removes it at the end.
+	harnessDir string
 )
 
 // TestMain builds oci-rt once for this test binary (into a private
@@ -65,6 +68,7 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
+	harnessDir = dir
 	if rtBinary, err = buildBinary(dir); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

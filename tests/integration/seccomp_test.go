@@ -3,7 +3,6 @@ package integration
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -25,11 +24,7 @@ var staticPrograms sync.Map // name → func() (string, error)
 func withStaticProgram(t *testing.T, bundle, name string) {
 	t.Helper()
 	build, _ := staticPrograms.LoadOrStore(name, sync.OnceValues(func() (string, error) {
-		dir, err := os.MkdirTemp("", name)
-		if err != nil {
-			return "", err
-		}
-		path := filepath.Join(dir, name)
+		path := filepath.Join(harnessDir, name)
 		if out, err := exec.Command("gcc", "-static", "-O2", "-o", path, "testdata/"+name+".c").CombinedOutput(); err != nil {
 			return "", fmt.Errorf("gcc -static %s.c: %v\n%s", name, err, out)
 		}
