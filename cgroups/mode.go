@@ -87,13 +87,7 @@ type MountedHierarchy struct {
 // The map is read once per process and shared: callers must not change it.
 func V1Hierarchies() (map[string]Hierarchy, error) { return v1Hierarchies() }
 
-var v1Hierarchies = sync.OnceValues(func() (map[string]Hierarchy, error) {
-	data, err := sysfile.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, fmt.Errorf("cgroups: %w", err)
-	}
-	return parseV1Mounts(cgroupLines(data))
-})
+var v1Hierarchies = sync.OnceValues(readV1Hierarchies)
 
 // cgroupLines keeps the lines of mountinfo that describe cgroup and
 // cgroup2 mounts, for the parser to take apart only those: a node's
@@ -115,18 +109,41 @@ func cgroupLines(mountinfo []byte) io.Reader {
 var joinedNamed = map[string]bool{"name=systemd": true}
 
 func parseV1Mounts(r io.Reader) (map[string]Hierarchy, error) {
-	mounts, err := mountinfo.GetMountsFromReader(r, func(m *mountinfo.Info) (skip, stop bool) {
+	infos, err := mountinfo.GetMountsFromReader(r, func(m *mountinfo.Info) (skip, stop bool) {
 		return m.FSType != "cgroup" && m.FSType != "cgroup2", false
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
+	mounts := make([]cgroupMount, len(infos))
+	for i, m := range infos {
+		mounts[i] = cgroupMount{fsType: m.FSType, mountpoint: m.Mountpoint, root: m.Root, superOptions: m.VFSOptions}
+	}
+	out := hierarchiesOf(mounts)
+	if len(out) == 0 {
+		return nil, errors.New("cgroups: no cgroup v1 hierarchy is mounted")
+	}
+	return out, nil
+}
+
+// cgroupMount is what tells a cgroup or cgroup2 mount's hierarchy.
+type cgroupMount struct {
+	fsType       string // "cgroup" or "cgroup2"
+	mountpoint   string
+	root         string // the mount's root within the hierarchy
+	superOptions string // a v1 mount's controllers are among them
+}
+
+// hierarchiesOf maps each v1 controller (and named hierarchy) to the
+// first of mounts that holds it, and UnifiedKey to a cgroup2 mount at
+// /sys/fs/cgroup/unified.
+func hierarchiesOf(mounts []cgroupMount) map[string]Hierarchy {
 	out := map[string]Hierarchy{}
 	for _, m := range mounts {
-		h := Hierarchy{Mountpoint: m.Mountpoint, Root: m.Root}
-		switch m.FSType {
+		h := Hierarchy{Mountpoint: m.mountpoint, Root: m.root}
+		switch m.fsType {
 		case "cgroup":
-			for _, opt := range strings.Split(m.VFSOptions, ",") {
+			for _, opt := range strings.Split(m.superOptions, ",") {
 				if _, seen := out[opt]; !seen && (knownV1Controllers[opt] || joinedNamed[opt]) {
 					out[opt] = h
 				}
@@ -137,10 +154,7 @@ func parseV1Mounts(r io.Reader) (map[string]Hierarchy, error) {
 			}
 		}
 	}
-	if len(out) == 0 {
-		return nil, errors.New("cgroups: no cgroup v1 hierarchy is mounted")
-	}
-	return out, nil
+	return out
 }
 
 // knownV1Controllers are the controllers a container's cgroup is made in.
