@@ -54,6 +54,15 @@ type planIdentity struct {
 // init's root, resolving nothing outside it, and its user namespace's
 // setgroups policy.
 func resolvePlanIdentity(initPid int, spec *specs.Spec) (*planIdentity, error) {
+	// The container's account files are read through handles reopened in
+	// /proc/thread-self: the runtime's own procfs serves that, where a
+	// procfs mounted for the purpose would cost a superblock and, when it
+	// goes at exit, a grace period.
+	if !proc.UsesOwnProcfs() {
+		if err := useRuntimeProcfsHere(); err != nil {
+			return nil, err
+		}
+	}
 	id, err := proc.ResolveUserInRoot(fmt.Sprintf("/proc/%d/root", initPid), spec.Process.User)
 	if err != nil {
 		return nil, err

@@ -10,9 +10,10 @@ import (
 	"strconv"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/libcontainer/internal/openat2"
 )
 
 // Identity is who the container process runs as.
@@ -194,7 +195,7 @@ func readAccountFile[T any](root, path string, parseLine func([]string) (T, bool
 }
 
 func readContainerFile(root, path string) ([]byte, error) {
-	handle, err := pathrs.OpenInRoot(root, path)
+	handle, err := openInRoot(root, path)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -223,6 +224,27 @@ func readContainerFile(root, path string) ([]byte, error) {
 		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxAccountFileSize)
 	}
 	return content, nil
+}
+
+// openInRoot opens path in the tree at root as an O_PATH handle, resolved
+// as if root were "/" and following no magic link. (pathrs-lite's
+// OpenInRoot does the same lookup, then mounts a private procfs only to
+// name the handle after the path it found, which costs a procfs
+// superblock and, when it goes, a grace period.)
+func openInRoot(root, path string) (*os.File, error) {
+	rootFd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	defer unix.Close(rootFd)
+	fd, err := openat2.Open(rootFd, path, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
 }
 
 // parsePasswdLine parses name:password:uid:gid:gecos:home:shell. Lines with
