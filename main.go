@@ -97,6 +97,10 @@ func newApp() *cli.App {
 		ExitErrHandler:         func(*cli.Context, error) {},
 		UseShortOptionHandling: true,
 	}
+	app.Flags = withCachedNames(app.Flags)
+	for _, c := range app.Commands {
+		c.Flags = withCachedNames(c.Flags)
+	}
 	return app
 }
 
