@@ -219,8 +219,19 @@ func RemoveDefaultParent(stateRoot string) {
 	if parent == defaultParentName {
 		return
 	}
-	for _, mp := range hierarchyMountpoints() {
-		_ = unix.Rmdir(filepath.Join(mp, parent))
+	removeEmptyParent(hierarchyMountpoints(), parent)
+}
+
+// removeEmptyParent removes parent under each mountpoint, and stops at the
+// first one it cannot remove: a container lives in every hierarchy, so a
+// parent that still holds one somewhere holds it everywhere, and on a
+// node with other containers each failed rmdir would take the kernel's
+// global cgroup lock that concurrent creates and deletes wait for.
+func removeEmptyParent(mountpoints []string, parent string) {
+	for _, mp := range mountpoints {
+		if err := unix.Rmdir(filepath.Join(mp, parent)); err != nil && !errors.Is(err, unix.ENOENT) {
+			return
+		}
 	}
 }
 

@@ -1,9 +1,11 @@
 package cgroups
 
 import (
+	"errors"
 	"io"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -131,5 +133,37 @@ func TestRetryVanishedParent(t *testing.T) {
 	calls = 0
 	if err := RetryVanishedParent(func() error { calls++; return os.ErrPermission }); !os.IsPermission(err) || calls != 1 {
 		t.Errorf("other errors are not retried: %v after %d calls", err, calls)
+	}
+}
+
+// The default parent goes from every hierarchy once it is empty, and the
+// removal stops at the first hierarchy where it still holds something.
+func TestRemoveEmptyParent(t *testing.T) {
+	mps := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	for _, mp := range mps[1:] {
+		if err := os.Mkdir(filepath.Join(mp, "oci-rt-x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Gone already from the first hierarchy: the others are still removed.
+	removeEmptyParent(mps, "oci-rt-x")
+	for _, mp := range mps {
+		if _, err := os.Stat(filepath.Join(mp, "oci-rt-x")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: parent left behind (%v)", mp, err)
+		}
+	}
+	for _, mp := range mps {
+		if err := os.MkdirAll(filepath.Join(mp, "oci-rt-x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(mps[0], "oci-rt-x", "ctr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	removeEmptyParent(mps, "oci-rt-x")
+	for _, mp := range mps {
+		if _, err := os.Stat(filepath.Join(mp, "oci-rt-x")); err != nil {
+			t.Errorf("%s: a parent still in use in the first hierarchy was removed from this one (%v)", mp, err)
+		}
 	}
 }
