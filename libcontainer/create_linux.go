@@ -17,6 +17,7 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups/fs"
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
 	"github.com/oci-rt/oci-rt/cgroups/manager"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 	"github.com/oci-rt/oci-rt/nsenter"
@@ -585,7 +586,7 @@ func buildCreateRequest(spec *specs.Spec, o *CreateOptions, stateDir, bundle, ro
 	if err := os.Chmod(fifoPath, 0o622); err != nil {
 		return nil, cleanup, fmt.Errorf("chmod exec fifo: %w", err)
 	}
-	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fifo, err := sysfile.Open(fifoPath, unix.O_PATH)
 	if err != nil {
 		return nil, cleanup, fmt.Errorf("open exec fifo: %w", err)
 	}

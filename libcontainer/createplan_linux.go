@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
 	"github.com/oci-rt/oci-rt/nsenter"
@@ -278,7 +279,7 @@ func discardRootfsConfig(rcfg *rootfs.Config) {
 // useRuntimeProcfsHere makes the runtime's procfs the one this process
 // finds its threads' entries in (proc.UseProcfs).
 func useRuntimeProcfsHere() error {
-	procfs, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	procfs, err := sysfile.Open("/proc", unix.O_PATH|unix.O_DIRECTORY)
 	if err != nil {
 		return fmt.Errorf("open procfs: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oci-rt/oci-rt/cgroups"
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
@@ -146,7 +147,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		req.bootstrap = joinerBootstrap(spec, nsFiles[specs.PIDNamespace], nsFiles, req)
 	} else {
 		req.bootstrap = execBootstrap(spec, nsFiles, req)
-		procfs, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		procfs, err := sysfile.Open("/proc", unix.O_PATH|unix.O_DIRECTORY)
 		if err != nil {
 			return 0, fmt.Errorf("open procfs: %w", err)
 		}
@@ -356,7 +357,7 @@ func openNamespaces(initPid int, spec *specs.Spec) (map[specs.LinuxNamespaceType
 			return files, fmt.Errorf("unknown namespace type %q", ns.Type)
 		}
 		p := fmt.Sprintf("/proc/%d/ns/%s", initPid, name)
-		f, err := os.OpenFile(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		f, err := sysfile.Open(p, unix.O_RDONLY)
 		if err != nil {
 			return files, fmt.Errorf("open the container's %s namespace: %w", name, err)
 		}

@@ -8,11 +8,12 @@ import "C"
 
 import (
 	"fmt"
-	"os"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // SpawnRequest is the container's process, ready to start: everything else
@@ -160,7 +161,7 @@ func (r *Message) SpawnError(program string) error {
 // unix.WNOWAIT), so that the pid is still the one that spawned: a
 // "pid" or a "spawnerror" reply.
 func ReadExitReport(pid int) (*Message, error) {
-	name, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+	name, err := sysfile.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
 	if err != nil {
 		return nil, fmt.Errorf("read the spawn report of process %d: %w", pid, err)
 	}

@@ -1,8 +1,9 @@
 // Package sysfile reads small files (kernel files under /proc and
-// /sys/fs/cgroup, the runtime's state) with plain system calls.
+// /sys/fs/cgroup, the runtime's state) and opens handles with plain
+// system calls.
 //
-// os.ReadFile costs every file more than its open, read and close: the
-// *os.File it makes tries to register the fd with the Go runtime's
+// os.ReadFile and os.Open cost every file more than its open, read and
+// close: the *os.File they make tries to register the fd with the Go runtime's
 // poller (kernfs files accept, so it is also unregistered at close),
 // switches it to non-blocking mode and back, looks up its size, and sets
 // a finalizer; the first such file also creates the poller's epoll
@@ -54,9 +55,23 @@ func ReadFd(fd int) ([]byte, error) {
 	}
 }
 
-func open(path string) (int, error) {
+// Open opens path with flags (O_CLOEXEC added) as an *os.File that
+// stays out of the poller: for handles the runtime passes on or keeps
+// (namespaces, O_PATH directories), never reads through the poller.
+// Its errors are those of os.OpenFile.
+func Open(path string, flags int) (*os.File, error) {
+	fd, err := openFlags(path, flags|unix.O_CLOEXEC)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func open(path string) (int, error) { return openFlags(path, unix.O_RDONLY|unix.O_CLOEXEC) }
+
+func openFlags(path string, flags int) (int, error) {
 	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(path, flags, 0)
 		if !errors.Is(err, unix.EINTR) {
 			return fd, err
 		}

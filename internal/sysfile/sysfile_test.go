@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestReadFileReadsWhatOSReads(t *testing.T) {
@@ -47,5 +49,43 @@ func TestReadFileErrorsAreOSErrors(t *testing.T) {
 	_, err = ReadFile(t.TempDir())
 	if err == nil || !strings.HasPrefix(err.Error(), "read ") {
 		t.Errorf("ReadFile of a directory: %v, want a read error", err)
+	}
+}
+
+// Open gives the file os.OpenFile gives, close-on-exec, and its errors.
+func TestOpenIsOSOpenFile(t *testing.T) {
+	for _, c := range []struct {
+		path  string
+		flags int
+	}{{"/proc/self/ns/net", unix.O_RDONLY}, {"/proc", unix.O_PATH | unix.O_DIRECTORY}} {
+		want, err := os.OpenFile(c.path, c.flags, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer want.Close()
+		got, err := Open(c.path, c.flags)
+		if err != nil {
+			t.Fatalf("Open(%s): %v", c.path, err)
+		}
+		defer got.Close()
+		var a, b unix.Stat_t
+		if err := unix.Fstat(int(want.Fd()), &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Fstat(int(got.Fd()), &b); err != nil {
+			t.Fatal(err)
+		}
+		if a.Dev != b.Dev || a.Ino != b.Ino || got.Name() != c.path {
+			t.Errorf("Open(%s) is %s, inode %d:%d; want inode %d:%d", c.path, got.Name(), b.Dev, b.Ino, a.Dev, a.Ino)
+		}
+		if fl, err := unix.FcntlInt(got.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+			t.Errorf("Open(%s): not close-on-exec (%#x, %v)", c.path, fl, err)
+		}
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	_, err := Open(missing, unix.O_RDONLY)
+	var pathErr *os.PathError
+	if !errors.Is(err, os.ErrNotExist) || !errors.As(err, &pathErr) || pathErr.Op != "open" || pathErr.Path != missing {
+		t.Errorf("Open of a missing file: %v, want an open *os.PathError that is os.ErrNotExist", err)
 	}
 }
