@@ -176,10 +176,14 @@ func holdSignals() *signalHold {
 			err := h.catchInC(inC)
 			if err == nil {
 				signal.Notify(h.signals, signalsForRuntime...)
-				libcontainer.Log.Record("debug", fmt.Sprintf("signals: %d caught in C, %d through os/signal", len(inC), len(signalsForRuntime)))
+				if libcontainer.Log.Debug {
+					libcontainer.Log.Record("debug", fmt.Sprintf("signals: %d caught in C, %d through os/signal", len(inC), len(signalsForRuntime)))
+				}
 				return
 			}
-			libcontainer.Log.Record("debug", fmt.Sprintf("signals: catching them in C failed (%v)", err))
+			if libcontainer.Log.Debug {
+				libcontainer.Log.Record("debug", fmt.Sprintf("signals: catching them in C failed (%v)", err))
+			}
 		}
 		// Where the pipe cannot be made (no fd left), os/signal takes
 		// them all; a signal already caught in C still arrives.
