@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -115,8 +116,36 @@ func (c *Container) ProcessSpec() (*specs.Spec, error) {
 			return nil, err
 		}
 		c.processSpec = w.spec()
+		if c.recorded == nil {
+			// The lifecycle's part of the same config, taken before any
+			// caller changes the spec: a second decode, of another type,
+			// would cost its own encoding/json type analysis.
+			c.recorded = recordedPart(c.processSpec)
+		}
 	}
 	return c.processSpec, nil
+}
+
+// recordedPart is the part of spec the lifecycle reads, as config decodes
+// it from the same file.
+func recordedPart(spec *specs.Spec) *recordedConfig {
+	r := &recordedConfig{}
+	if p := spec.Process; p != nil {
+		r.Process = &struct {
+			Args     []string `json:"args"`
+			Terminal bool     `json:"terminal"`
+		}{Args: slices.Clone(p.Args), Terminal: p.Terminal}
+	}
+	if spec.Hooks != nil {
+		hooks := *spec.Hooks
+		r.Hooks = &hooks
+	}
+	if spec.Linux != nil {
+		r.Linux = &struct {
+			CgroupsPath string `json:"cgroupsPath"`
+		}{CgroupsPath: spec.Linux.CgroupsPath}
+	}
+	return r
 }
 
 // config returns the part of the recorded config the lifecycle reads.
@@ -156,14 +185,17 @@ func (c *Container) initAlive() bool {
 
 // Status derives the container's status from the world, not from what was
 // last written: the init may have exited or been frozen since.
-func (c *Container) Status() string {
+func (c *Container) Status() string { return c.statusGiven(c.initAlive()) }
+
+// statusGiven is Status for a caller that has just looked at the init.
+func (c *Container) statusGiven(initAlive bool) string {
 	if !c.State.Complete {
-		if c.initAlive() {
+		if initAlive {
 			return StatusCreating
 		}
 		return StatusStopped
 	}
-	if !c.initAlive() {
+	if !initAlive {
 		return StatusStopped
 	}
 	if m := c.cgroupOrNil(); m != nil {

@@ -66,7 +66,15 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if o.IgnorePaused {
 		op = OpExecIgnorePaused
 	}
-	if err := c.Allow(op); err != nil {
+	// The init is pinned by a pidfd and its namespaces opened through it:
+	// once its identity still holds after the opens, the files are the
+	// container's even if the pid is reused a moment later. The look at
+	// the init that opens the pidfd also tells the container's status.
+	pidfd, errInit := c.openInit()
+	if errInit == nil {
+		defer unix.Close(pidfd)
+	}
+	if err := c.allowGiven(op, errInit == nil); err != nil {
 		return 0, err
 	}
 	spec, err := c.ProcessSpec()
@@ -88,14 +96,9 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 
-	// The init is pinned by a pidfd and its namespaces opened through it:
-	// once its identity still holds after the opens, the files are the
-	// container's even if the pid is reused a moment later.
-	pidfd, err := c.openInit()
-	if err != nil {
-		return 0, fmt.Errorf("cannot exec: %w", err)
+	if errInit != nil {
+		return 0, fmt.Errorf("cannot exec: %w", errInit)
 	}
-	defer unix.Close(pidfd)
 	nsFiles, err := openNamespaces(c.State.InitPid, spec)
 	defer closeFiles(nsFiles)
 	if err != nil {

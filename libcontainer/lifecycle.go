@@ -114,8 +114,11 @@ func allowedIn(op Operation, id, st string) error {
 
 // Allow says whether op may act on the container as it is now. Callers
 // that change the container call it under the container's lock.
-func (c *Container) Allow(op Operation) error {
-	st := c.Status()
+func (c *Container) Allow(op Operation) error { return c.allowGiven(op, c.initAlive()) }
+
+// allowGiven is Allow for a caller that has just looked at the init.
+func (c *Container) allowGiven(op Operation, initAlive bool) error {
+	st := c.statusGiven(initAlive)
 	debugf("%s %s: container is %s", op, c.State.ID, st)
 	return allowedIn(op, c.State.ID, st)
 }

@@ -112,3 +112,58 @@ func TestContainerTerminalReadsTheRecordedConfig(t *testing.T) {
 		}
 	}
 }
+
+// Once exec has decoded the recorded config, the lifecycle's part of it is
+// taken from that decode, not read and decoded again, and it is what
+// config decodes from the file, whatever exec then does to the spec.
+func TestRecordedPartIsWhatConfigDecodes(t *testing.T) {
+	for _, config := range []string{
+		`{"process":{"terminal":true,"args":["sh","-c","x"]},"hooks":{"poststop":[{"path":"/bin/true","args":["true"]}]},"linux":{"cgroupsPath":"/a/b"}}`,
+		`{"process":{"args":["sleep"]},"linux":{}}`,
+		`{"ociVersion":"1.0.2"}`,
+	} {
+		store, _ := OpenStore(t.TempDir())
+		lock, err := store.Create("c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lock.SaveSpec([]byte(config)); err != nil {
+			t.Fatal(err)
+		}
+		if err := lock.Save(&State{ID: "c"}); err != nil {
+			t.Fatal(err)
+		}
+		lock.Unlock()
+		fresh, err := Load(store, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fresh.config()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(store, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec, err := c.ProcessSpec()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if spec.Process != nil {
+			spec.Process.Args = []string{"exec", "args"}
+		}
+		if err := os.Remove(filepath.Join(store.dir("c"), specFile)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := c.config()
+		if err != nil {
+			t.Fatalf("config after ProcessSpec read the file again: %v", err)
+		}
+		gotJSON, _ := json.Marshal(got)
+		wantJSON, _ := json.Marshal(want)
+		if !bytes.Equal(gotJSON, wantJSON) {
+			t.Errorf("config of %s after ProcessSpec:\n%s\nwant\n%s", config, gotJSON, wantJSON)
+		}
+	}
+}
