@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -358,9 +357,11 @@ func newCgroupMark() (string, error) {
 	if !canUseTrustedXattrs() {
 		return "", nil
 	}
+	// One getrandom(2): crypto/rand would first set up the state of its
+	// generator, which this one read per create does not repay.
 	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("cgroup mark: %w", err)
+	if n, err := unix.Getrandom(b, 0); err != nil || n != len(b) {
+		return "", fmt.Errorf("cgroup mark: getrandom returned %d bytes: %v", n, err)
 	}
 	return hex.EncodeToString(b), nil
 }
