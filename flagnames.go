@@ -12,7 +12,8 @@ import (
 // line is looked up by name through the names of the flags before it.
 // For exec that was some two hundred regular-expression replacements,
 // about 3% of the command's CPU. The flags below answer Names from a copy
-// made at the first call.
+// made at the first call; the app wraps its own flags and, once it knows
+// which command runs, that command's.
 
 // describedFlag is what urfave/cli asks of a flag beyond Flag: help text,
 // required and hidden flags, categories and actions.

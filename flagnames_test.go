@@ -9,10 +9,12 @@ import (
 
 // Every flag of the app keeps, once its names are cached, what urfave/cli
 // asks of it: its names, help, hidden and required state, action, and
-// whether it may repeat; and a second app wraps nothing twice.
+// whether it may repeat; and a second wrapping wraps nothing twice.
 func TestCachedNamesKeepEveryFlag(t *testing.T) {
-	newApp()
 	app := newApp()
+	for _, c := range app.Commands {
+		c.Flags = withCachedNames(withCachedNames(c.Flags))
+	}
 	check := func(where string, f cli.Flag) {
 		var orig cli.Flag
 		switch w := f.(type) {
@@ -52,6 +54,21 @@ func TestCachedNamesKeepEveryFlag(t *testing.T) {
 	for _, c := range app.Commands {
 		for _, f := range c.Flags {
 			check(c.Name, f)
+		}
+	}
+}
+
+// The app wraps the flags of the command it runs, once it knows which.
+func TestAppCachesTheRunCommandsFlagNames(t *testing.T) {
+	app := newApp()
+	if err := app.Run([]string{"oci-rt", "--root", t.TempDir(), "list", "--format", "json"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range app.Command("list").Flags {
+		if _, ok := f.(namedFlag); !ok {
+			if _, isBool := f.(*cli.BoolFlag); !isBool {
+				t.Errorf("list flag %v (%T) is not wrapped", f.Names(), f)
+			}
 		}
 	}
 }

@@ -79,6 +79,11 @@ func newApp() *cli.App {
 			checkpointCommand, restoreCommand,
 		},
 		Before: func(ctx *cli.Context) error {
+			// Only the command about to run has its flags looked up:
+			// the others are left as they are.
+			if c := ctx.App.Command(ctx.Args().First()); c != nil {
+				c.Flags = withCachedNames(c.Flags)
+			}
 			if err := setupLogging(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
 				return err
 			}
@@ -98,9 +103,6 @@ func newApp() *cli.App {
 		UseShortOptionHandling: true,
 	}
 	app.Flags = withCachedNames(app.Flags)
-	for _, c := range app.Commands {
-		c.Flags = withCachedNames(c.Flags)
-	}
 	return app
 }
 
