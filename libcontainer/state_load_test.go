@@ -83,6 +83,24 @@ func TestLoadCorruptStateSaysWhatIsWrong(t *testing.T) {
 	}
 }
 
+// storeWithConfig is a store holding container "c", recorded with config.
+func storeWithConfig(t *testing.T, config string) *Store {
+	t.Helper()
+	store, _ := OpenStore(t.TempDir())
+	lock, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	if err := lock.SaveSpec([]byte(config)); err != nil {
+		t.Fatal(err)
+	}
+	if err := lock.Save(&State{ID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	return store
+}
+
 // A foreground run asks the recorded config only whether the process has
 // a terminal.
 func TestContainerTerminalReadsTheRecordedConfig(t *testing.T) {
@@ -91,18 +109,7 @@ func TestContainerTerminalReadsTheRecordedConfig(t *testing.T) {
 		`{"process":{"args":["sh"]}}`:                 false,
 		`{"ociVersion":"1.0.2"}`:                      false,
 	} {
-		store, _ := OpenStore(t.TempDir())
-		lock, err := store.Create("c")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := lock.SaveSpec([]byte(config)); err != nil {
-			t.Fatal(err)
-		}
-		if err := lock.Save(&State{ID: "c"}); err != nil {
-			t.Fatal(err)
-		}
-		lock.Unlock()
+		store := storeWithConfig(t, config)
 		c, err := Load(store, "c")
 		if err != nil {
 			t.Fatal(err)
@@ -122,18 +129,7 @@ func TestRecordedPartIsWhatConfigDecodes(t *testing.T) {
 		`{"process":{"args":["sleep"]},"linux":{}}`,
 		`{"ociVersion":"1.0.2"}`,
 	} {
-		store, _ := OpenStore(t.TempDir())
-		lock, err := store.Create("c")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := lock.SaveSpec([]byte(config)); err != nil {
-			t.Fatal(err)
-		}
-		if err := lock.Save(&State{ID: "c"}); err != nil {
-			t.Fatal(err)
-		}
-		lock.Unlock()
+		store := storeWithConfig(t, config)
 		fresh, err := Load(store, "c")
 		if err != nil {
 			t.Fatal(err)
