@@ -3,12 +3,12 @@
 // system calls.
 //
 // os.ReadFile and os.Open cost every file more than its open, read and
-// close: the *os.File they make tries to register the fd with the Go runtime's
-// poller (kernfs files accept, so it is also unregistered at close),
-// switches it to non-blocking mode and back, looks up its size, and sets
-// a finalizer; the first such file also creates the poller's epoll
-// instance. A runtime command reads a dozen or more such files, each of
-// them once, where none of that serves.
+// close: the *os.File they make tries to register the fd with the Go
+// runtime's poller (kernfs files accept, so it is also unregistered at
+// close), switches it to non-blocking mode and back, looks up its size
+// (os.ReadFile), and sets a finalizer; the first such file also creates
+// the poller's epoll instance. A runtime command reads a dozen or more
+// such files, each of them once, where none of that serves.
 package sysfile
 
 import (
@@ -55,10 +55,10 @@ func ReadFd(fd int) ([]byte, error) {
 	}
 }
 
-// Open opens path with flags (O_CLOEXEC added) as an *os.File that
-// stays out of the poller: for handles the runtime passes on or keeps
-// (namespaces, O_PATH directories), never reads through the poller.
-// Its errors are those of os.OpenFile.
+// Open opens path with flags (O_CLOEXEC added) as an *os.File outside
+// the poller, for handles the runtime keeps or passes on (namespaces,
+// O_PATH directories) rather than reads. Its errors are those of
+// os.OpenFile.
 func Open(path string, flags int) (*os.File, error) {
 	fd, err := openFlags(path, flags|unix.O_CLOEXEC)
 	if err != nil {
