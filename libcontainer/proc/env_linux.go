@@ -136,15 +136,7 @@ func Chdir(cwd string) error {
 	if !filepath.IsAbs(cwd) {
 		return fail(errors.New("not an absolute path"))
 	}
-	root, err := unix.Open("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fail(err)
-	}
-	defer unix.Close(root)
-	dir, err := openat2.Open(root, cwd, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	dir, err := openInRoot("/", cwd, unix.O_DIRECTORY)
 	if errors.Is(err, unix.ELOOP) {
 		return fail(errors.New("the path crosses a procfs magic link or too many symlinks"))
 	}

@@ -195,10 +195,11 @@ func readAccountFile[T any](root, path string, parseLine func([]string) (T, bool
 }
 
 func readContainerFile(root, path string) ([]byte, error) {
-	handle, err := openInRoot(root, path)
+	fd, err := openInRoot(root, path, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	handle := os.NewFile(uintptr(fd), path)
 	defer handle.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(int(handle.Fd()), &st); err != nil {
@@ -226,25 +227,21 @@ func readContainerFile(root, path string) ([]byte, error) {
 	return content, nil
 }
 
-// openInRoot opens path in the tree at root as an O_PATH handle, resolved
-// as if root were "/" and following no magic link. (pathrs-lite's
-// OpenInRoot does the same lookup, then mounts a private procfs only to
-// name the handle after the path it found, which costs a procfs
-// superblock and, when it goes, a grace period.)
-func openInRoot(root, path string) (*os.File, error) {
+// openInRoot opens path in the tree at root as an O_PATH handle (with
+// flags added), resolved as if root were "/" and following no magic link.
+// (pathrs-lite's OpenInRoot does the same lookup, then mounts a private
+// procfs only to name the handle after the path it found, which costs a
+// procfs superblock and, when it goes, a grace period.)
+func openInRoot(root, path string, flags int) (int, error) {
 	rootFd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: root, Err: err}
+		return -1, err
 	}
 	defer unix.Close(rootFd)
-	fd, err := openat2.Open(rootFd, path, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+	return openat2.Open(rootFd, path, &unix.OpenHow{
+		Flags:   uint64(unix.O_PATH | unix.O_CLOEXEC | flags),
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
 	})
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	return os.NewFile(uintptr(fd), path), nil
 }
 
 // parsePasswdLine parses name:password:uid:gid:gecos:home:shell. Lines with
