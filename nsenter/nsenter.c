@@ -426,11 +426,16 @@ int ocirt_make_procfs(int target)
 	int err = errno;
 	close(ctx);
 	errno = err;
-	if (mnt < 0 || mnt == target)
-		return mnt < 0 ? -1 : 0;
-	int rc = dup3(mnt, target, O_CLOEXEC) < 0 ? -1 : 0;
-	err = errno;
-	close(mnt);
+	return mnt < 0 ? -1 : ocirt_place_fd(mnt, target);
+}
+
+int ocirt_place_fd(int fd, int target)
+{
+	if (fd == target)
+		return 0;
+	int rc = dup3(fd, target, O_CLOEXEC) < 0 ? -1 : 0;
+	int err = errno;
+	close(fd);
 	errno = err;
 	return rc;
 }

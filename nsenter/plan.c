@@ -207,13 +207,7 @@ static int procfs_at(struct cursor *c, const struct plan_state *st)
 		errno = EMEDIUMTYPE;
 		return -1;
 	}
-	if (fd == target)
-		return 0;
-	int rc = dup3(fd, target, O_CLOEXEC) < 0 ? -1 : 0;
-	int err = errno;
-	close(fd);
-	errno = err;
-	return rc;
+	return ocirt_place_fd(fd, target);
 }
 
 static int chown_stdio(int fd, uint32_t uid)

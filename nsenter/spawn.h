@@ -88,4 +88,8 @@ int ocirt_exec_after_start(const struct ocirt_spawn *s);
 // mount over it. 0, or -1 and errno.
 int ocirt_make_procfs(int target);
 
+// ocirt_place_fd moves fd to target, close-on-exec, closing fd unless it
+// is target already. 0, or -1 and errno.
+int ocirt_place_fd(int fd, int target);
+
 #endif
