@@ -176,14 +176,10 @@ func holdSignals() *signalHold {
 			err := h.catchInC(inC)
 			if err == nil {
 				signal.Notify(h.signals, signalsForRuntime...)
-				if libcontainer.Log.Debug {
-					libcontainer.Log.Record("debug", fmt.Sprintf("signals: %d caught in C, %d through os/signal", len(inC), len(signalsForRuntime)))
-				}
+				libcontainer.Log.Debugf("signals: %d caught in C, %d through os/signal", len(inC), len(signalsForRuntime))
 				return
 			}
-			if libcontainer.Log.Debug {
-				libcontainer.Log.Record("debug", fmt.Sprintf("signals: catching them in C failed (%v)", err))
-			}
+			libcontainer.Log.Debugf("signals: catching them in C failed (%v)", err)
 		}
 		// Where the pipe cannot be made (no fd left), os/signal takes
 		// them all; a signal already caught in C still arrives.

@@ -40,6 +40,14 @@ func (l *Logger) Record(level, msg string) {
 	_, _ = l.Out.Write(l.format(level, msg, time.Now()))
 }
 
+// Debugf writes a debug record, formatted only when debug records go
+// through.
+func (l *Logger) Debugf(format string, args ...any) {
+	if l.Debug {
+		l.Record("debug", fmt.Sprintf(format, args...))
+	}
+}
+
 func (l *Logger) format(level, msg string, now time.Time) []byte {
 	stamp := now.Format(time.RFC3339)
 	switch {
@@ -102,8 +110,4 @@ func (r *spawnRequest) passLog() {
 }
 
 // debugf records a step of the runtime's or the init's work for --debug.
-func debugf(format string, args ...any) {
-	if Log.Debug {
-		Log.Record("debug", fmt.Sprintf(format, args...))
-	}
-}
+func debugf(format string, args ...any) { Log.Debugf(format, args...) }
