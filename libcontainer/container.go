@@ -46,14 +46,18 @@ type Container struct {
 // them encoding/json's analysis of the whole specs.Spec type, which costs
 // each of them more CPU time and heap than the rest of a `state`.
 type recordedConfig struct {
-	Process *struct {
-		Args     []string `json:"args"`
-		Terminal bool     `json:"terminal"`
-	} `json:"process"`
-	Hooks *specs.Hooks `json:"hooks"`
-	Linux *struct {
-		CgroupsPath string `json:"cgroupsPath"`
-	} `json:"linux"`
+	Process *recordedProcess `json:"process"`
+	Hooks   *specs.Hooks     `json:"hooks"`
+	Linux   *recordedLinux   `json:"linux"`
+}
+
+type recordedProcess struct {
+	Args     []string `json:"args"`
+	Terminal bool     `json:"terminal"`
+}
+
+type recordedLinux struct {
+	CgroupsPath string `json:"cgroupsPath"`
 }
 
 // program is the config's process's executable as it names it.
@@ -131,19 +135,14 @@ func (c *Container) ProcessSpec() (*specs.Spec, error) {
 func recordedPart(spec *specs.Spec) *recordedConfig {
 	r := &recordedConfig{}
 	if p := spec.Process; p != nil {
-		r.Process = &struct {
-			Args     []string `json:"args"`
-			Terminal bool     `json:"terminal"`
-		}{Args: slices.Clone(p.Args), Terminal: p.Terminal}
+		r.Process = &recordedProcess{Args: slices.Clone(p.Args), Terminal: p.Terminal}
 	}
 	if spec.Hooks != nil {
 		hooks := *spec.Hooks
 		r.Hooks = &hooks
 	}
 	if spec.Linux != nil {
-		r.Linux = &struct {
-			CgroupsPath string `json:"cgroupsPath"`
-		}{CgroupsPath: spec.Linux.CgroupsPath}
+		r.Linux = &recordedLinux{CgroupsPath: spec.Linux.CgroupsPath}
 	}
 	return r
 }
