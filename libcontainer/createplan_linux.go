@@ -331,14 +331,14 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsente
 // mount at /proc is the one on top; a read-only or masked path of /proc
 // itself covers it later.
 func writableProcAtProc(spec *specs.Spec) bool {
+	isProc := func(p string) bool { return path.Clean(p) == "/proc" }
 	proc := false
 	for _, m := range spec.Mounts {
-		if path.Clean(m.Destination) == "/proc" {
+		if isProc(m.Destination) {
 			proc = m.Type == "proc" && !rootfs.IsReadOnlyMount(m)
 		}
 	}
 	if spec.Linux != nil {
-		isProc := func(p string) bool { return path.Clean(p) == "/proc" }
 		if slices.ContainsFunc(spec.Linux.ReadonlyPaths, isProc) || slices.ContainsFunc(spec.Linux.MaskedPaths, isProc) {
 			return false
 		}
