@@ -3,14 +3,11 @@ package cgroups
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path/filepath"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // Manager operates on a container's cgroup, in the one unified hierarchy
@@ -89,14 +86,14 @@ func Files(m Manager) Manager {
 // Resolve turns linux.cgroupsPath into the container's Location on this
 // host. An absolute path is taken from each hierarchy's root, a relative
 // one from the runtime's own cgroup in that hierarchy (as runc does), and
-// an empty one becomes parent/<containerID> (see DefaultParent).
-func Resolve(cgroupsPath, containerID, parent string) (Location, error) {
+// an empty one becomes defaultPath (see DefaultPath).
+func Resolve(cgroupsPath, containerID, defaultPath string) (Location, error) {
 	mode, err := HostMode()
 	if err != nil {
 		return Location{}, err
 	}
 	if mode == ModeUnified {
-		p, err := ResolvePath(cgroupsPath, containerID, parent)
+		p, err := ResolvePath(cgroupsPath, containerID, defaultPath)
 		return Location{Path: p}, err
 	}
 	hier, err := v1Hierarchies()
@@ -109,10 +106,10 @@ func Resolve(cgroupsPath, containerID, parent string) (Location, error) {
 			return Location{}, fmt.Errorf("cgroupsPath %q: %w", cgroupsPath, err)
 		}
 	}
-	return resolveV1(cgroupsPath, containerID, parent, hier, own)
+	return resolveV1(cgroupsPath, containerID, defaultPath, hier, own)
 }
 
-func resolveV1(cgroupsPath, containerID, parent string, hier map[string]Hierarchy, own map[string]string) (Location, error) {
+func resolveV1(cgroupsPath, containerID, defaultPath string, hier map[string]Hierarchy, own map[string]string) (Location, error) {
 	loc := Location{Paths: map[string]string{}}
 	for ctrl := range hier {
 		base := ""
@@ -123,7 +120,7 @@ func resolveV1(cgroupsPath, containerID, parent string, hier map[string]Hierarch
 			}
 			base = o
 		}
-		p, err := resolvePath(cgroupsPath, containerID, base, parent)
+		p, err := resolvePath(cgroupsPath, containerID, base, defaultPath)
 		if err != nil {
 			return Location{}, err
 		}
@@ -185,103 +182,37 @@ func HierarchyName(ctrl string) string {
 // unless told otherwise.
 const DefaultStateRoot = "/run/oci-rt"
 
-// DefaultParent is where a container without linux.cgroupsPath goes,
-// <parent>/<id>, for a runtime keeping its state in stateRoot. The default
-// root keeps the plain /oci-rt; every other root gets /oci-rt-<hash>, a
-// short stable hash of the root's absolute path, so that two state roots
-// with a container of the same ID never share a cgroup (the second create
-// would find the first's cgroup busy, or worse, its delete would remove
-// the other container's cgroup). The parent is absolute, not runc's
-// "next to the runtime": on cgroup v2 a runtime started from a cgroup that
-// holds processes could not give the container any controller there.
-func DefaultParent(stateRoot string) string {
+// DefaultPath is where the cgroup of container id goes when its config
+// has no linux.cgroupsPath, for a runtime keeping its state in stateRoot.
+// The default root uses /oci-rt/<id>, a parent it keeps, as runc leaves
+// the parents it made. Every other root uses /oci-rt-<hash>-<id>, the hash
+// a short stable one of the root's absolute path: two state roots with a
+// container of the same ID never share a cgroup (the second create would
+// find the first's busy, or worse, its delete would remove the other
+// container's cgroup), and roots that come and go (temporary ones, tests)
+// leave nothing behind without a parent of their own, which every create
+// would have to make and every last delete remove again, in every
+// hierarchy. An ID too long for that name is replaced by a hash of root
+// and ID. The path is absolute, not runc's "next to the runtime": on
+// cgroup v2 a runtime started from a cgroup that holds processes could not
+// give the container any controller there.
+func DefaultPath(stateRoot, id string) string {
 	abs, err := filepath.Abs(stateRoot)
 	if err != nil {
 		abs = stateRoot
 	}
 	abs = filepath.Clean(abs)
 	if abs == DefaultStateRoot {
-		return defaultParentName
+		return "/oci-rt/" + id
 	}
-	sum := sha256.Sum256([]byte(abs))
-	return defaultParentName + "-" + hex.EncodeToString(sum[:4])
+	rootSum := sha256.Sum256([]byte(abs))
+	name := "oci-rt-" + hex.EncodeToString(rootSum[:4]) + "-" + id
+	if len(name) > maxNameLength {
+		sum := sha256.Sum256([]byte(abs + "\x00" + id))
+		name = "oci-rt-" + hex.EncodeToString(sum[:16])
+	}
+	return "/" + name
 }
 
-const defaultParentName = "/oci-rt"
-
-// RemoveDefaultParent removes the default parent of a runtime with state
-// in stateRoot from every hierarchy once it is empty, so that state roots
-// that come and go (temporary ones, tests) leave no cgroups behind. The
-// shared /oci-rt of the default root stays, as runc leaves the parents it
-// made. A parent still in use is not removed (rmdir fails on it).
-func RemoveDefaultParent(stateRoot string) {
-	parent := DefaultParent(stateRoot)
-	if parent == defaultParentName {
-		return
-	}
-	removeEmptyParent(hierarchyMountpoints(), parent)
-}
-
-// removeEmptyParent removes parent under each mountpoint, and stops at the
-// first one it cannot remove: a container lives in every hierarchy, so a
-// parent that still holds one somewhere holds it everywhere, and on a
-// node with other containers each failed rmdir would take the kernel's
-// global cgroup lock that concurrent creates and deletes wait for.
-func removeEmptyParent(mountpoints []string, parent string) {
-	for _, mp := range mountpoints {
-		if err := unix.Rmdir(filepath.Join(mp, parent)); err != nil && !errors.Is(err, unix.ENOENT) {
-			return
-		}
-	}
-}
-
-// hierarchyMountpoints lists where each hierarchy the runtime uses is
-// mounted (mount roots other than "/" are left out: the default parent
-// is never inside them).
-func hierarchyMountpoints() []string {
-	mode, err := HostMode()
-	if err != nil {
-		return nil
-	}
-	if mode == ModeUnified {
-		mp, err := Mountpoint()
-		if err != nil {
-			return nil
-		}
-		return []string{mp}
-	}
-	hier, err := v1Hierarchies()
-	if err != nil {
-		return nil
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, h := range hier {
-		if h.Root == "/" && !seen[h.Mountpoint] {
-			seen[h.Mountpoint] = true
-			out = append(out, h.Mountpoint)
-		}
-	}
-	return out
-}
-
-// RetryVanishedParent runs mkdirs again when a parent disappeared under
-// it: a concurrent delete may remove an empty default parent
-// (RemoveDefaultParent) between the mkdir of the parent and the child's.
-func RetryVanishedParent(mkdirs func() error) error {
-	var err error
-	for range 3 {
-		if err = mkdirs(); !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-	}
-	return err
-}
-
-// UnderDefaultParent tells whether a recorded cgroup path is the default
-// cgroup of container id for a runtime with state in stateRoot: callers
-// that distrust a state file can check that a path they are about to
-// remove is the runtime's own.
-func UnderDefaultParent(cgroupPath, containerID, stateRoot string) bool {
-	return cgroupPath == DefaultParent(stateRoot)+"/"+containerID
-}
+// maxNameLength is NAME_MAX, the longest name of a cgroup directory.
+const maxNameLength = 255

@@ -1,11 +1,8 @@
 package cgroups
 
 import (
-	"errors"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -89,7 +86,7 @@ func TestResolveV1(t *testing.T) {
 		{path: "/a/../b", err: `".."`},
 		{path: "/", err: "root cgroup"},
 	} {
-		loc, err := resolveV1(tc.path, "id1", "/oci-rt", hier, own)
+		loc, err := resolveV1(tc.path, "id1", "/oci-rt/id1", hier, own)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("resolveV1(%q) = %v, %v; want error %q", tc.path, loc, err, tc.err)
@@ -102,68 +99,29 @@ func TestResolveV1(t *testing.T) {
 	}
 }
 
-func TestDefaultParentPerRoot(t *testing.T) {
-	if got := DefaultParent("/run/oci-rt/"); got != "/oci-rt" {
+func TestDefaultPathPerRoot(t *testing.T) {
+	if got := DefaultPath("/run/oci-rt/", "x"); got != "/oci-rt/x" {
 		t.Errorf("default root: %q", got)
 	}
-	a, b := DefaultParent("/tmp/a"), DefaultParent("/tmp/b")
-	if a == b || !strings.HasPrefix(a, "/oci-rt-") || len(a) != len("/oci-rt-")+8 {
+	a, b := DefaultPath("/tmp/a", "x"), DefaultPath("/tmp/b", "x")
+	if a == b || !strings.HasPrefix(a, "/oci-rt-") || !strings.HasSuffix(a, "-x") || len(a) != len("/oci-rt-")+8+len("-x") {
 		t.Errorf("roots /tmp/a and /tmp/b: %q and %q", a, b)
 	}
-	if DefaultParent("/tmp/a/../a") != a {
+	if strings.Count(a, "/") != 1 {
+		t.Errorf("a private root's cgroup has a parent to make and remove: %q", a)
+	}
+	if DefaultPath("/tmp/a/../a", "x") != a {
 		t.Error("the hash depends on the spelling of the root")
 	}
-	if !UnderDefaultParent(a+"/x", "x", "/tmp/a") || UnderDefaultParent(a+"/x", "x", "/tmp/b") || UnderDefaultParent("/other/x", "x", "/tmp/a") {
-		t.Error("UnderDefaultParent")
+	if DefaultPath("/tmp/a", "y") == a {
+		t.Error("two IDs share a cgroup")
 	}
-}
-
-func TestRetryVanishedParent(t *testing.T) {
-	calls := 0
-	err := RetryVanishedParent(func() error {
-		calls++
-		if calls < 2 {
-			return os.ErrNotExist
-		}
-		return nil
-	})
-	if err != nil || calls != 2 {
-		t.Errorf("a parent that vanished once: %v after %d calls", err, calls)
+	long := strings.Repeat("i", 255)
+	p, q := DefaultPath("/tmp/a", long), DefaultPath("/tmp/a", long[1:])
+	if len(p) > 256 || strings.Count(p, "/") != 1 || p == q {
+		t.Errorf("IDs too long for the name: %q and %q", p, q)
 	}
-	calls = 0
-	if err := RetryVanishedParent(func() error { calls++; return os.ErrPermission }); !os.IsPermission(err) || calls != 1 {
-		t.Errorf("other errors are not retried: %v after %d calls", err, calls)
-	}
-}
-
-// The default parent goes from every hierarchy once it is empty, and the
-// removal stops at the first hierarchy where it still holds something.
-func TestRemoveEmptyParent(t *testing.T) {
-	mps := []string{t.TempDir(), t.TempDir(), t.TempDir()}
-	for _, mp := range mps[1:] {
-		if err := os.Mkdir(filepath.Join(mp, "oci-rt-x"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Gone already from the first hierarchy: the others are still removed.
-	removeEmptyParent(mps, "oci-rt-x")
-	for _, mp := range mps {
-		if _, err := os.Stat(filepath.Join(mp, "oci-rt-x")); !errors.Is(err, os.ErrNotExist) {
-			t.Errorf("%s: parent left behind (%v)", mp, err)
-		}
-	}
-	for _, mp := range mps {
-		if err := os.MkdirAll(filepath.Join(mp, "oci-rt-x"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := os.Mkdir(filepath.Join(mps[0], "oci-rt-x", "ctr"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	removeEmptyParent(mps, "oci-rt-x")
-	for _, mp := range mps {
-		if _, err := os.Stat(filepath.Join(mp, "oci-rt-x")); err != nil {
-			t.Errorf("%s: a parent still in use in the first hierarchy was removed from this one (%v)", mp, err)
-		}
+	if got := DefaultPath("/run/oci-rt", long); got != "/oci-rt/"+long {
+		t.Errorf("the default root's parent holds any ID: %q", got)
 	}
 }

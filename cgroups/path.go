@@ -44,9 +44,9 @@ func Mountpoint() (string, error) {
 // hierarchy (always starting with "/"), following the runtime spec: an
 // absolute path is taken from the hierarchy's root, a relative one from the
 // runtime's own cgroup (as runc does), and an empty one becomes
-// parent/<containerID>. Paths with ".." components, NUL or other control
+// defaultPath (see DefaultPath). Paths with ".." components, NUL or other control
 // characters, and the root cgroup itself are rejected.
-func ResolvePath(cgroupsPath, containerID, parent string) (string, error) {
+func ResolvePath(cgroupsPath, containerID, defaultPath string) (string, error) {
 	own := ""
 	if cgroupsPath != "" && !strings.HasPrefix(cgroupsPath, "/") {
 		var err error
@@ -54,7 +54,7 @@ func ResolvePath(cgroupsPath, containerID, parent string) (string, error) {
 			return "", fmt.Errorf("cgroupsPath %q: %w", cgroupsPath, err)
 		}
 	}
-	return resolvePath(cgroupsPath, containerID, own, parent)
+	return resolvePath(cgroupsPath, containerID, own, defaultPath)
 }
 
 // ownCgroup is the caller's cgroup on the unified hierarchy.
@@ -82,13 +82,13 @@ func MoveToOwn(pid int) error {
 	return WriteFile(filepath.Join(root, own), "cgroup.procs", strconv.Itoa(pid), own)
 }
 
-func resolvePath(cgroupsPath, containerID, own, parent string) (string, error) {
+func resolvePath(cgroupsPath, containerID, own, defaultPath string) (string, error) {
 	switch {
 	case cgroupsPath == "":
 		if err := CheckName(containerID); err != nil {
 			return "", fmt.Errorf("default cgroup for container %q: %w", containerID, err)
 		}
-		cgroupsPath = parent + "/" + containerID
+		cgroupsPath = defaultPath
 	case !strings.HasPrefix(cgroupsPath, "/"):
 		cgroupsPath = own + "/" + cgroupsPath
 	}

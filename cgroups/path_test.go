@@ -29,7 +29,7 @@ func TestResolvePath(t *testing.T) {
 		{path: "", id: "a\x00", err: "'/'"},
 		{path: "", id: "a\tb", err: "control character"},
 	} {
-		got, err := resolvePath(tc.path, tc.id, own, "/oci-rt")
+		got, err := resolvePath(tc.path, tc.id, own, "/oci-rt/"+tc.id)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("resolvePath(%q, %q) = %q, %v; want error containing %q", tc.path, tc.id, got, err, tc.err)
@@ -68,7 +68,7 @@ func TestResolvePathRelativeToSelf(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	got, err := ResolvePath("rel/ctr", "id", "/oci-rt")
+	got, err := ResolvePath("rel/ctr", "id", "/oci-rt/id")
 	if err != nil {
 		t.Fatal(err)
 	}

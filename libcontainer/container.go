@@ -443,8 +443,6 @@ func Delete(store *Store, id string, force bool) error {
 	if cg != nil {
 		if err := cg.Destroy(); err != nil {
 			errs = append(errs, err)
-		} else if cgroups.UnderDefaultParent(st.CgroupPath, id, store.Root) {
-			cgroups.RemoveDefaultParent(store.Root)
 		}
 	}
 	if err := c.unmountHostRootfs(); err != nil {

@@ -324,7 +324,7 @@ func (c *Container) checkPlacement() error {
 		if strings.HasSuffix(got, path.Clean("/"+cgroupsPath)) {
 			return nil
 		}
-	} else if want, err := cgroups.Resolve(cgroupsPath, c.State.ID, cgroups.DefaultParent(c.store.Root)); err == nil && want.Path == got {
+	} else if want, err := cgroups.Resolve(cgroupsPath, c.State.ID, cgroups.DefaultPath(c.store.Root, c.State.ID)); err == nil && want.Path == got {
 		return nil
 	}
 	return errors.New("not where the container's config places it")

@@ -13,9 +13,9 @@ import (
 // cgroup of the transient unit it names. A malformed systemd path is
 // reported before a host without systemd, as runc does.
 func resolveCgroup(cgroupsPath, id, stateRoot string, useSystemd bool) (cgroups.Location, error) {
-	parent := cgroups.DefaultParent(stateRoot)
+	defaultPath := cgroups.DefaultPath(stateRoot, id)
 	if !useSystemd {
-		return cgroups.Resolve(cgroupsPath, id, parent)
+		return cgroups.Resolve(cgroupsPath, id, defaultPath)
 	}
 	rootless := systemd.UserManager()
 	u, err := systemd.ParsePath(cgroupsPath, id, rootless)
@@ -38,7 +38,7 @@ func resolveCgroup(cgroupsPath, id, stateRoot string, useSystemd bool) (cgroups.
 		}
 		cgroupPath = path.Join(base, cgroupPath)
 	}
-	loc, err := cgroups.Resolve(cgroupPath, id, parent)
+	loc, err := cgroups.Resolve(cgroupPath, id, defaultPath)
 	loc.Unit, loc.Slice = u.Name, u.Slice
 	return loc, err
 }

@@ -205,7 +205,7 @@ func (m *Manager) Create() error {
 	}
 	for _, ctrl := range slices.Sorted(maps.Keys(m.dirs)) {
 		dir := m.dirs[ctrl]
-		if err := cgroups.RetryVanishedParent(func() error { return mkdirAll(dir) }); err != nil {
+		if err := mkdirAll(dir); err != nil {
 			return fmt.Errorf("cgroup %s: mkdir: %w", m.label(ctrl), err)
 		}
 		if ctrl == "cpuset" {

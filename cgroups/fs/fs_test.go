@@ -177,7 +177,7 @@ func v1Host(t *testing.T) *Manager {
 		t.Skipf("host has no cgroup v1 hierarchies (mode %v, %v)", mode, err)
 	}
 	parent := "/oci-rt-test-" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(cgtest.Seq(), 10)
-	loc, err := cgroups.Resolve("", "c", parent)
+	loc, err := cgroups.Resolve("", "c", parent+"/c")
 	if err != nil {
 		t.Fatal(err)
 	}

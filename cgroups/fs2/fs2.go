@@ -104,17 +104,15 @@ func (m *Manager) Create() error {
 	if err := m.checkReusable(); err != nil {
 		return err
 	}
-	return cgroups.RetryVanishedParent(func() error {
-		dir := m.root
-		for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
-			enableControllers(dir, dir == m.root)
-			dir = filepath.Join(dir, c)
-			if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-				return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
-			}
+	dir := m.root
+	for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
+		enableControllers(dir, dir == m.root)
+		dir = filepath.Join(dir, c)
+		if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func (m *Manager) checkReusable() error {

@@ -40,7 +40,8 @@ func BenchmarkContainerCgroup(b *testing.B) {
 		hier := must(cgroups.V1Hierarchies())
 		r := &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i(64 << 20)}, CPU: &specs.LinuxCPU{Shares: u64(1024)}, Pids: &specs.LinuxPids{Limit: i(100)}, Devices: devs}
 		for n := 0; b.Loop(); n++ {
-			loc := must(cgroups.Resolve("", "c"+strconv.Itoa(n), parent))
+			id := "c" + strconv.Itoa(n)
+			loc := must(cgroups.Resolve("", id, parent+"/"+id))
 			benchLifecycle(b, must(Load(loc)), r)
 		}
 		for _, h := range hier {

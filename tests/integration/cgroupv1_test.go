@@ -35,7 +35,7 @@ func requireV1(t *testing.T) {
 // v1Dir is the container's default cgroup in ctrl's v1 hierarchy, "" if
 // it does not exist.
 func v1Dir(id, ctrl string) string {
-	m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", ctrl, "oci-rt*", id))
+	m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", ctrl, defaultCgroupGlob(id)))
 	if len(m) != 1 {
 		return ""
 	}
@@ -342,6 +342,17 @@ func TestCgroupV1DeleteCleanup(t *testing.T) {
 	if len(dirs) < 3 {
 		t.Fatalf("container cgroups: %v, want one per hierarchy", dirs)
 	}
+	// A private root's default cgroups sit right below each hierarchy's
+	// root, where cgroups.DefaultPath puts them: no parent of the root's
+	// own that would stay behind when its last container goes.
+	if want := allDirsFor(cgroups.DefaultPath(r.Root, c.ID)); !slices.Equal(want, dirs) {
+		t.Errorf("container cgroups %v, want %v", dirs, want)
+	}
+	for _, d := range dirs {
+		if parent := filepath.Dir(filepath.Dir(d)); parent != "/sys/fs/cgroup" {
+			t.Errorf("%s is not right below its hierarchy's root", d)
+		}
+	}
 	r.Must("delete", "--force", c.ID)
 	for _, d := range dirs {
 		if fileExists(d) {
@@ -368,11 +379,6 @@ func TestCgroupV1DeleteCleanup(t *testing.T) {
 				t.Errorf("runtime killed at %s: %s left after delete --force", point, d)
 			}
 		}
-	}
-	// The last container of this state root gone, its default parent goes
-	// too: temporary roots leave no cgroups behind.
-	if left := allDirsFor(cgroups.DefaultParent(r.Root)); len(left) > 0 {
-		t.Errorf("the root's default parent is left after its last delete: %v", left)
 	}
 }
 

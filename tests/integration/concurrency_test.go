@@ -197,9 +197,9 @@ func countLeaks(t testing.TB, r *Runtime) leakCounts {
 	t.Helper()
 	var n leakCounts
 	n.mounts = strings.Count(readFile(t, "/proc/self/mountinfo"), "\n")
-	cgroups, _ := filepath.Glob(filepath.Join(unifiedMount(), "oci-rt*", "*"))
+	cgroups, _ := filepath.Glob(filepath.Join(unifiedMount(), defaultCgroupGlob("it-*")))
 	for _, cg := range cgroups {
-		if fi, err := os.Stat(cg); err == nil && fi.IsDir() && strings.HasPrefix(filepath.Base(cg), "it-") && strings.Contains(cg, t.Name()) {
+		if fi, err := os.Stat(cg); err == nil && fi.IsDir() && strings.Contains(cg, t.Name()) {
 			n.cgroups++
 		}
 	}

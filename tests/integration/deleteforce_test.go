@@ -80,7 +80,7 @@ func freezeInSubCgroup(t *testing.T, id string, pids []int) {
 // freezerDir is the container's cgroup that freezes it: in the v1
 // freezer hierarchy where the host has one, else the unified one.
 func freezerDir(id string) string {
-	if dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/freezer/oci-rt*", id)); len(dirs) == 1 {
+	if dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/freezer", defaultCgroupGlob(id))); len(dirs) == 1 {
 		return dirs[0]
 	}
 	return cgroupDir(id)

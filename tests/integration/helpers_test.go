@@ -510,22 +510,25 @@ func shellStatus(ps *os.ProcessState) int {
 	return ws.ExitStatus()
 }
 
+// defaultCgroupGlob matches, below a hierarchy's mountpoint, the cgroup
+// the runtime gives container id by default with a private --root as the
+// tests use: oci-rt-<hash of the root>-<id> (cgroups.DefaultPath). Test IDs
+// are unique, so the one match is the container's.
+func defaultCgroupGlob(id string) string { return "oci-rt-????????-" + id }
+
 // cgroupDir is where the runtime puts a container's cgroup by default, in
-// the unified hierarchy: <parent>/<id>, the parent being /oci-rt or, for a
-// private --root as the tests use, /oci-rt-<hash of the root>. Test IDs are
-// unique, so the one match is the container's; none gives the path the
-// cgroup would have under /oci-rt, which does not exist either.
+// the unified hierarchy; if there is none, the path it would have.
 func cgroupDir(id string) string {
-	if m, _ := filepath.Glob(filepath.Join(unifiedMount(), "oci-rt*", id)); len(m) == 1 {
+	if m, _ := filepath.Glob(filepath.Join(unifiedMount(), defaultCgroupGlob(id))); len(m) == 1 {
 		return m[0]
 	}
-	return filepath.Join(unifiedMount(), "oci-rt", id)
+	return filepath.Join(unifiedMount(), "oci-rt-00000000-"+id)
 }
 
 // allCgroupDirs are the container's cgroup directories in every hierarchy:
 // the unified one, and on a v1 or hybrid host each v1 hierarchy's.
 func allCgroupDirs(id string) []string {
-	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", "oci-rt*", id))
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", defaultCgroupGlob(id)))
 	if d := cgroupDir(id); !slices.Contains(dirs, d) {
 		if _, err := os.Stat(d); err == nil {
 			dirs = append(dirs, d)
@@ -538,7 +541,7 @@ func allCgroupDirs(id string) []string {
 // v1 freezer where the host has one, else the unified hierarchy's.
 func cgroupFrozen(t testing.TB, id string) bool {
 	t.Helper()
-	if dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/freezer/oci-rt*", id)); len(dirs) == 1 {
+	if dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/freezer", defaultCgroupGlob(id))); len(dirs) == 1 {
 		return readFile(t, filepath.Join(dirs[0], "freezer.state")) == "FROZEN\n"
 	}
 	return strings.Contains(readFile(t, filepath.Join(cgroupDir(id), "cgroup.events")), "frozen 1")

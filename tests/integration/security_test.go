@@ -661,9 +661,9 @@ func TestJoinNamespaces(t *testing.T) {
 	}
 }
 
-// TestCgroupPlacementAndKillAll: the init runs in
-// <unified>/oci-rt/<id>, kill --all reaches every process (background
-// sleepers too), and delete removes the cgroup.
+// TestCgroupPlacementAndKillAll: the init runs in its default cgroup,
+// <unified>/oci-rt-<hash of the root>-<id>, kill --all reaches every
+// process (background sleepers too), and delete removes the cgroup.
 func TestCgroupPlacementAndKillAll(t *testing.T) {
 	r := newRuntime(t)
 	// The init (pid 1 of its namespace) needs a handler to be killable by
@@ -676,8 +676,8 @@ func TestCgroupPlacementAndKillAll(t *testing.T) {
 		return len(strings.Fields(string(data))) == 3
 	})
 	want := "0::" + strings.TrimPrefix(cgroupDir(c.ID), unifiedMount()) + "\n"
-	if cg := readFile(t, fmt.Sprintf("/proc/%d/cgroup", c.Pid)); !strings.Contains(cg, want) || !strings.HasPrefix(want, "0::/oci-rt") {
-		t.Errorf("init's /proc/PID/cgroup %q, want %q under /oci-rt…", cg, want)
+	if cg := readFile(t, fmt.Sprintf("/proc/%d/cgroup", c.Pid)); !strings.Contains(cg, want) || !strings.HasPrefix(want, "0::/oci-rt-") {
+		t.Errorf("init's /proc/PID/cgroup %q, want %q, /oci-rt-…", cg, want)
 	}
 	pids := strings.Fields(readFile(t, procs))
 	r.Must("kill", "--all", c.ID, "TERM")
