@@ -44,14 +44,18 @@ type namedSliceFlag struct {
 
 func (f namedSliceFlag) Names() []string { return f.names() }
 
-// withCachedNames gives each flag a Names computed once. Bool flags stay
-// as they are: help leaves out a bool flag's default only when the flag
-// is a *cli.BoolFlag itself.
+// withCachedNames gives each flag a Names computed once. urfave/cli's own
+// help and version flags stay as they are: it adds them to a command
+// unless it finds them there, compared by identity.
 func withCachedNames(flags []cli.Flag) []cli.Flag {
 	out := make([]cli.Flag, len(flags))
 	for i, f := range flags {
+		if f == cli.HelpFlag || f == cli.VersionFlag {
+			out[i] = f
+			continue
+		}
 		switch f := f.(type) {
-		case *cli.BoolFlag, namedFlag, namedSliceFlag:
+		case namedFlag, namedSliceFlag:
 			out[i] = f
 		case describedSliceFlag:
 			out[i] = namedSliceFlag{f, sync.OnceValue(f.Names)}
