@@ -205,6 +205,15 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sync socket: %w", err)
 	}
+	// Our end waits through the runtime's poller: blocked in a read
+	// system call while the stage works, the goroutine would hold the
+	// one P, which the runtime's monitor thread hands to another thread
+	// after 20 µs and keeps checking on meanwhile.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		unix.Close(fds[1])
+		return nil, fmt.Errorf("sync socket: %w", err)
+	}
 	parentSock := os.NewFile(uintptr(fds[0]), "sync")
 	childSock := os.NewFile(uintptr(fds[1]), "sync")
 	syncFD := r.addFile(childSock)

@@ -240,7 +240,12 @@ func (c *Conn) SendMessage(m *Message) error {
 		return c.writeFrame(data)
 	}
 	frame := appendFrame(nil, data)
-	n, err := unix.SendmsgN(int(c.f.Fd()), frame, unix.UnixRights(int(m.File.Fd())), nil, 0)
+	rights := unix.UnixRights(int(m.File.Fd()))
+	var n int
+	err = c.onSocket(true, func(fd int) (err error) {
+		n, err = unix.SendmsgN(fd, frame, rights, nil, 0)
+		return err
+	})
 	if err == nil && n != len(frame) {
 		err = io.ErrShortWrite
 	}
@@ -469,6 +474,34 @@ func (c *Conn) writeFrame(payload []byte) error {
 	return err
 }
 
+// onSocket runs op on the socket's fd, through the runtime's poller when
+// the socket is in non-blocking mode: an op that would block waits for
+// the socket and runs again. (The file's Fd would put it back into
+// blocking mode.)
+func (c *Conn) onSocket(write bool, op func(fd int) error) error {
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var opErr error
+	run := func(fd uintptr) bool {
+		for {
+			if opErr = op(int(fd)); opErr != unix.EINTR {
+				return opErr != unix.EAGAIN
+			}
+		}
+	}
+	if write {
+		err = rc.Write(run)
+	} else {
+		err = rc.Read(run)
+	}
+	if err != nil {
+		return err
+	}
+	return opErr
+}
+
 // readFrame reads one frame, and the fd attached to it, if any: the
 // header is read with recvmsg, as an fd arrives with the first byte of
 // the frame it was sent with. A peer that closed or reset the socket,
@@ -477,13 +510,10 @@ func (c *Conn) readFrame() ([]byte, *os.File, error) {
 	var h [4]byte
 	oob := make([]byte, unix.CmsgSpace(4*2))
 	var n, oobn, flags int
-	var err error
-	for {
-		n, oobn, flags, _, err = unix.Recvmsg(int(c.f.Fd()), h[:], oob, unix.MSG_CMSG_CLOEXEC)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
+	err := c.onSocket(false, func(fd int) (err error) {
+		n, oobn, flags, _, err = unix.Recvmsg(fd, h[:], oob, unix.MSG_CMSG_CLOEXEC)
+		return err
+	})
 	if err != nil {
 		return nil, nil, peerGone(err)
 	}

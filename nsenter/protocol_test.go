@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -94,6 +95,56 @@ func TestEveryKindRoundTrips(t *testing.T) {
 		if _, err := recv.Expect(KindAck); err != nil {
 			t.Fatalf("%s: the frame after it: %v", kind, err)
 		}
+	}
+}
+
+// An end in non-blocking mode, as the runtime's own, waits for a frame
+// still to come (with its file) through the poller, sends one with a
+// file, and stays in that mode.
+func TestRecvWaitsOnANonblockingSocket(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		t.Fatal(err)
+	}
+	recv, send := NewConn(os.NewFile(uintptr(fds[0]), "a")), NewConn(os.NewFile(uintptr(fds[1]), "b"))
+	recv.versioned = true
+	defer recv.Close()
+	defer send.Close()
+	file, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	sent := make(chan error, 1)
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		sent <- send.SendMessage(&Message{Header: Header{Kind: KindProcfs}, File: file})
+	}()
+	got, err := recv.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	if got.Kind != KindProcfs || got.File == nil || !sameFile(t, got.File, file) {
+		t.Fatalf("got %+v", got)
+	}
+	got.File.Close()
+	if err := recv.SendMessage(&Message{Header: Header{Kind: KindProcfs}, File: file}); err != nil {
+		t.Fatal(err)
+	}
+	rc, err := recv.File().SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flags int
+	_ = rc.Control(func(fd uintptr) { flags, err = unix.FcntlInt(fd, unix.F_GETFL, 0) })
+	if err != nil || flags&unix.O_NONBLOCK == 0 {
+		t.Errorf("the receiving end left non-blocking mode (flags %#x, %v)", flags, err)
 	}
 }
 
