@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/libcontainer"
 	_ "github.com/oci-rt/oci-rt/nsenter" // namespace setup before the Go runtime, for init
 )
@@ -52,7 +53,9 @@ func main() {
 	// thread, at every blocking call. Measured with alternating builds:
 	// exec 7% and state 6% less CPU, a run 2.5%, and fifty concurrent
 	// runs 6% more per second, for the price of a stop of the world that
-	// nothing else runs in yet.
+	// nothing else runs in yet. The monitor thread still wakes at every
+	// blocking call, unless its timer slack lets it sleep longer.
+	timerslack.Relax()
 	runtime.GOMAXPROCS(1)
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {

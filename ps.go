@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/oci-rt/oci-rt/internal/timerslack"
 )
 
 var psCommand = &cli.Command{
@@ -49,15 +51,17 @@ var psCommand = &cli.Command{
 		if len(psArgs) == 0 {
 			psArgs = []string{"-ef"}
 		}
-		out, err := exec.Command("ps", psArgs...).Output()
-		if err != nil {
+		var out, stderr bytes.Buffer
+		cmd := exec.Command("ps", psArgs...)
+		cmd.Stdout, cmd.Stderr = &out, &stderr
+		if err := timerslack.Run(cmd); err != nil {
 			var exit *exec.ExitError
 			if errors.As(err, &exit) {
-				return fmt.Errorf("ps %s: %w: %s", strings.Join(psArgs, " "), err, bytes.TrimSpace(exit.Stderr))
+				return fmt.Errorf("ps %s: %w: %s", strings.Join(psArgs, " "), err, bytes.TrimSpace(stderr.Bytes()))
 			}
 			return fmt.Errorf("ps: %w", err)
 		}
-		rows, err := containerRows(out, pids)
+		rows, err := containerRows(out.Bytes(), pids)
 		if err != nil {
 			return err
 		}

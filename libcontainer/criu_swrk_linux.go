@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/libcontainer/internal/criurpc"
 	"golang.org/x/sys/unix"
 )
@@ -42,11 +43,13 @@ func FindCriu(name string) (string, int, error) {
 	if err != nil {
 		return "", 0, fmt.Errorf("%w (%s)", ErrCriuMissing, name)
 	}
-	out, err := exec.Command(path, "--version").Output()
-	if err != nil {
+	var out bytes.Buffer
+	cmd := exec.Command(path, "--version")
+	cmd.Stdout = &out
+	if err := timerslack.Run(cmd); err != nil {
 		return "", 0, fmt.Errorf("%s --version: %w", path, err)
 	}
-	version, err := parseCriuVersion(string(out))
+	version, err := parseCriuVersion(out.String())
 	if err != nil {
 		return "", 0, fmt.Errorf("%s: %w", path, err)
 	}
@@ -106,7 +109,7 @@ func (r *criuRun) start(criuPath string, stdio [3]*os.File) error {
 	cmd := exec.Command(criuPath, "swrk", "3")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
 	cmd.ExtraFiles = append([]*os.File{theirs}, r.extra...)
-	if err := cmd.Start(); err != nil {
+	if err := timerslack.ForChild(cmd.Start); err != nil {
 		ours.Close()
 		return fmt.Errorf("start criu: %w", err)
 	}

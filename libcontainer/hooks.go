@@ -16,6 +16,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -102,7 +103,7 @@ func runHook(h specs.Hook, stdin []byte, dir string) error {
 	cmd.Stderr = stderr
 	// A hook that forks a daemon keeping stderr open must not hang us.
 	cmd.WaitDelay = time.Second
-	err := cmd.Run()
+	err := timerslack.Run(cmd)
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return hookTimeoutError(*h.Timeout)
 	}

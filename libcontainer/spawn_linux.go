@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -331,7 +333,11 @@ func startStage(path string, argv, env []string, stdio [3]*os.File, files []*os.
 	if cgroupFD >= 0 {
 		attr.Sys = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}
 	}
-	pid, err := syscall.ForkExec(path, argv, attr)
+	var pid int
+	err := timerslack.ForChild(func() (err error) {
+		pid, err = syscall.ForkExec(path, argv, attr)
+		return err
+	})
 	// The files must not be finalized (and their numbers reused) before
 	// the child has its copies.
 	runtime.KeepAlive(stdio)
@@ -444,8 +450,10 @@ func runIDMapHelper(helper string, pid int, m []specs.LinuxIDMapping) error {
 	}
 	cmd := exec.Command(path, args...)
 	cmd.Env = []string{}
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s %s: %w: %s", helper, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := timerslack.Run(cmd); err != nil {
+		return fmt.Errorf("%s %s: %w: %s", helper, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return nil
 }
