@@ -52,13 +52,9 @@ func Relax() {
 	self := strconv.Itoa(unix.Gettid())
 	value := []byte(strconv.Itoa(relaxed))
 	for _, tid := range threads() {
-		if tid == self {
-			continue
+		if tid != self && write("/proc/"+tid+"/timerslack_ns", value) {
+			callerSlack.Store(uint64(slack))
 		}
-		if !write("/proc/"+tid+"/timerslack_ns", value) {
-			return
-		}
-		callerSlack.Store(uint64(slack))
 	}
 }
 
