@@ -70,11 +70,10 @@ func runAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	store, _ := openStore(ctx)
 	var proxy *consoleProxy
 	if terminal, err := c.Terminal(); err == nil && terminal && ours != nil {
 		if proxy, err = serveConsole(ours); err != nil {
-			_ = libcontainer.Delete(store, c.ID(), true)
+			_ = c.Delete(true)
 			return err
 		}
 	}
@@ -85,7 +84,7 @@ func runAction(ctx *cli.Context) error {
 		if proxy != nil {
 			proxy.Close()
 		}
-		_ = libcontainer.Delete(store, c.ID(), true)
+		_ = c.Delete(true)
 		return err
 	}
 	if detach {
@@ -96,7 +95,7 @@ func runAction(ctx *cli.Context) error {
 		proxy.Close()
 	}
 	if !ctx.Bool("keep") {
-		if err := libcontainer.Delete(store, c.ID(), true); err != nil {
+		if err := c.Delete(true); err != nil {
 			return err
 		}
 	}

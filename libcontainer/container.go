@@ -383,6 +383,18 @@ func signalCgroup(m cgroups.Manager, sig unix.Signal) error {
 // Every step is tried even when an earlier one failed, so that a partly
 // created container is cleaned as far as possible.
 func Delete(store *Store, id string, force bool) error {
+	return deleteContainer(store, id, force, nil)
+}
+
+// Delete is Delete for the container c names, by a caller that holds c
+// since it created or loaded it: the part of the config c has read
+// serves again, unless the state now records another container of that
+// ID (created since, at another time, with another cgroup mark).
+func (c *Container) Delete(force bool) error {
+	return deleteContainer(c.store, c.State.ID, force, c)
+}
+
+func deleteContainer(store *Store, id string, force bool, known *Container) error {
 	lock, err := store.Lock(id)
 	if err != nil {
 		return err
@@ -398,6 +410,9 @@ func Delete(store *Store, id string, force bool) error {
 		return lock.Remove()
 	}
 	c := &Container{store: store, State: st}
+	if known != nil && known.State.Created.Equal(st.Created) && known.State.CgroupMark == st.CgroupMark {
+		c.recorded = known.recorded
+	}
 	status := c.Status()
 	op := OpDelete
 	if force {

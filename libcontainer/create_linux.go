@@ -210,7 +210,10 @@ func (cr *creation) record() error {
 		BootID:      boot,
 		CgroupMark:  mark,
 	}
-	cr.c = &Container{store: cr.store, State: cr.st}
+	// The lifecycle's part of the config is the spec's, as recorded:
+	// a foreground run asks it whether there is a terminal, and decoding
+	// the file again would cost another encoding/json type walk.
+	cr.c = &Container{store: cr.store, State: cr.st, recorded: recordedPart(cr.spec)}
 	cgLoc, err := resolveCgroup(cr.spec.Linux.CgroupsPath, o.ID, cr.store.Root, o.SystemdCgroup)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // maxLoadErrorLength bounds Store.Load's errors in FuzzStoreLoad: they
@@ -161,5 +162,44 @@ func TestRecordedPartIsWhatConfigDecodes(t *testing.T) {
 		if !bytes.Equal(gotJSON, wantJSON) {
 			t.Errorf("config of %s after ProcessSpec:\n%s\nwant\n%s", config, gotJSON, wantJSON)
 		}
+	}
+}
+
+// Container.Delete uses the config its container read, not the file,
+// while the state records that container; once the state records another
+// of the same ID (created at another time), the file's config counts.
+func TestDeleteKeepsTheConfigOfItsOwnContainer(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "poststop")
+	config := `{"hooks":{"poststop":[{"path":"/bin/sh","args":["sh","-c","echo ran >>` + mark + `"]}]}}`
+	created := time.Now().UTC()
+	for _, recreated := range []bool{false, true} {
+		store := storeWithConfig(t, config)
+		save := func(at time.Time) {
+			lock, err := store.Lock("c")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer lock.Unlock()
+			if err := lock.Save(&State{ID: "c", Complete: true, NoCgroup: true, Created: at, CgroupMark: "m"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		save(created)
+		c, err := Load(store, "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.recorded = &recordedConfig{} // what this container's create knew: no hooks
+		if recreated {
+			save(created.Add(time.Second))
+		}
+		if err := c.Delete(true); err != nil {
+			t.Fatal(err)
+		}
+		_, err = os.Stat(mark)
+		if ran := err == nil; ran != recreated {
+			t.Errorf("recreated %v: the file's poststop hook ran: %v", recreated, ran)
+		}
+		os.Remove(mark)
 	}
 }

@@ -72,3 +72,14 @@ func opensOf(log, path string) int {
 	}
 	return n
 }
+
+// A foreground run has the config it created the container from: it
+// does not read the copy recorded in the state directory back, neither
+// to learn whether there is a terminal nor to delete the container.
+func TestRunReadsNoRecordedConfig(t *testing.T) {
+	r := newRuntime(t)
+	log := traceRuntime(t, r, nil, "open,openat,openat2", "run", "-b", newBundle(t, withArgs("true")), newID(t))
+	if n := strings.Count(log, `"config.json", O_RDONLY`); n != 0 {
+		t.Errorf("run read the recorded config.json %d times:\n%s", n, grepLines(log, "config.json"))
+	}
+}
