@@ -112,8 +112,10 @@ func Finish(cfg *Config) error {
 	if len(linux.MaskedPaths) > 0 {
 		// Without SELinux a mount label means nothing, and tmpfs would
 		// refuse its context= option: it is dropped, as runc drops it.
+		// Without a label SELinux is not asked: on a host without it the
+		// library looks for selinuxfs through the whole mount table.
 		mountLabel := linux.MountLabel
-		if !selinux.GetEnabled() {
+		if mountLabel != "" && !selinux.GetEnabled() {
 			mountLabel = ""
 		}
 		if err := maskPaths(root, linux.MaskedPaths, mountLabel); err != nil {
