@@ -97,7 +97,7 @@ unit: musl
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./libcontainer/configs:FuzzLoadBundle ./libcontainer/configs:FuzzValidate \
 	./libcontainer/configs:FuzzValidateID ./seccomp:FuzzCompile ./seccomp:FuzzDifferential \
-	./libcontainer:FuzzStoreLoad
+	./libcontainer:FuzzStoreLoad ./libcontainer:FuzzStateJSONMatchesReflection
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $$t for $(FUZZTIME)"; \
