@@ -31,13 +31,19 @@ const (
 // and a missing file must be an error (never created), so os.WriteFile is
 // not usable. label names the cgroup in the error.
 func WriteFile(dir, name, value, label string) error {
-	fd, err := unix.Open(filepath.Join(dir, name), unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
+	return WriteFileAt(unix.AT_FDCWD, filepath.Join(dir, name), value, label)
+}
+
+// WriteFileAt is WriteFile for name relative to the directory open at
+// dirFD (or to the working directory for AT_FDCWD).
+func WriteFileAt(dirFD int, name, value, label string) error {
+	fd, err := unix.Openat(dirFD, name, unix.O_WRONLY|unix.O_TRUNC|unix.O_CLOEXEC, 0)
 	if err == nil {
 		_, err = unix.Write(fd, []byte(value))
 		unix.Close(fd)
 	}
 	if err != nil {
-		return fmt.Errorf("cgroup %s: write %q to %s: %w", label, value, name, err)
+		return fmt.Errorf("cgroup %s: write %q to %s: %w", label, value, filepath.Base(name), err)
 	}
 	return nil
 }

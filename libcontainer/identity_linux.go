@@ -276,7 +276,7 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 	if err := c.checkPlacement(); err != nil {
 		return nil, notOurs(err.Error())
 	}
-	found := false
+	open := map[string]int{}
 	for i, d := range m.Dirs() {
 		dir, err := openCgroupDir(d)
 		if errors.Is(err, os.ErrNotExist) {
@@ -284,20 +284,39 @@ func (c *Container) verifiedCgroup() (cgroups.Manager, error) {
 			continue
 		}
 		if err != nil {
+			closeDirs(open)
 			return nil, err
 		}
-		err = checkCgroupMark(dir, st, i == 0)
-		unix.Close(dir)
-		if err != nil {
+		open[d] = dir
+		if err := checkCgroupMark(dir, st, i == 0); err != nil {
+			closeDirs(open)
 			return nil, notOurs(err.Error())
 		}
-		found = true
 	}
-	if !found {
+	if len(open) == 0 {
 		return nil, errNoCgroup
 	}
+	keepOpenDirs(m, open)
 	c.cgroup = m
 	return m, nil
+}
+
+// keepOpenDirs hands the cgroup's directories, open and proved the
+// container's, to the manager of its files, which writes into them from
+// then on (see fs.Manager.UseOpenDirs); a manager without that use for
+// them has them closed.
+func keepOpenDirs(m cgroups.Manager, open map[string]int) {
+	if u, ok := cgroups.Files(m).(interface{ UseOpenDirs(map[string]int) }); ok {
+		u.UseOpenDirs(open)
+		return
+	}
+	closeDirs(open)
+}
+
+func closeDirs(open map[string]int) {
+	for _, fd := range open {
+		unix.Close(fd)
+	}
 }
 
 // checkPlacement: the recorded cgroup is where the container's config
@@ -367,13 +386,23 @@ func newCgroupMark() (string, error) {
 }
 
 // markCgroup puts the mark on every directory of the cgroup create just
-// made and records the inode of the first, which names it.
+// made and records the inode of the first, which names it; the manager
+// keeps the marked directories open for its writes.
 func markCgroup(m cgroups.Manager, st *State) error {
+	open := map[string]int{}
 	for i, d := range m.Dirs() {
-		if err := markCgroupDir(d, st, i == 0); err != nil {
+		dir, err := openCgroupDir(d)
+		if err != nil {
+			closeDirs(open)
+			return err
+		}
+		open[d] = dir
+		if err := markCgroupDir(dir, d, st, i == 0); err != nil {
+			closeDirs(open)
 			return err
 		}
 	}
+	keepOpenDirs(m, open)
 	return nil
 }
 
@@ -393,12 +422,8 @@ func openCgroupDir(path string) (int, error) {
 	}
 }
 
-func markCgroupDir(path string, st *State, first bool) error {
-	dir, err := openCgroupDir(path)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(dir)
+// markCgroupDir marks the directory open as dir, at path.
+func markCgroupDir(dir int, path string, st *State, first bool) error {
 	if first {
 		var fst unix.Stat_t
 		if err := unix.Fstat(dir, &fst); err != nil {
@@ -409,7 +434,7 @@ func markCgroupDir(path string, st *State, first bool) error {
 	if st.CgroupMark == "" {
 		return nil
 	}
-	err = unix.Fsetxattr(dir, cgroupMarkAttr, []byte(markValue(st)), 0)
+	err := unix.Fsetxattr(dir, cgroupMarkAttr, []byte(markValue(st)), 0)
 	if errors.Is(err, unix.EOPNOTSUPP) {
 		st.CgroupMark = ""
 		return nil

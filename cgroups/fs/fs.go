@@ -38,6 +38,23 @@ type Manager struct {
 	mountpoints map[string]string
 	// rootless: see SetRootless.
 	rootless bool
+	// open are directories of dirs already open, by path (see
+	// UseOpenDirs).
+	open map[string]int
+}
+
+// UseOpenDirs gives the manager the cgroup's directories, already open,
+// by path: a caller that has proved them the container's (by their mark)
+// makes the manager's writes go into those very directories, and saves
+// walking each path again. The manager keeps them open.
+func (m *Manager) UseOpenDirs(open map[string]int) { m.open = open }
+
+// writeIn writes value to the file name in the cgroup directory dir.
+func (m *Manager) writeIn(dir, name, value, label string) error {
+	if fd, ok := m.open[dir]; ok {
+		return cgroups.WriteFileAt(fd, name, value, label)
+	}
+	return cgroups.WriteFile(dir, name, value, label)
 }
 
 // SetRootless marks the cgroup as a rootless container's (see
@@ -183,7 +200,7 @@ func (m *Manager) write(ctrl, name, value string) error {
 	if !ok {
 		return fmt.Errorf("cgroup: cannot write %s: the %s controller is not mounted", name, ctrl)
 	}
-	return cgroups.WriteFile(dir, name, value, m.label(ctrl))
+	return m.writeIn(dir, name, value, m.label(ctrl))
 }
 
 func (m *Manager) has(ctrl, name string) bool {
@@ -302,7 +319,7 @@ func (m *Manager) representativeController() string {
 // Enter moves pid into the cgroup in every hierarchy.
 func (m *Manager) Enter(pid int) error {
 	for _, dir := range m.uniqueDirs() {
-		if err := cgroups.WriteFile(dir, "cgroup.procs", strconv.Itoa(pid), dir); err != nil {
+		if err := m.writeIn(dir, "cgroup.procs", strconv.Itoa(pid), dir); err != nil {
 			return err
 		}
 	}

@@ -366,3 +366,38 @@ func TestMkdirAllMakesMissingParentsOnly(t *testing.T) {
 		}
 	}
 }
+
+// With its directories handed over open, the manager writes into those
+// directories, not into whatever their paths name later: the write lands
+// in the cgroup that was open even after it was renamed away.
+func TestUseOpenDirsWritesThroughTheFds(t *testing.T) {
+	m := v1Host(t)
+	dir, ok := m.dirs["pids"]
+	if !ok {
+		t.Skip("no v1 pids hierarchy on this host")
+	}
+	open := map[string]int{}
+	for _, d := range m.uniqueDirs() {
+		fd, err := unix.Open(d, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		open[d] = fd
+	}
+	m.UseOpenDirs(open)
+	moved := dir + "-moved"
+	if err := os.Rename(dir, moved); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := os.Rename(moved, dir); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := m.write("pids", "pids.max", "7"); err != nil {
+		t.Fatalf("write after the rename: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(moved, "pids.max")); err != nil || string(got) != "7\n" {
+		t.Errorf("pids.max of the open cgroup: %q, %v", got, err)
+	}
+}
