@@ -235,13 +235,22 @@ func typeError(k jsontext.Kind, t reflect.Type, field string) error {
 	return &json.UnmarshalTypeError{Value: what, Type: t, Field: field}
 }
 
-// null reads a null if one is next.
-func (r reader) null() (bool, error) {
-	if r.d.PeekKind() != 'n' {
+// nullOrObject tells whether the next value is null, which it reads; an
+// object is left to read, any other value is a type error for field, of
+// type t.
+func (r reader) nullOrObject(field string, t reflect.Type) (bool, error) {
+	switch r.d.PeekKind() {
+	case 'n':
+		_, err := r.d.ReadToken()
+		return true, err
+	case '{':
 		return false, nil
 	}
-	_, err := r.d.ReadToken()
-	return true, err
+	tok, err := r.d.ReadToken()
+	if err != nil {
+		return false, err
+	}
+	return false, typeError(tok.Kind(), t, field)
 }
 
 // scalar reads the next value, which must be of kind want ('t' for either
@@ -280,30 +289,29 @@ func (r reader) boolean(field string, v *bool) error {
 }
 
 func (r reader) uint(field string, v *uint64) error {
-	t := reflect.TypeFor[uint64]()
+	return readNumber(r, field, v, func(s string) (uint64, error) { return strconv.ParseUint(s, 10, 64) })
+}
+
+func (r reader) int(field string, v *int) error {
+	return readNumber(r, field, v, func(s string) (int, error) {
+		n, err := strconv.ParseInt(s, 10, strconv.IntSize)
+		return int(n), err
+	})
+}
+
+// readNumber reads a number for field, of type T, with parse: an integer
+// in its range, or a type error as for any other JSON value.
+func readNumber[T any](r reader, field string, v *T, parse func(string) (T, error)) error {
+	t := reflect.TypeFor[T]()
 	tok, ok, err := r.scalar(field, t, '0')
 	if !ok {
 		return err
 	}
-	n, err := strconv.ParseUint(tok.String(), 10, 64)
+	n, err := parse(tok.String())
 	if err != nil {
 		return typeError('0', t, field)
 	}
 	*v = n
-	return nil
-}
-
-func (r reader) int(field string, v *int) error {
-	t := reflect.TypeFor[int]()
-	tok, ok, err := r.scalar(field, t, '0')
-	if !ok {
-		return err
-	}
-	n, err := strconv.ParseInt(tok.String(), 10, strconv.IntSize)
-	if err != nil {
-		return typeError('0', t, field)
-	}
-	*v = int(n)
 	return nil
 }
 
@@ -358,21 +366,17 @@ func (r reader) array(field string, t reflect.Type, elem func() error) (null boo
 }
 
 func (r reader) stringMap(field string, m *map[string]string) error {
-	if null, err := r.null(); null || err != nil {
-		*m = nil
-		return err
-	}
-	if r.d.PeekKind() != '{' {
-		tok, err := r.d.ReadToken()
-		if err != nil {
-			return err
+	t := reflect.TypeFor[map[string]string]()
+	if null, err := r.nullOrObject(field, t); null || err != nil {
+		if null {
+			*m = nil
 		}
-		return typeError(tok.Kind(), reflect.TypeFor[map[string]string](), field)
+		return err
 	}
 	if *m == nil {
 		*m = map[string]string{}
 	}
-	return r.object(field, reflect.TypeFor[map[string]string](), func(key string) error {
+	return r.object(field, t, func(key string) error {
 		var v string
 		if err := r.str(field, &v); err != nil {
 			return err
@@ -407,22 +411,18 @@ func listOrNil[T any](list []T, null bool) []T {
 }
 
 func (r reader) hostRootMount(field string, v **rootfs.HostRootMount) error {
-	if null, err := r.null(); null || err != nil {
-		*v = nil
-		return err
-	}
-	if r.d.PeekKind() != '{' {
-		tok, err := r.d.ReadToken()
-		if err != nil {
-			return err
+	t := reflect.TypeFor[rootfs.HostRootMount]()
+	if null, err := r.nullOrObject(field, t); null || err != nil {
+		if null {
+			*v = nil
 		}
-		return typeError(tok.Kind(), reflect.TypeFor[rootfs.HostRootMount](), field)
+		return err
 	}
 	if *v == nil {
 		*v = &rootfs.HostRootMount{}
 	}
 	m := *v
-	return r.object(field, reflect.TypeFor[rootfs.HostRootMount](), func(name string) error {
+	return r.object(field, t, func(name string) error {
 		switch name = matchName(name, []string{"id", "uniqueId"}); name {
 		case "id":
 			return r.uint(field+"."+name, &m.ID)
