@@ -2,7 +2,6 @@ package fs
 
 import (
 	"fmt"
-	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -34,9 +33,11 @@ func (m *Manager) SetDevices(rules []specs.LinuxDeviceCgroup) error {
 }
 
 // writeRules writes each rule in its own write(2), as the kernel takes
-// them, but opens each file once, not once per rule: an open walks the
-// cgroup's whole path in cgroupfs, under the lock that the cgroup mkdirs
-// and rmdirs of concurrent creates and deletes hold for writing.
+// them, but opens each file once, not once per rule (and through the
+// open directory where the manager has it, see at): an open by path
+// walks the cgroup's whole path in cgroupfs, under the lock that the
+// cgroup mkdirs and rmdirs of concurrent creates and deletes hold for
+// writing.
 func (m *Manager) writeRules(writes []devices.V1Write) error {
 	files := map[string]int{}
 	defer func() {
@@ -48,7 +49,8 @@ func (m *Manager) writeRules(writes []devices.V1Write) error {
 		fd, ok := files[w.File]
 		var err error
 		if !ok {
-			if fd, err = unix.Open(filepath.Join(m.dirs["devices"], w.File), unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+			dirFD, target := m.at(m.dirs["devices"], w.File)
+			if fd, err = unix.Openat(dirFD, target, unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
 				files[w.File] = fd
 			}
 		}

@@ -49,12 +49,20 @@ type Manager struct {
 // walking each path again. The manager keeps them open.
 func (m *Manager) UseOpenDirs(open map[string]int) { m.open = open }
 
+// at is how the file name in the cgroup directory dir is reached: by
+// name in the directory itself when the manager holds it open (see
+// UseOpenDirs), else by its path.
+func (m *Manager) at(dir, name string) (dirFD int, target string) {
+	if fd, ok := m.open[dir]; ok {
+		return fd, name
+	}
+	return unix.AT_FDCWD, filepath.Join(dir, name)
+}
+
 // writeIn writes value to the file name in the cgroup directory dir.
 func (m *Manager) writeIn(dir, name, value, label string) error {
-	if fd, ok := m.open[dir]; ok {
-		return cgroups.WriteFileAt(fd, name, value, label)
-	}
-	return cgroups.WriteFile(dir, name, value, label)
+	dirFD, target := m.at(dir, name)
+	return cgroups.WriteFileAt(dirFD, target, value, label)
 }
 
 // SetRootless marks the cgroup as a rootless container's (see
@@ -188,7 +196,7 @@ func (m *Manager) read(ctrl, name string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("cgroup: the %s controller is not mounted: %w", ctrl, fs.ErrNotExist)
 	}
-	b, err := sysfile.ReadFile(filepath.Join(dir, name))
+	b, err := sysfile.ReadFileAt(m.at(dir, name))
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: read %s: %w", m.label(ctrl), name, err)
 	}

@@ -367,14 +367,16 @@ func TestMkdirAllMakesMissingParentsOnly(t *testing.T) {
 	}
 }
 
-// With its directories handed over open, the manager writes into those
-// directories, not into whatever their paths name later: the write lands
-// in the cgroup that was open even after it was renamed away.
+// With its directories handed over open, the manager reads and writes
+// those directories, not whatever their paths name later: a write, a
+// read and device rules reach the cgroup that was open even after it was
+// renamed away.
 func TestUseOpenDirsWritesThroughTheFds(t *testing.T) {
 	m := v1Host(t)
 	dir, ok := m.dirs["pids"]
-	if !ok {
-		t.Skip("no v1 pids hierarchy on this host")
+	devDir, hasDevices := m.dirs["devices"]
+	if !ok || !hasDevices {
+		t.Skip("no v1 pids or devices hierarchy on this host")
 	}
 	open := map[string]int{}
 	for _, d := range m.uniqueDirs() {
@@ -385,19 +387,29 @@ func TestUseOpenDirsWritesThroughTheFds(t *testing.T) {
 		open[d] = fd
 	}
 	m.UseOpenDirs(open)
-	moved := dir + "-moved"
-	if err := os.Rename(dir, moved); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := os.Rename(moved, dir); err != nil {
-			t.Error(err)
+	for _, d := range []string{dir, devDir} {
+		if err := os.Rename(d, d+"-moved"); err != nil {
+			t.Fatal(err)
 		}
-	}()
+		defer func() {
+			if err := os.Rename(d+"-moved", d); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
 	if err := m.write("pids", "pids.max", "7"); err != nil {
 		t.Fatalf("write after the rename: %v", err)
 	}
-	if got, err := os.ReadFile(filepath.Join(moved, "pids.max")); err != nil || string(got) != "7\n" {
+	if got, err := os.ReadFile(filepath.Join(dir+"-moved", "pids.max")); err != nil || string(got) != "7\n" {
 		t.Errorf("pids.max of the open cgroup: %q, %v", got, err)
+	}
+	if got, err := m.read("pids", "pids.max"); err != nil || got != "7" {
+		t.Errorf("read after the rename: %q, %v", got, err)
+	}
+	if err := m.SetDevices([]specs.LinuxDeviceCgroup{cgtest.Rule(false, "a", -1, -1, "rwm"), cgtest.Rule(true, "c", 1, 3, "rwm")}); err != nil {
+		t.Fatalf("device rules after the rename: %v", err)
+	}
+	if got, err := os.ReadFile(filepath.Join(devDir+"-moved", "devices.list")); err != nil || string(got) != "c 1:3 rwm\n" {
+		t.Errorf("devices.list of the open cgroup: %q, %v", got, err)
 	}
 }

@@ -21,15 +21,19 @@ import (
 // ReadFile reads the whole file at path. Its errors are those of
 // os.ReadFile: an *os.PathError, so errors.Is(err, os.ErrNotExist) holds
 // for a missing file.
-func ReadFile(path string) ([]byte, error) {
-	fd, err := open(path)
+func ReadFile(path string) ([]byte, error) { return ReadFileAt(unix.AT_FDCWD, path) }
+
+// ReadFileAt is ReadFile for name relative to the directory open at
+// dirFD (or to the working directory for AT_FDCWD).
+func ReadFileAt(dirFD int, name string) ([]byte, error) {
+	fd, err := openAt(dirFD, name, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+		return nil, &os.PathError{Op: "open", Path: name, Err: err}
 	}
 	defer unix.Close(fd)
 	data, err := ReadFd(fd)
 	if err != nil {
-		return nil, &os.PathError{Op: "read", Path: path, Err: err}
+		return nil, &os.PathError{Op: "read", Path: name, Err: err}
 	}
 	return data, nil
 }
@@ -60,18 +64,16 @@ func ReadFd(fd int) ([]byte, error) {
 // O_PATH directories) rather than reads. Its errors are those of
 // os.OpenFile.
 func Open(path string, flags int) (*os.File, error) {
-	fd, err := openFlags(path, flags|unix.O_CLOEXEC)
+	fd, err := openAt(unix.AT_FDCWD, path, flags|unix.O_CLOEXEC)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-func open(path string) (int, error) { return openFlags(path, unix.O_RDONLY|unix.O_CLOEXEC) }
-
-func openFlags(path string, flags int) (int, error) {
+func openAt(dirFD int, name string, flags int) (int, error) {
 	for {
-		fd, err := unix.Open(path, flags, 0)
+		fd, err := unix.Openat(dirFD, name, flags, 0)
 		if !errors.Is(err, unix.EINTR) {
 			return fd, err
 		}
