@@ -97,7 +97,8 @@ unit: musl
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./libcontainer/configs:FuzzLoadBundle ./libcontainer/configs:FuzzValidate \
 	./libcontainer/configs:FuzzValidateID ./seccomp:FuzzCompile ./seccomp:FuzzDifferential \
-	./libcontainer:FuzzStoreLoad ./libcontainer:FuzzStateJSONMatchesReflection
+	./libcontainer:FuzzStoreLoad ./libcontainer:FuzzStateJSONMatchesReflection \
+	./internal/quickjson:FuzzMatchesEncodingJSON
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz: $$t for $(FUZZTIME)"; \
