@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/quickjson"
 	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
@@ -165,7 +165,7 @@ func (c *Container) decodeConfig(v any) error {
 	if err != nil {
 		return fmt.Errorf("read config of %s: %w", c.State.ID, err)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
+	if err := quickjson.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("config of %s is corrupt: %w", c.State.ID, err)
 	}
 	return nil

@@ -17,6 +17,7 @@ import (
 	"github.com/oci-rt/oci-rt/cgroups/fs"
 	"github.com/oci-rt/oci-rt/cgroups/fs2"
 	"github.com/oci-rt/oci-rt/cgroups/manager"
+	"github.com/oci-rt/oci-rt/internal/quickjson"
 	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
@@ -154,7 +155,7 @@ func validateCreate(store *Store, o *CreateOptions) (*creation, error) {
 		return nil, err
 	}
 	spec.Process.Env = append(spec.Process.Env, o.ExtraEnv...)
-	if cr.specBytes, err = json.Marshal(spec); err != nil {
+	if cr.specBytes, err = quickjson.Marshal(spec); err != nil {
 		cr.close()
 		return nil, err
 	}

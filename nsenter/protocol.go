@@ -14,6 +14,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/quickjson"
 )
 
 // The parent↔init protocol. This comment is its one definition; nsenter.c,
@@ -232,7 +234,7 @@ func (c *Conn) SendMessage(m *Message) error {
 	if !known || withFile != (m.File != nil) {
 		return fmt.Errorf("sync: cannot send %q with file %v", m.Kind, m.File != nil)
 	}
-	data, err := json.Marshal(m)
+	data, err := quickjson.Marshal(m)
 	if err != nil {
 		return err
 	}
@@ -369,7 +371,7 @@ func (c *Conn) WaitClosed() {
 // exactly when its kind carries one.
 func decodeMessage(data []byte, f *os.File) (*Message, error) {
 	var m Message
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := quickjson.Unmarshal(data, &m); err != nil {
 		if f != nil {
 			f.Close()
 		}

@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/quickjson"
 )
 
 const (
@@ -117,7 +119,7 @@ func decodeConfig(data []byte) (*specs.Spec, error) {
 		return nil, err
 	}
 	var spec specs.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
+	if err := quickjson.Unmarshal(data, &spec); err != nil {
 		return nil, describeJSONError(data, err)
 	}
 	return &spec, nil
