@@ -25,6 +25,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // relaxed is the slack given to the runtime's threads: long enough that
@@ -51,28 +53,10 @@ func Relax() {
 	}
 	self := strconv.Itoa(unix.Gettid())
 	value := []byte(strconv.Itoa(relaxed))
-	for _, tid := range threads() {
+	for _, tid := range sysfile.OwnThreads() {
 		if tid != self && write("/proc/"+tid+"/timerslack_ns", value) {
 			callerSlack.Store(uint64(slack))
 		}
-	}
-}
-
-// threads lists the ids of the process's threads.
-func threads() []string {
-	fd, err := unix.Open("/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil
-	}
-	defer unix.Close(fd)
-	var names []string
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.ReadDirent(fd, buf)
-		if err != nil || n <= 0 {
-			return names
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
 }
 
