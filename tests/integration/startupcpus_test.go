@@ -1,0 +1,96 @@
+package integration
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// cpusOf is the Cpus_allowed_list line of a status file.
+func cpusOf(t *testing.T, status string) string {
+	t.Helper()
+	for _, line := range strings.Split(readFile(t, status), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatalf("no Cpus_allowed_list in %s", status)
+	return ""
+}
+
+// The runtime starts pinned to one CPU, so that the Go runtime gives
+// itself one P, and gives every thread the caller's CPUs back before it
+// does anything: its own threads, the container's init, an exec'd
+// process and the hooks all have the caller's mask. An init that runs Go
+// (here for a createContainer hook) is never pinned: the container's
+// process would keep the pin.
+func TestTheRuntimeGivesTheCallersCPUsBack(t *testing.T) {
+	t.Run("init in C", func(t *testing.T) { testCallersCPUs(t, false) })
+	t.Run("init in Go", func(t *testing.T) { testCallersCPUs(t, true) })
+}
+
+func testCallersCPUs(t *testing.T, goInit bool) {
+	caller := cpusOf(t, "/proc/self/status")
+	r := newRuntime(t)
+	hookLog := filepath.Join(t.TempDir(), "hooks")
+	hook := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "grep Cpus_allowed_list /proc/self/status >>" + hookLog}}
+	b := newBundle(t, withArgs("sleep", "100"))
+	editBundle(t, b, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{hook}, Poststart: []specs.Hook{hook}}
+		if goInit {
+			// The init runs createContainer hooks, in Go.
+			s.Hooks.CreateContainer = []specs.Hook{{Path: "/bin/true"}}
+		}
+	})
+	c := r.Create(b)
+	r.Must("start", c.ID)
+	if got := cpusOf(t, "/proc/"+strconv.Itoa(c.Pid)+"/status"); got != caller {
+		t.Errorf("the container's init may run on CPUs %s, want the caller's %s", got, caller)
+	}
+
+	out := tempFile(t)
+	var debug bytes.Buffer
+	cmd := r.Command("--debug", "exec", c.ID, "sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 2")
+	cmd.Stdout, cmd.Stderr = out, &debug
+	must(t, cmd.Start())
+	waitFor(t, 5*time.Second, "the exec'd process to start", func() bool {
+		fi, err := out.Stat()
+		return err == nil && fi.Size() > 0
+	})
+	cli := "/proc/" + strconv.Itoa(cmd.Process.Pid)
+	tasks, err := os.ReadDir(cli + "/task")
+	must(t, err)
+	for _, task := range tasks {
+		if got := cpusOf(t, cli+"/task/"+task.Name()+"/status"); got != caller {
+			t.Errorf("thread %s of the runtime's exec may run on CPUs %s, want the caller's %s", task.Name(), got, caller)
+		}
+	}
+	must(t, cmd.Wait())
+	if got := strings.TrimSpace(strings.TrimPrefix(readFile(t, out.Name()), "Cpus_allowed_list:")); got != caller {
+		t.Errorf("the exec'd process may run on CPUs %q, want the caller's %s", got, caller)
+	}
+	// With more than one CPU the start was pinned, which this test is
+	// about; it says so in the debug log.
+	if pinned := strings.Contains(debug.String(), "started on one CPU"); pinned != strings.ContainsAny(caller, ",-") {
+		t.Errorf("caller's CPUs %s, but the runtime says it started pinned: %v; its debug log:\n%s", caller, pinned, debug.String())
+	}
+
+	r.Must("kill", c.ID, "KILL")
+	c.Wait(t, 10*time.Second)
+	r.Must("delete", c.ID)
+	lines := strings.Split(strings.TrimSpace(readFile(t, hookLog)), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("hook log %q, want two lines", lines)
+	}
+	for _, line := range lines {
+		if got := strings.TrimSpace(strings.TrimPrefix(line, "Cpus_allowed_list:")); got != caller {
+			t.Errorf("a hook may run on CPUs %q, want the caller's %s", got, caller)
+		}
+	}
+}
