@@ -23,8 +23,14 @@ LDFLAGS   := -s -w -X main.commit=$(COMMIT) -linkmode external -extldflags -stat
 # v2's 1.4 ms; every command costs 1.2–2.2 ms less. v1's behaviour and
 # errors are kept (the tests run on it too); an experiment of the
 # toolchain go.mod names, to become the default.
+# The Green Tea collector is off (nogreenteagc, the toolchain's opt-out):
+# its spans keep their mark bits in their last bytes, which it writes
+# when it hands a span out, so a fresh span costs a page fault at its
+# tail on top of the one at its head. A command allocates some hundreds
+# of KiB and never collects: an exec took 86 fewer page faults and 4% less
+# CPU without it, a run 2%.
 comma     := ,
-export GOEXPERIMENT := jsonv2$(if $(GOEXPERIMENT),$(comma)$(GOEXPERIMENT))
+export GOEXPERIMENT := jsonv2,nogreenteagc$(if $(GOEXPERIMENT),$(comma)$(GOEXPERIMENT))
 MUSL_CC   := musl-gcc
 KHEADERS  := $(CURDIR)/.cache/kernel-headers
 MUSL_ENV  := CC=$(MUSL_CC) CGO_CFLAGS='-O2 -isystem $(KHEADERS)'
