@@ -110,8 +110,7 @@ func (c *Container) Terminal() (bool, error) {
 
 // ProcessSpec is the recorded config without what only create and update
 // read (the cgroup resources and other platforms' sections): what exec
-// needs, decoded without the encoding/json type walk of the left-out parts
-// (see initSpec). It is decoded once per Container and shared: a caller
+// needs, decoded without building the left-out parts (see initSpec). It is decoded once per Container and shared: a caller
 // that changes it (exec replaces the process) changes it for the next.
 func (c *Container) ProcessSpec() (*specs.Spec, error) {
 	if c.processSpec == nil {
@@ -123,7 +122,7 @@ func (c *Container) ProcessSpec() (*specs.Spec, error) {
 		if c.recorded == nil {
 			// The lifecycle's part of the same config, taken before any
 			// caller changes the spec: a second decode, of another type,
-			// would cost its own encoding/json type analysis.
+			// would read and parse the file again.
 			c.recorded = recordedPart(c.processSpec)
 		}
 	}

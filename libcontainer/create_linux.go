@@ -213,7 +213,7 @@ func (cr *creation) record() error {
 	}
 	// The lifecycle's part of the config is the spec's, as recorded:
 	// a foreground run asks it whether there is a terminal, and decoding
-	// the file again would cost another encoding/json type walk.
+	// the file again would read and parse it again.
 	cr.c = &Container{store: cr.store, State: cr.st, recorded: recordedPart(cr.spec)}
 	cgLoc, err := resolveCgroup(cr.spec.Linux.CgroupsPath, o.ID, cr.store.Root, o.SystemdCgroup)
 	if err != nil {
