@@ -83,7 +83,7 @@ func openAt(dirFD int, name string, flags int) (int, error) {
 // OwnThreads lists the thread IDs of the calling process, as the names in
 // /proc/self/task; nil if it cannot be read.
 func OwnThreads() []string {
-	fd, err := unix.Open("/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := openAt(unix.AT_FDCWD, "/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
 	if err != nil {
 		return nil
 	}
