@@ -136,6 +136,15 @@ func newBundle(t testing.TB, edits ...func(*specs.Spec)) string {
 	return dir
 }
 
+// withLoggingHooks gives the config a createRuntime and a poststart hook
+// that each append what the shell command show prints to the file log.
+func withLoggingHooks(show, log string) func(*specs.Spec) {
+	hook := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", show + " >>" + log}}
+	return func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{hook}, Poststart: []specs.Hook{hook}}
+	}
+}
+
 // editBundle rewrites bundle's config.json through edits.
 func editBundle(t testing.TB, bundle string, edits ...func(*specs.Spec)) {
 	t.Helper()

@@ -39,10 +39,7 @@ func testCallersCPUs(t *testing.T, goInit bool) {
 	caller := cpusOf(t, "/proc/self/status")
 	r := newRuntime(t)
 	hookLog := filepath.Join(t.TempDir(), "hooks")
-	hook := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "grep Cpus_allowed_list /proc/self/status >>" + hookLog}}
-	b := newBundle(t, withArgs("sleep", "100"))
-	editBundle(t, b, func(s *specs.Spec) {
-		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{hook}, Poststart: []specs.Hook{hook}}
+	b := newBundle(t, withArgs("sleep", "100"), withLoggingHooks("grep Cpus_allowed_list /proc/self/status", hookLog), func(s *specs.Spec) {
 		if goInit {
 			// The init runs createContainer hooks, in Go.
 			s.Hooks.CreateContainer = []specs.Hook{{Path: "/bin/true"}}

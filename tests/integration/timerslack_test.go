@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -44,11 +43,7 @@ func timerSlackOf(t *testing.T, pid int) string {
 func TestChildrenKeepTheCallersTimerSlack(t *testing.T) {
 	r := newRuntime(t)
 	hookLog := filepath.Join(t.TempDir(), "hooks")
-	hook := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "cat /proc/self/timerslack_ns >>" + hookLog}}
-	b := newBundle(t, withArgs("sleep", "100"))
-	editBundle(t, b, func(s *specs.Spec) {
-		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{hook}, Poststart: []specs.Hook{hook}}
-	})
+	b := newBundle(t, withArgs("sleep", "100"), withLoggingHooks("cat /proc/self/timerslack_ns", hookLog))
 	var c *Container
 	asCaller(t, func() {
 		c = r.Create(b)
