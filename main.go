@@ -24,7 +24,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
-	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/libcontainer"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
@@ -57,7 +56,6 @@ func main() {
 	// do; where it did not, it costs a stop of the world that nothing
 	// else runs in yet. The monitor thread still wakes at every blocking
 	// call, unless its timer slack lets it sleep longer.
-	timerslack.Relax()
 	runtime.GOMAXPROCS(1)
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {

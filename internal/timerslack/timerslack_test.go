@@ -1,7 +1,6 @@
 package timerslack
 
 import (
-	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -10,19 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 )
-
-func slackOf(t *testing.T, tid int) int {
-	t.Helper()
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/timerslack_ns")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
 
 // childSlack starts a child with start and returns the timer slack it
 // reports.
@@ -41,11 +27,9 @@ func childSlack(t *testing.T, start func(*exec.Cmd) error) string {
 }
 
 // A child started from a relaxed thread inherits the relaxed slack;
-// through ForChild it gets the caller's.
-func TestForChildGivesTheCallersSlack(t *testing.T) {
-	const caller = 222222
-	callerSlack.Store(caller)
-	t.Cleanup(func() { callerSlack.Store(0) })
+// through withSlack it gets the caller's.
+func TestWithSlackGivesTheCallersSlack(t *testing.T) {
+	const caller, relaxed = 222222, 5000000
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -59,40 +43,9 @@ func TestForChildGivesTheCallersSlack(t *testing.T) {
 		if got := childSlack(t, (*exec.Cmd).Start); got != strconv.Itoa(relaxed) {
 			t.Errorf("started directly from a relaxed thread, the child has slack %s, want %d", got, relaxed)
 		}
-		if got := childSlack(t, func(c *exec.Cmd) error { return ForChild(c.Start) }); got != strconv.Itoa(caller) {
-			t.Errorf("through ForChild the child has slack %s, want the caller's %d", got, caller)
+		if got := childSlack(t, func(c *exec.Cmd) error { return withSlack(caller, c.Start) }); got != strconv.Itoa(caller) {
+			t.Errorf("through withSlack the child has slack %s, want the caller's %d", got, caller)
 		}
 	}()
 	<-done
-}
-
-// Relax raises every other thread's slack and keeps the caller's for
-// the calling thread, which it records.
-func TestRelax(t *testing.T) {
-	if unix.Geteuid() != 0 {
-		t.Skip("changing another thread's timer slack needs CAP_SYS_NICE: run as root")
-	}
-	t.Cleanup(func() { callerSlack.Store(0) })
-	other := make(chan int)
-	release := make(chan struct{})
-	go func() {
-		runtime.LockOSThread()
-		other <- unix.Gettid()
-		<-release
-	}()
-	tid := <-other
-	defer close(release)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	before := slackOf(t, unix.Gettid())
-	Relax()
-	if got := slackOf(t, unix.Gettid()); got != before {
-		t.Errorf("the calling thread's slack went from %d to %d", before, got)
-	}
-	if got := slackOf(t, tid); got != relaxed {
-		t.Errorf("another thread's slack is %d, want %d", got, relaxed)
-	}
-	if got := callerSlack.Load(); got != uint64(before) {
-		t.Errorf("recorded caller's slack %d, want %d", got, before)
-	}
 }
