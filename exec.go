@@ -122,7 +122,7 @@ func execAction(ctx *cli.Context) error {
 	if detach {
 		return nil
 	}
-	status := waitForward(pid, signals, proxy.ptyOf())
+	status := waitForward(pid, signals, proxy)
 	if proxy != nil {
 		proxy.Close()
 	}

@@ -90,7 +90,7 @@ func runAction(ctx *cli.Context) error {
 	if detach {
 		return nil
 	}
-	status := waitForward(c.State.InitPid, signals, proxy.ptyOf())
+	status := waitForward(c.State.InitPid, signals, proxy)
 	if proxy != nil {
 		proxy.Close()
 	}
@@ -127,12 +127,15 @@ func runTarget(ctx *cli.Context) (id, bundle string, err error) {
 // signalHold catches every signal, so that those arriving while a
 // foreground process starts are passed on once it runs (waitForward).
 // Most are caught by a C handler that writes them into a pipe
-// (nsenter.CatchSignals): through os/signal each would cost a round trip
-// to the Go runtime's signal thread, 2 to 4 ms of CPU per run or exec
-// here for all of them. The signals the runtime must keep handling
-// itself go through os/signal (see signalsForRuntime), and SIGCHLD,
-// SIGURG and SIGPROF, which are never passed on, are not caught. The
-// subscription runs beside the container's setup; ready waits for it.
+// (nsenter.CatchSignals): the Go runtime takes a signal only through
+// os/signal, and its first subscription to each of those it does not
+// handle itself starts the runtime's signal thread and makes a round
+// trip to it, 2 to 4 ms of CPU per run or exec here for all of them
+// (SIGPIPE and SIGWINCH alone, 4 to 7% of an exec's). The faults the runtime
+// must keep handling itself go through os/signal, which for them needs
+// no such thread (see signalsForRuntime), and SIGCHLD, SIGURG and
+// SIGPROF, which are never passed on, are not caught. The subscription
+// runs beside the container's setup; ready waits for it.
 type signalHold struct {
 	signals    chan os.Signal
 	subscribed chan struct{}
@@ -140,12 +143,10 @@ type signalHold struct {
 
 // signalsForRuntime are passed on through os/signal because the Go
 // runtime must still see them: a fault it raises itself must still crash
-// it (sent by kill, the faults are passed on), it dies of a write to a
-// closed stdout only when nobody subscribed to SIGPIPE, and the console
-// proxy subscribes to SIGWINCH as well.
+// it (sent by kill, the faults are passed on).
 var signalsForRuntime = []os.Signal{
 	unix.SIGILL, unix.SIGTRAP, unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV,
-	unix.SIGSTKFLT, unix.SIGSYS, unix.SIGPIPE, unix.SIGWINCH,
+	unix.SIGSTKFLT, unix.SIGSYS,
 }
 
 // signalsForC are the signals signalHold catches in C: every one from 1
@@ -167,6 +168,7 @@ func signalsForC() []unix.Signal {
 }
 
 func holdSignals() *signalHold {
+	writeStdioThroughDuplicates()
 	h := &signalHold{signals: make(chan os.Signal, 64), subscribed: make(chan struct{})}
 	go func() {
 		defer close(h.subscribed)
@@ -186,6 +188,36 @@ func holdSignals() *signalHold {
 		libcontainer.Log.Record("debug", "signals: all caught through os/signal")
 	}()
 	return h
+}
+
+// keptStdio holds the files of fds 1 and 2 once os.Stdout and os.Stderr
+// are duplicates: a dropped file would close its fd when collected.
+var keptStdio []*os.File
+
+// writeStdioThroughDuplicates makes os.Stdout and os.Stderr, and the log
+// where it goes to stderr, duplicates of fds 1 and 2. The Go runtime
+// kills a process whose write to its own fd 1 or 2 fails with EPIPE (as
+// SIGPIPE kills a C program) unless it subscribed to SIGPIPE through
+// os/signal, and holdSignals catches SIGPIPE in C: a foreground run or
+// exec must outlive a reader of its stdout or stderr that went away, as
+// runc's, subscribed to every signal, does. A write to a duplicate fails
+// like any other.
+func writeStdioThroughDuplicates() {
+	for _, std := range []struct {
+		fd   uintptr
+		file **os.File
+	}{{1, &os.Stdout}, {2, &os.Stderr}} {
+		dup, err := unix.FcntlInt(std.fd, unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			continue // no fd left: the write that would fail is unlikely
+		}
+		f := os.NewFile(uintptr(dup), (*std.file).Name())
+		if libcontainer.Log.Out == *std.file {
+			libcontainer.Log.Out = f
+		}
+		keptStdio = append(keptStdio, *std.file)
+		*std.file = f
+	}
 }
 
 // catchInC has the C handler catch sigs into a pipe, which a goroutine
@@ -228,6 +260,9 @@ func consolePair() (ours, theirs *os.File, err error) {
 // consoleProxy copies between our stdio and a process's pty master.
 type consoleProxy struct {
 	pty console.Console
+	// user is the caller's terminal, whose size the pty follows; nil
+	// without one.
+	user console.Console
 	// outDone is closed when the pty's output is drained (EOF or EIO once
 	// no process holds the pty any more).
 	outDone chan struct{}
@@ -261,18 +296,8 @@ func serveConsole(sock *os.File) (*consoleProxy, error) {
 			return nil, fmt.Errorf("set the terminal raw: %w", err)
 		}
 		restoreTerminal = func() { _ = user.Reset() }
-		if size, err := user.Size(); err == nil {
-			_ = pty.Resize(size)
-		}
-		winch := make(chan os.Signal, 1)
-		signal.Notify(winch, unix.SIGWINCH)
-		go func() {
-			for range winch {
-				if size, err := user.Size(); err == nil {
-					_ = pty.Resize(size)
-				}
-			}
-		}()
+		p.user = user
+		p.resize()
 	}
 	// Reading a terminal that belongs to the foreground job would stop us
 	// (or, with SIGTTIN caught, retry forever).
@@ -330,12 +355,16 @@ func (p *consoleProxy) Close() {
 	restoreTerminal()
 }
 
-// ptyOf is the proxy's pty, nil without a proxy.
-func (p *consoleProxy) ptyOf() console.Console {
-	if p == nil {
-		return nil
+// resize gives the pty the size of the caller's terminal (the kernel
+// tells the pty's foreground process); waitForward calls it at each
+// SIGWINCH.
+func (p *consoleProxy) resize() {
+	if p.user == nil {
+		return
 	}
-	return p.pty
+	if size, err := p.user.Size(); err == nil {
+		_ = p.pty.Resize(size)
+	}
 }
 
 // waitForward passes signals on to pid until it exits, reaps everything
@@ -343,7 +372,7 @@ func (p *consoleProxy) ptyOf() console.Console {
 // terms (128+signal for a killed process). Signals stay caught afterwards:
 // what is left to do is the container's cleanup, which a Ctrl-C must not
 // cut short, and undoing the subscription would cost as much as making it.
-func waitForward(pid int, signals *signalHold, pty console.Console) int {
+func waitForward(pid int, signals *signalHold, proxy *consoleProxy) int {
 	done := make(chan int, 1)
 	go func() {
 		for {
@@ -372,10 +401,13 @@ func waitForward(pid int, signals *signalHold, pty console.Console) int {
 			return status
 		case sig := <-signals.signals:
 			s := sig.(unix.Signal)
-			if s == unix.SIGCHLD || s == unix.SIGURG || (s == unix.SIGWINCH && pty != nil) {
-				continue
+			switch {
+			case s == unix.SIGCHLD || s == unix.SIGURG:
+			case s == unix.SIGWINCH && proxy != nil:
+				proxy.resize()
+			default:
+				_ = unix.Kill(pid, s)
 			}
-			_ = unix.Kill(pid, s)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,7 +100,7 @@ func sendEverySignal(t *testing.T, r *Runtime, command string, goPath bool, sigs
 		got = append(got, unix.Signal(n))
 	}
 	log := readFile(t, logFile)
-	took := "signals: 47 caught in C, 9 through os/signal"
+	took := "signals: 49 caught in C, 7 through os/signal"
 	if goPath {
 		took = "signals: all caught through os/signal"
 	}
@@ -107,4 +108,45 @@ func sendEverySignal(t *testing.T, r *Runtime, command string, goPath bool, sigs
 		t.Errorf("the --debug log lacks %q:\n%s", took, log)
 	}
 	return got
+}
+
+// A foreground run or exec catches SIGPIPE to pass it on, and the Go
+// runtime kills a process at a failed write to its own stdout or stderr
+// unless it subscribed to SIGPIPE through os/signal: with both on a pipe
+// nobody reads, the runtime still reports its failure with its own exit
+// status, as with a file there and as runc does, instead of dying of
+// SIGPIPE at the first line of its error.
+func TestForegroundOutlivesItsReaders(t *testing.T) {
+	r := newRuntime(t)
+	c := runningContainer(t, r)
+	bundle := newBundle(t, withArgs("no-such-command"))
+	for _, args := range [][]string{
+		{"exec", c.ID, "no-such-command"},
+		{"run", "--bundle", bundle, newID(t)},
+	} {
+		t.Run(args[0], func(t *testing.T) {
+			run := func(out *os.File) syscall.WaitStatus {
+				cmd := r.Command(args...)
+				cmd.Stdout, cmd.Stderr = out, out
+				_ = cmd.Run()
+				return cmd.ProcessState.Sys().(syscall.WaitStatus)
+			}
+			want := run(tempFile(t))
+			if want.Signaled() || want.ExitStatus() == 0 {
+				t.Fatalf("%s with its output in a file ended %v, want a failure", args[0], want)
+			}
+			var p [2]int
+			noErr(t, unix.Pipe2(p[:], unix.O_CLOEXEC))
+			noErr(t, unix.Close(p[0]))
+			pipe := os.NewFile(uintptr(p[1]), "pipe nobody reads")
+			defer pipe.Close()
+			got := run(pipe)
+			if got.Signaled() {
+				t.Fatalf("%s with its output on a pipe nobody reads died of %v", args[0], got.Signal())
+			}
+			if got.ExitStatus() != want.ExitStatus() {
+				t.Errorf("%s with its output on a pipe nobody reads exited %d, want %d as with a file", args[0], got.ExitStatus(), want.ExitStatus())
+			}
+		})
+	}
 }
