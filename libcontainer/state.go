@@ -202,56 +202,40 @@ func (l *Lock) SaveFilter(data []byte) error {
 // writeAtomic replaces the container's file name with data, so that a
 // reader sees the old or the new content, never a part. The lock makes
 // this the only writer in the directory: the temporary file can have a
-// fixed name (one a crash left behind is truncated and reused), and plain
-// system calls on the locked directory's fd spare each of a create's
-// several saves os.CreateTemp's random names and poller registration and
-// the path walks of a chmod and a rename.
+// fixed name, and plain system calls on the locked directory's fd spare
+// each of a create's several saves os.CreateTemp's random names and
+// poller registration and the path walks of a chmod and a rename.
 func (l *Lock) writeAtomic(name string, data []byte) error {
 	if l.dir == nil {
 		return fmt.Errorf("write %s of container %s: the lock was released", name, l.id)
 	}
 	dir := int(l.dir.Fd())
 	tmp := "." + name + ".tmp"
-	err := writeNew(dir, tmp, data)
-	if err == nil {
-		err = replace(dir, tmp, name)
-	}
-	if err != nil {
+	if err := writeAndReplace(dir, tmp, name, data); err != nil {
 		_ = unix.Unlinkat(dir, tmp, 0)
 		return fmt.Errorf("write %s of container %s: %w", name, l.id, err)
 	}
 	return nil
 }
 
-// replace puts the file tmp in the place of name, both in dir, and
-// removes what name held. Where a name already exists, ext4 makes a plain
-// rename over it start writing the new file's data to disk first (its
-// guard against empty files after a power cut), which cost about 50 µs of
-// CPU of each save here. An exchange of the two names is as atomic for
-// readers and skips that: a state file means nothing after a reboot, when
-// the container is gone, so it needs no such guard. The first save has
-// nothing to exchange with, and a filesystem without exchanges gets the
-// rename.
-func replace(dir int, tmp, name string) error {
-	err := unix.Renameat2(dir, tmp, dir, name, unix.RENAME_EXCHANGE)
-	switch {
-	case err == nil:
-		// tmp now holds the old content; a failure leaves it for the
-		// next save to truncate.
-		_ = unix.Unlinkat(dir, tmp, 0)
-		return nil
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOSYS):
-		return unix.Renameat(dir, tmp, dir, name)
-	}
-	return err
-}
-
-// writeNew writes data into name in dir, mode 0600 whatever the umask.
-func writeNew(dir int, name string, data []byte) error {
-	fd, err := unix.Openat(dir, name, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+// writeAndReplace writes data into tmp and puts it in the place of name,
+// both in dir. The file under tmp, if any, is the one an earlier save
+// replaced (see replace), or one a crash left: it is rewritten when
+// nobody else can read it (openSpare), else left to its reader.
+func writeAndReplace(dir int, tmp, name string, data []byte) error {
+	fd, err := openSpare(dir, tmp)
 	if err != nil {
 		return err
 	}
+	if fd < 0 {
+		fd, err = unix.Openat(dir, tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+		if err != nil {
+			return err
+		}
+	}
+	// Closing the file, after the exchange, gives up its lease.
+	defer unix.Close(fd)
+	// Mode 0600 whatever the umask or the mode of a file a crash left.
 	err = unix.Fchmod(fd, 0o600)
 	for len(data) > 0 && err == nil {
 		var n int
@@ -262,8 +246,70 @@ func writeNew(dir int, name string, data []byte) error {
 			err = nil
 		}
 	}
-	if cerr := unix.Close(fd); err == nil {
-		err = cerr
+	if err != nil {
+		return err
+	}
+	return replace(dir, tmp, name)
+}
+
+// openSpare opens the file under tmp in dir, emptied, for writeAndReplace
+// to rewrite, which spares a save the creation of a file and the deletion
+// of another (on ext4 without a journal, as on this project's VM, each
+// new inode is found past every inode freed in the last minutes, one by
+// one: a cost that grows with the host's churn of containers). The file
+// was the state a reader may have opened before the save that replaced
+// it, or looked up and is about to open: a write lease, which the kernel
+// grants only on a file nobody else has open, shows the first is not the
+// case, and held until the file is back in its place whole it makes such
+// an open wait, or fail with EWOULDBLOCK where it does not block (see
+// openTrustedFd), until then. It returns -1, with nothing left under
+// tmp, where there is no file to reuse: none, one in use, or a
+// filesystem without leases.
+func openSpare(dir int, tmp string) (int, error) {
+	fd, err := unix.Openat(dir, tmp, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
+		return -1, nil
+	}
+	if err == nil {
+		if leaseAndEmpty(fd) {
+			return fd, nil
+		}
+		unix.Close(fd)
+	}
+	// Its reader keeps what it opened; ours is a new file.
+	if err := unix.Unlinkat(dir, tmp, 0); err != nil && !errors.Is(err, unix.ENOENT) {
+		return -1, err
+	}
+	return -1, nil
+}
+
+// leaseAndEmpty takes a write lease of fd and truncates it. The kernel
+// signals a broken lease: SIGURG, which the Go runtime takes as a request
+// to preempt and otherwise ignores, where SIGIO would be passed on to a
+// foreground container (the runtime catches every other signal there).
+func leaseAndEmpty(fd int) bool {
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETSIG, int(unix.SIGURG)); err != nil {
+		return false
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETLEASE, unix.F_WRLCK); err != nil {
+		return false
+	}
+	return unix.Ftruncate(fd, 0) == nil
+}
+
+// replace puts the file tmp in the place of name, both in dir, and
+// leaves what name held under tmp for the next save to reuse. Where a
+// name already exists, ext4 makes a plain rename over it start writing
+// the new file's data to disk first (its guard against empty files after
+// a power cut), which cost about 50 µs of CPU of each save here. An
+// exchange of the two names is as atomic for readers and skips that: a
+// state file means nothing after a reboot, when the container is gone,
+// so it needs no such guard. The first save has nothing to exchange
+// with, and a filesystem without exchanges gets the rename.
+func replace(dir int, tmp, name string) error {
+	err := unix.Renameat2(dir, tmp, dir, name, unix.RENAME_EXCHANGE)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
+		return unix.Renameat(dir, tmp, dir, name)
 	}
 	return err
 }

@@ -1,15 +1,20 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestStoreCreateIsExclusive(t *testing.T) {
@@ -140,29 +145,82 @@ func TestSaveOverCrashedSavesTemporaryFile(t *testing.T) {
 	}
 }
 
-// A save over a saved state takes the place of the old file by exchange;
-// the old content must not stay behind under the temporary name.
-func TestSaveOverSavedStateLeavesOnlyTheNewState(t *testing.T) {
+// A save over a saved state takes the place of the old file by exchange,
+// which leaves the old file under the temporary name, and the next save
+// rewrites that one: two files serve every save, and the directory holds
+// nothing else.
+func TestSavesTakeTurnsInTwoFiles(t *testing.T) {
 	store, _ := OpenStore(t.TempDir())
 	l, err := store.Create("c")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Unlock()
-	for pid := 1; pid <= 3; pid++ {
+	dir := filepath.Join(store.Root, "c")
+	inodes := map[uint64]bool{}
+	for pid := 1; pid <= 4; pid++ {
 		if err := l.Save(&State{ID: "c", InitPid: pid}); err != nil {
 			t.Fatal(err)
 		}
-		entries, _ := os.ReadDir(filepath.Join(store.Root, "c"))
-		if len(entries) != 1 || entries[0].Name() != stateFile {
-			t.Fatalf("after save %d the state dir holds %v, want only %s", pid, entries, stateFile)
+		var names []string
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		want := []string{"." + stateFile + ".tmp", stateFile}
+		if pid == 1 {
+			want = want[1:]
+		}
+		if !slices.Equal(names, want) {
+			t.Fatalf("after save %d the state dir holds %v, want %v", pid, names, want)
+		}
+		if st, err := store.Load("c"); err != nil || st.InitPid != pid {
+			t.Fatalf("Load after save %d = %+v, %v", pid, st, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(dir, stateFile), &st); err != nil || st.Mode&0o777 != 0o600 {
+			t.Fatalf("state file mode %o, %v; want 0600", st.Mode&0o777, err)
+		}
+		inodes[st.Ino] = true
+	}
+	if len(inodes) != 2 {
+		t.Errorf("four saves used %d files, want 2", len(inodes))
+	}
+}
+
+// A reader may hold the state file it opened while saves replace it: the
+// file it holds is never rewritten under it, and the saves go on in new
+// files.
+func TestSaveLeavesAFileInUseAlone(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if err := l.Save(&State{ID: "c", InitPid: 1}); err != nil {
+		t.Fatal(err)
+	}
+	held, err := os.Open(filepath.Join(store.Root, "c", stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	for pid := 2; pid <= 4; pid++ {
+		if err := l.Save(&State{ID: "c", InitPid: pid}); err != nil {
+			t.Fatal(err)
 		}
 		if st, err := store.Load("c"); err != nil || st.InitPid != pid {
 			t.Fatalf("Load after save %d = %+v, %v", pid, st, err)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(store.Root, "c", stateFile)); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("state file mode %v, %v; want 0600", fi.Mode(), err)
+	data, err := io.ReadAll(held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil || st.InitPid != 1 {
+		t.Fatalf("the file a reader held reads %q (%v), want the state of the first save", data, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -43,6 +44,13 @@ func openTrustedFd(dirfd int, name, what string, dir bool) (int, error) {
 		flags |= unix.O_NONBLOCK
 	}
 	fd, err := unix.Openat(dirfd, name, flags, 0)
+	// A save rewriting the file it replaced holds a lease that turns
+	// away such an open that began before the replacement (see
+	// openSpare): the name leads to the current file again.
+	for tries := 0; errors.Is(err, unix.EWOULDBLOCK) && tries < 100; tries++ {
+		time.Sleep(time.Millisecond)
+		fd, err = unix.Openat(dirfd, name, flags, 0)
+	}
 	if errors.Is(err, unix.ELOOP) || (dir && errors.Is(err, unix.ENOTDIR)) {
 		return -1, fmt.Errorf("%s is a symlink or not a %s: %w", what, kindName(dir), errUntrusted)
 	}
