@@ -252,14 +252,14 @@ func (c *Container) Start() error {
 		return err
 	}
 	defer lock.Unlock()
-	if err := c.Allow(OpStart); err != nil {
+	// The look at the init that opens the pidfd also tells the status.
+	pidfd, errInit := c.openInit()
+	if errInit == nil {
+		defer unix.Close(pidfd)
+	}
+	if err := c.allowGiven(OpStart, errInit == nil); err != nil {
 		return err
 	}
-	pidfd, err := c.openInit()
-	if err != nil {
-		return err
-	}
-	defer unix.Close(pidfd)
 	config, err := c.config()
 	if err != nil {
 		return err
