@@ -410,7 +410,11 @@ func deleteContainer(store *Store, id string, force bool, known *Container) erro
 	}
 	c := &Container{store: store, State: st}
 	if known != nil && known.State.Created.Equal(st.Created) && known.State.CgroupMark == st.CgroupMark {
-		c.recorded = known.recorded
+		// Still the container this command created or started (a
+		// foreground run deleting its own): what it decoded and the
+		// cgroup it proved the container's hold. A cgroup removed
+		// meanwhile by a delete cut short is found gone all the same.
+		c.recorded, c.cgroup = known.recorded, known.cgroup
 	}
 	status := c.Status()
 	op := OpDelete
