@@ -98,7 +98,7 @@ func newApp() *cli.App {
 			}
 			cgroups.Warn = libcontainer.Warn
 			if n := nsenter.StartupCPUs(); n > 0 {
-				libcontainer.Log.Debugf("the Go runtime started on one CPU (one P); every thread has the caller's %d CPUs back", n)
+				libcontainer.Log.Debugf("the Go runtime started on one CPU (one P) and its threads stay there; what it starts gets the caller's %d CPUs", n)
 			}
 			if xdgRoot && !ctx.IsSet("root") {
 				if err := prepareXDGRoot(root); err != nil {

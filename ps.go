@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/oci-rt/oci-rt/internal/timerslack"
+	"github.com/oci-rt/oci-rt/nsenter"
 )
 
 var psCommand = &cli.Command{
@@ -54,7 +54,7 @@ var psCommand = &cli.Command{
 		var out, stderr bytes.Buffer
 		cmd := exec.Command("ps", psArgs...)
 		cmd.Stdout, cmd.Stderr = &out, &stderr
-		if err := timerslack.Run(cmd); err != nil {
+		if err := nsenter.RunChild(cmd); err != nil {
 			var exit *exec.ExitError
 			if errors.As(err, &exit) {
 				return fmt.Errorf("ps %s: %w: %s", strings.Join(psArgs, " "), err, bytes.TrimSpace(stderr.Bytes()))

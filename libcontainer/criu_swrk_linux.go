@@ -13,8 +13,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/libcontainer/internal/criurpc"
+	"github.com/oci-rt/oci-rt/nsenter"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,7 +46,7 @@ func FindCriu(name string) (string, int, error) {
 	var out bytes.Buffer
 	cmd := exec.Command(path, "--version")
 	cmd.Stdout = &out
-	if err := timerslack.Run(cmd); err != nil {
+	if err := nsenter.RunChild(cmd); err != nil {
 		return "", 0, fmt.Errorf("%s --version: %w", path, err)
 	}
 	version, err := parseCriuVersion(out.String())
@@ -109,7 +109,7 @@ func (r *criuRun) start(criuPath string, stdio [3]*os.File) error {
 	cmd := exec.Command(criuPath, "swrk", "3")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
 	cmd.ExtraFiles = append([]*os.File{theirs}, r.extra...)
-	if err := timerslack.ForChild(cmd.Start); err != nil {
+	if err := nsenter.StartChild(cmd.Start); err != nil {
 		ours.Close()
 		return fmt.Errorf("start criu: %w", err)
 	}

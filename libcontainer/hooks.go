@@ -16,7 +16,6 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -103,7 +102,7 @@ func runHook(h specs.Hook, stdin []byte, dir string) error {
 	cmd.Stderr = stderr
 	// A hook that forks a daemon keeping stderr open must not hang us.
 	cmd.WaitDelay = time.Second
-	err := timerslack.Run(cmd)
+	err := nsenter.RunChild(cmd)
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return hookTimeoutError(*h.Timeout)
 	}

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
-	"github.com/oci-rt/oci-rt/internal/timerslack"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -334,7 +333,7 @@ func startStage(path string, argv, env []string, stdio [3]*os.File, files []*os.
 		attr.Sys = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: cgroupFD}
 	}
 	var pid int
-	err := timerslack.ForChild(func() (err error) {
+	err := nsenter.StartChild(func() (err error) {
 		pid, err = syscall.ForkExec(path, argv, attr)
 		return err
 	})
@@ -452,7 +451,7 @@ func runIDMapHelper(helper string, pid int, m []specs.LinuxIDMapping) error {
 	cmd.Env = []string{}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := timerslack.Run(cmd); err != nil {
+	if err := nsenter.RunChild(cmd); err != nil {
 		return fmt.Errorf("%s %s: %w: %s", helper, strings.Join(args, " "), err, strings.TrimSpace(out.String()))
 	}
 	return nil

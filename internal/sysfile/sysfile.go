@@ -79,22 +79,3 @@ func openAt(dirFD int, name string, flags int) (int, error) {
 		}
 	}
 }
-
-// OwnThreads lists the thread IDs of the calling process, as the names in
-// /proc/self/task; nil if it cannot be read.
-func OwnThreads() []string {
-	fd, err := openAt(unix.AT_FDCWD, "/proc/self/task", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC)
-	if err != nil {
-		return nil
-	}
-	defer unix.Close(fd)
-	var names []string
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.ReadDirent(fd, buf)
-		if err != nil || n <= 0 {
-			return names
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
-}
