@@ -85,14 +85,11 @@ func startWith(slack uint64, cpus *unix.CPUSet, start func() error) error {
 		}
 		defer func() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(own), 0, 0, 0) }()
 	}
-	if cpus != nil {
-		var own unix.CPUSet
-		if err := unix.SchedGetaffinity(0, &own); err != nil {
-			return err
-		}
-		if err := unix.SchedSetaffinity(0, cpus); err != nil {
-			return err
-		}
+	// A mask none of whose CPUs the process's cpuset still allows is
+	// refused; the child then starts on the thread's CPU rather than not
+	// at all.
+	var own unix.CPUSet
+	if cpus != nil && unix.SchedGetaffinity(0, &own) == nil && unix.SchedSetaffinity(0, cpus) == nil {
 		defer func() { _ = unix.SchedSetaffinity(0, &own) }()
 	}
 	return start()
