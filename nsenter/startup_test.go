@@ -1,6 +1,7 @@
 package nsenter
 
 import (
+	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -30,46 +31,25 @@ func childSees(t *testing.T, start func(*exec.Cmd) error) (slack, cpus string) {
 	return fields[0], fields[2]
 }
 
-// threadSees is the calling thread's timer slack and CPUs.
+// threadSees is the calling thread's timer slack and CPUs, the CPUs as
+// the kernel lists them (as it lists a child's own in childSees).
 func threadSees(t *testing.T) (slack, cpus string) {
 	t.Helper()
 	n, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &set); err != nil {
+	status, err := os.ReadFile("/proc/thread-self/status")
+	if err != nil {
 		t.Fatal(err)
 	}
-	return strconv.Itoa(n), cpuList(set)
-}
-
-// cpuList writes a mask as the kernel's Cpus_allowed_list does, for the
-// single CPUs and the whole sets this test uses.
-func cpuList(set unix.CPUSet) string {
-	var cpus []int
-	for cpu := 0; cpu < 1024; cpu++ {
-		if set.IsSet(cpu) {
-			cpus = append(cpus, cpu)
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "Cpus_allowed_list:"); ok {
+			return strconv.Itoa(n), strings.TrimSpace(v)
 		}
 	}
-	if len(cpus) == 1 {
-		return strconv.Itoa(cpus[0])
-	}
-	var parts []string
-	for i := 0; i < len(cpus); {
-		j := i
-		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
-			j++
-		}
-		if i == j {
-			parts = append(parts, strconv.Itoa(cpus[i]))
-		} else {
-			parts = append(parts, strconv.Itoa(cpus[i])+"-"+strconv.Itoa(cpus[j]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ",")
+	t.Fatalf("no Cpus_allowed_list in /proc/thread-self/status")
+	return "", ""
 }
 
 // A thread of the runtime has a long timer slack and one CPU, which a
@@ -90,6 +70,7 @@ func TestStartWithGivesTheCallersSlackAndCPUs(t *testing.T) {
 		// This goroutine's thread plays one of the runtime's; it exits
 		// with the goroutine, still locked.
 		runtime.LockOSThread()
+		_, callerCPUs := threadSees(t)
 		var one unix.CPUSet // the first of the caller's CPUs
 		for cpu := 0; one.Count() == 0; cpu++ {
 			if caller.IsSet(cpu) {
@@ -109,8 +90,8 @@ func TestStartWithGivesTheCallersSlackAndCPUs(t *testing.T) {
 			t.Errorf("started directly, the child has slack %s and CPUs %s, want the thread's %s and %s", slack, cpus, ownSlack, ownCPUs)
 		}
 		slack, cpus := childSees(t, func(c *exec.Cmd) error { return startWith(callerSlack, &caller, c.Start) })
-		if slack != strconv.Itoa(callerSlack) || cpus != cpuList(caller) {
-			t.Errorf("through startWith the child has slack %s and CPUs %s, want the caller's %d and %s", slack, cpus, callerSlack, cpuList(caller))
+		if slack != strconv.Itoa(callerSlack) || cpus != callerCPUs {
+			t.Errorf("through startWith the child has slack %s and CPUs %s, want the caller's %d and %s", slack, cpus, callerSlack, callerCPUs)
 		}
 		if slack, cpus := threadSees(t); slack != ownSlack || cpus != ownCPUs {
 			t.Errorf("after startWith the thread has slack %s and CPUs %s, want its own %s and %s back", slack, cpus, ownSlack, ownCPUs)
