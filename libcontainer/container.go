@@ -110,8 +110,9 @@ func (c *Container) Terminal() (bool, error) {
 
 // ProcessSpec is the recorded config without what only create and update
 // read (the cgroup resources and other platforms' sections): what exec
-// needs, decoded without building the left-out parts (see initSpec). It is decoded once per Container and shared: a caller
-// that changes it (exec replaces the process) changes it for the next.
+// needs, decoded without building the left-out parts (see initSpec). It
+// is decoded once per Container and shared: a caller that changes it
+// (exec replaces the process) changes it for the next.
 func (c *Container) ProcessSpec() (*specs.Spec, error) {
 	if c.processSpec == nil {
 		var w initSpec
