@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,11 +144,10 @@ func TestSaveOverCrashedSavesTemporaryFile(t *testing.T) {
 	}
 }
 
-// A save over a saved state takes the place of the old file by exchange,
-// which leaves the old file under the temporary name, and the next save
-// rewrites that one: two files serve every save, and the directory holds
-// nothing else.
-func TestSavesTakeTurnsInTwoFiles(t *testing.T) {
+// A save over a saved state rewrites its file: one file serves every
+// save, the directory holds nothing else, and a shorter state after a
+// longer one reads back whole.
+func TestSavesRewriteOneFile(t *testing.T) {
 	store, _ := OpenStore(t.TempDir())
 	l, err := store.Create("c")
 	if err != nil {
@@ -158,24 +156,16 @@ func TestSavesTakeTurnsInTwoFiles(t *testing.T) {
 	defer l.Unlock()
 	dir := filepath.Join(store.Root, "c")
 	inodes := map[uint64]bool{}
-	for pid := 1; pid <= 4; pid++ {
-		if err := l.Save(&State{ID: "c", InitPid: pid}); err != nil {
+	for i, bundle := range []string{"/short", "/a/much/longer/bundle/path", "", "/mid/path"} {
+		if err := l.Save(&State{ID: "c", InitPid: i, Bundle: bundle}); err != nil {
 			t.Fatal(err)
 		}
-		var names []string
 		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			names = append(names, e.Name())
+		if len(entries) != 1 || entries[0].Name() != stateFile {
+			t.Fatalf("after save %d the state dir holds %v, want only %s", i, entries, stateFile)
 		}
-		want := []string{"." + stateFile + ".tmp", stateFile}
-		if pid == 1 {
-			want = want[1:]
-		}
-		if !slices.Equal(names, want) {
-			t.Fatalf("after save %d the state dir holds %v, want %v", pid, names, want)
-		}
-		if st, err := store.Load("c"); err != nil || st.InitPid != pid {
-			t.Fatalf("Load after save %d = %+v, %v", pid, st, err)
+		if st, err := store.Load("c"); err != nil || st.InitPid != i || st.Bundle != bundle {
+			t.Fatalf("Load after save %d = %+v, %v", i, st, err)
 		}
 		var st unix.Stat_t
 		if err := unix.Stat(filepath.Join(dir, stateFile), &st); err != nil || st.Mode&0o777 != 0o600 {
@@ -183,14 +173,46 @@ func TestSavesTakeTurnsInTwoFiles(t *testing.T) {
 		}
 		inodes[st.Ino] = true
 	}
-	if len(inodes) != 2 {
-		t.Errorf("four saves used %d files, want 2", len(inodes))
+	if len(inodes) != 1 {
+		t.Errorf("four saves used %d files, want 1", len(inodes))
 	}
 }
 
-// A reader may hold the state file it opened while saves replace it: the
-// file it holds is never rewritten under it, and the saves go on in new
-// files.
+// A state larger than a page cannot be rewritten by one uninterruptible
+// write: such saves replace the file, and the state reads back whole.
+func TestSavesReplaceAStateLargerThanAPage(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	path := filepath.Join(store.Root, "c", stateFile)
+	big := strings.Repeat("b", os.Getpagesize())
+	// Whether each save made a new file: the big state and the save
+	// after it (over a file larger than a page) do, the last rewrites.
+	want := []bool{true, true, true, false}
+	var last uint64
+	for i, bundle := range []string{"/small", big, "/small-again", "/small"} {
+		if err := l.Save(&State{ID: "c", InitPid: i, Bundle: bundle}); err != nil {
+			t.Fatal(err)
+		}
+		if st, err := store.Load("c"); err != nil || st.Bundle != bundle {
+			t.Fatalf("Load after save %d = %v", i, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(path, &st); err != nil {
+			t.Fatal(err)
+		}
+		if made := st.Ino != last; made != want[i] {
+			t.Errorf("save %d made a new file: %v, want %v", i, made, want[i])
+		}
+		last = st.Ino
+	}
+}
+
+// A reader may hold the state file it opened while saves go on: the file
+// it holds is never rewritten under it, and the saves go on in new files.
 func TestSaveLeavesAFileInUseAlone(t *testing.T) {
 	store, _ := OpenStore(t.TempDir())
 	l, err := store.Create("c")
@@ -221,6 +243,45 @@ func TestSaveLeavesAFileInUseAlone(t *testing.T) {
 	var st State
 	if err := json.Unmarshal(data, &st); err != nil || st.InitPid != 1 {
 		t.Fatalf("the file a reader held reads %q (%v), want the state of the first save", data, err)
+	}
+}
+
+// Readers racing saves that rewrite the file in place see one whole
+// state or another, never a mix.
+func TestConcurrentReadersNeverSeePartialRewrite(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	l, err := store.Create("c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	bundles := []string{"/" + strings.Repeat("long", 200), "/short"}
+	if err := l.Save(&State{ID: "c", Bundle: bundles[0]}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; i <= 2000; i++ {
+			if err := l.Save(&State{ID: "c", InitPid: i, Bundle: bundles[i%2]}); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		st, err := store.Load("c")
+		if err != nil {
+			t.Fatalf("reader saw a partial state: %v", err)
+		}
+		if st.Bundle != bundles[st.InitPid%2] {
+			t.Fatalf("reader saw save %d with the bundle of another", st.InitPid)
+		}
 	}
 }
 

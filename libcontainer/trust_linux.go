@@ -44,9 +44,8 @@ func openTrustedFd(dirfd int, name, what string, dir bool) (int, error) {
 		flags |= unix.O_NONBLOCK
 	}
 	fd, err := unix.Openat(dirfd, name, flags, 0)
-	// A save rewriting the file it replaced holds a lease that turns
-	// away such an open that began before the replacement (see
-	// openSpare): the name leads to the current file again.
+	// A save rewriting the file in place holds a lease that turns such
+	// an open away until the file is whole again (see rewriteInPlace).
 	for tries := 0; errors.Is(err, unix.EWOULDBLOCK) && tries < 100; tries++ {
 		time.Sleep(time.Millisecond)
 		fd, err = unix.Openat(dirfd, name, flags, 0)
