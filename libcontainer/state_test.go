@@ -78,6 +78,37 @@ func TestStoreLockSerialisesAndSeesDeletion(t *testing.T) {
 	}
 }
 
+// Remove deletes the directory with whatever a container left in it:
+// its files, a fifo, and a directory (which no container makes, but
+// which must not keep the state directory alive).
+func TestStoreRemoveTakesEverything(t *testing.T) {
+	store, _ := OpenStore(t.TempDir())
+	for _, stray := range []bool{false, true} {
+		l, err := store.Create("c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Save(&State{ID: "c"}); err != nil {
+			t.Fatal(err)
+		}
+		dir := l.Dir()
+		if err := unix.Mkfifo(filepath.Join(dir, fifoName), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if stray {
+			if err := os.MkdirAll(filepath.Join(dir, "sub", "deeper"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Remove(); err != nil {
+			t.Fatalf("Remove (a directory inside: %v): %v", stray, err)
+		}
+		if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("after Remove (a directory inside: %v) the state directory is still there: %v", stray, err)
+		}
+	}
+}
+
 func TestStoreSaveIsAtomicAndListSkipsIncomplete(t *testing.T) {
 	store, _ := OpenStore(t.TempDir())
 	for _, id := range []string{"b", "a", "half"} {
