@@ -443,6 +443,12 @@ func (m *Manager) Kill() error {
 			break
 		}
 	}
+	// A tree without processes needs no thaw: a frozen cgroup that holds
+	// none is removed as a thawed one is, and a stopped container's
+	// delete spares the walk of its freezer tree.
+	if len(signaled) == 0 {
+		return nil
+	}
 	return m.thawTree()
 }
 

@@ -291,6 +291,33 @@ func TestV1OnHost(t *testing.T) {
 	}
 }
 
+// Kill of a tree without processes leaves the freezer alone (a stopped
+// container's delete needs no thaw), and the frozen, empty cgroup is
+// removed all the same.
+func TestV1KillOfAnEmptyFrozenTree(t *testing.T) {
+	m := v1Host(t)
+	if _, ok := m.dirs["freezer"]; !ok {
+		t.Skip("no v1 freezer hierarchy on this host")
+	}
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if frozen, err := m.Frozen(); !frozen || err != nil {
+		t.Errorf("Kill of an empty tree thawed it: frozen %t, %v", frozen, err)
+	}
+	if err := m.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range m.uniqueDirs() {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("%s after Destroy: %v", d, err)
+		}
+	}
+}
+
 // waitComm waits until process pid runs the program named comm.
 func waitComm(t *testing.T, pid int, comm string) {
 	t.Helper()
