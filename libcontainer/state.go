@@ -223,23 +223,23 @@ func (l *Lock) writeAtomic(name string, data []byte) error {
 	return nil
 }
 
-// rewriteInPlace rewrites the file name in dir with data where that is
-// as safe for readers as replacing it, and reports whether it did. A new
-// file per save costs its creation and the deletion of the old one (on
-// ext4 without a journal, as on this project's VM, each new inode is
-// found past every inode freed in the last minutes, one by one: a cost
-// that grows with the host's churn of containers: a run took 7% less CPU
-// here than with two files that saves took turns in). The rewrite takes a write lease first, which the kernel
-// grants only on a file nobody else has open: a reader that opened the
-// file keeps what it read, as with a replacement, because the rewrite
-// does not happen; one that opens it during the rewrite waits or, non-
-// blocking as the store's readers open, gets EWOULDBLOCK (see
-// openTrustedFd) until the file is whole again. The file is rewritten
-// by one write into its first page, which a kill cannot cut in two (the
-// kernel stops a write for a fatal signal between pages only), padded
-// with blanks over whatever the old content had beyond the new, which
-// JSON readers skip. A file or content larger than a page, a file in
-// use and a filesystem without leases are replaced instead.
+// rewriteInPlace rewrites the file name in dir with data where that is as
+// safe for readers as replacing it, and reports whether it did. A new file
+// per save costs its creation and the deletion of the old one (on ext4
+// without a journal, as on this project's VM, each new inode is found past
+// every inode freed in the last minutes, one by one: a cost that grows
+// with the host's churn of containers: a run took 7% less CPU here than
+// with two files that saves took turns in). The rewrite takes a write
+// lease first, which the kernel grants only on a file nobody else has
+// open: a reader that opened the file keeps what it read, as with a
+// replacement, because the rewrite does not happen; one that opens it
+// during the rewrite waits or, non-blocking as the store's readers open,
+// gets EWOULDBLOCK (see openTrustedFd) until the file is whole again. The
+// file is rewritten by one write into its first page, which a kill cannot
+// cut in two (the kernel stops a write for a fatal signal between pages
+// only), padded with blanks over whatever the old content had beyond the
+// new, which JSON readers skip. A file or content larger than a page, a
+// file in use and a filesystem without leases are replaced instead.
 func rewriteInPlace(dir int, name string, data []byte) bool {
 	if len(data) > os.Getpagesize() {
 		return false
