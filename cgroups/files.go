@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"strconv"
@@ -14,8 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // Bounds on waiting for the kernel: freezing needs every task to reach a
@@ -31,7 +28,8 @@ const (
 // and a missing file must be an error (never created), so os.WriteFile is
 // not usable. label names the cgroup in the error.
 func WriteFile(dir, name, value, label string) error {
-	return WriteFileAt(unix.AT_FDCWD, filepath.Join(dir, name), value, label)
+	dirFD, target := At(filepath.Join(dir, name))
+	return WriteFileAt(dirFD, target, value, label)
 }
 
 // WriteFileAt is WriteFile for name relative to the directory open at
@@ -73,36 +71,44 @@ func FlatUints(s string) map[string]uint64 {
 
 // PidsBelow lists the processes in the cgroup at dir and its descendants.
 func PidsBelow(dir, label string) ([]int, error) {
-	var pids []int
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			// A sub-cgroup removed during the walk is not an error.
-			if errors.Is(err, fs.ErrNotExist) && p != dir {
-				return nil
-			}
-			return err
-		}
-		if !d.IsDir() {
-			return nil
-		}
-		b, err := sysfile.ReadFile(filepath.Join(p, "cgroup.procs"))
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p != dir {
-				return nil
-			}
-			return err
-		}
-		for _, f := range bytes.Fields(b) {
-			pid, err := strconv.Atoi(string(f))
-			if err != nil {
-				return fmt.Errorf("%s/cgroup.procs: %w", p, err)
-			}
-			pids = append(pids, pid)
-		}
-		return nil
-	})
+	pids, err := pidsBelow(dir, nil, true)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: list processes: %w", label, err)
+	}
+	return pids, nil
+}
+
+// pidsBelow appends to pids those of the cgroup at dir and of the
+// cgroups below it. A sub-cgroup (not top) removed meanwhile is no error.
+func pidsBelow(dir string, pids []int, top bool) ([]int, error) {
+	gone := func(err error) bool { return !top && errors.Is(err, fs.ErrNotExist) }
+	b, err := ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		if gone(err) {
+			return pids, nil
+		}
+		return nil, err
+	}
+	for _, f := range bytes.Fields(b) {
+		pid, err := strconv.Atoi(string(f))
+		if err != nil {
+			return nil, fmt.Errorf("%s/cgroup.procs: %w", dir, err)
+		}
+		pids = append(pids, pid)
+	}
+	entries, err := ReadDir(dir)
+	if err != nil {
+		if gone(err) {
+			return pids, nil
+		}
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			if pids, err = pidsBelow(filepath.Join(dir, e.Name()), pids, false); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return pids, nil
 }
@@ -114,10 +120,10 @@ func PidsBelow(dir, label string) ([]int, error) {
 func RemoveTree(dir string, deadline time.Time) error {
 	// A container's cgroup rarely has children: one rmdir spares reading
 	// the directory, a cgroup's dozens of files, for each hierarchy.
-	if err := unix.Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
+	if err := Rmdir(dir); err == nil || errors.Is(err, unix.ENOENT) {
 		return nil
 	}
-	entries, err := os.ReadDir(dir)
+	entries, err := ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -132,7 +138,7 @@ func RemoveTree(dir string, deadline time.Time) error {
 		}
 	}
 	for delay := time.Millisecond; ; delay = min(2*delay, 100*time.Millisecond) {
-		err := unix.Rmdir(dir)
+		err := Rmdir(dir)
 		switch {
 		case err == nil, errors.Is(err, unix.ENOENT):
 			return nil

@@ -32,10 +32,10 @@ func (m Mode) String() string {
 	return [...]string{"unified", "hybrid", "legacy"}[m]
 }
 
-const (
-	cgroupRoot    = "/sys/fs/cgroup"
-	hybridUnified = "/sys/fs/cgroup/unified"
-)
+// Root is where the host's cgroup hierarchies are mounted.
+const Root = "/sys/fs/cgroup"
+
+const hybridUnified = Root + "/unified"
 
 // UnifiedKey is the unified hierarchy's key among a hybrid host's
 // hierarchies and in a Location's Paths.
@@ -50,8 +50,8 @@ func HostMode() (Mode, error) { return hostMode() }
 
 func detectMode() (Mode, error) {
 	var st unix.Statfs_t
-	if err := unix.Statfs(cgroupRoot, &st); err != nil {
-		return 0, fmt.Errorf("cgroups: statfs %s: %w", cgroupRoot, err)
+	if err := unix.Statfs(Root, &st); err != nil {
+		return 0, fmt.Errorf("cgroups: statfs %s: %w", Root, err)
 	}
 	if st.Type == unix.CGROUP2_SUPER_MAGIC {
 		return ModeUnified, nil

@@ -60,7 +60,7 @@ const maxCgroupRootMounts = 64
 // mounted elsewhere needs the whole mount table.
 func cgroupRootHierarchies(own map[string]string) (hier map[string]Hierarchy, ok bool) {
 	var stx unix.Statx_t
-	if err := unix.Statx(unix.AT_FDCWD, cgroupRoot, unix.AT_STATX_SYNC_AS_STAT, unix.STATX_MNT_ID_UNIQUE, &stx); err != nil || stx.Mask&unix.STATX_MNT_ID_UNIQUE == 0 {
+	if err := unix.Statx(unix.AT_FDCWD, Root, unix.AT_STATX_SYNC_AS_STAT, unix.STATX_MNT_ID_UNIQUE, &stx); err != nil || stx.Mask&unix.STATX_MNT_ID_UNIQUE == 0 {
 		return nil, false
 	}
 	ids, ok := listChildMounts(stx.Mnt_id)

@@ -418,7 +418,8 @@ func markCgroup(m cgroups.Manager, st *State) error {
 // and a switch back to blocking mode for nothing.
 func openCgroupDir(path string) (int, error) {
 	for {
-		dir, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		dirFD, name := cgroups.At(path)
+		dir, err := unix.Openat(dirFD, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.EINTR) {
 			continue
 		}

@@ -56,7 +56,7 @@ func (m *Manager) at(dir, name string) (dirFD int, target string) {
 	if fd, ok := m.open[dir]; ok {
 		return fd, name
 	}
-	return unix.AT_FDCWD, filepath.Join(dir, name)
+	return cgroups.At(filepath.Join(dir, name))
 }
 
 // writeIn writes value to the file name in the cgroup directory dir.
@@ -216,8 +216,7 @@ func (m *Manager) has(ctrl, name string) bool {
 	if !ok {
 		return false
 	}
-	_, err := os.Stat(filepath.Join(dir, name))
-	return err == nil
+	return cgroups.Exists(filepath.Join(dir, name))
 }
 
 // Create makes the cgroup in every hierarchy. An existing cgroup is reused
@@ -248,15 +247,17 @@ func (m *Manager) Create() error {
 // os.MkdirAll stats the path and its parent before it (in every
 // hierarchy, at every create).
 func mkdirAll(dir string) error {
-	err := unix.Mkdir(dir, 0o755)
+	dirFD, name := cgroups.At(dir)
+	err := unix.Mkdirat(dirFD, name, 0o755)
 	if errors.Is(err, unix.ENOENT) {
 		if perr := mkdirAll(filepath.Dir(dir)); perr != nil {
 			return perr
 		}
-		err = unix.Mkdir(dir, 0o755)
+		err = unix.Mkdirat(dirFD, name, 0o755)
 	}
 	if errors.Is(err, unix.EEXIST) {
-		if fi, serr := os.Stat(dir); serr == nil && fi.IsDir() {
+		var st unix.Stat_t
+		if unix.Fstatat(dirFD, name, &st, 0) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return nil
 		}
 		err = unix.ENOTDIR
@@ -270,21 +271,21 @@ func mkdirAll(dir string) error {
 // initCpuset fills empty cpuset.cpus/mems from the top down to dir.
 func initCpuset(dir string) error {
 	parent := filepath.Dir(dir)
-	if _, err := os.Stat(filepath.Join(parent, "cpuset.cpus")); err != nil {
+	if !cgroups.Exists(filepath.Join(parent, "cpuset.cpus")) {
 		return nil // dir is the hierarchy's root
 	}
 	if err := initCpuset(parent); err != nil {
 		return err
 	}
 	for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-		cur, err := sysfile.ReadFile(filepath.Join(dir, f))
+		cur, err := cgroups.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			return err
 		}
 		if len(bytes.TrimSpace(cur)) > 0 {
 			continue
 		}
-		val, err := sysfile.ReadFile(filepath.Join(parent, f))
+		val, err := cgroups.ReadFile(filepath.Join(parent, f))
 		if err != nil {
 			return err
 		}
@@ -354,8 +355,10 @@ func (m *Manager) Pids() ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("cgroup %s: %w", m.representative(), err)
+	var st unix.Stat_t
+	dirFD, name := cgroups.At(dir)
+	if err := unix.Fstatat(dirFD, name, &st, 0); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", m.representative(), &os.PathError{Op: "stat", Path: dir, Err: err})
 	}
 	return cgroups.PidsBelow(dir, m.representative())
 }

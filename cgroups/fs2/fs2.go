@@ -17,7 +17,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
-	"github.com/oci-rt/oci-rt/internal/sysfile"
 )
 
 // Manager operates on one cgroup of the unified hierarchy (cgroup v2). It holds no open
@@ -70,7 +69,8 @@ func (m *Manager) Dirs() []string { return []string{m.Dir()} }
 // OpenDir opens the cgroup directory, e.g. for clone3's CLONE_INTO_CGROUP
 // (so that a process starts inside the cgroup instead of being moved later).
 func (m *Manager) OpenDir() (*os.File, error) {
-	fd, err := unix.Open(m.Dir(), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dirFD, name := cgroups.At(m.Dir())
+	fd, err := unix.Openat(dirFD, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: open: %w", m.path, err)
 	}
@@ -78,7 +78,7 @@ func (m *Manager) OpenDir() (*os.File, error) {
 }
 
 func (m *Manager) read(name string) (string, error) {
-	b, err := sysfile.ReadFile(filepath.Join(m.Dir(), name))
+	b, err := cgroups.ReadFile(filepath.Join(m.Dir(), name))
 	if err != nil {
 		return "", fmt.Errorf("cgroup %s: read %s: %w", m.path, name, err)
 	}
@@ -90,8 +90,7 @@ func (m *Manager) write(name, value string) error {
 }
 
 func (m *Manager) exists(name string) bool {
-	_, err := os.Stat(filepath.Join(m.Dir(), name))
-	return err == nil
+	return cgroups.Exists(filepath.Join(m.Dir(), name))
 }
 
 // Create makes the cgroup and its missing ancestors. Every available
@@ -108,7 +107,8 @@ func (m *Manager) Create() error {
 	for _, c := range strings.Split(strings.TrimPrefix(m.path, "/"), "/") {
 		enableControllers(dir, dir == m.root)
 		dir = filepath.Join(dir, c)
-		if err := unix.Mkdir(dir, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		dirFD, name := cgroups.At(dir)
+		if err := unix.Mkdirat(dirFD, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
 			return fmt.Errorf("cgroup %s: mkdir %s: %w", m.path, dir, err)
 		}
 	}
@@ -146,12 +146,12 @@ func (m *Manager) checkReusable() error {
 // processes at all (EOPNOTSUPP).
 func enableControllers(dir string, isRoot bool) {
 	if !isRoot {
-		procs, err := sysfile.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		procs, err := cgroups.ReadFile(filepath.Join(dir, "cgroup.procs"))
 		if err != nil || len(bytes.TrimSpace(procs)) > 0 {
 			return
 		}
 	}
-	b, err := sysfile.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	b, err := cgroups.ReadFile(filepath.Join(dir, "cgroup.controllers"))
 	if err != nil {
 		return
 	}

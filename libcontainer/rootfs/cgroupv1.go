@@ -44,8 +44,20 @@ func mountCgroupV1(root *os.File, cfg *Config, dest string, opts mountOptions) e
 		return err
 	}
 	newMount := hasNamespace(cfg.Spec, specs.CgroupNamespace)
+	// The hierarchies' directories are found from the cgroup mount root,
+	// opened once here, in the namespace the mounts are made in (see
+	// cgroups.At).
+	cgroupRoot := unix.AT_FDCWD
+	if !newMount {
+		fd, err := unix.Open(cgroups.Root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return os.NewSyscallError("open "+cgroups.Root, err)
+		}
+		defer unix.Close(fd)
+		cgroupRoot = fd
+	}
 	for _, h := range cfg.CgroupV1 {
-		if err := mountHierarchy(tmpfs, h, newMount, readOnly); err != nil {
+		if err := mountHierarchy(tmpfs, h, newMount, cgroupRoot, readOnly); err != nil {
 			return fmt.Errorf("cgroup hierarchy %s: %w", h.Name, err)
 		}
 	}
@@ -75,8 +87,9 @@ func cgroupReadOnly(opts mountOptions) mountOptions {
 // mountHierarchy puts the container's cgroup of one hierarchy at
 // tmpfs/<name>: with a cgroup namespace a new cgroup mount, whose root is
 // the namespace's (the container's cgroup); without one a bind of the
-// cgroup's host directory.
-func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, opts mountOptions) error {
+// cgroup's host directory, which cgroupRoot, the cgroup mount root or
+// AT_FDCWD, leads to.
+func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, cgroupRoot int, opts mountOptions) error {
 	if !isPlainName(h.Name) {
 		return fmt.Errorf("%q cannot name a directory", h.Name)
 	}
@@ -93,7 +106,11 @@ func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, o
 	if newMount {
 		mnt, err = newCgroupV1(h, opts)
 	} else {
-		mnt, err = bindCgroup(unix.AT_FDCWD, h.Dir, opts)
+		dirFD, src := unix.AT_FDCWD, h.Dir
+		if rel, ok := cgroups.RelativeToRoot(h.Dir); ok && cgroupRoot != unix.AT_FDCWD {
+			dirFD, src = cgroupRoot, rel
+		}
+		mnt, err = bindCgroup(dirFD, src, opts)
 	}
 	if err != nil {
 		return err
