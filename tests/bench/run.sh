@@ -198,8 +198,9 @@ echo "== each operation under Docker's default seccomp profile, $runs alternatin
 "$tmp/benchtool" lifecycle -n "$runs" -bundle "$tmp/seccomp-bundle" -prefix "$prefix-z" "${rts[@]}"
 
 echo
-echo "== concurrent runs of /bin/true, then create+start of sleep (one runtime after the other) =="
-"$tmp/benchtool" scale -c 1,10,50 -bundle "$bundle" -sleep-bundle "$tmp/sleep-bundle" -prefix "$prefix-s" "${rts[@]}"
+echo "== concurrent runs of /bin/true, then create+start of sleep (three rounds, the runtimes taking turns in each) =="
+"$tmp/benchtool" scale -c 1,10,50 -rounds 3 -bundle "$bundle" -sleep-bundle "$tmp/sleep-bundle" -prefix "$prefix-s" "${rts[@]}"
+echo "runs/s: the median of the three rounds' throughputs; p50, p99 and cpu over all runs"
 
 probe_seconds=${BENCH_PROBE_SECONDS:-60}
 echo

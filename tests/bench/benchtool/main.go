@@ -326,7 +326,7 @@ func vmHWM(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
-func median[T int64 | time.Duration](v []T) T {
+func median[T int64 | time.Duration | float64](v []T) T {
 	s := append([]T(nil), v...)
 	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
 	if len(s) == 0 {

@@ -242,13 +242,17 @@ func ratio(a, b time.Duration) float64 {
 func scale(args []string) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	levels := fs.String("c", "1,10,50", "concurrency levels")
-	minRuns := fs.Int("min", 20, "runs per level at least (else 2 per worker)")
+	minRuns := fs.Int("min", 20, "runs per level and round at least (else 2 per worker)")
+	rounds := fs.Int("rounds", 3, "rounds per level, the runtimes taking turns in each")
 	bundle := fs.String("bundle", "", "bundle whose process exits at once (/bin/true)")
 	sleepBundle := fs.String("sleep-bundle", "", "bundle whose process keeps running, for create+start (none: run only)")
 	prefix := fs.String("prefix", "bench", "container ID prefix")
 	cmds, err := parseModeArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *rounds < 1 {
+		return fmt.Errorf("bad -rounds %d", *rounds)
 	}
 	ops := []scaleOp{{"run", runJob(*bundle), false}}
 	if *sleepBundle != "" {
@@ -261,31 +265,54 @@ func scale(args []string) error {
 			if err != nil || conc < 1 {
 				return fmt.Errorf("bad concurrency %q", field)
 			}
-			total := max(*minRuns, 2*conc)
-			throughput := map[string]float64{}
-			for _, c := range cmds {
-				ids := make([]string, total)
-				for n := range ids {
-					ids[n] = fmt.Sprintf("%s-%s-%s-c%d-%d", *prefix, strings.ReplaceAll(op.name, "+", ""), c.label, conc, n)
-				}
-				got, elapsed, err := c.concurrently(conc, ids, op.job)
-				// Containers left running go before the next runtime's
-				// turn, whether or not this one failed.
-				if op.leavesRunning {
-					c.deleteAll(ids)
-				}
-				if err != nil {
-					return err
-				}
-				throughput[c.label] = float64(total) / elapsed.Seconds()
-				r := ""
-				if c != cmds[0] {
-					r = fmt.Sprintf("%.2f x %s", throughput[cmds[0].label]/throughput[c.label], c.label)
-				}
-				fmt.Printf("%-12s %-5d %-8s %5d %10.1f %8s %8s %8s   %s\n", op.name, conc, c.label, total, throughput[c.label],
-					ms(quantile(got.wall, 0.5)), ms(quantile(got.wall, 0.99)), ms(median(got.cpu)), r)
+			if err := scaleLevel(op, conc, max(*minRuns, 2*conc), *rounds, *prefix, cmds); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// scaleLevel runs op at concurrency conc, runs times per runtime in each
+// of rounds rounds, the runtimes taking turns, so that each meets the
+// machine's changing state as the others do; it prints each runtime's
+// median throughput over the rounds and the latencies of all its runs.
+func scaleLevel(op scaleOp, conc, runs, rounds int, prefix string, cmds []*command) error {
+	got := map[string]*samples{}
+	throughput := map[string][]float64{}
+	for r := range rounds {
+		for _, c := range cmds {
+			ids := make([]string, runs)
+			for n := range ids {
+				ids[n] = fmt.Sprintf("%s-%s-%s-c%d-r%d-%d", prefix, strings.ReplaceAll(op.name, "+", ""), c.label, conc, r, n)
+			}
+			s, elapsed, err := c.concurrently(conc, ids, op.job)
+			// Containers left running go before the next runtime's
+			// turn, whether or not this one failed.
+			if op.leavesRunning {
+				c.deleteAll(ids)
+			}
+			if err != nil {
+				return err
+			}
+			if got[c.label] == nil {
+				got[c.label] = &samples{}
+			}
+			got[c.label].wall = append(got[c.label].wall, s.wall...)
+			got[c.label].cpu = append(got[c.label].cpu, s.cpu...)
+			throughput[c.label] = append(throughput[c.label], float64(runs)/elapsed.Seconds())
+		}
+	}
+	first := median(throughput[cmds[0].label])
+	for _, c := range cmds {
+		mine := median(throughput[c.label])
+		r := ""
+		if c != cmds[0] {
+			r = fmt.Sprintf("%.2f x %s", first/mine, c.label)
+		}
+		g := got[c.label]
+		fmt.Printf("%-12s %-5d %-8s %5d %10.1f %8s %8s %8s   %s\n", op.name, conc, c.label, runs*rounds, mine,
+			ms(quantile(g.wall, 0.5)), ms(quantile(g.wall, 0.99)), ms(median(g.cpu)), r)
 	}
 	return nil
 }
