@@ -277,76 +277,56 @@ func TestSaveLeavesAFileInUseAlone(t *testing.T) {
 	}
 }
 
-// Readers racing saves that rewrite the file in place see one whole
-// state or another, never a mix.
-func TestConcurrentReadersNeverSeePartialRewrite(t *testing.T) {
-	store, _ := OpenStore(t.TempDir())
-	l, err := store.Create("c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
-	bundles := []string{"/" + strings.Repeat("long", 200), "/short"}
-	if err := l.Save(&State{ID: "c", Bundle: bundles[0]}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 1; i <= 2000; i++ {
-			if err := l.Save(&State{ID: "c", InitPid: i, Bundle: bundles[i%2]}); err != nil {
-				t.Error(err)
-				return
-			}
-		}
-	}()
-	for {
-		select {
-		case <-done:
-			return
-		default:
-		}
-		st, err := store.Load("c")
-		if err != nil {
-			t.Fatalf("reader saw a partial state: %v", err)
-		}
-		if st.Bundle != bundles[st.InitPid%2] {
-			t.Fatalf("reader saw save %d with the bundle of another", st.InitPid)
-		}
-	}
-}
-
+// Readers racing saves see one whole state or another, never a part or a
+// mix: saves that rewrite the file in place (small states) and saves that
+// replace it (a state larger than a page).
 func TestConcurrentReadersNeverSeePartialState(t *testing.T) {
-	store, _ := OpenStore(t.TempDir())
-	l, err := store.Create("c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Unlock()
-	big := &State{ID: "c", Annotations: map[string]string{"k": strings.Repeat("x", 1<<20)}}
-	if err := l.Save(big); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for i := 0; i < 50; i++ {
-			big.InitPid = i
-			if err := l.Save(big); err != nil {
-				t.Error(err)
-				return
+	long := "/" + strings.Repeat("long", 200)
+	for _, c := range []struct {
+		name  string
+		saves int
+		state func(i int) *State
+	}{
+		{"rewritten", 2000, func(i int) *State { return &State{ID: "c", InitPid: i, Bundle: []string{long, "/short"}[i%2]} }},
+		{"replaced", 50, func(i int) *State {
+			return &State{ID: "c", InitPid: i, Annotations: map[string]string{"k": strings.Repeat("x", 1<<20)}}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			store, _ := OpenStore(t.TempDir())
+			l, err := store.Create("c")
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-	}()
-	for {
-		select {
-		case <-done:
-			return
-		default:
-		}
-		if _, err := store.Load("c"); err != nil {
-			t.Fatalf("reader saw a partial state: %v", err)
-		}
+			defer l.Unlock()
+			if err := l.Save(c.state(0)); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for i := 1; i <= c.saves; i++ {
+					if err := l.Save(c.state(i)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				st, err := store.Load("c")
+				if err != nil {
+					t.Fatalf("reader saw a partial state: %v", err)
+				}
+				if want := c.state(st.InitPid); st.Bundle != want.Bundle || len(st.Annotations["k"]) != len(want.Annotations["k"]) {
+					t.Fatalf("reader saw save %d with the content of another", st.InitPid)
+				}
+			}
+		})
 	}
 }
 
