@@ -10,7 +10,8 @@
 # timed separately with their system calls, the system calls of a run,
 # 1, 10 and 50 concurrent runs and create+start of a sleep (throughput,
 # p50, p99, CPU per container; the sleeps of a level all exist together),
-# and an exec probe load (20 containers, each exec'd once a second); and
+# and an exec probe load (20 containers per runtime, each exec'd once a
+# second), both in three rounds with the runtimes taking turns; and
 # tests/bench/selfexe.sh (the cost of protecting the runtime binary), then
 # on a host with cgroup v1 hierarchies tests/bench/cgroupmode.sh (v1
 # against v2 on the same host).
@@ -204,8 +205,8 @@ echo "runs/s: the median of the three rounds' throughputs; p50, p99 and cpu over
 
 probe_seconds=${BENCH_PROBE_SECONDS:-60}
 echo
-echo "== exec probe load: 20 running containers, each exec'd /bin/true once a second for $probe_seconds s =="
-"$tmp/benchtool" probe -containers 20 -seconds "$probe_seconds" -bundle "$tmp/sleep-bundle" -prefix "$prefix-p" "${rts[@]}"
+echo "== exec probe load: 20 running containers per runtime, each exec'd /bin/true once a second for $probe_seconds s (three rounds, the runtimes taking turns) =="
+"$tmp/benchtool" probe -containers 20 -seconds "$probe_seconds" -rounds 3 -bundle "$tmp/sleep-bundle" -prefix "$prefix-p" "${rts[@]}"
 echo "cpu: the runtime's whole process tree per exec (/bin/true included); cpu s/s: all probes' CPU per second"
 [ -z "$crun_note" ] || echo "note: $crun_note"
 echo

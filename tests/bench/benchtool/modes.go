@@ -394,59 +394,78 @@ func (c *command) deleteAll(ids []string) {
 // runtime's whole process tree, /bin/true included) and the exec latency.
 func probe(args []string) error {
 	fs := flag.NewFlagSet("probe", flag.ContinueOnError)
-	containers := fs.Int("containers", 20, "running containers")
-	seconds := fs.Int("seconds", 60, "how long each is probed")
+	containers := fs.Int("containers", 20, "running containers per runtime")
+	seconds := fs.Int("seconds", 60, "how long each is probed, over all rounds")
+	rounds := fs.Int("rounds", 3, "rounds, the runtimes taking turns in each")
 	bundle := fs.String("bundle", "", "bundle whose process keeps running (sleep)")
 	prefix := fs.String("prefix", "bench", "container ID prefix")
 	cmds, err := parseModeArgs(fs, args)
 	if err != nil {
 		return err
 	}
+	if *rounds < 1 || *seconds < *rounds {
+		return fmt.Errorf("bad -rounds %d for -seconds %d", *rounds, *seconds)
+	}
+	// Every runtime's containers run throughout, so that each round
+	// probes one runtime's while the machine carries all of them.
+	ids := map[string][]string{}
+	defer func() {
+		for _, c := range cmds {
+			c.deleteAll(ids[c.label])
+		}
+	}()
+	for _, c := range cmds {
+		for i := range *containers {
+			id := fmt.Sprintf("%s-%s-%d", *prefix, c.label, i)
+			if _, err := c.do("run", "-d", "-b", *bundle, id); err != nil {
+				return err
+			}
+			ids[c.label] = append(ids[c.label], id)
+		}
+	}
+	got := map[string]*samples{}
+	for range *rounds {
+		for _, c := range cmds {
+			s, err := c.probeLoad(ids[c.label], time.Duration(*seconds)*time.Second/time.Duration(*rounds))
+			if err != nil {
+				return err
+			}
+			if got[c.label] == nil {
+				got[c.label] = &samples{}
+			}
+			got[c.label].wall = append(got[c.label].wall, s.wall...)
+			got[c.label].cpu = append(got[c.label].cpu, s.cpu...)
+		}
+	}
 	fmt.Printf("%-8s %6s %12s %12s %8s %8s   %s\n", "runtime", "execs", "cpu ms/exec", "cpu s/s", "p50 ms", "p99 ms", "oci-rt's cpu/exec ratio")
 	perExec := map[string]float64{}
 	for _, c := range cmds {
-		got, err := c.probeLoad(*containers, *seconds, *bundle, *prefix+"-"+c.label)
-		if err != nil {
-			return err
-		}
+		g := got[c.label]
 		var cpu time.Duration
-		for _, d := range got.cpu {
+		for _, d := range g.cpu {
 			cpu += d
 		}
-		perExec[c.label] = float64(cpu.Microseconds()) / 1000 / float64(len(got.cpu))
+		perExec[c.label] = float64(cpu.Microseconds()) / 1000 / float64(len(g.cpu))
 		r := ""
 		if c != cmds[0] {
 			r = fmt.Sprintf("%.2f x %s", perExec[cmds[0].label]/perExec[c.label], c.label)
 		}
-		fmt.Printf("%-8s %6d %12.2f %12.3f %8s %8s   %s\n", c.label, len(got.cpu), perExec[c.label],
-			cpu.Seconds()/float64(*seconds), ms(quantile(got.wall, 0.5)), ms(quantile(got.wall, 0.99)), r)
+		fmt.Printf("%-8s %6d %12.2f %12.3f %8s %8s   %s\n", c.label, len(g.cpu), perExec[c.label],
+			cpu.Seconds()/float64(*seconds), ms(quantile(g.wall, 0.5)), ms(quantile(g.wall, 0.99)), r)
 	}
 	return nil
 }
 
-func (c *command) probeLoad(containers, seconds int, bundle, prefix string) (*samples, error) {
-	ids := make([]string, containers)
-	defer func() {
-		for _, id := range ids {
-			if id != "" {
-				_, _ = c.do("delete", "-f", id)
-			}
-		}
-	}()
-	for i := range ids {
-		id := fmt.Sprintf("%s-%d", prefix, i)
-		if _, err := c.do("run", "-d", "-b", bundle, id); err != nil {
-			return nil, err
-		}
-		ids[i] = id
-	}
+// probeLoad execs /bin/true into each of the running containers ids once
+// a second for d, and returns each exec's times.
+func (c *command) probeLoad(ids []string, d time.Duration) (*samples, error) {
 	var (
 		mu    sync.Mutex
 		got   samples
 		first error
 		wg    sync.WaitGroup
 	)
-	end := time.Now().Add(time.Duration(seconds) * time.Second)
+	end := time.Now().Add(d)
 	for i, id := range ids {
 		wg.Add(1)
 		go func() {
