@@ -48,6 +48,21 @@ func (s *samples) add(r result) {
 	s.cpu = append(s.cpu, r.cpu)
 }
 
+// addAll adds the times of o, a round's, to those of the rounds before.
+func (s *samples) addAll(o *samples) {
+	s.wall = append(s.wall, o.wall...)
+	s.cpu = append(s.cpu, o.cpu...)
+}
+
+// samplesByLabel is an empty set of samples for each runtime.
+func samplesByLabel(cmds []*command) map[string]*samples {
+	got := map[string]*samples{}
+	for _, c := range cmds {
+		got[c.label] = &samples{}
+	}
+	return got
+}
+
 // do runs one runtime command, its output thrown away (a container's
 // process inherits it, and must not hold the caller's pipes).
 func (c *command) do(args ...string) (result, error) {
@@ -278,7 +293,7 @@ func scale(args []string) error {
 // machine's changing state as the others do; it prints each runtime's
 // median throughput over the rounds and the latencies of all its runs.
 func scaleLevel(op scaleOp, conc, runs, rounds int, prefix string, cmds []*command) error {
-	got := map[string]*samples{}
+	got := samplesByLabel(cmds)
 	throughput := map[string][]float64{}
 	for r := range rounds {
 		for _, c := range cmds {
@@ -295,11 +310,7 @@ func scaleLevel(op scaleOp, conc, runs, rounds int, prefix string, cmds []*comma
 			if err != nil {
 				return err
 			}
-			if got[c.label] == nil {
-				got[c.label] = &samples{}
-			}
-			got[c.label].wall = append(got[c.label].wall, s.wall...)
-			got[c.label].cpu = append(got[c.label].cpu, s.cpu...)
+			got[c.label].addAll(s)
 			throughput[c.label] = append(throughput[c.label], float64(runs)/elapsed.Seconds())
 		}
 	}
@@ -423,18 +434,14 @@ func probe(args []string) error {
 			ids[c.label] = append(ids[c.label], id)
 		}
 	}
-	got := map[string]*samples{}
+	got := samplesByLabel(cmds)
 	for range *rounds {
 		for _, c := range cmds {
 			s, err := c.probeLoad(ids[c.label], time.Duration(*seconds)*time.Second/time.Duration(*rounds))
 			if err != nil {
 				return err
 			}
-			if got[c.label] == nil {
-				got[c.label] = &samples{}
-			}
-			got[c.label].wall = append(got[c.label].wall, s.wall...)
-			got[c.label].cpu = append(got[c.label].cpu, s.cpu...)
+			got[c.label].addAll(s)
 		}
 	}
 	fmt.Printf("%-8s %6s %12s %12s %8s %8s   %s\n", "runtime", "execs", "cpu ms/exec", "cpu s/s", "p50 ms", "p99 ms", "oci-rt's cpu/exec ratio")
