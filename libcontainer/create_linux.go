@@ -470,10 +470,10 @@ func (cr *creation) passCgroupView() error {
 // configureInit sends the init its config and serves its requests (hooks,
 // seccomp listener) until it has set the container up.
 func (cr *creation) configureInit() error {
+	cr.req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: cr.init.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
 	if cr.req.bootstrap.SetUpByParent {
 		return cr.setUpFromOutside()
 	}
-	cr.req.config.HookState = &specs.State{Version: specs.Version, ID: cr.o.ID, Status: specs.StateCreating, Pid: cr.init.pid, Bundle: cr.bundle, Annotations: cr.spec.Annotations}
 	if err := cr.init.conn.SendConfig(&cr.req.config); err != nil {
 		return fmt.Errorf("send config to container init: %w", err)
 	}

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -31,7 +32,6 @@ import (
 // createPlanFallback says why this create needs the Go init, or "" when
 // the runtime sets the container up from outside.
 func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
-	hooks := spec.Hooks
 	switch {
 	case execPlanDisabled():
 		return "the plan is turned off by a test hook"
@@ -43,8 +43,6 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 		return "no mount namespace of its own: the init chroots"
 	case cfg.NoPivot:
 		return "--no-pivot: the init moves the root and chroots into it"
-	case hooks != nil && len(hooks.CreateContainer)+len(hooks.StartContainer) > 0:
-		return "createContainer or startContainer hooks, which run in the init"
 	case rootfs.WantsIdmap(spec):
 		return "idmapped mounts, which the init asks the runtime for"
 	}
@@ -134,7 +132,8 @@ func receiveProcContexts(init *child, n int, cg cgroups.Manager) ([]*os.File, er
 // and the Go runtime starts no thread from it. The prestart and
 // createRuntime hooks run on another thread, in the runtime's namespaces,
 // between the mounts and the switch of root, where the Go init asks for
-// them.
+// them; the createContainer hooks right after them on this one, in the
+// container's namespaces, as the Go init runs them.
 func (cr *creation) setUpInThread(contexts []*os.File) (*os.File, error) {
 	rcfg, err := cr.outsideRootfsConfig(contexts)
 	if err != nil {
@@ -177,7 +176,10 @@ func (cr *creation) setUpInThread(contexts []*os.File) (*os.File, error) {
 		runtime.LockOSThread()
 		done <- setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
 			hooksDue <- struct{}{}
-			return <-hooksRun
+			if err := <-hooksRun; err != nil {
+				return err
+			}
+			return runCreateContainerHooks(&cr.req.config, logf)
 		}, takeTerminal)
 	}()
 	for {
@@ -232,7 +234,7 @@ func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string
 // namespaceNames names the namespaces in flags, for the debug log.
 func namespaceNames(flags int) []string {
 	var names []string
-	for _, typ := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.CgroupNamespace} {
+	for _, typ := range []specs.LinuxNamespaceType{specs.PIDNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.MountNamespace, specs.CgroupNamespace} {
 		if flags&int(namespaceFlags[typ]) != 0 {
 			names = append(names, string(typ))
 		}
@@ -241,15 +243,23 @@ func namespaceNames(flags int) []string {
 }
 
 // threadNamespaces are the setup thread's namespaces to join: the
-// container's, but its pid namespace (which a thread cannot enter, and
-// which the setup needs only for /proc), its user namespace (none, see
-// createPlanFallback) and its time namespace (for children only).
+// container's, but its user namespace (none, see createPlanFallback), its
+// time namespace (for children only) and its pid namespace, which a
+// thread cannot enter and which the setup needs only for /proc. A thread
+// may take it for its children, though: it does so when it starts the
+// createContainer hooks, which run there when the Go init starts them.
+// The Go runtime starts no thread from it (see setUpInThread), which a
+// thread whose children's pid namespace is not its own could not.
 func threadNamespaces(spec *specs.Spec) int {
 	flags := 0
 	for _, ns := range spec.Linux.Namespaces {
 		switch ns.Type {
 		case specs.MountNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace:
 			flags |= int(namespaceFlags[ns.Type])
+		case specs.PIDNamespace:
+			if spec.Hooks != nil && len(spec.Hooks.CreateContainer) > 0 {
+				flags |= unix.CLONE_NEWPID
+			}
 		}
 	}
 	return flags
@@ -318,10 +328,28 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsente
 		return nil, err
 	}
 	plan.Release()
-	if err := plan.ExecAfterStart(p.Args, ps.env, 3+req.config.PreserveFDs, req.config.FifoFD, procfsFD, instructions, flags); err != nil {
+	hooks, err := startHooks(&req.config, ps.env)
+	if err != nil {
+		return nil, err
+	}
+	if err := plan.ExecAfterStart(p.Args, ps.env, 3+req.config.PreserveFDs, req.config.FifoFD, procfsFD, instructions, flags, hooks); err != nil {
 		return nil, err
 	}
 	return plan, nil
+}
+
+// startHooks are the config's startContainer hooks as a created process
+// that runs no Go runs them once started, env its environment, and the
+// state they read: the container created, and the init's pid.
+func startHooks(cfg *initConfig, env []string) (nsenter.StartHooks, error) {
+	if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.StartContainer) == 0 {
+		return nsenter.StartHooks{}, nil
+	}
+	state, err := json.Marshal(hookState(cfg, specs.StateCreated))
+	if err != nil {
+		return nsenter.StartHooks{}, fmt.Errorf("startContainer hooks' state: %w", err)
+	}
+	return nsenter.StartHooks{Hooks: spawnHooks(withDefaultEnv(cfg.Spec.Hooks.StartContainer, env)), State: state}, nil
 }
 
 // writableProcAtProc tells whether the container's /proc is a procfs the

@@ -252,7 +252,7 @@ func joinerInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
 	}
 	// The socket stays open until execve closes it: that is how the
 	// parent learns the process runs its program.
-	return nil, execProcess(cfg, ps, nil)
+	return nil, execProcess(cfg, ps, nil, nil)
 }
 
 // setupContainer builds the container, for the roles that create it: its
@@ -415,23 +415,31 @@ func waitAndExec(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, fifoHand
 	if cfg.Spec.Hooks != nil {
 		hooks = withDefaultEnv(cfg.Spec.Hooks.StartContainer, ps.env)
 	}
-	return fifo, execProcess(cfg, ps, hooks)
+	return fifo, execProcess(cfg, ps, hooks, fifo)
 }
 
 // execProcess makes this thread the process and executes its program,
-// after the startContainer hooks, if any.
-func execProcess(cfg *initConfig, ps *processSetup, hooks []specs.Hook) error {
+// after the startContainer hooks, if any, which C runs as the process
+// (see nsenter.FinishAfterStart), as runc runs them and as they run in a
+// process that runs no Go.
+func execProcess(cfg *initConfig, ps *processSetup, hooks []specs.Hook, fifo *os.File) error {
 	if err := installFilterEarly(cfg, ps, len(hooks) > 0); err != nil {
 		return err
 	}
+	var withHooks *nsenter.SpawnRequest
 	if len(hooks) > 0 {
-		if err := runHooksIn("", "startContainer", hooks, hookState(cfg, specs.StateCreated)); err != nil {
+		state, err := json.Marshal(hookState(cfg, specs.StateCreated))
+		if err != nil {
 			return err
 		}
-		cfg.debugf("%d startContainer hooks run", len(hooks))
+		withHooks = &nsenter.SpawnRequest{Path: ps.path, Argv: cfg.Spec.Process.Args, Env: ps.env, Hooks: spawnHooks(hooks), HookState: state}
+		cfg.debugf("running %d startContainer hooks as the process", len(hooks))
 	}
 	if err := switchIdentity(cfg, ps); err != nil {
 		return err
+	}
+	if withHooks != nil {
+		return nsenter.FinishAfterStart(withHooks, int(fifo.Fd()))
 	}
 	if ps.filter != nil {
 		if err := installSeccomp(ps.filter); err != nil {
@@ -629,21 +637,29 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *nsenter.Conn) e
 		if _, err := conn.Expect(nsenter.KindAck); err != nil {
 			return err
 		}
-		if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.CreateContainer) == 0 {
-			return nil
-		}
-		hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
-		if err := runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating)); err != nil {
-			return err
-		}
-		cfg.debugf("%d createContainer hooks run", len(hooks))
-		return nil
+		return runCreateContainerHooks(cfg, cfg.debugf)
 	}
 	rcfg.Idmap = func(index int, mnt *os.File) error { return askIdmap(conn, index, mnt) }
 	if inUserNamespace(cfg.Spec) && !cfg.Unprivileged {
 		rcfg.OpenSource = func(index int) (*os.File, error) { return askBindSource(conn, index) }
 	}
 	return rootfs.Setup(rcfg, beforePivot)
+}
+
+// runCreateContainerHooks runs the createContainer hooks from the
+// container's namespaces before the switch of root, where the Go init and
+// the runtime's setup thread both run them: in the rootfs, with the
+// process's environment unless a hook has its own. logf records it.
+func runCreateContainerHooks(cfg *initConfig, logf func(string, ...any)) error {
+	if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.CreateContainer) == 0 {
+		return nil
+	}
+	hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
+	if err := runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating)); err != nil {
+		return err
+	}
+	logf("%d createContainer hooks run", len(hooks))
+	return nil
 }
 
 // hookStateMax bounds the state the startContainer hooks of a process

@@ -28,16 +28,15 @@ import (
 // the joined namespace (see nsenter.c), so /proc shows that namespace.
 // The startContainer hooks run in that process, which runs no Go: it
 // runs them as the init prepared them, with the state create sends it
-// once it knows the process's pid (see creation.sendHookState); unlike
-// on the ordinary route, they run with the container's ids and
-// capabilities, as runc runs them.
+// once it knows the process's pid (see creation.sendHookState), with
+// the container's ids and capabilities, as on every route.
 // A container with a user namespace of its own cannot take that route:
 // its init holds no right over the joined pid namespace (see
 // joinsFromNewUserNS). Its init only sets up, and the process create
 // records comes from a stage that joins the pid namespace before the
 // container's user namespace (see joinerBootstrap); it becomes the
 // container's process in Go, inside the container's namespaces and root,
-// and runs the startContainer hooks as the ordinary route does.
+// and runs the startContainer hooks as the other routes do.
 // One difference remains visible: the prestart, createRuntime and
 // createContainer hooks run while only the init exists, so their state
 // names the init's pid (in every namespace of the container but the pid

@@ -814,12 +814,14 @@ static int wait_for_start(int opath, int procfs)
 // The startContainer hooks of a process that waits for start.
 //
 // They run in the container's namespaces, as the container's process, after
-// `start` and before its program: here that process runs no Go, so it runs
-// each hook as Go prepared it (path, argv, env, timeout) and reports the
-// first failure into the fifo for `start` to word (a hookerror). Go
-// decides everything; this only executes. The state the hooks read on
-// stdin comes through a pipe from `create`, which learns the process's pid
-// only once it exists.
+// `start` and before its program: here that process runs no Go (a created
+// init that carried out a plan, or a process started in a joined pid
+// namespace), so it runs each hook as Go prepared it (path, argv, env,
+// timeout) and reports the first failure into the fifo for `start` to word
+// (a hookerror). Go decides everything; this only executes. The state the
+// hooks read on stdin is in the plan, or, for a process started in a
+// joined pid namespace, comes through a pipe from `create`, which learns
+// the process's pid only once it exists.
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -1017,7 +1019,7 @@ static int run_hooks(const struct ocirt_spawn *s, int fifo)
 		errno = EINVAL; // hooks run only after start
 		return -1;
 	}
-	ssize_t len = read_hook_state(s);
+	ssize_t len = s->hook_state >= 0 ? read_hook_state(s) : (ssize_t)s->state_len;
 	if (len < 0)
 		return -1;
 	for (int i = 0; i < s->n_hooks; i++)
@@ -1080,10 +1082,16 @@ int ocirt_exec_after_start(const struct ocirt_spawn *s)
 		if (fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
 			return -1;
 	reset_signal_handlers();
-	int fifo = wait_for_start(s->wait_fifo, s->wait_procfs);
+	ocirt_finish_after_start(s, wait_for_start(s->wait_fifo, s->wait_procfs));
+}
+
+void ocirt_finish_after_start(const struct ocirt_spawn *s, int fifo)
+{
 	if (s->filter.len > 0 &&
 	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, s->seccomp_flags, &s->filter) < 0)
 		report_spawn_error(fifo, OCIRT_STEP_SECCOMP, errno, 127);
+	if (s->n_hooks > 0 && run_hooks(s, fifo) < 0)
+		report_spawn_error(fifo, OCIRT_STEP_HOOK_STATE, errno, 127);
 	execve(s->path, s->argv, s->envp);
 	report_spawn_error(fifo, OCIRT_STEP_EXEC, errno, 127);
 }

@@ -392,6 +392,35 @@ static int take_terminal(int sock)
 	return rc;
 }
 
+// get_hooks reads the startContainer hooks and their state, which stays
+// in the plan, into s.
+static void get_hooks(struct cursor *c, struct plan_state *st, struct ocirt_spawn *s)
+{
+	uint32_t len = get_u32(st, c);
+	if (len > c->left)
+		step_failed(st, EINVAL);
+	s->state_buf = (char *)c->p;
+	s->state_len = s->state_cap = len;
+	c->p += len;
+	c->left -= len;
+	uint32_t n = get_u32(st, c);
+	if (n > MAX_LIST)
+		step_failed(st, E2BIG);
+	if (n == 0)
+		return;
+	struct ocirt_hook *hooks = calloc(n, sizeof(*hooks));
+	if (hooks == NULL)
+		step_failed(st, ENOMEM);
+	for (uint32_t i = 0; i < n; i++) {
+		hooks[i].timeout = (int)get_u32(st, c);
+		hooks[i].path = get_str(st, c);
+		hooks[i].argv = get_list(st, c);
+		hooks[i].envp = get_list(st, c);
+	}
+	s->hooks = hooks;
+	s->n_hooks = (int)n;
+}
+
 __attribute__((noreturn)) static void exec_after_start(struct cursor *c, struct plan_state *st)
 {
 	struct ocirt_spawn s;
@@ -401,6 +430,7 @@ __attribute__((noreturn)) static void exec_after_start(struct cursor *c, struct 
 	s.wait_procfs = (int)get_u32(st, c);
 	s.hook_state = -1;
 	get_program(c, st, &s);
+	get_hooks(c, st, &s);
 	ocirt_exec_after_start(&s);
 	step_failed(st, errno);
 }

@@ -44,7 +44,7 @@ type stepWhat struct {
 }
 
 // PlanVersion is the version of the wire format this package writes.
-const PlanVersion = 1
+const PlanVersion = 2
 
 const planMagic = 0x5058434f // "OCXP"
 
@@ -344,9 +344,10 @@ func (p *Plan) ProcfsAt(target int, path string) {
 // from closeFrom on but fifoFD (an O_PATH fd of the exec fifo) and
 // procfsFD (see Procfs and ProcfsAt), opens the fifo for writing through
 // procfsFD, which blocks until `start` opens it, installs filter when not
-// empty and executes the program FindProgram chose with argv and env. What fails
-// after the wait goes to `start` through the fifo (KindSpawnError).
-func (p *Plan) ExecAfterStart(argv, env []string, closeFrom, fifoFD, procfsFD int, filter []unix.SockFilter, seccompFlags uint32) error {
+// empty, runs hooks and executes the program FindProgram chose with argv
+// and env. What fails after the wait goes to `start` through the fifo
+// (KindSpawnError, or KindHookError for a hook).
+func (p *Plan) ExecAfterStart(argv, env []string, closeFrom, fifoFD, procfsFD int, filter []unix.SockFilter, seccompFlags uint32, hooks StartHooks) error {
 	if err := checkFilterLength(filter); err != nil {
 		return err
 	}
@@ -354,8 +355,31 @@ func (p *Plan) ExecAfterStart(argv, env []string, closeFrom, fifoFD, procfsFD in
 	b = append(b, seccompData(filter, seccompFlags)...)
 	b = stringList(b, argv)
 	b = stringList(b, env)
-	p.add(opExecAfterStart, "wait for start and execute the process", b)
+	b = append(binary.LittleEndian.AppendUint32(b, uint32(len(hooks.State))), hooks.State...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(hooks.Hooks)))
+	for _, h := range hooks.Hooks {
+		timeout := int32(-1)
+		if h.Timeout > 0 {
+			timeout = int32(h.Timeout)
+		}
+		b = cString(binary.LittleEndian.AppendUint32(b, uint32(timeout)), h.Path)
+		b = stringList(b, h.Argv)
+		b = stringList(b, h.Env)
+	}
+	what := "wait for start and execute the process"
+	if len(hooks.Hooks) > 0 {
+		what = "wait for start, run the startContainer hooks and execute the process"
+	}
+	p.add(opExecAfterStart, what, b)
 	return nil
+}
+
+// StartHooks are the startContainer hooks ExecAfterStart runs, in order,
+// each with State on stdin, before the program; the first that fails
+// ends the process.
+type StartHooks struct {
+	Hooks []SpawnHook
+	State []byte
 }
 
 // checkFilterLength refuses a filter longer than struct sock_fprog can

@@ -7,7 +7,7 @@
 // documentation, this header mirrors it for plan.c.
 
 #define OCIRT_PLAN_MAGIC 0x5058434fU // "OCXP"
-#define OCIRT_PLAN_VERSION 1
+#define OCIRT_PLAN_VERSION 2
 
 enum ocirt_plan_op {
 	OCIRT_PLAN_SETSID = 1,
@@ -36,7 +36,9 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_CHROOT = 24, // uint32 fd of the new root
 	OCIRT_PLAN_MEMPOLICY = 25, // uint32 mode, uint64 node mask words (the rest of the data)
 	OCIRT_PLAN_PROCFS = 26, // uint32 target fd
-	OCIRT_PLAN_EXEC_AFTER_START = 27, // uint32 close_from, uint32 fifo fd, uint32 procfs fd, seccomp as above, argv list, env list
+	// uint32 close_from, uint32 fifo fd, uint32 procfs fd, seccomp as above, argv list, env list,
+	// uint32 state length, state, uint32 n, n x {int32 timeout (-1: none), path\0, argv list, env list}
+	OCIRT_PLAN_EXEC_AFTER_START = 27,
 	OCIRT_PLAN_TERMINAL_FROM_PARENT = 28,
 	OCIRT_PLAN_PROCFS_AT = 29, // uint32 target fd, path\0
 };

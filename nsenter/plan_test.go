@@ -60,7 +60,8 @@ func TestPlanEncoding(t *testing.T) {
 	}
 	p.Procfs(9)
 	p.TerminalFromParent()
-	if err := p.ExecAfterStart([]string{"sh"}, nil, 5, 6, 9, nil, 0); err != nil {
+	hooks := StartHooks{State: []byte("{}"), Hooks: []SpawnHook{{Path: "/h", Argv: []string{"h"}}, {Path: "/t", Timeout: 7}}}
+	if err := p.ExecAfterStart([]string{"sh"}, nil, 5, 6, 9, nil, 0, hooks); err != nil {
 		t.Fatal(err)
 	}
 	steps := decodePlan(t, p.Encode())
@@ -93,7 +94,10 @@ func TestPlanEncoding(t *testing.T) {
 	if string(steps[5].data) != "\x09\x00\x00\x00" {
 		t.Errorf("procfs data %q", steps[5].data)
 	}
-	wantExec := "\x05\x00\x00\x00" + "\x06\x00\x00\x00" + "\x09\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x01\x00\x00\x00sh\x00" + "\x00\x00\x00\x00"
+	wantExec := "\x05\x00\x00\x00" + "\x06\x00\x00\x00" + "\x09\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x01\x00\x00\x00sh\x00" + "\x00\x00\x00\x00" +
+		"\x02\x00\x00\x00{}" + "\x02\x00\x00\x00" +
+		"\xff\xff\xff\xff/h\x00" + "\x01\x00\x00\x00h\x00" + "\x00\x00\x00\x00" +
+		"\x07\x00\x00\x00/t\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
 	if len(steps[6].data) != 0 {
 		t.Errorf("terminal data %q, want none", steps[6].data)
 	}
@@ -243,7 +247,7 @@ func TestSetUpByParent(t *testing.T) {
 	p.FindProgram([]string{"/bin/sh"}, "find sh", true)
 	p.Procfs(9)
 	p.Release()
-	if err := p.ExecAfterStart([]string{"sh", "-c", "echo pid $$; ls /proc/self/fd"}, nil, 3, 4, 9, nil, 0); err != nil {
+	if err := p.ExecAfterStart([]string{"sh", "-c", "echo pid $$; ls /proc/self/fd"}, nil, 3, 4, 9, nil, 0, StartHooks{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.conn.SendPlan(&p); err != nil {
@@ -306,7 +310,7 @@ func TestProcfsAtTakesOnlyTheProcessOwnProcfs(t *testing.T) {
 			p.WriteAt(9, "thread-self/oom_score_adj", "123", "oom_score_adj")
 			p.FindProgram([]string{"/bin/sh"}, "find sh", true)
 			p.Release()
-			if err := p.ExecAfterStart([]string{"sh", "-c", "cat /proc/self/oom_score_adj"}, nil, 3, 4, 9, nil, 0); err != nil {
+			if err := p.ExecAfterStart([]string{"sh", "-c", "cat /proc/self/oom_score_adj"}, nil, 3, 4, 9, nil, 0, StartHooks{}); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.conn.SendPlan(&p); err != nil {
@@ -343,6 +347,95 @@ func TestProcfsAtTakesOnlyTheProcessOwnProcfs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The startContainer hooks of a plan run after start, in order, each
+// with the state from the plan on stdin and its own environment, before
+// the program; the first that fails stops the rest and the program, and
+// its report, with its stderr, reaches `start` through the fifo.
+func TestExecAfterStartRunsHooks(t *testing.T) {
+	state := `{"id":"hooked","status":"created"}`
+	for _, tc := range []struct {
+		name      string
+		last      string
+		wantOut   string
+		wantOrder string
+	}{
+		{"in order, before the program", "echo second >> $DIR/order", "first\nsecond\nthird\n", "first\nsecond\nthird\n"},
+		{"the first failure stops the rest", "echo broken >&2; exit 3", "", "first\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s, fifoPath, child, _ := startSetUpByParent(t)
+			hook := func(script string, env ...string) SpawnHook {
+				return SpawnHook{Path: "/bin/sh", Argv: []string{"sh", "-c", script}, Env: append(env, "DIR="+dir), Timeout: 5}
+			}
+			var p Plan
+			p.Setsid()
+			p.FindProgram([]string{"/bin/sh"}, "find sh", true)
+			p.Procfs(9)
+			p.Release()
+			hooks := StartHooks{State: []byte(state), Hooks: []SpawnHook{
+				hook("cat > $DIR/state; echo $WHO >> $DIR/order", "WHO=first"),
+				hook(tc.last),
+				hook("echo third >> $DIR/order"),
+			}}
+			if err := p.ExecAfterStart([]string{"sh", "-c", "cat " + dir + "/order"}, nil, 3, 4, 9, nil, 0, hooks); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.conn.SendPlan(&p); err != nil {
+				t.Fatal(err)
+			}
+			if rep, err := readReply(s.conn); err != nil || rep.Kind != KindReady {
+				t.Fatalf("reply %+v, %v", rep, err)
+			}
+			if err := s.conn.Send(KindAck, ""); err != nil {
+				t.Fatal(err)
+			}
+			if got := readFileIfAny(filepath.Join(dir, "order")); got != "" {
+				t.Fatalf("a hook ran before start: %q", got)
+			}
+			start, err := os.Open(fifoPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			report, err := io.ReadAll(start)
+			start.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ws unix.WaitStatus
+			if _, err := unix.Wait4(child, &ws, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			_ = s.cmd.Wait()
+			if got := readFileIfAny(filepath.Join(dir, "state")); got != state {
+				t.Errorf("the first hook read %q on stdin, want the plan's state %q", got, state)
+			}
+			if got := readFileIfAny(filepath.Join(dir, "order")); got != tc.wantOrder {
+				t.Errorf("the hooks ran as %q, want %q", got, tc.wantOrder)
+			}
+			if got := s.stdout.String(); got != tc.wantOut {
+				t.Errorf("the program printed %q, want %q", got, tc.wantOut)
+			}
+			if tc.wantOut != "" {
+				if len(report) != 0 || ws.ExitStatus() != 0 {
+					t.Errorf("the fifo carried %q and the process exited %v, want nothing and 0", report, ws)
+				}
+				return
+			}
+			rep, err := ParseReport(report)
+			if err != nil || rep.Kind != KindHookError || rep.Index != 1 || rep.How != HookExited || rep.Value != 3<<8 || string(rep.Stderr) != "broken\n" {
+				t.Errorf("report %+v (%v), want hook #1 exited with status 3 and its stderr", rep, err)
+			}
+		})
+	}
+}
+
+// readFileIfAny is the file's content, or "" when it cannot be read.
+func readFileIfAny(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
 }
 
 // fsmountContext makes the fsopen context ctx a detached mount and

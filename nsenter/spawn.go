@@ -45,11 +45,13 @@ type SpawnRequest struct {
 	// opened the fifo, before the filter and the program: the
 	// startContainer hooks, prepared by the caller to the last byte. Each
 	// gets on stdin what the child reads from HookStateFD, a pipe, up to
-	// EOF (at most HookStateMax bytes). The first that fails ends the
-	// process with a KindHookError report in the fifo.
+	// EOF (at most HookStateMax bytes), or, with HookStateFD 0 (for
+	// FinishAfterStart), HookState. The first that fails ends the process
+	// with a KindHookError report in the fifo.
 	Hooks        []SpawnHook
 	HookStateFD  int
 	HookStateMax int
+	HookState    []byte
 }
 
 // SpawnHook is a hook as it is run: Argv in full, Env as the hook's whole
@@ -78,15 +80,44 @@ type SpawnHook struct {
 // runtime had set up all it shares with other threads, and before any
 // seccomp filter that might refuse it.
 func SpawnAndExit(r *SpawnRequest, reportFD int) error {
-	if len(r.Filter) > 0xffff {
-		return fmt.Errorf("seccomp filter of %d instructions is too long", len(r.Filter))
-	}
 	if reportFD < r.CloseFrom {
 		return fmt.Errorf("report fd %d is among the process's own fds", reportFD)
 	}
-	// Everything goes to C memory, as the C side keeps it in a C struct
-	// where no Go pointer may be stored. Nothing is freed: the call does
-	// not return.
+	if len(r.Hooks) > 0 && (r.WaitFifoFD == 0 || r.HookStateFD == 0 || r.HookStateMax <= 0) {
+		return fmt.Errorf("startContainer hooks need the exec fifo and their state")
+	}
+	s, err := r.cSpawn()
+	if err != nil {
+		return err
+	}
+	C.ocirt_spawn_and_exit(s, C.int(reportFD))
+	panic("ocirt_spawn_and_exit returned")
+}
+
+// FinishAfterStart ends the calling thread, the container's process that
+// `start` let go on (fifoFD is the exec fifo, open for writing): it
+// installs r.Filter, runs r.Hooks with r.HookState on stdin and executes
+// r.Path, in C, as a created process that runs no Go does. So the
+// startContainer hooks run as the container's process (its ids and
+// capabilities are the thread's already) whichever way it was set up.
+// What fails goes into the fifo; it returns only when the request cannot
+// be handed to C.
+func FinishAfterStart(r *SpawnRequest, fifoFD int) error {
+	s, err := r.cSpawn()
+	if err != nil {
+		return err
+	}
+	C.ocirt_finish_after_start(s, C.int(fifoFD))
+	panic("ocirt_finish_after_start returned")
+}
+
+// cSpawn is r for C. Everything goes to C memory, as the C side keeps it
+// in a C struct where no Go pointer may be stored. Nothing is freed: the
+// calls it is for do not return.
+func (r *SpawnRequest) cSpawn() (*C.struct_ocirt_spawn, error) {
+	if len(r.Filter) > 0xffff {
+		return nil, fmt.Errorf("seccomp filter of %d instructions is too long", len(r.Filter))
+	}
 	s := (*C.struct_ocirt_spawn)(C.calloc(1, C.sizeof_struct_ocirt_spawn))
 	s.path = C.CString(r.Path)
 	s.argv = cStrings(r.Argv)
@@ -102,11 +133,14 @@ func SpawnAndExit(r *SpawnRequest, reportFD int) error {
 	}
 	s.hook_state = -1
 	if len(r.Hooks) > 0 {
-		if r.WaitFifoFD == 0 || r.HookStateFD == 0 || r.HookStateMax <= 0 {
-			return fmt.Errorf("startContainer hooks need the exec fifo and their state")
+		s.n_hooks = C.int(len(r.Hooks))
+		if r.HookStateFD != 0 {
+			s.hook_state = C.int(r.HookStateFD)
+			s.state_buf, s.state_cap = (*C.char)(C.malloc(C.size_t(r.HookStateMax))), C.ulong(r.HookStateMax)
+		} else {
+			s.state_buf, s.state_len = (*C.char)(C.CBytes(r.HookState)), C.ulong(len(r.HookState))
+			s.state_cap = s.state_len
 		}
-		s.hook_state, s.n_hooks = C.int(r.HookStateFD), C.int(len(r.Hooks))
-		s.state_buf, s.state_cap = (*C.char)(C.malloc(C.size_t(r.HookStateMax))), C.ulong(r.HookStateMax)
 		hooks := unsafe.Slice((*C.struct_ocirt_hook)(C.calloc(C.size_t(len(r.Hooks)), C.sizeof_struct_ocirt_hook)), len(r.Hooks))
 		for i, h := range r.Hooks {
 			hooks[i].path, hooks[i].argv, hooks[i].envp, hooks[i].timeout = C.CString(h.Path), cStrings(h.Argv), cStrings(h.Env), -1
@@ -123,8 +157,7 @@ func SpawnAndExit(r *SpawnRequest, reportFD int) error {
 		s.filter.len = C.ushort(len(r.Filter))
 		s.filter.filter = (*C.struct_sock_filter)(prog)
 	}
-	C.ocirt_spawn_and_exit(s, C.int(reportFD))
-	panic("ocirt_spawn_and_exit returned")
+	return s, nil
 }
 
 // Steps at which SpawnAndExit can fail, as its "spawnerror" reply names

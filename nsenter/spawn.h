@@ -27,15 +27,17 @@ struct ocirt_spawn {
 	int wait_fifo;
 	int wait_procfs;
 	// n_hooks hooks run in order once `start` opened the fifo, before
-	// the filter and execve, each with the bytes read from hook_state
-	// (a pipe, up to EOF, at most state_cap of them, into state_buf) on
-	// its stdin. The first that fails ends the process with a hookerror
-	// frame in the fifo.
+	// execve, each with the bytes read from hook_state (a pipe, up to
+	// EOF, at most state_cap of them, into state_buf) on its stdin, or,
+	// with hook_state -1, the state_len bytes already in state_buf. The
+	// first that fails ends the process with a hookerror frame in the
+	// fifo.
 	const struct ocirt_hook *hooks;
 	int n_hooks;
-	int hook_state; // -1: none
+	int hook_state;
 	char *state_buf;
 	unsigned long state_cap;
+	unsigned long state_len;
 };
 
 // The step at which the child failed.
@@ -78,10 +80,16 @@ void ocirt_spawn_and_exit(const struct ocirt_spawn *s, int report_fd) __attribut
 // process of a create: it closes every fd from s->close_from on but the
 // fifo and its procfs (the sync socket among them, which tells the
 // runtime the setup is over), waits for `start` as the child of
-// ocirt_spawn_and_exit does, installs the filter and executes. Failures
-// from the wait on go into the fifo (a spawnerror frame); it returns, -1
-// and errno, only when the fds could not be closed.
+// ocirt_spawn_and_exit does, and goes on as ocirt_finish_after_start.
+// Failures from the wait on go into the fifo (a spawnerror frame); it
+// returns, -1 and errno, only when the fds could not be closed.
 int ocirt_exec_after_start(const struct ocirt_spawn *s);
+
+// ocirt_finish_after_start ends a created process that `start` let go on,
+// fifo the exec fifo it opened for writing: it installs the filter, runs
+// the hooks (under the filter, as the container's process) and executes.
+// What fails goes into the fifo (a spawnerror or hookerror frame).
+void ocirt_finish_after_start(const struct ocirt_spawn *s, int fifo) __attribute__((noreturn));
 
 // ocirt_make_procfs places a procfs of the calling process's pid
 // namespace, mounted nowhere, at fd target: nothing in the container can

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,25 +165,98 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 	}
 }
 
+// hookProbe is what a createContainer or startContainer hook prints of
+// its view into file: its namespaces (the container's own or the
+// runtime's, see hostOrOwnNamespaces), its cwd, ids, capabilities,
+// seccomp and no_new_privs state, umask, scheduling, environment, and
+// the state on stdin, its pid left out. With initPid, it also says for
+// each namespace whether it is that process's.
+func hookProbe(file, initPid string) string {
+	compare := ""
+	if initPid != "" {
+		compare = `[ "$(readlink /proc/self/ns/$ns)" = "$(readlink /proc/` + initPid + `/ns/$ns)" ] && echo "$ns: the container's"`
+	}
+	return `exec > ` + file + ` 2>&1; state=$(cat); pid=${state#*'"pid":'}; pid=${pid%%,*}
+for ns in mnt net uts ipc pid cgroup user; do readlink /proc/self/ns/$ns; ` + compare + `
+done
+pwd; id; umask; grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/self/status; cut -d' ' -f19 /proc/self/stat; env | sort
+echo "$state" | sed 's/"pid":[0-9]*/"pid":N/'`
+}
+
+// TestCreatePlanRunsHooksAsTheGoInit: the createContainer hooks, which
+// the runtime's setup thread starts when it sets the container up from
+// outside, and the startContainer hooks, which the init that runs no Go
+// starts after start, see what they see when the Go init starts them:
+// the container's namespaces, pid namespace included, the same cwd,
+// ids, capabilities, seccomp filter and no_new_privs state, umask,
+// scheduling, environment and state. The startContainer hooks run as
+// the container's process, as runc runs them.
+func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		user specs.User
+		nnp  bool
+	}{
+		{"root, seccomp early", specs.User{}, false},
+		{"non-root, no_new_privs, seccomp late", specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := probeProcess(tc.user, []string{"CAP_NET_RAW", "CAP_KILL"}, tc.nnp)
+			p.Args[2] = "cat /hooks/create /hooks/start"
+			plan, goPath := runBothWays(t, withProcess(p), withMkdirDenied, func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooks", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
+				// The createContainer hook runs in the rootfs, before the
+				// switch of root: hooks/ is the container's tmpfs.
+				s.Hooks = &specs.Hooks{
+					CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", hookProbe("hooks/create", "$pid")}}},
+					StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", hookProbe("/hooks/start", "")},
+						Env: []string{"PATH=/bin", "HOOK=start"}}},
+				}
+			})
+			if plan != goPath {
+				t.Errorf("the plan's hooks saw\n%s\nthe Go init's\n%s", plan, goPath)
+			}
+			uid := fmt.Sprintf("uid=%d", tc.user.UID)
+			own := "mnt:own\nnet:own\nuts:own\nipc:own\npid:own\ncgroup:host\nuser:host\n"
+			wants := []string{"mnt:own\nmnt: the container's\nnet:own\nnet: the container's\nuts:own\nuts: the container's\nipc:own\nipc: the container's\n" +
+				"pid:own\npid: the container's\ncgroup:host\ncgroup: the container's\nuser:host\nuser: the container's\n", "\"}\n" + own,
+				"uid=0(root)", "FOO=baz", `"status":"creating"`, "/etc\n" + uid, "0027\n", "HOOK=start", `"status":"created"`, `"pid":N`}
+			if tc.nnp {
+				wants = append(wants, "NoNewPrivs:\t1\nSeccomp:\t2")
+			} else {
+				wants = append(wants, "NoNewPrivs:\t0\nSeccomp:\t2")
+			}
+			for _, want := range wants {
+				if !strings.Contains(plan, want) {
+					t.Errorf("the hooks' output lacks %q: the comparison proves less than it claims\n%s", want, plan)
+				}
+			}
+			if strings.Count(plan, "the container's") != 7 {
+				t.Errorf("the createContainer hook ran outside one of the container's namespaces:\n%s", plan)
+			}
+		})
+	}
+}
+
 // TestCreatePlanFallsBack: what the plan does not cover (here a user
-// namespace and createContainer hooks) still runs, set up by the Go
-// init, and --debug says why.
+// namespace and --no-pivot) still runs, set up by the Go init, and
+// --debug says why.
 func TestCreatePlanFallsBack(t *testing.T) {
 	cases := []struct {
 		name, why string
 		edit      func(*specs.Spec)
+		flags     []string
 	}{
-		{"user namespace", "a user namespace", withAllNamespaces},
-		{"createContainer hook", "createContainer or startContainer hooks", func(s *specs.Spec) {
-			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
-		}},
+		{"user namespace", "a user namespace", withAllNamespaces, nil},
+		{"--no-pivot", "--no-pivot", func(*specs.Spec) {}, []string{"--no-pivot"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRuntime(t)
 			bundle, id := newBundle(t, tc.edit, shell("echo ran")), newID(t)
 			logFile := filepath.Join(t.TempDir(), "log")
-			res := r.Run("--debug", "--log", logFile, "run", "--bundle", bundle, id)
+			args := append(append([]string{"--debug", "--log", logFile, "run"}, tc.flags...), "--bundle", bundle, id)
+			res := r.Run(args...)
 			if res.Code != 0 || res.Stdout != "ran\n" {
 				t.Fatalf("run: %s", res)
 			}
