@@ -39,10 +39,6 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 		return "a user namespace, which a thread of the runtime cannot join: the init sets up inside it"
 	case cfg.ExecPidNSFD != 0 || cfg.SetupOnly:
 		return "a joined pid namespace: the init sets up outside it"
-	case cfg.HostRootFD != 0:
-		return "no mount namespace of its own: the init chroots"
-	case cfg.NoPivot:
-		return "--no-pivot: the init moves the root and chroots into it"
 	case rootfs.WantsIdmap(spec):
 		return "idmapped mounts, which the init asks the runtime for"
 	}
@@ -69,24 +65,34 @@ func (cr *creation) setUpFromOutside() error {
 	if err != nil {
 		return err
 	}
-	terminal, err := cr.setUpInThread(contexts)
+	terminal, root, err := cr.setUpInThread(contexts)
 	if err != nil {
 		return err
 	}
 	if terminal != nil {
 		defer terminal.Close()
 	}
-	who, err := resolvePlanIdentity(init.pid, cr.spec)
+	rootPath := initRoot(init.pid)
+	if root != nil {
+		defer root.Close()
+		rootPath = fmt.Sprintf("/proc/self/fd/%d", root.Fd())
+	}
+	who, err := resolvePlanIdentity(rootPath, init.pid, cr.spec)
 	if err != nil {
 		return err
 	}
-	plan, err := createPlan(cr.spec, who, cr.req)
+	plan, err := createPlan(cr.spec, who, cr.req, root != nil)
 	if err != nil {
 		return err
 	}
 	debugf("create %s: plan of %s", cr.o.ID, plan)
 	if err := init.conn.SendPlan(plan); err != nil {
 		return fmt.Errorf("send the plan to container init: %w", err)
+	}
+	if root != nil {
+		if err := init.conn.SendFile(nsenter.KindRoot, "", root); err != nil {
+			return fmt.Errorf("send the container's root to container init: %w", err)
+		}
 	}
 	if terminal != nil {
 		if err := init.conn.SendFile(nsenter.KindConsole, "", terminal); err != nil {
@@ -127,30 +133,32 @@ func receiveProcContexts(init *child, n int, cg cgroups.Manager) ([]*os.File, er
 // setUpInThread runs the init's setup of the container on a thread of
 // this process that joins the init's namespaces, but for the pid and
 // user namespaces (see createPlanFallback). With a terminal it returns
-// the pty slave, for the init. The thread is never unlocked:
+// the pty slave, for the init, and, where the switch of root did not
+// move the init's root with the thread's (see switchesRootAlone), the
+// container's root, which the init is to take. The thread is never
+// unlocked:
 // with the container's root and namespaces it ends with its goroutine,
 // and the Go runtime starts no thread from it. The prestart and
 // createRuntime hooks run on another thread, in the runtime's namespaces,
 // between the mounts and the switch of root, where the Go init asks for
 // them; the createContainer hooks right after them on this one, in the
 // container's namespaces, as the Go init runs them.
-func (cr *creation) setUpInThread(contexts []*os.File) (*os.File, error) {
+func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File, err error) {
 	rcfg, err := cr.outsideRootfsConfig(contexts)
 	if err != nil {
 		for _, f := range contexts {
 			f.Close()
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	// Every lookup of the thread's own /proc entries goes through the
 	// runtime's procfs: once the root is switched, /proc shows the
 	// container's pid namespace, where the thread does not exist.
 	if err := useRuntimeProcfsHere(); err != nil {
 		discardRootfsConfig(rcfg)
-		return nil, err
+		return nil, nil, err
 	}
 	logf := func(format string, args ...any) { debugf("create "+cr.o.ID+": "+format, args...) }
-	var terminal *os.File
 	takeTerminal := func() error {
 		p := cr.spec.Process
 		if !p.Terminal {
@@ -167,31 +175,36 @@ func (cr *creation) setUpInThread(contexts []*os.File) (*os.File, error) {
 		return nil
 	}
 	hooksDue, hooksRun := make(chan struct{}), make(chan error)
-	done := make(chan error, 1)
+	type outcome struct {
+		root *os.File
+		err  error
+	}
+	done := make(chan outcome, 1)
 	nsFlags := threadNamespaces(cr.spec)
 	if Log.Debug {
 		logf("init %d runs no Go: the runtime sets the container up on a thread in its namespaces %s", cr.init.pid, namespaceNames(nsFlags))
 	}
 	go func() {
 		runtime.LockOSThread()
-		done <- setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
+		root, err := setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
 			hooksDue <- struct{}{}
 			if err := <-hooksRun; err != nil {
 				return err
 			}
 			return runCreateContainerHooks(&cr.req.config, logf)
 		}, takeTerminal)
+		done <- outcome{root, err}
 	}()
 	for {
 		select {
 		case <-hooksDue:
 			hooksRun <- cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg)
-		case err := <-done:
-			if err != nil && terminal != nil {
+		case out := <-done:
+			if out.err != nil && terminal != nil {
 				terminal.Close()
 				terminal = nil
 			}
-			return terminal, err
+			return terminal, out.root, out.err
 		}
 	}
 }
@@ -200,35 +213,64 @@ func (cr *creation) setUpInThread(contexts []*os.File) (*os.File, error) {
 // own, joins the namespaces nsFlags of the process pidfd and sets the
 // container up there as the Go init would, with the hooks run where the
 // init asks for them and the terminal taken where it takes it. logf
-// records its steps.
-func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string, ...any), hooks, takeTerminal func() error) error {
+// records its steps. Where the switch of root moved the thread's root
+// alone, it returns the container's root, for the init.
+func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string, ...any), hooks, takeTerminal func() error) (*os.File, error) {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		discardRootfsConfig(rcfg)
-		return fmt.Errorf("give the setup thread a root of its own: %w", err)
+		return nil, fmt.Errorf("give the setup thread a root of its own: %w", err)
 	}
 	if err := unix.Setns(pidfd, nsFlags); err != nil {
 		discardRootfsConfig(rcfg)
-		return fmt.Errorf("join the container init's namespaces: %w", err)
+		return nil, fmt.Errorf("join the container init's namespaces: %w", err)
 	}
 	beforePivot := func() error {
 		logf("mounts done, the runtime runs the prestart and createRuntime hooks")
 		return hooks()
 	}
+	alone := switchesRootAlone(rcfg)
 	if err := rootfs.Setup(rcfg, beforePivot); err != nil {
-		return err
+		return nil, err
 	}
-	logf("root filesystem set up, root switched (pivot_root)")
+	logf("root filesystem set up, root switched (%s)", rootSwitch(rcfg))
 	if err := takeTerminal(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := setupNames(rcfg.Spec); err != nil {
-		return err
+		return nil, err
 	}
 	if err := rootfs.Finish(rcfg); err != nil {
-		return err
+		return nil, err
 	}
 	logf("hostname, sysctls, read-only and masked paths set")
-	return nil
+	if !alone {
+		return nil, nil
+	}
+	root, err := sysfile.Open("/", unix.O_PATH|unix.O_DIRECTORY)
+	if err != nil {
+		return nil, fmt.Errorf("open the container's root: %w", err)
+	}
+	return root, nil
+}
+
+// switchesRootAlone tells whether the switch of root rcfg asks for
+// changes the root of the thread that makes it only: a move and chroot
+// (--no-pivot), or a chroot in the runtime's mount namespace. pivot_root
+// moves the root of every process whose root was the old one, the
+// init's with it.
+func switchesRootAlone(rcfg *rootfs.Config) bool {
+	return rcfg.NoPivot || rcfg.HostRoot != nil
+}
+
+// rootSwitch names the switch of root rcfg asks for, for the debug log.
+func rootSwitch(rcfg *rootfs.Config) string {
+	switch {
+	case rcfg.HostRoot != nil:
+		return "chroot"
+	case rcfg.NoPivot:
+		return "move and chroot"
+	}
+	return "pivot_root"
 }
 
 // namespaceNames names the namespaces in flags, for the debug log.
@@ -274,6 +316,14 @@ func (cr *creation) outsideRootfsConfig(contexts []*os.File) (*rootfs.Config, er
 	}
 	rcfg := rootfsConfigWithoutFiles(&cr.req.config)
 	rcfg.RootHandle, rcfg.ProcContexts = os.NewFile(uintptr(fd), rcfg.Rootfs), contexts
+	if hostRoot := cr.req.config.HostRootFD; hostRoot != 0 {
+		fd, err := unix.FcntlInt(cr.req.fileAt(hostRoot).Fd(), unix.F_DUPFD_CLOEXEC, 3)
+		if err != nil {
+			discardRootfsConfig(rcfg)
+			return nil, fmt.Errorf("duplicate the rootfs bind: %w", err)
+		}
+		rcfg.HostRoot = os.NewFile(uintptr(fd), rcfg.Rootfs)
+	}
 	return rcfg, nil
 }
 
@@ -281,9 +331,17 @@ func (cr *creation) outsideRootfsConfig(contexts []*os.File) (*rootfs.Config, er
 // get to close.
 func discardRootfsConfig(rcfg *rootfs.Config) {
 	rcfg.RootHandle.Close()
+	if rcfg.HostRoot != nil {
+		rcfg.HostRoot.Close()
+	}
 	for _, f := range rcfg.ProcContexts {
 		f.Close()
 	}
+}
+
+// initRoot is the path to the root of process pid.
+func initRoot(pid int) string {
+	return fmt.Sprintf("/proc/%d/root", pid)
 }
 
 // useRuntimeProcfsHere makes the runtime's procfs the one this process
@@ -304,10 +362,13 @@ func useRuntimeProcfsHere() error {
 // container up: the process as an exec plan sets it up, its identity
 // before the release (so that a failure reaches create), then the wait
 // for start and the execve.
-func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest) (*nsenter.Plan, error) {
+func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, rootFromParent bool) (*nsenter.Plan, error) {
 	p := spec.Process
 	plan := &nsenter.Plan{}
 	plan.Setsid()
+	if rootFromParent {
+		plan.RootFromParent()
+	}
 	if p.Terminal {
 		plan.TerminalFromParent()
 	}

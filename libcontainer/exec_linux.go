@@ -114,7 +114,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	var who *planIdentity
 	if reason := planFallback(spec); reason != "" {
 		debugf("exec %s: the Go path sets the process up: %s", c.State.ID, reason)
-	} else if who, err = resolvePlanIdentity(c.State.InitPid, spec); err != nil {
+	} else if who, err = resolvePlanIdentity(initRoot(c.State.InitPid), c.State.InitPid, spec); err != nil {
 		return 0, err
 	}
 	if err := c.checkInit(); err != nil {

@@ -51,9 +51,9 @@ type planIdentity struct {
 }
 
 // resolvePlanIdentity reads the container's account files through the
-// init's root, resolving nothing outside it, and its user namespace's
-// setgroups policy.
-func resolvePlanIdentity(initPid int, spec *specs.Spec) (*planIdentity, error) {
+// container's root (a path to it, as /proc/<init>/root), resolving
+// nothing outside it, and its user namespace's setgroups policy.
+func resolvePlanIdentity(root string, initPid int, spec *specs.Spec) (*planIdentity, error) {
 	// The container's account files are read through handles reopened in
 	// /proc/thread-self: the runtime's own procfs serves that, where a
 	// procfs mounted for the purpose would cost a superblock and, when it
@@ -63,7 +63,7 @@ func resolvePlanIdentity(initPid int, spec *specs.Spec) (*planIdentity, error) {
 			return nil, err
 		}
 	}
-	id, err := proc.ResolveUserInRoot(fmt.Sprintf("/proc/%d/root", initPid), spec.Process.User)
+	id, err := proc.ResolveUserInRoot(root, spec.Process.User)
 	if err != nil {
 		return nil, err
 	}

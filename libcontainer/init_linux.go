@@ -265,11 +265,7 @@ func setupContainer(cfg *initConfig, conn *nsenter.Conn) error {
 	if err := setupFilesystem(cfg, rcfg, conn); err != nil {
 		return err
 	}
-	how := "pivot_root"
-	if cfg.NoPivot {
-		how = "move and chroot"
-	}
-	cfg.debugf("root filesystem set up, root switched (%s)", how)
+	cfg.debugf("root filesystem set up, root switched (%s)", rootSwitch(rcfg))
 	if err := takeNewTerminal(cfg, true); err != nil {
 		return err
 	}

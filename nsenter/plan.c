@@ -374,12 +374,23 @@ __attribute__((noreturn)) static void spawn(struct cursor *c, struct plan_state 
 	ocirt_spawn_and_exit(&s, st->sync_fd);
 }
 
+// enter_root makes the directory at fd the process's root and cwd, and
+// closes fd.
+static int enter_root(int fd)
+{
+	int rc = fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0 ? -1 : 0;
+	int err = errno;
+	close(fd);
+	errno = err;
+	return rc;
+}
+
 // take_terminal makes the pty slave the runtime sends (a console frame)
 // stdio and the controlling terminal of the process, which leads its
 // session by now.
 static int take_terminal(int sock)
 {
-	int slave = ocirt_recv_console(sock), rc = 0;
+	int slave = ocirt_recv_file(sock, OCIRT_MSG_CONSOLE), rc = 0;
 	if (slave < 0)
 		return -1;
 	for (int fd = 0; fd < 3 && rc == 0; fd++)
@@ -452,13 +463,11 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 		// The kernel reads one bit fewer than maxnode says.
 		return (int)syscall(SYS_set_mempolicy, mode, n ? nodes : NULL, n * 64 + 1);
 	}
-	case OCIRT_PLAN_CHROOT: {
-		int fd = (int)get_u32(st, c);
-		int rc = fchdir(fd) < 0 || chroot(".") < 0 || chdir("/") < 0 ? -1 : 0;
-		int err = errno;
-		close(fd);
-		errno = err;
-		return rc;
+	case OCIRT_PLAN_CHROOT:
+		return enter_root((int)get_u32(st, c));
+	case OCIRT_PLAN_ROOT_FROM_PARENT: {
+		int fd = ocirt_recv_file(st->sync_fd, OCIRT_MSG_ROOT);
+		return fd < 0 ? -1 : enter_root(fd);
 	}
 	case OCIRT_PLAN_SETNS_CHILDREN: {
 		int fd = (int)get_u32(st, c), type = (int)get_u32(st, c);

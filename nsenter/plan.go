@@ -79,6 +79,7 @@ const (
 	opExecAfterStart = 27
 	opTerminal       = 28
 	opProcfsAt       = 29
+	opRootFromParent = 30
 )
 
 func (p *Plan) add(op uint16, what string, data []byte) {
@@ -323,6 +324,14 @@ func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool
 // the process, which must lead its session (Setsid).
 func (p *Plan) TerminalFromParent() {
 	p.add(opTerminal, "take the pty as the terminal", nil)
+}
+
+// RootFromParent makes the directory the runtime sends, after the plan,
+// with a KindRoot message (before any KindConsole), the process's root
+// and cwd: the container's root, where the switch of root did not move
+// the process's own.
+func (p *Plan) RootFromParent() {
+	p.add(opRootFromParent, "take the container's root", nil)
 }
 
 // Procfs places at fd target a procfs of the process's pid namespace,

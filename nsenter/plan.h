@@ -41,6 +41,7 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_EXEC_AFTER_START = 27,
 	OCIRT_PLAN_TERMINAL_FROM_PARENT = 28,
 	OCIRT_PLAN_PROCFS_AT = 29, // uint32 target fd, path\0
+	OCIRT_PLAN_ROOT_FROM_PARENT = 30,
 };
 
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on

@@ -432,6 +432,87 @@ func TestExecAfterStartRunsHooks(t *testing.T) {
 	}
 }
 
+// RootFromParent makes the directory the runtime sends after the plan
+// the process's root: the program it then executes is found there, and
+// sees that directory as /. Any other frame in its place fails the step.
+func TestRootFromParent(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		send    Kind
+		wantErr unix.Errno
+	}{
+		{"the root", KindRoot, 0},
+		{"another frame", KindConsole, unix.EPROTO},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			busybox, err := os.ReadFile("/bin/busybox")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"bin/sh", "marker"} {
+				if err := os.MkdirAll(filepath.Join(root, filepath.Dir(f)), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(root, "bin/sh"), busybox, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, "marker"), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dir.Close()
+			s, fifoPath, child, _ := startSetUpByParent(t)
+			var p Plan
+			p.Setsid()
+			p.RootFromParent()
+			p.FindProgram([]string{"/bin/sh"}, "find sh", true)
+			p.Procfs(9)
+			p.Release()
+			if err := p.ExecAfterStart([]string{"sh", "-c", "cd /; echo *; pwd"}, nil, 3, 4, 9, nil, 0, StartHooks{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.conn.SendPlan(&p); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.conn.SendFile(tc.send, "", dir); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := readReply(s.conn)
+			if tc.wantErr != 0 {
+				if err != nil || rep.Kind != KindPlanError || rep.Step != 1 || rep.Errno != int(tc.wantErr) {
+					t.Fatalf("reply %+v, %v; want step 1 failing with %v", rep, err, tc.wantErr)
+				}
+				var ws unix.WaitStatus
+				_, _ = unix.Wait4(child, &ws, 0, nil)
+				_ = s.cmd.Wait()
+				return
+			}
+			if err != nil || rep.Kind != KindReady {
+				t.Fatalf("reply %+v, %v", rep, err)
+			}
+			if err := s.conn.Send(KindAck, ""); err != nil {
+				t.Fatal(err)
+			}
+			start, err := os.Open(fifoPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			report, _ := io.ReadAll(start)
+			start.Close()
+			waitPid(t, child)
+			_ = s.cmd.Wait()
+			if got := s.stdout.String(); got != "bin marker\n/\n" || len(report) != 0 {
+				t.Errorf("the process printed %q and reported %q, want the sent root's entries as / and no report", got, report)
+			}
+		})
+	}
+}
+
 // readFileIfAny is the file's content, or "" when it cannot be read.
 func readFileIfAny(path string) string {
 	b, _ := os.ReadFile(path)

@@ -127,6 +127,11 @@ const (
 	// container's terminal, for the process. No answer. C compares it
 	// byte for byte (OCIRT_MSG_CONSOLE).
 	KindConsole Kind = "console"
+	// KindRoot, parent → a plan that takes its root from the parent: File
+	// is the container's root (O_PATH), where the switch of root moved
+	// only the setup thread's (--no-pivot). No answer. C compares it byte
+	// for byte (OCIRT_MSG_ROOT).
+	KindRoot Kind = "root"
 	// KindProcfs, stage → parent: File is an fsopen("proc") context made
 	// in the container's pid namespace (Bootstrap.SetUpByParent). No
 	// answer.
@@ -150,7 +155,7 @@ const (
 // build when the process starts.)
 func carriesFile(k Kind) (withFile, known bool) {
 	switch k {
-	case KindBindSource, KindIdmap, KindNotify, KindConsole, KindProcfs:
+	case KindBindSource, KindIdmap, KindNotify, KindConsole, KindRoot, KindProcfs:
 		return true, true
 	case KindUsermap, KindPid, KindError, KindAck, KindConfig, KindHooks,
 		KindMountSource, KindReady, KindPlanError, KindSpawnError, KindHookError:

@@ -21,6 +21,7 @@
 #define OCIRT_MSG_NOTIFY "{\"type\":\"notify\"}"
 #define OCIRT_MSG_PROCFS "{\"type\":\"procfs\"}"
 #define OCIRT_MSG_CONSOLE "{\"type\":\"console\"}"
+#define OCIRT_MSG_ROOT "{\"type\":\"root\"}"
 // printf formats of the messages C fills in: a planerror and a
 // spawnerror (each its step and errno), and the start of a hookerror (its
 // index, how and value), whose stderr follows in base64 and then
@@ -93,26 +94,27 @@ static inline int ocirt_read_all(int fd, void *buf, size_t len)
 	return 0;
 }
 
-// ocirt_recv_console reads one frame from sock that must be the console
-// message with its fd attached, and returns the fd; -1 and errno
-// otherwise (EPROTO for another frame).
-static inline int ocirt_recv_console(int sock)
+// ocirt_recv_file reads one frame from sock that must be the message msg
+// (one of the OCIRT_MSG_* without arguments) with an fd attached, and
+// returns the fd; -1 and errno otherwise (EPROTO for another frame).
+static inline int ocirt_recv_file(int sock, const char *msg)
 {
-	char buf[sizeof(OCIRT_MSG_CONSOLE) - 1], control[CMSG_SPACE(sizeof(int))];
+	char buf[32], control[CMSG_SPACE(sizeof(int))];
+	size_t want = strlen(msg);
 	uint32_t len;
 	struct iovec iov = {&len, sizeof(len)};
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
 	ssize_t n;
-	while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 && errno == EINTR)
+	while ((n = recvmsg(sock, &m, MSG_CMSG_CLOEXEC | MSG_WAITALL)) < 0 && errno == EINTR)
 		;
 	if (n < 0)
 		return -1;
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	int fd = -1;
 	if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
 		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	if (n != sizeof(len) || len != sizeof(buf) || ocirt_read_all(sock, buf, sizeof(buf)) < 0 ||
-	    memcmp(buf, OCIRT_MSG_CONSOLE, sizeof(buf)) != 0 || fd < 0) {
+	if (n != sizeof(len) || len != want || want > sizeof(buf) || ocirt_read_all(sock, buf, want) < 0 ||
+	    memcmp(buf, msg, want) != 0 || fd < 0) {
 		if (fd >= 0)
 			close(fd);
 		errno = EPROTO;

@@ -54,7 +54,7 @@ func TestEveryKindRoundTrips(t *testing.T) {
 	defer file.Close()
 	for _, kind := range []Kind{
 		KindUsermap, KindPid, KindAck, KindHooks, KindMountSource, KindBindSource,
-		KindIdmap, KindNotify, KindConsole, KindReady, KindPlanError, KindSpawnError,
+		KindIdmap, KindNotify, KindConsole, KindRoot, KindReady, KindPlanError, KindSpawnError,
 		KindHookError, KindProcfs,
 	} {
 		// KindError becomes a Go error and KindConfig is the config's

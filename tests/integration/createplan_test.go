@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -39,8 +40,13 @@ func runBothWays(t *testing.T, edits ...func(*specs.Spec)) (plan, goPath string)
 // runBothWaysAs is runBothWays with adjust applied to each oci-rt command.
 func runBothWaysAs(t *testing.T, adjust func(*exec.Cmd), edits ...func(*specs.Spec)) (plan, goPath string) {
 	t.Helper()
+	return runBundleBothWays(t, newBundle(t, edits...), adjust)
+}
+
+// runBundleBothWays is runBothWaysAs on a bundle made already.
+func runBundleBothWays(t *testing.T, bundle string, adjust func(*exec.Cmd)) (plan, goPath string) {
+	t.Helper()
 	r := newRuntime(t)
-	bundle := newBundle(t, edits...)
 	var spec specs.Spec
 	noErr(t, json.Unmarshal([]byte(readFile(t, filepath.Join(bundle, "config.json"))), &spec))
 	run := func(forceGo bool) string {
@@ -238,25 +244,65 @@ func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
 	}
 }
 
+// TestCreatePlanSwitchesRootAsTheGoInit: where the switch of root moves
+// the setup thread's root alone (--no-pivot; a container without a mount
+// namespace of its own, whose root is a chroot in the runtime's), the
+// init takes the container's root from the runtime, and the container is
+// the Go init's: the same root, mounts, /dev and process, its user named
+// by the container's account files (which only the container's root
+// has, not the init's root before it takes it).
+func TestCreatePlanSwitchesRootAsTheGoInit(t *testing.T) {
+	noPivot := func(cmd *exec.Cmd) {
+		i := slices.Index(cmd.Args, "run")
+		cmd.Args = slices.Insert(cmd.Args, i+1, "--no-pivot")
+	}
+	for _, tc := range []struct {
+		name   string
+		adjust func(*exec.Cmd)
+		edit   func(*specs.Spec)
+	}{
+		{"--no-pivot", noPivot, func(*specs.Spec) {}},
+		{"no mount namespace", nil, withoutMountNamespace},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := planProbe(specs.User{Username: "probe"}, []string{"CAP_NET_RAW"}, false)
+			if tc.adjust == nil {
+				// The runtime's mount namespace holds the host's mounts.
+				p.Args[2] = strings.Replace(p.Args[2], "cut -d' ' -f4- /proc/self/mountinfo; ", "", 1)
+			}
+			p.Args[2] = "ls /; " + p.Args[2]
+			bundle := newBundle(t, withProcess(p), tc.edit)
+			writeRootfsFile(t, bundle, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nprobe:x:4242:4343::/:/bin/sh\n", 0o644)
+			writeRootfsFile(t, bundle, "etc/group", "root:x:0:\nprobes:x:4343:\nextra:x:77:probe\n", 0o644)
+			plan, goPath := runBundleBothWays(t, bundle, tc.adjust)
+			if plan != goPath {
+				t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
+			}
+			for _, want := range []string{"bin\ndev\netc\n", "Uid:\t4242\t4242\t4242\t4242\nGid:\t4343\t4343\t4343\t4343\n", "Groups:\t77 \n",
+				"null 666 0:0 character special file 1:3", "/etc\n", "FOO=baz", "end\n"} {
+				if !strings.Contains(plan, want) {
+					t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
+				}
+			}
+		})
+	}
+}
+
 // TestCreatePlanFallsBack: what the plan does not cover (here a user
-// namespace and --no-pivot) still runs, set up by the Go init, and
-// --debug says why.
+// namespace) still runs, set up by the Go init, and --debug says why.
 func TestCreatePlanFallsBack(t *testing.T) {
 	cases := []struct {
 		name, why string
 		edit      func(*specs.Spec)
-		flags     []string
 	}{
-		{"user namespace", "a user namespace", withAllNamespaces, nil},
-		{"--no-pivot", "--no-pivot", func(*specs.Spec) {}, []string{"--no-pivot"}},
+		{"user namespace", "a user namespace", withAllNamespaces},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRuntime(t)
 			bundle, id := newBundle(t, tc.edit, shell("echo ran")), newID(t)
 			logFile := filepath.Join(t.TempDir(), "log")
-			args := append(append([]string{"--debug", "--log", logFile, "run"}, tc.flags...), "--bundle", bundle, id)
-			res := r.Run(args...)
+			res := r.Run("--debug", "--log", logFile, "run", "--bundle", bundle, id)
 			if res.Code != 0 || res.Stdout != "ran\n" {
 				t.Fatalf("run: %s", res)
 			}
