@@ -39,8 +39,6 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 		return "a user namespace, which a thread of the runtime cannot join: the init sets up inside it"
 	case cfg.ExecPidNSFD != 0 || cfg.SetupOnly:
 		return "a joined pid namespace: the init sets up outside it"
-	case rootfs.WantsIdmap(spec):
-		return "idmapped mounts, which the init asks the runtime for"
 	}
 	return ""
 }
@@ -142,7 +140,10 @@ func receiveProcContexts(init *child, n int, cg cgroups.Manager) ([]*os.File, er
 // createRuntime hooks run on another thread, in the runtime's namespaces,
 // between the mounts and the switch of root, where the Go init asks for
 // them; the createContainer hooks right after them on this one, in the
-// container's namespaces, as the Go init runs them.
+// container's namespaces, as the Go init runs them. The idmapping of a
+// detached bind is made on another thread too, as for the Go init: it
+// starts a process that holds the mapping's user namespace, which must
+// not be born in the container's namespaces.
 func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File, err error) {
 	rcfg, err := cr.outsideRootfsConfig(contexts)
 	if err != nil {
@@ -174,7 +175,18 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 		logf("pty set up as the process's terminal")
 		return nil
 	}
-	hooksDue, hooksRun := make(chan struct{}), make(chan error)
+	// What must run in the runtime's own namespaces, the thread hands to
+	// this goroutine.
+	asks, answers := make(chan func() error), make(chan error)
+	inRuntime := func(f func() error) error {
+		asks <- f
+		return <-answers
+	}
+	idmapper := rootfs.NewIdmapper(cr.spec)
+	defer idmapper.Close()
+	rcfg.Idmap = func(index int, mnt *os.File) error {
+		return inRuntime(func() error { return idmapper.Idmap(index, mnt) })
+	}
 	type outcome struct {
 		root *os.File
 		err  error
@@ -187,8 +199,7 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 	go func() {
 		runtime.LockOSThread()
 		root, err := setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
-			hooksDue <- struct{}{}
-			if err := <-hooksRun; err != nil {
+			if err := inRuntime(func() error { return cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg) }); err != nil {
 				return err
 			}
 			return runCreateContainerHooks(&cr.req.config, logf)
@@ -197,8 +208,8 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 	}()
 	for {
 		select {
-		case <-hooksDue:
-			hooksRun <- cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg)
+		case f := <-asks:
+			answers <- f()
 		case out := <-done:
 			if out.err != nil && terminal != nil {
 				terminal.Close()

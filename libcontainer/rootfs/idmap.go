@@ -113,15 +113,3 @@ func newUserNamespace(uidMaps, gidMaps []specs.LinuxIDMapping) (*os.File, error)
 	}
 	return ns, nil
 }
-
-// WantsIdmap tells whether any mount of spec is to be idmapped, which
-// takes the parent's Idmapper (Config.Idmap).
-func WantsIdmap(spec *specs.Spec) bool {
-	for _, m := range spec.Mounts {
-		opts, err := parseMountOptions(m.Options)
-		if len(m.UIDMappings) > 0 || err != nil || opts.idmap {
-			return true
-		}
-	}
-	return false
-}
