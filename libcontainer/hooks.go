@@ -1,11 +1,11 @@
 package libcontainer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/nsenter"
 )
@@ -97,12 +98,17 @@ func runHook(h specs.Hook, stdin []byte, dir string) error {
 	}
 	cmd.Env = h.Env
 	cmd.Dir = dir
-	cmd.Stdin = bytes.NewReader(stdin)
+	state, err := hookStateFile(stdin)
+	if err != nil {
+		return err
+	}
+	defer state.Close()
+	cmd.Stdin = state
 	stderr := &headBuffer{max: nsenter.HookStderrMax}
 	cmd.Stderr = stderr
 	// A hook that forks a daemon keeping stderr open must not hang us.
 	cmd.WaitDelay = time.Second
-	err := nsenter.RunChild(cmd)
+	err = nsenter.RunChild(cmd)
 	if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return hookTimeoutError(*h.Timeout)
 	}
@@ -111,6 +117,27 @@ func runHook(h specs.Hook, stdin []byte, dir string) error {
 		return hookExitError(exit.Sys().(syscall.WaitStatus), string(stderr.buf))
 	}
 	return err
+}
+
+// hookStateFile is a file in memory holding state, read from its start: a
+// hook's stdin. A pipe would need a writer, and a hook that exits
+// without reading it all would have that write raise SIGPIPE in the
+// runtime, which a foreground run passes on to the container's process.
+func hookStateFile(state []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("hook-state", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("file for the hook's state: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "hook-state")
+	if _, err := f.Write(state); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("file for the hook's state: %w", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("file for the hook's state: %w", err)
+	}
+	return f, nil
 }
 
 // headBuffer keeps the first max bytes written to it and drops the rest:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,4 +203,24 @@ func TestHookFailures(t *testing.T) {
 		}
 		checkNothingLeft(t, r, c.ID)
 	})
+}
+
+// TestHooksThatLeaveTheirStdinUnread: a hook the runtime runs that exits
+// without reading the state on its stdin (here a state larger than a
+// pipe holds) must not reach the container: a runtime that wrote the
+// state into a pipe got SIGPIPE for it, and a foreground run passes
+// every signal it gets on to the container's process once it runs (a
+// poststart hook's for certain), which dies of it unless it is the init
+// of a pid namespace: here it shares the host's.
+func TestHooksThatLeaveTheirStdinUnread(t *testing.T) {
+	r := newRuntime(t)
+	ignore := []specs.Hook{{Path: "/bin/true"}}
+	b := newBundle(t, withArgs("sleep", "1"), func(s *specs.Spec) {
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.PIDNamespace })
+		s.Annotations = map[string]string{"big": strings.Repeat("x", 256<<10)}
+		s.Hooks = &specs.Hooks{Prestart: ignore, CreateRuntime: ignore, CreateContainer: ignore, Poststart: ignore} //nolint:staticcheck // prestart is still used by clients
+	})
+	if res := runContainer(t, r, b); res.Code != 0 {
+		t.Errorf("%s: want the container to sleep on and exit 0", res)
+	}
 }
