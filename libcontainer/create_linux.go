@@ -113,6 +113,8 @@ type creation struct {
 	// through this even when an earlier step has reaped it already, and
 	// its pid alone might by then name another process.
 	initPidfd int
+	// plan is the init's plan, when it runs one (see setUpFromOutside).
+	plan *nsenter.Plan
 
 	// undo holds what rolls each phase's work back, run newest first on
 	// failure. The parent's copies of fds handed to the init are closed
@@ -341,7 +343,7 @@ func (cr *creation) takeOverProcess() error {
 	if err := cr.init.conn.Send(nsenter.KindAck, ""); err != nil {
 		return err
 	}
-	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0], nil)
+	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0], cr.plan)
 	if err != nil {
 		return err
 	}

@@ -37,8 +37,6 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 		return "the plan is turned off by a test hook"
 	case cfg.Unprivileged || inUserNamespace(spec):
 		return "a user namespace, which a thread of the runtime cannot join: the init sets up inside it"
-	case cfg.ExecPidNSFD != 0 || cfg.SetupOnly:
-		return "a joined pid namespace: the init sets up outside it"
 	}
 	return ""
 }
@@ -59,6 +57,9 @@ func (cr *creation) chooseSetup() {
 // creation's rollback ends the init, through its pidfd.
 func (cr *creation) setUpFromOutside() error {
 	init := cr.init
+	if cr.req.config.ExecPidNSFD != 0 {
+		debugf("create %s: setting up outside the pid namespace it joins, with %d procfs contexts made there", cr.o.ID, cr.req.bootstrap.ProcContexts)
+	}
 	contexts, err := receiveProcContexts(init, cr.req.bootstrap.ProcContexts, cr.cg)
 	if err != nil {
 		return err
@@ -83,6 +84,7 @@ func (cr *creation) setUpFromOutside() error {
 	if err != nil {
 		return err
 	}
+	cr.plan = plan
 	debugf("create %s: plan of %s", cr.o.ID, plan)
 	if err := init.conn.SendPlan(plan); err != nil {
 		return fmt.Errorf("send the plan to container init: %w", err)
@@ -372,28 +374,41 @@ func useRuntimeProcfsHere() error {
 // createPlan is the plan of a create's init once the runtime has set the
 // container up: the process as an exec plan sets it up, its identity
 // before the release (so that a failure reaches create), then the wait
-// for start and the execve.
+// for start and the execve. With rootFromParent it first takes the
+// container's root from the runtime (see switchesRootAlone). A container
+// that joins a pid namespace gets its process started there instead
+// (see joinedPidNamespacePlan).
 func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, rootFromParent bool) (*nsenter.Plan, error) {
 	p := spec.Process
+	joins := req.config.ExecPidNSFD != 0
 	plan := &nsenter.Plan{}
 	plan.Setsid()
 	if rootFromParent {
 		plan.RootFromParent()
 	}
 	if p.Terminal {
-		plan.TerminalFromParent()
+		// The process started in a joined pid namespace makes it its own.
+		plan.TerminalFromParent(!joins)
 	}
 	// The next fd after the runtime's in the init: its own procfs, for
-	// its /proc entries and the fifo.
-	procfsFD := 3 + len(req.preserved) + len(req.files)
-	if writableProcAtProc(spec) {
+	// its /proc entries and the fifo; the init that stays outside a pid
+	// namespace it joins has the runtime's for its entries.
+	nextFD := 3 + len(req.preserved) + len(req.files)
+	procfsFD := nextFD
+	switch {
+	case joins:
+		procfsFD = req.config.ProcfsFD
+	case writableProcAtProc(spec):
 		plan.ProcfsAt(procfsFD, "/proc")
-	} else {
+	default:
 		plan.Procfs(procfsFD)
 	}
 	ps, err := planProcess(plan, spec, who, req, procfsFD)
 	if err != nil {
 		return nil, err
+	}
+	if joins {
+		return joinedPidNamespacePlan(plan, p, who, req, ps, nextFD)
 	}
 	instructions, flags, err := planIdentityAndFilter(plan, p, who, ps)
 	if err != nil {
@@ -405,6 +420,40 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, rootFrom
 		return nil, err
 	}
 	if err := plan.ExecAfterStart(p.Args, ps.env, 3+req.config.PreserveFDs, req.config.FifoFD, procfsFD, instructions, flags, hooks); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// joinedPidNamespacePlan ends the plan of an init that set the container
+// up outside the pid namespace it joins (see joinPidNamespaceLate), as
+// the Go init does: it makes the procfs of that namespace from the
+// context the helper opened there, takes the namespace for its child,
+// becomes the container's process, and, once create has seen it ready,
+// starts the process create records, born in the namespace in its final
+// context, which waits there for start, runs the startContainer hooks
+// with the state create sends it, and executes. waitProcfsFD is the fd
+// the procfs goes to.
+func joinedPidNamespacePlan(plan *nsenter.Plan, p *specs.Process, who *planIdentity, req *spawnRequest, ps *plannedProcess, waitProcfsFD int) (*nsenter.Plan, error) {
+	cfg := &req.config
+	plan.ProcfsFrom(cfg.FifoProcfsFD, waitProcfsFD)
+	plan.SetnsChildren(cfg.ExecPidNSFD, unix.CLONE_NEWPID, "join the container's pid namespace for the process")
+	instructions, flags, err := planIdentityAndFilter(plan, p, who, ps)
+	if err != nil {
+		return nil, err
+	}
+	wait := nsenter.SpawnWait{FifoFD: cfg.FifoFD, ProcfsFD: waitProcfsFD}
+	if cfg.Spec.Hooks != nil && len(cfg.Spec.Hooks.StartContainer) > 0 {
+		wait.Hooks = spawnHooks(withDefaultEnv(cfg.Spec.Hooks.StartContainer, ps.env))
+		wait.HookStateFD, wait.HookStateMax = cfg.HookStateFD, hookStateMax(cfg)
+		// The hooks run under the container's filter, as on every route.
+		if instructions != nil {
+			plan.Seccomp(instructions, flags)
+			instructions, flags = nil, 0
+		}
+	}
+	plan.Release()
+	if err := plan.Spawn(p.Args, ps.env, 3+cfg.PreserveFDs, p.Terminal, instructions, flags, wait); err != nil {
 		return nil, err
 	}
 	return plan, nil

@@ -104,7 +104,7 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 	if err != nil {
 		return nil, err
 	}
-	if err := plan.Spawn(p.Args, ps.env, 3+req.config.PreserveFDs, p.Terminal, instructions, flags); err != nil {
+	if err := plan.Spawn(p.Args, ps.env, 3+req.config.PreserveFDs, p.Terminal, instructions, flags, nsenter.SpawnWait{}); err != nil {
 		return nil, err
 	}
 	return plan, nil

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>
+#include <linux/magic.h>
 #include <linux/seccomp.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -31,6 +32,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -414,19 +416,41 @@ static void write_time_offsets(const struct bootstrap *b)
 #define PROCFS_FSCONFIG_CMD_CREATE 6
 #define PROCFS_FSMOUNT_CLOEXEC 0x00000001
 #define PROCFS_MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define PROCFS_MOUNT_ATTR_NOSUID 0x00000002
+#define PROCFS_MOUNT_ATTR_NODEV 0x00000004
+#define PROCFS_MOUNT_ATTR_NOEXEC 0x00000008
 #define MAX_PROCFS 16
 
-int ocirt_make_procfs(int target)
+// mount_context creates the filesystem of context ctx and mounts it
+// nowhere with attrs, at fd target; it closes ctx.
+static int mount_context(int ctx, unsigned attrs, int target)
 {
-	int ctx = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC), mnt = -1;
-	if (ctx < 0)
-		return -1;
+	int mnt = -1;
 	if (syscall(SYS_fsconfig, ctx, PROCFS_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
-		mnt = (int)syscall(SYS_fsmount, ctx, PROCFS_FSMOUNT_CLOEXEC, 0);
+		mnt = (int)syscall(SYS_fsmount, ctx, PROCFS_FSMOUNT_CLOEXEC, attrs);
 	int err = errno;
 	close(ctx);
 	errno = err;
 	return mnt < 0 ? -1 : ocirt_place_fd(mnt, target);
+}
+
+int ocirt_make_procfs(int target)
+{
+	int ctx = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC);
+	return ctx < 0 ? -1 : mount_context(ctx, 0, target);
+}
+
+int ocirt_make_procfs_from(int ctx, int target)
+{
+	struct statfs fs;
+	if (mount_context(ctx, PROCFS_MOUNT_ATTR_NOEXEC | PROCFS_MOUNT_ATTR_NOSUID | PROCFS_MOUNT_ATTR_NODEV, target) < 0)
+		return -1;
+	if (fstatfs(target, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC) {
+		close(target);
+		errno = EMEDIUMTYPE;
+		return -1;
+	}
+	return 0;
 }
 
 int ocirt_place_fd(int fd, int target)
@@ -596,15 +620,21 @@ static char *read_frame(const char *what, uint32_t *len)
 // the runtime sets the container up from outside, in its namespaces, and
 // computes the plan this process carries out. procfs shows the pid
 // namespace of whoever opens the context, and the runtime is not in the
-// container's: the contexts for its /proc mounts come from here. The
-// plan comes as one frame, its payload the encoded plan (plan.h).
+// container's: the contexts for its /proc mounts come from here, or from
+// the helper that made them in the pid namespace a container joins
+// (open_procfs_contexts), the first of them in order. The plan comes as
+// one frame, its payload the encoded plan (plan.h).
 __attribute__((noreturn)) static void hand_setup_to_parent(const struct bootstrap *b)
 {
 	static const char procfs[] = OCIRT_MSG_PROCFS;
 	if (b->parent_procfs_count > MAX_PROCFS)
 		failx("nsenter: %u procfs contexts asked for", b->parent_procfs_count);
+	if (b->procfs_count > 0 && b->parent_procfs_count > b->procfs_count)
+		failx("nsenter: %u procfs contexts asked for, %u made", b->parent_procfs_count, b->procfs_count);
 	for (uint32_t i = 0; i < b->parent_procfs_count; i++) {
-		int ctx = (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC);
+		// The contexts a helper made in the pid namespace the container
+		// joins, in order, or fresh ones of this process's own.
+		int ctx = b->procfs_count > 0 ? (int)(b->procfs_first + i) : (int)syscall(SYS_fsopen, "proc", PROCFS_FSOPEN_CLOEXEC);
 		if (ctx < 0)
 			fail("open a procfs context of the container's pid namespace");
 		if (ocirt_send_frame_fd(sync_fd, procfs, sizeof(procfs) - 1, ctx) < 0)

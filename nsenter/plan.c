@@ -349,6 +349,41 @@ out:;
 	return rc;
 }
 
+// get_hook_list reads the startContainer hooks into s.
+static void get_hook_list(struct cursor *c, struct plan_state *st, struct ocirt_spawn *s)
+{
+	uint32_t n = get_u32(st, c);
+	if (n > MAX_LIST)
+		step_failed(st, E2BIG);
+	if (n == 0)
+		return;
+	struct ocirt_hook *hooks = calloc(n, sizeof(*hooks));
+	if (hooks == NULL)
+		step_failed(st, ENOMEM);
+	for (uint32_t i = 0; i < n; i++) {
+		hooks[i].timeout = (int)get_u32(st, c);
+		hooks[i].path = get_str(st, c);
+		hooks[i].argv = get_list(st, c);
+		hooks[i].envp = get_list(st, c);
+	}
+	s->hooks = hooks;
+	s->n_hooks = (int)n;
+}
+
+// get_hooks reads the startContainer hooks and their state, which stays
+// in the plan, into s.
+static void get_hooks(struct cursor *c, struct plan_state *st, struct ocirt_spawn *s)
+{
+	uint32_t len = get_u32(st, c);
+	if (len > c->left)
+		step_failed(st, EINVAL);
+	s->state_buf = (char *)c->p;
+	s->state_len = s->state_cap = len;
+	c->p += len;
+	c->left -= len;
+	get_hook_list(c, st, s);
+}
+
 // get_program reads what both last steps end with, the filter, argv and
 // env, into s, with the program FIND_PROGRAM chose.
 static void get_program(struct cursor *c, struct plan_state *st, struct ocirt_spawn *s)
@@ -369,8 +404,22 @@ __attribute__((noreturn)) static void spawn(struct cursor *c, struct plan_state 
 	memset(&s, 0, sizeof(s));
 	s.close_from = (int)get_u32(st, c);
 	s.ctty = (int)get_u32(st, c);
-	s.wait_fifo = s.wait_procfs = -1;
+	s.wait_fifo = (int)get_u32(st, c);
+	s.wait_procfs = (int)get_u32(st, c);
+	if (s.wait_fifo == 0)
+		s.wait_fifo = s.wait_procfs = -1;
+	s.hook_state = (int)get_u32(st, c);
+	s.state_cap = get_u32(st, c);
 	get_program(c, st, &s);
+	get_hook_list(c, st, &s);
+	if (s.n_hooks > 0) {
+		if (s.wait_fifo < 0 || s.hook_state == 0 || s.state_cap == 0)
+			step_failed(st, EINVAL);
+		if ((s.state_buf = malloc(s.state_cap)) == NULL)
+			step_failed(st, ENOMEM);
+	} else {
+		s.hook_state = -1;
+	}
 	ocirt_spawn_and_exit(&s, st->sync_fd);
 }
 
@@ -386,50 +435,21 @@ static int enter_root(int fd)
 }
 
 // take_terminal makes the pty slave the runtime sends (a console frame)
-// stdio and the controlling terminal of the process, which leads its
-// session by now.
-static int take_terminal(int sock)
+// stdio and, with ctty, the controlling terminal of the process, which
+// leads its session by now.
+static int take_terminal(int sock, uint32_t ctty)
 {
 	int slave = ocirt_recv_file(sock, OCIRT_MSG_CONSOLE), rc = 0;
 	if (slave < 0)
 		return -1;
 	for (int fd = 0; fd < 3 && rc == 0; fd++)
 		rc = dup3(slave, fd, 0) < 0 ? -1 : 0;
-	if (rc == 0 && ioctl(0, TIOCSCTTY, 0) < 0)
+	if (rc == 0 && ctty && ioctl(0, TIOCSCTTY, 0) < 0)
 		rc = -1;
 	int err = errno;
 	close(slave);
 	errno = err;
 	return rc;
-}
-
-// get_hooks reads the startContainer hooks and their state, which stays
-// in the plan, into s.
-static void get_hooks(struct cursor *c, struct plan_state *st, struct ocirt_spawn *s)
-{
-	uint32_t len = get_u32(st, c);
-	if (len > c->left)
-		step_failed(st, EINVAL);
-	s->state_buf = (char *)c->p;
-	s->state_len = s->state_cap = len;
-	c->p += len;
-	c->left -= len;
-	uint32_t n = get_u32(st, c);
-	if (n > MAX_LIST)
-		step_failed(st, E2BIG);
-	if (n == 0)
-		return;
-	struct ocirt_hook *hooks = calloc(n, sizeof(*hooks));
-	if (hooks == NULL)
-		step_failed(st, ENOMEM);
-	for (uint32_t i = 0; i < n; i++) {
-		hooks[i].timeout = (int)get_u32(st, c);
-		hooks[i].path = get_str(st, c);
-		hooks[i].argv = get_list(st, c);
-		hooks[i].envp = get_list(st, c);
-	}
-	s->hooks = hooks;
-	s->n_hooks = (int)n;
 }
 
 __attribute__((noreturn)) static void exec_after_start(struct cursor *c, struct plan_state *st)
@@ -565,7 +585,11 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 	case OCIRT_PLAN_EXEC_AFTER_START:
 		exec_after_start(c, st);
 	case OCIRT_PLAN_TERMINAL_FROM_PARENT:
-		return take_terminal(st->sync_fd);
+		return take_terminal(st->sync_fd, get_u32(st, c));
+	case OCIRT_PLAN_PROCFS_FROM: {
+		int ctx = (int)get_u32(st, c);
+		return ocirt_make_procfs_from(ctx, (int)get_u32(st, c));
+	}
 	}
 	errno = EINVAL;
 	return -1;

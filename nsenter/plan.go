@@ -80,6 +80,7 @@ const (
 	opTerminal       = 28
 	opProcfsAt       = 29
 	opRootFromParent = 30
+	opProcfsFrom     = 31
 )
 
 func (p *Plan) add(op uint16, what string, data []byte) {
@@ -302,28 +303,61 @@ func (p *Plan) Console(socketFD int, rows, cols uint16) {
 // and env, as nsenter.SpawnAndExit does (every fd from closeFrom on is
 // the runtime's; filter, when not empty, goes in right before execve;
 // with controllingTerminal stdin, a terminal, becomes the process's
-// controlling terminal), and reports the outcome the same way.
-func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool, filter []unix.SockFilter, seccompFlags uint32) error {
+// controlling terminal; wait, when its FifoFD is not 0, has it wait for
+// start first and run the startContainer hooks), and reports the outcome
+// the same way.
+func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool, filter []unix.SockFilter, seccompFlags uint32, wait SpawnWait) error {
 	if err := checkFilterLength(filter); err != nil {
 		return err
+	}
+	if len(wait.Hooks) > 0 && (wait.FifoFD == 0 || wait.HookStateFD == 0 || wait.HookStateMax <= 0) {
+		return fmt.Errorf("startContainer hooks need the exec fifo and their state")
 	}
 	ctty := uint32(0)
 	if controllingTerminal {
 		ctty = 1
 	}
-	b := u32s(uint32(closeFrom), ctty)
+	b := u32s(uint32(closeFrom), ctty, uint32(wait.FifoFD), uint32(wait.ProcfsFD), uint32(wait.HookStateFD), uint32(wait.HookStateMax))
 	b = append(b, seccompData(filter, seccompFlags)...)
 	b = stringList(b, argv)
 	b = stringList(b, env)
-	p.add(opSpawn, "start the process", b)
+	b = hookList(b, wait.Hooks)
+	what := "start the process"
+	if wait.FifoFD != 0 {
+		what = "start the process, which waits for start"
+	}
+	p.add(opSpawn, what, b)
 	return nil
 }
 
+// SpawnWait is what the process Spawn starts does before its program, as
+// a SpawnRequest's fields of the same names say: it reopens the exec
+// fifo FifoFD through ProcfsFD, a procfs of its pid namespace, which
+// waits for start, and runs Hooks, with the state it reads from the pipe
+// HookStateFD (at most HookStateMax bytes) on stdin.
+type SpawnWait struct {
+	FifoFD, ProcfsFD          int
+	Hooks                     []SpawnHook
+	HookStateFD, HookStateMax int
+}
+
+// ProcfsFrom places at fd target the procfs of ctx, an fsopen("proc")
+// context a helper made in another pid namespace, mounted nowhere: the
+// procfs through which Spawn's process reopens the exec fifo.
+func (p *Plan) ProcfsFrom(ctx, target int) {
+	p.add(opProcfsFrom, "make the procfs of the joined pid namespace", u32s(uint32(ctx), uint32(target)))
+}
+
 // TerminalFromParent makes the pty slave the runtime sends, after the
-// plan, with a KindConsole message, stdio and the controlling terminal of
-// the process, which must lead its session (Setsid).
-func (p *Plan) TerminalFromParent() {
-	p.add(opTerminal, "take the pty as the terminal", nil)
+// plan, with a KindConsole message, stdio and, with controlling, the
+// controlling terminal of the process, which must lead its session
+// (Setsid).
+func (p *Plan) TerminalFromParent(controlling bool) {
+	ctty := uint32(0)
+	if controlling {
+		ctty = 1
+	}
+	p.add(opTerminal, "take the pty as the terminal", u32s(ctty))
 }
 
 // RootFromParent makes the directory the runtime sends, after the plan,
@@ -365,8 +399,20 @@ func (p *Plan) ExecAfterStart(argv, env []string, closeFrom, fifoFD, procfsFD in
 	b = stringList(b, argv)
 	b = stringList(b, env)
 	b = append(binary.LittleEndian.AppendUint32(b, uint32(len(hooks.State))), hooks.State...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(hooks.Hooks)))
-	for _, h := range hooks.Hooks {
+	b = hookList(b, hooks.Hooks)
+	what := "wait for start and execute the process"
+	if len(hooks.Hooks) > 0 {
+		what = "wait for start, run the startContainer hooks and execute the process"
+	}
+	p.add(opExecAfterStart, what, b)
+	return nil
+}
+
+// hookList appends hooks as the plan's last steps read them: their
+// number, then each one's timeout (-1 for none), path, argv and env.
+func hookList(b []byte, hooks []SpawnHook) []byte {
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(hooks)))
+	for _, h := range hooks {
 		timeout := int32(-1)
 		if h.Timeout > 0 {
 			timeout = int32(h.Timeout)
@@ -375,12 +421,7 @@ func (p *Plan) ExecAfterStart(argv, env []string, closeFrom, fifoFD, procfsFD in
 		b = stringList(b, h.Argv)
 		b = stringList(b, h.Env)
 	}
-	what := "wait for start and execute the process"
-	if len(hooks.Hooks) > 0 {
-		what = "wait for start, run the startContainer hooks and execute the process"
-	}
-	p.add(opExecAfterStart, what, b)
-	return nil
+	return b
 }
 
 // StartHooks are the startContainer hooks ExecAfterStart runs, in order,

@@ -30,7 +30,9 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_SETRESUID = 18, // uint32 uid
 	OCIRT_PLAN_CAPSET = 19, // uint64 effective, permitted, inheritable
 	OCIRT_PLAN_UMASK = 20, // uint32 mask
-	OCIRT_PLAN_SPAWN = 21, // uint32 close_from, uint32 ctty, seccomp as above, argv list, env list
+	// uint32 close_from, uint32 ctty, uint32 fifo fd (0: none), uint32 its procfs fd, uint32 hook state fd,
+	// uint32 state max, seccomp as above, argv list, env list, hooks as for OCIRT_PLAN_EXEC_AFTER_START
+	OCIRT_PLAN_SPAWN = 21,
 	OCIRT_PLAN_CONSOLE = 22, // uint32 console socket fd, uint32 rows, uint32 cols
 	OCIRT_PLAN_SECCOMP_NOTIFY = 23, // as OCIRT_PLAN_SECCOMP; the listener fd goes to the parent
 	OCIRT_PLAN_CHROOT = 24, // uint32 fd of the new root
@@ -39,9 +41,10 @@ enum ocirt_plan_op {
 	// uint32 close_from, uint32 fifo fd, uint32 procfs fd, seccomp as above, argv list, env list,
 	// uint32 state length, state, uint32 n, n x {int32 timeout (-1: none), path\0, argv list, env list}
 	OCIRT_PLAN_EXEC_AFTER_START = 27,
-	OCIRT_PLAN_TERMINAL_FROM_PARENT = 28,
+	OCIRT_PLAN_TERMINAL_FROM_PARENT = 28, // uint32 make it the controlling terminal
 	OCIRT_PLAN_PROCFS_AT = 29, // uint32 target fd, path\0
 	OCIRT_PLAN_ROOT_FROM_PARENT = 30,
+	OCIRT_PLAN_PROCFS_FROM = 31, // uint32 context fd, uint32 target fd
 };
 
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on

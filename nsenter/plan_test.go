@@ -55,11 +55,11 @@ func TestPlanEncoding(t *testing.T) {
 	p.Rlimit(unix.RLIMIT_NOFILE, 512, 1024, "set rlimit RLIMIT_NOFILE")
 	p.Chdir("/etc", "chdir")
 	p.Seccomp([]unix.SockFilter{{Code: 6, Jt: 1, Jf: 2, K: 0x7fff0000}}, 1)
-	if err := p.Spawn([]string{"sh", "-c"}, []string{"A=b"}, 5, false, nil, 0); err != nil {
+	if err := p.Spawn([]string{"sh", "-c"}, []string{"A=b"}, 5, false, nil, 0, SpawnWait{}); err != nil {
 		t.Fatal(err)
 	}
 	p.Procfs(9)
-	p.TerminalFromParent()
+	p.TerminalFromParent(true)
 	hooks := StartHooks{State: []byte("{}"), Hooks: []SpawnHook{{Path: "/h", Argv: []string{"h"}}, {Path: "/t", Timeout: 7}}}
 	if err := p.ExecAfterStart([]string{"sh"}, nil, 5, 6, 9, nil, 0, hooks); err != nil {
 		t.Fatal(err)
@@ -87,7 +87,8 @@ func TestPlanEncoding(t *testing.T) {
 	if string(steps[3].data) != string(wantFilter) {
 		t.Errorf("seccomp data %v, want %v", steps[3].data, wantFilter)
 	}
-	wantSpawn := "\x05\x00\x00\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00\x00\x00\x00\x00" + "\x02\x00\x00\x00sh\x00-c\x00" + "\x01\x00\x00\x00A=b\x00"
+	wantSpawn := "\x05\x00\x00\x00" + "\x00\x00\x00\x00" + strings.Repeat("\x00", 16) + "\x00\x00\x00\x00\x00\x00\x00\x00" +
+		"\x02\x00\x00\x00sh\x00-c\x00" + "\x01\x00\x00\x00A=b\x00" + "\x00\x00\x00\x00"
 	if string(steps[4].data) != wantSpawn {
 		t.Errorf("spawn data %q, want %q", steps[4].data, wantSpawn)
 	}
@@ -98,8 +99,8 @@ func TestPlanEncoding(t *testing.T) {
 		"\x02\x00\x00\x00{}" + "\x02\x00\x00\x00" +
 		"\xff\xff\xff\xff/h\x00" + "\x01\x00\x00\x00h\x00" + "\x00\x00\x00\x00" +
 		"\x07\x00\x00\x00/t\x00" + "\x00\x00\x00\x00" + "\x00\x00\x00\x00"
-	if len(steps[6].data) != 0 {
-		t.Errorf("terminal data %q, want none", steps[6].data)
+	if string(steps[6].data) != "\x01\x00\x00\x00" {
+		t.Errorf("terminal data %q, want the controlling terminal asked for", steps[6].data)
 	}
 	if string(steps[7].data) != wantExec {
 		t.Errorf("exec after start data %q, want %q", steps[7].data, wantExec)
@@ -126,7 +127,7 @@ func TestPlanErrorsNameTheStep(t *testing.T) {
 
 func TestPlanRefusesAnOverlongFilter(t *testing.T) {
 	var p Plan
-	if err := p.Spawn([]string{"true"}, nil, 3, false, make([]unix.SockFilter, 0x10000), 0); err == nil {
+	if err := p.Spawn([]string{"true"}, nil, 3, false, make([]unix.SockFilter, 0x10000), 0, SpawnWait{}); err == nil {
 		t.Fatal("a filter of 65536 instructions was accepted")
 	}
 }
@@ -142,7 +143,7 @@ func TestPlanRunsInTheStage(t *testing.T) {
 	p.Release()
 	p.Umask(0o027)
 	p.Rlimit(unix.RLIMIT_NOFILE, 100, 200, "rlimit")
-	if err := p.Spawn([]string{"sh", "-c", "umask; pwd; ulimit -n; echo $X; ls /proc/self/fd"}, []string{"X=planned"}, 3, false, nil, 0); err != nil {
+	if err := p.Spawn([]string{"sh", "-c", "umask; pwd; ulimit -n; echo $X; ls /proc/self/fd"}, []string{"X=planned"}, 3, false, nil, 0, SpawnWait{}); err != nil {
 		t.Fatal(err)
 	}
 	s := startStage(t, &Bootstrap{Plan: &p})
@@ -180,7 +181,7 @@ func TestPlanReportsTheFailedStep(t *testing.T) {
 	var p Plan
 	p.Setsid()
 	p.Chdir("/nonexistent", "chdir")
-	if err := p.Spawn([]string{"true"}, nil, 3, false, nil, 0); err != nil {
+	if err := p.Spawn([]string{"true"}, nil, 3, false, nil, 0, SpawnWait{}); err != nil {
 		t.Fatal(err)
 	}
 	s := startStage(t, &Bootstrap{Plan: &p})

@@ -96,6 +96,12 @@ void ocirt_finish_after_start(const struct ocirt_spawn *s, int fifo) __attribute
 // mount over it. 0, or -1 and errno.
 int ocirt_make_procfs(int target);
 
+// ocirt_make_procfs_from places at fd target the procfs of ctx, an
+// fsopen("proc") context a helper made in another pid namespace, mounted
+// nowhere, without exec, suid or devices; it closes ctx. 0, or -1 and
+// errno (EMEDIUMTYPE when ctx was no procfs's).
+int ocirt_make_procfs_from(int ctx, int target);
+
 // ocirt_place_fd moves fd to target, close-on-exec, closing fd unless it
 // is target already. 0, or -1 and errno.
 int ocirt_place_fd(int fd, int target);

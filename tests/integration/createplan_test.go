@@ -256,6 +256,56 @@ func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
 	}
 }
 
+// TestCreatePlanJoinsAPidNamespaceAsTheGoInit: a container that joins
+// another's pid namespace, which the runtime sets up from outside while
+// its init stays outside that namespace, and whose init then starts the
+// process there, is the Go init's: the same mounts, /dev, names, process
+// and namespaces, its /proc the joined namespace's (the other
+// container's process is pid 1 there), and its startContainer hook,
+// run by the process in the namespace, sees what it sees there, for a
+// root and a non-root process, with and without a terminal.
+func TestCreatePlanJoinsAPidNamespaceAsTheGoInit(t *testing.T) {
+	r := newRuntime(t)
+	other := r.Create(newBundle(t, withArgs("sleep", "300")))
+	r.Must("start", other.ID)
+	t.Cleanup(func() { _ = r.Run("kill", other.ID, "KILL") })
+	for _, tc := range []struct {
+		name     string
+		user     specs.User
+		nnp      bool
+		terminal bool
+	}{
+		{"root", specs.User{}, false, false},
+		{"non-root, no_new_privs", specs.User{UID: 1000, GID: 1000}, true, false},
+		{"terminal", specs.User{UID: 1000, GID: 1000}, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := planProbe(tc.user, []string{"CAP_NET_RAW"}, tc.nnp)
+			p.Args[2] += "; cat /proc/1/cmdline | tr '\\0' ' '; echo; cat /hooks/start"
+			if tc.terminal {
+				p = withProbeTerminal(p)
+			}
+			plan, goPath := runBothWays(t, withProcess(p), withMkdirDenied, joinPidNS(other.Pid), func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooks", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
+				s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", hookProbe("/hooks/start", "")}}}}
+			})
+			if plan != goPath {
+				t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
+			}
+			wants := []string{"pid:own", "sleep 300 \n", "FOO=baz", "/ /proc rw", "end\n", `"status":"created"`,
+				fmt.Sprintf("uid=%d", tc.user.UID), "mnt:own\nnet:own\nuts:own\nipc:own\npid:own\n"}
+			if tc.terminal {
+				wants = append(wants, "has a controlling tty")
+			}
+			for _, want := range wants {
+				if !strings.Contains(plan, want) {
+					t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
+				}
+			}
+		})
+	}
+}
+
 // TestCreatePlanSwitchesRootAsTheGoInit: where the switch of root moves
 // the setup thread's root alone (--no-pivot; a container without a mount
 // namespace of its own, whose root is a chroot in the runtime's), the
