@@ -317,31 +317,12 @@ func TestProcfsAtTakesOnlyTheProcessOwnProcfs(t *testing.T) {
 			if err := s.conn.SendPlan(&p); err != nil {
 				t.Fatal(err)
 			}
-			rep, err := readReply(s.conn)
 			if tc.wantErr != 0 {
-				if err != nil || rep.Kind != KindPlanError || rep.Step != 1 || rep.Errno != int(tc.wantErr) {
-					t.Fatalf("reply %+v, %v; want step 1 failing with %v", rep, err, tc.wantErr)
-				}
-				var ws unix.WaitStatus
-				_, _ = unix.Wait4(child, &ws, 0, nil)
-				_ = s.cmd.Wait()
+				expectStepFailure(t, s, child, 1, tc.wantErr)
 				return
 			}
-			if err != nil || rep.Kind != KindReady {
-				t.Fatalf("reply %+v, %v", rep, err)
-			}
-			if err := s.conn.Send(KindAck, ""); err != nil {
-				t.Fatal(err)
-			}
-			start, err := os.Open(fifoPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			_, _ = io.ReadAll(start)
-			start.Close()
-			waitPid(t, child)
-			if err := s.cmd.Wait(); err != nil {
-				t.Fatal(err)
+			if _, ws := startAfterReady(t, s, fifoPath, child, nil); ws.ExitStatus() != 0 {
+				t.Fatalf("the process exited %v", ws)
 			}
 			if got := s.stdout.String(); got != "123\n" {
 				t.Errorf("the process printed %q, want its oom_score_adj written through the handle, 123", got)
@@ -387,29 +368,11 @@ func TestExecAfterStartRunsHooks(t *testing.T) {
 			if err := s.conn.SendPlan(&p); err != nil {
 				t.Fatal(err)
 			}
-			if rep, err := readReply(s.conn); err != nil || rep.Kind != KindReady {
-				t.Fatalf("reply %+v, %v", rep, err)
-			}
-			if err := s.conn.Send(KindAck, ""); err != nil {
-				t.Fatal(err)
-			}
-			if got := readFileIfAny(filepath.Join(dir, "order")); got != "" {
-				t.Fatalf("a hook ran before start: %q", got)
-			}
-			start, err := os.Open(fifoPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			report, err := io.ReadAll(start)
-			start.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ws unix.WaitStatus
-			if _, err := unix.Wait4(child, &ws, 0, nil); err != nil {
-				t.Fatal(err)
-			}
-			_ = s.cmd.Wait()
+			report, ws := startAfterReady(t, s, fifoPath, child, func() {
+				if got := readFileIfAny(filepath.Join(dir, "order")); got != "" {
+					t.Fatalf("a hook ran before start: %q", got)
+				}
+			})
 			if got := readFileIfAny(filepath.Join(dir, "state")); got != state {
 				t.Errorf("the first hook read %q on stdin, want the plan's state %q", got, state)
 			}
@@ -483,35 +446,61 @@ func TestRootFromParent(t *testing.T) {
 			if err := s.conn.SendFile(tc.send, "", dir); err != nil {
 				t.Fatal(err)
 			}
-			rep, err := readReply(s.conn)
 			if tc.wantErr != 0 {
-				if err != nil || rep.Kind != KindPlanError || rep.Step != 1 || rep.Errno != int(tc.wantErr) {
-					t.Fatalf("reply %+v, %v; want step 1 failing with %v", rep, err, tc.wantErr)
-				}
-				var ws unix.WaitStatus
-				_, _ = unix.Wait4(child, &ws, 0, nil)
-				_ = s.cmd.Wait()
+				expectStepFailure(t, s, child, 1, tc.wantErr)
 				return
 			}
-			if err != nil || rep.Kind != KindReady {
-				t.Fatalf("reply %+v, %v", rep, err)
-			}
-			if err := s.conn.Send(KindAck, ""); err != nil {
-				t.Fatal(err)
-			}
-			start, err := os.Open(fifoPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			report, _ := io.ReadAll(start)
-			start.Close()
-			waitPid(t, child)
-			_ = s.cmd.Wait()
-			if got := s.stdout.String(); got != "bin marker\n/\n" || len(report) != 0 {
-				t.Errorf("the process printed %q and reported %q, want the sent root's entries as / and no report", got, report)
+			report, ws := startAfterReady(t, s, fifoPath, child, nil)
+			if got := s.stdout.String(); got != "bin marker\n/\n" || len(report) != 0 || ws.ExitStatus() != 0 {
+				t.Errorf("the process printed %q, reported %q and exited %v, want the sent root's entries as / and no report", got, report, ws)
 			}
 		})
 	}
+}
+
+// startAfterReady takes the ready report of the plan the stage s runs,
+// acks it, calls beforeStart (when not nil), starts the process through
+// the exec fifo and waits for it to end: it returns what the process
+// left in the fifo and how it ended.
+func startAfterReady(t *testing.T, s *stage, fifoPath string, child int, beforeStart func()) ([]byte, unix.WaitStatus) {
+	t.Helper()
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != KindReady {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := s.conn.Send(KindAck, ""); err != nil {
+		t.Fatal(err)
+	}
+	if beforeStart != nil {
+		beforeStart()
+	}
+	start, err := os.Open(fifoPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	report, err := io.ReadAll(start)
+	start.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(child, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	_ = s.cmd.Wait()
+	return report, ws
+}
+
+// expectStepFailure: step of the plan the stage s runs fails with errno,
+// and its process ends.
+func expectStepFailure(t *testing.T, s *stage, child, step int, errno unix.Errno) {
+	t.Helper()
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != KindPlanError || rep.Step != step || rep.Errno != int(errno) {
+		t.Fatalf("reply %+v, %v; want step %d failing with %v", rep, err, step, errno)
+	}
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(child, &ws, 0, nil)
+	_ = s.cmd.Wait()
 }
 
 // readFileIfAny is the file's content, or "" when it cannot be read.

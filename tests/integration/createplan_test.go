@@ -266,9 +266,7 @@ func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
 // root and a non-root process, with and without a terminal.
 func TestCreatePlanJoinsAPidNamespaceAsTheGoInit(t *testing.T) {
 	r := newRuntime(t)
-	other := r.Create(newBundle(t, withArgs("sleep", "300")))
-	r.Must("start", other.ID)
-	t.Cleanup(func() { _ = r.Run("kill", other.ID, "KILL") })
+	other := startPidNamespaceOwner(t, r)
 	for _, tc := range []struct {
 		name     string
 		user     specs.User

@@ -22,9 +22,7 @@ import (
 // `ps`, `exec`, `kill` and `delete` reach it; its seccomp filter holds.
 func TestJoinPidNamespaceWorks(t *testing.T) {
 	r := newRuntime(t)
-	a := r.Create(newBundle(t, withArgs("sleep", "300")))
-	r.Must("start", a.ID)
-	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+	a := startPidNamespaceOwner(t, r)
 
 	b := r.Create(newBundle(t, joinPidNS(a.Pid), shell("echo started; ls /proc; sleep 300"), denyMkdir))
 	if st := r.State(b.ID); st.Pid != b.Pid {
@@ -53,6 +51,16 @@ func TestJoinPidNamespaceWorks(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(r.Root, b.ID)); !os.IsNotExist(err) {
 		t.Errorf("state of %s after delete: %v", b.ID, err)
 	}
+}
+
+// startPidNamespaceOwner starts a container that sleeps, for others to
+// join its pid namespace; it is killed with the test.
+func startPidNamespaceOwner(t *testing.T, r *Runtime) *Container {
+	t.Helper()
+	c := r.Create(newBundle(t, withArgs("sleep", "300")))
+	r.Must("start", c.ID)
+	t.Cleanup(func() { _ = r.Run("kill", c.ID, "KILL") })
+	return c
 }
 
 // denyMkdir makes mkdir and mkdirat fail with EPERM.
@@ -91,9 +99,7 @@ func innerPid(t *testing.T, pid int) int {
 // a user that keeps a capability through the ambient set.
 func TestJoinPidNamespaceSameProcess(t *testing.T) {
 	r := newRuntime(t)
-	a := r.Create(newBundle(t, withArgs("sleep", "300")))
-	r.Must("start", a.ID)
-	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+	a := startPidNamespaceOwner(t, r)
 
 	script := statusFields("Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp", "Seccomp_filters") +
 		"; ulimit -a; pwd; env | sort; hostname; umask" +
@@ -150,9 +156,7 @@ func TestJoinPidNamespaceSameProcess(t *testing.T) {
 // own, so a container without a /proc mount joins one too.
 func TestJoinPidNamespaceWithoutProc(t *testing.T) {
 	r := newRuntime(t)
-	a := r.Create(newBundle(t, withArgs("sleep", "300")))
-	r.Must("start", a.ID)
-	t.Cleanup(func() { _ = r.Run("kill", a.ID, "KILL") })
+	a := startPidNamespaceOwner(t, r)
 	noProc := func(s *specs.Spec) {
 		s.Mounts = slices.DeleteFunc(s.Mounts, func(m specs.Mount) bool { return m.Type == "proc" })
 	}
