@@ -10,8 +10,14 @@
 // caller passes the same one for the life of the process (signals.go).
 static volatile int caught_fd = -1;
 
-static void record_signal(int sig)
+static void record_signal(int sig, siginfo_t *info, void *context)
 {
+	(void)context;
+	// The kernel sends SIGPIPE to a process whose write found no reader,
+	// as from the process itself: that is the runtime's own matter (the
+	// write fails with EPIPE too), not a signal for the container.
+	if (sig == SIGPIPE && info->si_code == SI_USER && info->si_pid == getpid())
+		return;
 	int saved = errno;
 	unsigned char number = (unsigned char)sig;
 	// A full pipe drops the signal, as the kernel merges a standard
@@ -28,12 +34,12 @@ int ocirt_catch_signal(int sig, int fd)
 
 	caught_fd = fd;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = record_signal;
+	sa.sa_sigaction = record_signal;
 	// On the thread's alternate signal stack, which every thread of the
 	// Go runtime has: a goroutine's small stack could not take the
 	// handler. Every other signal waits while it runs, so that it never
 	// nests.
-	sa.sa_flags = SA_ONSTACK | SA_RESTART;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
 	sigfillset(&sa.sa_mask);
 	return sigaction(sig, &sa, NULL);
 }

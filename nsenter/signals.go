@@ -21,8 +21,10 @@ import (
 // sigaction per signal.
 //
 // From here on the Go runtime never sees sigs: the caller leaves out the
-// signals it must keep handling itself (SIGURG, SIGPROF, the faults,
-// SIGPIPE) and any it subscribes to through os/signal. fd is the
+// signals it must keep handling itself (SIGURG, SIGPROF, the faults) and
+// any it subscribes to through os/signal. A SIGPIPE the kernel sends for
+// one of the process's own writes is dropped: it is no signal to pass on,
+// and the write fails with EPIPE all the same. fd is the
 // non-blocking write end of a pipe that stays open while the process
 // lives. The runtime gives a child it starts the default handlers back
 // before the child executes, as it does for its own.

@@ -1,6 +1,9 @@
 package nsenter
 
 import (
+	"os/exec"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,5 +40,46 @@ func TestCatchSignals(t *testing.T) {
 	err := CatchSignals(fds[1], []unix.Signal{32})
 	if err == nil || !strings.Contains(err.Error(), "catch signal 32:") {
 		t.Errorf("catching signal 32: %v, want the C library's refusal naming it", err)
+	}
+}
+
+// TestCatchSignalsDropsOwnSIGPIPE: the SIGPIPE the kernel sends for a
+// write of the process's own into a pipe without a reader does not
+// arrive on the pipe (the write fails with EPIPE); one another process
+// sends does.
+func TestCatchSignalsDropsOwnSIGPIPE(t *testing.T) {
+	var caught, broken [2]int
+	if err := unix.Pipe2(caught[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(caught[0])
+	if err := CatchSignals(caught[1], []unix.Signal{unix.SIGPIPE}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Pipe2(broken[:], unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(broken[0])
+	defer unix.Close(broken[1])
+	// The signal is handled before the write returns, on this thread.
+	runtime.LockOSThread()
+	_, err := unix.Write(broken[1], []byte("x"))
+	runtime.UnlockOSThread()
+	if err != unix.EPIPE {
+		t.Fatalf("write into a pipe without a reader: %v, want EPIPE", err)
+	}
+	var got [8]byte
+	if n, _ := unix.Read(caught[0], got[:]); n > 0 {
+		t.Fatalf("the SIGPIPE of our own write arrived: %v", got[:n])
+	}
+	if out, err := exec.Command("/bin/kill", "-PIPE", strconv.Itoa(unix.Getpid())).CombinedOutput(); err != nil {
+		t.Fatalf("kill -PIPE: %v %s", err, out)
+	}
+	pfd := []unix.PollFd{{Fd: int32(caught[0]), Events: unix.POLLIN}}
+	if n, err := unix.Poll(pfd, 5000); n != 1 {
+		t.Fatalf("the SIGPIPE another process sent: nothing on the pipe after 5 s (%v)", err)
+	}
+	if n, err := unix.Read(caught[0], got[:]); err != nil || n != 1 || got[0] != byte(unix.SIGPIPE) {
+		t.Fatalf("read %v (%d bytes, %v), want the one byte %d", got[:n], n, err, unix.SIGPIPE)
 	}
 }
