@@ -233,9 +233,13 @@ func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string
 		discardRootfsConfig(rcfg)
 		return nil, fmt.Errorf("give the setup thread a root of its own: %w", err)
 	}
-	if err := unix.Setns(pidfd, nsFlags); err != nil {
-		discardRootfsConfig(rcfg)
-		return nil, fmt.Errorf("join the container init's namespaces: %w", err)
+	// A container may share all of the runtime's namespaces, and setns
+	// refuses a pidfd without any.
+	if nsFlags != 0 {
+		if err := unix.Setns(pidfd, nsFlags); err != nil {
+			discardRootfsConfig(rcfg)
+			return nil, fmt.Errorf("join the container init's namespaces: %w", err)
+		}
 	}
 	beforePivot := func() error {
 		logf("mounts done, the runtime runs the prestart and createRuntime hooks")

@@ -294,8 +294,9 @@ func TestCreatePlanJoinsAPidNamespaceAsTheGoInit(t *testing.T) {
 
 // TestCreatePlanSwitchesRootAsTheGoInit: where the switch of root moves
 // the setup thread's root alone (--no-pivot; a container without a mount
-// namespace of its own, whose root is a chroot in the runtime's), the
-// init takes the container's root from the runtime, and the container is
+// namespace of its own, whose root is a chroot in the runtime's, even
+// one that has no namespace of its own at all), the init takes the
+// container's root from the runtime, and the container is
 // the Go init's: the same root, mounts, /dev and process, its user named
 // by the container's account files (which only the container's root
 // has, not the init's root before it takes it).
@@ -311,6 +312,11 @@ func TestCreatePlanSwitchesRootAsTheGoInit(t *testing.T) {
 	}{
 		{"--no-pivot", noPivot, func(*specs.Spec) {}},
 		{"no mount namespace", nil, withoutMountNamespace},
+		// The thread then joins no namespace at all.
+		{"no namespace at all", nil, func(s *specs.Spec) {
+			withoutMountNamespace(s)
+			s.Linux.Namespaces, s.Hostname = nil, ""
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := planProbe(specs.User{Username: "probe"}, []string{"CAP_NET_RAW"}, false)
