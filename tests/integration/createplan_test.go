@@ -306,17 +306,20 @@ func TestCreatePlanSwitchesRootAsTheGoInit(t *testing.T) {
 		cmd.Args = slices.Insert(cmd.Args, i+1, "--no-pivot")
 	}
 	for _, tc := range []struct {
-		name   string
-		adjust func(*exec.Cmd)
-		edit   func(*specs.Spec)
+		name     string
+		adjust   func(*exec.Cmd)
+		edit     func(*specs.Spec)
+		terminal bool
 	}{
-		{"--no-pivot", noPivot, func(*specs.Spec) {}},
-		{"no mount namespace", nil, withoutMountNamespace},
+		{"--no-pivot", noPivot, func(*specs.Spec) {}, false},
+		// The root comes before the pty.
+		{"--no-pivot with a terminal", noPivot, func(*specs.Spec) {}, true},
+		{"no mount namespace", nil, withoutMountNamespace, false},
 		// The thread then joins no namespace at all.
 		{"no namespace at all", nil, func(s *specs.Spec) {
 			withoutMountNamespace(s)
 			s.Linux.Namespaces, s.Hostname = nil, ""
-		}},
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := planProbe(specs.User{Username: "probe"}, []string{"CAP_NET_RAW"}, false)
@@ -324,7 +327,10 @@ func TestCreatePlanSwitchesRootAsTheGoInit(t *testing.T) {
 				// The runtime's mount namespace holds the host's mounts.
 				p.Args[2] = strings.Replace(p.Args[2], "cut -d' ' -f4- /proc/self/mountinfo; ", "", 1)
 			}
-			p.Args[2] = "ls /; " + p.Args[2]
+			p.Args[2] = "ls -1 /; " + p.Args[2]
+			if tc.terminal {
+				p = withProbeTerminal(p)
+			}
 			bundle := newBundle(t, withProcess(p), tc.edit)
 			writeRootfsFile(t, bundle, "etc/passwd", "root:x:0:0:root:/root:/bin/sh\nprobe:x:4242:4343::/:/bin/sh\n", 0o644)
 			writeRootfsFile(t, bundle, "etc/group", "root:x:0:\nprobes:x:4343:\nextra:x:77:probe\n", 0o644)
@@ -337,6 +343,9 @@ func TestCreatePlanSwitchesRootAsTheGoInit(t *testing.T) {
 				if !strings.Contains(plan, want) {
 					t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
 				}
+			}
+			if tc.terminal && !strings.Contains(plan, "has a controlling tty") {
+				t.Errorf("the process has no controlling terminal:\n%s", plan)
 			}
 		})
 	}
