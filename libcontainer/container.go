@@ -295,7 +295,7 @@ func (c *Container) Start() error {
 // waits for the outcome: the init (pidfd) closes its end at a successful
 // execve, or reports why it failed (nsenter.ReadReport): in words from
 // the Go init, or, from a process that runs no Go (see
-// nsenter.SpawnRequest.WaitFifoFD), about the config's program or its
+// nsenter.SpawnWait), about the config's program or its
 // startContainer hooks.
 func waitExec(fifoPath string, pidfd int, program string, startContainer []specs.Hook) error {
 	fd, err := unix.Open(fifoPath, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)

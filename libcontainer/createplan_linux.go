@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -327,21 +326,29 @@ func threadNamespaces(spec *specs.Spec) int {
 // outsideRootfsConfig is rootfsConfig for the setup thread: the files are
 // this process's own.
 func (cr *creation) outsideRootfsConfig(contexts []*os.File) (*rootfs.Config, error) {
-	fd, err := unix.FcntlInt(cr.root.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	rcfg := rootfsConfigWithoutFiles(&cr.req.config)
+	root, err := duplicate(cr.root, rcfg.Rootfs)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate the rootfs handle: %w", err)
 	}
-	rcfg := rootfsConfigWithoutFiles(&cr.req.config)
-	rcfg.RootHandle, rcfg.ProcContexts = os.NewFile(uintptr(fd), rcfg.Rootfs), contexts
+	rcfg.RootHandle, rcfg.ProcContexts = root, contexts
 	if hostRoot := cr.req.config.HostRootFD; hostRoot != 0 {
-		fd, err := unix.FcntlInt(cr.req.fileAt(hostRoot).Fd(), unix.F_DUPFD_CLOEXEC, 3)
-		if err != nil {
+		if rcfg.HostRoot, err = duplicate(cr.req.fileAt(hostRoot), rcfg.Rootfs); err != nil {
 			discardRootfsConfig(rcfg)
 			return nil, fmt.Errorf("duplicate the rootfs bind: %w", err)
 		}
-		rcfg.HostRoot = os.NewFile(uintptr(fd), rcfg.Rootfs)
 	}
 	return rcfg, nil
+}
+
+// duplicate is a close-on-exec copy of f, named name: the setup closes
+// the files it is given, and the creation keeps its own.
+func duplicate(f *os.File, name string) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 3)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // discardRootfsConfig closes the files of a config rootfs.Setup will not
@@ -446,35 +453,17 @@ func joinedPidNamespacePlan(plan *nsenter.Plan, p *specs.Process, who *planIdent
 	if err != nil {
 		return nil, err
 	}
-	wait := nsenter.SpawnWait{FifoFD: cfg.FifoFD, ProcfsFD: waitProcfsFD}
-	if cfg.Spec.Hooks != nil && len(cfg.Spec.Hooks.StartContainer) > 0 {
-		wait.Hooks = spawnHooks(withDefaultEnv(cfg.Spec.Hooks.StartContainer, ps.env))
-		wait.HookStateFD, wait.HookStateMax = cfg.HookStateFD, hookStateMax(cfg)
+	wait := joinedStartWait(cfg, waitProcfsFD, ps.env)
+	if len(wait.Hooks) > 0 && instructions != nil {
 		// The hooks run under the container's filter, as on every route.
-		if instructions != nil {
-			plan.Seccomp(instructions, flags)
-			instructions, flags = nil, 0
-		}
+		plan.Seccomp(instructions, flags)
+		instructions, flags = nil, 0
 	}
 	plan.Release()
 	if err := plan.Spawn(p.Args, ps.env, 3+cfg.PreserveFDs, p.Terminal, instructions, flags, wait); err != nil {
 		return nil, err
 	}
 	return plan, nil
-}
-
-// startHooks are the config's startContainer hooks as a created process
-// that runs no Go runs them once started, env its environment, and the
-// state they read: the container created, and the init's pid.
-func startHooks(cfg *initConfig, env []string) (nsenter.StartHooks, error) {
-	if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.StartContainer) == 0 {
-		return nsenter.StartHooks{}, nil
-	}
-	state, err := json.Marshal(hookState(cfg, specs.StateCreated))
-	if err != nil {
-		return nsenter.StartHooks{}, fmt.Errorf("startContainer hooks' state: %w", err)
-	}
-	return nsenter.StartHooks{Hooks: spawnHooks(withDefaultEnv(cfg.Spec.Hooks.StartContainer, env)), State: state}, nil
 }
 
 // writableProcAtProc tells whether the container's /proc is a procfs the

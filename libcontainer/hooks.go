@@ -225,6 +225,44 @@ func hookReportError(kind string, hooks []specs.Hook, rep *nsenter.Message) erro
 	return hookError(kind, rep.Index, path, err)
 }
 
+// startContainerHooks are the config's startContainer hooks as C runs
+// them in the container's process (see spawnHooks), env that process's
+// environment, given to those without their own; nil when there are none.
+func startContainerHooks(spec *specs.Spec, env []string) []nsenter.SpawnHook {
+	if spec.Hooks == nil || len(spec.Hooks.StartContainer) == 0 {
+		return nil
+	}
+	return spawnHooks(withDefaultEnv(spec.Hooks.StartContainer, env))
+}
+
+// startHooks are the startContainer hooks of a created process that runs
+// them once started (startContainerHooks), with the state they read: the
+// container created, and the init's pid.
+func startHooks(cfg *initConfig, env []string) (nsenter.StartHooks, error) {
+	hooks := startContainerHooks(cfg.Spec, env)
+	if hooks == nil {
+		return nsenter.StartHooks{}, nil
+	}
+	state, err := json.Marshal(hookState(cfg, specs.StateCreated))
+	if err != nil {
+		return nsenter.StartHooks{}, fmt.Errorf("startContainer hooks' state: %w", err)
+	}
+	return nsenter.StartHooks{Hooks: hooks, State: state}, nil
+}
+
+// joinedStartWait is what the process started in a joined pid namespace
+// does before its program, whichever init starts it: it waits for start
+// on the exec fifo through procfs, a procfs of that namespace, and runs
+// the startContainer hooks (startContainerHooks) with the state create
+// sends it once it knows the process's pid (see creation.sendHookState).
+func joinedStartWait(cfg *initConfig, procfs int, env []string) nsenter.SpawnWait {
+	wait := nsenter.SpawnWait{FifoFD: cfg.FifoFD, ProcfsFD: procfs, Hooks: startContainerHooks(cfg.Spec, env)}
+	if wait.Hooks != nil {
+		wait.HookStateFD, wait.HookStateMax = cfg.HookStateFD, hookStateMax(cfg)
+	}
+	return wait
+}
+
 // spawnHooks turns hooks into the plan the process that waits for start
 // runs them from: as runHook runs them, with Args[0] the path when there
 // are no args, and the environment as os/exec passes it on.

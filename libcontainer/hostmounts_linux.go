@@ -51,7 +51,7 @@ func openHostRoot(initPid int, spec *specs.Spec) (*os.File, error) {
 	if !configs.SharesRuntimeMountNamespace(spec) {
 		return nil, nil
 	}
-	f, err := os.OpenFile(fmt.Sprintf("/proc/%d/root", initPid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(initRoot(initPid), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open the container's root: %w", err)
 	}

@@ -161,13 +161,8 @@ func lateCreateInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
 	if err := reportReady(cfg, conn, ps, fifoHandle); err != nil {
 		return nil, err
 	}
-	// The process runs the startContainer hooks once started.
-	var hooks []specs.Hook
-	if cfg.Spec.Hooks != nil {
-		hooks = withDefaultEnv(cfg.Spec.Hooks.StartContainer, ps.env)
-	}
 	cfg.debugf("starting the container's process in the joined pid namespace, to wait for start there")
-	return nil, spawnProcess(cfg, conn, ps, waitProcfs, hooks)
+	return nil, spawnProcess(cfg, conn, ps, joinedStartWait(cfg, waitProcfs, ps.env))
 }
 
 // setupOnlyInit is the init of a container with a user namespace of its
@@ -215,7 +210,7 @@ func execInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
 	if err := reportReady(cfg, conn, ps, nil); err != nil {
 		return nil, err
 	}
-	return nil, spawnProcess(cfg, conn, ps, -1, nil)
+	return nil, spawnProcess(cfg, conn, ps, nsenter.SpawnWait{})
 }
 
 // joinerInit was born in the container's namespaces, its pid namespace
@@ -252,7 +247,7 @@ func joinerInit(cfg *initConfig, conn *nsenter.Conn) (*os.File, error) {
 	}
 	// The socket stays open until execve closes it: that is how the
 	// parent learns the process runs its program.
-	return nil, execProcess(cfg, ps, nil, nil)
+	return nil, execProcess(cfg, ps, nsenter.StartHooks{}, nil)
 }
 
 // setupContainer builds the container, for the roles that create it: its
@@ -407,9 +402,9 @@ func waitAndExec(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, fifoHand
 		return nil, err
 	}
 	cfg.debugf("started")
-	var hooks []specs.Hook
-	if cfg.Spec.Hooks != nil {
-		hooks = withDefaultEnv(cfg.Spec.Hooks.StartContainer, ps.env)
+	hooks, err := startHooks(cfg, ps.env)
+	if err != nil {
+		return fifo, err
 	}
 	return fifo, execProcess(cfg, ps, hooks, fifo)
 }
@@ -418,18 +413,15 @@ func waitAndExec(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, fifoHand
 // after the startContainer hooks, if any, which C runs as the process
 // (see nsenter.FinishAfterStart), as runc runs them and as they run in a
 // process that runs no Go.
-func execProcess(cfg *initConfig, ps *processSetup, hooks []specs.Hook, fifo *os.File) error {
-	if err := installFilterEarly(cfg, ps, len(hooks) > 0); err != nil {
+func execProcess(cfg *initConfig, ps *processSetup, hooks nsenter.StartHooks, fifo *os.File) error {
+	if err := installFilterEarly(cfg, ps, len(hooks.Hooks) > 0); err != nil {
 		return err
 	}
 	var withHooks *nsenter.SpawnRequest
-	if len(hooks) > 0 {
-		state, err := json.Marshal(hookState(cfg, specs.StateCreated))
-		if err != nil {
-			return err
-		}
-		withHooks = &nsenter.SpawnRequest{Path: ps.path, Argv: cfg.Spec.Process.Args, Env: ps.env, Hooks: spawnHooks(hooks), HookState: state}
-		cfg.debugf("running %d startContainer hooks as the process", len(hooks))
+	if len(hooks.Hooks) > 0 {
+		withHooks = &nsenter.SpawnRequest{Path: ps.path, Argv: cfg.Spec.Process.Args, Env: ps.env,
+			SpawnWait: nsenter.SpawnWait{Hooks: hooks.Hooks}, HookState: hooks.State}
+		cfg.debugf("running %d startContainer hooks as the process", len(hooks.Hooks))
 	}
 	if err := switchIdentity(cfg, ps); err != nil {
 		return err
@@ -449,15 +441,15 @@ func execProcess(cfg *initConfig, ps *processSetup, hooks []specs.Hook, fifo *os
 
 // spawnProcess makes this thread the process and starts, in the
 // container's pid namespace, the process that runs the program (see
-// startExecProcess); hooks are the startContainer hooks it runs.
-func spawnProcess(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, waitProcfs int, hooks []specs.Hook) error {
-	if err := installFilterEarly(cfg, ps, len(hooks) > 0); err != nil {
+// startExecProcess); wait is what that process does before its program.
+func spawnProcess(cfg *initConfig, conn *nsenter.Conn, ps *processSetup, wait nsenter.SpawnWait) error {
+	if err := installFilterEarly(cfg, ps, len(wait.Hooks) > 0); err != nil {
 		return err
 	}
 	if err := switchIdentity(cfg, ps); err != nil {
 		return err
 	}
-	return startExecProcess(conn, cfg, ps.path, ps.env, ps.filter, waitProcfs, hooks)
+	return startExecProcess(conn, cfg, ps.path, ps.env, ps.filter, wait)
 }
 
 // installFilterEarly installs the seccomp filter now when it cannot wait
@@ -578,21 +570,15 @@ func privateFileTable() error {
 // already made this thread the container's process; nsenter tells the
 // parent its pid and exits. filter is the seccomp filter still to
 // install, if any: the child installs it, so that the filter never
-// applies to the clone that starts the child. waitProcfs is the procfs
-// through which a created container's process reopens the exec fifo, and
-// hooks the startContainer hooks it runs once started (with their
-// environment). It returns only when the request could not be handed
-// over.
-func startExecProcess(conn *nsenter.Conn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, waitProcfs int, hooks []specs.Hook) error {
+// applies to the clone that starts the child. wait is what a created
+// container's process does before its program (joinedStartWait), nothing
+// for an exec'd one. It returns only when the request could not be
+// handed over.
+func startExecProcess(conn *nsenter.Conn, cfg *initConfig, path string, env []string, filter *seccomp.Filter, wait nsenter.SpawnWait) error {
 	req := &nsenter.SpawnRequest{
 		Path: path, Argv: cfg.Spec.Process.Args, Env: env,
 		CloseFrom: 3 + cfg.PreserveFDs, ControllingTerminal: cfg.Spec.Process.Terminal,
-	}
-	if !cfg.Exec {
-		req.WaitFifoFD, req.WaitProcfsFD = cfg.FifoFD, waitProcfs
-	}
-	if len(hooks) > 0 {
-		req.Hooks, req.HookStateFD, req.HookStateMax = spawnHooks(hooks), cfg.HookStateFD, hookStateMax(cfg)
+		SpawnWait: wait,
 	}
 	if filter != nil {
 		req.Filter, req.SeccompFlags = filter.Instructions(), filter.Flags()

@@ -310,8 +310,8 @@ func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool
 	if err := checkFilterLength(filter); err != nil {
 		return err
 	}
-	if len(wait.Hooks) > 0 && (wait.FifoFD == 0 || wait.HookStateFD == 0 || wait.HookStateMax <= 0) {
-		return fmt.Errorf("startContainer hooks need the exec fifo and their state")
+	if err := wait.check(); err != nil {
+		return err
 	}
 	ctty := uint32(0)
 	if controllingTerminal {
@@ -328,17 +328,6 @@ func (p *Plan) Spawn(argv, env []string, closeFrom int, controllingTerminal bool
 	}
 	p.add(opSpawn, what, b)
 	return nil
-}
-
-// SpawnWait is what the process Spawn starts does before its program, as
-// a SpawnRequest's fields of the same names say: it reopens the exec
-// fifo FifoFD through ProcfsFD, a procfs of its pid namespace, which
-// waits for start, and runs Hooks, with the state it reads from the pipe
-// HookStateFD (at most HookStateMax bytes) on stdin.
-type SpawnWait struct {
-	FifoFD, ProcfsFD          int
-	Hooks                     []SpawnHook
-	HookStateFD, HookStateMax int
 }
 
 // ProcfsFrom places at fd target the procfs of ctx, an fsopen("proc")

@@ -34,24 +34,37 @@ type SpawnRequest struct {
 	// terminal. The child always leads a session of its own: the caller's
 	// ends when it exits.
 	ControllingTerminal bool
-	// WaitFifoFD, when not 0, is an O_PATH fd of the exec fifo: the child,
-	// once its session is set up (which ends SpawnAndExit), opens it for
-	// writing, which blocks until `start` reads it, and then goes on to
-	// the filter and its program. A failure from there on is written into
-	// the fifo, for `start` to read with ReadReport. The fifo is
-	// opened through WaitProcfsFD, a procfs of the child's pid namespace.
-	WaitFifoFD, WaitProcfsFD int
-	// Hooks, when not empty, run in order in the child once `start` has
-	// opened the fifo, before the filter and the program: the
-	// startContainer hooks, prepared by the caller to the last byte. Each
-	// gets on stdin what the child reads from HookStateFD, a pipe, up to
-	// EOF (at most HookStateMax bytes), or, with HookStateFD 0 (for
-	// FinishAfterStart), HookState. The first that fails ends the process
-	// with a KindHookError report in the fifo.
-	Hooks        []SpawnHook
-	HookStateFD  int
-	HookStateMax int
-	HookState    []byte
+	// What the child does after its session is set up (which ends
+	// SpawnAndExit) and before its filter and program.
+	SpawnWait
+	// HookState, for FinishAfterStart, is the state the Hooks read: the
+	// process reads none from a pipe there.
+	HookState []byte
+}
+
+// SpawnWait is what a process that waits for start does before its
+// filter and program, the one SpawnAndExit or a plan's Spawn step starts.
+// FifoFD, when not 0, is an O_PATH fd of the exec fifo: the process opens
+// it for writing through ProcfsFD, a procfs of its pid namespace, which
+// blocks until `start` reads it; a failure from there on is written into
+// the fifo, for `start` to read with ReadReport. Hooks, when not empty,
+// run in order once `start` has opened the fifo: the startContainer
+// hooks, prepared by the caller to the last byte. Each gets on stdin what
+// the process reads from HookStateFD, a pipe, up to EOF (at most
+// HookStateMax bytes). The first that fails ends the process with a
+// KindHookError report in the fifo.
+type SpawnWait struct {
+	FifoFD, ProcfsFD          int
+	Hooks                     []SpawnHook
+	HookStateFD, HookStateMax int
+}
+
+// check refuses hooks without the fifo they wait on or their state.
+func (w *SpawnWait) check() error {
+	if len(w.Hooks) > 0 && (w.FifoFD == 0 || w.HookStateFD == 0 || w.HookStateMax <= 0) {
+		return fmt.Errorf("startContainer hooks need the exec fifo and their state")
+	}
+	return nil
 }
 
 // SpawnHook is a hook as it is run: Argv in full, Env as the hook's whole
@@ -83,8 +96,8 @@ func SpawnAndExit(r *SpawnRequest, reportFD int) error {
 	if reportFD < r.CloseFrom {
 		return fmt.Errorf("report fd %d is among the process's own fds", reportFD)
 	}
-	if len(r.Hooks) > 0 && (r.WaitFifoFD == 0 || r.HookStateFD == 0 || r.HookStateMax <= 0) {
-		return fmt.Errorf("startContainer hooks need the exec fifo and their state")
+	if err := r.check(); err != nil {
+		return err
 	}
 	s, err := r.cSpawn()
 	if err != nil {
@@ -128,8 +141,8 @@ func (r *SpawnRequest) cSpawn() (*C.struct_ocirt_spawn, error) {
 		s.ctty = 1
 	}
 	s.wait_fifo, s.wait_procfs = -1, -1
-	if r.WaitFifoFD != 0 {
-		s.wait_fifo, s.wait_procfs = C.int(r.WaitFifoFD), C.int(r.WaitProcfsFD)
+	if r.FifoFD != 0 {
+		s.wait_fifo, s.wait_procfs = C.int(r.FifoFD), C.int(r.ProcfsFD)
 	}
 	s.hook_state = -1
 	if len(r.Hooks) > 0 {
