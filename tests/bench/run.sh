@@ -44,19 +44,30 @@ die() {
 [ -x "$runc" ] || die "runc not found at $runc"
 
 tmp=$(mktemp -d /tmp/oci-rt-bench.XXXXXX)
+# The runtimes keep their state where engines have them keep it, under
+# /run, which is a tmpfs on the hosts they run on: here in a tmpfs of the
+# bench's own. This VM's /run and /tmp are on its ext4 root, which has no
+# journal: ext4 then allocates each new inode past every recently freed
+# one, reading their inode blocks one by one, and at fifty concurrent
+# runs that search took 6-13% of a runtime's CPU per container (more
+# where more inodes near its state directory had just been freed): a
+# cost of this disk, not of any runtime.
+state=$tmp/state
+mkdir "$state"
+mount -t tmpfs -o mode=0700 oci-rt-bench "$state"
 # Container IDs carry this prefix so that leftovers can be found and
 # removed (crun leaves an empty cgroup per container in the v2 hierarchy of
 # a hybrid host).
 prefix=ocirtbench-$$
 cleanup() {
 	local rt d
-	if [ -x "$crun" ] && [ -d "$tmp/root-crun" ]; then
-		env "${crun_env[@]}" "$crun" --root "$tmp/root-crun" list -q 2>/dev/null | while read -r id; do
-			env "${crun_env[@]}" "$crun" --root "$tmp/root-crun" delete -f "$id" 2>/dev/null || true
+	if [ -x "$crun" ] && [ -d "$state/root-crun" ]; then
+		env "${crun_env[@]}" "$crun" --root "$state/root-crun" list -q 2>/dev/null | while read -r id; do
+			env "${crun_env[@]}" "$crun" --root "$state/root-crun" delete -f "$id" 2>/dev/null || true
 		done
 	fi
 	for rt in "$ocirt" "$runc"; do
-		for d in "$tmp"/root-*; do
+		for d in "$state"/root-*; do
 			[ -d "$d" ] || continue
 			"$rt" --root "$d" list -q 2>/dev/null | while read -r id; do
 				"$rt" --root "$d" delete -f "$id" 2>/dev/null || true
@@ -66,6 +77,7 @@ cleanup() {
 	for d in /sys/fs/cgroup/*/"$prefix"-* /sys/fs/cgroup/*/*/"$prefix"-*; do
 		if [ -d "$d" ]; then rmdir "$d" 2>/dev/null || true; fi
 	done
+	umount "$state" 2>/dev/null || true
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -82,8 +94,8 @@ mv "$tmp/config.json" "$bundle/config.json"
 (cd "$repo" && go build -o "$tmp/benchtool" ./tests/bench/benchtool) || die "building benchtool failed"
 
 cmds=(
-	-- oci-rt "$ocirt" --root "$tmp/root-oci-rt" run -b "$bundle" "$prefix-o{}"
-	--- runc "$runc" --root "$tmp/root-runc" run -b "$bundle" "$prefix-r{}"
+	-- oci-rt "$ocirt" --root "$state/root-oci-rt" run -b "$bundle" "$prefix-o{}"
+	--- runc "$runc" --root "$state/root-runc" run -b "$bundle" "$prefix-r{}"
 )
 
 # crun 1.8.1 refuses ociVersion 1.3.0: it gets a copy of the config with
@@ -109,7 +121,7 @@ if [ -x "$crun" ]; then
 		fi
 	fi
 	if [ -z "$crun_note" ] || [ ${#crun_env[@]} -gt 0 ]; then
-		cmds+=(--- crun "${crun_env[@]}" "$crun" --root "$tmp/root-crun" run -b "$tmp/crun-bundle" "$prefix-c{}")
+		cmds+=(--- crun "${crun_env[@]}" "$crun" --root "$state/root-crun" run -b "$tmp/crun-bundle" "$prefix-c{}")
 	fi
 else
 	crun_note="crun skipped: $crun not found"
@@ -127,7 +139,7 @@ echo "tree MiB: ru_maxrss of the runtime and the children it reaped."
 for rt in oci-rt runc; do
 	bin=$ocirt
 	[ $rt = oci-rt ] || bin=$runc
-	left=$("$bin" --root "$tmp/root-$rt" list -q 2>/dev/null || true)
+	left=$("$bin" --root "$state/root-$rt" list -q 2>/dev/null || true)
 	[ -z "$left" ] || die "$rt left containers behind: $left"
 done
 left=$(find /sys/fs/cgroup/unified/oci-rt -maxdepth 1 -name "$prefix-*" 2>/dev/null || true)
@@ -161,9 +173,9 @@ unshare --mount --propagation private bash -c '
 
 # The other tables give all runtimes one bundle with ociVersion 1.0.2
 # (crun's), and crun its shim where it needs it.
-rts=(-- oci-rt "$ocirt" --root "$tmp/root-oci-rt" --- runc "$runc" --root "$tmp/root-runc")
+rts=(-- oci-rt "$ocirt" --root "$state/root-oci-rt" --- runc "$runc" --root "$state/root-runc")
 if [ -d "$tmp/crun-bundle" ] && { [ -z "$crun_note" ] || [ ${#crun_env[@]} -gt 0 ]; }; then
-	rts+=(--- crun "${crun_env[@]}" "$crun" --root "$tmp/root-crun")
+	rts+=(--- crun "${crun_env[@]}" "$crun" --root "$state/root-crun")
 fi
 mkdir "$tmp/sleep-bundle"
 jq --arg root "$bundle/rootfs" '.ociVersion = "1.0.2" | .root.path = $root | .process.args = ["sleep", "100000"]' \
@@ -199,7 +211,7 @@ echo "== each operation under Docker's default seccomp profile, $runs alternatin
 "$tmp/benchtool" lifecycle -n "$runs" -bundle "$tmp/seccomp-bundle" -prefix "$prefix-z" "${rts[@]}"
 
 echo
-echo "== concurrent runs of /bin/true, then create+start of sleep (three rounds, the runtimes taking turns in each) =="
+echo "== concurrent runs of /bin/true, then create+start of sleep (three rounds, the runtimes taking turns in each; each worker does 10 in a round, at least 20 a level) =="
 "$tmp/benchtool" scale -c 1,10,50 -rounds 3 -bundle "$bundle" -sleep-bundle "$tmp/sleep-bundle" -prefix "$prefix-s" "${rts[@]}"
 echo "runs/s: the median of the three rounds' throughputs; p50, p99 and cpu over all runs"
 

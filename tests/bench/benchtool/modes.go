@@ -254,10 +254,16 @@ func ratio(a, b time.Duration) float64 {
 // the same for create then start of a container that keeps running, all
 // of a level's containers existing together until the level ends, so a
 // cost that grows with the number of containers shows.
+//
+// Each worker does -per-worker runs in a round: throughput is what the
+// machine sustains while all workers are busy, and with only a couple of
+// runs each a round would mostly measure its start, all workers starting
+// at once, and its end, the last stragglers on an otherwise idle machine.
 func scale(args []string) error {
 	fs := flag.NewFlagSet("scale", flag.ContinueOnError)
 	levels := fs.String("c", "1,10,50", "concurrency levels")
-	minRuns := fs.Int("min", 20, "runs per level and round at least (else 2 per worker)")
+	minRuns := fs.Int("min", 20, "runs per level and round at least")
+	perWorker := fs.Int("per-worker", 10, "runs per worker and round, unless -min asks for more")
 	rounds := fs.Int("rounds", 3, "rounds per level, the runtimes taking turns in each")
 	bundle := fs.String("bundle", "", "bundle whose process exits at once (/bin/true)")
 	sleepBundle := fs.String("sleep-bundle", "", "bundle whose process keeps running, for create+start (none: run only)")
@@ -266,8 +272,8 @@ func scale(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *rounds < 1 {
-		return fmt.Errorf("bad -rounds %d", *rounds)
+	if *rounds < 1 || *perWorker < 1 {
+		return fmt.Errorf("bad -rounds %d or -per-worker %d", *rounds, *perWorker)
 	}
 	ops := []scaleOp{{"run", runJob(*bundle), false}}
 	if *sleepBundle != "" {
@@ -280,7 +286,7 @@ func scale(args []string) error {
 			if err != nil || conc < 1 {
 				return fmt.Errorf("bad concurrency %q", field)
 			}
-			if err := scaleLevel(op, conc, max(*minRuns, 2*conc), *rounds, *prefix, cmds); err != nil {
+			if err := scaleLevel(op, conc, max(*minRuns, *perWorker*conc), *rounds, *prefix, cmds); err != nil {
 				return err
 			}
 		}
