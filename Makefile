@@ -35,14 +35,21 @@ MUSL_CC   := musl-gcc
 KHEADERS  := $(CURDIR)/.cache/kernel-headers
 MUSL_ENV  := CC=$(MUSL_CC) CGO_CFLAGS='-O2 -isystem $(KHEADERS)'
 
-.PHONY: all build musl install deps demo test lint unit integration test-vm conformance bench fuzz e2e e2e-differential clean
+.PHONY: all build gofloor musl install deps demo test lint unit integration test-vm conformance bench fuzz e2e e2e-differential clean
 
 all: build
 
 # EXTRATAGS=ocirt_testhooks builds the test hooks in (integration tests).
 EXTRATAGS ?=
+GOBUILD    = $(MUSL_ENV) $(GO) build -trimpath -tags $(GOTAGS)$(EXTRATAGS:%=,%) -ldflags '$(LDFLAGS)'
 build: musl
-	$(MUSL_ENV) $(GO) build -trimpath -tags $(GOTAGS)$(EXTRATAGS:%=,%) -ldflags '$(LDFLAGS)' -o $(BINARY) .
+	$(GOBUILD) -o $(BINARY) .
+
+# The bench's floor under the runtime's peak RSS (tests/bench/gofloor),
+# linked exactly as the runtime is.
+GOFLOOR ?= gofloor
+gofloor: musl
+	$(GOBUILD) -o $(GOFLOOR) ./tests/bench/gofloor
 
 musl: $(KHEADERS)
 	@command -v $(MUSL_CC) >/dev/null || { echo "$(MUSL_CC) not found: make deps installs it (musl-tools)" >&2; exit 1; }

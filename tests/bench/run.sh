@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: start latency and memory of `run` of /bin/true in a busybox
 # bundle, oci-rt next to runc (Debian 1.1.5), crun (1.8.1) and a bare
-# `unshare --fork --pid --mount-proc /bin/true` as the floor. The runtimes
+# `unshare --fork --pid --mount-proc /bin/true` as the floor (and, under
+# oci-rt's own figures, tests/bench/gofloor's: see below). The runtimes
 # run in alternation, each with its own private --root, and the table gives
 # median wall times, peak RSS and ratios to runc (see benchtool/main.go for
 # what the memory columns mean), and the same table again with a thousand
@@ -127,12 +128,18 @@ else
 	crun_note="crun skipped: $crun not found"
 fi
 cmds+=(--- unshare unshare --fork --pid --mount-proc /bin/true)
+# The floor under oci-rt's own figures: a Go program linked as it is, with
+# the libraries it carries, that only parses `run -b` and decodes the
+# bundle's config (tests/bench/gofloor).
+make -C "$repo" --no-print-directory gofloor GOFLOOR="$tmp/gofloor" >/dev/null || die "building gofloor failed"
+cmds+=(--- go-floor "$tmp/gofloor" run -b "$bundle")
 
 echo
 "$tmp/benchtool" -n "$runs" -rss "$rss_runs" -ref runc "${cmds[@]}" | tee "$tmp/table"
 echo "own MiB: the runtime process's own peak RSS (median of $rss_runs traced runs);"
 echo "cpu ms: user+system time of the runtime and the children it reaped (its init, the container): less sensitive to load than wall time;"
 echo "tree MiB: ru_maxrss of the runtime and the children it reaped."
+echo "go-floor: no runtime; a Go program linked as oci-rt, with the libraries it carries, that parses run -b and decodes config.json."
 [ -z "$crun_note" ] || echo "note: $crun_note"
 
 # Every run deleted its container: nothing may be left in the state dirs.
