@@ -1,6 +1,8 @@
 package nsenter
 
 import (
+	"errors"
+	"fmt"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -27,9 +29,8 @@ func TestCatchSignals(t *testing.T) {
 		if err := unix.Kill(unix.Getpid(), sig); err != nil {
 			t.Fatal(err)
 		}
-		pfd := []unix.PollFd{{Fd: int32(fds[0]), Events: unix.POLLIN}}
-		if n, err := unix.Poll(pfd, 5000); n != 1 {
-			t.Fatalf("signal %d: nothing on the pipe after 5 s (%v)", sig, err)
+		if err := waitReadable(fds[0], 5000); err != nil {
+			t.Fatalf("signal %d: %v", sig, err)
 		}
 		var got [8]byte
 		n, err := unix.Read(fds[0], got[:])
@@ -75,11 +76,29 @@ func TestCatchSignalsDropsOwnSIGPIPE(t *testing.T) {
 	if out, err := exec.Command("/bin/kill", "-PIPE", strconv.Itoa(unix.Getpid())).CombinedOutput(); err != nil {
 		t.Fatalf("kill -PIPE: %v %s", err, out)
 	}
-	pfd := []unix.PollFd{{Fd: int32(caught[0]), Events: unix.POLLIN}}
-	if n, err := unix.Poll(pfd, 5000); n != 1 {
-		t.Fatalf("the SIGPIPE another process sent: nothing on the pipe after 5 s (%v)", err)
+	if err := waitReadable(caught[0], 5000); err != nil {
+		t.Fatalf("the SIGPIPE another process sent: %v", err)
 	}
 	if n, err := unix.Read(caught[0], got[:]); err != nil || n != 1 || got[0] != byte(unix.SIGPIPE) {
 		t.Fatalf("read %v (%d bytes, %v), want the one byte %d", got[:n], n, err, unix.SIGPIPE)
+	}
+}
+
+// waitReadable waits up to timeout ms for fd to have data. The signals
+// the tests send may land on the polling thread and interrupt the poll,
+// which is then taken up again.
+func waitReadable(fd, timeout int) error {
+	pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(pfd, timeout)
+		switch {
+		case errors.Is(err, unix.EINTR):
+			continue
+		case err != nil:
+			return err
+		case n != 1:
+			return fmt.Errorf("nothing on the pipe after %d ms", timeout)
+		}
+		return nil
 	}
 }
