@@ -186,6 +186,10 @@ func TestPidReused(t *testing.T) {
 	c := r.Create(newBundle(t, withArgs("true")))
 	r.Must("start", c.ID)
 	c.Wait(t, 10*time.Second)
+	// Start times count clock ticks: a process started in the init's
+	// tick would share its start time, which is another case (the pid
+	// namespace tells them apart), so the stranger starts a tick later.
+	time.Sleep(30 * time.Millisecond)
 	stranger := exec.Command("sleep", "60") // stands for the process that got the pid
 	if err := stranger.Start(); err != nil {
 		t.Fatal(err)
