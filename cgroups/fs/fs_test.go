@@ -440,3 +440,60 @@ func TestUseOpenDirsWritesThroughTheFds(t *testing.T) {
 		t.Errorf("devices.list of the open cgroup: %q, %v", got, err)
 	}
 }
+
+// A single-threaded process that writes 0 into the "tasks" file of each
+// directory OpenForSelfJoin gives it is then in the cgroup in every v1
+// hierarchy. Each v1 directory comes once, named by its hierarchy; the
+// unified hierarchy's, which has no "tasks", comes apart, on a hybrid
+// host only.
+func TestOpenForSelfJoin(t *testing.T) {
+	m := v1Host(t)
+	v1, unified, err := m.OpenForSelfJoin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, d := range v1 {
+			d.Dir.Close()
+		}
+		if unified != nil {
+			unified.Close()
+		}
+	}()
+	if _, hybrid := m.dirs[cgroups.UnifiedKey]; hybrid != (unified != nil) {
+		t.Errorf("unified directory %v on a host with a unified hierarchy: %t", unified, hybrid)
+	}
+	if unified != nil && unified.Name() != m.dirs[cgroups.UnifiedKey] {
+		t.Errorf("unified directory %s, want %s", unified.Name(), m.dirs[cgroups.UnifiedKey])
+	}
+	var want, got []string
+	for _, d := range m.uniqueDirs() {
+		if d != m.dirs[cgroups.UnifiedKey] {
+			want = append(want, d)
+		}
+	}
+	script := ""
+	files := make([]*os.File, len(v1))
+	for i, d := range v1 {
+		got = append(got, d.Dir.Name())
+		if m.dirs[d.Hierarchy] != d.Dir.Name() && m.dirs["name="+d.Hierarchy] != d.Dir.Name() {
+			t.Errorf("directory %s named by hierarchy %q", d.Dir.Name(), d.Hierarchy)
+		}
+		files[i] = d.Dir
+		script += "echo 0 > /proc/self/fd/" + strconv.Itoa(3+i) + "/tasks && "
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("v1 directories %v, want %v", got, want)
+	}
+	cmd := exec.Command("sh", "-c", script+"exec cat /proc/self/cgroup")
+	cmd.ExtraFiles = files
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for ctrl, p := range m.paths {
+		if ctrl != cgroups.UnifiedKey && !strings.Contains(string(out), ctrl+":"+p+"\n") {
+			t.Errorf("process not in %s:%s:\n%s", ctrl, p, out)
+		}
+	}
+}
