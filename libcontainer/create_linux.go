@@ -285,7 +285,9 @@ func (cr *creation) spawnInit() error {
 	if err := cr.buildRequest(); err != nil {
 		return err
 	}
-	cr.chooseSetup()
+	if err := cr.chooseSetup(); err != nil {
+		return err
+	}
 	init, err := spawn(cr.req, "oci-rt")
 	if err != nil {
 		// The stage is in the container's cgroup while it creates the

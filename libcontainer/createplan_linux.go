@@ -42,13 +42,30 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 
 // chooseSetup has the runtime set the container up from outside where the
 // plan covers it.
-func (cr *creation) chooseSetup() {
+func (cr *creation) chooseSetup() error {
 	if why := createPlanFallback(cr.spec, &cr.req.config); why != "" {
 		debugf("create %s: the init sets the container up in Go: %s", cr.o.ID, why)
-		return
+		return nil
 	}
 	cr.req.bootstrap.SetUpByParent = true
 	cr.req.bootstrap.ProcContexts = procMounts(cr.spec)
+	return cr.prepareSelfJoin()
+}
+
+// prepareSelfJoin has the init join the container's cgroup by itself
+// (see joinCgroupItself), at the start of its plan, after the setup, as
+// the runtime would move it. Not where the init is in the cgroup before
+// its setup: a cgroup namespace of its own, which its stage makes there,
+// or hooks that run during the setup and may look at its cgroup.
+func (cr *creation) prepareSelfJoin() error {
+	if cr.req.enter != nil || cr.req.bootstrap.CgroupProcsFD != 0 || hasCreateHooks(cr.spec) {
+		return nil
+	}
+	files, err := cr.req.joinCgroupItself(cr.cg)
+	for _, f := range files {
+		cr.closers = append(cr.closers, func() { f.Close() })
+	}
+	return err
 }
 
 // setUpFromOutside sets the container up for an init that runs no Go,
@@ -393,6 +410,7 @@ func createPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, rootFrom
 	p := spec.Process
 	joins := req.config.ExecPidNSFD != 0
 	plan := &nsenter.Plan{}
+	req.planCgroupJoins(plan)
 	plan.Setsid()
 	if rootFromParent {
 		plan.RootFromParent()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,6 +16,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/cgroups/fs"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/nsenter"
 )
 
@@ -113,6 +116,11 @@ type spawnRequest struct {
 	// it exists, before the namespace stage does anything (cgroup v1,
 	// which has no CLONE_INTO_CGROUP).
 	enter cgroups.Manager
+	// cgroupJoins are the container's v1 cgroup directories, as fds in
+	// the init, whose "tasks" file the init's plan writes 0 into: it
+	// joins by itself, and the runtime does not move it (see
+	// fs.Manager.OpenForSelfJoin).
+	cgroupJoins []cgroupJoin
 	// hookState is the write end of HookStateFD's pipe.
 	hookState *os.File
 	// pidNS is the pid namespace the container joins, for the process
@@ -181,10 +189,78 @@ type child struct {
 	console *os.File
 }
 
+// cgroupJoin is a v1 cgroup directory the init joins by itself.
+type cgroupJoin struct {
+	fd        int // in the init
+	hierarchy string
+}
+
+// joinCgroupItself lets a process that runs a plan (no Go, so one thread)
+// join cg by itself where cg is the v1 driver's: a plan step per v1
+// hierarchy writes 0 into its "tasks" file (see planCgroupJoins), and on
+// a hybrid host the process is born in the unified hierarchy's cgroup;
+// the runtime moving it would take a lock of the whole machine (see
+// fs.Manager.OpenForSelfJoin). The unified hierarchy of a hybrid host
+// has no memory controller (the v1 one has it), so being born there
+// charges none of the process's setup to the container; a host that
+// left memory to it keeps the move after the setup. It returns the
+// directories, for the caller to close once the process is spawned.
+// The systemd driver is left alone: it starts its unit with the first
+// process; so is a rootless container's cgroup, whose moves may fail.
+func (r *spawnRequest) joinCgroupItself(cg cgroups.Manager) ([]*os.File, error) {
+	v1, ok := cg.(*fs.Manager)
+	if !ok || v1.Rootless() {
+		return nil, nil
+	}
+	dirs, unified, err := v1.OpenForSelfJoin()
+	if err != nil {
+		return nil, err
+	}
+	files := make([]*os.File, 0, len(dirs)+1)
+	for _, d := range dirs {
+		files = append(files, d.Dir)
+	}
+	if unified != nil {
+		files = append(files, unified)
+		if hasMemoryController(unified) {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, nil
+		}
+		r.cgroupFD = int(unified.Fd())
+	}
+	for _, d := range dirs {
+		r.cgroupJoins = append(r.cgroupJoins, cgroupJoin{fd: r.addFile(d.Dir), hierarchy: d.Hierarchy})
+	}
+	return files, nil
+}
+
+// planCgroupJoins adds the steps that join the cgroup by itself (see
+// joinCgroupItself), if any, to plan.
+func (r *spawnRequest) planCgroupJoins(plan *nsenter.Plan) {
+	for _, j := range r.cgroupJoins {
+		plan.WriteAt(j.fd, "tasks", "0", "join the container's cgroup in the "+j.hierarchy+" hierarchy")
+	}
+}
+
+// hasMemoryController tells whether the cgroup v2 directory dir has the
+// memory controller, or cannot say.
+func hasMemoryController(dir *os.File) bool {
+	list, err := sysfile.ReadFileAt(int(dir.Fd()), "cgroup.controllers")
+	return err != nil || slices.Contains(strings.Fields(string(list)), "memory")
+}
+
 // startsInContainerCgroup: the process is born in the container's cgroup
 // (v2) or moved there before its Go runtime starts (v1).
 func (r *spawnRequest) startsInContainerCgroup() bool {
 	return r.cgroupFD >= 0 || r.enter != nil
+}
+
+// movedByRuntime: the runtime moves the process into the container's
+// cgroup once it is set up (see joinCgroup).
+func (r *spawnRequest) movedByRuntime() bool {
+	return !r.startsInContainerCgroup() && len(r.cgroupJoins) == 0
 }
 
 // spawn starts the namespace stage, answers its requests and sends the init
@@ -265,7 +341,7 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 			return nil, fmt.Errorf("namespace stage: %w", err)
 		}
 	}
-	c := &child{pid: pid, conn: conn, outside: !r.startsInContainerCgroup()}
+	c := &child{pid: pid, conn: conn, outside: r.movedByRuntime()}
 	if r.bootstrap.CgroupProcsFD != 0 {
 		// The stage entered the container's cgroup for its cgroup
 		// namespace. Where the move out fails the init stays there:

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -45,21 +46,36 @@ grep ^0:: /proc/$pid/cgroup > "$1"
 }
 
 // While create sets the container up, its init is parked in the runtime's
-// own cgroup: checked at the "spawned" point, where create stops itself.
+// own cgroup where memory is charged: checked at the "spawned" point,
+// where create stops itself. (On a hybrid host the init may be born in
+// the container's cgroup of the unified hierarchy, which has no memory
+// controller there.)
 func TestInitSetupRunsInRuntimeCgroup(t *testing.T) {
 	r := newRuntime(t)
 	bundle := newBundle(t, withArgs("true"))
 	id := newID(t)
 	cmd := r.createStoppedAt(bundle, id, "spawned")
 	pid := readState(t, r, id).initPid()
-	initCgroup := unifiedCgroup(t, pid)
+	initCgroup := memoryCgroup(t, pid)
 	_ = cmd.Process.Kill()
 	_ = cmd.Wait()
 	r.Must("delete", "--force", id)
 	reapZombie(pid)
-	if own := unifiedCgroup(t, os.Getpid()); initCgroup != own {
+	if own := memoryCgroup(t, os.Getpid()); initCgroup != own {
 		t.Errorf("during setup the init is in %q, want the runtime's own %q", initCgroup, own)
 	}
+}
+
+// memoryCgroup is a process's cgroup in the hierarchy that charges its
+// memory: the v1 memory hierarchy where there is one, else the unified.
+func memoryCgroup(t *testing.T, pid int) string {
+	t.Helper()
+	for _, line := range strings.Split(readFile(t, fmt.Sprintf("/proc/%d/cgroup", pid)), "\n") {
+		if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && slices.Contains(strings.Split(parts[1], ","), "memory") {
+			return parts[2]
+		}
+	}
+	return unifiedCgroup(t, pid)
 }
 
 // unifiedCgroup is a process's cgroup on the unified hierarchy.

@@ -99,6 +99,14 @@ func TestCgroupV1Limits(t *testing.T) {
 			t.Errorf("%s/%s = %q, want %q", f.ctrl, f.file, got, f.want)
 		}
 	}
+	requireInItsCgroups(t, c)
+}
+
+// requireInItsCgroups checks that the init of c is in the container's
+// cgroup in every v1 hierarchy, alone, and in the unified one on a hybrid
+// host.
+func requireInItsCgroups(t *testing.T, c *Container) {
+	t.Helper()
 	own := readFile(t, "/proc/"+strconv.Itoa(c.Pid)+"/cgroup")
 	for _, ctrl := range []string{"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer"} {
 		if !v1Mounted(ctrl) {

@@ -375,6 +375,51 @@ func TestCreatePlanIdmapsAsTheGoInit(t *testing.T) {
 	}
 }
 
+// TestCreatePlanInitJoinsItsCgroup: on a host with v1 hierarchies the
+// init that runs no Go joins the container's cgroup by itself, one plan
+// step per hierarchy, and is in it in every hierarchy once create
+// returns. With a createRuntime hook, which may look at the init's
+// cgroup while the container is set up, the runtime moves it before the
+// hook, and its plan joins nothing.
+func TestCreatePlanInitJoinsItsCgroup(t *testing.T) {
+	requireV1(t)
+	for _, tc := range []struct {
+		name  string
+		edits []func(*specs.Spec)
+		joins bool
+	}{
+		{"by itself", nil, true},
+		{"moved before a createRuntime hook", []func(*specs.Spec){func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}}
+		}}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRuntime(t)
+			logFile := filepath.Join(t.TempDir(), "log")
+			r.Global = []string{"--debug", "--log", logFile}
+			c := r.Create(newBundle(t, append(tc.edits, withArgs("sleep", "1000"))...))
+			requireInItsCgroups(t, c)
+			requireSelfJoinSteps(t, readFile(t, logFile), "create "+c.ID, tc.joins)
+		})
+	}
+}
+
+// requireSelfJoinSteps checks that the plan what (as the debug log names
+// it, "create ID") logged in log has a step that joins the container's
+// cgroup for each v1 hierarchy, or none when joins is false.
+func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
+	t.Helper()
+	if !strings.Contains(log, what+": plan of ") {
+		t.Fatalf("%s ran no plan; log:\n%s", what, log)
+	}
+	for _, ctrl := range []string{"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer"} {
+		step := "join the container's cgroup in the " + ctrl + " hierarchy"
+		if v1Mounted(ctrl) && strings.Contains(log, step) != joins {
+			t.Errorf("%s's plan has %q: %t, want %t; log:\n%s", what, step, !joins, joins, log)
+		}
+	}
+}
+
 // TestCreatePlanFallsBack: what the plan does not cover (here a user
 // namespace) still runs, set up by the Go init, and --debug says why.
 func TestCreatePlanFallsBack(t *testing.T) {
