@@ -140,6 +140,22 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 	req.preserve(o.PreserveFDs)
+	if who != nil && !inUserNamespace(spec) {
+		// The process runs a plan, with one thread: it joins the cgroup
+		// by itself, and is not moved before it starts. (Its plan runs in
+		// the container's namespaces: in a user namespace of the
+		// container's, the host's cgroup files are not its to open.)
+		files, err := req.joinCgroupItself(cg)
+		for _, f := range files {
+			defer f.Close()
+		}
+		if err != nil {
+			return 0, err
+		}
+		if len(req.cgroupJoins) > 0 {
+			req.enter = nil
+		}
+	}
 	// A container whose user namespace holds no right to join its pid
 	// namespace gets its processes from a stage that joins it first (see
 	// joinerBootstrap): the process is born in the container and holds

@@ -404,6 +404,24 @@ func TestCreatePlanInitJoinsItsCgroup(t *testing.T) {
 	}
 }
 
+// TestExecPlanJoinsItsCgroup: on a host with v1 hierarchies the process
+// exec starts joins the container's cgroup by itself, one plan step per
+// hierarchy, and is in it in every hierarchy.
+func TestExecPlanJoinsItsCgroup(t *testing.T) {
+	requireV1(t)
+	r := newRuntime(t)
+	c := runningContainer(t, r)
+	logFile := filepath.Join(t.TempDir(), "log")
+	r.Global = []string{"--debug", "--log", logFile}
+	own := r.Must("exec", c.ID, "cat", "/proc/self/cgroup")
+	for _, ctrl := range []string{"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer"} {
+		if want := ctrl + ":" + strings.TrimPrefix(v1Dir(c.ID, ctrl), "/sys/fs/cgroup/"+ctrl) + "\n"; v1Mounted(ctrl) && !strings.Contains(own, want) {
+			t.Errorf("exec'd process not in its %s cgroup (%q):\n%s", ctrl, want, own)
+		}
+	}
+	requireSelfJoinSteps(t, readFile(t, logFile), "exec "+c.ID, true)
+}
+
 // requireSelfJoinSteps checks that the plan what (as the debug log names
 // it, "create ID") logged in log has a step that joins the container's
 // cgroup for each v1 hierarchy, or none when joins is false.
