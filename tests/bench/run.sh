@@ -6,7 +6,10 @@
 # run in alternation, each with its own private --root, and the table gives
 # median wall times, peak RSS and ratios to runc (see benchtool/main.go for
 # what the memory columns mean), and the same table again with a thousand
-# more mounts in the runtimes' mount namespace (a node with many pods).
+# more mounts in the runtimes' mount namespace (a node with many pods),
+# and once more, with an exec into a running container, each command
+# after a pause (a quiet machine, as a node starts containers and runs
+# probes now and then).
 # Then, for the three runtimes: create, start, state, exec, kill and delete
 # timed separately with their system calls, the system calls of a run,
 # 1, 10 and 50 concurrent runs and create+start of a sleep (throughput,
@@ -181,14 +184,42 @@ unshare --mount --propagation private bash -c '
 # The other tables give all runtimes one bundle with ociVersion 1.0.2
 # (crun's), and crun its shim where it needs it.
 rts=(-- oci-rt "$ocirt" --root "$state/root-oci-rt" --- runc "$runc" --root "$state/root-runc")
+have_crun=false
 if [ -d "$tmp/crun-bundle" ] && { [ -z "$crun_note" ] || [ ${#crun_env[@]} -gt 0 ]; }; then
 	rts+=(--- crun "${crun_env[@]}" "$crun" --root "$state/root-crun")
+	have_crun=true
 fi
 mkdir "$tmp/sleep-bundle"
 jq --arg root "$bundle/rootfs" '.ociVersion = "1.0.2" | .root.path = $root | .process.args = ["sleep", "100000"]' \
 	"$bundle/config.json" >"$tmp/sleep-bundle/config.json"
 jq '.ociVersion = "1.0.2"' "$bundle/config.json" >"$tmp/config.json"
 mv "$tmp/config.json" "$bundle/config.json"
+
+# The tables above start each command right after the one before, whose
+# leftovers in the kernel (a grace period it began, a lock left on its
+# slow path) the next one meets half done. A node starts containers and
+# the kubelet execs its probes now and then: the same commands once the
+# machine has been quiet for a while.
+quiet_pause=300ms
+echo
+echo "== run and exec of /bin/true on a quiet machine, each after $quiet_pause of nothing: 10 alternating runs each =="
+execs=(-- oci-rt "$ocirt" --root "$state/root-oci-rt" exec "$prefix-qo" /bin/true
+	--- runc "$runc" --root "$state/root-runc" exec "$prefix-qr" /bin/true)
+"$ocirt" --root "$state/root-oci-rt" run -d -b "$tmp/sleep-bundle" "$prefix-qo" </dev/null >/dev/null
+"$runc" --root "$state/root-runc" run -d -b "$tmp/sleep-bundle" "$prefix-qr" </dev/null >/dev/null
+if $have_crun; then
+	env "${crun_env[@]}" "$crun" --root "$state/root-crun" run -d -b "$tmp/sleep-bundle" "$prefix-qc" </dev/null >/dev/null
+	execs+=(--- crun "${crun_env[@]}" "$crun" --root "$state/root-crun" exec "$prefix-qc" /bin/true)
+fi
+echo "run:"
+"$tmp/benchtool" -n 10 -rss 0 -pause "$quiet_pause" -ref runc "${cmds[@]}"
+echo "exec into a running sleep:"
+"$tmp/benchtool" -n 10 -rss 0 -pause "$quiet_pause" -ref runc "${execs[@]}"
+"$ocirt" --root "$state/root-oci-rt" delete -f "$prefix-qo"
+"$runc" --root "$state/root-runc" delete -f "$prefix-qr"
+if $have_crun; then
+	env "${crun_env[@]}" "$crun" --root "$state/root-crun" delete -f "$prefix-qc"
+fi
 
 echo
 echo "== each operation, $runs alternating rounds (a running sleep; syscalls: one more round under strace -f) =="

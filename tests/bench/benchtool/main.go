@@ -3,7 +3,7 @@
 // machine hits them all alike) and prints each one's median wall time and
 // peak memory, and a ratio to a reference.
 //
-//	benchtool [-n RUNS] [-rss RUNS] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]
+//	benchtool [-n RUNS] [-rss RUNS] [-pause DURATION] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]
 //	benchtool lifecycle|scale|probe [FLAGS] -- LABEL RUNTIME... [--- LABEL RUNTIME...]
 //	benchtool docker-profile
 //
@@ -68,8 +68,9 @@ func main() {
 	rssRuns := flag.Int("rss", 5, "extra untimed runs of each command under ptrace for its own peak RSS (0: none)")
 	warmup := flag.Int("warmup", 2, "untimed runs of each command first (page cache, binaries)")
 	ref := flag.String("ref", "", "label of the command the others are compared to")
+	pause := flag.Duration("pause", 0, "sleep before each timed run, so that each starts on a machine gone quiet")
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: benchtool [-n RUNS] [-rss RUNS] [-warmup RUNS] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]")
+		fmt.Fprintln(os.Stderr, "usage: benchtool [-n RUNS] [-rss RUNS] [-warmup RUNS] [-pause DURATION] [-ref LABEL] -- LABEL CMD... [--- LABEL CMD...]")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -79,7 +80,7 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := bench(cmds, *runs, *rssRuns, *warmup); err != nil {
+	if err := bench(cmds, *runs, *rssRuns, *warmup, *pause); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtool:", err)
 		os.Exit(1)
 	}
@@ -110,7 +111,7 @@ func parseCommands(args []string) ([]*command, error) {
 	return cmds, nil
 }
 
-func bench(cmds []*command, runs, rssRuns, warmup int) error {
+func bench(cmds []*command, runs, rssRuns, warmup int, pause time.Duration) error {
 	for i := 0; i < warmup; i++ {
 		for _, c := range cmds {
 			if _, err := c.run(false); err != nil {
@@ -120,6 +121,7 @@ func bench(cmds []*command, runs, rssRuns, warmup int) error {
 	}
 	for i := 0; i < runs; i++ {
 		for _, c := range cmds {
+			time.Sleep(pause)
 			r, err := c.run(false)
 			if err != nil {
 				return err
