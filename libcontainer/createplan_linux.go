@@ -58,7 +58,7 @@ func (cr *creation) chooseSetup() error {
 // its setup: a cgroup namespace of its own, which its stage makes there,
 // or hooks that run during the setup and may look at its cgroup.
 func (cr *creation) prepareSelfJoin() error {
-	if cr.req.enter != nil || cr.req.bootstrap.CgroupProcsFD != 0 || hasCreateHooks(cr.spec) {
+	if cr.req.enter != nil || hasCreateHooks(cr.spec) {
 		return nil
 	}
 	files, err := cr.req.joinCgroupItself(cr.cg)
