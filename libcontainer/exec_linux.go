@@ -132,29 +132,17 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	if req.config.SeccompFilter, err = c.execFilter(spec); err != nil {
 		return 0, err
 	}
-	cgDir, err := req.startIn(cg)
-	if cgDir != nil {
-		defer cgDir.Close()
+	req.preserve(o.PreserveFDs)
+	// A process that runs a plan has one thread and may join the cgroup
+	// by itself; its plan runs in the container's namespaces, where in a
+	// user namespace of the container's the host's cgroup files are not
+	// its to open.
+	cgFiles, err := req.startIn(cg, who != nil && !inUserNamespace(spec))
+	for _, f := range cgFiles {
+		defer f.Close()
 	}
 	if err != nil {
 		return 0, err
-	}
-	req.preserve(o.PreserveFDs)
-	if who != nil && !inUserNamespace(spec) {
-		// The process runs a plan, with one thread: it joins the cgroup
-		// by itself, and is not moved before it starts. (Its plan runs in
-		// the container's namespaces: in a user namespace of the
-		// container's, the host's cgroup files are not its to open.)
-		files, err := req.joinCgroupItself(cg)
-		for _, f := range files {
-			defer f.Close()
-		}
-		if err != nil {
-			return 0, err
-		}
-		if len(req.cgroupJoins) > 0 {
-			req.enter = nil
-		}
 	}
 	// A container whose user namespace holds no right to join its pid
 	// namespace gets its processes from a stage that joins it first (see
@@ -332,21 +320,29 @@ func readSpawnReport(pid int) (*nsenter.Message, error) {
 }
 
 // startIn makes the process start in cg (none when nil). On v2 it starts
-// there (CLONE_INTO_CGROUP, through the returned directory, to close once
-// it is spawned); v1 has no such flag, so the namespace stage is moved in
-// before it starts work, and so are the processes it forks.
-func (r *spawnRequest) startIn(cg cgroups.Manager) (*os.File, error) {
+// there (CLONE_INTO_CGROUP); a process that joinsItself on v1 moves
+// itself in at the start of its plan (see joinCgroupItself); otherwise,
+// v1 having no such flag, the namespace stage is moved in before it
+// starts work, and so are the processes it forks. It returns the
+// directories to close once the process is spawned.
+func (r *spawnRequest) startIn(cg cgroups.Manager, joinsItself bool) ([]*os.File, error) {
 	r.cgroupFD, r.enter = -1, cg
-	unified, ok := cgroups.Files(cg).(*fs2.Manager)
-	if !ok {
+	if unified, ok := cgroups.Files(cg).(*fs2.Manager); ok {
+		dir, err := unified.OpenDir()
+		if err != nil {
+			return nil, err
+		}
+		r.cgroupFD, r.enter = int(dir.Fd()), nil
+		return []*os.File{dir}, nil
+	}
+	if !joinsItself {
 		return nil, nil
 	}
-	dir, err := unified.OpenDir()
-	if err != nil {
-		return nil, err
+	files, err := r.joinCgroupItself(cg)
+	if len(r.cgroupJoins) > 0 {
+		r.enter = nil
 	}
-	r.cgroupFD, r.enter = int(dir.Fd()), nil
-	return dir, nil
+	return files, err
 }
 
 // execCgroup is the container's cgroup, or the existing sub-cgroup of it

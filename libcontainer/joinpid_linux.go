@@ -152,9 +152,9 @@ func (cr *creation) handOver() error {
 	}
 	defer fifo.Close()
 	req.config.FifoFD = req.addFile(fifo)
-	cgDir, err := req.startIn(cr.cg)
-	if cgDir != nil {
-		defer cgDir.Close()
+	cgFiles, err := req.startIn(cr.cg, false)
+	for _, f := range cgFiles {
+		defer f.Close()
 	}
 	if err != nil {
 		return err
