@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strconv"
@@ -325,13 +326,29 @@ func scaleLevel(op scaleOp, conc, runs, rounds int, prefix string, cmds []*comma
 		mine := median(throughput[c.label])
 		r := ""
 		if c != cmds[0] {
-			r = fmt.Sprintf("%.2f x %s", first/mine, c.label)
+			r = fmt.Sprintf("%.2f x %s%s", first/mine, c.label, roundRatios(throughput[cmds[0].label], throughput[c.label]))
 		}
 		g := got[c.label]
 		fmt.Printf("%-12s %-5d %-8s %5d %10.1f %8s %8s %8s   %s\n", op.name, conc, c.label, runs*rounds, mine,
 			ms(quantile(g.wall, 0.5)), ms(quantile(g.wall, 0.99)), ms(median(g.cpu)), r)
 	}
 	return nil
+}
+
+// roundRatios gives the lowest and highest ratio of mine to theirs within
+// one round, where both met the same state of the machine: at fifty
+// concurrent runs on two CPUs the rounds of one sitting differ by several
+// percent, more than the runtimes often do, and a median alone hides that.
+func roundRatios(mine, theirs []float64) string {
+	if len(mine) < 2 || len(mine) != len(theirs) {
+		return ""
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range mine {
+		ratio := mine[i] / theirs[i]
+		lo, hi = min(lo, ratio), max(hi, ratio)
+	}
+	return fmt.Sprintf(" (rounds %.2f-%.2f)", lo, hi)
 }
 
 // scaleOp is what each worker of the scale mode repeats: one container's
