@@ -345,7 +345,7 @@ func (cr *creation) takeOverProcess() error {
 	if err := cr.init.conn.Send(nsenter.KindAck, ""); err != nil {
 		return err
 	}
-	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0], cr.plan)
+	pid, err := waitForExecProcess(cr.init, cr.cg, cr.spec.Process.Args[0], cr.plan, nil)
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		defer hostRoot.Close()
 	}
 	var who *planIdentity
-	if reason := planFallback(spec); reason != "" {
+	if reason := planFallback(spec, nsFiles[specs.PIDNamespace]); reason != "" {
 		debugf("exec %s: the Go path sets the process up: %s", c.State.ID, reason)
 	} else if who, err = resolvePlanIdentity(initRoot(c.State.InitPid), c.State.InitPid, spec); err != nil {
 		return 0, err
@@ -180,7 +180,11 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	}
 	var plan *nsenter.Plan
 	if who != nil {
-		if plan, err = execPlan(spec, who, req, req.config.ExecPidNSFD, req.config.ProcfsFD); err != nil {
+		procfsFD := req.config.ProcfsFD
+		if joiner {
+			procfsFD = req.firstFreeFD()
+		}
+		if plan, err = execPlan(spec, who, req, req.config.ExecPidNSFD, procfsFD, joiner); err != nil {
 			return 0, err
 		}
 		req.bootstrap.Plan = plan
@@ -217,10 +221,14 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 		return 0, err
 	}
 	pid := p.pid
-	if joiner {
+	if joiner && plan == nil {
 		err = waitForJoinerExec(p)
 	} else {
-		pid, err = waitForExecProcess(p, cg, o.Process.Args[0], plan)
+		var bornInside *os.File
+		if joiner {
+			bornInside = nsFiles[specs.PIDNamespace]
+		}
+		pid, err = waitForExecProcess(p, cg, o.Process.Args[0], plan, bornInside)
 	}
 	if err != nil {
 		return 0, err
@@ -255,8 +263,10 @@ func sendExecConfig(c *Container, p *child, cfg *initConfig, cg cgroups.Manager)
 // plan's steps as a planerror message that plan reads). The
 // process must be our child, as the init starts it with CLONE_PARENT:
 // that we then wait for it and signal it is safe. plan is the plan that
-// set the process up, nil for the Go init.
-func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *nsenter.Plan) (int, error) {
+// set the process up, nil for the Go init. pidns, when not nil, is the pid
+// namespace the init lives in, whose numbering its report uses (see
+// joinerBootstrap).
+func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *nsenter.Plan, pidns *os.File) (int, error) {
 	rep, err := init.conn.Recv()
 	if errors.Is(err, nsenter.ErrPeerGone) {
 		rep, err = readSpawnReport(init.pid)
@@ -276,6 +286,12 @@ func waitForExecProcess(init *child, cg cgroups.Manager, program string, plan *n
 	if rep.Kind == nsenter.KindPlanError && plan != nil {
 		killAndReap(init.pid)
 		return 0, plan.Err(rep)
+	}
+	if rep.Kind == nsenter.KindPid && pidns != nil {
+		if rep.Pid, err = hostPid(pidns, rep.Pid); err != nil {
+			killAndReap(init.pid)
+			return 0, err
+		}
 	}
 	if rep.Kind != nsenter.KindPid || rep.Pid <= 0 || rep.Pid == init.pid {
 		killAndReap(init.pid)

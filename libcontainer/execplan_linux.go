@@ -29,17 +29,45 @@ import (
 // container's, and that process closes every fd of the runtime's first.
 
 // planFallback says why this exec needs the Go path, or "" when the plan
-// covers it. The plan covers every exec but one into a container that
-// joins a pid namespace from a user namespace of its own; a test hook
-// turns it off to compare the two paths.
-func planFallback(spec *specs.Spec) string {
+// covers it; a test hook turns it off to compare the two paths. A process
+// of a container that joins a pid namespace from a user namespace of its
+// own is born in that pid namespace (see joinerBootstrap), where the
+// runtime's procfs would be a handle on the host's; it writes its own
+// entries through the container's /proc instead, which must be a
+// writable procfs for that.
+//
+// Such a process also starts the program's process there, whose pid it
+// can only tell as that namespace numbers it; pidns, the container's pid
+// namespace, translates it (see hostPid).
+func planFallback(spec *specs.Spec, pidns *os.File) string {
 	if execPlanDisabled() {
 		return "the plan is turned off by a test hook"
 	}
-	if joinsFromNewUserNS(spec) {
-		return "the container's own user namespace may not join its pid namespace: a stage that joins it first starts the process, set up in Go"
+	if !joinsFromNewUserNS(spec) {
+		return ""
+	}
+	if !writableProcAtProc(spec) {
+		return "the process is born in the pid namespace the container joins, and the container's /proc, where it would find its own entries, is not a writable procfs"
+	}
+	if _, err := hostPid(pidns, 1); err != nil {
+		return fmt.Sprintf("the process is born in the pid namespace the container joins, and the pid it starts the program with there cannot be translated: %v", err)
 	}
 	return ""
+}
+
+// nsGetTgidFromPidns is the ioctl that translates a process's pid in the
+// pid namespace an nsfs fd refers to into ours (Linux 6.10 on;
+// golang.org/x/sys has no name for it): _IOR(NSIO, 0x7, int).
+const nsGetTgidFromPidns = 0x8004b707
+
+// hostPid is the pid in our pid namespace of the process numbered pid in
+// pidns, which must be ours or one below it.
+func hostPid(pidns *os.File, pid int) (int, error) {
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, pidns.Fd(), nsGetTgidFromPidns, uintptr(pid))
+	if errno != 0 {
+		return 0, fmt.Errorf("pid %d of the container's pid namespace: NS_GET_TGID_FROM_PIDNS: %w", pid, errno)
+	}
+	return int(r), nil
 }
 
 // planIdentity is what the plan needs to know from inside the container
@@ -76,8 +104,10 @@ func resolvePlanIdentity(root string, initPid int, spec *specs.Spec) (*planIdent
 
 // execPlan is the plan for the exec'd process. req holds the fds the
 // process gets; pidnsFD (or 0) is the container's pid namespace, procfsFD
-// the runtime's procfs, both among them.
-func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, procfsFD int) (*nsenter.Plan, error) {
+// the runtime's procfs, both among them. bornInside: the process is born
+// in the container's pid namespace (see joinerBootstrap), and procfsFD is
+// where the plan puts the container's /proc, its procfs there.
+func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, procfsFD int, bornInside bool) (*nsenter.Plan, error) {
 	p := spec.Process
 	plan := &nsenter.Plan{}
 	req.planCgroupJoins(plan)
@@ -88,6 +118,9 @@ func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, p
 	}
 	if pidnsFD != 0 {
 		plan.SetnsChildren(pidnsFD, unix.CLONE_NEWPID, "join the container's pid namespace")
+	}
+	if bornInside {
+		plan.ProcfsAt(procfsFD, "/proc")
 	}
 	if p.Terminal {
 		var rows, cols uint16

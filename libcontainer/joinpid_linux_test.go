@@ -1,10 +1,14 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -76,5 +80,83 @@ func TestJoinerBootstrapOrder(t *testing.T) {
 	}
 	if !b.JoinInOrder || !b.Fork || b.CloseFirst != 4 || b.CloseLast != 4+len(want)-1 {
 		t.Errorf("bootstrap %+v: want joined in order, a fork, and fds 4…%d closed", b, 4+len(want)-1)
+	}
+}
+
+// A process born in a joined pid namespace takes the plan only where the
+// container's /proc lets it write its own entries and the kernel can tell
+// the pid it starts its program with as ours.
+func TestPlanFallbackForProcessBornInside(t *testing.T) {
+	pidns, err := os.Open("/proc/self/ns/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pidns.Close()
+	netns, err := os.Open("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer netns.Close()
+	spec := func(procOptions ...string) *specs.Spec {
+		return &specs.Spec{
+			Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{
+				{Type: specs.UserNamespace}, {Type: specs.PIDNamespace, Path: "/proc/1/ns/pid"}, {Type: specs.MountNamespace},
+			}},
+			Mounts: []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc", Options: procOptions}},
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		spec  *specs.Spec
+		pidns *os.File
+		want  string
+	}{
+		{"writable /proc, a kernel that translates", spec(), pidns, ""},
+		{"read-only /proc", spec("ro"), pidns, "is not a writable procfs"},
+		{"no translation", spec(), netns, "NS_GET_TGID_FROM_PIDNS"},
+		{"own pid namespace", &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.UserNamespace}, {Type: specs.PIDNamespace}}}}, netns, ""},
+	} {
+		got := planFallback(c.spec, c.pidns)
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestHostPid(t *testing.T) {
+	pidns, err := os.Open("/proc/self/ns/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pidns.Close()
+	if got, err := hostPid(pidns, os.Getpid()); err != nil || got != os.Getpid() {
+		t.Errorf("our own pid in our pid namespace: %d, %v; want %d", got, err, os.Getpid())
+	}
+	cmd := exec.Command("unshare", "--pid", "--fork", "sleep", "10")
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a process in a new pid namespace: %v", err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	var child []byte
+	for range 100 {
+		if child, err = os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid)); err == nil && len(child) > 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var sleeper int
+	if _, err := fmt.Sscan(string(child), &sleeper); err != nil {
+		t.Fatalf("the sleeper in the new pid namespace: %q, %v", child, err)
+	}
+	inner, err := os.Open(fmt.Sprintf("/proc/%d/ns/pid", sleeper))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	if got, err := hostPid(inner, 1); err != nil || got != sleeper {
+		t.Errorf("pid 1 of the new pid namespace: %d, %v; want %d", got, err, sleeper)
+	}
+	if _, err := hostPid(inner, 2); !errors.Is(err, unix.ESRCH) {
+		t.Errorf("pid 2 of the new pid namespace, which has none: %v, want ESRCH", err)
 	}
 }

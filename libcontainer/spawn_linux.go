@@ -140,6 +140,13 @@ func (r *spawnRequest) addFile(f *os.File) int {
 	return 3 + len(r.preserved) + len(r.files) - 1
 }
 
+// firstFreeFD is the lowest fd number the process does not get from us,
+// for a plan to put what it makes itself: past its files and the sync
+// socket, which spawn adds last. Only for a plan built before spawn.
+func (r *spawnRequest) firstFreeFD() int {
+	return 3 + len(r.preserved) + len(r.files) + 1
+}
+
 // fileAt is the file addFile numbered fd.
 func (r *spawnRequest) fileAt(fd int) *os.File {
 	return r.files[fd-3-len(r.preserved)]

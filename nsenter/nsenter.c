@@ -713,10 +713,12 @@ __attribute__((constructor)) static void nsenter(void)
 			hand_setup_to_parent(&b);
 		return;
 	}
-	// A child that talks first (set_up_by_parent) must wait until its pid
-	// is on the socket: the pid message is the first the parent reads.
+	// A child that talks first (set_up_by_parent, or one that carries out
+	// a plan) must wait until its pid is on the socket: the pid message is
+	// the first the parent reads, and the two processes' frames would
+	// interleave on it.
 	int pid_sent[2] = {-1, -1};
-	if (b.set_up_by_parent && b.cgroup_procs_fd < 0 && pipe2(pid_sent, O_CLOEXEC) < 0)
+	if ((b.set_up_by_parent || b.plan != NULL) && b.cgroup_procs_fd < 0 && pipe2(pid_sent, O_CLOEXEC) < 0)
 		fail("pipe");
 	// CLONE_PARENT makes the child a child of the runtime itself, which
 	// waits for it as a foreground run would: no monitor process in between.
@@ -736,6 +738,11 @@ __attribute__((constructor)) static void nsenter(void)
 	}
 	if (b.cgroup_procs_fd >= 0)
 		wait_for_ack();
+	// A stage that joined the pid namespace first (see the runtime's
+	// joinerBootstrap) leaves the plan of an exec to the child it forked,
+	// the first of its processes that lives in that namespace.
+	if (b.plan != NULL)
+		ocirt_run_plan(b.plan, b.plan_len, sync_fd);
 	if (b.set_up_by_parent)
 		hand_setup_to_parent(&b);
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -539,5 +540,91 @@ func TestProcfsAtEncoding(t *testing.T) {
 	steps := decodePlan(t, p.Encode())
 	if len(steps) != 1 || steps[0].op != opProcfsAt || string(steps[0].data) != "\x09\x00\x00\x00/proc\x00" {
 		t.Fatalf("steps %+v, want ProcfsAt with fd 9 and /proc", steps)
+	}
+}
+
+// A stage that joins a pid namespace and forks (a process born in a pid
+// namespace the container joins) leaves the plan to its child, which
+// talks on the socket only once the stage's pid message is there: here
+// the child's first step fails at once, and its error must still come
+// second. The plan of a child that succeeds runs in that namespace and
+// spawns its process there, reporting it by that namespace's numbering.
+func TestForkedChildRunsThePlan(t *testing.T) {
+	holder := exec.Command("/bin/sleep", "30")
+	holder.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The holder, the namespace's init, leaves only once every process of
+	// the namespace is reaped, and the plan's processes are ours.
+	defer func() {
+		_ = holder.Process.Kill()
+		for {
+			if _, err := unix.Wait4(-1, nil, 0, nil); err != nil {
+				break
+			}
+		}
+	}()
+	join := []NSPath{{Type: unix.CLONE_NEWPID, Path: fmt.Sprintf("/proc/%d/ns/pid", holder.Process.Pid)}}
+	for i := range 30 {
+		var p Plan
+		p.Chdir("/nonexistent", "chdir")
+		if err := p.Spawn([]string{"true"}, nil, 3, false, nil, 0, SpawnWait{}); err != nil {
+			t.Fatal(err)
+		}
+		s := startStage(t, &Bootstrap{Join: join, Fork: true, Plan: &p})
+		rep, err := readReply(s.conn)
+		if err != nil || rep.Kind != KindPid || rep.Version != ProtocolVersion || rep.Pid == s.cmd.Process.Pid {
+			t.Fatalf("run %d: first reply %+v, %v; want the stage's message with the forked child's pid", i, rep, err)
+		}
+		if failed, err := readReply(s.conn); err != nil || failed.Kind != KindPlanError || failed.Step != 0 || failed.Errno != int(unix.ENOENT) {
+			t.Fatalf("run %d: reply %+v, %v; want step 0 failing with ENOENT", i, failed, err)
+		}
+		if err := s.cmd.Wait(); err != nil {
+			t.Fatalf("run %d: the stage: %v", i, err)
+		}
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(rep.Pid, &ws, 0, nil); err != nil || ws.ExitStatus() == 0 {
+			t.Fatalf("run %d: the child that failed its plan: %v, %v", i, ws, err)
+		}
+	}
+
+	var p Plan
+	p.FindProgram([]string{"/bin/sh"}, "find sh", false)
+	p.Release()
+	if err := p.Spawn([]string{"sh", "-c", "echo $$; readlink /proc/self/ns/pid"}, nil, 3, false, nil, 0, SpawnWait{}); err != nil {
+		t.Fatal(err)
+	}
+	s := startStage(t, &Bootstrap{Join: join, Fork: true, Plan: &p})
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != KindPid {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	child := rep.Pid
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != KindReady {
+		t.Fatalf("reply %+v, %v; want the child's release", rep, err)
+	}
+	if err := s.conn.Send(KindAck, ""); err != nil {
+		t.Fatal(err)
+	}
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, child, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	report, err := ReadExitReport(child)
+	if err != nil || report.Kind != KindPid {
+		t.Fatalf("exit report %+v, %v", report, err)
+	}
+	waitPid(t, child)
+	// The stage's stdout is the spawned process's too: Wait returns once
+	// it has printed and exited.
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Its own pid, as its namespace numbers it, is the one the child
+	// reported; and that namespace is the joined one.
+	holderNS, _ := os.Readlink(join[0].Path)
+	if want := fmt.Sprintf("%d\n%s", report.Pid, holderNS); strings.TrimSpace(s.stdout.String()) != want {
+		t.Errorf("the spawned process printed %q, want %q", s.stdout.String(), want)
 	}
 }

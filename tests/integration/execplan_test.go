@@ -148,18 +148,25 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 		name  string
 		edits []func(*specs.Spec)
 		proc  *specs.Process
+		// joinsPid: the container joins another's pid namespace, from its
+		// own user namespace (its processes are born in that namespace).
+		joinsPid bool
 	}{
-		{"root", nil, probeProcess(specs.User{}, []string{"CAP_CHOWN", "CAP_SYS_ADMIN"}, false)},
-		{"root seccomp early", []func(*specs.Spec){withMkdirDenied}, probeProcess(specs.User{}, netCaps, false)},
+		{"root", nil, probeProcess(specs.User{}, []string{"CAP_CHOWN", "CAP_SYS_ADMIN"}, false), false},
+		{"root seccomp early", []func(*specs.Spec){withMkdirDenied}, probeProcess(specs.User{}, netCaps, false), false},
 		{"non-root with caps, seccomp late", []func(*specs.Spec){withMkdirDenied},
-			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}, netCaps, true)},
-		{"userns root", []func(*specs.Spec){withAllNamespaces}, probeProcess(specs.User{}, netCaps, false)},
+			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}, netCaps, true), false},
+		{"userns root", []func(*specs.Spec){withAllNamespaces}, probeProcess(specs.User{}, netCaps, false), false},
 		{"userns non-root with caps", []func(*specs.Spec){withAllNamespaces, withMkdirDenied},
-			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, netCaps, true)},
-		{"named user", nil, probeProcess(specs.User{Username: "root"}, nil, false)},
-		{"no mount namespace", []func(*specs.Spec){withoutMountNamespace}, probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false)},
-		{"terminal", nil, withProbeTerminal(probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false))},
-		{"userns terminal", []func(*specs.Spec){withAllNamespaces}, withProbeTerminal(probeProcess(specs.User{}, nil, true))},
+			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, netCaps, true), false},
+		{"named user", nil, probeProcess(specs.User{Username: "root"}, nil, false), false},
+		{"no mount namespace", []func(*specs.Spec){withoutMountNamespace}, probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false), false},
+		{"terminal", nil, withProbeTerminal(probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false)), false},
+		{"userns terminal", []func(*specs.Spec){withAllNamespaces}, withProbeTerminal(probeProcess(specs.User{}, nil, true)), false},
+		{"userns joining a pid namespace", []func(*specs.Spec){withAllNamespaces, withMkdirDenied},
+			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, netCaps, true), true},
+		{"userns joining a pid namespace, terminal", []func(*specs.Spec){withAllNamespaces},
+			withProbeTerminal(probeProcess(specs.User{}, nil, false)), true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,6 +174,9 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 			edits := append([]func(*specs.Spec){func(s *specs.Spec) {
 				s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
 			}}, tc.edits...)
+			if tc.joinsPid {
+				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)))
+			}
 			c := runningContainer(t, r, edits...)
 			plan, goPath := execBothWays(t, r, c.ID, tc.proc)
 			if plan != goPath {
