@@ -134,10 +134,8 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 	}
 	req.preserve(o.PreserveFDs)
 	// A process that runs a plan has one thread and may join the cgroup
-	// by itself; its plan runs in the container's namespaces, where in a
-	// user namespace of the container's the host's cgroup files are not
-	// its to open.
-	cgFiles, err := req.startIn(cg, who != nil && !inUserNamespace(spec))
+	// by itself: its stage does, first thing (see joinCgroupsInStage).
+	cgFiles, err := req.startIn(cg, who != nil)
 	for _, f := range cgFiles {
 		defer f.Close()
 	}
@@ -166,6 +164,7 @@ func (c *Container) exec(o *ExecOptions) (int, error) {
 			req.passLog()
 		}
 	}
+	req.joinCgroupsInStage("exec " + c.State.ID)
 	if hostRoot != nil {
 		req.config.HostRootFD = req.addFile(hostRoot)
 	}

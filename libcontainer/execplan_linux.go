@@ -110,7 +110,6 @@ func resolvePlanIdentity(root string, initPid int, spec *specs.Spec) (*planIdent
 func execPlan(spec *specs.Spec, who *planIdentity, req *spawnRequest, pidnsFD, procfsFD int, bornInside bool) (*nsenter.Plan, error) {
 	p := spec.Process
 	plan := &nsenter.Plan{}
-	req.planCgroupJoins(plan)
 	plan.Setsid()
 	if fd := req.config.HostRootFD; fd != 0 {
 		// No mount namespace to join: the container's root is a chroot.

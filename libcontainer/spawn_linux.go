@@ -117,9 +117,9 @@ type spawnRequest struct {
 	// which has no CLONE_INTO_CGROUP).
 	enter cgroups.Manager
 	// cgroupJoins are the container's v1 cgroup directories, as fds in
-	// the init, whose "tasks" file the init's plan writes 0 into: it
-	// joins by itself, and the runtime does not move it (see
-	// fs.Manager.OpenForSelfJoin).
+	// the init, whose "tasks" file the process writes 0 into (create's
+	// plan, exec's stage): it joins by itself, and the runtime does not
+	// move it (see fs.Manager.OpenForSelfJoin).
 	cgroupJoins []cgroupJoin
 	// hookState is the write end of HookStateFD's pipe.
 	hookState *os.File
@@ -203,8 +203,9 @@ type cgroupJoin struct {
 }
 
 // joinCgroupItself lets a process that runs a plan (no Go, so one thread)
-// join cg by itself where cg is the v1 driver's: a plan step per v1
-// hierarchy writes 0 into its "tasks" file (see planCgroupJoins), and on
+// join cg by itself where cg is the v1 driver's: it writes 0 into each v1
+// hierarchy's "tasks" file (a plan step each, see planCgroupJoins, or its
+// stage, see joinCgroupsInStage), and on
 // a hybrid host the process is born in the unified hierarchy's cgroup;
 // the runtime moving it would take a lock of the whole machine (see
 // fs.Manager.OpenForSelfJoin). The unified hierarchy of a hybrid host
@@ -248,6 +249,18 @@ func (r *spawnRequest) joinCgroupItself(cg cgroups.Manager) ([]*os.File, error) 
 func (r *spawnRequest) planCgroupJoins(plan *nsenter.Plan) {
 	for _, j := range r.cgroupJoins {
 		plan.WriteAt(j.fd, "tasks", "0", "join the container's cgroup in the "+j.hierarchy+" hierarchy")
+	}
+}
+
+// joinCgroupsInStage has the stage join the cgroup by itself (see
+// joinCgroupItself) before it joins any namespace, where exec's plan
+// would join it only after: inside a user namespace of the container's
+// the host's cgroup files are no longer the process's to open. what
+// names the operation in the debug log ("exec ID").
+func (r *spawnRequest) joinCgroupsInStage(what string) {
+	for _, j := range r.cgroupJoins {
+		r.bootstrap.JoinCgroups = append(r.bootstrap.JoinCgroups, nsenter.CgroupDir{FD: j.fd, Hierarchy: j.hierarchy})
+		debugf("%s: its stage will join the container's cgroup in the %s hierarchy first", what, j.hierarchy)
 	}
 }
 

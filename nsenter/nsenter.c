@@ -59,6 +59,7 @@ enum {
 	BOOT_PLAN = 10, // an exec plan (plan.h) to carry out instead of going on into Go
 	BOOT_VERSION = 11, // uint32: the protocol version, the first record
 	BOOT_SET_UP_BY_PARENT = 12, // uint32 procfs contexts to send: the runtime sets the container up, then sends a plan
+	BOOT_CGROUP_TASKS = 13, // uint32 fd of a cgroup v1 directory, then its hierarchy's name: joined first
 };
 
 #ifndef SYS_close_range
@@ -67,6 +68,7 @@ enum {
 
 #define MAX_BOOTSTRAP (1 << 20)
 #define MAX_NS_PATHS 16
+#define MAX_CGROUP_DIRS 16
 
 static int sync_fd = -1;
 
@@ -162,6 +164,13 @@ struct bootstrap {
 	int32_t cgroup_procs_fd; // -1: none
 	struct ns_path ns[MAX_NS_PATHS];
 	int n_ns;
+	// cgroups: the v1 directories whose tasks file the stage writes 0
+	// into before anything else (see join_cgroups).
+	struct {
+		int32_t fd;
+		char hierarchy[64];
+	} cgroups[MAX_CGROUP_DIRS];
+	int n_cgroups;
 	char time_offsets[1024];
 	size_t time_offsets_len;
 	// procfs: count procfs contexts of the pid namespace at fd pidns,
@@ -233,6 +242,16 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			ns->path[rlen - 4] = '\0';
 			break;
 		}
+		case BOOT_CGROUP_TASKS:
+			if (b->n_cgroups == MAX_CGROUP_DIRS)
+				failx("nsenter: more than %d cgroup directories", MAX_CGROUP_DIRS);
+			if (rlen < 4 || rlen - 4 >= sizeof(b->cgroups[0].hierarchy))
+				failx("nsenter: bad cgroup directory record");
+			memcpy(&b->cgroups[b->n_cgroups].fd, data, 4);
+			memcpy(b->cgroups[b->n_cgroups].hierarchy, data + 4, rlen - 4);
+			b->cgroups[b->n_cgroups].hierarchy[rlen - 4] = '\0';
+			b->n_cgroups++;
+			break;
 		case BOOT_PROCFS_CREATE:
 			if (rlen == 0 || rlen >= sizeof(b->procfs_source))
 				failx("nsenter: bad procfs source record");
@@ -364,6 +383,17 @@ static void create_user_namespace(void)
 // The fd was opened by the parent: since Linux 5.16 the kernel checks the
 // migration against the opener's credentials and cgroup namespace, so the
 // write works from inside a new user namespace too.
+// join_cgroups moves the stage into the container's cgroup in each v1
+// hierarchy the runtime passed a directory of, before it joins or creates
+// any namespace. A write of 0 into "tasks" moves the writing thread
+// alone, taking no lock of the whole machine, and the stage has one.
+static void join_cgroups(const struct bootstrap *b)
+{
+	for (int i = 0; i < b->n_cgroups; i++)
+		if (b->cgroups[i].fd < 3 || ocirt_write_at(b->cgroups[i].fd, "tasks", "0", 1) < 0)
+			fail("join the container's cgroup in the %s hierarchy", b->cgroups[i].hierarchy);
+}
+
 static void create_cgroup_namespace(struct bootstrap *b)
 {
 	if (b->cgroup_procs_fd >= 0 && write(b->cgroup_procs_fd, "0", 1) != 1)
@@ -673,6 +703,7 @@ __attribute__((constructor)) static void nsenter(void)
 	if (b.cgroup_procs_fd != -1 && b.cgroup_procs_fd < 3)
 		failx("nsenter: bad cgroup.procs fd %d", b.cgroup_procs_fd);
 
+	join_cgroups(&b);
 	// The procfs helper needs the rights the stage has before it joins
 	// or creates a user namespace, which holds none over a pid namespace
 	// that existed before it.

@@ -33,6 +33,7 @@ const (
 	recPlan          = 10
 	recVersion       = 11
 	recSetUpByParent = 12
+	recCgroupTasks   = 13
 )
 
 // NSPath is an existing namespace to join.
@@ -58,6 +59,15 @@ type Bootstrap struct {
 	// process that goes on then waits, after its pid message, for Ack: the
 	// parent moves it out again before it runs any Go.
 	CgroupProcsFD int
+	// JoinCgroups are cgroup v1 directories (fds in the stage) whose
+	// "tasks" file the stage writes 0 into before anything else: it joins
+	// the cgroup by itself, which a thread's write does for that thread
+	// alone and, the stage having one thread, for the whole process. The
+	// runtime writing the stage's pid into cgroup.procs instead would take
+	// a lock of the whole machine (see fs.Manager.OpenForSelfJoin), and
+	// once the stage has joined a user namespace of the container's the
+	// host's cgroup files are no longer its to open.
+	JoinCgroups []CgroupDir
 	// Procfs, when its Count is not 0, asks for procfs contexts of a pid
 	// namespace the process does not enter (see nsenter.c).
 	Procfs ProcfsRequest
@@ -79,6 +89,13 @@ type Bootstrap struct {
 	// (Conn.SendPlan) and carries it out.
 	SetUpByParent bool
 	ProcContexts  int
+}
+
+// CgroupDir is a cgroup directory the stage joins, named by its hierarchy
+// for the error should it fail.
+type CgroupDir struct {
+	FD        int
+	Hierarchy string
 }
 
 // ProcfsRequest asks the stage for Count fsopen("proc") contexts of the
@@ -119,6 +136,9 @@ func (b *Bootstrap) Encode() []byte {
 	}
 	if b.CgroupProcsFD != 0 {
 		record(recCgroupProcs, u32(uint32(b.CgroupProcsFD)))
+	}
+	for _, d := range b.JoinCgroups {
+		record(recCgroupTasks, append(u32(uint32(d.FD)), d.Hierarchy...))
 	}
 	if b.JoinInOrder {
 		record(recJoinInOrder, u32(1))

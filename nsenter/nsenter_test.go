@@ -402,3 +402,81 @@ func TestJoinPidNamespaceBeforeUserNamespace(t *testing.T) {
 	}
 	_ = s.cmd.Wait()
 }
+
+// With JoinCgroups the stage writes 0 into each directory's "tasks" before
+// it joins or creates anything, and is in that cgroup from its first
+// message on; a directory without a "tasks" file fails it, naming the
+// hierarchy.
+func TestStageJoinsCgroupsFirst(t *testing.T) {
+	const hierarchy = "pids"
+	root := "/sys/fs/cgroup/" + hierarchy
+	if _, err := os.Stat(root + "/tasks"); err != nil {
+		t.Skipf("no v1 %s hierarchy on this host (cgroup v2 only)", hierarchy)
+	}
+	dir, err := os.MkdirTemp(root, "nsenter-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cgroups.RemoveTree(dir, time.Now().Add(5*time.Second)); err != nil {
+			t.Errorf("remove the test's cgroup: %v", err)
+		}
+	})
+	d, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+
+	var p Plan
+	p.FindProgram([]string{"/bin/true"}, "find true", false)
+	p.Release()
+	if err := p.Spawn([]string{"true"}, nil, 3, false, nil, 0, SpawnWait{}); err != nil {
+		t.Fatal(err)
+	}
+	s := startStageRaw(t, (&Bootstrap{CloneFlags: unix.CLONE_NEWUTS, JoinCgroups: []CgroupDir{{FD: 4, Hierarchy: hierarchy}}, Plan: &p}).Encode(), d)
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != KindPid {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != KindReady {
+		t.Fatalf("reply %+v, %v; want the plan's release", rep, err)
+	}
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", rep.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := ":" + hierarchy + ":" + strings.TrimPrefix(dir, root) + "\n"; !strings.Contains(string(cg), want) {
+		t.Errorf("the stage is in %q, want %q", cg, want)
+	}
+	if err := s.conn.Send(KindAck, ""); err != nil {
+		t.Fatal(err)
+	}
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, rep.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	report, err := ReadExitReport(rep.Pid)
+	if err != nil || report.Kind != KindPid {
+		t.Fatalf("exit report %+v, %v", report, err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitPid(t, report.Pid)
+
+	notCgroup := t.TempDir()
+	f, err := os.OpenFile(notCgroup, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	s = startStageRaw(t, (&Bootstrap{JoinCgroups: []CgroupDir{{FD: 4, Hierarchy: hierarchy}}, Plan: &p}).Encode(), f)
+	rep, err = readReply(s.conn)
+	if err != nil || rep.Kind != KindError || !strings.Contains(rep.Message, "join the container's cgroup in the pids hierarchy") {
+		t.Fatalf("reply %+v, %v; want the failed join, naming the hierarchy", rep, err)
+	}
+	if err := s.cmd.Wait(); err == nil {
+		t.Error("the stage exited 0 after a failed join")
+	}
+}

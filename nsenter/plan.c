@@ -148,22 +148,24 @@ static int openat2_retry(int dir, const char *path, uint64_t flags, uint64_t res
 	return fd;
 }
 
-// write_at writes to a file below a directory fd, a procfs handle of the
-// runtime's: the lookup may not leave that mount nor follow a magic link,
-// so nothing mounted or linked there can redirect the write.
-static int write_at(struct cursor *c, const struct plan_state *st)
+int ocirt_write_at(int dir, const char *path, const void *buf, size_t len)
 {
-	int dir = (int)get_u32(st, c);
-	const char *path = get_str(st, c);
 	int fd = openat2_retry(dir, path, O_WRONLY | O_CLOEXEC | O_NOCTTY,
 			       RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0)
 		return -1;
-	ssize_t n = write(fd, c->p, c->left);
+	ssize_t n = write(fd, buf, len);
 	int err = errno;
 	close(fd);
 	errno = err;
-	return n == (ssize_t)c->left ? 0 : -1;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static int write_at(struct cursor *c, const struct plan_state *st)
+{
+	int dir = (int)get_u32(st, c);
+	const char *path = get_str(st, c);
+	return ocirt_write_at(dir, path, c->p, c->left);
 }
 
 // open_in_root opens the directory path as an O_PATH handle, resolved

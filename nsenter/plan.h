@@ -51,4 +51,11 @@ enum ocirt_plan_op {
 // sync_fd, and ends the process: it never returns.
 void ocirt_run_plan(const char *plan, uint32_t len, int sync_fd) __attribute__((noreturn));
 
+// ocirt_write_at writes len bytes of buf to the file path below the
+// directory fd dir (a procfs or cgroup handle of the runtime's): the
+// lookup may not leave that mount nor follow a magic link, so nothing
+// mounted or linked there can redirect the write. It returns -1 with
+// errno set when it could not write all of it.
+int ocirt_write_at(int dir, const char *path, const void *buf, size_t len);
+
 #endif

@@ -405,26 +405,43 @@ func TestCreatePlanInitJoinsItsCgroup(t *testing.T) {
 }
 
 // TestExecPlanJoinsItsCgroup: on a host with v1 hierarchies the process
-// exec starts joins the container's cgroup by itself, one plan step per
-// hierarchy, and is in it in every hierarchy.
+// exec starts joins the container's cgroup by itself, its stage writing
+// into each hierarchy's tasks before it joins any namespace, and is in it
+// in every hierarchy; in a container with a user namespace of its own
+// too, whose host cgroup files the process could not open once inside.
 func TestExecPlanJoinsItsCgroup(t *testing.T) {
 	requireV1(t)
-	r := newRuntime(t)
-	c := runningContainer(t, r)
-	logFile := filepath.Join(t.TempDir(), "log")
-	r.Global = []string{"--debug", "--log", logFile}
-	own := r.Must("exec", c.ID, "cat", "/proc/self/cgroup")
-	for _, ctrl := range []string{"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer"} {
-		if want := ctrl + ":" + strings.TrimPrefix(v1Dir(c.ID, ctrl), "/sys/fs/cgroup/"+ctrl) + "\n"; v1Mounted(ctrl) && !strings.Contains(own, want) {
-			t.Errorf("exec'd process not in its %s cgroup (%q):\n%s", ctrl, want, own)
-		}
+	ownUserNS := func(s *specs.Spec) {
+		userNSSpec(s)
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.CgroupNamespace })
 	}
-	requireSelfJoinSteps(t, readFile(t, logFile), "exec "+c.ID, true)
+	for _, tc := range []struct {
+		name  string
+		edits []func(*specs.Spec)
+	}{{"plain", nil}, {"own user namespace", []func(*specs.Spec){ownUserNS}}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRuntime(t)
+			b := newBundle(t, append([]func(*specs.Spec){withArgs("sleep", "1000")}, tc.edits...)...)
+			openToUserNS(t, b)
+			c := r.Create(b)
+			r.Must("start", c.ID)
+			logFile := filepath.Join(t.TempDir(), "log")
+			r.Global = []string{"--debug", "--log", logFile}
+			own := r.Must("exec", c.ID, "cat", "/proc/self/cgroup")
+			for _, ctrl := range []string{"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer"} {
+				if want := ctrl + ":" + strings.TrimPrefix(v1Dir(c.ID, ctrl), "/sys/fs/cgroup/"+ctrl) + "\n"; v1Mounted(ctrl) && !strings.Contains(own, want) {
+					t.Errorf("exec'd process not in its %s cgroup (%q):\n%s", ctrl, want, own)
+				}
+			}
+			requireSelfJoinSteps(t, readFile(t, logFile), "exec "+c.ID, true)
+		})
+	}
 }
 
-// requireSelfJoinSteps checks that the plan what (as the debug log names
-// it, "create ID") logged in log has a step that joins the container's
-// cgroup for each v1 hierarchy, or none when joins is false.
+// requireSelfJoinSteps checks that what (as the debug log names it,
+// "create ID") ran a plan and that log shows the process joining the
+// container's cgroup by itself in each v1 hierarchy (a step of create's
+// plan, the first act of exec's stage), or in none when joins is false.
 func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
 	t.Helper()
 	if !strings.Contains(log, what+": plan of ") {
@@ -433,7 +450,7 @@ func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
 	for _, ctrl := range []string{"memory", "cpu", "cpuacct", "cpuset", "pids", "blkio", "devices", "freezer"} {
 		step := "join the container's cgroup in the " + ctrl + " hierarchy"
 		if v1Mounted(ctrl) && strings.Contains(log, step) != joins {
-			t.Errorf("%s's plan has %q: %t, want %t; log:\n%s", what, step, !joins, joins, log)
+			t.Errorf("%s's log has %q: %t, want %t; log:\n%s", what, step, !joins, joins, log)
 		}
 	}
 }
