@@ -133,6 +133,25 @@ func TestForkIntoNewPidAndUTSNamespace(t *testing.T) {
 	}
 }
 
+// testCgroup makes a cgroup below root for the test, removed with it.
+// The stage that entered it may still be on its way out when the test
+// ends early (a failed check before it was waited for): RemoveTree
+// retries while the kernel refuses with EBUSY, rather than leave the
+// cgroup behind on the host.
+func testCgroup(t *testing.T, root string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp(root, "nsenter-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cgroups.RemoveTree(dir, time.Now().Add(5*time.Second)); err != nil {
+			t.Errorf("remove the test's cgroup: %v", err)
+		}
+	})
+	return dir
+}
+
 // With CgroupProcsFD the stage enters the given cgroup to create the cgroup
 // namespace, and the process that goes on runs no Go until the parent acks
 // its pid: what the parent changes in between (its cgroup, its nice value)
@@ -152,19 +171,7 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 			ownPath = p
 		}
 	}
-	dir, err := os.MkdirTemp(root, "nsenter-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The stage that entered the cgroup may still be on its way out when
-	// the test ends early (a failed check before it was waited for):
-	// RemoveTree retries while the kernel refuses with EBUSY, rather than
-	// leave the cgroup behind on the host.
-	t.Cleanup(func() {
-		if err := cgroups.RemoveTree(dir, time.Now().Add(5*time.Second)); err != nil {
-			t.Errorf("remove the test's cgroup: %v", err)
-		}
-	})
+	dir := testCgroup(t, root)
 	procs, err := os.OpenFile(dir+"/cgroup.procs", os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -413,15 +420,7 @@ func TestStageJoinsCgroupsFirst(t *testing.T) {
 	if _, err := os.Stat(root + "/tasks"); err != nil {
 		t.Skipf("no v1 %s hierarchy on this host (cgroup v2 only)", hierarchy)
 	}
-	dir, err := os.MkdirTemp(root, "nsenter-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := cgroups.RemoveTree(dir, time.Now().Add(5*time.Second)); err != nil {
-			t.Errorf("remove the test's cgroup: %v", err)
-		}
-	})
+	dir := testCgroup(t, root)
 	d, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
