@@ -386,12 +386,18 @@ static void create_user_namespace(void)
 // join_cgroups moves the stage into the container's cgroup in each v1
 // hierarchy the runtime passed a directory of, before it joins or creates
 // any namespace. A write of 0 into "tasks" moves the writing thread
-// alone, taking no lock of the whole machine, and the stage has one.
+// alone, taking no lock of the whole machine, and the stage has one. The
+// directories, host directories outside the container, are closed at
+// once: the process may go on to live in a pid namespace whose other
+// processes can take its fds (one with CAP_SYS_PTRACE of the host's user
+// namespace, in a namespace the container joins).
 static void join_cgroups(const struct bootstrap *b)
 {
-	for (int i = 0; i < b->n_cgroups; i++)
+	for (int i = 0; i < b->n_cgroups; i++) {
 		if (b->cgroups[i].fd < 3 || ocirt_write_at(b->cgroups[i].fd, "tasks", "0", 1) < 0)
 			fail("join the container's cgroup in the %s hierarchy", b->cgroups[i].hierarchy);
+		close(b->cgroups[i].fd);
+	}
 }
 
 static void create_cgroup_namespace(struct bootstrap *b)

@@ -411,9 +411,9 @@ func TestJoinPidNamespaceBeforeUserNamespace(t *testing.T) {
 }
 
 // With JoinCgroups the stage writes 0 into each directory's "tasks" before
-// it joins or creates anything, and is in that cgroup from its first
-// message on; a directory without a "tasks" file fails it, naming the
-// hierarchy.
+// it joins or creates anything, is in that cgroup from its first message
+// on, and has closed the directory; a directory without a "tasks" file
+// fails it, naming the hierarchy.
 func TestStageJoinsCgroupsFirst(t *testing.T) {
 	const hierarchy = "pids"
 	root := "/sys/fs/cgroup/" + hierarchy
@@ -447,6 +447,10 @@ func TestStageJoinsCgroupsFirst(t *testing.T) {
 	}
 	if want := ":" + hierarchy + ":" + strings.TrimPrefix(dir, root) + "\n"; !strings.Contains(string(cg), want) {
 		t.Errorf("the stage is in %q, want %q", cg, want)
+	}
+	// A host directory: the stage holds it no longer than the join.
+	if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/4", rep.Pid)); err == nil {
+		t.Errorf("the stage still holds fd 4 (%s) after joining the cgroup", target)
 	}
 	if err := s.conn.Send(KindAck, ""); err != nil {
 		t.Fatal(err)
