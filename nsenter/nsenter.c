@@ -375,14 +375,6 @@ static void create_user_namespace(void)
 	// The caller becomes root in it once the time offsets are written.
 }
 
-// create_cgroup_namespace roots a new cgroup namespace at the container's
-// cgroup. The runtime starts us outside that cgroup, so that it is not
-// charged for our setup; we enter it just for the unshare (and the fork
-// that follows), and the process that goes on waits for its pid's ack
-// while the parent moves it out again until the container is ready.
-// The fd was opened by the parent: since Linux 5.16 the kernel checks the
-// migration against the opener's credentials and cgroup namespace, so the
-// write works from inside a new user namespace too.
 // join_cgroups moves the stage into the container's cgroup in each v1
 // hierarchy the runtime passed a directory of, before it joins or creates
 // any namespace. A write of 0 into "tasks" moves the writing thread
@@ -400,6 +392,14 @@ static void join_cgroups(const struct bootstrap *b)
 	}
 }
 
+// create_cgroup_namespace roots a new cgroup namespace at the container's
+// cgroup. The runtime starts us outside that cgroup, so that it is not
+// charged for our setup; we enter it just for the unshare (and the fork
+// that follows), and the process that goes on waits for its pid's ack
+// while the parent moves it out again until the container is ready.
+// The fd was opened by the parent: since Linux 5.16 the kernel checks the
+// migration against the opener's credentials and cgroup namespace, so the
+// write works from inside a new user namespace too.
 static void create_cgroup_namespace(struct bootstrap *b)
 {
 	if (b->cgroup_procs_fd >= 0 && write(b->cgroup_procs_fd, "0", 1) != 1)
