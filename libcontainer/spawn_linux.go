@@ -120,7 +120,7 @@ type spawnRequest struct {
 	// the init, whose "tasks" file the process writes 0 into (create's
 	// plan, exec's stage): it joins by itself, and the runtime does not
 	// move it (see fs.Manager.OpenForSelfJoin).
-	cgroupJoins []cgroupJoin
+	cgroupJoins []nsenter.CgroupDir
 	// hookState is the write end of HookStateFD's pipe.
 	hookState *os.File
 	// pidNS is the pid namespace the container joins, for the process
@@ -196,12 +196,6 @@ type child struct {
 	console *os.File
 }
 
-// cgroupJoin is a v1 cgroup directory the init joins by itself.
-type cgroupJoin struct {
-	fd        int // in the init
-	hierarchy string
-}
-
 // joinCgroupItself lets a process that runs a plan (no Go, so one thread)
 // join cg by itself where cg is the v1 driver's: it writes 0 into each v1
 // hierarchy's "tasks" file (a plan step each, see planCgroupJoins, or its
@@ -239,7 +233,7 @@ func (r *spawnRequest) joinCgroupItself(cg cgroups.Manager) ([]*os.File, error) 
 		r.cgroupFD = int(unified.Fd())
 	}
 	for _, d := range dirs {
-		r.cgroupJoins = append(r.cgroupJoins, cgroupJoin{fd: r.addFile(d.Dir), hierarchy: d.Hierarchy})
+		r.cgroupJoins = append(r.cgroupJoins, nsenter.CgroupDir{FD: r.addFile(d.Dir), Hierarchy: d.Hierarchy})
 	}
 	return files, nil
 }
@@ -248,7 +242,7 @@ func (r *spawnRequest) joinCgroupItself(cg cgroups.Manager) ([]*os.File, error) 
 // joinCgroupItself), if any, to plan.
 func (r *spawnRequest) planCgroupJoins(plan *nsenter.Plan) {
 	for _, j := range r.cgroupJoins {
-		plan.WriteAt(j.fd, "tasks", "0", "join the container's cgroup in the "+j.hierarchy+" hierarchy")
+		plan.WriteAt(j.FD, "tasks", "0", "join the container's cgroup in the "+j.Hierarchy+" hierarchy")
 	}
 }
 
@@ -258,9 +252,9 @@ func (r *spawnRequest) planCgroupJoins(plan *nsenter.Plan) {
 // the host's cgroup files are no longer the process's to open. what
 // names the operation in the debug log ("exec ID").
 func (r *spawnRequest) joinCgroupsInStage(what string) {
+	r.bootstrap.JoinCgroups = r.cgroupJoins
 	for _, j := range r.cgroupJoins {
-		r.bootstrap.JoinCgroups = append(r.bootstrap.JoinCgroups, nsenter.CgroupDir{FD: j.fd, Hierarchy: j.hierarchy})
-		debugf("%s: its stage will join the container's cgroup in the %s hierarchy first", what, j.hierarchy)
+		debugf("%s: its stage will join the container's cgroup in the %s hierarchy first", what, j.Hierarchy)
 	}
 }
 
