@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -132,22 +131,14 @@ func TestHostPid(t *testing.T) {
 	if got, err := hostPid(pidns, os.Getpid()); err != nil || got != os.Getpid() {
 		t.Errorf("our own pid in our pid namespace: %d, %v; want %d", got, err, os.Getpid())
 	}
-	cmd := exec.Command("unshare", "--pid", "--fork", "sleep", "10")
+	// Pid 1 of a pid namespace of its own.
+	cmd := exec.Command("/bin/sleep", "10")
+	cmd.SysProcAttr = &unix.SysProcAttr{Cloneflags: unix.CLONE_NEWPID}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start a process in a new pid namespace: %v", err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
-	var child []byte
-	for range 100 {
-		if child, err = os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", cmd.Process.Pid, cmd.Process.Pid)); err == nil && len(child) > 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	var sleeper int
-	if _, err := fmt.Sscan(string(child), &sleeper); err != nil {
-		t.Fatalf("the sleeper in the new pid namespace: %q, %v", child, err)
-	}
+	sleeper := cmd.Process.Pid
 	inner, err := os.Open(fmt.Sprintf("/proc/%d/ns/pid", sleeper))
 	if err != nil {
 		t.Fatal(err)
