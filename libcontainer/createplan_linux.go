@@ -487,7 +487,7 @@ func joinedPidNamespacePlan(plan *nsenter.Plan, p *specs.Process, who *planIdent
 // writableProcAtProc tells whether the container's /proc is a procfs the
 // runtime mounts writable, made from the init's own context (see
 // receiveProcContexts), and leaves so: the init can take it as its procfs
-// handle, which must write its oom_score_adj and LSM labels. The last
+// handle, which must write its LSM labels. The last
 // mount at /proc is the one on top; a read-only or masked path of /proc
 // itself covers it later.
 func writableProcAtProc(spec *specs.Spec) bool {

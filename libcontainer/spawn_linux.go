@@ -308,6 +308,11 @@ func spawn(r *spawnRequest, argv0 string) (*child, error) {
 	parentSock := os.NewFile(uintptr(fds[0]), "sync")
 	childSock := os.NewFile(uintptr(fds[1]), "sync")
 	syncFD := r.addFile(childSock)
+	// Every process the runtime starts gets its oom_score_adj from its
+	// stage, on every route (see nsenter.Bootstrap.OOMScoreAdj).
+	if spec := r.config.Spec; spec != nil && spec.Process != nil {
+		r.bootstrap.OOMScoreAdj = spec.Process.OOMScoreAdj
+	}
 
 	extraFiles := append(append([]*os.File{}, r.preserved...), r.files...)
 	path, selfFD, err := execPathAboveShuffle(self, r.stdio[:], extraFiles)

@@ -60,6 +60,7 @@ enum {
 	BOOT_VERSION = 11, // uint32: the protocol version, the first record
 	BOOT_SET_UP_BY_PARENT = 12, // uint32 procfs contexts to send: the runtime sets the container up, then sends a plan
 	BOOT_CGROUP_TASKS = 13, // uint32 fd of a cgroup v1 directory, then its hierarchy's name: joined first
+	BOOT_OOM_SCORE_ADJ = 14, // the process's oom_score_adj, as text: written first
 };
 
 #ifndef SYS_close_range
@@ -171,6 +172,9 @@ struct bootstrap {
 		char hierarchy[64];
 	} cgroups[MAX_CGROUP_DIRS];
 	int n_cgroups;
+	// oom_score_adj: the value to write first (see set_oom_score_adj),
+	// empty for none.
+	char oom_score_adj[16];
 	char time_offsets[1024];
 	size_t time_offsets_len;
 	// procfs: count procfs contexts of the pid namespace at fd pidns,
@@ -251,6 +255,12 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			memcpy(b->cgroups[b->n_cgroups].hierarchy, data + 4, rlen - 4);
 			b->cgroups[b->n_cgroups].hierarchy[rlen - 4] = '\0';
 			b->n_cgroups++;
+			break;
+		case BOOT_OOM_SCORE_ADJ:
+			if (rlen == 0 || rlen >= sizeof(b->oom_score_adj))
+				failx("nsenter: bad oom_score_adj record");
+			memcpy(b->oom_score_adj, data, rlen);
+			b->oom_score_adj[rlen] = '\0';
 			break;
 		case BOOT_PROCFS_CREATE:
 			if (rlen == 0 || rlen >= sizeof(b->procfs_source))
@@ -373,6 +383,23 @@ static void create_user_namespace(void)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail("prctl(PR_SET_DUMPABLE)");
 	// The caller becomes root in it once the time offsets are written.
+}
+
+// set_oom_score_adj writes the process's oom_score_adj while the stage is
+// still in the runtime's mount and user namespaces, so the /proc it
+// writes through is the runtime's, out of the container's reach: the
+// processes it goes on as or forks inherit the value. In a user namespace
+// of the container's the process could not write it: its /proc files
+// belong to the host's root as long as it is not dumpable.
+static void set_oom_score_adj(const struct bootstrap *b)
+{
+	size_t len = strlen(b->oom_score_adj);
+	if (len == 0)
+		return;
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, b->oom_score_adj, len) != (ssize_t)len)
+		fail("oomScoreAdj %s", b->oom_score_adj);
+	close(fd);
 }
 
 // join_cgroups moves the stage into the container's cgroup in each v1
@@ -709,6 +736,7 @@ __attribute__((constructor)) static void nsenter(void)
 	if (b.cgroup_procs_fd != -1 && b.cgroup_procs_fd < 3)
 		failx("nsenter: bad cgroup.procs fd %d", b.cgroup_procs_fd);
 
+	set_oom_score_adj(&b);
 	join_cgroups(&b);
 	// The procfs helper needs the rights the stage has before it joins
 	// or creates a user namespace, which holds none over a pid namespace

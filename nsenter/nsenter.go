@@ -14,6 +14,7 @@ import "C"
 
 import (
 	"encoding/binary"
+	"strconv"
 )
 
 // SyncFDEnv names the environment variable that carries the sync socket's
@@ -34,6 +35,7 @@ const (
 	recVersion       = 11
 	recSetUpByParent = 12
 	recCgroupTasks   = 13
+	recOOMScoreAdj   = 14
 )
 
 // NSPath is an existing namespace to join.
@@ -68,6 +70,13 @@ type Bootstrap struct {
 	// once the stage has joined a user namespace of the container's the
 	// host's cgroup files are no longer its to open.
 	JoinCgroups []CgroupDir
+	// OOMScoreAdj, when set, is the process's oom_score_adj, which the
+	// stage writes first thing, while it is still in the runtime's mount
+	// and user namespaces: the processes it goes on as or forks inherit
+	// it, and one in a user namespace of the container's could not write
+	// its own (its /proc files stay the host root's while it is not
+	// dumpable).
+	OOMScoreAdj *int
 	// Procfs, when its Count is not 0, asks for procfs contexts of a pid
 	// namespace the process does not enter (see nsenter.c).
 	Procfs ProcfsRequest
@@ -136,6 +145,9 @@ func (b *Bootstrap) Encode() []byte {
 	}
 	if b.CgroupProcsFD != 0 {
 		record(recCgroupProcs, u32(uint32(b.CgroupProcsFD)))
+	}
+	if b.OOMScoreAdj != nil {
+		record(recOOMScoreAdj, strconv.AppendInt(nil, int64(*b.OOMScoreAdj), 10))
 	}
 	for _, d := range b.JoinCgroups {
 		record(recCgroupTasks, append(u32(uint32(d.FD)), d.Hierarchy...))

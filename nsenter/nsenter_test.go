@@ -38,7 +38,8 @@ func TestMain(m *testing.M) {
 				unified = line
 			}
 		}
-		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s prio=%d cgroup=%s fd4=%s\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","), prio, unified, fd4)
+		oom, _ := os.ReadFile("/proc/self/oom_score_adj")
+		fmt.Printf("pid=%d uts=%s user=%s uid=%d uidmap=%s prio=%d cgroup=%s fd4=%s oom=%s\n", os.Getpid(), uts, user, os.Getuid(), strings.Join(strings.Fields(string(uidMap)), ","), prio, unified, fd4, strings.TrimSpace(string(oom)))
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
@@ -481,5 +482,42 @@ func TestStageJoinsCgroupsFirst(t *testing.T) {
 	}
 	if err := s.cmd.Wait(); err == nil {
 		t.Error("the stage exited 0 after a failed join")
+	}
+}
+
+// The stage writes the process's oom_score_adj before it creates a user
+// namespace: a process in one whose root is not host root could not write
+// its own, its /proc files being the host root's while it is not
+// dumpable.
+func TestStageSetsOOMScoreAdjFirst(t *testing.T) {
+	own, err := os.ReadFile("/proc/self/oom_score_adj")
+	if err != nil {
+		t.Fatal(err)
+	}
+	score := 321
+	if strings.TrimSpace(string(own)) == "321" {
+		t.Fatal("the test's own oom_score_adj is the one asked for: the check would prove nothing")
+	}
+	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER, OOMScoreAdj: &score})
+	rep, err := readReply(s.conn)
+	if err != nil || rep.Kind != KindUsermap {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	for _, f := range []string{"uid_map", "gid_map"} {
+		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", rep.Pid, f), []byte("0 100000 65536"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.conn.Send(KindAck, ""); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = readReply(s.conn); err != nil || rep.Kind != KindPid {
+		t.Fatalf("reply %+v, %v", rep, err)
+	}
+	if err := s.cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.stdout.String(); !strings.Contains(got, "uid=0 ") || !strings.HasSuffix(strings.TrimSpace(got), " oom=321") {
+		t.Errorf("the process in the mapped user namespace: %q; want its oom_score_adj 321", got)
 	}
 }

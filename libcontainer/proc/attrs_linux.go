@@ -2,7 +2,6 @@ package proc
 
 import (
 	"fmt"
-	"strconv"
 	"unsafe"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -41,7 +40,8 @@ func RlimitResource(name string) (int, error) {
 }
 
 // PrepareProcess applies the process attributes that need privileges, so it
-// runs before SwitchIdentity. Scheduler, I/O priority and CPU affinity are
+// runs before SwitchIdentity; the oom_score_adj its stage has set (see
+// nsenter.Bootstrap.OOMScoreAdj). Scheduler, I/O priority and CPU affinity are
 // per-thread: the caller must stay on its locked OS thread until execve.
 // Rlimits are only checked here: they bind the container's process, not
 // the runtime's Go code that still runs until execve (an RLIMIT_AS of 1 GiB
@@ -49,11 +49,6 @@ func RlimitResource(name string) (int, error) {
 func PrepareProcess(p *specs.Process, noNewKeyring bool) error {
 	if err := checkRlimits(p.Rlimits); err != nil {
 		return err
-	}
-	if p.OOMScoreAdj != nil {
-		if err := setOOMScoreAdj(*p.OOMScoreAdj); err != nil {
-			return err
-		}
 	}
 	if p.Scheduler != nil {
 		if err := setScheduler(p.Scheduler); err != nil {
@@ -133,16 +128,6 @@ func effectiveCap(c int) (bool, error) {
 		return false, err
 	}
 	return data[c/32].Effective&(1<<(c%32)) != 0, nil
-}
-
-// setOOMScoreAdj writes through a private procfs handle so that a mount the
-// container placed over /proc cannot redirect the write (CVE-2025-52881). The
-// task's file sets the score of the whole process.
-func setOOMScoreAdj(score int) error {
-	if err := writeProcThreadSelf("oom_score_adj", strconv.Itoa(score)); err != nil {
-		return fmt.Errorf("oomScoreAdj %d: %w", score, err)
-	}
-	return nil
 }
 
 var schedulerPolicies = map[specs.LinuxSchedulerPolicy]uint32{

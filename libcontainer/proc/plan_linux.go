@@ -3,7 +3,6 @@ package proc
 import (
 	"fmt"
 	"math/bits"
-	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
@@ -28,10 +27,6 @@ func PlanPrepare(plan *nsenter.Plan, p *specs.Process, procfsFD int) error {
 		if r.Soft > r.Hard {
 			return fmt.Errorf("rlimit %s: soft limit %d exceeds hard limit %d", r.Type, r.Soft, r.Hard)
 		}
-	}
-	if p.OOMScoreAdj != nil {
-		score := strconv.Itoa(*p.OOMScoreAdj)
-		plan.WriteAt(procfsFD, "thread-self/oom_score_adj", score, "oomScoreAdj "+score)
 	}
 	if s := p.Scheduler; s != nil {
 		attr, err := schedAttr(s)

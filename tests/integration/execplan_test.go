@@ -136,7 +136,8 @@ func withProbeTerminal(p *specs.Process) *specs.Process {
 }
 
 // TestExecPlanMatchesGoPath: for a root and a non-root process with
-// capabilities, with and without a user namespace, with a seccomp filter
+// capabilities, with and without a user namespace (whose root is host root
+// or not), with a seccomp filter
 // installed early (no no_new_privs) and late (with it), with and without
 // a terminal, in a container without a mount namespace, the plan and the
 // Go path give the process the same ids, groups, capabilities, seccomp
@@ -167,6 +168,9 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 			probeProcess(specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, netCaps, true), true},
 		{"userns joining a pid namespace, terminal", []func(*specs.Spec){withAllNamespaces},
 			withProbeTerminal(probeProcess(specs.User{}, nil, false)), true},
+		// A user namespace whose root is not host root (userNSBundle):
+		// the process's /proc files are not its own to write.
+		{"mapped userns", nil, probeProcess(specs.User{UID: 1000, GID: 1000}, netCaps, false), false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,7 +181,13 @@ func TestExecPlanMatchesGoPath(t *testing.T) {
 			if tc.joinsPid {
 				edits = append(edits, joinPidNS(sharedPidNamespace(t, r)))
 			}
-			c := runningContainer(t, r, edits...)
+			var c *Container
+			if strings.HasPrefix(tc.name, "mapped userns") {
+				c = r.Create(userNSBundle(t, append(edits, withArgs("sleep", "1000"))...))
+				r.Must("start", c.ID)
+			} else {
+				c = runningContainer(t, r, edits...)
+			}
 			plan, goPath := execBothWays(t, r, c.ID, tc.proc)
 			if plan != goPath {
 				t.Errorf("the plan gave the process\n%s\nthe Go path\n%s", plan, goPath)
