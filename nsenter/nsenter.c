@@ -685,8 +685,11 @@ static char *read_frame(const char *what, uint32_t *len)
 // namespace of whoever opens the context, and the runtime is not in the
 // container's: the contexts for its /proc mounts come from here, or from
 // the helper that made them in the pid namespace a container joins
-// (open_procfs_contexts), the first of them in order. The plan comes as
-// one frame, its payload the encoded plan (plan.h).
+// (open_procfs_contexts), the first of them in order. Where the container
+// has a user namespace of its own, the runtime asks this process to make
+// each of its filesystems (ocirt_make_filesystem): a filesystem belongs to
+// the user namespace of the process that makes it. The plan comes as one
+// frame, its payload the encoded plan (plan.h).
 __attribute__((noreturn)) static void hand_setup_to_parent(const struct bootstrap *b)
 {
 	static const char procfs[] = OCIRT_MSG_PROCFS;
@@ -704,9 +707,14 @@ __attribute__((noreturn)) static void hand_setup_to_parent(const struct bootstra
 			_exit(1);
 		close(ctx);
 	}
-	uint32_t len;
-	char *plan = read_frame("plan", &len);
-	ocirt_run_plan(plan, len, sync_fd);
+	// Filesystem requests, if any, then the plan.
+	for (;;) {
+		uint32_t len;
+		char *frame = read_frame("plan", &len);
+		if (ocirt_make_filesystem(frame, len, sync_fd) < 0)
+			ocirt_run_plan(frame, len, sync_fd);
+		free(frame);
+	}
 }
 
 __attribute__((constructor)) static void nsenter(void)

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
+#include <linux/mount.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
@@ -616,4 +617,49 @@ void ocirt_run_plan(const char *plan, uint32_t len, int sync_fd)
 	}
 	// A plan always ends in OCIRT_PLAN_SPAWN or OCIRT_PLAN_EXEC_AFTER_START.
 	step_failed(&st, EINVAL);
+}
+
+int ocirt_make_filesystem(const char *req, uint32_t len, int sync_fd)
+{
+	uint32_t magic;
+	if (len < sizeof(magic))
+		return -1;
+	memcpy(&magic, req, sizeof(magic));
+	if (magic != OCIRT_FILESYSTEM_MAGIC)
+		return -1;
+	// A request that does not decode ends the process as a plan would.
+	struct plan_state st = {.sync_fd = sync_fd, .step = -1, .program = NULL};
+	struct cursor c = {req + sizeof(magic), len - (uint32_t)sizeof(magic)};
+	if ((get_u32(&st, &c) & 0xffff) != OCIRT_PLAN_VERSION)
+		step_failed(&st, EPROTO);
+	const char *type = get_str(&st, &c);
+	uint32_t settings = get_u32(&st, &c);
+	char msg[96];
+	int n;
+	int ctx = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+	if (ctx < 0) {
+		n = snprintf(msg, sizeof(msg), OCIRT_MSG_PLANERROR, -1, errno);
+		if (ocirt_write_frame(sync_fd, msg, (uint32_t)n) < 0)
+			_exit(1);
+		return 0;
+	}
+	int failed = 0, err = 0;
+	for (uint32_t i = 0; i < settings; i++) {
+		uint32_t flag = get_u32(&st, &c);
+		const char *key = get_str(&st, &c), *value = get_str(&st, &c);
+		if (syscall(SYS_fsconfig, ctx, flag ? FSCONFIG_SET_FLAG : FSCONFIG_SET_STRING, key, flag ? NULL : value, 0) < 0) {
+			failed = (int)i;
+			err = errno;
+			break;
+		}
+	}
+	if (err == 0 && syscall(SYS_fsconfig, ctx, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		failed = (int)settings;
+		err = errno;
+	}
+	n = snprintf(msg, sizeof(msg), OCIRT_MSG_FILESYSTEM, failed, err);
+	if (ocirt_send_frame_fd(sync_fd, msg, (uint32_t)n, ctx) < 0)
+		_exit(1);
+	close(ctx);
+	return 0;
 }

@@ -8,6 +8,9 @@
 
 #define OCIRT_PLAN_MAGIC 0x5058434fU // "OCXP"
 #define OCIRT_PLAN_VERSION 2
+// A filesystem request (filesystem.go) starts with its own magic, so that
+// an init that waits for its plan tells the two apart.
+#define OCIRT_FILESYSTEM_MAGIC 0x5346434fU // "OCFS"
 
 enum ocirt_plan_op {
 	OCIRT_PLAN_SETSID = 1,
@@ -50,6 +53,11 @@ enum ocirt_plan_op {
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on
 // sync_fd, and ends the process: it never returns.
 void ocirt_run_plan(const char *plan, uint32_t len, int sync_fd) __attribute__((noreturn));
+
+// ocirt_make_filesystem carries out the filesystem request of len bytes
+// at req, if it is one (filesystem.go), and reports on sync_fd: it
+// returns 0 then, and -1 without a word when req is something else.
+int ocirt_make_filesystem(const char *req, uint32_t len, int sync_fd);
 
 // ocirt_write_at writes len bytes of buf to the file path below the
 // directory fd dir (a procfs or cgroup handle of the runtime's): the

@@ -55,6 +55,8 @@ import (
 //	or, for a create the runtime sets up from outside
 //	(Bootstrap.SetUpByParent), a plan it sends once it has:
 //	stage → parent    procfs+fd, as many as the bootstrap asked for
+//	parent → stage    filesystem requests (filesystem.go), any number,
+//	                  each answered by filesystem+fd or planerror
 //	parent → stage    plan (a frame whose payload is Plan.Encode's),
 //	                  then console+fd if the plan takes a terminal
 //	plan → parent     as an exec plan's, the socket closing at its end
@@ -136,6 +138,11 @@ const (
 	// in the container's pid namespace (Bootstrap.SetUpByParent). No
 	// answer.
 	KindProcfs Kind = "procfs"
+	// KindFilesystem, a stage set up by its parent → parent: File is the
+	// filesystem context a filesystem request asked for (filesystem.go),
+	// created unless Errno says why its setting Step failed. C fills it in
+	// (OCIRT_MSG_FILESYSTEM).
+	KindFilesystem Kind = "filesystem"
 	// KindReady, init or plan → parent: set up; waits for KindAck.
 	KindReady Kind = "ready"
 	// KindPlanError, plan → parent: step Step of the plan failed with
@@ -155,7 +162,7 @@ const (
 // build when the process starts.)
 func carriesFile(k Kind) (withFile, known bool) {
 	switch k {
-	case KindBindSource, KindIdmap, KindNotify, KindConsole, KindRoot, KindProcfs:
+	case KindBindSource, KindIdmap, KindNotify, KindConsole, KindRoot, KindProcfs, KindFilesystem:
 		return true, true
 	case KindUsermap, KindPid, KindError, KindAck, KindConfig, KindHooks,
 		KindMountSource, KindReady, KindPlanError, KindSpawnError, KindHookError:

@@ -55,7 +55,7 @@ func TestEveryKindRoundTrips(t *testing.T) {
 	for _, kind := range []Kind{
 		KindUsermap, KindPid, KindAck, KindHooks, KindMountSource, KindBindSource,
 		KindIdmap, KindNotify, KindConsole, KindRoot, KindReady, KindPlanError, KindSpawnError,
-		KindHookError, KindProcfs,
+		KindHookError, KindProcfs, KindFilesystem,
 	} {
 		// KindError becomes a Go error and KindConfig is the config's
 		// frame: each has its own test.
