@@ -35,7 +35,7 @@ func newCgroup2(cfg *Config, m specs.Mount, opts mountOptions) (*os.File, error)
 		}
 	}
 	cfg.debugf("cgroup2 at %s: a new cgroup2 filesystem", m.Destination)
-	mnt, err := newFilesystem("cgroup2", m.Source, opts)
+	mnt, err := newFilesystem(cfg, "cgroup2", m.Source, opts)
 	if errors.Is(err, unix.EPERM) && !hasNamespace(cfg.Spec, specs.CgroupNamespace) {
 		// In a user namespace without a cgroup namespace the kernel
 		// refuses a new cgroup2 superblock; like runc, show the

@@ -31,7 +31,7 @@ func BenchmarkCgroup2Mount(b *testing.B) {
 		name  string
 		mount func() (*os.File, error)
 	}{
-		{"new", func() (*os.File, error) { return newFilesystem("cgroup2", "cgroup", opts) }},
+		{"new", func() (*os.File, error) { return newFilesystem(&Config{}, "cgroup2", "cgroup", opts) }},
 		{"bind", func() (*os.File, error) { return bindCgroup2(mountpoint, "/", opts) }},
 	}
 	for _, way := range ways {

@@ -20,7 +20,7 @@ import (
 // its own name find it.
 func mountCgroupV1(root *os.File, cfg *Config, dest string, opts mountOptions) error {
 	readOnly := cgroupReadOnly(opts)
-	tmpfs, err := newFilesystem("tmpfs", "tmpfs", mountOptions{
+	tmpfs, err := newFilesystem(cfg, "tmpfs", "tmpfs", mountOptions{
 		attrSet: unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC,
 		data:    withMountLabel([]string{"mode=755"}, "tmpfs", cfg.Spec.Linux.MountLabel),
 	})
@@ -57,7 +57,7 @@ func mountCgroupV1(root *os.File, cfg *Config, dest string, opts mountOptions) e
 		cgroupRoot = fd
 	}
 	for _, h := range cfg.CgroupV1 {
-		if err := mountHierarchy(tmpfs, h, newMount, cgroupRoot, readOnly); err != nil {
+		if err := mountHierarchy(cfg, tmpfs, h, newMount, cgroupRoot, readOnly); err != nil {
 			return fmt.Errorf("cgroup hierarchy %s: %w", h.Name, err)
 		}
 	}
@@ -89,7 +89,7 @@ func cgroupReadOnly(opts mountOptions) mountOptions {
 // the namespace's (the container's cgroup); without one a bind of the
 // cgroup's host directory, which cgroupRoot, the cgroup mount root or
 // AT_FDCWD, leads to.
-func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, cgroupRoot int, opts mountOptions) error {
+func mountHierarchy(cfg *Config, tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, cgroupRoot int, opts mountOptions) error {
 	if !isPlainName(h.Name) {
 		return fmt.Errorf("%q cannot name a directory", h.Name)
 	}
@@ -104,7 +104,7 @@ func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, c
 	defer dir.Close()
 	var mnt *os.File
 	if newMount {
-		mnt, err = newCgroupV1(h, opts)
+		mnt, err = newCgroupV1(cfg, h, opts)
 	} else {
 		dirFD, src := unix.AT_FDCWD, h.Dir
 		if rel, ok := cgroups.RelativeToRoot(h.Dir); ok && cgroupRoot != unix.AT_FDCWD {
@@ -124,7 +124,7 @@ func mountHierarchy(tmpfs *os.File, h cgroups.MountedHierarchy, newMount bool, c
 
 // newCgroupV1 mounts the hierarchy selected by its controllers. A named
 // hierarchy takes its name as the source, as runc's does ("systemd").
-func newCgroupV1(h cgroups.MountedHierarchy, opts mountOptions) (*os.File, error) {
+func newCgroupV1(cfg *Config, h cgroups.MountedHierarchy, opts mountOptions) (*os.File, error) {
 	source := "cgroup"
 	if len(h.Controllers) == 1 {
 		if name, ok := strings.CutPrefix(h.Controllers[0], "name="); ok {
@@ -133,7 +133,7 @@ func newCgroupV1(h cgroups.MountedHierarchy, opts mountOptions) (*os.File, error
 	}
 	opts.data = h.Controllers
 	opts.superblockFlags = nil
-	return newFilesystem("cgroup", source, opts)
+	return newFilesystem(cfg, "cgroup", source, opts)
 }
 
 // linkCoMounted makes tmpfs/cpu and tmpfs/cpuacct point at cpu,cpuacct.

@@ -118,7 +118,7 @@ func Finish(cfg *Config) error {
 		if mountLabel != "" && !selinux.GetEnabled() {
 			mountLabel = ""
 		}
-		if err := maskPaths(root, linux.MaskedPaths, mountLabel); err != nil {
+		if err := maskPaths(cfg, root, linux.MaskedPaths, mountLabel); err != nil {
 			return err
 		}
 	}
@@ -240,14 +240,14 @@ func readonlyPath(root *os.File, p string) error {
 // and proven to be the real 1:3 node; a fake (a symlink to a procfs file,
 // a regular file) fails closed instead of being bound over what it should
 // hide.
-func maskPaths(root *os.File, paths []string, mountLabel string) error {
+func maskPaths(cfg *Config, root *os.File, paths []string, mountLabel string) error {
 	null, err := openVerifiedNull(root)
 	if err != nil {
 		return fmt.Errorf("mask paths: %w", err)
 	}
 	defer null.Close()
 	for _, p := range paths {
-		if err := maskPath(root, null, p, mountLabel); err != nil {
+		if err := maskPath(cfg, root, null, p, mountLabel); err != nil {
 			return fmt.Errorf("mask %s: %w", p, err)
 		}
 	}
@@ -271,7 +271,7 @@ func openVerifiedNull(root *os.File) (*os.File, error) {
 	return null, nil
 }
 
-func maskPath(root, null *os.File, p, mountLabel string) error {
+func maskPath(cfg *Config, root, null *os.File, p, mountLabel string) error {
 	target, err := openInRoot(root, p, unix.O_PATH, 0)
 	if isNotExist(err) {
 		return nil
@@ -290,7 +290,7 @@ func maskPath(root, null *os.File, p, mountLabel string) error {
 		if mountLabel != "" {
 			data = append(data, "context="+mountLabel)
 		}
-		mnt, err = newFilesystem("tmpfs", "tmpfs", mountOptions{attrSet: unix.MOUNT_ATTR_RDONLY, data: data})
+		mnt, err = newFilesystem(cfg, "tmpfs", "tmpfs", mountOptions{attrSet: unix.MOUNT_ATTR_RDONLY, data: data})
 	} else {
 		mnt, err = cloneTree(int(null.Fd()), "", false)
 	}

@@ -105,7 +105,7 @@ func TestHostRootfsBindAndUnmount(t *testing.T) {
 				return err
 			}
 			fsType := map[string]string{"proc": "proc", "dev": "tmpfs"}[d]
-			mnt, err := newFilesystem(fsType, fsType, mountOptions{})
+			mnt, err := newFilesystem(&Config{}, fsType, fsType, mountOptions{})
 			if err == nil {
 				err = attachMount(mnt, target)
 				mnt.Close()

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/nsenter"
 )
 
 // cloneTree makes a detached copy of the mount at dirfd/p (or of dirfd
@@ -155,47 +157,83 @@ func attachMount(mnt, target *os.File) error {
 	return nil
 }
 
-// newFilesystem creates a detached mount of a fresh filesystem instance.
-func newFilesystem(fsType, source string, opts mountOptions) (*os.File, error) {
-	fsfd, err := unix.Fsopen(fsType, unix.FSOPEN_CLOEXEC)
-	if err != nil {
+// newFilesystem creates a detached mount of a fresh filesystem instance,
+// made by cfg.MakeFilesystem where that is set.
+func newFilesystem(cfg *Config, fsType, source string, opts mountOptions) (*os.File, error) {
+	settings := filesystemSettings(source, opts)
+	makeFS := makeFilesystem
+	if cfg.MakeFilesystem != nil {
+		makeFS = cfg.MakeFilesystem
+	}
+	ctx, failed, err := makeFS(fsType, settings)
+	if ctx == nil {
 		return nil, os.NewSyscallError("fsopen "+fsType, err)
 	}
-	ctx := os.NewFile(uintptr(fsfd), "fscontext "+fsType)
 	defer ctx.Close()
-	return createFilesystem(ctx, fsType, source, opts)
+	return mountMade(ctx, fsType, settings, failed, err, opts)
 }
 
-// createFilesystem configures the fresh filesystem context ctx, creates
-// the filesystem and returns a detached mount of it.
-func createFilesystem(ctx *os.File, fsType, source string, opts mountOptions) (*os.File, error) {
-	fsfd := int(ctx.Fd())
-	var err error
+// makeFilesystem makes a filesystem of fsType as this process: fsopen,
+// then configureFilesystem. It returns what Config.MakeFilesystem does.
+func makeFilesystem(fsType string, settings []nsenter.FilesystemSetting) (*os.File, int, error) {
+	fsfd, err := unix.Fsopen(fsType, unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, 0, err
+	}
+	failed, err := configureFilesystem(fsfd, settings)
+	return os.NewFile(uintptr(fsfd), "fscontext "+fsType), failed, err
+}
+
+// filesystemSettings are the fsconfig calls that give a new filesystem
+// source and opts' filesystem options, in order.
+func filesystemSettings(source string, opts mountOptions) []nsenter.FilesystemSetting {
+	var settings []nsenter.FilesystemSetting
 	if source != "" {
-		if err := unix.FsconfigSetString(fsfd, "source", source); err != nil {
-			return nil, fsconfigError(fsfd, "source="+source, err)
-		}
+		settings = append(settings, nsenter.FilesystemSetting{Key: "source", Value: source})
 	}
 	for _, flag := range opts.superblockFlags {
-		if err := unix.FsconfigSetFlag(fsfd, flag); err != nil {
-			return nil, fsconfigError(fsfd, flag, err)
-		}
+		settings = append(settings, nsenter.FilesystemSetting{Key: flag, Flag: true})
 	}
 	for _, item := range opts.data {
 		key, value, hasValue := strings.Cut(item, "=")
-		if hasValue {
-			err = unix.FsconfigSetString(fsfd, key, value)
+		settings = append(settings, nsenter.FilesystemSetting{Key: key, Value: value, Flag: !hasValue})
+	}
+	return settings
+}
+
+// configureFilesystem applies settings to the fresh context fsfd and
+// creates the filesystem. On failure it returns which setting failed
+// (len(settings): the create) and the errno.
+func configureFilesystem(fsfd int, settings []nsenter.FilesystemSetting) (int, error) {
+	for i, s := range settings {
+		var err error
+		if s.Flag {
+			err = unix.FsconfigSetFlag(fsfd, s.Key)
 		} else {
-			err = unix.FsconfigSetFlag(fsfd, key)
+			err = unix.FsconfigSetString(fsfd, s.Key, s.Value)
 		}
 		if err != nil {
-			return nil, fsconfigError(fsfd, item, err)
+			return i, err
 		}
 	}
 	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return nil, fsconfigError(fsfd, "create", err)
+		return len(settings), err
 	}
-	return mountFresh(fsfd, fsType, opts)
+	return 0, nil
+}
+
+// mountMade mounts the filesystem made in ctx with settings, or, when
+// making it failed at setting failed with err, says so with the
+// filesystem's own explanation.
+func mountMade(ctx *os.File, fsType string, settings []nsenter.FilesystemSetting, failed int, err error, opts mountOptions) (*os.File, error) {
+	if err != nil {
+		what := "create"
+		if failed < len(settings) {
+			what = settings[failed].String()
+		}
+		return nil, fsconfigError(int(ctx.Fd()), what, err)
+	}
+	return mountFresh(int(ctx.Fd()), fsType, opts)
 }
 
 // mountCreated mounts the filesystem someone else configured and created

@@ -20,7 +20,7 @@ import (
 // host's left there, any process of the container could create a user
 // namespace and mount an unmasked one. pivot_root detaches the host's tree
 // and so these with it. Mounts of the container's own (below root) stay.
-func hideHostKernelFilesystems(root *os.File) error {
+func hideHostKernelFilesystems(cfg *Config, root *os.File) error {
 	rootMount, err := mountIdentity(int(root.Fd()))
 	if err != nil {
 		return err
@@ -30,7 +30,7 @@ func hideHostKernelFilesystems(root *os.File) error {
 		return err
 	}
 	for _, n := range hostKernelFilesystems(nodes, int(rootMount.ID)) {
-		if err := hideMount(n); err != nil {
+		if err := hideMount(cfg, n); err != nil {
 			return fmt.Errorf("hide the host's %s on %s before the root switch: %w", n.FSType, n.Mountpoint, err)
 		}
 	}
@@ -73,7 +73,7 @@ func hostKernelFilesystems(nodes []*mountinfo.Info, rootID int) []*mountinfo.Inf
 // check. The mount point is opened following no symlink and must be n:
 // one already gone with a detached parent, or covered by another mount, is
 // left.
-func hideMount(n *mountinfo.Info) error {
+func hideMount(cfg *Config, n *mountinfo.Info) error {
 	fd, err := openat2.Open(unix.AT_FDCWD, n.Mountpoint, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
@@ -104,7 +104,7 @@ func hideMount(n *mountinfo.Info) error {
 	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EPERM) {
 		return err
 	}
-	cover, err := newFilesystem("tmpfs", "tmpfs", mountOptions{attrSet: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC})
+	cover, err := newFilesystem(cfg, "tmpfs", "tmpfs", mountOptions{attrSet: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC})
 	if err != nil {
 		return err
 	}

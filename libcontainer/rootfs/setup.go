@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/nsenter"
 )
 
 // Config is what Setup needs; the parent has validated the spec already.
@@ -52,6 +53,13 @@ type Config struct {
 	// to, which an init in a user namespace of its own lacks: Setup only
 	// mounts them.
 	ProcContextsCreated bool
+	// MakeFilesystem, when set, makes each new filesystem of the
+	// container (fsopen, settings, create) in place of this process: the
+	// runtime that sets up a container with a user namespace of its own
+	// from outside has the init make them, as the Go init would have, in
+	// that user namespace (see nsenter.Conn.MakeFilesystem, whose results
+	// it returns).
+	MakeFilesystem func(fsType string, settings []nsenter.FilesystemSetting) (ctx *os.File, failed int, err error)
 	// Debugf, when set, logs a step at debug level (--debug).
 	Debugf func(format string, args ...any)
 }
@@ -116,7 +124,7 @@ func Setup(cfg *Config, beforePivot func() error) error {
 	case cfg.HostRoot != nil:
 		err = ChrootInto(root)
 	case cfg.NoPivot:
-		err = moveRoot(root)
+		err = moveRoot(cfg, root)
 	default:
 		err = pivotRoot(root)
 	}
@@ -406,9 +414,9 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 			return createProc(cfg, m.Source, opts)
 		}
 		if fsType == "sysfs" {
-			return newSysfs(m.Source, opts)
+			return newSysfs(cfg, m.Source, opts)
 		}
-		return newFilesystem(fsType, m.Source, opts)
+		return newFilesystem(cfg, fsType, m.Source, opts)
 	}
 	mnt, err := cloneBindSource(cfg, root, index, m, opts.recursiveBind)
 	if err != nil {
@@ -432,8 +440,8 @@ func prepareMount(root *os.File, cfg *Config, index int, m specs.Mount, opts mou
 // /sys rather than failing. The mount's restrictions (read-only, nosuid,
 // nodev, noexec) go on every submount too, so that none of them is more
 // open than the mount asked for.
-func newSysfs(source string, opts mountOptions) (*os.File, error) {
-	mnt, err := newFilesystem("sysfs", source, opts)
+func newSysfs(cfg *Config, source string, opts mountOptions) (*os.File, error) {
+	mnt, err := newFilesystem(cfg, "sysfs", source, opts)
 	if !errors.Is(err, unix.EPERM) {
 		return mnt, err
 	}
@@ -467,7 +475,9 @@ func createProc(cfg *Config, source string, opts mountOptions) (*os.File, error)
 	if cfg.ProcContextsCreated {
 		mnt, err = mountCreated(ctx, "proc", opts)
 	} else {
-		mnt, err = createFilesystem(ctx, "proc", source, opts)
+		settings := filesystemSettings(source, opts)
+		failed, configErr := configureFilesystem(int(ctx.Fd()), settings)
+		mnt, err = mountMade(ctx, "proc", settings, failed, configErr, opts)
 	}
 	if err != nil {
 		return nil, err
@@ -636,8 +646,8 @@ func pivotRoot(root *os.File) error {
 // The host tree stays underneath, reachable only by a process that can
 // escape a chroot, which is why it is opt-in. Its procfs and sysfs are
 // hidden first (see hideHostKernelFilesystems).
-func moveRoot(root *os.File) error {
-	if err := hideHostKernelFilesystems(root); err != nil {
+func moveRoot(cfg *Config, root *os.File) error {
+	if err := hideHostKernelFilesystems(cfg, root); err != nil {
 		return err
 	}
 	if err := unix.MoveMount(int(root.Fd()), "", unix.AT_FDCWD, "/", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
