@@ -7,6 +7,8 @@ import (
 	"path"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -26,7 +28,12 @@ import (
 // plan (nsenter.Plan) for the process: the steps of the exec plan, the
 // wait for start and the execve. A thread cannot enter a pid namespace,
 // so the init makes the procfs contexts for the container's /proc mounts
-// (procfs shows the pid namespace of whoever opens the context).
+// (procfs shows the pid namespace of whoever opens the context). Nor can
+// a thread enter a user namespace: in a container with one of its own the
+// init makes every filesystem (a filesystem belongs to the user namespace
+// of whoever makes it, which also reads its options' ids), and the thread
+// acts as the container's root where the kernel asks who it is, with host
+// root's capabilities still.
 
 // createPlanFallback says why this create needs the Go init, or "" when
 // the runtime sets the container up from outside.
@@ -34,8 +41,14 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 	switch {
 	case execPlanDisabled():
 		return "the plan is turned off by a test hook"
-	case cfg.Unprivileged || inUserNamespace(spec):
-		return "a user namespace, which a thread of the runtime cannot join: the init sets up inside it"
+	case cfg.Unprivileged:
+		return "a runtime without root, which may not join the container's namespaces from outside: the init sets up inside its user namespace"
+	case !inUserNamespace(spec):
+		return ""
+	case cfg.SetupOnly:
+		return "a pid namespace joined from a user namespace of its own: the init only sets up, inside that user namespace"
+	case spec.Hooks != nil && len(spec.Hooks.CreateContainer) > 0:
+		return "createContainer hooks, which run as the root of the container's user namespace, in it"
 	}
 	return ""
 }
@@ -48,7 +61,13 @@ func (cr *creation) chooseSetup() error {
 		return nil
 	}
 	cr.req.bootstrap.SetUpByParent = true
-	cr.req.bootstrap.ProcContexts = procMounts(cr.spec)
+	// In a user namespace of the container's own the init makes its
+	// procfs as it makes every filesystem, but for the procfs of a pid
+	// namespace it joins and stays out of, which comes from the helper
+	// made there.
+	if !inUserNamespace(cr.spec) || cr.req.config.ExecPidNSFD != 0 {
+		cr.req.bootstrap.ProcContexts = procMounts(cr.spec)
+	}
 	return cr.prepareSelfJoin()
 }
 
@@ -56,9 +75,11 @@ func (cr *creation) chooseSetup() error {
 // (see joinCgroupItself), at the start of its plan, after the setup, as
 // the runtime would move it. Not where the init is in the cgroup before
 // its setup: a cgroup namespace of its own, which its stage makes there,
-// or hooks that run during the setup and may look at its cgroup.
+// or hooks that run during the setup and may look at its cgroup; nor from
+// a user namespace of its own, where the host's cgroup files are not its
+// to open (the runtime moves it then, as it moves the Go init).
 func (cr *creation) prepareSelfJoin() error {
-	if cr.req.enter != nil || hasCreateHooks(cr.spec) {
+	if cr.req.enter != nil || hasCreateHooks(cr.spec) || inUserNamespace(cr.spec) {
 		return nil
 	}
 	files, err := cr.req.joinCgroupItself(cr.cg)
@@ -148,7 +169,7 @@ func receiveProcContexts(init *child, n int, cg cgroups.Manager) ([]*os.File, er
 
 // setUpInThread runs the init's setup of the container on a thread of
 // this process that joins the init's namespaces, but for the pid and
-// user namespaces (see createPlanFallback). With a terminal it returns
+// user namespaces (see the top of this file). With a terminal it returns
 // the pty slave, for the init, and, where the switch of root did not
 // move the init's root with the thread's (see switchesRootAlone), the
 // container's root, which the init is to take. The thread is never
@@ -202,6 +223,22 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 	}
 	idmapper := rootfs.NewIdmapper(cr.spec)
 	defer idmapper.Close()
+	var containerRoot *userNamespaceRoot
+	if inUserNamespace(cr.spec) {
+		rcfg.MakeFilesystem = func(fsType string, settings []nsenter.FilesystemSetting) (*os.File, int, error) {
+			ctx, failed, err := cr.init.conn.MakeFilesystem(fsType, settings)
+			if err != nil {
+				logf("init %d could not make a %s filesystem: %v", cr.init.pid, fsType, err)
+			} else {
+				logf("init %d made a %s filesystem, in the container's user namespace", cr.init.pid, fsType)
+			}
+			return ctx, failed, err
+		}
+		if containerRoot, err = rootOfUserNamespace(cr.init.pid); err != nil {
+			discardRootfsConfig(rcfg)
+			return nil, nil, err
+		}
+	}
 	rcfg.Idmap = func(index int, mnt *os.File) error {
 		return inRuntime(func() error { return idmapper.Idmap(index, mnt) })
 	}
@@ -216,7 +253,7 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 	}
 	go func() {
 		runtime.LockOSThread()
-		root, err := setUpInNamespaces(cr.initPidfd, nsFlags, rcfg, logf, func() error {
+		root, err := setUpInNamespaces(cr.initPidfd, nsFlags, containerRoot, rcfg, logf, func() error {
 			if err := inRuntime(func() error { return cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg) }); err != nil {
 				return err
 			}
@@ -241,13 +278,22 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 // setUpInNamespaces is the thread's work: it takes a root and cwd of its
 // own, joins the namespaces nsFlags of the process pidfd and sets the
 // container up there as the Go init would, with the hooks run where the
-// init asks for them and the terminal taken where it takes it. logf
+// init asks for them and the terminal taken where it takes it. With
+// containerRoot it acts as the root of the container's user namespace
+// (see actAsContainerRoot). logf
 // records its steps. Where the switch of root moved the thread's root
 // alone, it returns the container's root, for the init.
-func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string, ...any), hooks, takeTerminal func() error) (*os.File, error) {
+func setUpInNamespaces(pidfd, nsFlags int, containerRoot *userNamespaceRoot, rcfg *rootfs.Config, logf func(string, ...any), hooks, takeTerminal func() error) (*os.File, error) {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		discardRootfsConfig(rcfg)
 		return nil, fmt.Errorf("give the setup thread a root of its own: %w", err)
+	}
+	if containerRoot != nil {
+		if err := actAsContainerRoot(containerRoot); err != nil {
+			discardRootfsConfig(rcfg)
+			return nil, err
+		}
+		logf("the setup thread acts as the root of the container's user namespace, host uid %d, gid %d (-1: host root's, the namespace maps no 0)", containerRoot.uid, containerRoot.gid)
 	}
 	// A container may share all of the runtime's namespaces, and setns
 	// refuses a pidfd without any.
@@ -286,6 +332,87 @@ func setUpInNamespaces(pidfd, nsFlags int, rcfg *rootfs.Config, logf func(string
 	return root, nil
 }
 
+// userNamespaceRoot is who the root of a user namespace is on the host:
+// its uid and gid there, each -1 where the namespace maps no 0 (the init,
+// unable to become 0 there, stays the host's root in that id).
+type userNamespaceRoot struct {
+	uid, gid int
+}
+
+// rootOfUserNamespace reads the root of process pid's user namespace
+// from its maps: whichever wrote them, a namespace the container creates
+// or one it joins, they are the kernel's and no longer change.
+func rootOfUserNamespace(pid int) (*userNamespaceRoot, error) {
+	var ids [2]int
+	for i, name := range []string{"uid_map", "gid_map"} {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
+		if err != nil {
+			return nil, fmt.Errorf("read the container's user namespace map: %w", err)
+		}
+		if ids[i], err = hostIDOfZero(string(data)); err != nil {
+			return nil, fmt.Errorf("the container's user namespace %s: %w", name, err)
+		}
+	}
+	return &userNamespaceRoot{uid: ids[0], gid: ids[1]}, nil
+}
+
+// hostIDOfZero is the id that 0 maps to in the text of a uid_map or
+// gid_map (lines of "inside outside count"), or -1 when no line maps it.
+func hostIDOfZero(idMap string) (int, error) {
+	for _, line := range strings.Split(strings.TrimSpace(idMap), "\n") {
+		if line == "" {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) != 3 {
+			return 0, fmt.Errorf("bad line %q", line)
+		}
+		var n [3]uint64
+		for i, f := range fields {
+			var err error
+			if n[i], err = strconv.ParseUint(f, 10, 32); err != nil {
+				return 0, fmt.Errorf("bad line %q", line)
+			}
+		}
+		if n[0] == 0 && n[2] > 0 {
+			return int(n[1]), nil
+		}
+	}
+	return -1, nil
+}
+
+// actAsContainerRoot has the calling thread act as root, the root of the
+// container's user namespace, where the kernel looks at who asks rather
+// than at capabilities: the files and directories it makes, and devpts
+// its ptys, belong to that root, and the sysctls of the container's
+// namespaces let that root write them, as they would the Go init, that
+// root. The effective ids change on the calling thread alone (the system
+// calls themselves, not the Go wrappers, which change every thread's);
+// the real and saved ids stay host root's, so the thread keeps its
+// permitted capabilities, and it takes back the effective ones the change
+// took away: its rights stay host root's.
+func actAsContainerRoot(root *userNamespaceRoot) error {
+	// -1 leaves an id as it is.
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESGID, ^uintptr(0), uintptr(root.gid), ^uintptr(0)); errno != 0 {
+		return fmt.Errorf("make the setup thread's group the container root's (%d): %w", root.gid, errno)
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_SETRESUID, ^uintptr(0), uintptr(root.uid), ^uintptr(0)); errno != 0 {
+		return fmt.Errorf("make the setup thread's user the container root's (%d): %w", root.uid, errno)
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	for i := range data {
+		data[i].Effective = data[i].Permitted
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("take the setup thread's capabilities back: %w", err)
+	}
+	return nil
+}
+
 // switchesRootAlone tells whether the switch of root rcfg asks for
 // changes the root of the thread that makes it only: a move and chroot
 // (--no-pivot), or a chroot in the runtime's mount namespace. pivot_root
@@ -318,7 +445,7 @@ func namespaceNames(flags int) []string {
 }
 
 // threadNamespaces are the setup thread's namespaces to join: the
-// container's, but its user namespace (none, see createPlanFallback), its
+// container's, but its user namespace (see the top of this file), its
 // time namespace (for children only) and its pid namespace, which a
 // thread cannot enter and which the setup needs only for /proc. A thread
 // may take it for its children, though: it does so when it starts the

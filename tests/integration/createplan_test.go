@@ -95,8 +95,12 @@ func withProcess(p *specs.Process) func(*specs.Spec) {
 // capabilities, with a seccomp filter installed early (no no_new_privs)
 // and late (with it), with a cgroup namespace, with names and sysctls,
 // with a read-only root and a writable one, with a terminal, with a
-// read-only /proc (mounted so, or made so by readonlyPaths), the container the runtime set up from outside and the
-// one the Go init set up show their process the same mounts (options,
+// read-only /proc (mounted so, or made so by readonlyPaths), in a user
+// namespace whose root is not host root (created, with a cgroup
+// namespace and mount, with a terminal, or joined by path, alone or with
+// its pid namespace), the container
+// the runtime set up from outside and the one the Go init set up show
+// their process the same mounts (options,
 // order), /dev, names, sysctls, masked and read-only paths, and the same
 // ids, groups, capabilities, seccomp and no_new_privs state, rlimits,
 // cwd, umask, env, cgroups, oom_score_adj, scheduling, personality,
@@ -109,6 +113,18 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 	named := func(s *specs.Spec) {
 		s.Hostname, s.Domainname = "planned", "example.org"
 		s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.msgmax": "4242"}
+	}
+	// A container whose user namespace others join by path, as the
+	// containers of a pod join their sandbox's.
+	holders := newRuntime(t)
+	holder := holders.Create(userNSBundle(t, withArgs("sleep", "1000")))
+	holders.Must("start", holder.ID)
+	joinHolderUserNS := func(s *specs.Spec) {
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.UserNamespace {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/user", holder.Pid)
+			}
+		}
 	}
 	cases := []struct {
 		name  string
@@ -135,13 +151,33 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 		{"/proc a read-only path", []func(*specs.Spec){probe(specs.User{}, nil, false), func(s *specs.Spec) {
 			s.Linux.ReadonlyPaths = append(s.Linux.ReadonlyPaths, "/proc")
 		}}},
+		// The init makes the filesystems, whose options' ids its user
+		// namespace reads (devpts gid=5, the tmpfs owners), and the
+		// setup thread makes /dev's links and directories as the
+		// container's root.
+		// (userNSBundle adds the user namespace.)
+		{"user namespace", []func(*specs.Spec){probe(specs.User{}, []string{"CAP_CHOWN", "CAP_SYS_ADMIN"}, false)}},
+		{"user namespace, cgroup namespace and mount, names, sysctls", []func(*specs.Spec){probe(specs.User{}, nil, false),
+			withCgroupNamespace(""), named, func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}})
+			}}},
+		{"user namespace, terminal", []func(*specs.Spec){withProcess(withProbeTerminal(planProbe(specs.User{UID: 1000, GID: 1000}, netCaps, false)))}},
+		{"user namespace joined by path", []func(*specs.Spec){probe(specs.User{}, nil, false), joinHolderUserNS}},
+		{"user namespace joined by path, with its pid namespace", []func(*specs.Spec){probe(specs.User{}, nil, false), joinHolderUserNS, joinPidNS(holder.Pid)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			edits := append([]func(*specs.Spec){func(s *specs.Spec) {
 				s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
 			}}, tc.edits...)
-			plan, goPath := runBothWays(t, edits...)
+			userNS := strings.HasPrefix(tc.name, "user namespace")
+			var bundle string
+			if userNS {
+				bundle = userNSBundle(t, edits...)
+			} else {
+				bundle = newBundle(t, edits...)
+			}
+			plan, goPath := runBundleBothWays(t, bundle, nil)
 			if plan != goPath {
 				t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
 			}
@@ -149,14 +185,22 @@ func TestCreatePlanMatchesGoPath(t *testing.T) {
 			if tc.name == "read-only /proc" || tc.name == "/proc a read-only path" {
 				procMount = "/ /proc ro"
 			}
-			wants := []string{"Seccomp:", "Max open files            512                  1024", "/etc\n", "FOO=baz", "123\n", "pid:own", "user:host",
-				procMount, " /dev/pts ", "null 666 0:0 character special file 1:3", "/proc/self/fd\n/proc/self/fd/0\npts/ptmx\n", "end\n"}
+			wants := []string{"Seccomp:", "Max open files            512                  1024", "/etc\n", "FOO=baz", "123\n", "pid:own",
+				procMount, " /dev/pts ", "/proc/self/fd\n/proc/self/fd/0\npts/ptmx\n", "end\n"}
+			if userNS {
+				// The host's devices, bound, and owned by a root the
+				// container does not map.
+				wants = append(wants, "user:own", "null 666 65534:65534 character special file 1:3", "fd 777 0:0 symbolic link",
+					"tmpfs rw,size=65536k,mode=755,uid=100000,gid=100000", "devpts rw,gid=100005,mode=620,ptmxmode=666")
+			} else {
+				wants = append(wants, "user:host", "null 666 0:0 character special file 1:3")
+			}
 			switch tc.name {
-			case "cgroup namespace, names, sysctls":
+			case "cgroup namespace, names, sysctls", "user namespace, cgroup namespace and mount, names, sysctls":
 				wants = append(wants, "planned\n", "example.org\n1\n4242\n")
 			case "writable root":
 				wants = append(wants, "touch: /probe: Permission denied") // uid 1000, a root-owned /
-			case "terminal":
+			case "terminal", "user namespace, terminal":
 				wants = append(wants, "/dev/pts/0\n37 91\n1000 5\n", "has a controlling tty", "console 620 1000:5 character special file 88:0",
 					"touch: /probe: Read-only file system")
 			default:
@@ -455,14 +499,18 @@ func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
 	}
 }
 
-// TestCreatePlanFallsBack: what the plan does not cover (here a user
-// namespace) still runs, set up by the Go init, and --debug says why.
+// TestCreatePlanFallsBack: what the plan does not cover (in a user
+// namespace, createContainer hooks, which run as its root) still runs,
+// set up by the Go init, and --debug says why.
 func TestCreatePlanFallsBack(t *testing.T) {
 	cases := []struct {
 		name, why string
 		edit      func(*specs.Spec)
 	}{
-		{"user namespace", "a user namespace", withAllNamespaces},
+		{"createContainer hooks in a user namespace", "createContainer hooks, which run as the root of the container's user namespace", func(s *specs.Spec) {
+			withAllNamespaces(s)
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
