@@ -75,11 +75,9 @@ func (cr *creation) chooseSetup() error {
 // (see joinCgroupItself), at the start of its plan, after the setup, as
 // the runtime would move it. Not where the init is in the cgroup before
 // its setup: a cgroup namespace of its own, which its stage makes there,
-// or hooks that run during the setup and may look at its cgroup; nor from
-// a user namespace of its own, where the host's cgroup files are not its
-// to open (the runtime moves it then, as it moves the Go init).
+// or hooks that run during the setup and may look at its cgroup.
 func (cr *creation) prepareSelfJoin() error {
-	if cr.req.enter != nil || hasCreateHooks(cr.spec) || inUserNamespace(cr.spec) {
+	if cr.req.enter != nil || hasCreateHooks(cr.spec) {
 		return nil
 	}
 	files, err := cr.req.joinCgroupItself(cr.cg)

@@ -116,11 +116,11 @@ type spawnRequest struct {
 	// it exists, before the namespace stage does anything (cgroup v1,
 	// which has no CLONE_INTO_CGROUP).
 	enter cgroups.Manager
-	// cgroupJoins are the container's v1 cgroup directories, as fds in
-	// the init, whose "tasks" file the process writes 0 into (create's
-	// plan, exec's stage): it joins by itself, and the runtime does not
-	// move it (see fs.Manager.OpenForSelfJoin).
-	cgroupJoins []nsenter.CgroupDir
+	// cgroupJoins are the "tasks" files of the container's v1 cgroups,
+	// as fds in the init, which the process writes 0 into (create's plan,
+	// exec's stage): it joins by itself, and the runtime does not move it
+	// (see fs.Manager.OpenForSelfJoin).
+	cgroupJoins []nsenter.CgroupTasks
 	// hookState is the write end of HookStateFD's pipe.
 	hookState *os.File
 	// pidNS is the pid namespace the container joins, for the process
@@ -206,7 +206,7 @@ type child struct {
 // has no memory controller (the v1 one has it), so being born there
 // charges none of the process's setup to the container; a host that
 // left memory to it keeps the move after the setup. It returns the
-// directories, for the caller to close once the process is spawned.
+// files, for the caller to close once the process is spawned.
 // The systemd driver is left alone: it starts its unit with the first
 // process; so is a rootless container's cgroup, whose moves may fail.
 func (r *spawnRequest) joinCgroupItself(cg cgroups.Manager) ([]*os.File, error) {
@@ -214,13 +214,13 @@ func (r *spawnRequest) joinCgroupItself(cg cgroups.Manager) ([]*os.File, error) 
 	if !ok || v1.Rootless() {
 		return nil, nil
 	}
-	dirs, unified, err := v1.OpenForSelfJoin()
+	tasks, unified, err := v1.OpenForSelfJoin()
 	if err != nil {
 		return nil, err
 	}
-	files := make([]*os.File, 0, len(dirs)+1)
-	for _, d := range dirs {
-		files = append(files, d.Dir)
+	files := make([]*os.File, 0, len(tasks)+1)
+	for _, j := range tasks {
+		files = append(files, j.Tasks)
 	}
 	if unified != nil {
 		files = append(files, unified)
@@ -232,25 +232,27 @@ func (r *spawnRequest) joinCgroupItself(cg cgroups.Manager) ([]*os.File, error) 
 		}
 		r.cgroupFD = int(unified.Fd())
 	}
-	for _, d := range dirs {
-		r.cgroupJoins = append(r.cgroupJoins, nsenter.CgroupDir{FD: r.addFile(d.Dir), Hierarchy: d.Hierarchy})
+	for _, j := range tasks {
+		r.cgroupJoins = append(r.cgroupJoins, nsenter.CgroupTasks{FD: r.addFile(j.Tasks), Hierarchy: j.Hierarchy})
 	}
 	return files, nil
 }
 
 // planCgroupJoins adds the steps that join the cgroup by itself (see
-// joinCgroupItself), if any, to plan.
+// joinCgroupItself), if any, to plan: the files the runtime opened, which
+// a process in a user namespace of the container's may write but not
+// open, each closed once written.
 func (r *spawnRequest) planCgroupJoins(plan *nsenter.Plan) {
 	for _, j := range r.cgroupJoins {
-		plan.WriteAt(j.FD, "tasks", "0", "join the container's cgroup in the "+j.Hierarchy+" hierarchy")
+		plan.WriteAndClose(j.FD, "0", "join the container's cgroup in the "+j.Hierarchy+" hierarchy")
 	}
 }
 
 // joinCgroupsInStage has the stage join the cgroup by itself (see
 // joinCgroupItself) before it joins any namespace, where exec's plan
-// would join it only after: inside a user namespace of the container's
-// the host's cgroup files are no longer the process's to open. what
-// names the operation in the debug log ("exec ID").
+// would join it only after, in a pid namespace whose other processes
+// could take the files from it meanwhile. what names the operation in
+// the debug log ("exec ID").
 func (r *spawnRequest) joinCgroupsInStage(what string) {
 	r.bootstrap.JoinCgroups = r.cgroupJoins
 	for _, j := range r.cgroupJoins {

@@ -59,7 +59,7 @@ enum {
 	BOOT_PLAN = 10, // an exec plan (plan.h) to carry out instead of going on into Go
 	BOOT_VERSION = 11, // uint32: the protocol version, the first record
 	BOOT_SET_UP_BY_PARENT = 12, // uint32 procfs contexts to send: the runtime sets the container up, then sends a plan
-	BOOT_CGROUP_TASKS = 13, // uint32 fd of a cgroup v1 directory, then its hierarchy's name: joined first
+	BOOT_CGROUP_TASKS = 13, // uint32 fd of a cgroup v1 "tasks" file, then its hierarchy's name: joined first
 	BOOT_OOM_SCORE_ADJ = 14, // the process's oom_score_adj, as text: written first
 };
 
@@ -165,7 +165,7 @@ struct bootstrap {
 	int32_t cgroup_procs_fd; // -1: none
 	struct ns_path ns[MAX_NS_PATHS];
 	int n_ns;
-	// cgroups: the v1 directories whose tasks file the stage writes 0
+	// cgroups: the "tasks" files of v1 hierarchies the stage writes 0
 	// into before anything else (see join_cgroups).
 	struct {
 		int32_t fd;
@@ -403,20 +403,18 @@ static void set_oom_score_adj(const struct bootstrap *b)
 }
 
 // join_cgroups moves the stage into the container's cgroup in each v1
-// hierarchy the runtime passed a directory of, before it joins or creates
-// any namespace. A write of 0 into "tasks" moves the writing thread
-// alone, taking no lock of the whole machine, and the stage has one. The
-// directories, host directories outside the container, are closed at
-// once: the process may go on to live in a pid namespace whose other
+// hierarchy the runtime passed the "tasks" file of, before it joins or
+// creates any namespace. A write of 0 into "tasks" moves the writing
+// thread alone, taking no lock of the whole machine, and the stage has
+// one. The files, of host directories outside the container, are closed
+// at once: the process may go on to live in a pid namespace whose other
 // processes can take its fds (one with CAP_SYS_PTRACE of the host's user
 // namespace, in a namespace the container joins).
 static void join_cgroups(const struct bootstrap *b)
 {
-	for (int i = 0; i < b->n_cgroups; i++) {
-		if (b->cgroups[i].fd < 3 || ocirt_write_at(b->cgroups[i].fd, "tasks", "0", 1) < 0)
+	for (int i = 0; i < b->n_cgroups; i++)
+		if (b->cgroups[i].fd < 3 || ocirt_write_and_close(b->cgroups[i].fd, "0", 1) < 0)
 			fail("join the container's cgroup in the %s hierarchy", b->cgroups[i].hierarchy);
-		close(b->cgroups[i].fd);
-	}
 }
 
 // create_cgroup_namespace roots a new cgroup namespace at the container's

@@ -61,15 +61,14 @@ type Bootstrap struct {
 	// process that goes on then waits, after its pid message, for Ack: the
 	// parent moves it out again before it runs any Go.
 	CgroupProcsFD int
-	// JoinCgroups are cgroup v1 directories (fds in the stage) whose
-	// "tasks" file the stage writes 0 into before anything else: it joins
-	// the cgroup by itself, which a thread's write does for that thread
-	// alone and, the stage having one thread, for the whole process. The
-	// runtime writing the stage's pid into cgroup.procs instead would take
-	// a lock of the whole machine (see fs.Manager.OpenForSelfJoin), and
-	// once the stage has joined a user namespace of the container's the
-	// host's cgroup files are no longer its to open.
-	JoinCgroups []CgroupDir
+	// JoinCgroups are cgroup v1 "tasks" files (fds in the stage, opened
+	// for writing) into which the stage writes 0 before anything else,
+	// closing each: it joins the cgroup by itself, which a thread's write
+	// does for that thread alone and, the stage having one thread, for the
+	// whole process. The runtime writing the stage's pid into
+	// cgroup.procs instead would take a lock of the whole machine (see
+	// fs.Manager.OpenForSelfJoin).
+	JoinCgroups []CgroupTasks
 	// OOMScoreAdj, when set, is the process's oom_score_adj, which the
 	// stage writes first thing, while it is still in the runtime's mount
 	// and user namespaces: the processes it goes on as or forks inherit
@@ -100,9 +99,9 @@ type Bootstrap struct {
 	ProcContexts  int
 }
 
-// CgroupDir is a cgroup directory the stage joins, named by its hierarchy
-// for the error should it fail.
-type CgroupDir struct {
+// CgroupTasks is the "tasks" file of a cgroup the stage joins, named by
+// its hierarchy for the error should it fail.
+type CgroupTasks struct {
 	FD        int
 	Hierarchy string
 }

@@ -411,10 +411,10 @@ func TestJoinPidNamespaceBeforeUserNamespace(t *testing.T) {
 	_ = s.cmd.Wait()
 }
 
-// With JoinCgroups the stage writes 0 into each directory's "tasks" before
-// it joins or creates anything, is in that cgroup from its first message
-// on, and has closed the directory; a directory without a "tasks" file
-// fails it, naming the hierarchy.
+// With JoinCgroups the stage writes 0 into each "tasks" file before it
+// joins or creates anything, is in that cgroup from its first message on,
+// and has closed the file; a file it cannot write fails it, naming the
+// hierarchy.
 func TestStageJoinsCgroupsFirst(t *testing.T) {
 	const hierarchy = "pids"
 	root := "/sys/fs/cgroup/" + hierarchy
@@ -422,7 +422,7 @@ func TestStageJoinsCgroupsFirst(t *testing.T) {
 		t.Skipf("no v1 %s hierarchy on this host (cgroup v2 only)", hierarchy)
 	}
 	dir := testCgroup(t, root)
-	d, err := os.OpenFile(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	d, err := os.OpenFile(dir+"/tasks", unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestStageJoinsCgroupsFirst(t *testing.T) {
 	if err := p.Spawn([]string{"true"}, nil, 3, false, nil, 0, SpawnWait{}); err != nil {
 		t.Fatal(err)
 	}
-	s := startStageRaw(t, (&Bootstrap{CloneFlags: unix.CLONE_NEWUTS, JoinCgroups: []CgroupDir{{FD: 4, Hierarchy: hierarchy}}, Plan: &p}).Encode(), d)
+	s := startStageRaw(t, (&Bootstrap{CloneFlags: unix.CLONE_NEWUTS, JoinCgroups: []CgroupTasks{{FD: 4, Hierarchy: hierarchy}}, Plan: &p}).Encode(), d)
 	rep, err := readReply(s.conn)
 	if err != nil || rep.Kind != KindPid {
 		t.Fatalf("reply %+v, %v", rep, err)
@@ -449,7 +449,7 @@ func TestStageJoinsCgroupsFirst(t *testing.T) {
 	if want := ":" + hierarchy + ":" + strings.TrimPrefix(dir, root) + "\n"; !strings.Contains(string(cg), want) {
 		t.Errorf("the stage is in %q, want %q", cg, want)
 	}
-	// A host directory: the stage holds it no longer than the join.
+	// A host cgroup's file: the stage holds it no longer than the join.
 	if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/4", rep.Pid)); err == nil {
 		t.Errorf("the stage still holds fd 4 (%s) after joining the cgroup", target)
 	}
@@ -469,13 +469,12 @@ func TestStageJoinsCgroupsFirst(t *testing.T) {
 	}
 	waitPid(t, report.Pid)
 
-	notCgroup := t.TempDir()
-	f, err := os.OpenFile(notCgroup, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	readOnly, err := os.OpenFile(dir+"/tasks", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	s = startStageRaw(t, (&Bootstrap{JoinCgroups: []CgroupDir{{FD: 4, Hierarchy: hierarchy}}, Plan: &p}).Encode(), f)
+	defer readOnly.Close()
+	s = startStageRaw(t, (&Bootstrap{JoinCgroups: []CgroupTasks{{FD: 4, Hierarchy: hierarchy}}, Plan: &p}).Encode(), readOnly)
 	rep, err = readReply(s.conn)
 	if err != nil || rep.Kind != KindError || !strings.Contains(rep.Message, "join the container's cgroup in the pids hierarchy") {
 		t.Fatalf("reply %+v, %v; want the failed join, naming the hierarchy", rep, err)

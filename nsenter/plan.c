@@ -162,6 +162,15 @@ int ocirt_write_at(int dir, const char *path, const void *buf, size_t len)
 	return n == (ssize_t)len ? 0 : -1;
 }
 
+int ocirt_write_and_close(int fd, const void *buf, size_t len)
+{
+	ssize_t n = write(fd, buf, len);
+	int err = errno;
+	close(fd);
+	errno = err;
+	return n == (ssize_t)len ? 0 : -1;
+}
+
 static int write_at(struct cursor *c, const struct plan_state *st)
 {
 	int dir = (int)get_u32(st, c);
@@ -502,6 +511,10 @@ static int run_step(uint16_t op, struct cursor *c, struct plan_state *st)
 		return syscall(SYS_personality, (unsigned long)get_u32(st, c)) < 0 ? -1 : 0;
 	case OCIRT_PLAN_WRITE_AT:
 		return write_at(c, st);
+	case OCIRT_PLAN_WRITE_AND_CLOSE: {
+		int fd = (int)get_u32(st, c);
+		return ocirt_write_and_close(fd, c->p, c->left);
+	}
 	case OCIRT_PLAN_SCHED_ATTR: {
 		char attr[128] = {0};
 		if (c->left > sizeof(attr))

@@ -81,6 +81,7 @@ const (
 	opProcfsAt       = 29
 	opRootFromParent = 30
 	opProcfsFrom     = 31
+	opWriteAndClose  = 32
 )
 
 func (p *Plan) add(op uint16, what string, data []byte) {
@@ -163,6 +164,13 @@ func (p *Plan) Personality(persona uint32, what string) {
 // redirect with mounts of its own).
 func (p *Plan) WriteAt(dirFD int, path, value, what string) {
 	p.add(opWriteAt, what, append(cString(u32s(uint32(dirFD)), path), value...))
+}
+
+// WriteAndClose writes value to fd, a file the runtime opened and passed
+// (the kernel checks a write to a cgroup's "tasks" against the opener's
+// rights), and closes it.
+func (p *Plan) WriteAndClose(fd int, value, what string) {
+	p.add(opWriteAndClose, what, append(u32s(uint32(fd)), value...))
 }
 
 // MemoryPolicy calls set_mempolicy(2) with mode (flags included) and

@@ -48,6 +48,7 @@ enum ocirt_plan_op {
 	OCIRT_PLAN_PROCFS_AT = 29, // uint32 target fd, path\0
 	OCIRT_PLAN_ROOT_FROM_PARENT = 30,
 	OCIRT_PLAN_PROCFS_FROM = 31, // uint32 context fd, uint32 target fd
+	OCIRT_PLAN_WRITE_AND_CLOSE = 32, // uint32 fd, value (rest of the data)
 };
 
 // ocirt_run_plan carries out the plan of len bytes at plan, reporting on
@@ -59,8 +60,14 @@ void ocirt_run_plan(const char *plan, uint32_t len, int sync_fd) __attribute__((
 // returns 0 then, and -1 without a word when req is something else.
 int ocirt_make_filesystem(const char *req, uint32_t len, int sync_fd);
 
+// ocirt_write_and_close writes len bytes of buf to fd, a file the
+// runtime opened (the kernel checks some writes against the opener's
+// rights), and closes it. It returns -1 with errno set when it could not
+// write all of it.
+int ocirt_write_and_close(int fd, const void *buf, size_t len);
+
 // ocirt_write_at writes len bytes of buf to the file path below the
-// directory fd dir (a procfs or cgroup handle of the runtime's): the
+// directory fd dir (a procfs handle): the
 // lookup may not leave that mount nor follow a magic link, so nothing
 // mounted or linked there can redirect the write. It returns -1 with
 // errno set when it could not write all of it.

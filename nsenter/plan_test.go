@@ -628,3 +628,12 @@ func TestForkedChildRunsThePlan(t *testing.T) {
 		t.Errorf("the spawned process printed %q, want %q", s.stdout.String(), want)
 	}
 }
+
+func TestWriteAndCloseEncoding(t *testing.T) {
+	var p Plan
+	p.WriteAndClose(7, "0", "join the container's cgroup in the pids hierarchy")
+	steps := decodePlan(t, p.Encode())
+	if len(steps) != 1 || steps[0].op != opWriteAndClose || string(steps[0].data) != "\x07\x00\x00\x000" {
+		t.Errorf("steps %+v, want one write-and-close of 0 to fd 7", steps)
+	}
+}

@@ -335,30 +335,33 @@ func (m *Manager) Enter(pid int) error {
 	return nil
 }
 
-// JoinDir is the cgroup's directory in one v1 hierarchy, open, for a
-// process that moves itself in (see OpenForSelfJoin).
-type JoinDir struct {
+// JoinTasks is the "tasks" file of the cgroup in one v1 hierarchy, open
+// for writing, for a process that moves itself in (see OpenForSelfJoin).
+type JoinTasks struct {
 	// Hierarchy names the hierarchy (its controllers), for messages.
 	Hierarchy string
-	Dir       *os.File
+	Tasks     *os.File
 }
 
-// OpenForSelfJoin opens the cgroup's directories for a single-threaded
-// process that joins the cgroup by itself: v1 holds those of the v1
-// hierarchies, one per directory, into whose "tasks" file the process
-// writes 0; unified is the unified hierarchy's on a hybrid host (nil
-// elsewhere), which has no "tasks" and which the process is born into
-// instead (clone3's CLONE_INTO_CGROUP). The kernel moves a process named
+// OpenForSelfJoin opens the cgroup for a single-threaded process that
+// joins it by itself: v1 holds the "tasks" files of the v1 hierarchies,
+// one per directory, into which the process writes 0; unified is the
+// unified hierarchy's directory on a hybrid host (nil elsewhere), which
+// has no "tasks" and which the process is born into instead (clone3's
+// CLONE_INTO_CGROUP). The kernel checks a write to "tasks" against the
+// rights of whoever opened the file, so a process that has entered a
+// user namespace, where the host's cgroup files are no longer its to
+// open, may still write into one opened here. The kernel moves a process named
 // in cgroup.procs, or any process named by pid, under a lock of the
 // whole machine that every fork and exit takes too, and whose first
 // taker after a quiet spell waits out an RCU grace period: 4-14 ms here,
 // some 7 ms of a `run`'s 17 on a quiet machine. A thread that moves
 // itself through "tasks" takes neither, and a thread that is the whole
 // process moves the process.
-func (m *Manager) OpenForSelfJoin() (v1 []JoinDir, unified *os.File, err error) {
-	fail := func(err error) ([]JoinDir, *os.File, error) {
-		for _, d := range v1 {
-			d.Dir.Close()
+func (m *Manager) OpenForSelfJoin() (v1 []JoinTasks, unified *os.File, err error) {
+	fail := func(err error) ([]JoinTasks, *os.File, error) {
+		for _, j := range v1 {
+			j.Tasks.Close()
 		}
 		if unified != nil {
 			unified.Close()
@@ -372,17 +375,30 @@ func (m *Manager) OpenForSelfJoin() (v1 []JoinDir, unified *os.File, err error) 
 			continue
 		}
 		seen[dir] = true
-		f, err := m.openDir(dir)
+		if ctrl == cgroups.UnifiedKey {
+			if unified, err = m.openDir(dir); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		tasks, err := m.openTasks(dir)
 		if err != nil {
 			return fail(err)
 		}
-		if ctrl == cgroups.UnifiedKey {
-			unified = f
-			continue
-		}
-		v1 = append(v1, JoinDir{Hierarchy: cgroups.HierarchyName(ctrl), Dir: f})
+		v1 = append(v1, JoinTasks{Hierarchy: cgroups.HierarchyName(ctrl), Tasks: tasks})
 	}
 	return v1, unified, nil
+}
+
+// openTasks opens the "tasks" file of the cgroup directory dir for
+// writing, as the manager reaches it (see at).
+func (m *Manager) openTasks(dir string) (*os.File, error) {
+	dirFD, name := m.at(dir, "tasks")
+	fd, err := unix.Openat(dirFD, name, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: filepath.Join(dir, "tasks"), Err: err}
+	}
+	return os.NewFile(uintptr(fd), filepath.Join(dir, "tasks")), nil
 }
 
 // openDir opens the cgroup directory dir, as the manager reaches it (see

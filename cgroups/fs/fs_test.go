@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -441,10 +442,11 @@ func TestUseOpenDirsWritesThroughTheFds(t *testing.T) {
 	}
 }
 
-// A single-threaded process that writes 0 into the "tasks" file of each
-// directory OpenForSelfJoin gives it is then in the cgroup in every v1
-// hierarchy. Each v1 directory comes once, named by its hierarchy; the
-// unified hierarchy's, which has no "tasks", comes apart, on a hybrid
+// A single-threaded process that writes 0 into each "tasks" file
+// OpenForSelfJoin gives it is then in the cgroup in every v1 hierarchy,
+// also from a user namespace whose root is not host root, where it could
+// not open them. Each v1 directory comes once, named by its hierarchy;
+// the unified hierarchy's, which has no "tasks", comes apart, on a hybrid
 // host only.
 func TestOpenForSelfJoin(t *testing.T) {
 	m := v1Host(t)
@@ -453,8 +455,8 @@ func TestOpenForSelfJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() {
-		for _, d := range v1 {
-			d.Dir.Close()
+		for _, j := range v1 {
+			j.Tasks.Close()
 		}
 		if unified != nil {
 			unified.Close()
@@ -474,18 +476,23 @@ func TestOpenForSelfJoin(t *testing.T) {
 	}
 	script := ""
 	files := make([]*os.File, len(v1))
-	for i, d := range v1 {
-		got = append(got, d.Dir.Name())
-		if m.dirs[d.Hierarchy] != d.Dir.Name() && m.dirs["name="+d.Hierarchy] != d.Dir.Name() {
-			t.Errorf("directory %s named by hierarchy %q", d.Dir.Name(), d.Hierarchy)
+	for i, j := range v1 {
+		dir := filepath.Dir(j.Tasks.Name())
+		got = append(got, dir)
+		if m.dirs[j.Hierarchy] != dir && m.dirs["name="+j.Hierarchy] != dir {
+			t.Errorf("directory %s named by hierarchy %q", dir, j.Hierarchy)
 		}
-		files[i] = d.Dir
-		script += "echo 0 > /proc/self/fd/" + strconv.Itoa(3+i) + "/tasks && "
+		files[i] = j.Tasks
+		script += "echo 0 >&" + strconv.Itoa(3+i) + " && "
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("v1 directories %v, want %v", got, want)
 	}
-	cmd := exec.Command("sh", "-c", script+"exec cat /proc/self/cgroup")
+	// The shell (bash: dash takes no fd above 9) is root of a user
+	// namespace that maps it to host uid 100000.
+	maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	cmd := exec.Command("bash", "-c", script+"exec cat /proc/self/cgroup")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, UidMappings: maps, GidMappings: maps}
 	cmd.ExtraFiles = files
 	out, err := cmd.CombinedOutput()
 	if err != nil {

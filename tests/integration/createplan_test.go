@@ -422,9 +422,10 @@ func TestCreatePlanIdmapsAsTheGoInit(t *testing.T) {
 // TestCreatePlanInitJoinsItsCgroup: on a host with v1 hierarchies the
 // init that runs no Go joins the container's cgroup by itself, one plan
 // step per hierarchy, and is in it in every hierarchy once create
-// returns. With a createRuntime hook, which may look at the init's
-// cgroup while the container is set up, the runtime moves it before the
-// hook, and its plan joins nothing.
+// returns; from a user namespace of its own too, whose host cgroup files
+// it could not open (the runtime opened them). With a createRuntime hook,
+// which may look at the init's cgroup while the container is set up, the
+// runtime moves it before the hook, and its plan joins nothing.
 func TestCreatePlanInitJoinsItsCgroup(t *testing.T) {
 	requireV1(t)
 	for _, tc := range []struct {
@@ -433,6 +434,7 @@ func TestCreatePlanInitJoinsItsCgroup(t *testing.T) {
 		joins bool
 	}{
 		{"by itself", nil, true},
+		{"by itself, from its own user namespace", []func(*specs.Spec){withOwnUserNamespace}, true},
 		{"moved before a createRuntime hook", []func(*specs.Spec){func(s *specs.Spec) {
 			s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}}}
 		}}, false},
@@ -441,7 +443,9 @@ func TestCreatePlanInitJoinsItsCgroup(t *testing.T) {
 			r := newRuntime(t)
 			logFile := filepath.Join(t.TempDir(), "log")
 			r.Global = []string{"--debug", "--log", logFile}
-			c := r.Create(newBundle(t, append(tc.edits, withArgs("sleep", "1000"))...))
+			b := newBundle(t, append(tc.edits, withArgs("sleep", "1000"))...)
+			openToUserNS(t, b)
+			c := r.Create(b)
 			requireInItsCgroups(t, c)
 			requireSelfJoinSteps(t, readFile(t, logFile), "create "+c.ID, tc.joins)
 		})
@@ -455,14 +459,10 @@ func TestCreatePlanInitJoinsItsCgroup(t *testing.T) {
 // too, whose host cgroup files the process could not open once inside.
 func TestExecPlanJoinsItsCgroup(t *testing.T) {
 	requireV1(t)
-	ownUserNS := func(s *specs.Spec) {
-		userNSSpec(s)
-		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.CgroupNamespace })
-	}
 	for _, tc := range []struct {
 		name  string
 		edits []func(*specs.Spec)
-	}{{"plain", nil}, {"own user namespace", []func(*specs.Spec){ownUserNS}}} {
+	}{{"plain", nil}, {"own user namespace", []func(*specs.Spec){withOwnUserNamespace}}} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRuntime(t)
 			b := newBundle(t, append([]func(*specs.Spec){withArgs("sleep", "1000")}, tc.edits...)...)
@@ -480,6 +480,14 @@ func TestExecPlanJoinsItsCgroup(t *testing.T) {
 			requireSelfJoinSteps(t, readFile(t, logFile), "exec "+c.ID, true)
 		})
 	}
+}
+
+// withOwnUserNamespace gives the container a user namespace of its own
+// (userNSSpec) without a cgroup namespace, which its stage would make in
+// the container's cgroup, joined there before anything else.
+func withOwnUserNamespace(s *specs.Spec) {
+	userNSSpec(s)
+	s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.CgroupNamespace })
 }
 
 // requireSelfJoinSteps checks that what (as the debug log names it,
