@@ -2,7 +2,6 @@ package nsenter
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -16,19 +15,8 @@ import (
 func startMappedSetUpByParent(t *testing.T) *stage {
 	t.Helper()
 	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER | unix.CLONE_NEWNS, SetUpByParent: true})
-	rep, err := s.conn.Recv()
-	if err != nil || rep.Kind != KindUsermap {
-		t.Fatalf("reply %+v, %v", rep, err)
-	}
-	for _, f := range []string{"uid_map", "gid_map"} {
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", rep.Pid, f), []byte("0 100000 65536"), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.conn.Send(KindAck, ""); err != nil {
-		t.Fatal(err)
-	}
-	if rep, err = s.conn.Recv(); err != nil || rep.Kind != KindPid {
+	mapStageUserNamespace(t, s)
+	if rep, err := s.conn.Recv(); err != nil || rep.Kind != KindPid {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	t.Cleanup(func() {

@@ -216,11 +216,14 @@ func TestCgroupNamespaceRootedInGivenCgroup(t *testing.T) {
 	}
 }
 
-func TestNewUserNamespaceAsksForMaps(t *testing.T) {
-	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER})
-	rep, err := readReply(s.conn)
-	if err != nil || rep.Kind != "usermap" || rep.Pid != s.cmd.Process.Pid {
-		t.Fatalf("reply %+v, %v", rep, err)
+// mapStageUserNamespace answers the stage's request for the maps of the
+// user namespace it created: root is host uid and gid 100000, of 65536
+// ids. It returns the pid whose maps were asked for.
+func mapStageUserNamespace(t *testing.T, s *stage) int {
+	t.Helper()
+	rep, err := s.conn.Recv()
+	if err != nil || rep.Kind != KindUsermap {
+		t.Fatalf("reply %+v, %v; want the usermap request", rep, err)
 	}
 	for _, f := range []string{"uid_map", "gid_map"} {
 		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", rep.Pid, f), []byte("0 100000 65536"), 0); err != nil {
@@ -230,7 +233,15 @@ func TestNewUserNamespaceAsksForMaps(t *testing.T) {
 	if err := s.conn.Send(KindAck, ""); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = readReply(s.conn)
+	return rep.Pid
+}
+
+func TestNewUserNamespaceAsksForMaps(t *testing.T) {
+	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER})
+	if pid := mapStageUserNamespace(t, s); pid != s.cmd.Process.Pid {
+		t.Fatalf("the maps of %d asked for, want the stage's, %d", pid, s.cmd.Process.Pid)
+	}
+	rep, err := readReply(s.conn)
 	if err != nil || rep.Kind != "pid" || rep.Pid != s.cmd.Process.Pid {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
@@ -498,19 +509,8 @@ func TestStageSetsOOMScoreAdjFirst(t *testing.T) {
 		t.Fatal("the test's own oom_score_adj is the one asked for: the check would prove nothing")
 	}
 	s := startStage(t, &Bootstrap{CloneFlags: unix.CLONE_NEWUSER, OOMScoreAdj: &score})
-	rep, err := readReply(s.conn)
-	if err != nil || rep.Kind != KindUsermap {
-		t.Fatalf("reply %+v, %v", rep, err)
-	}
-	for _, f := range []string{"uid_map", "gid_map"} {
-		if err := os.WriteFile(fmt.Sprintf("/proc/%d/%s", rep.Pid, f), []byte("0 100000 65536"), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.conn.Send(KindAck, ""); err != nil {
-		t.Fatal(err)
-	}
-	if rep, err = readReply(s.conn); err != nil || rep.Kind != KindPid {
+	mapStageUserNamespace(t, s)
+	if rep, err := readReply(s.conn); err != nil || rep.Kind != KindPid {
 		t.Fatalf("reply %+v, %v", rep, err)
 	}
 	if err := s.cmd.Wait(); err != nil {
