@@ -69,7 +69,7 @@ enum {
 
 #define MAX_BOOTSTRAP (1 << 20)
 #define MAX_NS_PATHS 16
-#define MAX_CGROUP_DIRS 16
+#define MAX_CGROUP_HIERARCHIES 16
 
 static int sync_fd = -1;
 
@@ -170,7 +170,7 @@ struct bootstrap {
 	struct {
 		int32_t fd;
 		char hierarchy[64];
-	} cgroups[MAX_CGROUP_DIRS];
+	} cgroups[MAX_CGROUP_HIERARCHIES];
 	int n_cgroups;
 	// oom_score_adj: the value to write first (see set_oom_score_adj),
 	// empty for none.
@@ -195,6 +195,17 @@ struct bootstrap {
 	// up (see hand_setup_to_parent).
 	uint32_t set_up_by_parent, parent_procfs_count;
 };
+
+// copy_text_record copies the text of a record, rlen bytes at data, into
+// dst of size bytes as a string; an empty or too long one fails, naming
+// what it is.
+static void copy_text_record(char *dst, size_t size, const char *data, uint32_t rlen, const char *what)
+{
+	if (rlen == 0 || rlen >= size)
+		failx("nsenter: bad %s record", what);
+	memcpy(dst, data, rlen);
+	dst[rlen] = '\0';
+}
 
 static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 {
@@ -247,26 +258,20 @@ static void parse_bootstrap(const char *buf, uint32_t len, struct bootstrap *b)
 			break;
 		}
 		case BOOT_CGROUP_TASKS:
-			if (b->n_cgroups == MAX_CGROUP_DIRS)
-				failx("nsenter: more than %d cgroup directories", MAX_CGROUP_DIRS);
+			if (b->n_cgroups == MAX_CGROUP_HIERARCHIES)
+				failx("nsenter: more than %d cgroup hierarchies", MAX_CGROUP_HIERARCHIES);
 			if (rlen < 4 || rlen - 4 >= sizeof(b->cgroups[0].hierarchy))
-				failx("nsenter: bad cgroup directory record");
+				failx("nsenter: bad cgroup tasks record");
 			memcpy(&b->cgroups[b->n_cgroups].fd, data, 4);
 			memcpy(b->cgroups[b->n_cgroups].hierarchy, data + 4, rlen - 4);
 			b->cgroups[b->n_cgroups].hierarchy[rlen - 4] = '\0';
 			b->n_cgroups++;
 			break;
 		case BOOT_OOM_SCORE_ADJ:
-			if (rlen == 0 || rlen >= sizeof(b->oom_score_adj))
-				failx("nsenter: bad oom_score_adj record");
-			memcpy(b->oom_score_adj, data, rlen);
-			b->oom_score_adj[rlen] = '\0';
+			copy_text_record(b->oom_score_adj, sizeof(b->oom_score_adj), data, rlen, "oom_score_adj");
 			break;
 		case BOOT_PROCFS_CREATE:
-			if (rlen == 0 || rlen >= sizeof(b->procfs_source))
-				failx("nsenter: bad procfs source record");
-			memcpy(b->procfs_source, data, rlen);
-			b->procfs_source[rlen] = '\0';
+			copy_text_record(b->procfs_source, sizeof(b->procfs_source), data, rlen, "procfs source");
 			break;
 		case BOOT_JOIN_IN_ORDER:
 			if (rlen != 4)
