@@ -278,9 +278,9 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 // container up there as the Go init would, with the hooks run where the
 // init asks for them and the terminal taken where it takes it. With
 // containerRoot it acts as the root of the container's user namespace
-// (see actAsContainerRoot). logf
-// records its steps. Where the switch of root moved the thread's root
-// alone, it returns the container's root, for the init.
+// (see actAsContainerRoot). logf records its steps. Where the switch of
+// root moved the thread's root alone, it returns the container's root,
+// for the init.
 func setUpInNamespaces(pidfd, nsFlags int, containerRoot *userNamespaceRoot, rcfg *rootfs.Config, logf func(string, ...any), hooks, takeTerminal func() error) (*os.File, error) {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		discardRootfsConfig(rcfg)
@@ -612,9 +612,8 @@ func joinedPidNamespacePlan(plan *nsenter.Plan, p *specs.Process, who *planIdent
 // writableProcAtProc tells whether the container's /proc is a procfs the
 // runtime mounts writable, made from the init's own context (see
 // receiveProcContexts), and leaves so: the init can take it as its procfs
-// handle, which must write its LSM labels. The last
-// mount at /proc is the one on top; a read-only or masked path of /proc
-// itself covers it later.
+// handle, which must write its LSM labels. The last mount at /proc is the
+// one on top; a read-only or masked path of /proc itself covers it later.
 func writableProcAtProc(spec *specs.Spec) bool {
 	isProc := func(p string) bool { return path.Clean(p) == "/proc" }
 	proc := false

@@ -39,10 +39,11 @@ func RlimitResource(name string) (int, error) {
 	return resource, nil
 }
 
-// PrepareProcess applies the process attributes that need privileges, so it
-// runs before SwitchIdentity; the oom_score_adj its stage has set (see
-// nsenter.Bootstrap.OOMScoreAdj). Scheduler, I/O priority and CPU affinity are
-// per-thread: the caller must stay on its locked OS thread until execve.
+// PrepareProcess applies the process attributes that need privileges (but
+// the oom_score_adj, which the process's stage sets: see
+// nsenter.Bootstrap.OOMScoreAdj), so it runs before SwitchIdentity.
+// Scheduler, I/O priority and CPU affinity are per-thread: the caller must
+// stay on its locked OS thread until execve.
 // Rlimits are only checked here: they bind the container's process, not
 // the runtime's Go code that still runs until execve (an RLIMIT_AS of 1 GiB
 // starves its heap); SwitchIdentity applies them.

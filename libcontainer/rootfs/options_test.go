@@ -2,11 +2,14 @@ package rootfs
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/oci-rt/oci-rt/nsenter"
 )
 
 func TestParseMountOptions(t *testing.T) {
@@ -216,5 +219,23 @@ func TestMayLeaveMountsShared(t *testing.T) {
 		if got := mayLeaveMountsShared(name); got != want {
 			t.Errorf("mayLeaveMountsShared(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// The settings of a new filesystem are its source, then its superblock
+// flags, then its data options in order, each a string where it has a
+// value and a flag where it has none.
+func TestFilesystemSettings(t *testing.T) {
+	opts := mountOptions{superblockFlags: []string{"ro"}, data: []string{"size=1m", "nr_inodes=0", "noswap", "mode="}}
+	got := filesystemSettings("shm", opts)
+	want := []nsenter.FilesystemSetting{
+		{Key: "source", Value: "shm"}, {Key: "ro", Flag: true},
+		{Key: "size", Value: "1m"}, {Key: "nr_inodes", Value: "0"}, {Key: "noswap", Flag: true}, {Key: "mode", Value: ""},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("settings %+v, want %+v", got, want)
+	}
+	if got := filesystemSettings("", mountOptions{}); len(got) != 0 {
+		t.Errorf("no source and no options: settings %+v, want none", got)
 	}
 }
