@@ -10,8 +10,10 @@
 # and once more, with an exec into a running container, each command
 # after a pause (a quiet machine, as a node starts containers and runs
 # probes now and then).
-# Then, for the three runtimes: create, start, state, exec, kill and delete
-# timed separately with their system calls, the system calls of a run,
+# Then, for the three runtimes: run in a user namespace of the
+# container's own, back to back and on a quiet machine; create, start,
+# state, exec, kill and delete timed separately with their system calls,
+# the system calls of a run,
 # 1, 10 and 50 concurrent runs and create+start of a sleep (throughput,
 # p50, p99, CPU per container; the sleeps of a level all exist together),
 # and an exec probe load (20 containers per runtime, each exec'd once a
@@ -220,6 +222,34 @@ echo "exec into a running sleep:"
 if $have_crun; then
 	env "${crun_env[@]}" "$crun" --root "$state/root-crun" delete -f "$prefix-qc"
 fi
+
+# A container with a user namespace of its own, as rootful Podman's
+# --userns=auto and Kubernetes' hostUsers: false make them: its root is
+# host uid 100000. runc's and crun's inits set it up from inside that
+# namespace, so the bundle's directories must be open to that uid. crun
+# 1.8.1 chowns the stdio it is given to the container's root, a host's
+# /dev/null included: the runtimes get a private null device for stdin,
+# and their output goes to a file of the bench's.
+echo
+echo "== run of /bin/true in a user namespace of its own (root is host uid 100000): $runs alternating runs each, then 10 on a quiet machine =="
+chmod 0755 "$tmp"
+mkdir "$tmp/userns-bundle"
+jq --arg root "$bundle/rootfs" '.root.path = $root | .linux.namespaces += [{"type": "user"}]
+	| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+	| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]' \
+	"$bundle/config.json" >"$tmp/userns-bundle/config.json"
+mknod -m 0666 "$tmp/null" c 1 3
+userns_cmds=(-- oci-rt "$ocirt" --root "$state/root-oci-rt" run -b "$tmp/userns-bundle" "$prefix-uo{}"
+	--- runc "$runc" --root "$state/root-runc" run -b "$tmp/userns-bundle" "$prefix-ur{}")
+if $have_crun; then
+	userns_cmds+=(--- crun "${crun_env[@]}" "$crun" --root "$state/root-crun" run -b "$tmp/userns-bundle" "$prefix-uc{}")
+fi
+for pause in 0s "$quiet_pause"; do
+	n=$runs
+	[ "$pause" = 0s ] || n=10
+	"$tmp/benchtool" -n "$n" -rss 0 -pause "$pause" -ref runc "${userns_cmds[@]}" <"$tmp/null" 2>"$tmp/userns-out" ||
+		die "the user namespace runs failed: $(cat "$tmp/userns-out")"
+done
 
 echo
 echo "== each operation, $runs alternating rounds (a running sleep; syscalls: one more round under strace -f) =="

@@ -170,6 +170,7 @@ func (c *command) run(traced bool) (result, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
+	cmd.Stdin = os.Stdin
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -197,7 +198,12 @@ func timedTo(out *os.File, env, argv []string) (result, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
 	// Files, not buffers: os/exec copies into buffers from goroutines that
-	// only Wait collects, and the process is reaped here with wait4.
+	// only Wait collects, and the process is reaped here with wait4. The
+	// command's stdin is ours, not a /dev/null of os/exec's: a runtime
+	// may give its stdio to the container's root (crun 1.8.1 chowns it,
+	// the host's /dev/null included, to the root of a user namespace), so
+	// whoever runs a user namespace's row gives us a private one.
+	cmd.Stdin = os.Stdin
 	cmd.Stdout = out
 	cmd.Stderr = out
 	start := time.Now()
