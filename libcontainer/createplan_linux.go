@@ -50,8 +50,17 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 	case spec.Hooks != nil && len(spec.Hooks.CreateContainer) > 0:
 		return "createContainer hooks, which run as the root of the container's user namespace, in it"
 	}
+	if _, ok := spec.Linux.Sysctl[pingGroupRange]; ok {
+		return pingGroupRange + ", whose group ids the kernel reads in the user namespace of the process that writes it, the container's for the init"
+	}
 	return ""
 }
+
+// pingGroupRange is the one namespaced sysctl whose value names ids, which
+// the kernel reads in the writer's user namespace: the setup thread,
+// outside the container's, would allow other groups than the container's
+// root means.
+const pingGroupRange = "net.ipv4.ping_group_range"
 
 // chooseSetup has the runtime set the container up from outside where the
 // plan covers it.
