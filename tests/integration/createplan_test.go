@@ -508,8 +508,9 @@ func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
 }
 
 // TestCreatePlanFallsBack: what the plan does not cover (in a user
-// namespace, createContainer hooks, which run as its root) still runs,
-// set up by the Go init, and --debug says why.
+// namespace, createContainer hooks, which run as its root, and the one
+// sysctl whose ids the writer's namespace reads) still runs, set up by
+// the Go init, and --debug says why.
 func TestCreatePlanFallsBack(t *testing.T) {
 	cases := []struct {
 		name, why string
@@ -518,6 +519,10 @@ func TestCreatePlanFallsBack(t *testing.T) {
 		{"createContainer hooks in a user namespace", "createContainer hooks, which run as the root of the container's user namespace", func(s *specs.Spec) {
 			withAllNamespaces(s)
 			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
+		}},
+		{"ping_group_range in a user namespace", "net.ipv4.ping_group_range, whose group ids the kernel reads in the user namespace of the process that writes it", func(s *specs.Spec) {
+			withAllNamespaces(s)
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 1"}
 		}},
 	}
 	for _, tc := range cases {
@@ -576,17 +581,50 @@ func TestCreatePlanFromAUserNamespace(t *testing.T) {
 		maps := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS, UidMappings: maps, GidMappings: maps}
 	}
-	p := planProbe(specs.User{UID: 1000, GID: 1000}, []string{"CAP_NET_RAW"}, false)
-	p.Args[2] += "; cat /proc/sys/net/ipv4/ping_group_range /proc/self/uid_map"
-	plan, goPath := runBothWaysAs(t, inUserNS, withProcess(p), func(s *specs.Spec) {
-		s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 1"}
-	})
-	if plan != goPath {
-		t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
+	// A user namespace of the container's own, inside the runtime's, as
+	// rootless Podman's --userns=keep-id makes: its root is the runtime's
+	// uid 10000.
+	nested := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 10000, Size: 5000}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 10000, Size: 5000}}
+		s.Mounts = slices.DeleteFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == "/sys/fs/cgroup" })
 	}
-	for _, want := range []string{"0\t1\n", "user:own", "FOO=baz", "end\n"} {
-		if !strings.Contains(plan, want) {
-			t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
-		}
+	// The container's own user namespace makes a sysctl whose ids the
+	// kernel reads in the writer's namespace the Go init's (see
+	// TestCreatePlanFallsBack): it gets another.
+	for _, tc := range []struct {
+		name           string
+		edits          []func(*specs.Spec)
+		sysctl, userNS string
+	}{
+		{"container in the runtime's user namespace", nil, "net.ipv4.ping_group_range", "0 1 0 0 65536"},
+		{"container with a user namespace of its own", []func(*specs.Spec){nested}, "net.ipv4.ip_unprivileged_port_start", "80 0 10000 5000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := planProbe(specs.User{UID: 1000, GID: 1000}, []string{"CAP_NET_RAW"}, false)
+			file := "/proc/sys/" + strings.ReplaceAll(tc.sysctl, ".", "/")
+			p.Args[2] += "; echo sysctl; cat " + file + " /proc/self/uid_map"
+			value := strings.Fields(tc.userNS)[0]
+			if tc.sysctl == "net.ipv4.ping_group_range" {
+				value += " " + strings.Fields(tc.userNS)[1]
+			}
+			bundle := newBundle(t, append([]func(*specs.Spec){withProcess(p), func(s *specs.Spec) {
+				s.Linux.Sysctl = map[string]string{tc.sysctl: value}
+			}}, tc.edits...)...)
+			openToUserNS(t, bundle)
+			plan, goPath := runBundleBothWays(t, bundle, inUserNS)
+			if plan != goPath {
+				t.Errorf("the plan gave the container\n%s\nthe Go init\n%s", plan, goPath)
+			}
+			for _, want := range []string{"user:own", "FOO=baz", "end\n"} {
+				if !strings.Contains(plan, want) {
+					t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, plan)
+				}
+			}
+			if got := strings.Join(strings.Fields(plan[strings.LastIndex(plan, "sysctl\n")+len("sysctl\n"):]), " "); got != tc.userNS {
+				t.Errorf("the sysctl and the container's uid map read %q, want %q", got, tc.userNS)
+			}
+		})
 	}
 }
