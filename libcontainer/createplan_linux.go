@@ -7,13 +7,12 @@ import (
 	"path"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/idmap"
 	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 	"github.com/oci-rt/oci-rt/libcontainer/rootfs"
@@ -350,42 +349,21 @@ type userNamespaceRoot struct {
 // from its maps: whichever wrote them, a namespace the container creates
 // or one it joins, they are the kernel's and no longer change.
 func rootOfUserNamespace(pid int) (*userNamespaceRoot, error) {
-	var ids [2]int
+	ids := [2]int{-1, -1}
 	for i, name := range []string{"uid_map", "gid_map"} {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
+		data, err := sysfile.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
 		if err != nil {
 			return nil, fmt.Errorf("read the container's user namespace map: %w", err)
 		}
-		if ids[i], err = hostIDOfZero(string(data)); err != nil {
+		outside, mapped, err := idmap.Outside(string(data), 0)
+		if err != nil {
 			return nil, fmt.Errorf("the container's user namespace %s: %w", name, err)
+		}
+		if mapped {
+			ids[i] = int(outside)
 		}
 	}
 	return &userNamespaceRoot{uid: ids[0], gid: ids[1]}, nil
-}
-
-// hostIDOfZero is the id that 0 maps to in the text of a uid_map or
-// gid_map (lines of "inside outside count"), or -1 when no line maps it.
-func hostIDOfZero(idMap string) (int, error) {
-	for _, line := range strings.Split(strings.TrimSpace(idMap), "\n") {
-		if line == "" {
-			continue
-		}
-		fields := strings.Fields(line)
-		if len(fields) != 3 {
-			return 0, fmt.Errorf("bad line %q", line)
-		}
-		var n [3]uint64
-		for i, f := range fields {
-			var err error
-			if n[i], err = strconv.ParseUint(f, 10, 32); err != nil {
-				return 0, fmt.Errorf("bad line %q", line)
-			}
-		}
-		if n[0] == 0 && n[2] > 0 {
-			return int(n[1]), nil
-		}
-	}
-	return -1, nil
 }
 
 // actAsContainerRoot has the calling thread act as root, the root of the

@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/oci-rt/oci-rt/cgroups"
+	"github.com/oci-rt/oci-rt/internal/idmap"
 )
 
 // jobTimeout bounds the wait for systemd to start or stop a unit, which
@@ -158,13 +159,14 @@ func userConnection(ctx context.Context) (*sd.Conn, error) {
 // hostID is id of this user namespace as the id map uidMap (the text of
 // /proc/self/uid_map) maps it to the parent namespace's ids.
 func hostID(uidMap string, id int) (int, error) {
-	for _, line := range strings.Split(uidMap, "\n") {
-		var inside, outside, size int
-		if n, _ := fmt.Sscan(line, &inside, &outside, &size); n == 3 && id >= inside && id-inside < size {
-			return outside + id - inside, nil
-		}
+	outside, mapped, err := idmap.Outside(uidMap, uint32(id))
+	if err != nil {
+		return 0, err
 	}
-	return 0, fmt.Errorf("uid %d is not mapped in this user namespace", id)
+	if !mapped {
+		return 0, fmt.Errorf("uid %d is not mapped in this user namespace", id)
+	}
+	return int(outside), nil
 }
 
 // ManagerCgroup is the cgroup of the systemd instance connect reaches. A
