@@ -336,10 +336,10 @@ func readSpawnReport(pid int) (*nsenter.Message, error) {
 
 // startIn makes the process start in cg (none when nil). On v2 it starts
 // there (CLONE_INTO_CGROUP); a process that joinsItself on v1 moves
-// itself in (see joinCgroupItself); otherwise,
-// v1 having no such flag, the namespace stage is moved in before it
-// starts work, and so are the processes it forks. It returns the
-// directories to close once the process is spawned.
+// itself in (see joinCgroupItself); otherwise, v1 having no such flag,
+// the namespace stage is moved in before it starts work, and so are the
+// processes it forks. It returns the files it opened, to close once the
+// process is spawned.
 func (r *spawnRequest) startIn(cg cgroups.Manager, joinsItself bool) ([]*os.File, error) {
 	r.cgroupFD, r.enter = -1, cg
 	if unified, ok := cgroups.Files(cg).(*fs2.Manager); ok {
