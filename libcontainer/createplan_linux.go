@@ -3,10 +3,13 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -49,17 +52,79 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 	case spec.Hooks != nil && len(spec.Hooks.CreateContainer) > 0:
 		return "createContainer hooks, which run as the root of the container's user namespace, in it"
 	}
-	if _, ok := spec.Linux.Sysctl[pingGroupRange]; ok {
-		return pingGroupRange + ", whose group ids the kernel reads in the user namespace of the process that writes it, the container's for the init"
+	if value, ok := spec.Linux.Sysctl[pingGroupRange]; ok {
+		if _, _, ok := parsePingGroupRange(value); !ok {
+			return fmt.Sprintf("%s=%q, not two group ids the setup thread could give as its own: the init writes it in the container's user namespace, for the kernel to judge", pingGroupRange, value)
+		}
 	}
 	return ""
 }
 
 // pingGroupRange is the one namespaced sysctl whose value names ids, which
 // the kernel reads in the writer's user namespace: the setup thread,
-// outside the container's, would allow other groups than the container's
-// root means.
+// outside the container's, gives them as its own (see sysctlsFromOutside).
 const pingGroupRange = "net.ipv4.ping_group_range"
+
+// maxPingGroup is the highest group ping_group_range takes.
+const maxPingGroup = 1<<31 - 1
+
+// parsePingGroupRange reads a ping_group_range value as the kernel takes
+// it in its plainest form: two decimal group ids within its bounds. The
+// kernel also reads octal and hex (a leading 0 or 0x), left to it.
+func parsePingGroupRange(value string) (low, high uint32, ok bool) {
+	fields := strings.Fields(value)
+	if len(fields) != 2 {
+		return 0, 0, false
+	}
+	var ids [2]uint32
+	for i, f := range fields {
+		n, err := strconv.ParseUint(f, 10, 32)
+		if err != nil || n > maxPingGroup || (len(f) > 1 && f[0] == '0') {
+			return 0, 0, false
+		}
+		ids[i] = uint32(n)
+	}
+	return ids[0], ids[1], true
+}
+
+// sysctlsFromOutside gives the sysctls as the setup thread writes them for
+// a container with a user namespace of its own: the same, but for the
+// group ids of ping_group_range, which the kernel reads in the writer's
+// user namespace and stores as the host's. gidMap is the container's
+// gid_map, as the runtime reads it. The thread writes the container's
+// groups as the runtime's namespace names them, so the kernel stores what
+// the container's root writing the value would store: an unmapped group
+// fails as it would fail there (EINVAL), and a range whose ends are the
+// wrong way round in the container stays off (the kernel stores an empty
+// range for a high end below the low), whatever order the ends have
+// outside.
+func sysctlsFromOutside(sysctls map[string]string, gidMap string) (map[string]string, error) {
+	value, ok := sysctls[pingGroupRange]
+	if !ok {
+		return sysctls, nil
+	}
+	low, high, ok := parsePingGroupRange(value)
+	if !ok {
+		return nil, fmt.Errorf("sysctl %s=%s: not two group ids", pingGroupRange, value)
+	}
+	var outside [2]uint32
+	for i, id := range []uint32{low, high} {
+		out, mapped, err := idmap.Outside(gidMap, id)
+		if err != nil {
+			return nil, fmt.Errorf("the container's user namespace gid_map: %w", err)
+		}
+		if !mapped {
+			return nil, fmt.Errorf("sysctl %s=%s: group %d is not mapped in the container's user namespace: %w", pingGroupRange, value, id, unix.EINVAL)
+		}
+		outside[i] = out
+	}
+	if high < low && outside[1] > outside[0] {
+		outside[0], outside[1] = outside[1], outside[0]
+	}
+	translated := maps.Clone(sysctls)
+	translated[pingGroupRange] = fmt.Sprintf("%d %d", outside[0], outside[1])
+	return translated, nil
+}
 
 // chooseSetup has the runtime set the container up from outside where the
 // plan covers it.
@@ -244,6 +309,10 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 			discardRootfsConfig(rcfg)
 			return nil, nil, err
 		}
+		if rcfg.Sysctl, err = sysctlsFromOutside(cr.spec.Linux.Sysctl, containerRoot.gidMap); err != nil {
+			discardRootfsConfig(rcfg)
+			return nil, nil, err
+		}
 	}
 	rcfg.Idmap = func(index int, mnt *os.File) error {
 		return inRuntime(func() error { return idmapper.Idmap(index, mnt) })
@@ -343,6 +412,9 @@ func setUpInNamespaces(pidfd, nsFlags int, containerRoot *userNamespaceRoot, rcf
 // unable to become 0 there, stays the host's root in that id).
 type userNamespaceRoot struct {
 	uid, gid int
+	// gidMap is the namespace's gid_map, its outside ids as the
+	// runtime's user namespace names them.
+	gidMap string
 }
 
 // rootOfUserNamespace reads the root of process pid's user namespace
@@ -350,12 +422,14 @@ type userNamespaceRoot struct {
 // or one it joins, they are the kernel's and no longer change.
 func rootOfUserNamespace(pid int) (*userNamespaceRoot, error) {
 	ids := [2]int{-1, -1}
+	var idMaps [2]string
 	for i, name := range []string{"uid_map", "gid_map"} {
 		data, err := sysfile.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, name))
 		if err != nil {
 			return nil, fmt.Errorf("read the container's user namespace map: %w", err)
 		}
-		outside, mapped, err := idmap.Outside(string(data), 0)
+		idMaps[i] = string(data)
+		outside, mapped, err := idmap.Outside(idMaps[i], 0)
 		if err != nil {
 			return nil, fmt.Errorf("the container's user namespace %s: %w", name, err)
 		}
@@ -363,7 +437,7 @@ func rootOfUserNamespace(pid int) (*userNamespaceRoot, error) {
 			ids[i] = int(outside)
 		}
 	}
-	return &userNamespaceRoot{uid: ids[0], gid: ids[1]}, nil
+	return &userNamespaceRoot{uid: ids[0], gid: ids[1], gidMap: idMaps[1]}, nil
 }
 
 // actAsContainerRoot has the calling thread act as root, the root of the

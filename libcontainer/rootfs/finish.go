@@ -96,7 +96,11 @@ func consoleTarget(dev *os.File) (*os.File, error) {
 // sysctls, readonlyPaths, maskedPaths, then a read-only root.
 func Finish(cfg *Config) error {
 	linux := cfg.Spec.Linux
-	if err := writeSysctls(linux.Sysctl); err != nil {
+	sysctls := cfg.Sysctl
+	if sysctls == nil {
+		sysctls = linux.Sysctl
+	}
+	if err := writeSysctls(sysctls); err != nil {
 		return err
 	}
 	root, err := openContainerRoot()

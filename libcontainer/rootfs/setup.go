@@ -60,6 +60,10 @@ type Config struct {
 	// that user namespace (see nsenter.Conn.MakeFilesystem, whose results
 	// it returns).
 	MakeFilesystem func(fsType string, settings []nsenter.FilesystemSetting) (ctx *os.File, failed int, err error)
+	// Sysctl, when not nil, are the sysctls Finish writes in place of
+	// the spec's: the same, with ids given as the writer's user namespace
+	// names them where it is not the container's.
+	Sysctl map[string]string
 	// Debugf, when set, logs a step at debug level (--debug).
 	Debugf func(format string, args ...any)
 }

@@ -509,8 +509,9 @@ func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
 
 // TestCreatePlanFallsBack: what the plan does not cover (in a user
 // namespace, createContainer hooks, which run as its root, and the one
-// sysctl whose ids the writer's namespace reads) still runs, set up by
-// the Go init, and --debug says why.
+// sysctl whose ids the writer's namespace reads, where its value is not
+// plain decimal ids) still runs, set up by the Go init, and --debug says
+// why.
 func TestCreatePlanFallsBack(t *testing.T) {
 	cases := []struct {
 		name, why string
@@ -520,9 +521,13 @@ func TestCreatePlanFallsBack(t *testing.T) {
 			withAllNamespaces(s)
 			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
 		}},
-		{"ping_group_range in a user namespace", "net.ipv4.ping_group_range, whose group ids the kernel reads in the user namespace of the process that writes it", func(s *specs.Spec) {
+		// The kernel reads 010 as octal: the thread gives only ids it
+		// reads as the kernel does as its own (see
+		// TestCreatePlanGivesPingGroupsAsItsOwn). The log quotes the
+		// value.
+		{"ping_group_range in a user namespace, not in decimal", `net.ipv4.ping_group_range=\"0 010\", not two group ids the setup thread could give as its own`, func(s *specs.Spec) {
 			withAllNamespaces(s)
-			s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 1"}
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 010"}
 		}},
 	}
 	for _, tc := range cases {
@@ -540,6 +545,57 @@ func TestCreatePlanFallsBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCreatePlanGivesPingGroupsAsItsOwn: ping_group_range names groups,
+// which the kernel reads in the user namespace of the process that writes
+// it. In a container with a user namespace of its own the setup thread,
+// outside it, gives the container's groups as its own namespace names
+// them, and the kernel keeps what it keeps for the Go init, the
+// container's root: the range itself; a range whose ends are the wrong
+// way round in the container, off (which the container reads as two
+// unmapped groups), even where the map puts them the right way round
+// outside; a group the container does not map, refused.
+func TestCreatePlanGivesPingGroupsAsItsOwn(t *testing.T) {
+	// Groups 0 and 1 of the container are the host's 100001 and 100000.
+	swapped := func(s *specs.Spec) {
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100001, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 1}, {ContainerID: 2, HostID: 100002, Size: 65534}}
+	}
+	for _, tc := range []struct {
+		name, value, want string
+		edits             []func(*specs.Spec)
+	}{
+		{"range", "0 1", "0 1", nil},
+		{"range in one group", "5 5", "5 5", nil},
+		{"ends the wrong way round", "1 0", "65534 65534", []func(*specs.Spec){swapped}},
+		{"ends the wrong way round outside only", "0 1", "65534 65534", []func(*specs.Spec){swapped}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle := userNSBundle(t, append([]func(*specs.Spec){shell("cat /proc/sys/net/ipv4/ping_group_range"), func(s *specs.Spec) {
+				s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": tc.value}
+			}}, tc.edits...)...)
+			plan, goPath := runBundleBothWays(t, bundle, nil)
+			if got := strings.Join(strings.Fields(plan), " "); got != tc.want || plan != goPath {
+				t.Errorf("ping_group_range %q reads %q through the plan, %q through the Go init; want %q", tc.value, plan, goPath, tc.want)
+			}
+		})
+	}
+	t.Run("group the container does not map", func(t *testing.T) {
+		r := newRuntime(t)
+		bundle := userNSBundle(t, withArgs("true"), func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 70000"}
+		})
+		for _, forceGo := range []bool{false, true} {
+			cmd := r.Command("run", "--bundle", bundle, newID(t))
+			if forceGo {
+				cmd.Env = append(cmd.Environ(), goInitEnv)
+			}
+			res := r.RunCmd(cmd)
+			if res.Code == 0 || !strings.Contains(res.Stderr, "net.ipv4.ping_group_range=0 70000") || !strings.Contains(res.Stderr, "invalid argument") {
+				t.Errorf("a group the container does not map (Go path forced: %v): %s", forceGo, res)
+			}
+		}
+	})
 }
 
 // With --debug, a create whose init runs a plan logs what the runtime did
@@ -590,27 +646,23 @@ func TestCreatePlanFromAUserNamespace(t *testing.T) {
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 10000, Size: 5000}}
 		s.Mounts = slices.DeleteFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == "/sys/fs/cgroup" })
 	}
-	// The container's own user namespace makes a sysctl whose ids the
-	// kernel reads in the writer's namespace the Go init's (see
-	// TestCreatePlanFallsBack): it gets another.
+	// ping_group_range names groups, which the kernel reads in the
+	// writer's user namespace: the setup thread, in the runtime's, gives
+	// the container's as the runtime's namespace names them.
 	for _, tc := range []struct {
-		name           string
-		edits          []func(*specs.Spec)
-		sysctl, userNS string
+		name   string
+		edits  []func(*specs.Spec)
+		userNS string // the sysctl's value, then the container's uid map
 	}{
-		{"container in the runtime's user namespace", nil, "net.ipv4.ping_group_range", "0 1 0 0 65536"},
-		{"container with a user namespace of its own", []func(*specs.Spec){nested}, "net.ipv4.ip_unprivileged_port_start", "80 0 10000 5000"},
+		{"container in the runtime's user namespace", nil, "0 1 0 0 65536"},
+		{"container with a user namespace of its own", []func(*specs.Spec){nested}, "0 1 0 10000 5000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := planProbe(specs.User{UID: 1000, GID: 1000}, []string{"CAP_NET_RAW"}, false)
-			file := "/proc/sys/" + strings.ReplaceAll(tc.sysctl, ".", "/")
-			p.Args[2] += "; echo sysctl; cat " + file + " /proc/self/uid_map"
-			value := strings.Fields(tc.userNS)[0]
-			if tc.sysctl == "net.ipv4.ping_group_range" {
-				value += " " + strings.Fields(tc.userNS)[1]
-			}
+			p.Args[2] += "; echo sysctl; cat /proc/sys/net/ipv4/ping_group_range /proc/self/uid_map"
+			value := strings.Join(strings.Fields(tc.userNS)[:2], " ")
 			bundle := newBundle(t, append([]func(*specs.Spec){withProcess(p), func(s *specs.Spec) {
-				s.Linux.Sysctl = map[string]string{tc.sysctl: value}
+				s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": value}
 			}}, tc.edits...)...)
 			openToUserNS(t, bundle)
 			plan, goPath := runBundleBothWays(t, bundle, inUserNS)
