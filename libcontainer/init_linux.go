@@ -74,11 +74,15 @@ func Init() {
 	}
 }
 
-// runRole makes the init the leader of a session of its own, which every
+// runRole makes the init the leader of a session of its own and leaves
+// what it executes, hooks included, none of the runtime's fds, which every
 // role needs, and runs its role.
 func runRole(cfg *initConfig, conn *nsenter.Conn, run initRun) (*os.File, error) {
 	if _, err := unix.Setsid(); err != nil {
 		return nil, fmt.Errorf("setsid: %w", err)
+	}
+	if err := markFDsCloseOnExec(cfg); err != nil {
+		return nil, err
 	}
 	return run(cfg, conn)
 }
@@ -337,9 +341,6 @@ func prepareProcess(cfg *initConfig) (*processSetup, error) {
 		return nil, err
 	}
 	if err := proc.CheckHeld(caps); err != nil {
-		return nil, err
-	}
-	if err := markFDsCloseOnExec(cfg); err != nil {
 		return nil, err
 	}
 	// A leaked fd must not lead the cwd or the executable out of the

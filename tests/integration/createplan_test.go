@@ -230,7 +230,7 @@ func hookProbe(file, initPid string) string {
 for ns in mnt net uts ipc pid cgroup user; do readlink /proc/self/ns/$ns; ` + compare + `
 done
 pwd; id; umask; grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/self/status; cut -d' ' -f19 /proc/self/stat; env | sort
-echo "$state" | sed 's/"pid":[0-9]*/"pid":N/'`
+echo fds $(ls /proc/self/fd); echo "$state" | sed 's/"pid":[0-9]*/"pid":N/'`
 }
 
 // TestCreatePlanRunsHooksAsTheGoInit: the createContainer hooks, which
@@ -239,8 +239,8 @@ echo "$state" | sed 's/"pid":[0-9]*/"pid":N/'`
 // starts after start, see what they see when the Go init starts them:
 // the container's namespaces, pid namespace included, the same cwd,
 // ids, capabilities, seccomp filter and no_new_privs state, umask,
-// scheduling, environment and state. The startContainer hooks run as
-// the container's process, as runc runs them.
+// scheduling, environment, fds and state. The startContainer hooks run
+// as the container's process, as runc runs them.
 func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -270,7 +270,7 @@ func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
 			own := "mnt:own\nnet:own\nuts:own\nipc:own\npid:own\ncgroup:host\nuser:host\n"
 			wants := []string{"mnt:own\nmnt: the container's\nnet:own\nnet: the container's\nuts:own\nuts: the container's\nipc:own\nipc: the container's\n" +
 				"pid:own\npid: the container's\ncgroup:host\ncgroup: the container's\nuser:host\nuser: the container's\n", "\"}\n" + own,
-				"uid=0(root)", "FOO=baz", `"status":"creating"`, "/etc\n" + uid, "0027\n", "HOOK=start", `"status":"created"`, `"pid":N`}
+				"uid=0(root)", "FOO=baz", `"status":"creating"`, "/etc\n" + uid, "0027\n", "HOOK=start", `"status":"created"`, `"pid":N`, "fds 0 1 2 3\n"}
 			if tc.nnp {
 				wants = append(wants, "NoNewPrivs:\t1\nSeccomp:\t2")
 			} else {
