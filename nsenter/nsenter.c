@@ -14,6 +14,7 @@
 // protocol.h has it.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/close_range.h>
 #include <linux/filter.h>
 #include <linux/magic.h>
 #include <linux/seccomp.h>
@@ -710,11 +711,12 @@ __attribute__((noreturn)) static void hand_setup_to_parent(const struct bootstra
 			_exit(1);
 		close(ctx);
 	}
-	// Filesystem requests, if any, then the plan.
+	// Filesystem requests and the createContainer hooks, if any, then the
+	// plan.
 	for (;;) {
 		uint32_t len;
 		char *frame = read_frame("plan", &len);
-		if (ocirt_make_filesystem(frame, len, sync_fd) < 0)
+		if (ocirt_make_filesystem(frame, len, sync_fd) < 0 && ocirt_run_hooks_request(frame, len, sync_fd) < 0)
 			ocirt_run_plan(frame, len, sync_fd);
 		free(frame);
 	}
@@ -962,15 +964,32 @@ static size_t base64(char *out, const unsigned char *in, size_t len)
 	return (size_t)(o - out);
 }
 
-__attribute__((noreturn)) static void report_hook(int fifo, int index, int how, int value, const char *errout, size_t len)
+// hook_setting is how a hook runs: in dir, or where the caller is when it
+// is NULL, and with stdio_only without any fd but its stdio, as os/exec
+// starts one.
+struct hook_setting {
+	const char *dir;
+	int stdio_only;
+};
+
+// hook_failure is how a hook failed (OCIRT_HOOK_*), the value that goes
+// with it, and how much of its stderr hook_errout holds.
+struct hook_failure {
+	int how, value;
+	size_t len;
+};
+static char hook_errout[OCIRT_HOOK_STDERR];
+
+// write_hook_error writes hook index's failure f as a hookerror frame to
+// fd: 0, or -1 and errno.
+static int write_hook_error(int fd, int index, const struct hook_failure *f)
 {
 	static char frame[128 + BASE64_LEN(OCIRT_HOOK_STDERR)];
-	size_t n = (size_t)snprintf(frame, 128, OCIRT_MSG_HOOKERROR, index, how, value);
-	n += base64(frame + n, (const unsigned char *)errout, len);
+	size_t n = (size_t)snprintf(frame, 128, OCIRT_MSG_HOOKERROR, index, f->how, f->value);
+	n += base64(frame + n, (const unsigned char *)hook_errout, f->len);
 	memcpy(frame + n, OCIRT_MSG_HOOKERROR_END, sizeof(OCIRT_MSG_HOOKERROR_END) - 1);
 	n += sizeof(OCIRT_MSG_HOOKERROR_END) - 1;
-	(void)ocirt_write_frame(fifo, frame, (uint32_t)n);
-	_exit(127);
+	return ocirt_write_frame(fd, frame, (uint32_t)n);
 }
 
 // read_hook_state reads the hooks' state, all of it, into s->state_buf and
@@ -1003,12 +1022,15 @@ static ssize_t read_hook_state(const struct ocirt_spawn *s)
 }
 
 // hook_child becomes the hook, with the state on stdin, /dev/null as
-// stdout and the pipe errw as stderr; what fails is sent on ex.
-__attribute__((noreturn)) static void hook_child(const struct ocirt_hook *h, int in, int errw, int ex)
+// stdout and the pipe errw as stderr, in dir unless it is NULL, and with
+// stdio_only no other fd; what fails is sent on ex.
+__attribute__((noreturn)) static void hook_child(const struct ocirt_hook *h, const struct hook_setting *how, int in, int errw, int ex)
 {
 	int report[2] = {OCIRT_HOOK_START, 0};
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	if (null >= 0 && dup2(in, 0) == 0 && dup2(null, 1) == 1 && dup2(errw, 2) == 2) {
+	if (null >= 0 && dup2(in, 0) == 0 && dup2(null, 1) == 1 && dup2(errw, 2) == 2 &&
+	    (how->dir == NULL || chdir(how->dir) == 0) &&
+	    (!how->stdio_only || syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0)) {
 		execve(h->path, h->argv, h->envp);
 		report[0] = OCIRT_HOOK_EXEC;
 	}
@@ -1073,27 +1095,30 @@ static int wait_hook(pid_t pid, int pidfd, int timeout, int errr, char *errout, 
 	return status;
 }
 
-// run_hook runs hook index with the state on stdin; it returns only when
-// the hook succeeded.
-static void run_hook(const struct ocirt_spawn *s, int index, size_t state_len, int fifo)
+// run_hook runs hook h with the state_len bytes of state on stdin, set
+// up as how says; 0 when it succeeded, otherwise -1 with how it failed in
+// f.
+static int run_hook(const struct ocirt_hook *h, const struct hook_setting *how, const char *state, size_t state_len, struct hook_failure *f)
 {
-	static char errout[OCIRT_HOOK_STDERR];
-	const struct ocirt_hook *h = &s->hooks[index];
 	int in[2], err[2], ex[2];
-	size_t len = 0;
+	*f = (struct hook_failure){OCIRT_HOOK_START, 0, 0};
 	// The whole state fits the pipe before the hook runs: writing it can
 	// never wait for a hook that does not read. A pipe holds one page at
 	// least, or more as asked.
 	if (pipe2(in, O_CLOEXEC) < 0 ||
 	    (state_len > 4096 && fcntl(in[1], F_SETPIPE_SZ, (int)state_len) < 0) ||
-	    write_all(in[1], s->state_buf, state_len) < 0 || close(in[1]) < 0 ||
-	    pipe2(err, O_CLOEXEC) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0 || pipe2(ex, O_CLOEXEC) < 0)
-		report_hook(fifo, index, OCIRT_HOOK_START, errno, NULL, 0);
+	    write_all(in[1], state, state_len) < 0 || close(in[1]) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0 || fcntl(err[0], F_SETFL, O_NONBLOCK) < 0 || pipe2(ex, O_CLOEXEC) < 0) {
+		f->value = errno;
+		return -1;
+	}
 	pid_t pid = (pid_t)syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
-	if (pid < 0)
-		report_hook(fifo, index, OCIRT_HOOK_START, errno, NULL, 0);
+	if (pid < 0) {
+		f->value = errno;
+		return -1;
+	}
 	if (pid == 0)
-		hook_child(h, in[0], err[1], ex[1]);
+		hook_child(h, how, in[0], err[1], ex[1]);
 	close(in[0]);
 	close(err[1]);
 	close(ex[1]);
@@ -1105,27 +1130,38 @@ static void run_hook(const struct ocirt_spawn *s, int index, size_t state_len, i
 	if (n == sizeof(report)) {
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		report_hook(fifo, index, report[0], report[1], NULL, 0);
+		close(err[0]);
+		f->how = report[0];
+		f->value = report[1];
+		return -1;
 	}
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
-		int saved = errno;
+		f->value = errno;
 		kill(pid, SIGKILL);
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 			;
-		report_hook(fifo, index, OCIRT_HOOK_START, saved, NULL, 0);
+		close(err[0]);
+		return -1;
 	}
-	int status = wait_hook(pid, pidfd, h->timeout, err[0], errout, &len);
+	int status = wait_hook(pid, pidfd, h->timeout, err[0], hook_errout, &f->len);
 	close(pidfd);
 	close(err[0]);
-	if (status < 0)
-		report_hook(fifo, index, OCIRT_HOOK_TIMEOUT, h->timeout, NULL, 0);
-	if (status != 0)
-		report_hook(fifo, index, OCIRT_HOOK_EXITED, status, errout, len);
+	if (status < 0) {
+		*f = (struct hook_failure){OCIRT_HOOK_TIMEOUT, h->timeout, 0};
+		return -1;
+	}
+	if (status != 0) {
+		f->how = OCIRT_HOOK_EXITED;
+		f->value = status;
+		return -1;
+	}
+	return 0;
 }
 
 // run_hooks runs the hooks in order; it returns -1 and errno when the
-// state could not be read, and does not return when a hook failed.
+// state could not be read, and does not return when a hook failed: it
+// reports it into the fifo.
 static int run_hooks(const struct ocirt_spawn *s, int fifo)
 {
 	if (fifo < 0) {
@@ -1135,8 +1171,28 @@ static int run_hooks(const struct ocirt_spawn *s, int fifo)
 	ssize_t len = s->hook_state >= 0 ? read_hook_state(s) : (ssize_t)s->state_len;
 	if (len < 0)
 		return -1;
-	for (int i = 0; i < s->n_hooks; i++)
-		run_hook(s, i, (size_t)len, fifo);
+	const struct hook_setting as_process = {NULL, 0};
+	for (int i = 0; i < s->n_hooks; i++) {
+		struct hook_failure f;
+		if (run_hook(&s->hooks[i], &as_process, s->state_buf, (size_t)len, &f) < 0) {
+			(void)write_hook_error(fifo, i, &f);
+			_exit(127);
+		}
+	}
+	return 0;
+}
+
+int ocirt_run_hooks_in(const struct ocirt_spawn *s, const char *dir, int report_fd)
+{
+	const struct hook_setting in_dir = {dir, 1};
+	for (int i = 0; i < s->n_hooks; i++) {
+		struct hook_failure f;
+		if (run_hook(&s->hooks[i], &in_dir, s->state_buf, s->state_len, &f) < 0) {
+			if (write_hook_error(report_fd, i, &f) < 0)
+				_exit(1);
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -676,3 +676,32 @@ int ocirt_make_filesystem(const char *req, uint32_t len, int sync_fd)
 	close(ctx);
 	return 0;
 }
+
+int ocirt_run_hooks_request(const char *req, uint32_t len, int sync_fd)
+{
+	uint32_t magic;
+	if (len < sizeof(magic))
+		return -1;
+	memcpy(&magic, req, sizeof(magic));
+	if (magic != OCIRT_HOOKS_MAGIC)
+		return -1;
+	// A request that does not decode ends the process as a plan would.
+	struct plan_state st = {.sync_fd = sync_fd, .step = -1, .program = NULL};
+	struct cursor c = {req + sizeof(magic), len - (uint32_t)sizeof(magic)};
+	if ((get_u32(&st, &c) & 0xffff) != OCIRT_PLAN_VERSION)
+		step_failed(&st, EPROTO);
+	const char *dir = get_str(&st, &c);
+	struct ocirt_spawn s = {.hook_state = -1};
+	get_hooks(&c, &st, &s);
+	if (ocirt_run_hooks_in(&s, *dir ? dir : NULL, sync_fd) == 0) {
+		static const char ack[] = OCIRT_MSG_ACK;
+		if (ocirt_write_frame(sync_fd, ack, sizeof(ack) - 1) < 0)
+			_exit(1);
+	}
+	for (int i = 0; i < s.n_hooks; i++) {
+		free((void *)s.hooks[i].argv);
+		free((void *)s.hooks[i].envp);
+	}
+	free((void *)s.hooks);
+	return 0;
+}

@@ -11,6 +11,8 @@
 // A filesystem request (filesystem.go) starts with its own magic, so that
 // an init that waits for its plan tells the two apart.
 #define OCIRT_FILESYSTEM_MAGIC 0x5346434fU // "OCFS"
+// So does a request to run the createContainer hooks (hooks.go).
+#define OCIRT_HOOKS_MAGIC 0x4b48434fU // "OCHK"
 
 enum ocirt_plan_op {
 	OCIRT_PLAN_SETSID = 1,
@@ -59,6 +61,11 @@ void ocirt_run_plan(const char *plan, uint32_t len, int sync_fd) __attribute__((
 // at req, if it is one (filesystem.go), and reports on sync_fd: it
 // returns 0 then, and -1 without a word when req is something else.
 int ocirt_make_filesystem(const char *req, uint32_t len, int sync_fd);
+
+// ocirt_run_hooks_request carries out the request of len bytes at req to
+// run hooks, if it is one (hooks.go), and reports on sync_fd: it returns
+// 0 then, and -1 without a word when req is something else.
+int ocirt_run_hooks_request(const char *req, uint32_t len, int sync_fd);
 
 // ocirt_write_and_close writes len bytes of buf to fd, a file the
 // runtime opened (the kernel checks some writes against the opener's

@@ -56,7 +56,9 @@ import (
 //	(Bootstrap.SetUpByParent), a plan it sends once it has:
 //	stage → parent    procfs+fd, as many as the bootstrap asked for
 //	parent → stage    filesystem requests (filesystem.go), any number,
-//	                  each answered by filesystem+fd or planerror
+//	                  each answered by filesystem+fd or planerror, and
+//	                  the hooks request (hooks.go), answered by ack or
+//	                  hookerror
 //	parent → stage    plan (a frame whose payload is Plan.Encode's),
 //	                  then console+fd if the plan takes a terminal
 //	plan → parent     as an exec plan's, the socket closing at its end
@@ -102,7 +104,8 @@ const (
 	// Errno, where set, is the system error that stopped it (Err).
 	KindError Kind = "error"
 	// KindAck, parent → init: done what was asked, go on. C compares it
-	// byte for byte (OCIRT_MSG_ACK).
+	// byte for byte (OCIRT_MSG_ACK). Also stage → parent: the hooks of a
+	// hooks request ran (hooks.go).
 	KindAck Kind = "ack"
 	// KindConfig, parent → Go init: the init config (libcontainer's
 	// initConfig, which carries Header inline). Only as the init's first
@@ -151,9 +154,11 @@ const (
 	// KindSpawnError, SpawnAndExit → parent (or an exit name or the exec
 	// fifo): starting the process failed at step Step with Errno.
 	KindSpawnError Kind = "spawnerror"
-	// KindHookError, into the exec fifo only: the startContainer hook
-	// Index of the config failed; How (HookExited, ...) and Value say
-	// how, Stderr holds what it wrote to stderr (its first bytes).
+	// KindHookError, into the exec fifo: the startContainer hook Index
+	// of the config failed; or stage → parent, in answer to a hooks
+	// request (hooks.go): its hook Index failed. How (HookExited, ...)
+	// and Value say how, Stderr holds what it wrote to stderr (its first
+	// bytes).
 	KindHookError Kind = "hookerror"
 )
 

@@ -3,7 +3,7 @@
 
 #include <linux/filter.h>
 
-// A startContainer hook, as Go prepared it: the child runs it as is.
+// A hook, as Go prepared it: the child runs it as is.
 struct ocirt_hook {
 	const char *path;
 	char *const *argv;
@@ -90,6 +90,14 @@ int ocirt_exec_after_start(const struct ocirt_spawn *s);
 // the hooks (under the filter, as the container's process) and executes.
 // What fails goes into the fifo (a spawnerror or hookerror frame).
 void ocirt_finish_after_start(const struct ocirt_spawn *s, int fifo) __attribute__((noreturn));
+
+// ocirt_run_hooks_in runs the n_hooks hooks of s in order, now, in
+// directory dir (NULL: the caller's), each with the state_len bytes of
+// state_buf on stdin, /dev/null as stdout and no fd but its stdio: the
+// createContainer hooks of an init that serves the runtime setting it up
+// from outside. It returns 0 when all succeeded, and -1 for the first
+// that failed, whose hookerror frame it wrote to report_fd.
+int ocirt_run_hooks_in(const struct ocirt_spawn *s, const char *dir, int report_fd);
 
 // ocirt_make_procfs places a procfs of the calling process's pid
 // namespace, mounted nowhere, at fd target: nothing in the container can
