@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -49,8 +50,6 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 		return ""
 	case cfg.SetupOnly:
 		return "a pid namespace joined from a user namespace of its own: the init only sets up, inside that user namespace"
-	case spec.Hooks != nil && len(spec.Hooks.CreateContainer) > 0:
-		return "createContainer hooks, which run as the root of the container's user namespace, in it"
 	}
 	if value, ok := spec.Linux.Sysctl[pingGroupRange]; ok {
 		if _, _, ok := parsePingGroupRange(value); !ok {
@@ -250,7 +249,8 @@ func receiveProcContexts(init *child, n int, cg cgroups.Manager) ([]*os.File, er
 // createRuntime hooks run on another thread, in the runtime's namespaces,
 // between the mounts and the switch of root, where the Go init asks for
 // them; the createContainer hooks right after them on this one, in the
-// container's namespaces, as the Go init runs them. The idmapping of a
+// container's namespaces, as the Go init runs them, or, in a user
+// namespace of the container's own, in the init, which is in it. The idmapping of a
 // detached bind is made on another thread too, as for the Go init: it
 // starts a process that holds the mapping's user namespace, which must
 // not be born in the container's namespaces.
@@ -326,13 +326,17 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 	if Log.Debug {
 		logf("init %d runs no Go: the runtime sets the container up on a thread in its namespaces %s", cr.init.pid, namespaceNames(nsFlags))
 	}
+	createContainerHooks := func() error { return runCreateContainerHooks(&cr.req.config, logf) }
+	if containerRoot != nil {
+		createContainerHooks = func() error { return cr.runCreateContainerHooksInInit(logf) }
+	}
 	go func() {
 		runtime.LockOSThread()
 		root, err := setUpInNamespaces(cr.initPidfd, nsFlags, containerRoot, rcfg, logf, func() error {
 			if err := inRuntime(func() error { return cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg) }); err != nil {
 				return err
 			}
-			return runCreateContainerHooks(&cr.req.config, logf)
+			return createContainerHooks()
 		}, takeTerminal)
 		done <- outcome{root, err}
 	}()
@@ -405,6 +409,32 @@ func setUpInNamespaces(pidfd, nsFlags int, containerRoot *userNamespaceRoot, rcf
 		return nil, fmt.Errorf("open the container's root: %w", err)
 	}
 	return root, nil
+}
+
+// runCreateContainerHooksInInit has the init run the createContainer
+// hooks of a container with a user namespace of its own: they run as the
+// root of that namespace, in it, as the Go init runs them, and no thread
+// of the runtime can join it (see nsenter.HooksRequest).
+func (cr *creation) runCreateContainerHooksInInit(logf func(string, ...any)) error {
+	cfg := &cr.req.config
+	if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.CreateContainer) == 0 {
+		return nil
+	}
+	hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
+	state, err := json.Marshal(hookState(cfg, specs.StateCreating))
+	if err != nil {
+		return err
+	}
+	logf("init %d runs the %d createContainer hooks, as the root of the container's user namespace", cr.init.pid, len(hooks))
+	failed, err := cr.init.conn.RunHooks(&nsenter.HooksRequest{Dir: existingDir(cfg.Rootfs), State: state, Hooks: spawnHooks(hooks)})
+	if err != nil {
+		return fmt.Errorf("container init: createContainer hooks: %w", err)
+	}
+	if failed != nil {
+		return hookReportError("createContainer", hooks, failed)
+	}
+	logf("%d createContainer hooks run", len(hooks))
+	return nil
 }
 
 // userNamespaceRoot is who the root of a user namespace is on the host:

@@ -240,37 +240,60 @@ echo fds $(ls /proc/self/fd); echo "$state" | sed 's/"pid":[0-9]*/"pid":N/'`
 // the container's namespaces, pid namespace included, the same cwd,
 // ids, capabilities, seccomp filter and no_new_privs state, umask,
 // scheduling, environment, fds and state. The startContainer hooks run
-// as the container's process, as runc runs them.
+// as the container's process, as runc runs them. In a container with a
+// user namespace of its own, where the init runs the createContainer
+// hooks, they run as its root, in it.
 func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		user specs.User
-		nnp  bool
+		name   string
+		user   specs.User
+		nnp    bool
+		userNS bool
 	}{
-		{"root, seccomp early", specs.User{}, false},
-		{"non-root, no_new_privs, seccomp late", specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, true},
+		{"root, seccomp early", specs.User{}, false, false},
+		{"non-root, no_new_privs, seccomp late", specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, true, false},
+		{"user namespace, root, seccomp early", specs.User{}, false, true},
+		{"user namespace, non-root, no_new_privs, seccomp late", specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5}}, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := probeProcess(tc.user, []string{"CAP_NET_RAW", "CAP_KILL"}, tc.nnp)
-			p.Args[2] = "cat /hooks/create /hooks/start"
-			plan, goPath := runBothWays(t, withProcess(p), withMkdirDenied, func(s *specs.Spec) {
+			// The init's /proc entries are closed to a hook in a user
+			// namespace of the container's own (the init is not
+			// dumpable): the container's process compares its
+			// namespaces with the ones the createContainer hook wrote
+			// down.
+			p.Args[2] = `cat /hooks/create /hooks/start
+for ns in mnt net uts ipc pid cgroup user; do grep -qxF "$(readlink /proc/self/ns/$ns)" /hooks/create-ns && echo "$ns: the hook's"; done`
+			createProbe := hookProbe("hooks/create", "$pid") + "\nfor ns in mnt net uts ipc pid cgroup user; do readlink /proc/self/ns/$ns; done > hooks/create-ns"
+			bundleOf := userNSBundle
+			if !tc.userNS {
+				bundleOf = func(t *testing.T, edits ...func(*specs.Spec)) string { return newBundle(t, edits...) }
+			}
+			plan, goPath := runBundleBothWays(t, bundleOf(t, withProcess(p), withMkdirDenied, func(s *specs.Spec) {
 				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/hooks", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
 				// The createContainer hook runs in the rootfs, before the
 				// switch of root: hooks/ is the container's tmpfs.
 				s.Hooks = &specs.Hooks{
-					CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", hookProbe("hooks/create", "$pid")}}},
+					CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", createProbe}}},
 					StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", hookProbe("/hooks/start", "")},
 						Env: []string{"PATH=/bin", "HOOK=start"}}},
 				}
-			})
+			}), nil)
 			if plan != goPath {
 				t.Errorf("the plan's hooks saw\n%s\nthe Go init's\n%s", plan, goPath)
 			}
 			uid := fmt.Sprintf("uid=%d", tc.user.UID)
-			own := "mnt:own\nnet:own\nuts:own\nipc:own\npid:own\ncgroup:host\nuser:host\n"
-			wants := []string{"mnt:own\nmnt: the container's\nnet:own\nnet: the container's\nuts:own\nuts: the container's\nipc:own\nipc: the container's\n" +
-				"pid:own\npid: the container's\ncgroup:host\ncgroup: the container's\nuser:host\nuser: the container's\n", "\"}\n" + own,
+			user, seen := "user:host\n", 7
+			if tc.userNS {
+				user, seen = "user:own\n", 0
+			}
+			own := "mnt:own\nnet:own\nuts:own\nipc:own\npid:own\ncgroup:host\n" + user
+			wants := []string{"\"}\n" + own, "mnt: the hook's\nnet: the hook's\nuts: the hook's\nipc: the hook's\npid: the hook's\ncgroup: the hook's\nuser: the hook's\n",
 				"uid=0(root)", "FOO=baz", `"status":"creating"`, "/etc\n" + uid, "0027\n", "HOOK=start", `"status":"created"`, `"pid":N`, "fds 0 1 2 3\n"}
+			if !tc.userNS {
+				wants = append(wants, "mnt:own\nmnt: the container's\nnet:own\nnet: the container's\nuts:own\nuts: the container's\nipc:own\nipc: the container's\n"+
+					"pid:own\npid: the container's\ncgroup:host\ncgroup: the container's\nuser:host\nuser: the container's\n")
+			}
 			if tc.nnp {
 				wants = append(wants, "NoNewPrivs:\t1\nSeccomp:\t2")
 			} else {
@@ -281,8 +304,51 @@ func TestCreatePlanRunsHooksAsTheGoInit(t *testing.T) {
 					t.Errorf("the hooks' output lacks %q: the comparison proves less than it claims\n%s", want, plan)
 				}
 			}
-			if strings.Count(plan, "the container's") != 7 {
+			if strings.Count(plan, "the container's") != seen || strings.Count(plan, "the hook's") != 7 {
 				t.Errorf("the createContainer hook ran outside one of the container's namespaces:\n%s", plan)
+			}
+		})
+	}
+}
+
+// TestCreateContainerHookFailsAlikeInAUserNamespace: a createContainer
+// hook of a container with a user namespace of its own, which the init
+// runs in C when the runtime sets the container up from outside, fails
+// create as it fails it run by the Go init: one line that names the hook
+// and how it failed (its exit status and stderr, its timeout, or the
+// execve that failed), and nothing left behind.
+func TestCreateContainerHookFailsAlikeInAUserNamespace(t *testing.T) {
+	timeout := 1
+	for _, tc := range []struct {
+		name, want string
+		hook       specs.Hook
+	}{
+		{"exit status", "createContainer hook #1 (/bin/sh): exit status 3: cc broke", specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "echo cc broke >&2; exit 3"}}},
+		{"timeout", "createContainer hook #1 (/bin/sleep): timed out after 1s", specs.Hook{Path: "/bin/sleep", Args: []string{"sleep", "30"}, Timeout: &timeout}},
+		{"no such program", "createContainer hook #1 (/no/such/hook): fork/exec /no/such/hook: no such file or directory", specs.Hook{Path: "/no/such/hook"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRuntime(t)
+			bundle := userNSBundle(t, withArgs("true"), func(s *specs.Spec) {
+				s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}, tc.hook}}
+			})
+			var errs [2]string
+			for i, forceGo := range []bool{false, true} {
+				id, logFile := newID(t), filepath.Join(t.TempDir(), "log")
+				cmd := r.Command("--log", logFile, "--debug", "create", "--bundle", bundle, id)
+				if forceGo {
+					cmd.Env = append(cmd.Environ(), goInitEnv)
+				}
+				res := r.RunCmd(cmd)
+				checkFailure(t, res, tc.want)
+				checkNothingLeft(t, r, id)
+				if inC := strings.Contains(readFile(t, logFile), "runs the 2 createContainer hooks, as the root of the container's user namespace"); inC == forceGo {
+					t.Errorf("the init ran the hooks in C: %v, want %v", inC, !forceGo)
+				}
+				errs[i] = strings.ReplaceAll(errorMessage(strings.TrimSpace(res.Stderr)), id, "ID")
+			}
+			if errs[0] != errs[1] {
+				t.Errorf("the init in C failed create with\n%s\nthe Go init with\n%s", errs[0], errs[1])
 			}
 		})
 	}
@@ -508,19 +574,14 @@ func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
 }
 
 // TestCreatePlanFallsBack: what the plan does not cover (in a user
-// namespace, createContainer hooks, which run as its root, and the one
-// sysctl whose ids the writer's namespace reads, where its value is not
-// plain decimal ids) still runs, set up by the Go init, and --debug says
-// why.
+// namespace, the one sysctl whose ids the writer's namespace reads, where
+// its value is not plain decimal ids) still runs, set up by the Go init,
+// and --debug says why.
 func TestCreatePlanFallsBack(t *testing.T) {
 	cases := []struct {
 		name, why string
 		edit      func(*specs.Spec)
 	}{
-		{"createContainer hooks in a user namespace", "createContainer hooks, which run as the root of the container's user namespace", func(s *specs.Spec) {
-			withAllNamespaces(s)
-			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}}
-		}},
 		// The kernel reads 010 as octal: the thread gives only ids it
 		// reads as the kernel does as its own (see
 		// TestCreatePlanGivesPingGroupsAsItsOwn). The log quotes the
