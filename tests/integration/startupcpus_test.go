@@ -55,9 +55,9 @@ func firstKey(set map[int]bool) int {
 // The runtime starts pinned to one CPU, so that the Go runtime gives
 // itself one P, and its own threads stay on one CPU of the caller's,
 // while everything it starts has the caller's mask: the container's
-// init, an exec'd process and the hooks. An init that runs Go
-// (here for a createContainer hook) is never pinned: the container's
-// process would keep the pin.
+// init, an exec'd process and the hooks. An init that runs Go (here
+// forced by the test hook, with a createContainer hook for it to run) is
+// never pinned: the container's process would keep the pin.
 func TestTheRuntimeGivesTheCallersCPUsBack(t *testing.T) {
 	t.Run("init in C", func(t *testing.T) { testCallersCPUs(t, false) })
 	t.Run("init in Go", func(t *testing.T) { testCallersCPUs(t, true) })
@@ -67,13 +67,21 @@ func testCallersCPUs(t *testing.T, goInit bool) {
 	caller := cpusOf(t, "/proc/self/status")
 	r := newRuntime(t)
 	hookLog := filepath.Join(t.TempDir(), "hooks")
+	createLog := filepath.Join(t.TempDir(), "create.log")
 	b := newBundle(t, withArgs("sleep", "100"), withLoggingHooks("grep Cpus_allowed_list /proc/self/status", hookLog), func(s *specs.Spec) {
 		if goInit {
-			// The init runs createContainer hooks, in Go.
 			s.Hooks.CreateContainer = []specs.Hook{{Path: "/bin/true"}}
 		}
 	})
+	if goInit {
+		r.Env = []string{goInitEnv}
+	}
+	r.Global = []string{"--debug", "--log", createLog}
 	c := r.Create(b)
+	r.Global = nil
+	if inGo := strings.Contains(readFile(t, createLog), "the init sets the container up in Go"); inGo != goInit {
+		t.Fatalf("the init ran Go: %v, want %v", inGo, goInit)
+	}
 	r.Must("start", c.ID)
 	if got := cpusOf(t, "/proc/"+strconv.Itoa(c.Pid)+"/status"); got != caller {
 		t.Errorf("the container's init may run on CPUs %s, want the caller's %s", got, caller)
