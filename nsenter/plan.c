@@ -632,19 +632,30 @@ void ocirt_run_plan(const char *plan, uint32_t len, int sync_fd)
 	step_failed(&st, EINVAL);
 }
 
+// open_request starts reading the request of len bytes at req into c,
+// for st, if it starts with magic, and returns 0; -1 when it is some
+// other frame. A request that does not decode ends the process as a plan
+// would.
+static int open_request(const char *req, uint32_t len, uint32_t magic, struct plan_state *st, struct cursor *c)
+{
+	uint32_t got;
+	if (len < sizeof(got))
+		return -1;
+	memcpy(&got, req, sizeof(got));
+	if (got != magic)
+		return -1;
+	*c = (struct cursor){req + sizeof(got), len - (uint32_t)sizeof(got)};
+	if ((get_u32(st, c) & 0xffff) != OCIRT_PLAN_VERSION)
+		step_failed(st, EPROTO);
+	return 0;
+}
+
 int ocirt_make_filesystem(const char *req, uint32_t len, int sync_fd)
 {
-	uint32_t magic;
-	if (len < sizeof(magic))
-		return -1;
-	memcpy(&magic, req, sizeof(magic));
-	if (magic != OCIRT_FILESYSTEM_MAGIC)
-		return -1;
-	// A request that does not decode ends the process as a plan would.
 	struct plan_state st = {.sync_fd = sync_fd, .step = -1, .program = NULL};
-	struct cursor c = {req + sizeof(magic), len - (uint32_t)sizeof(magic)};
-	if ((get_u32(&st, &c) & 0xffff) != OCIRT_PLAN_VERSION)
-		step_failed(&st, EPROTO);
+	struct cursor c;
+	if (open_request(req, len, OCIRT_FILESYSTEM_MAGIC, &st, &c) < 0)
+		return -1;
 	const char *type = get_str(&st, &c);
 	uint32_t settings = get_u32(&st, &c);
 	char msg[96];
@@ -679,17 +690,10 @@ int ocirt_make_filesystem(const char *req, uint32_t len, int sync_fd)
 
 int ocirt_run_hooks_request(const char *req, uint32_t len, int sync_fd)
 {
-	uint32_t magic;
-	if (len < sizeof(magic))
-		return -1;
-	memcpy(&magic, req, sizeof(magic));
-	if (magic != OCIRT_HOOKS_MAGIC)
-		return -1;
-	// A request that does not decode ends the process as a plan would.
 	struct plan_state st = {.sync_fd = sync_fd, .step = -1, .program = NULL};
-	struct cursor c = {req + sizeof(magic), len - (uint32_t)sizeof(magic)};
-	if ((get_u32(&st, &c) & 0xffff) != OCIRT_PLAN_VERSION)
-		step_failed(&st, EPROTO);
+	struct cursor c;
+	if (open_request(req, len, OCIRT_HOOKS_MAGIC, &st, &c) < 0)
+		return -1;
 	const char *dir = get_str(&st, &c);
 	struct ocirt_spawn s = {.hook_state = -1};
 	get_hooks(&c, &st, &s);
