@@ -250,10 +250,10 @@ func receiveProcContexts(init *child, n int, cg cgroups.Manager) ([]*os.File, er
 // between the mounts and the switch of root, where the Go init asks for
 // them; the createContainer hooks right after them on this one, in the
 // container's namespaces, as the Go init runs them, or, in a user
-// namespace of the container's own, in the init, which is in it. The idmapping of a
-// detached bind is made on another thread too, as for the Go init: it
-// starts a process that holds the mapping's user namespace, which must
-// not be born in the container's namespaces.
+// namespace of the container's own, in the init, which is in it. The
+// idmapping of a detached bind is made on another thread too, as for the
+// Go init: it starts a process that holds the mapping's user namespace,
+// which must not be born in the container's namespaces.
 func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File, err error) {
 	rcfg, err := cr.outsideRootfsConfig(contexts)
 	if err != nil {
@@ -326,9 +326,9 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 	if Log.Debug {
 		logf("init %d runs no Go: the runtime sets the container up on a thread in its namespaces %s", cr.init.pid, namespaceNames(nsFlags))
 	}
-	createContainerHooks := func() error { return runCreateContainerHooks(&cr.req.config, logf) }
+	runHooks := hookRunner(runHooksIn)
 	if containerRoot != nil {
-		createContainerHooks = func() error { return cr.runCreateContainerHooksInInit(logf) }
+		runHooks = cr.runHooksInInit
 	}
 	go func() {
 		runtime.LockOSThread()
@@ -336,7 +336,7 @@ func (cr *creation) setUpInThread(contexts []*os.File) (terminal, root *os.File,
 			if err := inRuntime(func() error { return cr.c.serveCreateHooks(cr.init, cr.spec, cr.cg) }); err != nil {
 				return err
 			}
-			return createContainerHooks()
+			return runCreateContainerHooks(&cr.req.config, runHooks, logf)
 		}, takeTerminal)
 		done <- outcome{root, err}
 	}()
@@ -411,29 +411,23 @@ func setUpInNamespaces(pidfd, nsFlags int, containerRoot *userNamespaceRoot, rcf
 	return root, nil
 }
 
-// runCreateContainerHooksInInit has the init run the createContainer
-// hooks of a container with a user namespace of its own: they run as the
-// root of that namespace, in it, as the Go init runs them, and no thread
-// of the runtime can join it (see nsenter.HooksRequest).
-func (cr *creation) runCreateContainerHooksInInit(logf func(string, ...any)) error {
-	cfg := &cr.req.config
-	if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.CreateContainer) == 0 {
-		return nil
-	}
-	hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
-	state, err := json.Marshal(hookState(cfg, specs.StateCreating))
+// runHooksInInit is a hookRunner for the createContainer hooks of a
+// container with a user namespace of its own: the init runs them, as
+// that namespace's root, in it, as the Go init runs them, where no thread
+// of the runtime can go (see nsenter.HooksRequest).
+func (cr *creation) runHooksInInit(dir, kind string, hooks []specs.Hook, state *specs.State) error {
+	stdin, err := json.Marshal(state)
 	if err != nil {
 		return err
 	}
-	logf("init %d runs the %d createContainer hooks, as the root of the container's user namespace", cr.init.pid, len(hooks))
-	failed, err := cr.init.conn.RunHooks(&nsenter.HooksRequest{Dir: existingDir(cfg.Rootfs), State: state, Hooks: spawnHooks(hooks)})
+	debugf("create %s: init %d runs the %d %s hooks, as the root of the container's user namespace", cr.o.ID, cr.init.pid, len(hooks), kind)
+	failed, err := cr.init.conn.RunHooks(&nsenter.HooksRequest{Dir: dir, State: stdin, Hooks: spawnHooks(hooks)})
 	if err != nil {
-		return fmt.Errorf("container init: createContainer hooks: %w", err)
+		return fmt.Errorf("container init: %s hooks: %w", kind, err)
 	}
 	if failed != nil {
-		return hookReportError("createContainer", hooks, failed)
+		return hookReportError(kind, hooks, failed)
 	}
-	logf("%d createContainer hooks run", len(hooks))
 	return nil
 }
 

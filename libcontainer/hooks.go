@@ -27,6 +27,10 @@ func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
 	return runHooksIn(existingDir(state.Bundle), kind, hooks, state)
 }
 
+// hookRunner runs hooks of kind in dir with state on stdin, in order, up
+// to the first that fails, and words that failure.
+type hookRunner func(dir, kind string, hooks []specs.Hook, state *specs.State) error
+
 // runHooksIn is runHooks with the hooks' working directory: runc runs the
 // host's hooks in the bundle (hooks find files next to config.json that
 // way) and createContainer's in the rootfs; "" is our own directory.
@@ -202,9 +206,10 @@ func validUTF8(s string) string {
 	return b.String()
 }
 
-// hookReportError is the error for the hook that the process waiting for
-// start in a joined pid namespace reported failed (a KindHookError
-// report), one of hooks.
+// hookReportError is the error for the hook, one of hooks, that C
+// reported failed (a KindHookError report): the process waiting for start
+// in a joined pid namespace, or an init that ran the createContainer
+// hooks on request.
 func hookReportError(kind string, hooks []specs.Hook, rep *nsenter.Message) error {
 	if rep.Index < 0 || rep.Index >= len(hooks) {
 		return fmt.Errorf("%s hook #%d failed, but the config has no such hook", kind, rep.Index)

@@ -620,7 +620,7 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *nsenter.Conn) e
 		if _, err := conn.Expect(nsenter.KindAck); err != nil {
 			return err
 		}
-		return runCreateContainerHooks(cfg, cfg.debugf)
+		return runCreateContainerHooks(cfg, runHooksIn, cfg.debugf)
 	}
 	rcfg.Idmap = func(index int, mnt *os.File) error { return askIdmap(conn, index, mnt) }
 	if inUserNamespace(cfg.Spec) && !cfg.Unprivileged {
@@ -632,13 +632,14 @@ func setupFilesystem(cfg *initConfig, rcfg *rootfs.Config, conn *nsenter.Conn) e
 // runCreateContainerHooks runs the createContainer hooks from the
 // container's namespaces before the switch of root, where the Go init and
 // the runtime's setup thread both run them: in the rootfs, with the
-// process's environment unless a hook has its own. logf records it.
-func runCreateContainerHooks(cfg *initConfig, logf func(string, ...any)) error {
+// process's environment unless a hook has its own. run runs them (see
+// runHooksIn); logf records it.
+func runCreateContainerHooks(cfg *initConfig, run hookRunner, logf func(string, ...any)) error {
 	if cfg.Spec.Hooks == nil || len(cfg.Spec.Hooks.CreateContainer) == 0 {
 		return nil
 	}
 	hooks := withDefaultEnv(cfg.Spec.Hooks.CreateContainer, proc.Env(cfg.Spec.Process, nil))
-	if err := runHooksIn(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating)); err != nil {
+	if err := run(existingDir(cfg.Rootfs), "createContainer", hooks, hookState(cfg, specs.StateCreating)); err != nil {
 		return err
 	}
 	logf("%d createContainer hooks run", len(hooks))
