@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages oci-rt's build, demo and tests need, once.
 set -euo pipefail
-pkgs=(busybox-static gcc musl-tools make git libseccomp-dev shellcheck clang-format runc crun qemu-system-x86 linux-image-amd64 hyperfine jq procps iproute2 uidmap criu strace)
+# CRIU runs iptables-save and ip6tables-restore for a container's network
+# namespace, and Debian's criu package does not pull them in.
+pkgs=(busybox-static gcc musl-tools make git libseccomp-dev shellcheck clang-format runc crun qemu-system-x86 linux-image-amd64 hyperfine jq procps iproute2 uidmap criu iptables strace)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
