@@ -48,19 +48,13 @@ func (s FilesystemSetting) String() string {
 // encodeFilesystemRequest is the request to make a filesystem of fsType
 // with settings.
 func encodeFilesystemRequest(fsType string, settings []FilesystemSetting) []byte {
-	out := u32s(filesystemMagic)
-	out = binary.LittleEndian.AppendUint16(out, PlanVersion)
-	out = binary.LittleEndian.AppendUint16(out, 0)
-	out = append(append(out, fsType...), 0)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(settings)))
+	out := binary.LittleEndian.AppendUint32(cString(frameHead(filesystemMagic), fsType), uint32(len(settings)))
 	for _, s := range settings {
 		flag := uint32(0)
 		if s.Flag {
 			flag = 1
 		}
-		out = binary.LittleEndian.AppendUint32(out, flag)
-		out = append(append(out, s.Key...), 0)
-		out = append(append(out, s.Value...), 0)
+		out = cString(cString(binary.LittleEndian.AppendUint32(out, flag), s.Key), s.Value)
 	}
 	return out
 }

@@ -37,11 +37,7 @@ type HooksRequest struct {
 
 // encode is the request as its frame's payload.
 func (r *HooksRequest) encode() []byte {
-	out := u32s(hooksMagic)
-	out = binary.LittleEndian.AppendUint16(out, PlanVersion)
-	out = binary.LittleEndian.AppendUint16(out, 0)
-	out = cString(out, r.Dir)
-	out = binary.LittleEndian.AppendUint32(out, uint32(len(r.State)))
+	out := binary.LittleEndian.AppendUint32(cString(frameHead(hooksMagic), r.Dir), uint32(len(r.State)))
 	out = append(out, r.State...)
 	return hookList(out, r.Hooks)
 }

@@ -117,12 +117,17 @@ func stringList(b []byte, list []string) []byte {
 	return b
 }
 
+// frameHead starts a frame the init reads as a plan or a request to it:
+// magic, which tells them apart, then PlanVersion and a reserved uint16.
+func frameHead(magic uint32) []byte {
+	out := u32s(magic)
+	out = binary.LittleEndian.AppendUint16(out, PlanVersion)
+	return binary.LittleEndian.AppendUint16(out, 0)
+}
+
 // Encode is the plan as plan.c reads it.
 func (p *Plan) Encode() []byte {
-	out := u32s(planMagic)
-	out = binary.LittleEndian.AppendUint16(out, PlanVersion)
-	out = binary.LittleEndian.AppendUint16(out, 0)
-	out = binary.LittleEndian.AppendUint32(out, uint32(p.steps))
+	out := binary.LittleEndian.AppendUint32(frameHead(planMagic), uint32(p.steps))
 	return append(out, p.buf...)
 }
 
