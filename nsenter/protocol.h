@@ -23,9 +23,9 @@
 #define OCIRT_MSG_CONSOLE "{\"type\":\"console\"}"
 #define OCIRT_MSG_ROOT "{\"type\":\"root\"}"
 // printf formats of the messages C fills in: a planerror, a filesystem
-// and a spawnerror (each its step and errno), and the start of a hookerror (its
-// index, how and value), whose stderr follows in base64 and then
-// OCIRT_MSG_HOOKERROR_END.
+// and a spawnerror (each its step and errno), and the start of a
+// hookerror (its index, how and value), whose stderr follows in base64
+// and then OCIRT_MSG_HOOKERROR_END.
 #define OCIRT_MSG_PLANERROR "{\"type\":\"planerror\",\"step\":%d,\"errno\":%d}"
 #define OCIRT_MSG_FILESYSTEM "{\"type\":\"filesystem\",\"step\":%d,\"errno\":%d}"
 #define OCIRT_MSG_SPAWNERROR "{\"type\":\"spawnerror\",\"step\":%d,\"errno\":%d}"

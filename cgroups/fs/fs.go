@@ -351,9 +351,9 @@ type JoinTasks struct {
 // CLONE_INTO_CGROUP). The kernel checks a write to "tasks" against the
 // rights of whoever opened the file, so a process that has entered a
 // user namespace, where the host's cgroup files are no longer its to
-// open, may still write into one opened here. The kernel moves a process named
-// in cgroup.procs, or any process named by pid, under a lock of the
-// whole machine that every fork and exit takes too, and whose first
+// open, may still write into one opened here. The kernel moves a process
+// named in cgroup.procs, or any process named by pid, under a lock of
+// the whole machine that every fork and exit takes too, and whose first
 // taker after a quiet spell waits out an RCU grace period: 4-14 ms here,
 // some 7 ms of a `run`'s 17 on a quiet machine. A thread that moves
 // itself through "tasks" takes neither, and a thread that is the whole

@@ -13,14 +13,13 @@
 # Then, for the three runtimes: run in a user namespace of the
 # container's own, back to back and on a quiet machine; create, start,
 # state, exec, kill and delete timed separately with their system calls,
-# the system calls of a run,
-# 1, 10 and 50 concurrent runs and create+start of a sleep (throughput,
-# p50, p99, CPU per container; the sleeps of a level all exist together),
-# and an exec probe load (20 containers per runtime, each exec'd once a
-# second), both in three rounds with the runtimes taking turns; and
-# tests/bench/selfexe.sh (the cost of protecting the runtime binary), then
-# on a host with cgroup v1 hierarchies tests/bench/cgroupmode.sh (v1
-# against v2 on the same host).
+# the system calls of a run, 1, 10 and 50 concurrent runs and
+# create+start of a sleep (throughput, p50, p99, CPU per container; the
+# sleeps of a level all exist together), and an exec probe load (20
+# containers per runtime, each exec'd once a second), both in three
+# rounds with the runtimes taking turns; and tests/bench/selfexe.sh (the
+# cost of protecting the runtime binary), then on a host with cgroup v1
+# hierarchies tests/bench/cgroupmode.sh (v1 against v2 on the same host).
 #
 # Environment: BENCH_RUNS (timed runs per runtime, default 30, at least 30
 # for `make bench`), BENCH_RSS_RUNS (untimed traced runs for the runtime's

@@ -137,12 +137,12 @@ func withProbeTerminal(p *specs.Process) *specs.Process {
 
 // TestExecPlanMatchesGoPath: for a root and a non-root process with
 // capabilities, with and without a user namespace (whose root is host root
-// or not), with a seccomp filter
-// installed early (no no_new_privs) and late (with it), with and without
-// a terminal, in a container without a mount namespace, the plan and the
-// Go path give the process the same ids, groups, capabilities, seccomp
-// and no_new_privs state, rlimits, cwd, umask, env, cgroups,
-// oom_score_adj, scheduling, personality, hostname, namespaces and fds.
+// or not), with a seccomp filter installed early (no no_new_privs) and
+// late (with it), with and without a terminal, in a container without a
+// mount namespace, the plan and the Go path give the process the same
+// ids, groups, capabilities, seccomp and no_new_privs state, rlimits,
+// cwd, umask, env, cgroups, oom_score_adj, scheduling, personality,
+// hostname, namespaces and fds.
 func TestExecPlanMatchesGoPath(t *testing.T) {
 	netCaps := []string{"CAP_NET_RAW", "CAP_NET_BIND_SERVICE"}
 	cases := []struct {
