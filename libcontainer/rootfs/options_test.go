@@ -147,6 +147,8 @@ func TestValidateMount(t *testing.T) {
 		{Destination: "/sys/fs/cgroup", Type: "cgroup2", Source: "cgroup"},
 		{Destination: "/a/./b/", Type: "tmpfs"},
 		{Destination: "/x", Type: "fuse.sshfs", Source: "host:/"},
+		{Destination: "/x", Type: "9p", Source: "share"},
+		{Destination: "/x", Type: "fuse.my_fs-2", Source: "share"},
 		{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"rw", "rprivate", "nosuid", "nodev", "tmpcopyup"}},
 	}
 	for _, m := range good {
@@ -165,6 +167,12 @@ func TestValidateMount(t *testing.T) {
 		{specs.Mount{Destination: "/x\x00y", Type: "tmpfs"}, "NUL"},
 		{specs.Mount{Destination: "/x", Type: ""}, "unknown filesystem type"},
 		{specs.Mount{Destination: "/x", Type: "../tmpfs"}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: "-tmpfs"}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: ".tmpfs"}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: "Tmpfs"}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: "tmp fs"}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: "tmpfs\n"}, "unknown filesystem type"},
+		{specs.Mount{Destination: "/x", Type: "tmpfs/"}, "unknown filesystem type"},
 		{specs.Mount{Destination: "/x", Type: "bind"}, "needs a source"},
 		{specs.Mount{Destination: "/x", Type: "tmpfs", Options: []string{"idmap"}}, "only allowed on bind"},
 		{specs.Mount{Destination: "/x", Type: "tmpfs", UIDMappings: maps, GIDMappings: maps}, "only allowed on bind"},
