@@ -93,11 +93,16 @@ func readConfig(path string) ([]byte, error) {
 	if info.Size() > maxConfigSize {
 		return nil, fmt.Errorf("%s is %d bytes, more than the %d allowed", ConfigFile, info.Size(), maxConfigSize)
 	}
-	// The file may grow between the stat and the read; the limit still holds.
-	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
-	if err != nil {
+	// A buffer of the size the stat gave, where io.ReadAll would grow one
+	// from 512 bytes, copying the config at each step into fresh memory.
+	// The file may grow between the stat and the read; the limit still
+	// holds.
+	var buf bytes.Buffer
+	buf.Grow(int(info.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(io.LimitReader(f, maxConfigSize+1)); err != nil {
 		return nil, fmt.Errorf("read %s: %w", ConfigFile, errnoOf(err))
 	}
+	data := buf.Bytes()
 	if len(data) > maxConfigSize {
 		return nil, fmt.Errorf("%s is more than the %d bytes allowed", ConfigFile, maxConfigSize)
 	}
