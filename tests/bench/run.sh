@@ -140,7 +140,8 @@ cmds+=(--- go-floor "$tmp/gofloor" run -b "$bundle")
 
 echo
 "$tmp/benchtool" -n "$runs" -rss "$rss_runs" -ref runc "${cmds[@]}" | tee "$tmp/table"
-echo "own MiB: the runtime process's own peak RSS (median of $rss_runs traced runs);"
+echo "own MiB: the runtime process's own peak RSS (median of $rss_runs traced runs), mostly its binary's pages, which the page cache shares among all its processes;"
+echo "private: the anonymous part of it (heap, stacks, written data), what each concurrent runtime process costs beyond the first;"
 echo "cpu ms: user+system time of the runtime and the children it reaped (its init, the container): less sensitive to load than wall time;"
 echo "tree MiB: ru_maxrss of the runtime and the children it reaped."
 echo "go-floor: no runtime; a Go program linked as oci-rt, with the libraries it carries, that parses run -b and decodes config.json."

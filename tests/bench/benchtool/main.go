@@ -22,11 +22,17 @@
 // container's process). "own" is the runtime process's own peak (VmHWM)
 // alone, read when it exits: for that, separate runs under ptrace (which
 // stops the process at its exit, with its memory still mapped) that are not
-// timed.
+// timed. Most of a statically linked runtime's own peak is its binary's
+// text and data, clean pages of the page cache that every process running
+// the binary shares (and a kernel that keeps the file in large folios maps
+// a whole folio at a fault, so nearly all of a binary is resident the
+// moment its code runs here and there). "private" is the part that is the
+// process's alone, its anonymous memory (heap, stacks, written data): the
+// largest RssAnon read at those stops, which is what each concurrent
+// runtime process costs the node beyond the first.
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +56,7 @@ type command struct {
 	cpu   []time.Duration // user + system time of the command and its reaped descendants
 	tree  []int64         // ru_maxrss, KiB
 	own   []int64         // VmHWM at exit, KiB
+	anon  []int64         // the largest RssAnon at the traced stops, KiB
 }
 
 var seq int
@@ -138,15 +145,18 @@ func bench(cmds []*command, runs, rssRuns, warmup int, pause time.Duration) erro
 				return err
 			}
 			c.own = append(c.own, r.rss)
+			c.anon = append(c.anon, r.anon)
 		}
 	}
 	return nil
 }
 
-// result is one run's figures. Traced runs have only rss, the VmHWM.
+// result is one run's figures. Traced runs have only rss, the VmHWM, and
+// anon.
 type result struct {
 	wall, cpu time.Duration
 	rss       int64 // KiB: ru_maxrss, or traced, the process's own VmHWM
+	anon      int64 // KiB, traced: the largest RssAnon seen
 }
 
 // run starts the command once and measures it.
@@ -176,7 +186,7 @@ func (c *command) run(traced bool) (result, error) {
 	if err := cmd.Start(); err != nil {
 		return result{}, fmt.Errorf("%s: %w", c.label, err)
 	}
-	hwm, ws, err := traceToExit(cmd.Process.Pid)
+	peak, ws, err := traceToExit(cmd.Process.Pid)
 	// The process is reaped: keep os/exec from waiting for it again.
 	_ = cmd.Process.Release()
 	if err == nil {
@@ -185,7 +195,7 @@ func (c *command) run(traced bool) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("%s (%s): %w", c.label, strings.Join(argv, " "), err)
 	}
-	return result{rss: hwm}, nil
+	return result{rss: peak.hwm, anon: peak.anon}, nil
 }
 
 // timed runs argv once, with env added to ours, and returns its wall time,
@@ -233,7 +243,8 @@ func statusError(ws syscall.WaitStatus) error {
 }
 
 // traceToExit runs a process started with PTRACE_TRACEME to its end and
-// returns its own peak RSS: the largest VmHWM read when one of its threads
+// returns its own peak RSS: the largest VmHWM (and RssAnon) read when one
+// of its threads
 // stops at exit (the memory is still mapped then) and around each execve
 // (crun re-executes itself, and a new image starts a new VmHWM). All its
 // threads are traced (PTRACE_O_TRACECLONE), at their syscalls: a Go
@@ -242,25 +253,26 @@ func statusError(ws syscall.WaitStatus) error {
 // its own. Child processes are not: fork, vfork and clones with SIGCHLD as
 // exit signal (which a runtime needs to wait4 for them) are not followed.
 // Signals the threads get are passed on.
-func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
+func traceToExit(pid int) (memPeak, syscall.WaitStatus, error) {
 	var ws syscall.WaitStatus
 	// The exec stops the child with SIGTRAP.
 	if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
-		return 0, ws, fmt.Errorf("wait for the traced exec: %w", err)
+		return memPeak{}, ws, fmt.Errorf("wait for the traced exec: %w", err)
 	}
 	if !ws.Stopped() {
-		return 0, ws, fmt.Errorf("traced child did not stop at exec: %#x", uint32(ws))
+		return memPeak{}, ws, fmt.Errorf("traced child did not stop at exec: %#x", uint32(ws))
 	}
 	opts := unix.PTRACE_O_TRACEEXIT | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_TRACECLONE |
 		unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_EXITKILL
 	if err := unix.PtraceSetOptions(pid, opts); err != nil {
-		return 0, ws, fmt.Errorf("ptrace options: %w", err)
+		return memPeak{}, ws, fmt.Errorf("ptrace options: %w", err)
 	}
-	hwm := int64(-1)
+	peak := memPeak{hwm: -1, anon: -1}
 	sawExit := false
 	sample := func(tid int) error {
-		v, err := vmHWM(tid)
-		hwm = max(hwm, v)
+		m, err := readMemory(tid)
+		peak.hwm = max(peak.hwm, m.hwm)
+		peak.anon = max(peak.anon, m.anon)
 		return err
 	}
 	// Threads past their first stop: a new thread starts with a SIGSTOP
@@ -269,12 +281,12 @@ func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
 	tid, sig := pid, 0
 	for {
 		if err := unix.PtraceSyscall(tid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			return 0, ws, fmt.Errorf("ptrace syscall: %w", err)
+			return memPeak{}, ws, fmt.Errorf("ptrace syscall: %w", err)
 		}
 		for {
 			var err error
 			if tid, err = syscall.Wait4(-1, &ws, unix.WALL, nil); err != nil {
-				return 0, ws, fmt.Errorf("wait for the traced process: %w", err)
+				return memPeak{}, ws, fmt.Errorf("wait for the traced process: %w", err)
 			}
 			if !ws.Exited() && !ws.Signaled() {
 				break
@@ -283,9 +295,9 @@ func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
 			// wait4 reports once all are gone, is the process's.
 			if tid == pid {
 				if !sawExit {
-					return 0, ws, errors.New("no thread of the traced process stopped at exit")
+					return memPeak{}, ws, errors.New("no thread of the traced process stopped at exit")
 				}
-				return hwm, ws, nil
+				return peak, ws, nil
 			}
 		}
 		sig = 0
@@ -298,16 +310,16 @@ func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
 				break // killed while stopped: its exit comes through wait4
 			}
 			if err != nil {
-				return 0, ws, fmt.Errorf("ptrace getregs: %w", err)
+				return memPeak{}, ws, fmt.Errorf("ptrace getregs: %w", err)
 			}
 			if regs.Orig_rax == unix.SYS_EXECVE || regs.Orig_rax == unix.SYS_EXECVEAT {
 				if err := sample(tid); err != nil {
-					return 0, ws, err
+					return memPeak{}, ws, err
 				}
 			}
 		case ws.TrapCause() == unix.PTRACE_EVENT_EXIT:
 			if err := sample(tid); err != nil {
-				return 0, ws, err
+				return memPeak{}, ws, err
 			}
 			sawExit = true
 		case ws.TrapCause() == unix.PTRACE_EVENT_EXEC, ws.TrapCause() == unix.PTRACE_EVENT_CLONE:
@@ -319,19 +331,42 @@ func traceToExit(pid int) (int64, syscall.WaitStatus, error) {
 	}
 }
 
-func vmHWM(pid int) (int64, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+// memPeak is what a traced process's /proc/PID/status says of its memory,
+// in KiB.
+type memPeak struct {
+	hwm  int64 // VmHWM: the peak resident set so far
+	anon int64 // RssAnon: resident anonymous memory now
+}
+
+func readMemory(pid int) (memPeak, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return memPeak{}, err
 	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+	return parseStatusMemory(string(data), pid)
+}
+
+func parseStatusMemory(status string, pid int) (memPeak, error) {
+	m := memPeak{hwm: -1, anon: -1}
+	for line := range strings.Lines(status) {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok || (name != "VmHWM" && name != "RssAnon") {
+			continue
+		}
+		kib, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		if err != nil {
+			return memPeak{}, fmt.Errorf("/proc/%d/status: %s: %w", pid, name, err)
+		}
+		if name == "VmHWM" {
+			m.hwm = kib
+		} else {
+			m.anon = kib
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	if m.hwm < 0 || m.anon < 0 {
+		return memPeak{}, fmt.Errorf("no VmHWM and RssAnon in /proc/%d/status", pid)
+	}
+	return m, nil
 }
 
 func median[T int64 | time.Duration | float64](v []T) T {
@@ -368,18 +403,18 @@ func report(w *os.File, cmds []*command, ref string) {
 			refMedian = median(c.wall)
 		}
 	}
-	fmt.Fprintf(w, "%-12s %5s %9s %7s %7s %7s %8s %9s  %s\n", "runtime", "runs", "median ms", "min", "p90", "cpu ms", "own MiB", "tree MiB", "ratio")
+	fmt.Fprintf(w, "%-12s %5s %9s %7s %7s %7s %8s %8s %9s  %s\n", "runtime", "runs", "median ms", "min", "p90", "cpu ms", "own MiB", "private", "tree MiB", "ratio")
 	for _, c := range cmds {
 		ratio := "-"
 		if refMedian > 0 {
 			ratio = fmt.Sprintf("%.2f x %s", float64(median(c.wall))/float64(refMedian), ref)
 		}
-		own := int64(-1)
+		own, anon := int64(-1), int64(-1)
 		if len(c.own) > 0 {
-			own = median(c.own)
+			own, anon = median(c.own), median(c.anon)
 		}
-		fmt.Fprintf(w, "%-12s %5d %9s %7s %7s %7s %8s %9s  %s\n", c.label, len(c.wall),
+		fmt.Fprintf(w, "%-12s %5d %9s %7s %7s %7s %8s %8s %9s  %s\n", c.label, len(c.wall),
 			ms(median(c.wall)), ms(quantile(c.wall, 0)), ms(quantile(c.wall, 0.9)), ms(median(c.cpu)),
-			mib(own), mib(median(c.tree)), ratio)
+			mib(own), mib(anon), mib(median(c.tree)), ratio)
 	}
 }
