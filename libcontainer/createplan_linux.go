@@ -64,26 +64,60 @@ func createPlanFallback(spec *specs.Spec, cfg *initConfig) string {
 // outside the container's, gives them as its own (see sysctlsFromOutside).
 const pingGroupRange = "net.ipv4.ping_group_range"
 
-// maxPingGroup is the highest group ping_group_range takes.
-const maxPingGroup = 1<<31 - 1
+// maxPingGroup is the highest group ping_group_range takes: the highest
+// valid gid (4294967295 is the invalid one).
+const maxPingGroup = 1<<32 - 2
 
-// parsePingGroupRange reads a ping_group_range value as the kernel takes
-// it in its plainest form: two decimal group ids within its bounds. The
-// kernel also reads octal and hex (a leading 0 or 0x), left to it.
+// parsePingGroupRange reads a ping_group_range value as the kernel reads
+// it, in the forms where the setup thread can give the same range with
+// other ids: two group ids within its bounds, each decimal, octal (a
+// leading 0) or hex (a leading 0x), between blanks. Any other form (one
+// id, a third, a separator the kernel may not take) is left to the
+// kernel, as the container's root writing the value would leave it.
 func parsePingGroupRange(value string) (low, high uint32, ok bool) {
-	fields := strings.Fields(value)
-	if len(fields) != 2 {
-		return 0, 0, false
-	}
+	// The kernel takes these between the ids and around them; it ends an
+	// id at one of them or refuses the value.
+	const blanks = " \t\n"
+	rest := strings.TrimLeft(value, blanks)
 	var ids [2]uint32
-	for i, f := range fields {
-		n, err := strconv.ParseUint(f, 10, 32)
-		if err != nil || n > maxPingGroup || (len(f) > 1 && f[0] == '0') {
+	for i := range ids {
+		end := strings.IndexAny(rest, blanks)
+		if end < 0 {
+			end = len(rest)
+		}
+		if ids[i], ok = parseKernelGroup(rest[:end]); !ok {
 			return 0, 0, false
 		}
-		ids[i] = uint32(n)
+		rest = strings.TrimLeft(rest[end:], blanks)
+	}
+	if rest != "" {
+		return 0, 0, false
 	}
 	return ids[0], ids[1], true
+}
+
+// parseKernelGroup reads one id of ping_group_range as the kernel's
+// strtoul with base 0 does: hex after 0x, octal after 0, decimal
+// otherwise, nothing else (no sign, no other prefix); it refuses a number
+// of 21 characters or more, whose end it cannot see.
+func parseKernelGroup(id string) (uint32, bool) {
+	digits, base := id, 10
+	switch {
+	case id == "" || len(id) >= 21 || id[0] < '0' || id[0] > '9':
+		return 0, false
+	case len(id) > 2 && id[0] == '0' && (id[1] == 'x' || id[1] == 'X'):
+		digits, base = id[2:], 16
+	case id[0] == '0':
+		digits, base = id[1:], 8
+	}
+	if digits == "" {
+		return 0, true
+	}
+	n, err := strconv.ParseUint(digits, base, 64)
+	if err != nil || n > maxPingGroup {
+		return 0, false
+	}
+	return uint32(n), true
 }
 
 // sysctlsFromOutside gives the sysctls as the setup thread writes them for

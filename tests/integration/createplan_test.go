@@ -592,20 +592,20 @@ func requireSelfJoinSteps(t *testing.T, log, what string, joins bool) {
 
 // TestCreatePlanFallsBack: what the plan does not cover (in a user
 // namespace, the one sysctl whose ids the writer's namespace reads, where
-// its value is not plain decimal ids) still runs, set up by the Go init,
-// and --debug says why.
+// its value is not two ids) still runs, set up by the Go init, and
+// --debug says why.
 func TestCreatePlanFallsBack(t *testing.T) {
 	cases := []struct {
 		name, why string
 		edit      func(*specs.Spec)
 	}{
-		// The kernel reads 010 as octal: the thread gives only ids it
-		// reads as the kernel does as its own (see
-		// TestCreatePlanGivesPingGroupsAsItsOwn). The log quotes the
-		// value.
-		{"ping_group_range in a user namespace, not in decimal", `net.ipv4.ping_group_range=\"0 010\", not two group ids the setup thread could give as its own`, func(s *specs.Spec) {
+		// The kernel takes one id and keeps the high end it had, as the
+		// writer's namespace names it: the thread gives only two ids as
+		// its own (see TestCreatePlanGivesPingGroupsAsItsOwn). The log
+		// quotes the value.
+		{"ping_group_range in a user namespace, one id", `net.ipv4.ping_group_range=\"5\", not two group ids the setup thread could give as its own`, func(s *specs.Spec) {
 			withAllNamespaces(s)
-			s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "0 010"}
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ping_group_range": "5"}
 		}},
 	}
 	for _, tc := range cases {
@@ -645,6 +645,8 @@ func TestCreatePlanGivesPingGroupsAsItsOwn(t *testing.T) {
 	}{
 		{"range", "0 1", "0 1", nil},
 		{"range in one group", "5 5", "5 5", nil},
+		// The kernel reads ids as strtoul with base 0 does.
+		{"range in octal and hex", "010 0x10", "8 16", nil},
 		{"ends the wrong way round", "1 0", "65534 65534", []func(*specs.Spec){swapped}},
 		{"ends the wrong way round outside only", "0 1", "65534 65534", []func(*specs.Spec){swapped}},
 	} {
