@@ -244,15 +244,14 @@ func statusError(ws syscall.WaitStatus) error {
 
 // traceToExit runs a process started with PTRACE_TRACEME to its end and
 // returns its own peak RSS: the largest VmHWM (and RssAnon) read when one
-// of its threads
-// stops at exit (the memory is still mapped then) and around each execve
-// (crun re-executes itself, and a new image starts a new VmHWM). All its
-// threads are traced (PTRACE_O_TRACECLONE), at their syscalls: a Go
-// runtime may exit from any thread, and exit_group kills the others, so
-// the first thread alone may die while stopped, or without an exit stop of
-// its own. Child processes are not: fork, vfork and clones with SIGCHLD as
-// exit signal (which a runtime needs to wait4 for them) are not followed.
-// Signals the threads get are passed on.
+// of its threads stops at exit (the memory is still mapped then) and
+// around each execve (crun re-executes itself, and a new image starts a
+// new VmHWM). All its threads are traced (PTRACE_O_TRACECLONE), at their
+// syscalls: a Go runtime may exit from any thread, and exit_group kills
+// the others, so the first thread alone may die while stopped, or without
+// an exit stop of its own. Child processes are not: fork, vfork and clones
+// with SIGCHLD as exit signal (which a runtime needs to wait4 for them)
+// are not followed. Signals the threads get are passed on.
 func traceToExit(pid int) (memPeak, syscall.WaitStatus, error) {
 	var ws syscall.WaitStatus
 	// The exec stops the child with SIGTRAP.
