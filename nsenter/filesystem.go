@@ -2,7 +2,6 @@ package nsenter
 
 import (
 	"encoding/binary"
-	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -81,8 +80,5 @@ func (c *Conn) MakeFilesystem(fsType string, settings []FilesystemSetting) (ctx 
 	case KindPlanError:
 		return nil, 0, unix.Errno(m.Errno)
 	}
-	if m.File != nil {
-		m.File.Close()
-	}
-	return nil, 0, fmt.Errorf("sync: got %q, want %q", m.Kind, KindFilesystem)
+	return nil, 0, unexpected(m, KindFilesystem)
 }

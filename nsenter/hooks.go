@@ -1,9 +1,6 @@
 package nsenter
 
-import (
-	"encoding/binary"
-	"fmt"
-)
+import "encoding/binary"
 
 // A hooks request asks an init the runtime sets up from outside
 // (Bootstrap.SetUpByParent), while it waits for its plan, to run the
@@ -59,8 +56,5 @@ func (c *Conn) RunHooks(r *HooksRequest) (failed *Message, err error) {
 	case KindHookError:
 		return m, nil
 	}
-	if m.File != nil {
-		m.File.Close()
-	}
-	return nil, fmt.Errorf("sync: got %q, want %q or %q", m.Kind, KindAck, KindHookError)
+	return nil, unexpected(m, KindAck, KindHookError)
 }

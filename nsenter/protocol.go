@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -364,12 +366,22 @@ func (c *Conn) Expect(k Kind) (*Message, error) {
 		return nil, err
 	}
 	if m.Kind != k {
-		if m.File != nil {
-			m.File.Close()
-		}
-		return nil, fmt.Errorf("sync: got %q, want %q", m.Kind, k)
+		return nil, unexpected(m, k)
 	}
 	return m, nil
+}
+
+// unexpected is the error for m, received where one of want was due; it
+// closes the fd m carried, which nobody will take.
+func unexpected(m *Message, want ...Kind) error {
+	if m.File != nil {
+		m.File.Close()
+	}
+	quoted := make([]string, len(want))
+	for i, k := range want {
+		quoted[i] = strconv.Quote(string(k))
+	}
+	return fmt.Errorf("sync: got %q, want %s", m.Kind, strings.Join(quoted, " or "))
 }
 
 // WaitClosed returns once the peer has closed its end (or died): read

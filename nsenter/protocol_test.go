@@ -466,3 +466,27 @@ func TestReadReportInitExitedBeforeStart(t *testing.T) {
 		t.Errorf("got %+v, %v", got, err)
 	}
 }
+
+// A message where another kind was due is worded with the kinds that
+// were, and the fd it carried is closed.
+func TestUnexpectedMessage(t *testing.T) {
+	for _, tc := range []struct {
+		want []Kind
+		msg  string
+	}{
+		{[]Kind{KindFilesystem}, `sync: got "error", want "filesystem"`},
+		{[]Kind{KindAck, KindHookError}, `sync: got "error", want "ack" or "hookerror"`},
+	} {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		if err := unexpected(&Message{Header: Header{Kind: KindError}, File: r}, tc.want...); err == nil || err.Error() != tc.msg {
+			t.Errorf("unexpected(%v) = %v, want %q", tc.want, err, tc.msg)
+		}
+		if err := r.Close(); !errors.Is(err, os.ErrClosed) {
+			t.Errorf("the message's fd was left open (closing it again: %v)", err)
+		}
+	}
+}
