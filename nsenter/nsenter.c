@@ -1159,6 +1159,19 @@ static int run_hook(const struct ocirt_hook *h, const struct hook_setting *how, 
 	return 0;
 }
 
+// first_failed_hook runs the hooks of s in order, set up as how says,
+// each with the state_len bytes of s->state_buf on stdin, up to the first
+// that fails: its index, with how it failed in f, or -1 when all
+// succeeded.
+static int first_failed_hook(const struct ocirt_spawn *s, const struct hook_setting *how, size_t state_len, struct hook_failure *f)
+{
+	for (int i = 0; i < s->n_hooks; i++) {
+		if (run_hook(&s->hooks[i], how, s->state_buf, state_len, f) < 0)
+			return i;
+	}
+	return -1;
+}
+
 // run_hooks runs the hooks in order; it returns -1 and errno when the
 // state could not be read, and does not return when a hook failed: it
 // reports it into the fifo.
@@ -1172,12 +1185,11 @@ static int run_hooks(const struct ocirt_spawn *s, int fifo)
 	if (len < 0)
 		return -1;
 	const struct hook_setting as_process = {NULL, 0};
-	for (int i = 0; i < s->n_hooks; i++) {
-		struct hook_failure f;
-		if (run_hook(&s->hooks[i], &as_process, s->state_buf, (size_t)len, &f) < 0) {
-			(void)write_hook_error(fifo, i, &f);
-			_exit(127);
-		}
+	struct hook_failure f;
+	int failed = first_failed_hook(s, &as_process, (size_t)len, &f);
+	if (failed >= 0) {
+		(void)write_hook_error(fifo, failed, &f);
+		_exit(127);
 	}
 	return 0;
 }
@@ -1185,15 +1197,13 @@ static int run_hooks(const struct ocirt_spawn *s, int fifo)
 int ocirt_run_hooks_in(const struct ocirt_spawn *s, const char *dir, int report_fd)
 {
 	const struct hook_setting in_dir = {dir, 1};
-	for (int i = 0; i < s->n_hooks; i++) {
-		struct hook_failure f;
-		if (run_hook(&s->hooks[i], &in_dir, s->state_buf, s->state_len, &f) < 0) {
-			if (write_hook_error(report_fd, i, &f) < 0)
-				_exit(1);
-			return -1;
-		}
-	}
-	return 0;
+	struct hook_failure f;
+	int failed = first_failed_hook(s, &in_dir, s->state_len, &f);
+	if (failed < 0)
+		return 0;
+	if (write_hook_error(report_fd, failed, &f) < 0)
+		_exit(1);
+	return -1;
 }
 
 static void child(const struct ocirt_spawn *s, int errfd, const sigset_t *mask)

@@ -76,8 +76,8 @@ int ocirt_write_and_close(int fd, const void *buf, size_t len);
 // ocirt_write_at writes len bytes of buf to the file path below the
 // directory fd dir (a procfs handle): the lookup may not leave that mount
 // nor follow a magic link, so nothing mounted or linked there can
-// redirect the write. It returns -1 with
-// errno set when it could not write all of it.
+// redirect the write. It returns -1 with errno set when it could not
+// write all of it.
 int ocirt_write_at(int dir, const char *path, const void *buf, size_t len);
 
 #endif
