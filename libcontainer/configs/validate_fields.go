@@ -5,13 +5,16 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/selinux/go-selinux"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/internal/idmap"
 	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 )
@@ -22,6 +25,7 @@ var (
 	onlineNodes    = proc.OnlineNodes
 	resctrlRoot    = func() (string, error) { return intelrdt.FindRoot("/proc/self/mountinfo") }
 	hostLink       = net.InterfaceByName
+	ownIDMap       = func(name string) ([]byte, error) { return os.ReadFile("/proc/self/" + name) }
 )
 
 // ValidateHost refuses, at create, what this host cannot honour for a
@@ -35,12 +39,60 @@ func ValidateHost(spec *specs.Spec) error {
 		validateMemoryPolicy,
 		validateNetDevices,
 		validateIntelRdt,
+		validateIDMapsInRuntimeNamespace,
 	} {
 		if err := check(spec); err != nil {
 			return presentable(err)
 		}
 	}
 	return nil
+}
+
+// validateIDMapsInRuntimeNamespace refuses at create a map the kernel
+// would refuse later, in words that name it. The host ids of the config's
+// maps are ids of the runtime's own user namespace, and a runtime that runs
+// in one (as rootless engines run it, root of a namespace of their own) can
+// map only the ids that namespace has. The kernel's refusal comes late and
+// names neither: a chown of the exec fifo failing with "invalid argument",
+// or a write of the map with "operation not permitted".
+func validateIDMapsInRuntimeNamespace(spec *specs.Spec) error {
+	if !createsNamespace(spec, specs.UserNamespace) {
+		return nil
+	}
+	for _, m := range []struct {
+		field, file string
+		mappings    []specs.LinuxIDMapping
+	}{
+		{"linux.uidMappings", "uid_map", spec.Linux.UIDMappings},
+		{"linux.gidMappings", "gid_map", spec.Linux.GIDMappings},
+	} {
+		own, err := ownIDMap(m.file)
+		if err != nil {
+			return fmt.Errorf("%s: read the runtime's own %s: %w", m.field, m.file, err)
+		}
+		for i, mapping := range m.mappings {
+			id, unmapped, err := idmap.FirstUnmapped(string(own), mapping.HostID, mapping.Size)
+			if err != nil {
+				return fmt.Errorf("%s: the runtime's own %s: %w", m.field, m.file, err)
+			}
+			if unmapped {
+				return fmt.Errorf("%s[%d]: host id %d is not an id of the runtime's user namespace (its %s: %s), so the runtime cannot map it",
+					m.field, i, id, m.file, mapLines(own))
+			}
+		}
+	}
+	return nil
+}
+
+// mapLines shows an id map on one line: each range's three ids, quoted.
+func mapLines(m []byte) string {
+	var lines []string
+	for _, line := range strings.Split(string(m), "\n") {
+		if fields := strings.Fields(line); len(fields) > 0 {
+			lines = append(lines, strconv.Quote(strings.Join(fields, " ")))
+		}
+	}
+	return strings.Join(lines, ", ")
 }
 
 // validateSELinuxSupport follows runc: a process label where SELinux is

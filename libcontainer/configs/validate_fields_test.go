@@ -11,7 +11,7 @@ import (
 // onHost fixes the host facts validation reads: SELinux off, NUMA node 0
 // only, no resctrl, network devices veth0 and veth1.
 func onHost(t *testing.T) {
-	savedSE, savedNodes, savedRdt, savedLink := selinuxEnabled, onlineNodes, resctrlRoot, hostLink
+	savedSE, savedNodes, savedRdt, savedLink, savedIDMap := selinuxEnabled, onlineNodes, resctrlRoot, hostLink, ownIDMap
 	selinuxEnabled = func() bool { return false }
 	onlineNodes = func() (string, error) { return "0\n", nil }
 	resctrlRoot = func() (string, error) { return "", errors.New("no resctrl") }
@@ -21,7 +21,57 @@ func onHost(t *testing.T) {
 		}
 		return nil, errors.New("no such network interface")
 	}
-	t.Cleanup(func() { selinuxEnabled, onlineNodes, resctrlRoot, hostLink = savedSE, savedNodes, savedRdt, savedLink })
+	ownIDMap = func(string) ([]byte, error) { return []byte("         0          0 4294967295\n"), nil }
+	t.Cleanup(func() {
+		selinuxEnabled, onlineNodes, resctrlRoot, hostLink, ownIDMap = savedSE, savedNodes, savedRdt, savedLink, savedIDMap
+	})
+}
+
+// A runtime in a user namespace of its own, as rootless engines run it,
+// can map only the ids its namespace has: create says which host id of
+// which range it lacks, before the kernel refuses the map with words that
+// name neither. The host's own map has every id.
+func TestValidateHostIDMapsOfTheRuntimeNamespace(t *testing.T) {
+	onHost(t)
+	const inNamespace = "         0       1001          1\n         1     100000      65536\n"
+	withMaps := func(uid, gid []specs.LinuxIDMapping) *specs.Spec {
+		spec := DefaultSpec(false)
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		spec.Linux.UIDMappings, spec.Linux.GIDMappings = uid, gid
+		return spec
+	}
+	all := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 65537}}
+	if err := validateForCreate(withMaps([]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1001, Size: 65536}}, all)); err != nil {
+		t.Fatalf("on the host's own map: %v", err)
+	}
+	inRuntimeNamespace := func(m string) {
+		ownIDMap = func(name string) ([]byte, error) {
+			if name != "uid_map" && name != "gid_map" {
+				t.Errorf("read /proc/self/%s, want its uid_map or gid_map", name)
+			}
+			return []byte(m), nil
+		}
+	}
+	inRuntimeNamespace(inNamespace)
+	if err := validateForCreate(withMaps(all, all)); err != nil {
+		t.Errorf("ids the namespace has, over two of its ranges: %v", err)
+	}
+	requireOneLineError(t, validateForCreate(withMaps([]specs.LinuxIDMapping{{ContainerID: 0, HostID: 70000, Size: 1}}, all)),
+		"linux.uidMappings[0]: host id 70000 is not an id of the runtime's user namespace", `(its uid_map: "0 1001 1", "1 100000 65536")`)
+	requireOneLineError(t, validateForCreate(withMaps(all, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}, {ContainerID: 1, HostID: 60000, Size: 6000}})),
+		"linux.gidMappings[1]: host id 65537 is not an id of the runtime's user namespace", "cannot map it")
+	// The config a user's spec --rootless writes, given to a runtime that
+	// the same user runs as root of a namespace mapping it alone.
+	inRuntimeNamespace("0 1001 1\n")
+	requireOneLineError(t, validateForCreate(withMaps([]specs.LinuxIDMapping{{ContainerID: 0, HostID: 1001, Size: 1}}, []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}})),
+		"linux.uidMappings[0]: host id 1001 is not an id of the runtime's user namespace", `(its uid_map: "0 1001 1")`)
+	// A joined user namespace has its maps already.
+	joined := DefaultSpec(false)
+	joined.Linux.Namespaces = append(joined.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/1/ns/user"})
+	ownIDMap = func(string) ([]byte, error) { return nil, errors.New("read a map for a joined namespace") }
+	if err := validateIDMapsInRuntimeNamespace(joined); err != nil {
+		t.Errorf("joined user namespace: %v", err)
+	}
 }
 
 func TestValidateHostSupportRefuses(t *testing.T) {
