@@ -274,7 +274,6 @@ func (cr *creation) recordNoCgroup() error {
 	if !hasPidNamespace(cr.spec) {
 		Warn("creating a rootless container with no cgroup and no private pid namespace: its processes cannot all be killed")
 	}
-	debugf("create %s: no permission to create a cgroup, running without one (--rootless)", cr.o.ID)
 	cr.st.CgroupPath, cr.st.CgroupPaths, cr.st.NoCgroup = "", nil, true
 	return cr.lock.Save(cr.st)
 }
@@ -521,7 +520,11 @@ func (cr *creation) finalize() error {
 }
 
 func (cr *creation) pause(point string) {
-	debugf("create %s: %s", cr.o.ID, createSteps[point])
+	step := createSteps[point]
+	if point == "cgroup" && cr.st.NoCgroup {
+		step = "no permission to create a cgroup, running without one (--rootless)"
+	}
+	debugf("create %s: %s", cr.o.ID, step)
 	if cr.o.Pause != nil {
 		cr.o.Pause(point)
 	}
