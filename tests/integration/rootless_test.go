@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -317,5 +318,78 @@ func TestRootlessEventsWithoutCgroup(t *testing.T) {
 		if res.Code == 0 || res.Stdout != "" {
 			t.Errorf("%s %s: want a failure and no event", name, res)
 		}
+	}
+}
+
+// Rootless engines (Podman, and Docker or containerd through RootlessKit)
+// run the runtime as root of a user namespace of their own, mapping the
+// user's ids, with every capability over the namespaces it creates there.
+// The runtime then sets the container up from outside with the plan, as
+// for host root, and runs its binary from the read-only overlay, whether
+// the container stays in the engine's user namespace (rootless Podman's
+// default) or has one of its own; its --debug says that no cgroup was
+// made, and nothing else about one. A config mapping an id the engine's
+// namespace lacks (the user's host uid, as `spec --rootless` outside it
+// writes) fails at create naming the map, and leaves no state.
+func TestRootlessEngineRuntimeTakesThePlan(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	root := filepath.Join(u.Dir, "engine-root")
+	engine := func(logFile string, args ...string) Result {
+		return u.runtime(t).RunCmd(u.command("unshare", append([]string{"--user", "--map-root-user", "--mount",
+			u.binary(), "--root", root, "--debug", "--log", logFile}, args...)...))
+	}
+	uid := strconv.Itoa(int(u.UID))
+	// spec --rootless writes no config over another.
+	respec := func(edits ...func(*specs.Spec)) {
+		t.Helper()
+		must(t, os.RemoveAll(filepath.Join(u.bundle(), "config.json")))
+		u.writeRootlessSpec(t, edits...)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*specs.Spec)
+		want string
+	}{
+		{"in the engine's user namespace", func(s *specs.Spec) {
+			s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.UserNamespace })
+			s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		}, "0 " + uid + " 1 0"},
+		{"in a user namespace of its own", func(s *specs.Spec) {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}
+			s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 0, Size: 1}}
+		}, "0 0 1 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			respec(withArgs("sh", "-c", "cat /proc/self/uid_map; id -u"), tc.edit)
+			id, logFile := newID(t), filepath.Join(u.Dir, "engine.log")
+			res := engine(logFile, "run", "--bundle", u.bundle(), id)
+			if res.Code != 0 || strings.Join(strings.Fields(res.Stdout), " ") != tc.want {
+				t.Fatalf("%s: want %q (uid_map, id -u)", res, tc.want)
+			}
+			log := readFile(t, logFile)
+			must(t, os.Remove(logFile))
+			for _, want := range []string{
+				"create " + id + ": plan of ",
+				"runs no Go: the runtime sets the container up on a thread",
+				"the runtime binary runs from a read-only overlay",
+				"create " + id + ": no permission to create a cgroup, running without one",
+			} {
+				if !strings.Contains(log, want) {
+					t.Errorf("--debug log lacks %q:\n%s", want, log)
+				}
+			}
+			for _, unwanted := range []string{"sets the container up in Go", "sealed memfd", "cgroup created"} {
+				if strings.Contains(log, unwanted) {
+					t.Errorf("--debug log has %q:\n%s", unwanted, log)
+				}
+			}
+		})
+	}
+
+	respec(withArgs("true"))
+	res := engine(filepath.Join(u.Dir, "engine.log"), "run", "--bundle", u.bundle(), newID(t))
+	checkFailure(t, res, "linux.uidMappings[0]: host id "+uid+" is not an id of the runtime's user namespace")
+	if entries, err := os.ReadDir(root); err != nil || len(entries) != 0 {
+		t.Errorf("state root after the failed create: %v %v", entries, err)
 	}
 }
