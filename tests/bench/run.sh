@@ -11,8 +11,9 @@
 # after a pause (a quiet machine, as a node starts containers and runs
 # probes now and then).
 # Then, for the three runtimes: run in a user namespace of the
-# container's own, back to back and on a quiet machine; create, start,
-# state, exec, kill and delete timed separately with their system calls,
+# container's own, back to back and on a quiet machine; run without root
+# (tests/bench/rootless.sh: by a user, and by a rootless engine); create,
+# start, state, exec, kill and delete timed separately with their system calls,
 # the system calls of a run, 1, 10 and 50 concurrent runs and
 # create+start of a sleep (throughput, p50, p99, CPU per container; the
 # sleeps of a level all exist together), and an exec probe load (20
@@ -250,6 +251,12 @@ for pause in 0s "$quiet_pause"; do
 	"$tmp/benchtool" -n "$n" -rss 0 -pause "$pause" -ref runc "${userns_cmds[@]}" <"$tmp/null" 2>"$tmp/userns-out" ||
 		die "the user namespace runs failed: $(cat "$tmp/userns-out")"
 done
+
+echo
+crun_preload=
+[ ${#crun_env[@]} -eq 0 ] || crun_preload=$tmp/crun-no-unified.so
+BENCH_RUNS=$runs OCIRT_BINARY=$ocirt RUNC=$runc CRUN=$crun CRUN_PRELOAD=$crun_preload BENCHTOOL=$tmp/benchtool \
+	"$repo/tests/bench/rootless.sh"
 
 echo
 echo "== each operation, $runs alternating rounds (a running sleep; syscalls: one more round under strace -f) =="
