@@ -9,7 +9,8 @@ import (
 )
 
 // onHost fixes the host facts validation reads: SELinux off, NUMA node 0
-// only, no resctrl, network devices veth0 and veth1.
+// only, no resctrl, network devices veth0 and veth1, the runtime in the
+// host's user namespace.
 func onHost(t *testing.T) {
 	savedSE, savedNodes, savedRdt, savedLink, savedIDMap := selinuxEnabled, onlineNodes, resctrlRoot, hostLink, ownIDMap
 	selinuxEnabled = func() bool { return false }
