@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/oci-rt/oci-rt/internal/idmap"
+	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/intelrdt"
 	"github.com/oci-rt/oci-rt/libcontainer/proc"
 )
@@ -25,7 +25,7 @@ var (
 	onlineNodes    = proc.OnlineNodes
 	resctrlRoot    = func() (string, error) { return intelrdt.FindRoot("/proc/self/mountinfo") }
 	hostLink       = net.InterfaceByName
-	ownIDMap       = func(name string) ([]byte, error) { return os.ReadFile("/proc/self/" + name) }
+	ownIDMap       = func(name string) ([]byte, error) { return sysfile.ReadFile("/proc/self/" + name) }
 )
 
 // ValidateHost refuses, at create, what this host cannot honour for a
