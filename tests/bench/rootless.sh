@@ -84,19 +84,7 @@ mv "$tmp/config.json" "$tmp/user-bundle/config.json"
 jq 'del(.linux.uidMappings, .linux.gidMappings) | .linux.namespaces |= map(select(.type != "user"))' \
 	"$tmp/user-bundle/config.json" >"$tmp/engine-bundle/config.json"
 
-# Each runtime under a label; the words after {} are filled in by
-# benchtool with the run's number.
-commands() {
-	local bundle=$1 key=$2
-	local cmds=(-- oci-rt "$user_ocirt" --root "$state/$key-oci-rt" run -b "$bundle" "$key-o{}"
-		--- runc "$runc" --root "$state/$key-runc" run -b "$bundle" "$key-r{}")
-	if [ -n "$crun_words" ]; then
-		# shellcheck disable=SC2206 # the words are split on purpose
-		cmds+=(--- crun $crun_words --root "$state/$key-crun" run -b "$bundle" "$key-c{}")
-	fi
-	printf '%s\n' "${cmds[@]}"
-}
-crun_words=
+crun_cmd=()
 crun_note=
 if [ ! -x "$crun" ]; then
 	crun_note="crun skipped: $crun not found"
@@ -106,21 +94,33 @@ elif [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ] && [ -n "$(cat /sys/fs/c
 else
 	# crun would try a cgroup and fail where oci-rt and runc find they may
 	# not make one and go on without it: it is told so.
-	crun_words="$crun --cgroup-manager=disabled"
+	crun_cmd=("$crun" --cgroup-manager=disabled)
 	if [ -n "${CRUN_PRELOAD:-}" ]; then
 		cp "$CRUN_PRELOAD" "$tmp/crun-shim.so"
 		chmod 0755 "$tmp/crun-shim.so"
-		crun_words="LD_PRELOAD=$tmp/crun-shim.so $crun_words"
+		crun_cmd=("LD_PRELOAD=$tmp/crun-shim.so" "${crun_cmd[@]}")
 		crun_note="crun ran with the LD_PRELOAD shim hiding the hybrid host's v2 hierarchy and --cgroup-manager=disabled"
 	else
 		crun_note="crun ran with --cgroup-manager=disabled"
 	fi
 fi
 
+# bench_runs KEY BUNDLE [WRAPPER...] times the runtimes' runs of BUNDLE in
+# alternation, as the user, under WRAPPER; benchtool fills in {} with the
+# run's number.
+bench_runs() {
+	local key=$1 bundle=$2
+	shift 2
+	local cmds=(-- oci-rt "$user_ocirt" --root "$state/$key-oci-rt" run -b "$bundle" "$key-o{}"
+		--- runc "$runc" --root "$state/$key-runc" run -b "$bundle" "$key-r{}")
+	if [ ${#crun_cmd[@]} -gt 0 ]; then
+		cmds+=(--- crun "${crun_cmd[@]}" --root "$state/$key-crun" run -b "$bundle" "$key-c{}")
+	fi
+	as_user "$@" "$benchtool" -n "$runs" -rss 0 -ref runc "${cmds[@]}" </dev/null
+}
+
 echo "by the user (an unprivileged runtime; a user namespace mapping the user alone; no cgroup):"
-mapfile -t cmds < <(commands "$tmp/user-bundle" "$user-u")
-as_user "$benchtool" -n "$runs" -rss 0 -ref runc "${cmds[@]}" </dev/null
+bench_runs "$user-u" "$tmp/user-bundle"
 echo "by an engine (the runtime as root of the user's user namespace, the container in it):"
-mapfile -t cmds < <(commands "$tmp/engine-bundle" "$user-e")
-as_user unshare --user --map-root-user --mount "$benchtool" -n "$runs" -rss 0 -ref runc "${cmds[@]}" </dev/null
+bench_runs "$user-e" "$tmp/engine-bundle" unshare --user --map-root-user --mount
 [ -z "$crun_note" ] || echo "note: $crun_note"

@@ -111,6 +111,7 @@ cmds=(
 # that it manages the v1 controllers as runc does here.
 crun_note=
 crun_env=()
+crun_preload=
 if [ -x "$crun" ]; then
 	mkdir "$tmp/crun-bundle"
 	jq --arg root "$bundle/rootfs" '.ociVersion = "1.0.2" | .root.path = $root' \
@@ -120,7 +121,8 @@ if [ -x "$crun" ]; then
 		[ -n "$(cat $unified/cgroup.controllers 2>/dev/null)" ]; then
 		shim_src=$repo/tests/conformance/crun-no-unified.c
 		if [ -f "$shim_src" ] && cc -shared -fPIC -O2 -o "$tmp/crun-no-unified.so" "$shim_src" -ldl; then
-			crun_env=("LD_PRELOAD=$tmp/crun-no-unified.so")
+			crun_preload=$tmp/crun-no-unified.so
+			crun_env=("LD_PRELOAD=$crun_preload")
 			crun_note="crun ran with an LD_PRELOAD shim hiding the hybrid host's v2 hierarchy (it refuses hybrid hosts); it manages v1 cgroups there"
 		else
 			crun_note="crun skipped: it refuses this hybrid cgroup host (no flag avoids it) and the shim $shim_src is missing"
@@ -253,8 +255,6 @@ for pause in 0s "$quiet_pause"; do
 done
 
 echo
-crun_preload=
-[ ${#crun_env[@]} -eq 0 ] || crun_preload=$tmp/crun-no-unified.so
 BENCH_RUNS=$runs OCIRT_BINARY=$ocirt RUNC=$runc CRUN=$crun CRUN_PRELOAD=$crun_preload BENCHTOOL=$tmp/benchtool \
 	"$repo/tests/bench/rootless.sh"
 
