@@ -396,13 +396,21 @@ static void create_user_namespace(void)
 // writes through is the runtime's, out of the container's reach: the
 // processes it goes on as or forks inherit the value. In a user namespace
 // of the container's the process could not write it: its /proc files
-// belong to the host's root as long as it is not dumpable.
+// belong to the host's root as long as it is not dumpable. For the same
+// reason a runtime without root opens the file while the stage is
+// dumpable for that moment, which it may be here: it has joined nothing
+// yet, and nothing of the container's can reach it.
 static void set_oom_score_adj(const struct bootstrap *b)
 {
 	size_t len = strlen(b->oom_score_adj);
 	if (len == 0)
 		return;
 	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == 0) {
+		fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			fail("prctl(PR_SET_DUMPABLE)");
+	}
 	if (fd < 0 || write(fd, b->oom_score_adj, len) != (ssize_t)len)
 		fail("oomScoreAdj %s", b->oom_score_adj);
 	close(fd);

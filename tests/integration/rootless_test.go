@@ -194,7 +194,8 @@ func TestRootlessUsersIsolated(t *testing.T) {
 
 // Maps beyond the user's own id go through newuidmap and newgidmap, which
 // grant the user's subordinate ranges: the process runs as a mapped
-// non-root id, and setgroups stays allowed, as with runc.
+// non-root id, and setgroups stays allowed, as with runc. The init sets
+// such a container up in Go, and a raised oom_score_adj reaches it.
 func TestRootlessSubordinateRanges(t *testing.T) {
 	if _, err := exec.LookPath("newuidmap"); err != nil {
 		t.Fatal("newuidmap missing: install the uidmap package (tests/install-deps.sh)")
@@ -202,17 +203,20 @@ func TestRootlessSubordinateRanges(t *testing.T) {
 	u := newRootlessUser(t, "ocirt-rl1")
 	subUID := u.SubordinateStart(t, "/etc/subuid")
 	subGID := u.SubordinateStart(t, "/etc/subgid")
-	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g"),
+	u.writeRootlessSpec(t, withArgs("sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups; id -u; id -g; cat /proc/self/oom_score_adj"),
 		func(s *specs.Spec) {
 			s.Linux.UIDMappings = append(s.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: subUID, Size: 65536})
 			s.Linux.GIDMappings = append(s.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: 1, HostID: subGID, Size: 65536})
 			s.Process.User = specs.User{UID: 1000, GID: 1000}
+			// Raised, which needs no privilege.
+			oom := 123
+			s.Process.OOMScoreAdj = &oom
 		})
 	res := u.run(t, "run", "--bundle", u.bundle(), newID(t))
 	want := strings.Join([]string{
 		"0", strconv.Itoa(int(u.UID)), "1", "1", strconv.Itoa(int(subUID)), "65536",
 		"0", strconv.Itoa(int(u.GID)), "1", "1", strconv.Itoa(int(subGID)), "65536",
-		"allow", "1000", "1000",
+		"allow", "1000", "1000", "123",
 	}, " ")
 	if res.Code != 0 || strings.Join(strings.Fields(res.Stdout), " ") != want {
 		t.Fatalf("%s: want %q", res, want)
