@@ -4,7 +4,9 @@
 // process, and the Go runtime starts threads before main, so joining and
 // creating namespaces has to happen here, in a constructor that runs before
 // the Go runtime. Outside oci-rt's own init/exec children (no
-// _OCIRT_SYNC_FD in the environment) it returns at once.
+// _OCIRT_SYNC_FD in the environment) it returns at once, but for a
+// runtime without root that re-executes itself into a user namespace of
+// its own (make_own_user_namespace).
 //
 // The parent<->init protocol, which this stage starts, is defined in
 // protocol.go: the bootstrap frame (its records below, the version
@@ -730,11 +732,49 @@ __attribute__((noreturn)) static void hand_setup_to_parent(const struct bootstra
 	}
 }
 
+// write_own_proc_file writes text into /proc/self/<name>; -1 on failure.
+static int write_own_proc_file(const char *name, const char *text)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/%s", name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(text);
+	ssize_t n = write(fd, text, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+// A runtime without root re-executes itself here when Go found that it may
+// set the container up as root of the container's user namespace: one
+// that maps the caller's own uid and gid alone, which the caller may write
+// for itself. A process enters a new user namespace only while it has one
+// thread, so that has to happen before the Go runtime starts. The mount
+// namespace made with it is the runtime's own, where it may mount the
+// read-only overlay of its binary. The maps are written as Go gave them;
+// Go reads them back and judges the outcome (an unshare refused leaves the
+// process as it was; a map refused leaves it unmapped, which Go reports).
+static void make_own_user_namespace(const char *uid_map, const char *gid_map)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return;
+	// Without CAP_SETGID in the parent namespace the kernel takes a gid
+	// map only once setgroups is denied.
+	if (write_own_proc_file("setgroups", "deny") < 0 || write_own_proc_file("uid_map", uid_map) < 0)
+		return;
+	write_own_proc_file("gid_map", gid_map);
+}
+
 __attribute__((constructor)) static void nsenter(void)
 {
 	const char *env = getenv("_OCIRT_SYNC_FD");
-	if (env == NULL)
+	if (env == NULL) {
+		const char *uid_map = getenv("_OCIRT_OWN_UID_MAP"), *gid_map = getenv("_OCIRT_OWN_GID_MAP");
+		if (uid_map != NULL && gid_map != NULL)
+			make_own_user_namespace(uid_map, gid_map);
 		return;
+	}
 	char *end;
 	long fd = strtol(env, &end, 10);
 	if (*env == '\0' || *end != '\0' || fd < 3 || fd > 1024)

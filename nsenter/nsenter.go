@@ -2,7 +2,8 @@
 // processes before the Go runtime starts (see nsenter.c), and holds the
 // parent↔init protocol (protocol.go). Importing it for side effects is enough to
 // install the constructor; it does nothing unless the process was started
-// with SyncFDEnv set. Its C also carries out exec and create plans
+// with SyncFDEnv set, or asked to make a user namespace of its own
+// (OwnUserNamespaceEnv). Its C also carries out exec and create plans
 // (plan.go) and catches the signals a foreground run or exec forwards
 // (signals.go).
 package nsenter
