@@ -34,6 +34,7 @@ var createCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		libcontainer.ReexecInOwnUserNamespace(ctx.String("bundle"), ctx.Bool("systemd-cgroup"))
 		_, err = createContainer(ctx, id, ctx.String("bundle"), nil)
 		return err
 	},

@@ -57,6 +57,7 @@ func main() {
 	// else runs in yet. The monitor thread still wakes at every blocking
 	// call, unless its timer slack lets it sleep longer.
 	runtime.GOMAXPROCS(1)
+	libcontainer.ResumeInOwnUserNamespace()
 	app := newApp()
 	if err := app.Run(os.Args); err != nil {
 		fail(app, err)
@@ -125,7 +126,7 @@ func newApp() *cli.App {
 // whether XDG_RUNTIME_DIR was used.
 func defaultRoot() (string, bool) {
 	dir, set := os.LookupEnv("XDG_RUNTIME_DIR")
-	if set && dir != "" && honorXDGRuntimeDir(os.Geteuid(), cgroups.InUserNamespace(), os.LookupEnv) {
+	if set && dir != "" && honorXDGRuntimeDir(libcontainer.CallerUID(), cgroups.InUserNamespace(), os.LookupEnv) {
 		return filepath.Join(dir, "oci-rt"), true
 	}
 	return "/run/oci-rt", false

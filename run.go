@@ -40,6 +40,8 @@ func runAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	// Before anything a second start of the runtime would do again.
+	libcontainer.ReexecInOwnUserNamespace(bundle, ctx.Bool("systemd-cgroup"))
 	detach := ctx.Bool("detach")
 	// The container's orphans must come back to us to be reaped, not to
 	// the host's init.

@@ -515,8 +515,9 @@ func procStat(pid int) (uint64, byte, error) {
 
 // ownerName is the state's owner field: the user name of the caller.
 func ownerName() string {
-	if u, err := user.LookupId(strconv.Itoa(os.Geteuid())); err == nil {
+	uid := strconv.Itoa(CallerUID())
+	if u, err := user.LookupId(uid); err == nil {
 		return u.Username
 	}
-	return strconv.Itoa(os.Geteuid())
+	return uid
 }

@@ -138,7 +138,13 @@ func validateCreate(store *Store, o *CreateOptions) (*creation, error) {
 	if err := configs.Validate(spec); err != nil {
 		return nil, err
 	}
-	if err := configs.ValidateHost(spec); err != nil {
+	// The spec to create from, where the config's user namespace may be
+	// the runtime's; the config as given is recorded.
+	runtimeSpec, err := specInOwnUserNamespace(spec, o.ID, o.SystemdCgroup)
+	if err != nil {
+		return nil, err
+	}
+	if err := configs.ValidateHost(runtimeSpec); err != nil {
 		return nil, err
 	}
 	for _, warning := range configs.Warnings(spec) {
@@ -150,7 +156,7 @@ func validateCreate(store *Store, o *CreateOptions) (*creation, error) {
 	if err != nil {
 		return nil, err
 	}
-	cr := &creation{store: store, o: o, spec: spec, bundle: bundle, rootfsPath: rootfsPath, root: root, initPidfd: -1}
+	cr := &creation{store: store, o: o, spec: runtimeSpec, bundle: bundle, rootfsPath: rootfsPath, root: root, initPidfd: -1}
 	cr.closers = append(cr.closers, func() { root.Close() })
 	if err := cr.validateTerminal(); err != nil {
 		cr.close()

@@ -5,10 +5,10 @@
 #  by the user   an unprivileged runtime, as a user runs one by hand: a
 #                user namespace mapping the user alone, as `spec
 #                --rootless` writes it, and no cgroup (the user may create
-#                none here). oci-rt sets such a container up with a Go init
-#                inside that namespace, and runs it from a sealed memfd
-#                copy of its binary (an overlay needs a mount namespace the
-#                caller holds rights over).
+#                none here). oci-rt re-executes itself as root of that
+#                namespace, made by its constructor, and goes on as for
+#                host root: a plan, and the read-only overlay of its binary
+#                in a mount namespace of its own.
 #  by an engine  the runtime as root of a user namespace of the user's, as
 #                rootless Podman, Docker and containerd (RootlessKit) run
 #                one; the container stays in that namespace (rootless

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -395,5 +396,86 @@ func TestRootlessEngineRuntimeTakesThePlan(t *testing.T) {
 	checkFailure(t, res, "linux.uidMappings[0]: host id "+uid+" is not an id of the runtime's user namespace")
 	if entries, err := os.ReadDir(root); err != nil || len(entries) != 0 {
 		t.Errorf("state root after the failed create: %v %v", entries, err)
+	}
+}
+
+// A user's runtime whose container maps the user's own ids alone, as
+// `spec --rootless` writes it, makes that user namespace itself and is its
+// root: it re-executes itself into it and sets the container up from
+// outside, as for host root (a plan, no Go in the init, the binary on the
+// read-only overlay, not a memfd copy). The container is the same, from
+// inside, as the one the Go init sets up inside a namespace the init
+// makes; its state is the user's, in the user's default state directory,
+// listed with the user's name, and exec, run from outside, joins it.
+func TestRootlessRuntimeMakesTheContainersUserNamespace(t *testing.T) {
+	u := newRootlessUser(t, "ocirt-rl1")
+	probe := planProbe(specs.User{}, nil, false)
+	probe.Args[2] += "; cat /proc/self/uid_map /proc/self/gid_map /proc/self/setgroups"
+	u.writeRootlessSpec(t, withProcess(probe), func(s *specs.Spec) {
+		s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+	})
+	run := func(env ...string) (out, log string) {
+		t.Helper()
+		id, logFile := newID(t), filepath.Join(u.Dir, "run.log")
+		cmd := u.command(u.binary(), "--debug", "--log", logFile, "run", "--bundle", u.bundle(), id)
+		cmd.Env = append(cmd.Env, env...)
+		res := u.runtime(t).RunCmd(cmd)
+		log = readFile(t, logFile)
+		must(t, os.Remove(logFile))
+		if res.Code != 0 {
+			t.Fatalf("%s\n%s", res, log)
+		}
+		return hostOrOwnNamespaces(t, strings.ReplaceAll(res.Stdout, id, "ID")), log
+	}
+	own, ownLog := run()
+	goInit, goLog := run(goInitEnv)
+	if own != goInit {
+		t.Errorf("the runtime in the container's user namespace gave the container\n%s\nthe Go init\n%s", own, goInit)
+	}
+	uid, gid := strconv.Itoa(int(u.UID)), strconv.Itoa(int(u.GID))
+	// Compared with its blanks squeezed, as the kernel pads the maps.
+	words := " " + strings.Join(strings.Fields(own), " ") + " "
+	for _, want := range []string{"Uid: 0 0 0 0", "CapEff: 0000000000000000", "user:own", "mnt:own", "pid:own", "FOO=baz", "123",
+		"Max open files 512 1024", "end 0 " + uid + " 1 0 " + gid + " 1 deny"} {
+		if !strings.Contains(words, " "+want+" ") {
+			t.Errorf("the probe's output lacks %q: the comparison proves less than it claims\n%s", want, own)
+		}
+	}
+	for _, want := range []string{
+		"re-executes itself as root of a user namespace of its own",
+		"the runtime is root of the container's user namespace, made for it",
+		": plan of ", "runs no Go: the runtime sets the container up on a thread",
+		"the runtime binary runs from a read-only overlay",
+	} {
+		if !strings.Contains(ownLog, want) {
+			t.Errorf("--debug log lacks %q:\n%s", want, ownLog)
+		}
+	}
+	for _, unwanted := range []string{"sets the container up in Go", "sealed memfd"} {
+		if strings.Contains(ownLog, unwanted) {
+			t.Errorf("--debug log has %q:\n%s", unwanted, ownLog)
+		}
+	}
+	if !strings.Contains(goLog, "sets the container up in Go") || strings.Contains(goLog, "re-executes") {
+		t.Errorf("with the plan turned off the Go init must serve, without a re-execution:\n%s", goLog)
+	}
+
+	// The default state directory, the owner, and exec from outside.
+	editBundle(t, u.bundle(), withArgs("sleep", "1000"))
+	id := newID(t)
+	if res := u.runtime(t).RunCmd(u.command(u.binary(), "create", "--bundle", u.bundle(), id)); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	t.Cleanup(func() { u.run(t, "delete", "--force", id) })
+	if res := u.run(t, "start", id); res.Code != 0 {
+		t.Fatalf("%s", res)
+	}
+	if res := u.run(t, "list"); res.Code != 0 || !regexp.MustCompile(`(?m)^`+id+`\s.*\s`+u.Name+`$`).MatchString(res.Stdout) {
+		t.Errorf("%s: want %s listed in %s, owned by %s", res, id, u.stateDir(), u.Name)
+	}
+	res := u.run(t, "exec", id, "sh", "-c", "cat /proc/self/uid_map; id -u; readlink /proc/self/ns/user; readlink /proc/1/ns/user")
+	fields := strings.Fields(res.Stdout)
+	if res.Code != 0 || len(fields) != 6 || strings.Join(fields[:4], " ") != "0 "+uid+" 1 0" || fields[4] != fields[5] {
+		t.Errorf("%s: want exec in the container's user namespace, as its root", res)
 	}
 }
