@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/oci-rt/oci-rt/internal/idmap"
 	"github.com/oci-rt/oci-rt/internal/sysfile"
 	"github.com/oci-rt/oci-rt/libcontainer/configs"
 	"github.com/oci-rt/oci-rt/nsenter"
@@ -84,14 +86,28 @@ func judgeOwnUserNamespace(wantUID, wantGID, gotUID, gotGID string) (*ownUserNam
 	if !slices.Equal(strings.Fields(gotUID), strings.Fields(wantUID)) || !slices.Equal(strings.Fields(gotGID), strings.Fields(wantGID)) {
 		return nil, nil
 	}
-	var ns ownUserNamespace
-	if _, err := fmt.Sscanf(wantUID, "0 %d 1", &ns.hostUID); err != nil {
-		return nil, fmt.Errorf("the runtime's own user namespace: uid_map %q: %w", wantUID, err)
+	hostUID, err := hostIDOfRoot("uid_map", gotUID)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := fmt.Sscanf(wantGID, "0 %d 1", &ns.hostGID); err != nil {
-		return nil, fmt.Errorf("the runtime's own user namespace: gid_map %q: %w", wantGID, err)
+	hostGID, err := hostIDOfRoot("gid_map", gotGID)
+	if err != nil {
+		return nil, err
 	}
-	return &ns, nil
+	return &ownUserNamespace{hostUID: hostUID, hostGID: hostGID}, nil
+}
+
+// hostIDOfRoot is the id outside that the map text m (the file name) sends
+// the namespace's 0 to.
+func hostIDOfRoot(name, m string) (int, error) {
+	id, mapped, err := idmap.Outside(m, 0)
+	if err == nil && !mapped {
+		err = errors.New("0 is not mapped")
+	}
+	if err != nil {
+		return 0, fmt.Errorf("the runtime's own user namespace: %s %q: %w", name, m, err)
+	}
+	return int(id), nil
 }
 
 // CallerUID is the uid of whoever runs the runtime, as the host knows it:
